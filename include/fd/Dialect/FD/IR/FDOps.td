@@ -1,0 +1,213 @@
+//===- FDOps.td - fd dialect operations -------------------*- tablegen -*-===//
+#ifndef FD_DIALECT_FD_IR_FDOPS_TD
+#define FD_DIALECT_FD_IR_FDOPS_TD
+
+include "fd/Dialect/FD/IR/FDDialect.td"
+include "fd/Dialect/FD/IR/FDAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+// Operand constraints stay loose (any memref) on purpose: the verifiers check
+// ranks, shapes and element types themselves so that every message names the
+// operand by its role ("key", "lengths") and says what was expected, instead
+// of ODS's "operand #2 must be ...".
+def FD_In : Arg<AnyMemRef, "", [MemRead]>;
+def FD_Out : Arg<AnyMemRef, "", [MemWrite]>;
+
+def FD_PositiveI64 : ConfinedAttr<I64Attr, [IntPositive]>;
+
+//===----------------------------------------------------------------------===//
+// fd.decode_attention
+//===----------------------------------------------------------------------===//
+
+def FD_DecodeAttentionOp : FD_Op<"decode_attention"> {
+  let summary = "Attention of one query token per sequence over a KV cache";
+  let description = [{
+    For every sequence `b < B` and query head `h < Hq`:
+
+    ```
+    out[b, h, :] = softmax(scale * q[b, h, :] . K[b, g, t, :] for t < lengths[b])
+                   . V[b, g, 0:lengths[b], :]          with g = h / (Hq / Hkv)
+    ```
+
+    Operands: `q [B, Hq, D]`, K and V caches `[B, Hkv, Lmax, D]`, valid
+    lengths `[B]` (i32, `0 <= lengths[b] <= Lmax`) and `out [B, Hq, D]`.
+    `B` and `Lmax` may be dynamic; `Hq`, `Hkv` and `D` are static, `Hq` a
+    multiple of `Hkv` (GQA/MQA). K and V may have any strides whose innermost
+    one is 1: head-major caches, token-major caches `[B, Lmax, Hkv, D]`
+    viewed as `[B, Hkv, Lmax, D]`, and caches over-allocated along `Lmax`
+    need no copies. Element types: f16 or bf16, the same for q, K, V and out;
+    `D` is 64, 128 or 256. A sequence of length 0 gets a zero output row.
+
+    `softmax` selects the strategy (`#fd.online_softmax` or
+    `#fd.unified_max<...>`). `num_splits` or `chunk_size` fixes how
+    `fd-split-kv` splits the sequence; without them the split is chosen at
+    run time.
+
+    Example (LLaMA-3-8B: 32 query heads sharing 8 KV heads, D = 128):
+
+    ```mlir
+    fd.decode_attention
+        ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+            memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+            memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+            memref<?xi32>)
+        outs(%out : memref<?x32x128xf16>)
+        {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+    ```
+  }];
+  let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
+                       FD_In:$lengths, FD_Out:$out,
+                       F32Attr:$scale, FD_SoftmaxAttr:$softmax,
+                       OptionalAttr<I64Attr>:$num_splits,
+                       OptionalAttr<I64Attr>:$chunk_size);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
+      type($key) `,` type($value) `,` type($lengths) `)`
+    `outs` `(` $out `:` type($out) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// fd.split_plan
+//===----------------------------------------------------------------------===//
+
+def FD_SplitPlanOp : FD_Op<"split_plan", [Pure]> {
+  let summary = "Choose the number of KV splits and the chunk size at run time";
+  let description = [{
+    Computes `(num_splits, chunk_size)` for a split-KV decode attention from
+    the batch size `B = dim(lengths, 0)`, the longest valid length, the
+    number of KV heads and the GPU's SM count, because lengths change at every
+    decoding step. The formula (also implemented by the runtime's planner):
+
+    ```
+    target = sm_count * ctas_per_sm
+    S      = B*Hkv >= target ? 1 : ceil(target / (B*Hkv))
+    S      = min(S, max(1, ceil(maxLen / min_chunk)), max_splits)
+    chunk  = roundUp(ceil(max(maxLen, 1) / S), chunk_align)
+    S      = max(1, ceil(maxLen / chunk))
+    ```
+
+    ```mlir
+    %splits, %chunk = fd.split_plan %lens : memref<?xi32>
+        {num_kv_heads = 8, sm_count = 132, ctas_per_sm = 2, min_chunk = 256,
+         chunk_align = 64, max_splits = 256}
+    ```
+  }];
+  let arguments = (ins FD_In:$lengths, FD_PositiveI64:$num_kv_heads,
+                       FD_PositiveI64:$sm_count, FD_PositiveI64:$ctas_per_sm,
+                       FD_PositiveI64:$min_chunk, FD_PositiveI64:$chunk_align,
+                       FD_PositiveI64:$max_splits);
+  let results = (outs Index:$num_splits, Index:$chunk_size);
+  let assemblyFormat = "$lengths `:` type($lengths) attr-dict";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// fd.partial_attention
+//===----------------------------------------------------------------------===//
+
+def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
+  let summary = "Attention of each KV chunk, as unnormalised partial state";
+  let description = [{
+    The first half of split-KV attention (Flash-Decoding). Split `s` covers
+    tokens `[s * chunk_size, min((s + 1) * chunk_size, lengths[b]))`; the
+    number of splits `S` is dim 2 of `acc`. For every `(b, h, s)`, with
+    scores in the log2 domain `x_t = scale * log2(e) * q[b,h,:] . K[b,g,t,:]`:
+
+    - online softmax: `max = max_t x_t`, `sum = sum_t 2^(x_t - max)`,
+      `acc = sum_t 2^(x_t - max) V[b,g,t,:]`;
+    - unified max: the same with `max` replaced by the fixed
+      `phi * log2(e)`; `max` then records the largest `x_t` seen, which the
+      overflow check reads.
+
+    An empty split writes `max = -FLT_MAX` (finite, so that merging never
+    computes `-inf - -inf`), `sum = 0` and `acc = 0`.
+
+    ```mlir
+    fd.partial_attention
+        ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>,
+            memref<?x8x?x128xf16>, memref<?xi32>)
+        outs(%acc, %max, %sum : memref<?x32x?x128xf32>, memref<?x32x?xf32>,
+             memref<?x32x?xf32>)
+        chunk_size(%chunk)
+        {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+    ```
+  }];
+  let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
+                       FD_In:$lengths, FD_Out:$acc, FD_Out:$max, FD_Out:$sum,
+                       Index:$chunk_size, F32Attr:$scale,
+                       FD_SoftmaxAttr:$softmax);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
+      type($key) `,` type($value) `,` type($lengths) `)`
+    `outs` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
+      type($sum) `)`
+    `chunk_size` `(` $chunk_size `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// fd.merge_partials
+//===----------------------------------------------------------------------===//
+
+def FD_MergePartialsOp : FD_Op<"merge_partials"> {
+  let summary = "Combine per-split partial attention into the output";
+  let description = [{
+    The second half of split-KV attention. Online softmax rescales each split
+    by `2^(max_s - M)` with `M = max_s max_s` (log-sum-exp), unified max adds
+    numerators and denominators as they are; both end with one division.
+    A row whose total sum is 0 (every split empty) gets a zero output.
+
+    ```mlir
+    fd.merge_partials
+        ins(%acc, %max, %sum : memref<?x32x?x128xf32>, memref<?x32x?xf32>,
+            memref<?x32x?xf32>)
+        outs(%out : memref<?x32x128xf16>) {softmax = #fd.online_softmax}
+    ```
+  }];
+  let arguments = (ins FD_In:$acc, FD_In:$max, FD_In:$sum, FD_Out:$out,
+                       FD_SoftmaxAttr:$softmax);
+  let assemblyFormat = [{
+    `ins` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
+      type($sum) `)`
+    `outs` `(` $out `:` type($out) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// fd.flat_gemm
+//===----------------------------------------------------------------------===//
+
+def FD_FlatGemmOp : FD_Op<"flat_gemm"> {
+  let summary = "y = x * W^T (+ bias) with a small dynamic M";
+  let description = [{
+    The GEMMs of a decoding step (QKV projection, output projection, FFN):
+    `x [M, K]` holds one row per sequence of the batch, so `M` is small and
+    dynamic while `N` and `K` are static. `W [N, K]` is stored row-major as
+    in PyTorch's `Linear`. Inputs are f16 or bf16 (both the same), the
+    accumulation is f32, `y` is the input type or f32 and the optional
+    `bias [N]` is the input type. `K` must be a multiple of 8 so that every
+    row of x and W can be read with 16-byte loads.
+
+    ```mlir
+    fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<12288x4096xf16>)
+        outs(%y : memref<?x12288xf16>)
+    fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
+        bias(%b : memref<4096xf16>) outs(%y : memref<?x4096xf32>)
+    ```
+  }];
+  let arguments = (ins FD_In:$x, FD_In:$w, FD_Out:$y,
+                       Arg<Optional<AnyMemRef>, "", [MemRead]>:$bias);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $w `:` type($x) `,` type($w) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $y `:` type($y) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // FD_DIALECT_FD_IR_FDOPS_TD
