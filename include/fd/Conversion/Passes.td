@@ -1,0 +1,50 @@
+//===- Passes.td - fd conversions -------------------------*- tablegen -*-===//
+#ifndef FD_CONVERSION_PASSES_TD
+#define FD_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertFDToSCF : Pass<"convert-fd-to-scf"> {
+  let summary = "Lower fd ops to scalar loops (the CPU reference semantics)";
+  let description = [{
+    Lowers `fd.decode_attention`, `fd.split_plan`, `fd.partial_attention`,
+    `fd.merge_partials` and `fd.flat_gemm` to `scf.for` loops over memrefs
+    with f32 arithmetic. The result runs on the CPU (e.g. with `mlir-runner`),
+    which is how fd checks the split and merge rewrites numerically without a
+    GPU. It is a reference, not a fast path.
+  }];
+  let dependentDialects = ["scf::SCFDialect", "arith::ArithDialect",
+                           "math::MathDialect", "memref::MemRefDialect"];
+}
+
+def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
+  let summary = "Lower the split form of decode attention to GPU kernels";
+  let description = [{
+    Turns `fd.partial_attention` and `fd.merge_partials` into `gpu.func`
+    kernels in a `gpu.module` plus `gpu.launch_func` on the host side, and
+    `fd.split_plan` into host arithmetic. Run `fd-split-kv` first: an unsplit
+    `fd.decode_attention` is rejected.
+
+    The partial kernel runs one CTA per (sequence, KV head, split) and handles
+    all `Hq / Hkv` query heads of the group, so each K/V byte is read once.
+    K/V rows are read with 16-byte vector loads, dot products are reduced with
+    warp shuffles, softmax uses `ex2.approx` with `log2(e)` folded into the
+    scale. Kernels carry `fd.*` attributes (role, grid, argument bindings)
+    from which `fd-compile` writes the bundle manifest.
+
+    The kernel argument order is fixed by this pass rather than by
+    `gpu-kernel-outlining` (which orders captured values by first use),
+    because the runtime packs arguments by role.
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "scf::SCFDialect",
+                           "arith::ArithDialect", "vector::VectorDialect",
+                           "memref::MemRefDialect", "LLVM::LLVMDialect"];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Threads per CTA of the partial kernel (a multiple of 32)">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"2",
+           "Tokens each thread group loads per iteration (loads in flight)">
+  ];
+}
+
+#endif // FD_CONVERSION_PASSES_TD

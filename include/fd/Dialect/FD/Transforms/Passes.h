@@ -1,0 +1,18 @@
+//===- Passes.h - fd dialect transformations --------------------*- C++ -*-===//
+#ifndef FD_DIALECT_FD_TRANSFORMS_PASSES_H
+#define FD_DIALECT_FD_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::fd {
+#define GEN_PASS_DECL
+#include "fd/Dialect/FD/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "fd/Dialect/FD/Transforms/Passes.h.inc"
+} // namespace mlir::fd
+
+#endif // FD_DIALECT_FD_TRANSFORMS_PASSES_H

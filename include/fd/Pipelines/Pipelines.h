@@ -1,0 +1,77 @@
+//===- Pipelines.h - fd's pass pipelines ------------------------*- C++ -*-===//
+#ifndef FD_PIPELINES_PIPELINES_H
+#define FD_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir {
+class OpPassManager;
+namespace fd {
+
+/// Options of the fd pipelines; the split options mirror `fd-split-kv`.
+struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture, e.g. sm_90 or sm_80"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features; sm_90 needs +ptx80 or newer"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<int> optLevel{*this, "opt-level",
+                                    llvm::cl::desc("NVPTX optimisation level"),
+                                    llvm::cl::init(3)};
+  PassOptions::Option<int64_t> numSplits{
+      *this, "num-splits", llvm::cl::desc("Fixed split count (0: auto)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> chunkSize{
+      *this, "chunk-size", llvm::cl::desc("Fixed chunk size (0: auto)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> smCount{
+      *this, "sm-count", llvm::cl::desc("auto split: SMs of the target"),
+      llvm::cl::init(132)};
+  PassOptions::Option<int64_t> ctasPerSM{
+      *this, "ctas-per-sm", llvm::cl::desc("auto split: CTAs per SM"),
+      llvm::cl::init(2)};
+  PassOptions::Option<int64_t> minChunk{
+      *this, "min-chunk", llvm::cl::desc("auto split: smallest chunk"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> chunkAlign{
+      *this, "chunk-align", llvm::cl::desc("auto split: chunk multiple"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> maxSplits{
+      *this, "max-splits", llvm::cl::desc("auto split: most splits"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per CTA of the partial kernel"),
+      llvm::cl::init(128)};
+  PassOptions::Option<int64_t> unroll{
+      *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
+      llvm::cl::init(2)};
+};
+
+/// fd ops -> split form -> gpu.module kernels + host launches (still in
+/// gpu/arith/scf/vector form, the kernels carrying their fd.* attributes).
+void buildFDToGPUPipeline(OpPassManager &pm, const FDPipelineOptions &options);
+
+/// The output of buildFDToGPUPipeline -> NVVM -> gpu.binary holding PTX,
+/// through upstream's GPU-to-NVVM pipeline.
+void buildGPUToPTXPipeline(OpPassManager &pm, const FDPipelineOptions &options);
+
+/// Both of the above: `fd-lower-to-ptx`.
+void buildFDLowerToPTXPipeline(OpPassManager &pm,
+                               const FDPipelineOptions &options);
+
+/// fd ops -> split form -> reference loops -> LLVM dialect, runnable on the
+/// CPU with mlir-runner: `fd-lower-to-cpu`.
+void buildFDLowerToCPUPipeline(OpPassManager &pm,
+                               const FDPipelineOptions &options);
+
+/// Registers `fd-lower-to-ptx` and `fd-lower-to-cpu`.
+void registerFDPipelines();
+} // namespace fd
+} // namespace mlir
+
+#endif // FD_PIPELINES_PIPELINES_H

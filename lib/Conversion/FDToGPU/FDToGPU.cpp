@@ -1,0 +1,575 @@
+//===- FDToGPU.cpp - split decode attention to GPU kernels ----------------===//
+//
+// Decode attention is memory-bound: the only goal of the partial kernel is to
+// stream every K/V byte once at full bandwidth. Hence:
+//   - one CTA per (sequence, KV head, split) computes all Hq/Hkv query heads
+//     of its group, so GQA reads each K/V row once, not once per query head;
+//   - a group of D/8 threads covers one token row with 16-byte loads, and the
+//     CTA's groups walk the split's tokens in an interleaved order so every
+//     warp-wide load is fully coalesced;
+//   - each group keeps its own online-softmax state in registers; the groups
+//     are merged once at the end through shared memory;
+//   - scores live in the log2 domain (log2(e) folded into the scale) so that
+//     every exponential is one `ex2.approx` instruction, without libdevice.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Conversion/FDToGPU/FDToGPU.h"
+#include "fd/Conversion/FDToSCF/FDToSCF.h"
+#include "fd/Dialect/FD/IR/FDOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cfloat>
+
+namespace mlir::fd {
+#define GEN_PASS_DEF_CONVERTFDTOGPU
+#include "fd/Conversion/Passes.h.inc"
+} // namespace mlir::fd
+
+using namespace mlir;
+using namespace mlir::fd;
+
+static constexpr double kLog2e = 1.4426950408889634;
+/// Elements per 16-byte load of f16/bf16.
+static constexpr int64_t kVectorWidth = 8;
+static constexpr const char *kKernelModuleName = "fd_kernels";
+
+namespace {
+/// Builder helpers for kernel bodies.
+struct KernelEmitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value maxf(Value x, Value y) {
+    return arith::MaximumFOp::create(b, loc, x, y);
+  }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value mini(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  /// 2^x as one `ex2.approx.ftz.f32`: the NVVM intrinsic rather than
+  /// math.exp2, which would lower to libdevice's __nv_exp2f.
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, b.getF32Type(),
+               b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"), ValueRange{x})
+        .getResult(0);
+  }
+  Value splat(Value x, VectorType t) {
+    return vector::BroadcastOp::create(b, loc, t, x);
+  }
+  Value extf(Value v, Type t) { return arith::ExtFOp::create(b, loc, t, v); }
+  /// Sum over the `width` consecutive lanes of a thread group (butterfly).
+  Value groupSum(Value x, int64_t width) {
+    for (int64_t off = 1; off < width; off *= 2) {
+      Value other =
+          gpu::ShuffleOp::create(b, loc, x, off, 32, gpu::ShuffleMode::XOR)
+              .getShuffleResult();
+      x = add(x, other);
+    }
+    return x;
+  }
+  Value length(Value lens, Value batch) {
+    Value l = memref::LoadOp::create(b, loc, lens, batch);
+    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
+    return arith::MaxSIOp::create(b, loc, li, idx(0));
+  }
+};
+
+/// The one place that knows how a K or V row is addressed. Kernels ask for
+/// "the 8 elements at head-dim offset d0 of token t"; a paged KV cache (block
+/// tables, any page size) replaces this class, not the kernels.
+class KVCacheAccess {
+public:
+  KVCacheAccess(Value cache, Value batch, Value kvHead)
+      : cache(cache), batch(batch), kvHead(kvHead) {}
+
+  /// One 16-byte load. The alignment promise holds because the verifier
+  /// requires a unit innermost stride and the runtime checks the base pointer
+  /// and the outer strides for 16-byte alignment.
+  Value loadRow(OpBuilder &b, Location loc, Value token, Value d0) const {
+    auto type = cast<MemRefType>(cache.getType());
+    auto vt = VectorType::get({kVectorWidth}, type.getElementType());
+    auto load = vector::LoadOp::create(b, loc, vt, cache,
+                                       ValueRange{batch, kvHead, token, d0});
+    load.setAlignment(16);
+    return load;
+  }
+
+private:
+  Value cache, batch, kvHead;
+};
+
+/// Returns the gpu.module that holds fd's kernels, creating it on first use.
+gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  if (auto m = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
+    return m;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModuleName);
+}
+
+/// Creates an empty kernel `name` (uniqued) with the given arguments.
+gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
+                            Location loc, StringRef name, TypeRange args,
+                            int64_t blockSize) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, name,
+                                   b.getFunctionType(args, TypeRange{}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
+  SymbolTable(module).insert(fn); // renames on a clash
+  return fn;
+}
+
+/// A `memref.global` in workgroup memory, 16-byte aligned (see
+/// MLIR22-NOTES: attributions only get `.align 2`).
+Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
+                      StringRef name, ArrayRef<int64_t> shape) {
+  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(),
+                              space);
+  std::string symbol = name.str();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto global = memref::GlobalOp::create(
+        b, loc, symbol, b.getStringAttr("private"), type, Attribute(),
+        /*constant=*/false, b.getI64IntegerAttr(16));
+    symbol = SymbolTable(module).insert(global).getValue().str();
+  }
+  return memref::GetGlobalOp::create(b, loc, type, symbol);
+}
+
+void setManifestAttrs(gpu::GPUFuncOp fn, OpBuilder &b, StringRef role,
+                      StringRef entry, ArrayRef<StringRef> grid,
+                      ArrayRef<StringRef> args, Attribute softmax) {
+  auto strings = [&](ArrayRef<StringRef> xs) {
+    SmallVector<Attribute> attrs;
+    for (StringRef x : xs)
+      attrs.push_back(b.getStringAttr(x));
+    return b.getArrayAttr(attrs);
+  };
+  fn->setAttr(kernel_attr::kRole, b.getStringAttr(role));
+  fn->setAttr(kernel_attr::kEntry, b.getStringAttr(entry));
+  fn->setAttr(kernel_attr::kGrid, strings(grid));
+  fn->setAttr(kernel_attr::kArgs, strings(args));
+  fn->setAttr(kernel_attr::kSoftmax, softmax);
+}
+
+StringRef entryName(Operation *op) {
+  if (auto fn = op->getParentOfType<FunctionOpInterface>())
+    return fn.getName();
+  return "fd";
+}
+
+//===----------------------------------------------------------------------===//
+// fd.partial_attention
+//===----------------------------------------------------------------------===//
+
+struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
+  PartialAttentionToGPU(MLIRContext *ctx, const FDToGPUOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(PartialAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (isa<UnifiedMaxAttr>(op.getSoftmax()))
+      return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
+    AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
+    int64_t threadsPerRow = shape.headDim / kVectorWidth;
+    int64_t blockSize = options.blockSize;
+    if (blockSize % 32 != 0 || blockSize % threadsPerRow != 0 ||
+        blockSize > 1024 || options.unroll < 1)
+      return rewriter.notifyMatchFailure(op, "bad block size or unroll");
+
+    Location loc = op.getLoc();
+    gpu::GPUModuleOp module = getKernelModule(op, rewriter);
+    SmallVector<Value> operands = {op.getQuery(), op.getKey(),  op.getValue(),
+                                   op.getLengths(), op.getAcc(), op.getMax(),
+                                   op.getSum(),    op.getChunkSize()};
+    std::string name = (entryName(op) + "_partial_online").str();
+    auto fn = createKernel(module, rewriter, loc, name,
+                           ValueRange(operands).getTypes(), blockSize);
+    setManifestAttrs(fn, rewriter, "partial", entryName(op),
+                     {"S", "Hkv", "B"},
+                     {"q", "k", "v", "lens", "partial_acc", "partial_max",
+                      "partial_sum", "chunk"},
+                     op.getSoftmax());
+    buildBody(fn, rewriter, shape, op.getScale().convertToDouble());
+
+    // Host side: grid (S, Hkv, B).
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value splits = memref::DimOp::create(rewriter, loc, op.getAcc(), 2);
+    Value batch = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);
+    Value kvHeads =
+        arith::ConstantIndexOp::create(rewriter, loc, shape.numKVHeads);
+    Value threads = arith::ConstantIndexOp::create(rewriter, loc, blockSize);
+    gpu::LaunchFuncOp::create(rewriter, loc, fn,
+                              gpu::KernelDim3{splits, kvHeads, batch},
+                              gpu::KernelDim3{threads, c1, c1},
+                              /*dynamicSharedMemorySize=*/Value(), operands);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, const AttentionShape &shape,
+                 double scale) const {
+    OpBuilder::InsertionGuard guard(b);
+    Block &entry = fn.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    Location loc = fn.getLoc();
+    KernelEmitter e{b, loc};
+    Value q = entry.getArgument(0), k = entry.getArgument(1),
+          v = entry.getArgument(2), lens = entry.getArgument(3),
+          accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
+          sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
+
+    const int64_t headDim = shape.headDim, group = shape.groupSize();
+    const int64_t threadsPerRow = headDim / kVectorWidth;
+    const int64_t rowsInParallel = options.blockSize / threadsPerRow;
+    const int64_t unroll = options.unroll;
+    Type f32 = b.getF32Type();
+    auto vec = VectorType::get({kVectorWidth}, f32);
+
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value kvHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    Value lane = arith::RemUIOp::create(b, loc, tid, e.idx(threadsPerRow));
+    Value slot = arith::DivUIOp::create(b, loc, tid, e.idx(threadsPerRow));
+    Value d0 = e.muli(lane, e.idx(kVectorWidth));
+
+    Value len = e.length(lens, batch);
+    Value begin = e.mini(e.muli(split, chunk), len);
+    Value end = e.mini(e.addi(begin, chunk), len);
+
+    // The group's query rows, pre-scaled into the log2 domain.
+    Value scaleLog2e = e.splat(e.f32(scale * kLog2e), vec);
+    SmallVector<Value> qFrag;
+    for (int64_t i = 0; i < group; ++i) {
+      Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
+      auto ld = vector::LoadOp::create(
+          b, loc, VectorType::get({kVectorWidth}, shape.elementType), q,
+          ValueRange{batch, head, d0});
+      ld.setAlignment(16);
+      qFrag.push_back(e.mul(e.extf(ld, vec), scaleLog2e));
+    }
+
+    // State per query head: running max, sum, accumulator (log2 domain).
+    // The max starts finite so that an empty range never computes -inf-(-inf).
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < group; ++i)
+      init.push_back(e.f32(-FLT_MAX));
+    for (int64_t i = 0; i < group; ++i)
+      init.push_back(e.f32(0));
+    for (int64_t i = 0; i < group; ++i)
+      init.push_back(arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
+
+    KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
+    Value start = e.addi(begin, slot);
+    Value step = e.idx(rowsInParallel * unroll);
+    auto loop = scf::ForOp::create(
+        b, loc, start, end, step, init,
+        [&](OpBuilder &, Location, Value t0, ValueRange state) {
+          // Issue every load of the iteration first: `unroll` K and V rows
+          // per thread in flight. Rows past `end` are clamped to t0 (< end),
+          // so no token at or past the length is ever read; their scores are
+          // masked below.
+          SmallVector<Value> valid, kRows, vRows;
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value t = e.addi(t0, e.idx(u * rowsInParallel));
+            Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
+            Value tc = u == 0 ? t0 : e.select(ok, t, t0);
+            valid.push_back(ok);
+            kRows.push_back(keys.loadRow(b, loc, tc, d0));
+          }
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value t = e.addi(t0, e.idx(u * rowsInParallel));
+            Value tc = u == 0 ? t0 : e.select(valid[u], t, t0);
+            vRows.push_back(values.loadRow(b, loc, tc, d0));
+          }
+          SmallVector<Value> kf, vf;
+          for (int64_t u = 0; u < unroll; ++u) {
+            kf.push_back(e.extf(kRows[u], vec));
+            vf.push_back(e.extf(vRows[u], vec));
+          }
+
+          SmallVector<Value> nextM, nextL, nextAcc;
+          for (int64_t i = 0; i < group; ++i) {
+            SmallVector<Value> x;
+            Value m = state[i];
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value partial = vector::ReductionOp::create(
+                  b, loc, vector::CombiningKind::ADD,
+                  e.mul(qFrag[i], kf[u]));
+              Value s = e.groupSum(partial, threadsPerRow);
+              s = e.select(valid[u], s, e.f32(-FLT_MAX));
+              x.push_back(s);
+              m = e.maxf(m, s);
+            }
+            Value corr = e.exp2(e.sub(state[i], m));
+            Value l = e.mul(state[group + i], corr);
+            Value acc = e.mul(state[2 * group + i], e.splat(corr, vec));
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value p = e.exp2(e.sub(x[u], m));
+              p = e.select(valid[u], p, e.f32(0));
+              l = e.add(l, p);
+              acc = vector::FMAOp::create(b, loc, e.splat(p, vec), vf[u], acc);
+            }
+            nextM.push_back(m);
+            nextL.push_back(l);
+            nextAcc.push_back(acc);
+          }
+          SmallVector<Value> yields(nextM);
+          yields.append(nextL);
+          yields.append(nextAcc);
+          scf::YieldOp::create(b, loc, yields);
+        });
+
+    // Merge the thread groups' states, one query head at a time, through a
+    // small shared buffer (4 KB at 128 threads), then write the split's
+    // partial state.
+    auto module = fn->getParentOfType<gpu::GPUModuleOp>();
+    Value smAcc = getSharedBuffer(module, b, loc, fn.getName().str() + "_acc",
+                                  {rowsInParallel, headDim});
+    Value smMax = getSharedBuffer(module, b, loc, fn.getName().str() + "_max",
+                                  {rowsInParallel});
+    Value smSum = getSharedBuffer(module, b, loc, fn.getName().str() + "_sum",
+                                  {rowsInParallel});
+    Value isLeader = e.cmp(arith::CmpIPredicate::eq, lane, e.idx(0));
+    Value isFirst = e.cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
+    for (int64_t i = 0; i < group; ++i) {
+      Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
+      auto st = vector::StoreOp::create(b, loc, loop.getResult(2 * group + i),
+                                        smAcc, ValueRange{slot, d0});
+      st.setAlignment(16);
+      scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, loc, loop.getResult(i), smMax, slot);
+        memref::StoreOp::create(b, loc, loop.getResult(group + i), smSum,
+                                slot);
+        scf::YieldOp::create(b, loc);
+      });
+      gpu::BarrierOp::create(b, loc);
+
+      Value big = e.f32(-FLT_MAX);
+      SmallVector<Value> maxes;
+      for (int64_t j = 0; j < rowsInParallel; ++j) {
+        maxes.push_back(memref::LoadOp::create(b, loc, smMax, e.idx(j)));
+        big = e.maxf(big, maxes.back());
+      }
+      SmallVector<Value> weights;
+      Value total = e.f32(0);
+      for (int64_t j = 0; j < rowsInParallel; ++j) {
+        weights.push_back(e.exp2(e.sub(maxes[j], big)));
+        Value l = memref::LoadOp::create(b, loc, smSum, e.idx(j));
+        total = e.add(total, e.mul(l, weights.back()));
+      }
+      for (int64_t base = 0; base < headDim; base += options.blockSize) {
+        Value d = e.addi(tid, e.idx(base));
+        Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(headDim));
+        scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
+          Value a = e.f32(0);
+          for (int64_t j = 0; j < rowsInParallel; ++j) {
+            Value x = memref::LoadOp::create(b, loc, smAcc,
+                                             ValueRange{e.idx(j), d});
+            a = e.add(a, e.mul(x, weights[j]));
+          }
+          memref::StoreOp::create(b, loc, a, accOut,
+                                  ValueRange{batch, head, split, d});
+          scf::YieldOp::create(b, loc);
+        });
+      }
+      scf::IfOp::create(b, loc, isFirst, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, loc, big, maxOut,
+                                ValueRange{batch, head, split});
+        memref::StoreOp::create(b, loc, total, sumOut,
+                                ValueRange{batch, head, split});
+        scf::YieldOp::create(b, loc);
+      });
+      // The next head reuses the buffers.
+      if (i + 1 < group)
+        gpu::BarrierOp::create(b, loc);
+    }
+    gpu::ReturnOp::create(b, loc);
+  }
+
+  FDToGPUOptions options;
+};
+
+//===----------------------------------------------------------------------===//
+// fd.merge_partials
+//===----------------------------------------------------------------------===//
+
+struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MergePartialsOp op,
+                                PatternRewriter &rewriter) const override {
+    if (isa<UnifiedMaxAttr>(op.getSoftmax()))
+      return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
+    Location loc = op.getLoc();
+    auto outType = cast<MemRefType>(op.getOut().getType());
+    int64_t headDim = outType.getDimSize(2);
+    gpu::GPUModuleOp module = getKernelModule(op, rewriter);
+    SmallVector<Value> operands = {op.getAcc(), op.getMax(), op.getSum(),
+                                   op.getOut()};
+    std::string name = (entryName(op) + "_merge_online").str();
+    // One thread per output element of a (sequence, query head) row.
+    auto fn = createKernel(module, rewriter, loc, name,
+                           ValueRange(operands).getTypes(), headDim);
+    setManifestAttrs(fn, rewriter, "merge", entryName(op), {"Hq", "B"},
+                     {"partial_acc", "partial_max", "partial_sum", "out"},
+                     op.getSoftmax());
+    buildBody(fn, rewriter);
+
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value batch = memref::DimOp::create(rewriter, loc, op.getOut(), 0);
+    Value heads =
+        arith::ConstantIndexOp::create(rewriter, loc, outType.getDimSize(1));
+    Value threads = arith::ConstantIndexOp::create(rewriter, loc, headDim);
+    gpu::LaunchFuncOp::create(rewriter, loc, fn,
+                              gpu::KernelDim3{heads, batch, c1},
+                              gpu::KernelDim3{threads, c1, c1}, Value(),
+                              operands);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  static void buildBody(gpu::GPUFuncOp fn, OpBuilder &b) {
+    OpBuilder::InsertionGuard guard(b);
+    Block &entry = fn.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    Location loc = fn.getLoc();
+    KernelEmitter e{b, loc};
+    Value acc = entry.getArgument(0), max = entry.getArgument(1),
+          sum = entry.getArgument(2), out = entry.getArgument(3);
+    Value d = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    Value splits = memref::DimOp::create(b, loc, acc, 2);
+    Value c0 = e.idx(0), c1 = e.idx(1);
+
+    // Log-sum-exp: the largest split max, then every split rescaled to it.
+    auto gmax = scf::ForOp::create(
+        b, loc, c0, splits, c1, ValueRange{e.f32(-FLT_MAX)},
+        [&](OpBuilder &, Location, Value s, ValueRange st) {
+          Value m = memref::LoadOp::create(b, loc, max,
+                                           ValueRange{batch, head, s});
+          scf::YieldOp::create(b, loc, e.maxf(st[0], m));
+        });
+    Value big = gmax.getResult(0);
+    auto sums = scf::ForOp::create(
+        b, loc, c0, splits, c1, ValueRange{e.f32(0), e.f32(0)},
+        [&](OpBuilder &, Location, Value s, ValueRange st) {
+          Value m = memref::LoadOp::create(b, loc, max,
+                                           ValueRange{batch, head, s});
+          Value l = memref::LoadOp::create(b, loc, sum,
+                                           ValueRange{batch, head, s});
+          Value a = memref::LoadOp::create(b, loc, acc,
+                                           ValueRange{batch, head, s, d});
+          Value w = e.exp2(e.sub(m, big));
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{e.add(st[0], e.mul(l, w)), e.add(st[1], e.mul(a, w))});
+        });
+    // A row whose splits are all empty (length 0) has total 0: write zeros.
+    Value total = sums.getResult(0);
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           total, e.f32(0));
+    Value safe = e.select(positive, total, e.f32(1));
+    Value res = arith::DivFOp::create(b, loc, sums.getResult(1), safe);
+    res = e.select(positive, res, e.f32(0));
+    Type et = cast<MemRefType>(out.getType()).getElementType();
+    res = arith::TruncFOp::create(b, loc, et, res);
+    memref::StoreOp::create(b, loc, res, out, ValueRange{batch, head, d});
+    gpu::ReturnOp::create(b, loc);
+  }
+};
+
+struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bool bad = false;
+    module.walk([&](Operation *op) {
+      if (isa<DecodeAttentionOp>(op)) {
+        op->emitOpError() << "must be split before GPU lowering: run "
+                             "fd-split-kv first";
+        bad = true;
+      } else if (isa<FlatGemmOp>(op)) {
+        op->emitOpError() << "has no GPU lowering yet";
+        bad = true;
+      } else if ((isa<PartialAttentionOp>(op) &&
+                  isa<UnifiedMaxAttr>(cast<PartialAttentionOp>(op).getSoftmax())) ||
+                 (isa<MergePartialsOp>(op) &&
+                  isa<UnifiedMaxAttr>(cast<MergePartialsOp>(op).getSoftmax()))) {
+        op->emitOpError() << "unified_max has no GPU lowering yet";
+        bad = true;
+      }
+    });
+    if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
+        unroll < 1) {
+      module.emitError() << "convert-fd-to-gpu: block-size must be a positive "
+                            "multiple of 32 up to 1024 and unroll at least 1";
+      bad = true;
+    }
+    module.walk([&](PartialAttentionOp op) {
+      int64_t rowThreads =
+          getAttentionShape(op.getQuery(), op.getKey()).headDim / kVectorWidth;
+      if (blockSize > 0 && blockSize % rowThreads != 0) {
+        op->emitOpError() << "block-size " << int64_t(blockSize)
+                          << " is not a multiple of the " << rowThreads
+                          << " threads that read one row";
+        bad = true;
+      }
+    });
+    if (bad)
+      return signalPassFailure();
+
+    FDToGPUOptions options;
+    options.blockSize = blockSize;
+    options.unroll = unroll;
+    RewritePatternSet patterns(&getContext());
+    populateFDToGPUPatterns(patterns, options);
+    GreedyRewriteConfig config;
+    // Kernels are created in a sibling gpu.module; do not revisit them.
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::fd::populateFDToGPUPatterns(RewritePatternSet &patterns,
+                                       const FDToGPUOptions &options) {
+  patterns.add<PartialAttentionToGPU>(patterns.getContext(), options);
+  patterns.add<MergePartialsToGPU>(patterns.getContext());
+  populateFDSplitPlanLoweringPatterns(patterns);
+}

@@ -1,0 +1,404 @@
+//===- FDToSCF.cpp - fd ops to reference loops ----------------------------===//
+//
+// The reference semantics of the fd ops as plain loops with f32 arithmetic.
+// The split form is lowered with exactly the state the GPU kernels keep
+// (log2-domain max, sum, accumulator), so running split vs unsplit on the CPU
+// checks the split and merge rewrites themselves.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Conversion/FDToSCF/FDToSCF.h"
+#include "fd/Dialect/FD/IR/FDOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cfloat>
+
+namespace mlir::fd {
+#define GEN_PASS_DEF_CONVERTFDTOSCF
+#include "fd/Conversion/Passes.h.inc"
+} // namespace mlir::fd
+
+using namespace mlir;
+using namespace mlir::fd;
+
+static constexpr double kLog2e = 1.4426950408889634;
+
+namespace {
+/// Small builder helpers so the loop nests below read like the math.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value load(Value mem, ValueRange ivs) {
+    Value v = memref::LoadOp::create(b, loc, mem, ivs);
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+  void store(Value v, Value mem, ValueRange ivs) {
+    Type et = cast<MemRefType>(mem.getType()).getElementType();
+    if (et != v.getType())
+      v = arith::TruncFOp::create(b, loc, et, v);
+    memref::StoreOp::create(b, loc, v, mem, ivs);
+  }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value exp2(Value x) { return math::Exp2Op::create(b, loc, x); }
+  Value maxf(Value x, Value y) {
+    return arith::MaximumFOp::create(b, loc, x, y);
+  }
+  Value length(Value lens, Value batch) {
+    Value l = memref::LoadOp::create(b, loc, lens, batch);
+    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
+    // A negative length is treated as empty rather than as a huge one.
+    return arith::MaxSIOp::create(b, loc, li, idx(0));
+  }
+};
+
+/// Online-softmax attention of query row (batch, head) over tokens
+/// [start, end) of KV head `kvHead`, into `acc` (memref<Dxf32>, overwritten).
+/// Returns the log2-domain (max, sum); an empty range gives (-FLT_MAX, 0).
+std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
+                                  Value acc, Value batch, Value head,
+                                  Value kvHead, Value start, Value end,
+                                  int64_t headDim, double scale) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
+  scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
+                     [&](OpBuilder &, Location, Value d, ValueRange) {
+                       memref::StoreOp::create(b, loc, e.f32(0), acc, d);
+                       scf::YieldOp::create(b, loc);
+                     });
+  Value scaleLog2e = e.f32(scale * kLog2e);
+  auto loop = scf::ForOp::create(
+      b, loc, start, end, c1, ValueRange{e.f32(-FLT_MAX), e.f32(0)},
+      [&](OpBuilder &, Location, Value t, ValueRange state) {
+        auto dot = scf::ForOp::create(
+            b, loc, c0, cd, c1, ValueRange{e.f32(0)},
+            [&](OpBuilder &, Location, Value d, ValueRange s) {
+              Value qd = e.load(q, {batch, head, d});
+              Value kd = e.load(k, {batch, kvHead, t, d});
+              scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
+            });
+        Value x = e.mul(dot.getResult(0), scaleLog2e);
+        Value mNew = e.maxf(state[0], x);
+        Value corr = e.exp2(e.sub(state[0], mNew));
+        Value p = e.exp2(e.sub(x, mNew));
+        scf::ForOp::create(
+            b, loc, c0, cd, c1, ValueRange{},
+            [&](OpBuilder &, Location, Value d, ValueRange) {
+              Value a = memref::LoadOp::create(b, loc, acc, d);
+              Value vd = e.load(v, {batch, kvHead, t, d});
+              memref::StoreOp::create(b, loc, e.add(e.mul(a, corr), e.mul(p, vd)),
+                                      acc, d);
+              scf::YieldOp::create(b, loc);
+            });
+        Value l = e.add(e.mul(state[1], corr), p);
+        scf::YieldOp::create(b, loc, ValueRange{mNew, l});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// Builds `for b < B, h < Hq` around `body(batch, head, kvHead)`.
+void forEachRow(Emitter &e, Value batchSize, int64_t numHeads, int64_t group,
+                function_ref<void(Value, Value, Value)> body) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value c0 = e.idx(0), c1 = e.idx(1);
+  scf::ForOp::create(
+      b, loc, c0, batchSize, c1, ValueRange{},
+      [&](OpBuilder &, Location, Value batch, ValueRange) {
+        scf::ForOp::create(
+            b, loc, c0, e.idx(numHeads), c1, ValueRange{},
+            [&](OpBuilder &, Location, Value head, ValueRange) {
+              Value kvHead = arith::DivUIOp::create(b, loc, head, e.idx(group));
+              body(batch, head, kvHead);
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+/// out[d] = sum > 0 ? acc[d] * (1 / sum) : 0, so empty rows give zeros.
+void emitNormalise(Emitter &e, Value acc, Value sum, Value out, Value batch,
+                   Value head, int64_t headDim) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         sum, e.f32(0));
+  Value safe = arith::SelectOp::create(b, loc, positive, sum, e.f32(1));
+  Value inv = arith::DivFOp::create(b, loc, e.f32(1), safe);
+  inv = arith::SelectOp::create(b, loc, positive, inv, e.f32(0));
+  scf::ForOp::create(b, loc, e.idx(0), e.idx(headDim), e.idx(1), ValueRange{},
+                     [&](OpBuilder &, Location, Value d, ValueRange) {
+                       Value a = memref::LoadOp::create(b, loc, acc, d);
+                       e.store(e.mul(a, inv), out, {batch, head, d});
+                       scf::YieldOp::create(b, loc);
+                     });
+}
+
+LogicalResult rejectUnifiedMax(Operation *op, Attribute softmax,
+                               PatternRewriter &rewriter) {
+  if (!isa<UnifiedMaxAttr>(softmax))
+    return success();
+  return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
+}
+
+struct DecodeAttentionToSCF : OpRewritePattern<DecodeAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecodeAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
+      return failure();
+    Emitter e{rewriter, op.getLoc()};
+    AttentionShape s = getAttentionShape(op.getQuery(), op.getKey());
+    Value acc = memref::AllocaOp::create(
+        rewriter, e.loc, MemRefType::get({s.headDim}, rewriter.getF32Type()));
+    Value batchSize = memref::DimOp::create(rewriter, e.loc, op.getQuery(), 0);
+    double scale = op.getScale().convertToDouble();
+    forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
+               [&](Value batch, Value head, Value kvHead) {
+                 Value len = e.length(op.getLengths(), batch);
+                 auto [m, l] =
+                     emitChunk(e, op.getQuery(), op.getKey(), op.getValue(),
+                               acc, batch, head, kvHead, e.idx(0), len,
+                               s.headDim, scale);
+                 (void)m;
+                 emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
+               });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct PartialAttentionToSCF : OpRewritePattern<PartialAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PartialAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
+      return failure();
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    AttentionShape s = getAttentionShape(op.getQuery(), op.getKey());
+    Value acc = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({s.headDim}, rewriter.getF32Type()));
+    Value batchSize = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);
+    Value numSplits = memref::DimOp::create(rewriter, loc, op.getAcc(), 2);
+    Value chunk = op.getChunkSize();
+    double scale = op.getScale().convertToDouble();
+    forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
+               [&](Value batch, Value head, Value kvHead) {
+      Value len = e.length(op.getLengths(), batch);
+      scf::ForOp::create(
+          rewriter, loc, e.idx(0), numSplits, e.idx(1), ValueRange{},
+          [&](OpBuilder &, Location, Value split, ValueRange) {
+            Value begin = arith::MulIOp::create(rewriter, loc, split, chunk);
+            begin = arith::MinUIOp::create(rewriter, loc, begin, len);
+            Value end = arith::AddIOp::create(rewriter, loc, begin, chunk);
+            end = arith::MinUIOp::create(rewriter, loc, end, len);
+            auto [m, l] = emitChunk(e, op.getQuery(), op.getKey(),
+                                    op.getValue(), acc, batch, head, kvHead,
+                                    begin, end, s.headDim, scale);
+            memref::StoreOp::create(rewriter, loc, m, op.getMax(),
+                                    ValueRange{batch, head, split});
+            memref::StoreOp::create(rewriter, loc, l, op.getSum(),
+                                    ValueRange{batch, head, split});
+            scf::ForOp::create(
+                rewriter, loc, e.idx(0), e.idx(s.headDim), e.idx(1),
+                ValueRange{}, [&](OpBuilder &, Location, Value d, ValueRange) {
+                  Value a = memref::LoadOp::create(rewriter, loc, acc, d);
+                  memref::StoreOp::create(rewriter, loc, a, op.getAcc(),
+                                          ValueRange{batch, head, split, d});
+                  scf::YieldOp::create(rewriter, loc);
+                });
+            scf::YieldOp::create(rewriter, loc);
+          });
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MergePartialsOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
+      return failure();
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    auto outType = cast<MemRefType>(op.getOut().getType());
+    int64_t headDim = outType.getDimSize(2);
+    Value acc = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({headDim}, rewriter.getF32Type()));
+    Value batchSize = memref::DimOp::create(rewriter, loc, op.getOut(), 0);
+    Value numSplits = memref::DimOp::create(rewriter, loc, op.getAcc(), 2);
+    Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
+    forEachRow(e, batchSize, outType.getDimSize(1), 1,
+               [&](Value batch, Value head, Value) {
+      // Log-sum-exp: rescale every split to the largest max, then divide once.
+      auto gmax = scf::ForOp::create(
+          rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(-FLT_MAX)},
+          [&](OpBuilder &, Location, Value split, ValueRange st) {
+            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
+                                             ValueRange{batch, head, split});
+            scf::YieldOp::create(rewriter, loc, e.maxf(st[0], m));
+          });
+      Value big = gmax.getResult(0);
+      scf::ForOp::create(rewriter, loc, c0, cd, c1, ValueRange{},
+                         [&](OpBuilder &, Location, Value d, ValueRange) {
+                           memref::StoreOp::create(rewriter, loc, e.f32(0), acc,
+                                                   d);
+                           scf::YieldOp::create(rewriter, loc);
+                         });
+      auto total = scf::ForOp::create(
+          rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(0)},
+          [&](OpBuilder &, Location, Value split, ValueRange st) {
+            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
+                                             ValueRange{batch, head, split});
+            Value l = memref::LoadOp::create(rewriter, loc, op.getSum(),
+                                             ValueRange{batch, head, split});
+            Value w = e.exp2(e.sub(m, big));
+            scf::ForOp::create(
+                rewriter, loc, c0, cd, c1, ValueRange{},
+                [&](OpBuilder &, Location, Value d, ValueRange) {
+                  Value a = memref::LoadOp::create(rewriter, loc, acc, d);
+                  Value p = memref::LoadOp::create(
+                      rewriter, loc, op.getAcc(),
+                      ValueRange{batch, head, split, d});
+                  memref::StoreOp::create(rewriter, loc,
+                                          e.add(a, e.mul(p, w)), acc, d);
+                  scf::YieldOp::create(rewriter, loc);
+                });
+            scf::YieldOp::create(rewriter, loc, e.add(st[0], e.mul(l, w)));
+          });
+      emitNormalise(e, acc, total.getResult(0), op.getOut(), batch, head,
+                    headDim);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct SplitPlanToArith : OpRewritePattern<SplitPlanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SplitPlanOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    Value c0 = e.idx(0), c1 = e.idx(1);
+    Value batchSize = memref::DimOp::create(rewriter, loc, op.getLengths(), 0);
+    auto maxLoop = scf::ForOp::create(
+        rewriter, loc, c0, batchSize, c1, ValueRange{c0},
+        [&](OpBuilder &, Location, Value i, ValueRange st) {
+          Value l = e.length(op.getLengths(), i);
+          scf::YieldOp::create(rewriter, loc,
+                               arith::MaxUIOp::create(rewriter, loc, st[0], l)
+                                   .getResult());
+        });
+    Value maxLen = maxLoop.getResult(0);
+    auto ceilDiv = [&](Value a, Value b) -> Value {
+      return arith::CeilDivUIOp::create(rewriter, loc, a, b);
+    };
+    auto umax = [&](Value a, Value b) -> Value {
+      return arith::MaxUIOp::create(rewriter, loc, a, b);
+    };
+    auto umin = [&](Value a, Value b) -> Value {
+      return arith::MinUIOp::create(rewriter, loc, a, b);
+    };
+    // The formula of fd.split_plan's description (and the runtime planner).
+    Value target = e.idx(op.getSmCount() * op.getCtasPerSm());
+    Value rows = arith::MulIOp::create(rewriter, loc, batchSize,
+                                       e.idx(op.getNumKvHeads()));
+    rows = umax(rows, c1);
+    Value fills = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
+                                        rows, target);
+    Value splits = arith::SelectOp::create(rewriter, loc, fills, c1,
+                                           ceilDiv(target, rows));
+    splits = umin(splits, umax(c1, ceilDiv(maxLen, e.idx(op.getMinChunk()))));
+    splits = umin(splits, e.idx(op.getMaxSplits()));
+    Value align = e.idx(op.getChunkAlign());
+    Value chunk = ceilDiv(umax(maxLen, c1), splits);
+    chunk = arith::MulIOp::create(rewriter, loc, ceilDiv(chunk, align), align);
+    splits = umax(c1, ceilDiv(maxLen, chunk));
+    rewriter.replaceOp(op, ValueRange{splits, chunk});
+    return success();
+  }
+};
+
+struct FlatGemmToSCF : OpRewritePattern<FlatGemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(FlatGemmOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    auto w = cast<MemRefType>(op.getW().getType());
+    Value c0 = e.idx(0), c1 = e.idx(1);
+    Value m = memref::DimOp::create(rewriter, loc, op.getX(), 0);
+    scf::ForOp::create(
+        rewriter, loc, c0, m, c1, ValueRange{},
+        [&](OpBuilder &, Location, Value i, ValueRange) {
+          scf::ForOp::create(
+              rewriter, loc, c0, e.idx(w.getDimSize(0)), c1, ValueRange{},
+              [&](OpBuilder &, Location, Value n, ValueRange) {
+                auto dot = scf::ForOp::create(
+                    rewriter, loc, c0, e.idx(w.getDimSize(1)), c1,
+                    ValueRange{e.f32(0)},
+                    [&](OpBuilder &, Location, Value k, ValueRange st) {
+                      Value p = e.mul(e.load(op.getX(), {i, k}),
+                                      e.load(op.getW(), {n, k}));
+                      scf::YieldOp::create(rewriter, loc, e.add(st[0], p));
+                    });
+                Value y = dot.getResult(0);
+                if (Value bias = op.getBias())
+                  y = e.add(y, e.load(bias, {n}));
+                e.store(y, op.getY(), {i, n});
+                scf::YieldOp::create(rewriter, loc);
+              });
+          scf::YieldOp::create(rewriter, loc);
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ConvertFDToSCF : mlir::fd::impl::ConvertFDToSCFBase<ConvertFDToSCF> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFDToSCFPatterns(patterns);
+    (void)applyPatternsGreedily(getOperation(), std::move(patterns));
+    // Only the unified-max strategy has no pattern yet; say so on each op.
+    bool failedAny = false;
+    getOperation()->walk([&](Operation *op) {
+      if (!isa_and_nonnull<FDDialect>(op->getDialect()))
+        return;
+      op->emitOpError() << "could not be lowered by convert-fd-to-scf: the "
+                           "unified_max strategy is not supported yet";
+      failedAny = true;
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::fd::populateFDSplitPlanLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<SplitPlanToArith>(patterns.getContext());
+}
+
+void mlir::fd::populateFDToSCFPatterns(RewritePatternSet &patterns) {
+  patterns.add<DecodeAttentionToSCF, PartialAttentionToSCF, MergePartialsToSCF,
+               FlatGemmToSCF>(patterns.getContext());
+  populateFDSplitPlanLoweringPatterns(patterns);
+}

@@ -1,0 +1,110 @@
+//===- SplitKV.cpp - Flash-Decoding split of decode attention -------------===//
+//
+// Decode attention has one query per sequence, so a kernel with one CTA per
+// (sequence, head) leaves most SMs idle on long contexts. Splitting the KV
+// sequence into chunks processed in parallel and merging the partial results
+// (Flash-Decoding) restores the parallelism. This pass states the split in
+// the fd dialect; the lowerings decide how each half runs.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Dialect/FD/IR/FDOps.h"
+#include "fd/Dialect/FD/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::fd {
+#define GEN_PASS_DEF_FDSPLITKV
+#include "fd/Dialect/FD/Transforms/Passes.h.inc"
+} // namespace mlir::fd
+
+using namespace mlir;
+using namespace mlir::fd;
+
+namespace {
+struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (numSplits < 0 || chunkSize < 0 || (numSplits > 0 && chunkSize > 0)) {
+      getOperation().emitError()
+          << "fd-split-kv: give at most one of num-splits and chunk-size, "
+             "each positive (got num-splits="
+          << numSplits << ", chunk-size=" << chunkSize << ")";
+      return signalPassFailure();
+    }
+    for (int64_t v : {int64_t(smCount), int64_t(ctasPerSM), int64_t(minChunk),
+                      int64_t(chunkAlign), int64_t(maxSplits)})
+      if (v <= 0) {
+        getOperation().emitError()
+            << "fd-split-kv: sm-count, ctas-per-sm, min-chunk, chunk-align "
+               "and max-splits must be positive";
+        return signalPassFailure();
+      }
+    getOperation().walk([&](DecodeAttentionOp op) { split(op); });
+  }
+
+  void split(DecodeAttentionOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
+
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value batch = memref::DimOp::create(b, loc, op.getQuery(), 0);
+    Value capacity = memref::DimOp::create(b, loc, op.getKey(), 2);
+
+    int64_t fixedSplits = numSplits, fixedChunk = chunkSize;
+    if (auto n = op.getNumSplitsAttr()) {
+      fixedSplits = n.getInt();
+      fixedChunk = 0;
+    } else if (auto c = op.getChunkSizeAttr()) {
+      fixedChunk = c.getInt();
+      fixedSplits = 0;
+    }
+
+    // S and chunk must satisfy S * chunk >= every valid length; with a fixed
+    // one the other follows from the capacity, which bounds every length.
+    Value splits, chunk;
+    if (fixedSplits > 0) {
+      splits = cst(fixedSplits);
+      Value ceil = arith::CeilDivUIOp::create(b, loc, capacity, splits);
+      chunk = arith::MaxUIOp::create(b, loc, ceil, cst(1));
+    } else if (fixedChunk > 0) {
+      chunk = cst(fixedChunk);
+      Value ceil = arith::CeilDivUIOp::create(b, loc, capacity, chunk);
+      splits = arith::MaxUIOp::create(b, loc, ceil, cst(1));
+    } else {
+      auto plan = SplitPlanOp::create(
+          b, loc, b.getIndexType(), b.getIndexType(), op.getLengths(), shape.numKVHeads, int64_t(smCount),
+          int64_t(ctasPerSM), int64_t(minChunk), int64_t(chunkAlign),
+          int64_t(maxSplits));
+      splits = plan.getNumSplits();
+      chunk = plan.getChunkSize();
+    }
+
+    Type f32 = b.getF32Type();
+    int64_t dyn = ShapedType::kDynamic;
+    auto accType = MemRefType::get(
+        {dyn, shape.numQueryHeads, dyn, shape.headDim}, f32);
+    auto statType = MemRefType::get({dyn, shape.numQueryHeads, dyn}, f32);
+    Value acc = memref::AllocOp::create(b, loc, accType,
+                                        ValueRange{batch, splits});
+    Value max = memref::AllocOp::create(b, loc, statType,
+                                        ValueRange{batch, splits});
+    Value sum = memref::AllocOp::create(b, loc, statType,
+                                        ValueRange{batch, splits});
+
+    PartialAttentionOp::create(b, loc, op.getQuery(), op.getKey(),
+                               op.getValue(), op.getLengths(), acc, max, sum,
+                               chunk, op.getScaleAttr(), op.getSoftmax());
+    MergePartialsOp::create(b, loc, acc, max, sum, op.getOut(),
+                            op.getSoftmax());
+    for (Value buf : {acc, max, sum})
+      memref::DeallocOp::create(b, loc, buf);
+    op.erase();
+  }
+};
+} // namespace

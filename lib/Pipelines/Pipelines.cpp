@@ -1,0 +1,83 @@
+//===- Pipelines.cpp - fd's pass pipelines --------------------------------===//
+//
+// The GPU half reuses upstream's gpu-lower-to-nvvm pipeline (NVVM lowering,
+// target attachment, host lowering, gpu-module-to-binary) with `format=isa`,
+// which gives PTX without needing CUDA on the build machine.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Pipelines/Pipelines.h"
+#include "fd/Conversion/Passes.h"
+#include "fd/Dialect/FD/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::fd;
+
+static void addSplit(OpPassManager &pm, const FDPipelineOptions &o) {
+  FDSplitKVOptions split;
+  split.numSplits = o.numSplits;
+  split.chunkSize = o.chunkSize;
+  split.smCount = o.smCount;
+  split.ctasPerSM = o.ctasPerSM;
+  split.minChunk = o.minChunk;
+  split.chunkAlign = o.chunkAlign;
+  split.maxSplits = o.maxSplits;
+  pm.addNestedPass<func::FuncOp>(createFDSplitKV(split));
+}
+
+void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
+                                    const FDPipelineOptions &o) {
+  addSplit(pm, o);
+  ConvertFDToGPUOptions gpu;
+  gpu.blockSize = o.blockSize;
+  gpu.unroll = o.unroll;
+  pm.addPass(createConvertFDToGPU(gpu));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::fd::buildGPUToPTXPipeline(OpPassManager &pm,
+                                     const FDPipelineOptions &o) {
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = o.chip;
+  nvvm.cubinFeatures = o.features;
+  nvvm.cubinFormat = "isa";
+  nvvm.optLevel = o.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
+void mlir::fd::buildFDLowerToPTXPipeline(OpPassManager &pm,
+                                         const FDPipelineOptions &o) {
+  buildFDToGPUPipeline(pm, o);
+  buildGPUToPTXPipeline(pm, o);
+}
+
+void mlir::fd::buildFDLowerToCPUPipeline(OpPassManager &pm,
+                                         const FDPipelineOptions &o) {
+  addSplit(pm, o);
+  pm.addPass(createConvertFDToSCF());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::fd::registerFDPipelines() {
+  PassPipelineRegistration<FDPipelineOptions>(
+      "fd-lower-to-ptx",
+      "Lower fd ops to PTX in a gpu.binary: split-KV, fd kernels, NVVM, "
+      "NVPTX (options: chip, features, opt-level, split and kernel knobs)",
+      buildFDLowerToPTXPipeline);
+  PassPipelineRegistration<FDPipelineOptions>(
+      "fd-lower-to-cpu",
+      "Lower fd ops to reference loops in the LLVM dialect, runnable with "
+      "mlir-runner (checks the split/merge semantics without a GPU)",
+      buildFDLowerToCPUPipeline);
+}
