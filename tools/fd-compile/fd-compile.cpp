@@ -1,0 +1,187 @@
+//===- fd-compile.cpp - compile fd ops to a PTX kernel bundle -------------===//
+//
+// fd-compile input.mlir -o out.fdb [--chip=sm_90] [--ptx-out=out.ptx] ...
+//
+// Lowers every function holding an fd.decode_attention to split-KV kernels,
+// serialises them to PTX and writes the bundle the runtime loads: the PTX and
+// a JSON manifest (docs/bundle.md). When ptxas is found, it assembles the PTX
+// for the target chip and records each kernel's registers, spills and shared
+// memory; PTX that ptxas rejects is an error.
+//
+//===----------------------------------------------------------------------===//
+#include "BundleWriter.h"
+
+#include "fd/InitAll.h"
+#include "fd/Pipelines/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("fd-compile options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::init("-"), cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output bundle (.fdb)"),
+                                       cl::value_desc("file"), cl::Required,
+                                       cl::cat(category));
+static cl::opt<std::string> ptxOut("ptx-out",
+                                   cl::desc("Also write the raw PTX here"),
+                                   cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string>
+    pipelineOptions("options",
+                    cl::desc("fd-lower-to-ptx options, e.g. "
+                             "\"chip=sm_80 features=+ptx80 num-splits=4\""),
+                    cl::init(""), cl::cat(category));
+static cl::opt<std::string> chip("chip", cl::desc("GPU architecture"),
+                                 cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string> ptxasPath(
+    "ptxas", cl::desc("ptxas to validate the PTX with (default: PATH, then "
+                      "/usr/local/cuda/bin)"),
+    cl::init(""), cl::cat(category));
+static cl::opt<bool> noPtxas("no-ptxas", cl::desc("Do not run ptxas"),
+                             cl::init(false), cl::cat(category));
+
+static int fail(const Twine &msg) {
+  llvm::errs() << "fd-compile: error: " << msg << "\n";
+  return 1;
+}
+
+/// Assembles the PTX with ptxas -v; returns its report or a failure message.
+static FailureOr<std::string> runPtxas(StringRef ptxas, StringRef ptx,
+                                       StringRef arch, std::string &error) {
+  SmallString<128> ptxFile, logFile;
+  if (llvm::sys::fs::createTemporaryFile("fd-compile", "ptx", ptxFile) ||
+      llvm::sys::fs::createTemporaryFile("fd-compile", "log", logFile)) {
+    error = "cannot create temporary files for ptxas";
+    return failure();
+  }
+  llvm::FileRemover removePtx(ptxFile), removeLog(logFile);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(ptxFile, ec);
+    if (ec) {
+      error = "cannot write " + ptxFile.str().str() + ": " + ec.message();
+      return failure();
+    }
+    os << ptx;
+  }
+  std::string archFlag = ("-arch=" + arch).str();
+  SmallVector<StringRef> args = {ptxas, archFlag, "-v", ptxFile, "-o",
+                                 "/dev/null"};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logFile),
+                                          StringRef(logFile)};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 120,
+                                     0, &error);
+  auto log = llvm::MemoryBuffer::getFile(logFile);
+  std::string text = log ? (*log)->getBuffer().str() : std::string();
+  if (rc != 0) {
+    error = "ptxas rejected the generated PTX (exit " + std::to_string(rc) +
+            "):\n" + text + error;
+    return failure();
+  }
+  return text;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv, "fd-compile: fd decode attention -> PTX kernel bundle\n");
+
+  std::string optionString = "chip=" + chip + " " + pipelineOptions;
+  auto options = fd::FDPipelineOptions::createFromString(optionString);
+  if (!options)
+    return fail("invalid --options '" + pipelineOptions + "'");
+
+  DialectRegistry registry;
+  fd::registerAllFD(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics name the op and location; dumping the module adds noise.
+  context.printOpOnDiagnostic(false);
+
+  std::string errorMessage;
+  auto input = openInputFile(inputFile, &errorMessage);
+  if (!input)
+    return fail(errorMessage);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("cannot parse '" + inputFile + "'");
+
+  fd::compile::Bundle bundle;
+  bundle.chip = options->chip;
+  bundle.features = options->features;
+  bundle.splitConstants = {options->ctasPerSM, options->minChunk,
+                           options->chunkAlign, options->maxSplits};
+  if (failed(fd::compile::collectEntries(*module, *options, bundle)))
+    return fail("cannot compile '" + inputFile + "'");
+
+  PassManager toGPU(&context);
+  fd::buildFDToGPUPipeline(toGPU, *options);
+  if (failed(toGPU.run(*module)) ||
+      failed(fd::compile::collectKernels(*module, bundle)))
+    return fail("lowering to GPU kernels failed");
+
+  PassManager toPTX(&context);
+  fd::buildGPUToPTXPipeline(toPTX, *options);
+  if (failed(toPTX.run(*module)) ||
+      failed(fd::compile::collectPTX(*module, bundle)))
+    return fail("lowering to PTX failed");
+
+  if (!noPtxas) {
+    std::string ptxas = ptxasPath;
+    if (ptxas.empty()) {
+      if (auto found = llvm::sys::findProgramByName("ptxas"))
+        ptxas = *found;
+      else if (auto found = llvm::sys::findProgramByName(
+                   "ptxas", {"/usr/local/cuda/bin"}))
+        ptxas = *found;
+    }
+    if (!ptxas.empty()) {
+      std::string error;
+      auto report = runPtxas(ptxas, bundle.ptx, bundle.chip, error);
+      if (failed(report))
+        return fail(error);
+      llvm::StringMap<fd::compile::Resources> res =
+          fd::compile::parsePtxasReport(*report);
+      for (fd::compile::Kernel &k : bundle.kernels)
+        if (auto it = res.find(k.symbol); it != res.end())
+          k.resources = it->second;
+    } else if (!ptxasPath.empty()) {
+      return fail("ptxas not found at '" + ptxasPath + "'");
+    }
+  }
+
+  auto out = openOutputFile(outputFile, &errorMessage);
+  if (!out)
+    return fail(errorMessage);
+  fd::compile::writeBundle(bundle, out->os());
+  out->keep();
+  if (!ptxOut.empty()) {
+    auto ptxFile = openOutputFile(ptxOut, &errorMessage);
+    if (!ptxFile)
+      return fail(errorMessage);
+    ptxFile->os() << bundle.ptx;
+    ptxFile->keep();
+  }
+  return 0;
+}
