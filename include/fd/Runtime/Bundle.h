@@ -1,0 +1,217 @@
+//===- Bundle.h - The fd kernel bundle (manifest + PTX) ---------*- C++ -*-===//
+//
+// A bundle (docs/bundle.md) is one JSON file written by fd-compile: PTX
+// modules plus entries that say which kernels to launch, with what grid and
+// which arguments. Bundle::load* parses and validates it completely, with no
+// GPU involved; nothing else in the runtime re-checks the manifest.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_RUNTIME_BUNDLE_H
+#define FD_RUNTIME_BUNDLE_H
+
+#include "fd/Runtime/Status.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fd::rt {
+
+/// The bundle format version this runtime reads.
+constexpr int64_t kBundleVersion = 1;
+
+/// Most kernel parameters one kernel may take after memref expansion. The
+/// launch path packs parameters into a fixed array of this size so that it
+/// never allocates; 256 eight-byte slots stay under CUDA's 4 KB limit.
+constexpr size_t kMaxKernelParams = 256;
+
+/// Most workspace buffers one entry may declare (fixed-size layout arrays).
+constexpr size_t kMaxWorkspaceBuffers = 16;
+
+/// Element types of tensors, workspace buffers and scalar arguments.
+enum class DType : int { F16 = 0, BF16 = 1, F32 = 2, I32 = 3, I64 = 4, F64 = 5 };
+
+/// "f16", "bf16", "f32", "i32", "i64" or "f64".
+const char *dtypeName(DType type);
+/// Size of one element in bytes.
+size_t dtypeSize(DType type);
+/// Parses a dtype name; std::nullopt for an unknown one.
+std::optional<DType> parseDType(std::string_view name);
+
+/// The symbolic sizes of docs/bundle.md.
+enum class Symbol : int {
+  B,     ///< batch
+  Hq,    ///< query heads
+  Hkv,   ///< key/value heads
+  D,     ///< head dim
+  L,     ///< K/V cache capacity (dim 2 of k and v)
+  S,     ///< number of KV splits
+  Chunk, ///< tokens per split
+};
+constexpr int kNumSymbols = 7;
+
+/// "B", "Hq", "Hkv", "D", "L", "S" or "chunk".
+const char *symbolName(Symbol symbol);
+/// Parses a symbol name; std::nullopt for an unknown one.
+std::optional<Symbol> parseSymbol(std::string_view name);
+
+/// A grid extent or workspace dimension: a symbol or a constant.
+struct SizeExpr {
+  std::optional<Symbol> symbol;
+  int64_t constant = 1;
+};
+
+/// "B" or "7".
+std::string toString(const SizeExpr &size);
+
+/// One PTX module.
+struct ModuleSpec {
+  std::string name;
+  std::string chip; ///< "sm_90", "sm_90a", "sm_100f", ...
+  std::string features;
+  std::string ptx;
+  /// Compute capability the PTX targets, parsed from chip.
+  int ccMajor = 0;
+  int ccMinor = 0;
+  /// 'a' (arch-specific: that exact chip only), 'f' (family: same major,
+  /// equal or newer minor) or 0 (any equal or newer chip, via the JIT).
+  char archSuffix = 0;
+};
+
+/// Whether PTX for \p module can be loaded on a device of compute capability
+/// major.minor; the error names the module, its chip and the device's.
+Status checkChipCompatible(const ModuleSpec &module, int ccMajor, int ccMinor);
+
+enum class OpKind { DecodeAttention, FlatGemm };
+enum class SplitMode { Auto, Fixed, Chunk };
+
+/// How the planner chooses S and chunk (docs/bundle.md, "Split planning").
+struct SplitPolicy {
+  SplitMode mode = SplitMode::Auto;
+  int64_t numSplits = 0; ///< mode fixed
+  int64_t chunkSize = 0; ///< mode chunk
+  int64_t ctasPerSm = 1;
+  int64_t minChunk = 1;
+  int64_t chunkAlign = 1;
+  int64_t maxSplits = 1;
+};
+
+struct SoftmaxSpec {
+  std::string kind; ///< "online" or "unified_max"
+  double phi = 0;
+  double threshold = 0;
+};
+
+/// A caller-provided scratch buffer, contiguous row-major over its shape.
+struct WorkspaceSpec {
+  std::string name;
+  DType elem = DType::F32;
+  std::vector<SizeExpr> shape;
+};
+
+/// What a kernel argument is bound to.
+enum class ArgSource {
+  Q,
+  K,
+  V,
+  Lens,
+  Out,
+  Workspace, ///< ArgSpec::workspaceIndex says which buffer
+  Symbol,    ///< a scalar: ArgSpec::symbol's value
+  Scale,     ///< a scalar: the entry's softmax scale
+  Other,     ///< a memref of an op this runtime cannot launch (listed only)
+};
+
+struct ArgSpec {
+  enum class Kind { Memref, Scalar };
+  Kind kind = Kind::Memref;
+  std::string bind;
+  DType elem = DType::F32; ///< memref element type, or the scalar's type
+  int rank = 0;            ///< memref only
+  ArgSource source = ArgSource::Other;
+  int workspaceIndex = -1;
+  Symbol symbol = Symbol::B;
+
+  /// Kernel parameters this argument expands to (3 + 2 * rank for memrefs).
+  size_t getNumParams() const {
+    return kind == Kind::Memref ? 3 + 2 * static_cast<size_t>(rank) : 1;
+  }
+};
+
+/// Register and memory use reported by ptxas when the bundle was built.
+struct ResourceInfo {
+  int64_t registers = 0;
+  int64_t spillBytes = 0;
+  int64_t sharedBytes = 0;
+};
+
+struct KernelSpec {
+  std::string symbol; ///< .entry name in the module's PTX
+  std::string module;
+  size_t moduleIndex = 0;
+  std::string role;
+  /// Grid extents x, y, z; those the manifest leaves out are 1.
+  std::array<SizeExpr, 3> grid;
+  /// How many extents the manifest gave (1 to 3), for printing.
+  size_t gridRank = 3;
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  int64_t staticSmem = 0;
+  int64_t dynamicSmem = 0;
+  std::vector<ArgSpec> args;
+  std::optional<ResourceInfo> resources;
+
+  size_t getNumParams() const;
+};
+
+struct EntrySpec {
+  std::string name;
+  OpKind op = OpKind::DecodeAttention;
+  std::string opName;
+  DType dtype = DType::F16;
+  int64_t numQHeads = 0;
+  int64_t numKvHeads = 0;
+  int64_t headDim = 0;
+  double scale = 0;
+  SoftmaxSpec softmax;
+  SplitPolicy split;
+  std::vector<WorkspaceSpec> workspace;
+  std::vector<KernelSpec> kernels;
+};
+
+/// A parsed, fully validated bundle. Immutable once loaded.
+class Bundle {
+public:
+  /// Reads and validates \p path. Errors name the file.
+  static Expected<std::shared_ptr<const Bundle>> loadFile(const std::string &path);
+  /// Validates a manifest held in memory; \p sourceName prefixes errors.
+  static Expected<std::shared_ptr<const Bundle>>
+  loadMemory(std::string_view text, std::string_view sourceName = "<memory>");
+
+  int64_t getVersion() const { return version; }
+  const std::string &getProducer() const { return producer; }
+  const std::vector<ModuleSpec> &getModules() const { return modules; }
+  const std::vector<EntrySpec> &getEntries() const { return entries; }
+
+  /// The entry called \p name, or null.
+  const EntrySpec *findEntry(std::string_view name) const;
+  /// Index of the entry called \p name, or -1.
+  int findEntryIndex(std::string_view name) const;
+
+private:
+  friend class BundleReader;
+
+  int64_t version = 0;
+  std::string producer;
+  std::vector<ModuleSpec> modules;
+  std::vector<EntrySpec> entries;
+};
+
+} // namespace fd::rt
+
+#endif // FD_RUNTIME_BUNDLE_H

@@ -1,0 +1,81 @@
+//===- Context.h - A device and its primary context -------------*- C++ -*-===//
+//
+// The runtime works in the device's primary context, the one the CUDA runtime
+// API (and so PyTorch) uses, so caller streams and pointers from either API
+// are valid here without any context juggling by the caller.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_RUNTIME_CONTEXT_H
+#define FD_RUNTIME_CONTEXT_H
+
+#include "fd/Runtime/Driver.h"
+#include "fd/Runtime/Status.h"
+
+#include <memory>
+#include <string>
+
+namespace fd::rt {
+
+/// A retained primary context of one device, with the device properties the
+/// runtime plans and checks with.
+class Context {
+public:
+  /// Retains the primary context of device \p ordinal. Fails with NoDevice
+  /// when there is no driver or no GPU.
+  static Expected<std::shared_ptr<Context>> create(int ordinal = 0);
+  ~Context();
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+
+  const DriverApi &getDriver() const { return *api; }
+  int getOrdinal() const { return ordinal; }
+  CUdevice getDevice() const { return device; }
+  CUcontext getContext() const { return context; }
+  const std::string &getName() const { return name; }
+  int getSmCount() const { return smCount; }
+  int getCcMajor() const { return ccMajor; }
+  int getCcMinor() const { return ccMinor; }
+  /// "sm_90" for compute capability 9.0.
+  std::string getChip() const;
+  /// Largest shared memory per block after opting in, in bytes.
+  int getMaxSharedPerBlockOptin() const { return maxSharedOptin; }
+  bool hasMemoryPools() const { return memoryPools; }
+
+private:
+  Context() = default;
+
+  const DriverApi *api = nullptr;
+  int ordinal = 0;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  std::string name;
+  int smCount = 0;
+  int ccMajor = 0;
+  int ccMinor = 0;
+  int maxSharedOptin = 0;
+  bool memoryPools = false;
+};
+
+/// Makes a context current on this thread for the guard's lifetime and then
+/// restores whatever was current before, so callers' own context state is
+/// left as it was.
+class ContextGuard {
+public:
+  explicit ContextGuard(const Context &context);
+  ~ContextGuard();
+  ContextGuard(const ContextGuard &) = delete;
+  ContextGuard &operator=(const ContextGuard &) = delete;
+
+  /// Whether the push succeeded; check before using the context.
+  const Status &getStatus() const { return status; }
+
+private:
+  const DriverApi &api;
+  bool pushed = false;
+  Status status;
+};
+
+} // namespace fd::rt
+
+#endif // FD_RUNTIME_CONTEXT_H

@@ -1,0 +1,103 @@
+//===- Executable.h - A bundle bound to a device ----------------*- C++ -*-===//
+//
+// An Executable is a validated Bundle on one Context. Modules are JIT-loaded
+// lazily, when an entry is first bound, so a bundle with many entries pays
+// only for those it uses. A BoundEntry plans and runs one entry.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_RUNTIME_EXECUTABLE_H
+#define FD_RUNTIME_EXECUTABLE_H
+
+#include "fd/Runtime/Arguments.h"
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Module.h"
+#include "fd/Runtime/Planner.h"
+#include "fd/Runtime/Status.h"
+
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+namespace fd::rt {
+
+/// One entry with its kernels loaded, ready to plan and run. Owned by its
+/// Executable; const and safe to use from several threads.
+class BoundEntry {
+public:
+  const EntrySpec &getSpec() const { return *spec; }
+  const Context &getContext() const { return *context; }
+  /// The loaded kernels, parallel to getSpec().kernels.
+  const std::vector<KernelInfo> &getKernels() const { return kernels; }
+
+  /// plan() with this device's SM count.
+  Expected<Plan> plan(int64_t batch, int64_t maxLen) const;
+  /// planForGraph() with this device's SM count.
+  Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen) const;
+
+  /// Launches the entry's kernels on \p stream (a stream of this device's
+  /// primary context, e.g. one from the CUDA runtime API or PyTorch). The
+  /// workspace must hold plan.workspaceBytes and be 256-byte aligned.
+  /// Allocates nothing, never synchronises the host and reads no device
+  /// memory, so it may be captured into a CUDA graph. Returns once the
+  /// launches are enqueued; errors of the kernels themselves surface on the
+  /// stream, as with any launch.
+  Status run(const Plan &plan, const AttentionArgs &args, void *workspace,
+             uint64_t workspaceBytes, CUstream stream) const;
+
+  /// Convenience: allocates the workspace itself (stream-ordered when the
+  /// device supports memory pools, otherwise with cuMemAlloc and a stream
+  /// synchronisation before freeing). Not graph-safe: refuses a stream that
+  /// is capturing.
+  Status run(const Plan &plan, const AttentionArgs &args,
+             CUstream stream) const;
+
+private:
+  friend class Executable;
+  BoundEntry() = default;
+
+  const EntrySpec *spec = nullptr;
+  const Context *context = nullptr;
+  std::vector<KernelInfo> kernels;
+  std::vector<CUfunction> functions;
+};
+
+/// A bundle loaded on a device.
+class Executable {
+public:
+  /// Binds \p bundle to \p context. Loads nothing yet.
+  static Expected<std::shared_ptr<Executable>>
+  create(std::shared_ptr<Context> context,
+         std::shared_ptr<const Bundle> bundle);
+  ~Executable();
+  Executable(const Executable &) = delete;
+  Executable &operator=(const Executable &) = delete;
+
+  const Bundle &getBundle() const { return *bundle; }
+  const Context &getContext() const { return *context; }
+
+  /// The entry \p name with its modules and kernels loaded (once; later
+  /// calls return the same object). Thread-safe. The pointer is valid as
+  /// long as the Executable.
+  Expected<const BoundEntry *> bind(std::string_view name);
+  Expected<const BoundEntry *> bind(size_t entryIndex);
+
+  /// Loads module \p index if it is not loaded yet. Thread-safe.
+  Expected<CUmodule> getModule(size_t index);
+
+private:
+  Executable() = default;
+  Expected<CUmodule> getModuleLocked(size_t index);
+
+  std::shared_ptr<Context> context;
+  std::shared_ptr<const Bundle> bundle;
+  std::mutex mutex;
+  std::vector<CUmodule> modules;
+  std::vector<std::unique_ptr<BoundEntry>> entries;
+};
+
+} // namespace fd::rt
+
+#endif // FD_RUNTIME_EXECUTABLE_H

@@ -1,0 +1,115 @@
+//===- Planner.h - Split planning and workspace layout ----------*- C++ -*-===//
+//
+// Chooses the number of KV splits S and the chunk length for a batch, and
+// from them the grid of every kernel and the workspace layout, exactly as
+// docs/bundle.md specifies. Pure arithmetic: no GPU is needed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_RUNTIME_PLANNER_H
+#define FD_RUNTIME_PLANNER_H
+
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Status.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fd::rt {
+
+/// Alignment of every workspace buffer inside the workspace, in bytes.
+constexpr uint64_t kWorkspaceAlignment = 256;
+
+/// The value of each Symbol for one plan or one launch.
+struct SymbolValues {
+  std::array<int64_t, kNumSymbols> values{};
+
+  int64_t get(Symbol symbol) const { return values[static_cast<int>(symbol)]; }
+  void set(Symbol symbol, int64_t value) {
+    values[static_cast<int>(symbol)] = value;
+  }
+  int64_t evaluate(const SizeExpr &size) const {
+    return size.symbol ? get(*size.symbol) : size.constant;
+  }
+};
+
+/// Symbol values of \p entry for batch B, S splits of \p chunk tokens and a
+/// K/V capacity L (0 when unknown, as when planning).
+SymbolValues getSymbolValues(const EntrySpec &entry, int64_t batch,
+                             int64_t numSplits, int64_t chunk,
+                             int64_t cacheLen = 0);
+
+/// The outcome of the split formula.
+struct SplitChoice {
+  int64_t numSplits = 1;
+  int64_t chunk = 1;
+};
+
+/// The split formula of docs/bundle.md for \p policy (all three modes).
+Expected<SplitChoice> chooseSplits(const SplitPolicy &policy, int64_t batch,
+                                   int64_t numKvHeads, int64_t maxLen,
+                                   int64_t smCount);
+
+/// Byte offsets and sizes of an entry's workspace buffers. Fixed capacity so
+/// that the launch path can compute it without allocating.
+struct WorkspaceLayout {
+  size_t numBuffers = 0;
+  std::array<uint64_t, kMaxWorkspaceBuffers> offsets{};
+  std::array<uint64_t, kMaxWorkspaceBuffers> bytes{};
+  /// End of the last buffer: the bytes the caller must provide.
+  uint64_t totalBytes = 0;
+};
+
+/// Lays the workspace buffers out in manifest order, each at a 256-byte
+/// aligned offset, contiguous row-major over its shape.
+Expected<WorkspaceLayout> layoutWorkspace(const EntrySpec &entry,
+                                          const SymbolValues &symbols);
+
+/// The launch grid of \p kernel, checked against CUDA's grid limits.
+Expected<std::array<uint32_t, 3>> evaluateGrid(const KernelSpec &kernel,
+                                               const SymbolValues &symbols);
+
+/// How one entry is launched for at most `batch` sequences of at most
+/// `maxLen` tokens.
+struct Plan {
+  std::string entryName;
+  /// The batch planned for; a launch may use any batch up to it.
+  int64_t batch = 0;
+  /// The longest sequence planned for; lens must not exceed it.
+  int64_t maxLen = 0;
+  int64_t smCount = 0;
+  /// Planned for the maxima (planForGraph): replays of one captured launch
+  /// stay correct while lens change within maxLen.
+  bool graphSafe = false;
+  int64_t numSplits = 1;
+  int64_t chunk = 1;
+  /// Grid of each kernel of the entry, in launch order, for `batch`.
+  std::vector<std::array<uint32_t, 3>> grids;
+  /// Workspace layout for `batch`.
+  WorkspaceLayout workspace;
+  /// Workspace bytes to provide (enough for any batch up to `batch`).
+  uint64_t workspaceBytes = 0;
+};
+
+/// Plans \p entry for \p batch sequences whose longest is \p maxLen tokens on
+/// a GPU with \p smCount SMs. The caller knows maxLen on the host.
+Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
+                    int64_t smCount);
+
+/// Plans for the maxima, for CUDA-graph capture: the kernels read lens on
+/// the device, so a captured launch replays correctly as long as the batch
+/// stays <= maxBatch and every length <= maxLen.
+Expected<Plan> planForGraph(const EntrySpec &entry, int64_t maxBatch,
+                            int64_t maxLen, int64_t smCount);
+
+/// Completes a plan from an explicit S and chunk (e.g. one that came through
+/// the C API); checks that they cover maxLen.
+Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
+                        int64_t smCount, int64_t numSplits, int64_t chunk,
+                        bool graphSafe);
+
+} // namespace fd::rt
+
+#endif // FD_RUNTIME_PLANNER_H

@@ -1,0 +1,127 @@
+/*===- fd_runtime.h - C API of the fd runtime -----------------------*- C -*-===*
+ *
+ * A plain C interface over the C++ runtime for FFI users (ctypes, Rust, Go).
+ * Handles are opaque; every fallible function returns an int status (0 is
+ * FD_OK) and, on failure, leaves a message for fd_last_error() on the
+ * calling thread. No function throws or aborts on bad input.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef FD_RUNTIME_FD_RUNTIME_H
+#define FD_RUNTIME_FD_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The driver's stream type, declared so that this header needs no cuda.h:
+ * a CUstream or a cudaStream_t can be passed as is. */
+struct CUstream_st;
+
+/* Status codes (the same values as fd::rt::ErrorCode). */
+enum {
+  FD_OK = 0,
+  FD_ERROR_INVALID_ARGUMENT = 1,
+  FD_ERROR_IO = 2,
+  FD_ERROR_PARSE = 3,
+  FD_ERROR_INVALID_BUNDLE = 4,
+  FD_ERROR_UNSUPPORTED = 5,
+  FD_ERROR_NO_DEVICE = 6,
+  FD_ERROR_DRIVER = 7,
+  FD_ERROR_INTERNAL = 8
+};
+
+/* Element types (the same values as fd::rt::DType). */
+enum {
+  FD_DTYPE_F16 = 0,
+  FD_DTYPE_BF16 = 1,
+  FD_DTYPE_F32 = 2,
+  FD_DTYPE_I32 = 3,
+  FD_DTYPE_I64 = 4,
+  FD_DTYPE_F64 = 5
+};
+
+/* A strided view of device memory; sizes and strides in elements. */
+typedef struct fd_tensor {
+  void *data;
+  int32_t dtype; /* FD_DTYPE_* */
+  int32_t rank;  /* at most 4 */
+  int64_t sizes[4];
+  int64_t strides[4];
+} fd_tensor;
+
+/* q [B,Hq,D], k and v [B,Hkv,L,D], lens [B] i32 (device), out [B,Hq,D]. */
+typedef struct fd_attention_args {
+  fd_tensor q, k, v, lens, out;
+} fd_attention_args;
+
+/* How an entry is launched (see docs/bundle.md, "Split planning"). Filled by
+ * the planning functions; run recomputes grids and the workspace layout from
+ * entry, batch, max_len, num_splits and chunk. */
+typedef struct fd_plan {
+  int32_t entry;      /* entry index in the bundle */
+  int32_t graph_safe; /* planned for maxima, for CUDA graph capture */
+  int64_t batch;      /* largest batch a run may use */
+  int64_t max_len;    /* longest sequence a run may see */
+  int64_t sm_count;
+  int64_t num_splits;
+  int64_t chunk;
+  uint64_t workspace_bytes; /* scratch a run needs, 256-byte aligned */
+} fd_plan;
+
+typedef struct fd_bundle fd_bundle;
+typedef struct fd_executable fd_executable;
+
+/* The message of the last failed call on this thread ("" if none). Valid
+ * until the next failing call on this thread; successful calls keep it. */
+const char *fd_last_error(void);
+
+/* Parses and validates a bundle. */
+int fd_bundle_load_file(const char *path, fd_bundle **bundle);
+int fd_bundle_load_memory(const void *data, size_t size, fd_bundle **bundle);
+/* Accepts NULL. Executables created from the bundle stay valid. */
+void fd_bundle_destroy(fd_bundle *bundle);
+
+int fd_bundle_entry_count(const fd_bundle *bundle, int32_t *count);
+/* The name stays valid as long as the bundle. */
+int fd_bundle_entry_name(const fd_bundle *bundle, int32_t index,
+                         const char **name);
+int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
+                         int32_t *index);
+
+/* Plans without a GPU for a device of sm_count SMs. graph_safe != 0 plans
+ * for the maxima (batch and max_len) for CUDA graph capture. */
+int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
+                   int64_t max_len, int32_t sm_count, int32_t graph_safe,
+                   fd_plan *plan);
+int fd_plan_workspace_size(const fd_plan *plan, uint64_t *bytes);
+
+/* Binds the bundle to the primary context of device `device`. Fails with
+ * FD_ERROR_NO_DEVICE when there is no driver or GPU. */
+int fd_executable_create(const fd_bundle *bundle, int32_t device,
+                         fd_executable **executable);
+/* Accepts NULL. */
+void fd_executable_destroy(fd_executable *executable);
+int fd_executable_sm_count(const fd_executable *executable,
+                           int32_t *sm_count);
+/* Loads the entry's kernels (once) and plans with the device's SM count. */
+int fd_executable_plan(fd_executable *executable, int32_t entry,
+                       int64_t batch, int64_t max_len, int32_t graph_safe,
+                       fd_plan *plan);
+/* Launches the entry's kernels on `stream`. With a workspace of
+ * plan->workspace_bytes (256-byte aligned) it allocates nothing and does not
+ * synchronise, so it can be captured into a CUDA graph. workspace == NULL
+ * with workspace_bytes == 0 allocates the workspace itself (not graph-safe)
+ * when the plan needs one. */
+int fd_executable_run(fd_executable *executable, const fd_plan *plan,
+                      const fd_attention_args *args, void *workspace,
+                      uint64_t workspace_bytes, struct CUstream_st *stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FD_RUNTIME_FD_RUNTIME_H */

@@ -1,0 +1,326 @@
+//===- CApi.cpp - C API of the fd runtime ---------------------------------===//
+
+#include "fd/Runtime/fd_runtime.h"
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Planner.h"
+
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <string>
+
+using namespace fd::rt;
+
+struct fd_bundle {
+  std::shared_ptr<const Bundle> bundle;
+};
+
+struct fd_executable {
+  std::shared_ptr<Executable> executable;
+};
+
+static_assert(sizeof(fd_tensor) == sizeof(TensorRef) &&
+                  offsetof(fd_tensor, sizes) == offsetof(TensorRef, sizes),
+              "fd_tensor and TensorRef must stay layout-compatible");
+
+static thread_local std::string lastError;
+
+static int report(const Status &status) {
+  if (!status.ok())
+    lastError = status.getMessage();
+  return static_cast<int>(status.getCode());
+}
+
+/// Runs \p body, turning an escaping exception (only std::bad_alloc can
+/// come out of the runtime) into a status: nothing may unwind into C.
+template <typename Body> static int guarded(const char *function, Body body) {
+  try {
+    return report(body());
+  } catch (const std::bad_alloc &) {
+    lastError = std::string(function) + ": out of host memory";
+  } catch (const std::exception &e) {
+    lastError = std::string(function) + ": internal error: " + e.what();
+  } catch (...) {
+    lastError = std::string(function) + ": internal error";
+  }
+  return FD_ERROR_INTERNAL;
+}
+
+static Status nullArgument(const char *function, const char *name) {
+  return Status::error(ErrorCode::InvalidArgument,
+                       std::string(function) + ": '" + name + "' is NULL");
+}
+
+static Status checkEntry(const Bundle &bundle, int32_t entry) {
+  if (entry < 0 || size_t(entry) >= bundle.getEntries().size())
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry index " + std::to_string(entry) +
+                             " is out of range (" +
+                             std::to_string(bundle.getEntries().size()) +
+                             " entries)");
+  return Status::success();
+}
+
+static void toCPlan(const Plan &plan, int32_t entry, fd_plan *out) {
+  out->entry = entry;
+  out->graph_safe = plan.graphSafe ? 1 : 0;
+  out->batch = plan.batch;
+  out->max_len = plan.maxLen;
+  out->sm_count = plan.smCount;
+  out->num_splits = plan.numSplits;
+  out->chunk = plan.chunk;
+  out->workspace_bytes = plan.workspaceBytes;
+}
+
+static TensorRef toTensorRef(const fd_tensor &t) {
+  TensorRef ref;
+  ref.data = t.data;
+  ref.dtype = static_cast<DType>(t.dtype);
+  ref.rank = t.rank;
+  for (int i = 0; i < 4; ++i) {
+    ref.sizes[i] = t.sizes[i];
+    ref.strides[i] = t.strides[i];
+  }
+  return ref;
+}
+
+extern "C" {
+
+const char *fd_last_error(void) { return lastError.c_str(); }
+
+int fd_bundle_load_file(const char *path, fd_bundle **bundle) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!path)
+      return nullArgument(fn, "path");
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    *bundle = nullptr;
+    Expected<std::shared_ptr<const Bundle>> loaded = Bundle::loadFile(path);
+    if (!loaded)
+      return loaded.getStatus();
+    *bundle = new fd_bundle{loaded.take()};
+    return Status::success();
+  });
+}
+
+int fd_bundle_load_memory(const void *data, size_t size, fd_bundle **bundle) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!data && size)
+      return nullArgument(fn, "data");
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    *bundle = nullptr;
+    Expected<std::shared_ptr<const Bundle>> loaded = Bundle::loadMemory(
+        std::string_view(static_cast<const char *>(data), size));
+    if (!loaded)
+      return loaded.getStatus();
+    *bundle = new fd_bundle{loaded.take()};
+    return Status::success();
+  });
+}
+
+void fd_bundle_destroy(fd_bundle *bundle) { delete bundle; }
+
+int fd_bundle_entry_count(const fd_bundle *bundle, int32_t *count) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!count)
+      return nullArgument(fn, "count");
+    *count = static_cast<int32_t>(bundle->bundle->getEntries().size());
+    return Status::success();
+  });
+}
+
+int fd_bundle_entry_name(const fd_bundle *bundle, int32_t index,
+                         const char **name) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!name)
+      return nullArgument(fn, "name");
+    Status valid = checkEntry(*bundle->bundle, index);
+    if (!valid.ok())
+      return valid;
+    *name = bundle->bundle->getEntries()[index].name.c_str();
+    return Status::success();
+  });
+}
+
+int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
+                         int32_t *index) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!name)
+      return nullArgument(fn, "name");
+    if (!index)
+      return nullArgument(fn, "index");
+    int found = bundle->bundle->findEntryIndex(name);
+    if (found < 0)
+      return Status::error(ErrorCode::InvalidArgument,
+                           std::string("no entry named '") + name + "'");
+    *index = found;
+    return Status::success();
+  });
+}
+
+int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
+                   int64_t max_len, int32_t sm_count, int32_t graph_safe,
+                   fd_plan *plan) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!plan)
+      return nullArgument(fn, "plan");
+    Status valid = checkEntry(*bundle->bundle, entry);
+    if (!valid.ok())
+      return valid;
+    const EntrySpec &spec = bundle->bundle->getEntries()[entry];
+    Expected<Plan> result =
+        graph_safe ? planForGraph(spec, batch, max_len, sm_count)
+                   : fd::rt::plan(spec, batch, max_len, sm_count);
+    if (!result)
+      return result.getStatus();
+    toCPlan(*result, entry, plan);
+    return Status::success();
+  });
+}
+
+int fd_plan_workspace_size(const fd_plan *plan, uint64_t *bytes) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!plan)
+      return nullArgument(fn, "plan");
+    if (!bytes)
+      return nullArgument(fn, "bytes");
+    *bytes = plan->workspace_bytes;
+    return Status::success();
+  });
+}
+
+int fd_executable_create(const fd_bundle *bundle, int32_t device,
+                         fd_executable **executable) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!executable)
+      return nullArgument(fn, "executable");
+    *executable = nullptr;
+    Expected<std::shared_ptr<Context>> context = Context::create(device);
+    if (!context)
+      return context.getStatus();
+    Expected<std::shared_ptr<Executable>> exe =
+        Executable::create(context.take(), bundle->bundle);
+    if (!exe)
+      return exe.getStatus();
+    *executable = new fd_executable{exe.take()};
+    return Status::success();
+  });
+}
+
+void fd_executable_destroy(fd_executable *executable) { delete executable; }
+
+int fd_executable_sm_count(const fd_executable *executable,
+                           int32_t *sm_count) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!sm_count)
+      return nullArgument(fn, "sm_count");
+    *sm_count = executable->executable->getContext().getSmCount();
+    return Status::success();
+  });
+}
+
+int fd_executable_plan(fd_executable *executable, int32_t entry,
+                       int64_t batch, int64_t max_len, int32_t graph_safe,
+                       fd_plan *plan) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!plan)
+      return nullArgument(fn, "plan");
+    Status valid = checkEntry(executable->executable->getBundle(), entry);
+    if (!valid.ok())
+      return valid;
+    // Binding here surfaces JIT errors at planning time, typically before
+    // any graph capture begins.
+    Expected<const BoundEntry *> bound =
+        executable->executable->bind(static_cast<size_t>(entry));
+    if (!bound)
+      return bound.getStatus();
+    Expected<Plan> result = graph_safe
+                                ? (*bound)->planForGraph(batch, max_len)
+                                : (*bound)->plan(batch, max_len);
+    if (!result)
+      return result.getStatus();
+    toCPlan(*result, entry, plan);
+    return Status::success();
+  });
+}
+
+int fd_executable_run(fd_executable *executable, const fd_plan *plan,
+                      const fd_attention_args *args, void *workspace,
+                      uint64_t workspace_bytes, struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!plan)
+      return nullArgument(fn, "plan");
+    if (!args)
+      return nullArgument(fn, "args");
+    const Bundle &bundle = executable->executable->getBundle();
+    Status valid = checkEntry(bundle, plan->entry);
+    if (!valid.ok())
+      return valid;
+    // Rebuild the C++ plan rather than trusting the struct's derived
+    // fields: makePlan re-checks S and chunk and recomputes grids.
+    Expected<Plan> rebuilt = makePlan(
+        bundle.getEntries()[plan->entry], plan->batch, plan->max_len,
+        plan->sm_count, plan->num_splits, plan->chunk, plan->graph_safe != 0);
+    if (!rebuilt)
+      return rebuilt.getStatus().withContext("fd_executable_run: bad plan");
+    Expected<const BoundEntry *> bound =
+        executable->executable->bind(static_cast<size_t>(plan->entry));
+    if (!bound)
+      return bound.getStatus();
+    const std::pair<const char *, const fd_tensor *> tensors[] = {
+        {"q", &args->q},
+        {"k", &args->k},
+        {"v", &args->v},
+        {"lens", &args->lens},
+        {"out", &args->out}};
+    for (auto [name, tensor] : tensors)
+      if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
+        return Status::error(ErrorCode::InvalidArgument,
+                             std::string("argument '") + name +
+                                 "': unknown dtype code " +
+                                 std::to_string(tensor->dtype));
+    AttentionArgs cppArgs;
+    cppArgs.q = toTensorRef(args->q);
+    cppArgs.k = toTensorRef(args->k);
+    cppArgs.v = toTensorRef(args->v);
+    cppArgs.lens = toTensorRef(args->lens);
+    cppArgs.out = toTensorRef(args->out);
+    // cuda.h's CUstream is `struct CUstream_st *`: the same type.
+    CUstream cuStream = stream;
+    if (!workspace && workspace_bytes == 0 && rebuilt->workspaceBytes > 0)
+      return (*bound)->run(*rebuilt, cppArgs, cuStream);
+    return (*bound)->run(*rebuilt, cppArgs, workspace, workspace_bytes,
+                         cuStream);
+  });
+}
+
+} // extern "C"

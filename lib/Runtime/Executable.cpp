@@ -1,0 +1,193 @@
+//===- Executable.cpp - A bundle bound to a device ------------------------===//
+
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Launch.h"
+
+using namespace fd::rt;
+
+Expected<std::shared_ptr<Executable>>
+Executable::create(std::shared_ptr<Context> context,
+                   std::shared_ptr<const Bundle> bundle) {
+  if (!context || !bundle)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "Executable::create needs a context and a bundle");
+  std::shared_ptr<Executable> exe(new Executable());
+  exe->context = std::move(context);
+  exe->bundle = std::move(bundle);
+  exe->modules.assign(exe->bundle->getModules().size(), nullptr);
+  exe->entries.resize(exe->bundle->getEntries().size());
+  return exe;
+}
+
+Executable::~Executable() {
+  bool any = false;
+  for (CUmodule module : modules)
+    any |= module != nullptr;
+  if (!any)
+    return;
+  // Unload errors are ignored: this may run at process exit, when the
+  // driver has already torn the context down.
+  ContextGuard guard(*context);
+  for (CUmodule module : modules)
+    if (module)
+      (void)context->getDriver().cuModuleUnload(module);
+}
+
+Expected<CUmodule> Executable::getModule(size_t index) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return getModuleLocked(index);
+}
+
+Expected<CUmodule> Executable::getModuleLocked(size_t index) {
+  if (index >= modules.size())
+    return Status::error(ErrorCode::InvalidArgument,
+                         "module index " + std::to_string(index) +
+                             " is out of range");
+  if (modules[index])
+    return modules[index];
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus();
+  Expected<CUmodule> module =
+      loadModule(*context, bundle->getModules()[index]);
+  if (!module)
+    return module.getStatus();
+  modules[index] = *module;
+  return *module;
+}
+
+Expected<const BoundEntry *> Executable::bind(std::string_view name) {
+  int index = bundle->findEntryIndex(name);
+  if (index < 0) {
+    std::string known;
+    for (const EntrySpec &entry : bundle->getEntries())
+      known += (known.empty() ? "" : ", ") + entry.name;
+    return Status::error(ErrorCode::InvalidArgument,
+                         "no entry named '" + std::string(name) +
+                             "' in the bundle (entries: " + known + ")");
+  }
+  return bind(static_cast<size_t>(index));
+}
+
+Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (entryIndex >= entries.size())
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry index " + std::to_string(entryIndex) +
+                             " is out of range (" +
+                             std::to_string(entries.size()) + " entries)");
+  if (entries[entryIndex])
+    return entries[entryIndex].get();
+
+  const EntrySpec &spec = bundle->getEntries()[entryIndex];
+  std::unique_ptr<BoundEntry> bound(new BoundEntry());
+  bound->spec = &spec;
+  bound->context = context.get();
+  for (const KernelSpec &kernel : spec.kernels) {
+    Expected<CUmodule> module = getModuleLocked(kernel.moduleIndex);
+    if (!module)
+      return module.getStatus().withContext("binding entry '" + spec.name +
+                                            "'");
+    ContextGuard guard(*context);
+    if (!guard.getStatus().ok())
+      return guard.getStatus();
+    Expected<KernelInfo> info = loadKernel(*context, *module, kernel);
+    if (!info)
+      return info.getStatus().withContext("binding entry '" + spec.name +
+                                          "'");
+    bound->kernels.push_back(*info);
+    bound->functions.push_back(info->function);
+  }
+  entries[entryIndex] = std::move(bound);
+  return entries[entryIndex].get();
+}
+
+Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
+  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount());
+}
+
+Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
+                                        int64_t maxLen) const {
+  return fd::rt::planForGraph(*spec, maxBatch, maxLen, context->getSmCount());
+}
+
+Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
+                       void *workspace, uint64_t workspaceBytes,
+                       CUstream stream) const {
+  LaunchBindings bindings;
+  Status prepared =
+      prepareLaunch(*spec, plan, args, workspace, workspaceBytes, bindings);
+  if (!prepared.ok())
+    return prepared.withContext("run '" + spec->name + "'");
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext("run '" + spec->name + "'");
+  Status launched = launchKernels(context->getDriver(), *spec,
+                                  functions.data(), bindings, stream);
+  if (!launched.ok())
+    return launched.withContext("run '" + spec->name + "'");
+  return Status::success();
+}
+
+Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
+                       CUstream stream) const {
+  std::string what = "run '" + spec->name + "'";
+  // Check the arguments before allocating anything for them.
+  Expected<ProblemShape> shape = validateAttentionArgs(*spec, plan, args);
+  if (!shape)
+    return shape.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUresult r = api.cuStreamIsCapturing(stream, &capture);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuStreamIsCapturing");
+  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": the stream is capturing a CUDA graph, but "
+                                "run without a workspace allocates; pass a "
+                                "workspace of plan.workspaceBytes instead");
+
+  uint64_t bytes = plan.workspaceBytes;
+  if (bytes == 0)
+    return run(plan, args, nullptr, 0, stream);
+
+  CUdeviceptr workspace = 0;
+  if (context->hasMemoryPools()) {
+    // Stream-ordered: no host synchronisation, the memory is reused by the
+    // pool once the kernels are done.
+    if ((r = api.cuMemAllocAsync(&workspace, bytes, stream)) != CUDA_SUCCESS)
+      return driverError(api, r,
+                         what + ": cuMemAllocAsync(" + std::to_string(bytes) +
+                             " bytes)");
+    Status status = run(plan, args, reinterpret_cast<void *>(workspace),
+                        bytes, stream);
+    r = api.cuMemFreeAsync(workspace, stream);
+    if (!status.ok())
+      return status;
+    if (r != CUDA_SUCCESS)
+      return driverError(api, r, what + ": cuMemFreeAsync");
+    return Status::success();
+  }
+
+  if ((r = api.cuMemAlloc(&workspace, bytes)) != CUDA_SUCCESS)
+    return driverError(api, r,
+                       what + ": cuMemAlloc(" + std::to_string(bytes) +
+                           " bytes)");
+  Status status =
+      run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
+  // Kernels enqueued so far (all of them, or those before a failed launch)
+  // may still be using the memory; wait before freeing it.
+  CUresult sync = api.cuStreamSynchronize(stream);
+  r = api.cuMemFree(workspace);
+  if (!status.ok())
+    return status;
+  if (sync != CUDA_SUCCESS)
+    return driverError(api, sync, what + ": cuStreamSynchronize");
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemFree");
+  return Status::success();
+}

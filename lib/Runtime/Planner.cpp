@@ -1,0 +1,206 @@
+//===- Planner.cpp - Split planning and workspace layout ------------------===//
+
+#include "fd/Runtime/Planner.h"
+
+#include <algorithm>
+
+using namespace fd::rt;
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+/// Largest batch / length / SM count accepted. lens are i32 on the device,
+/// and these bounds keep every product in the formulas inside int64.
+static constexpr int64_t kMaxValue = INT32_MAX;
+
+SymbolValues fd::rt::getSymbolValues(const EntrySpec &entry, int64_t batch,
+                                     int64_t numSplits, int64_t chunk,
+                                     int64_t cacheLen) {
+  SymbolValues values;
+  values.set(Symbol::B, batch);
+  values.set(Symbol::Hq, entry.numQHeads);
+  values.set(Symbol::Hkv, entry.numKvHeads);
+  values.set(Symbol::D, entry.headDim);
+  values.set(Symbol::L, cacheLen);
+  values.set(Symbol::S, numSplits);
+  values.set(Symbol::Chunk, chunk);
+  return values;
+}
+
+Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
+                                           int64_t batch, int64_t numKvHeads,
+                                           int64_t maxLen, int64_t smCount) {
+  if (batch < 1 || batch > kMaxValue)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "batch " + std::to_string(batch) +
+                             " is out of range [1, 2147483647]");
+  if (maxLen < 0 || maxLen > kMaxValue)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "maxLen " + std::to_string(maxLen) +
+                             " is out of range [0, 2147483647]");
+  if (smCount < 1 || smCount > 65535)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "smCount " + std::to_string(smCount) +
+                             " is out of range [1, 65535]");
+  if (numKvHeads < 1)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "num_kv_heads must be at least 1");
+
+  SplitChoice choice;
+  switch (policy.mode) {
+  case SplitMode::Auto: {
+    // Enough CTAs to fill every SM ctas_per_sm times, but no split shorter
+    // than min_chunk and no more than max_splits.
+    int64_t target = smCount * policy.ctasPerSm;
+    int64_t work = batch * numKvHeads;
+    int64_t s = work >= target ? 1 : ceilDiv(target, work);
+    s = std::min({s, std::max<int64_t>(1, ceilDiv(maxLen, policy.minChunk)),
+                  policy.maxSplits});
+    choice.chunk =
+        roundUp(ceilDiv(std::max<int64_t>(maxLen, 1), s), policy.chunkAlign);
+    // Rounding chunk up can leave trailing splits empty; drop them.
+    choice.numSplits = std::max<int64_t>(1, ceilDiv(maxLen, choice.chunk));
+    return choice;
+  }
+  case SplitMode::Fixed:
+    choice.numSplits = policy.numSplits;
+    choice.chunk = roundUp(
+        ceilDiv(std::max<int64_t>(maxLen, 1), policy.numSplits),
+        policy.chunkAlign);
+    return choice;
+  case SplitMode::Chunk:
+    choice.chunk = policy.chunkSize;
+    choice.numSplits = std::max<int64_t>(1, ceilDiv(maxLen, choice.chunk));
+    return choice;
+  }
+  return Status::error(ErrorCode::Internal, "unknown split mode");
+}
+
+Expected<WorkspaceLayout> fd::rt::layoutWorkspace(const EntrySpec &entry,
+                                                  const SymbolValues &symbols) {
+  WorkspaceLayout layout;
+  if (entry.workspace.size() > kMaxWorkspaceBuffers)
+    return Status::error(ErrorCode::Internal, "too many workspace buffers");
+  uint64_t offset = 0;
+  for (const WorkspaceSpec &buffer : entry.workspace) {
+    uint64_t bytes = dtypeSize(buffer.elem);
+    for (const SizeExpr &dim : buffer.shape) {
+      int64_t extent = symbols.evaluate(dim);
+      if (extent < 0 || __builtin_mul_overflow(bytes, uint64_t(extent), &bytes))
+        return Status::error(ErrorCode::InvalidArgument,
+                             "workspace buffer '" + buffer.name +
+                                 "' size overflows 64 bits");
+    }
+    offset = (offset + kWorkspaceAlignment - 1) / kWorkspaceAlignment *
+             kWorkspaceAlignment;
+    layout.offsets[layout.numBuffers] = offset;
+    layout.bytes[layout.numBuffers] = bytes;
+    ++layout.numBuffers;
+    if (__builtin_add_overflow(offset, bytes, &offset))
+      return Status::error(ErrorCode::InvalidArgument,
+                           "workspace size overflows 64 bits");
+  }
+  layout.totalBytes = offset;
+  return layout;
+}
+
+Expected<std::array<uint32_t, 3>>
+fd::rt::evaluateGrid(const KernelSpec &kernel, const SymbolValues &symbols) {
+  static const int64_t limits[3] = {INT32_MAX, 65535, 65535};
+  static const char *axes[3] = {"x", "y", "z"};
+  std::array<uint32_t, 3> grid;
+  for (int i = 0; i < 3; ++i) {
+    int64_t extent = symbols.evaluate(kernel.grid[i]);
+    if (extent < 0 || extent > limits[i])
+      return Status::error(ErrorCode::InvalidArgument,
+                           "kernel '" + kernel.symbol + "': grid." + axes[i] +
+                               " = " + toString(kernel.grid[i]) + " = " +
+                               std::to_string(extent) +
+                               " is outside CUDA's limit [0, " +
+                               std::to_string(limits[i]) + "]");
+    grid[i] = static_cast<uint32_t>(extent);
+  }
+  return grid;
+}
+
+Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
+                                int64_t maxLen, int64_t smCount,
+                                int64_t numSplits, int64_t chunk,
+                                bool graphSafe) {
+  if (entry.op != OpKind::DecodeAttention)
+    return Status::error(ErrorCode::Unsupported,
+                         "entry '" + entry.name + "': op '" + entry.opName +
+                             "' cannot be planned by this runtime (only "
+                             "decode_attention)");
+  if (batch < 1 || batch > kMaxValue)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "batch " + std::to_string(batch) +
+                             " is out of range [1, 2147483647]");
+  if (maxLen < 0 || maxLen > kMaxValue)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "maxLen " + std::to_string(maxLen) +
+                             " is out of range [0, 2147483647]");
+  if (numSplits < 1 || numSplits > kMaxValue || chunk < 1 ||
+      chunk > kMaxValue)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "num_splits " + std::to_string(numSplits) +
+                             " and chunk " + std::to_string(chunk) +
+                             " must both be in [1, 2147483647]");
+  // Tokens past S * chunk would never be read: the output would silently
+  // ignore the end of the longest sequence.
+  if (numSplits * chunk < maxLen)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "num_splits " + std::to_string(numSplits) +
+                             " x chunk " + std::to_string(chunk) +
+                             " covers fewer than maxLen " +
+                             std::to_string(maxLen) + " tokens");
+
+  Plan result;
+  result.entryName = entry.name;
+  result.batch = batch;
+  result.maxLen = maxLen;
+  result.smCount = smCount;
+  result.graphSafe = graphSafe;
+  result.numSplits = numSplits;
+  result.chunk = chunk;
+  SymbolValues symbols = getSymbolValues(entry, batch, numSplits, chunk);
+  for (const KernelSpec &kernel : entry.kernels) {
+    Expected<std::array<uint32_t, 3>> grid = evaluateGrid(kernel, symbols);
+    if (!grid)
+      return grid.getStatus().withContext("entry '" + entry.name + "'");
+    result.grids.push_back(*grid);
+  }
+  Expected<WorkspaceLayout> layout = layoutWorkspace(entry, symbols);
+  if (!layout)
+    return layout.getStatus().withContext("entry '" + entry.name + "'");
+  result.workspace = *layout;
+  result.workspaceBytes = layout->totalBytes;
+  return result;
+}
+
+static Expected<Plan> planImpl(const EntrySpec &entry, int64_t batch,
+                               int64_t maxLen, int64_t smCount,
+                               bool graphSafe) {
+  if (entry.op != OpKind::DecodeAttention)
+    return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe);
+  Expected<SplitChoice> choice =
+      chooseSplits(entry.split, batch, entry.numKvHeads, maxLen, smCount);
+  if (!choice)
+    return choice.getStatus().withContext("cannot plan entry '" + entry.name +
+                                          "'");
+  return makePlan(entry, batch, maxLen, smCount, choice->numSplits,
+                  choice->chunk, graphSafe);
+}
+
+Expected<Plan> fd::rt::plan(const EntrySpec &entry, int64_t batch,
+                            int64_t maxLen, int64_t smCount) {
+  return planImpl(entry, batch, maxLen, smCount, /*graphSafe=*/false);
+}
+
+Expected<Plan> fd::rt::planForGraph(const EntrySpec &entry, int64_t maxBatch,
+                                    int64_t maxLen, int64_t smCount) {
+  // Correctness needs only S * chunk >= every length and a batch within the
+  // plan, so a plan for the maxima serves every smaller step; a smaller step
+  // merely leaves some of the planned parallelism idle.
+  return planImpl(entry, maxBatch, maxLen, smCount, /*graphSafe=*/true);
+}

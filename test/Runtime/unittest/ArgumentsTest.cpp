@@ -1,0 +1,204 @@
+//===- ArgumentsTest.cpp - Tests of decode-attention argument checks ------===//
+//
+// No GPU: the "device pointers" are aligned fake addresses, which is all that
+// validation looks at.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "fd/Runtime/Arguments.h"
+
+using namespace fd::rt;
+
+namespace {
+/// A valid step for the llama3 entry (Hq 32, Hkv 8, D 128): B=2, L=1024.
+struct Step {
+  std::shared_ptr<const Bundle> bundle;
+  const EntrySpec *entry;
+  Plan plan;
+  AttentionArgs args;
+
+  Step()
+      : bundle(fdtest::loadValid()), entry(&bundle->getEntries()[0]),
+        plan(*fd::rt::plan(*entry, 4, 1024, 132)) {
+    args.q = makeTensorRef(fake(0x100000), DType::F16, {2, 32, 128});
+    args.k = makeTensorRef(fake(0x200000), DType::F16, {2, 8, 1024, 128});
+    args.v = makeTensorRef(fake(0x400000), DType::F16, {2, 8, 1024, 128});
+    args.lens = makeTensorRef(fake(0x600000), DType::I32, {2});
+    args.out = makeTensorRef(fake(0x700000), DType::F16, {2, 32, 128});
+  }
+  static void *fake(uintptr_t address) {
+    return reinterpret_cast<void *>(address);
+  }
+  Expected<ProblemShape> validate() const {
+    return validateAttentionArgs(*entry, plan, args);
+  }
+};
+} // namespace
+
+TEST(ArgsMakeTensorRef) {
+  TensorRef t = makeTensorRef(nullptr, DType::BF16, {2, 8, 1024, 128});
+  CHECK_EQ(t.rank, 4);
+  CHECK_EQ(t.strides[0], 8 * 1024 * 128);
+  CHECK_EQ(t.strides[1], 1024 * 128);
+  CHECK_EQ(t.strides[2], 128);
+  CHECK_EQ(t.strides[3], 1);
+}
+
+TEST(ArgsValid) {
+  Step step;
+  Expected<ProblemShape> shape = step.validate();
+  CHECK_OK(shape);
+  if (shape) {
+    CHECK_EQ(shape->batch, 2);
+    CHECK_EQ(shape->cacheLen, 1024);
+  }
+  // k and v may be strided views (a paged or padded cache) as long as the
+  // last dim is contiguous and every stride is a multiple of 16 bytes.
+  step.args.k.strides[2] = 256;
+  step.args.k.strides[1] = 256 * 2048;
+  step.args.k.strides[0] = 256 * 2048 * 8;
+  step.args.v.strides[0] = 0; // broadcast over the batch is fine to read
+  CHECK_OK(step.validate());
+  // Strides of size-1 dims are never used: a B=1 slice with an odd stride.
+  step.args.q.sizes[0] = step.args.k.sizes[0] = step.args.v.sizes[0] = 1;
+  step.args.lens.sizes[0] = step.args.out.sizes[0] = 1;
+  step.args.q.strides[0] = 3;
+  step.args.lens.strides[0] = 5;
+  CHECK_OK(step.validate());
+}
+
+TEST(ArgsNullPointers) {
+  const char *names[] = {"q", "k", "v", "lens", "out"};
+  for (int i = 0; i < 5; ++i) {
+    Step step;
+    TensorRef *tensors[] = {&step.args.q, &step.args.k, &step.args.v,
+                            &step.args.lens, &step.args.out};
+    tensors[i]->data = nullptr;
+    Expected<ProblemShape> shape = step.validate();
+    CHECK_ERROR(shape, std::string("argument '") + names[i] +
+                           "': data pointer is null");
+    CHECK(shape.getStatus().getCode() == ErrorCode::InvalidArgument);
+  }
+}
+
+TEST(ArgsDTypeAndRank) {
+  Step step;
+  step.args.q.dtype = DType::BF16;
+  CHECK_ERROR(step.validate(), "argument 'q': dtype is bf16, expected f16");
+  step = Step();
+  step.args.lens.dtype = DType::I64;
+  CHECK_ERROR(step.validate(), "argument 'lens': dtype is i64, expected i32");
+  step = Step();
+  step.args.k.rank = 3;
+  CHECK_ERROR(step.validate(), "argument 'k': rank is 3, expected 4");
+  step = Step();
+  step.args.out.rank = 7;
+  CHECK_ERROR(step.validate(), "argument 'out': rank 7 is out of range [0, 4]");
+}
+
+TEST(ArgsShapesMatchTheEntry) {
+  Step step;
+  step.args.q.sizes[1] = 16;
+  CHECK_ERROR(step.validate(), "argument 'q': dim 1 (Hq) is 16, expected 32 "
+                               "(num_q_heads of entry 'llama3_decode')");
+  step = Step();
+  step.args.k.sizes[1] = 4;
+  CHECK_ERROR(step.validate(), "argument 'k': dim 1 (Hkv) is 4, expected 8 "
+                               "(num_kv_heads of entry 'llama3_decode')");
+  step = Step();
+  step.args.v.sizes[3] = 64;
+  CHECK_ERROR(step.validate(), "argument 'v': dim 3 (D) is 64, expected 128 "
+                               "(head_dim of entry 'llama3_decode')");
+  step = Step();
+  step.args.out.sizes[2] = 64;
+  CHECK_ERROR(step.validate(), "argument 'out': dim 2 (D) is 64, expected 128");
+  step = Step();
+  step.args.k.sizes[2] = -1;
+  CHECK_ERROR(step.validate(), "argument 'k': dim 2 (L) has negative size -1");
+}
+
+TEST(ArgsBatchAndLengthAgree) {
+  Step step;
+  step.args.out.sizes[0] = 3;
+  CHECK_ERROR(step.validate(), "argument 'out': dim 0 (B) is 3, expected 2 "
+                               "(the batch of 'q')");
+  step = Step();
+  step.args.lens.sizes[0] = 1;
+  CHECK_ERROR(step.validate(), "argument 'lens': dim 0 (B) is 1, expected 2 "
+                               "(the batch of 'q')");
+  step = Step();
+  step.args.k.sizes[0] = 1;
+  CHECK_ERROR(step.validate(), "argument 'k': dim 0 (B) is 1, expected 2");
+  step = Step();
+  step.args.v.sizes[2] = 512;
+  CHECK_ERROR(step.validate(), "argument 'v': dim 2 (L) is 512, expected "
+                               "1024 (L of 'k')");
+}
+
+TEST(ArgsStrides) {
+  Step step;
+  step.args.k.strides[3] = 2;
+  CHECK_ERROR(step.validate(), "argument 'k': innermost stride is 2, "
+                               "expected 1 (the last dim must be contiguous)");
+  step = Step();
+  step.args.lens.strides[0] = 2;
+  CHECK_ERROR(step.validate(), "argument 'lens': innermost stride is 2");
+  step = Step();
+  step.args.q.strides[0] = -4096;
+  CHECK_ERROR(step.validate(), "argument 'q': dim 0 (B) has negative stride "
+                               "-4096");
+  // 132 f16 = 264 bytes between rows: not a multiple of 16.
+  step = Step();
+  step.args.k.strides[2] = 132;
+  CHECK_ERROR(step.validate(),
+              "argument 'k': stride of dim 2 (L) is 132 elements (264 "
+              "bytes), not a multiple of 16 bytes (needed for 16-byte vector "
+              "loads)");
+  step = Step();
+  step.args.out.strides[1] = 129;
+  CHECK_ERROR(step.validate(), "argument 'out': stride of dim 1 (Hq) is 129 "
+                               "elements (258 bytes)");
+}
+
+TEST(ArgsAlignment) {
+  Step step;
+  step.args.q.data = Step::fake(0x100002);
+  CHECK_ERROR(step.validate(), "argument 'q': base pointer 0x100002 is not "
+                               "16-byte aligned (needed for 16-byte vector "
+                               "loads)");
+  const char *names[] = {"k", "v", "out"};
+  for (int i = 0; i < 3; ++i) {
+    step = Step();
+    TensorRef *tensors[] = {&step.args.k, &step.args.v, &step.args.out};
+    tensors[i]->data = Step::fake(0x800008);
+    CHECK_ERROR(step.validate(), std::string("argument '") + names[i] +
+                                     "': base pointer 0x800008 is not "
+                                     "16-byte aligned");
+  }
+  // lens only needs i32 alignment.
+  step = Step();
+  step.args.lens.data = Step::fake(0x600004);
+  CHECK_OK(step.validate());
+  step.args.lens.data = Step::fake(0x600002);
+  CHECK_ERROR(step.validate(), "argument 'lens': base pointer 0x600002 is "
+                               "not 4-byte aligned");
+}
+
+TEST(ArgsBatchWithinPlan) {
+  Step step;
+  step.plan = *plan(*step.entry, 1, 1024, 132);
+  CHECK_ERROR(step.validate(), "argument 'q': batch 2 exceeds the planned "
+                               "maximum 1 (plan for a larger batch)");
+  // A smaller batch than planned is fine (graph mode pads up to it).
+  step.plan = *planForGraph(*step.entry, 64, 1024, 132);
+  CHECK_OK(step.validate());
+}
+
+TEST(ArgsPlanOfAnotherEntry) {
+  Step step;
+  step.plan.entryName = "other";
+  CHECK_ERROR(step.validate(), "the plan was made for entry 'other', not "
+                               "'llama3_decode'");
+}

@@ -1,0 +1,357 @@
+//===- BundleTest.cpp - Tests of manifest reading and validation ----------===//
+
+#include "TestUtil.h"
+
+#include "fd/Runtime/Bundle.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace fd::rt;
+
+static Expected<std::shared_ptr<const Bundle>> load(const std::string &text) {
+  return Bundle::loadMemory(text, "test.fdb");
+}
+
+TEST(BundleValidContents) {
+  std::shared_ptr<const Bundle> bundle = fdtest::loadValid();
+  CHECK_EQ(bundle->getVersion(), 1);
+  CHECK_EQ(bundle->getProducer(), std::string("hand-written test bundle"));
+  CHECK_EQ(bundle->getModules().size(), size_t(1));
+  const ModuleSpec &module = bundle->getModules()[0];
+  CHECK_EQ(module.name, std::string("fd_attn_llama3"));
+  CHECK_EQ(module.ccMajor, 9);
+  CHECK_EQ(module.ccMinor, 0);
+  CHECK_EQ(int(module.archSuffix), 0);
+  CHECK(module.ptx.find(".entry fd_merge_online()") != std::string::npos);
+
+  CHECK_EQ(bundle->getEntries().size(), size_t(1));
+  const EntrySpec *entry = bundle->findEntry("llama3_decode");
+  CHECK(entry != nullptr);
+  CHECK(bundle->findEntry("nope") == nullptr);
+  CHECK_EQ(bundle->findEntryIndex("llama3_decode"), 0);
+  if (!entry)
+    return;
+  CHECK(entry->op == OpKind::DecodeAttention);
+  CHECK(entry->dtype == DType::F16);
+  CHECK_EQ(entry->numQHeads, 32);
+  CHECK_EQ(entry->numKvHeads, 8);
+  CHECK_EQ(entry->headDim, 128);
+  CHECK_EQ(entry->scale, 0.08838834764831845);
+  CHECK_EQ(entry->softmax.kind, std::string("online"));
+  CHECK(entry->split.mode == SplitMode::Auto);
+  CHECK_EQ(entry->split.ctasPerSm, 2);
+  CHECK_EQ(entry->split.minChunk, 256);
+  CHECK_EQ(entry->split.chunkAlign, 64);
+  CHECK_EQ(entry->split.maxSplits, 256);
+  CHECK_EQ(entry->workspace.size(), size_t(3));
+  CHECK_EQ(entry->workspace[0].shape.size(), size_t(4));
+  CHECK(entry->workspace[0].shape[2].symbol == Symbol::S);
+
+  CHECK_EQ(entry->kernels.size(), size_t(2));
+  const KernelSpec &partial = entry->kernels[0];
+  CHECK_EQ(partial.symbol, std::string("fd_partial_online"));
+  CHECK_EQ(partial.moduleIndex, size_t(0));
+  CHECK(partial.grid[0].symbol == Symbol::S);
+  CHECK(partial.grid[1].symbol == Symbol::Hkv);
+  CHECK(partial.grid[2].symbol == Symbol::B);
+  CHECK_EQ(partial.block[0], 128u);
+  CHECK_EQ(partial.staticSmem, 2048);
+  CHECK_EQ(partial.getNumParams(), size_t(66));
+  CHECK(partial.resources.has_value());
+  CHECK_EQ(partial.resources->registers, 64);
+  CHECK(partial.args[0].source == ArgSource::Q);
+  CHECK(partial.args[3].source == ArgSource::Lens);
+  CHECK(partial.args[5].source == ArgSource::Workspace);
+  CHECK_EQ(partial.args[5].workspaceIndex, 1);
+  CHECK(partial.args[7].kind == ArgSpec::Kind::Scalar);
+  CHECK(partial.args[7].source == ArgSource::Symbol);
+  CHECK(partial.args[7].symbol == Symbol::Chunk);
+
+  const KernelSpec &merge = entry->kernels[1];
+  CHECK_EQ(merge.gridRank, size_t(2));
+  CHECK(!merge.grid[2].symbol.has_value());
+  CHECK_EQ(merge.grid[2].constant, 1); // missing extents are 1
+  CHECK(!merge.resources.has_value());
+  CHECK(merge.args[5].symbol == Symbol::S); // "num_splits"
+}
+
+TEST(BundleFileLoadMatchesMemory) {
+  std::string path = std::string(FD_TEST_INPUTS) + "/valid.fdb";
+  Expected<std::shared_ptr<const Bundle>> bundle = Bundle::loadFile(path);
+  CHECK_OK(bundle);
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  CHECK(text.str() == fdtest::validManifest());
+}
+
+TEST(BundleMissingFile) {
+  Expected<std::shared_ptr<const Bundle>> bundle =
+      Bundle::loadFile("/nonexistent/dir/x.fdb");
+  CHECK_ERROR(bundle, "/nonexistent/dir/x.fdb: cannot open bundle: No such "
+                      "file or directory");
+  CHECK(bundle.getStatus().getCode() == ErrorCode::Io);
+}
+
+TEST(BundleErrorCodes) {
+  const std::string &valid = fdtest::validManifest();
+  auto parse = load(valid.substr(0, 100));
+  CHECK_ERROR(parse, "test.fdb: manifest is not valid JSON: line");
+  CHECK(parse.getStatus().getCode() == ErrorCode::Parse);
+
+  auto version = load(REPLACE(valid, "\"version\": 1", "\"version\": 7"));
+  CHECK_ERROR(version, "unsupported bundle version 7 (this runtime reads "
+                       "version 1)");
+  CHECK(version.getStatus().getCode() == ErrorCode::Unsupported);
+
+  auto invalid = load(REPLACE(valid, "\"head_dim\": 128,", ""));
+  CHECK_ERROR(invalid, "entries[0]: missing required field 'head_dim'");
+  CHECK(invalid.getStatus().getCode() == ErrorCode::InvalidBundle);
+}
+
+TEST(BundleRejectsBadManifests) {
+  const std::string &v = fdtest::validManifest();
+  struct Case {
+    std::string text;
+    const char *message;
+  } cases[] = {
+      {"[]", "manifest: expected a JSON object at the top level, found array"},
+      {"{}", "manifest: missing required field 'format' (string)"},
+      {REPLACE(v, "\"format\": \"fd-bundle\"", "\"format\": 1"),
+       "format: expected string, found number"},
+      {REPLACE(v, "\"version\": 1,", ""),
+       "manifest: missing required field 'version' (integer)"},
+      {REPLACE(v, "\"version\": 1", "\"version\": \"1\""),
+       "version: expected an integer"},
+      {REPLACE(v, "\"modules\": [", "\"modules\": {\"x\": ["),
+       ""}, // not valid JSON any more; just must not crash
+      {REPLACE(v, "\"name\": \"fd_attn_llama3\",", ""),
+       "modules[0]: missing required field 'name' (string)"},
+      {REPLACE(v, "\"ptx\": \"//", "\"ptx\": 5, \"x\": \"//"),
+       "modules[0].ptx: expected string, found number"},
+      {REPLACE(v, "\"chip\": \"sm_90\"", "\"chip\": \"sm_9\""),
+       "modules[0].chip: invalid chip 'sm_9'"},
+      {REPLACE(v, "\"op\": \"decode_attention\"", "\"op\": \"prefill\""),
+       "entries[0].op: unknown op 'prefill' (expected decode_attention or "
+       "flat_gemm)"},
+      {REPLACE(v, "\"dtype\": \"f16\"", "\"dtype\": \"f8\""),
+       "entries[0].dtype: unknown element type 'f8'"},
+      {REPLACE(v, "\"dtype\": \"f16\"", "\"dtype\": \"f32\""),
+       "entries[0].dtype: entry dtype must be f16 or bf16, found f32"},
+      {REPLACE(v, "\"scale\": 0.08838834764831845", "\"scale\": null"),
+       "entries[0].scale: expected number, found null"},
+      {REPLACE(v, "\"softmax\": { \"kind\": \"online\" }",
+               "\"softmax\": { \"kind\": \"unified_max\" }"),
+       "entries[0].softmax: missing required field 'phi' (number)"},
+      {REPLACE(v, "\"softmax\": { \"kind\": \"online\" }",
+               "\"softmax\": { \"kind\": \"exact\" }"),
+       "entries[0].softmax.kind: unknown softmax kind 'exact'"},
+      {REPLACE(v, "\"ctas_per_sm\": 2, ", ""),
+       "entries[0].split: missing required field 'ctas_per_sm' (integer)"},
+      {REPLACE(v, "\"min_chunk\": 256", "\"min_chunk\": 0"),
+       "entries[0].split.min_chunk: value 0 is out of range [1, 2147483647]"},
+      {REPLACE(v, "\"mode\": \"auto\"", "\"mode\": \"chunk\""),
+       "entries[0].split.chunk_size: value 0 is out of range [1, "
+       "2147483647]"},
+      {REPLACE(v, "\"elem\": \"f32\", \"shape\": [\"B\", \"Hq\", \"S\"] },",
+               "\"elem\": \"f32\", \"shape\": [\"B\", \"Hq\", \"L\"] },"),
+       "entries[0].workspace[1].shape[2]: symbol 'L' (K/V cache capacity) "
+       "cannot be used in workspace shape"},
+      {REPLACE(v, "\"shape\": [\"B\", \"Hq\", \"S\", \"D\"]",
+               "\"shape\": [\"B\", \"Hq\", \"S\", 0]"),
+       "entries[0].workspace[0].shape[3]: workspace shape 0 is out of range"},
+      {REPLACE(v, "{ \"name\": \"partial_max\"", "{ \"name\": \"partial_acc\""),
+       "entries[0].workspace[1]: workspace name 'partial_acc' is already "
+       "used"},
+      {REPLACE(v, "{ \"name\": \"partial_max\"", "{ \"name\": \"out\""),
+       "workspace name 'out' is already used"},
+      {REPLACE(v, "\"kernels\": [", "\"kernels\": [], \"x\": ["),
+       "entries[0].kernels: an entry needs at least one kernel"},
+      {REPLACE(v, "\"grid\": [\"Hq\", \"B\"]", "\"grid\": []"),
+       "entries[0].kernels[1].grid: expected 1 to 3 extents, found 0"},
+      {REPLACE(v, "\"grid\": [\"Hq\", \"B\"]", "\"grid\": [\"Hq\", true]"),
+       "entries[0].kernels[1].grid[1]: expected a symbol name or a positive "
+       "integer, found boolean"},
+      {REPLACE(v, "\"grid\": [\"Hq\", \"B\"]", "\"grid\": [\"Hq\", -2]"),
+       "entries[0].kernels[1].grid[1]: grid -2 is out of range"},
+      {REPLACE(v, "\"block\": [128, 1, 1]", "\"block\": [64, 32, 1]"),
+       "entries[0].kernels[0].block: 2048 threads per block, more than "
+       "CUDA's 1024"},
+      {REPLACE(v, "\"static_smem\": 2048", "\"static_smem\": -1"),
+       "entries[0].kernels[0].static_smem: value -1 is out of range"},
+      {REPLACE(v, "\"args\": [", "\"args\": [ 7, "),
+       "entries[0].kernels[0].args[0]: expected an object, found number"},
+      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+               "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"f16\""),
+       "entries[0].kernels[0].args[7].type: scalar type must be i32, i64, f32 "
+       "or f64, found f16"},
+      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+               "\"kind\": \"scalar\", \"bind\": \"scale\", \"type\": \"i64\""),
+       "entries[0].kernels[0].args[7].type: scalar 'scale' must be f32 or "
+       "f64"},
+      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+               "\"kind\": \"scalar\", \"bind\": \"chunk\""),
+       "entries[0].kernels[0].args[7]: missing required field 'type' "
+       "(string)"},
+      {REPLACE(v, "\"bind\": \"partial_acc\", \"elem\": \"f32\", \"rank\": 4",
+               "\"bind\": \"partial_acc\", \"elem\": \"f32\", \"rank\": 3"),
+       "entries[0].kernels[0].args[4].rank: memref 'partial_acc' has rank 3, "
+       "expected 4"},
+      {REPLACE(v, "\"bind\": \"out\",  \"elem\": \"f16\"",
+               "\"bind\": \"out\",  \"elem\": \"bf16\""),
+       "entries[0].kernels[1].args[4].elem: memref 'out' has element type "
+       "bf16, expected f16"},
+      {REPLACE(v, "\"registers\": 64", "\"registers\": \"many\""),
+       "entries[0].kernels[0].resources.registers: expected an integer, "
+       "found string"},
+      {REPLACE(v, "\"name\": \"llama3_decode\"", "\"name\": \"\""),
+       "entries[0].name: must not be empty"},
+  };
+  for (const Case &c : cases) {
+    auto bundle = load(c.text);
+    CHECK(!bundle.ok());
+    if (*c.message)
+      CHECK_ERROR(bundle, c.message);
+  }
+}
+
+TEST(BundleErrorsCarrySourceLines) {
+  auto bundle = load(REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"",
+                             "\"Hkv\", \"Batch\""));
+  CHECK_ERROR(bundle, "test.fdb: entries[0].kernels[0].grid[2]: unknown "
+                      "symbol 'Batch' in grid (known: B, Hq, Hkv, D, S, "
+                      "chunk) (line 36, column 32)");
+}
+
+TEST(BundleDuplicateNames) {
+  const std::string &v = fdtest::validManifest();
+  // Two modules of the same name.
+  std::string module = R"({ "name": "fd_attn_llama3", "chip": "sm_90", "ptx": "x" },)";
+  auto dupModule = load(REPLACE(v, "\"modules\": [", "\"modules\": [" + module));
+  CHECK_ERROR(dupModule, "modules[1]: duplicate module name 'fd_attn_llama3'");
+  // Two entries of the same name.
+  size_t start = v.find("    {\n      \"name\": \"llama3_decode\"");
+  size_t end = v.rfind("  ]\n}");
+  CHECK(start != std::string::npos && end != std::string::npos);
+  std::string entry = v.substr(start, end - start);
+  std::string twice = v.substr(0, end) + "," + entry + v.substr(end);
+  twice = REPLACE(twice, "    }\n,", "    },\n");
+  auto dupEntry = load(twice);
+  CHECK_ERROR(dupEntry, "entries[1]: duplicate entry name 'llama3_decode'");
+}
+
+TEST(BundleTooManyKernelParams) {
+  // 14 rank-8 memrefs: 14 * 19 = 266 parameters, over the 256 limit.
+  std::string args;
+  for (int i = 0; i < 14; ++i)
+    args += std::string(i ? "," : "") +
+            R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 })";
+  std::string text = R"({"format": "fd-bundle", "version": 1,
+    "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
+    "entries": [{ "name": "e", "op": "decode_attention", "dtype": "bf16",
+      "num_q_heads": 8, "num_kv_heads": 8, "head_dim": 64, "scale": 1,
+      "softmax": { "kind": "unified_max", "phi": 0.5, "threshold": 10 },
+      "split": { "mode": "fixed", "num_splits": 4, "chunk_align": 32 },
+      "workspace": [{ "name": "big", "elem": "f32",
+                      "shape": ["B", 1, 1, 1, 1, 1, 1, 1] }],
+      "kernels": [{ "symbol": "k", "module": "m", "grid": [1],
+                    "block": [32], "args": [)" +
+                     args + "]}]}]}";
+  CHECK_ERROR(load(text), "entries[0].kernels[0].args: expands to 266 kernel "
+                          "parameters, more than the supported 256");
+  // The same with 13 loads: optional fields (role, smem, resources) may be
+  // absent, unified_max carries phi and threshold, integer scale is fine.
+  std::string ok = text;
+  ok.replace(ok.find(R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)"),
+             std::string(R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)").size(),
+             "");
+  auto bundle = load(ok);
+  CHECK_OK(bundle);
+  if (bundle) {
+    const EntrySpec &entry = (*bundle)->getEntries()[0];
+    CHECK_EQ(entry.softmax.phi, 0.5);
+    CHECK_EQ(entry.softmax.threshold, 10.0);
+    CHECK(entry.split.mode == SplitMode::Fixed);
+    CHECK_EQ(entry.kernels[0].getNumParams(), size_t(13 * 19));
+    CHECK_EQ(entry.kernels[0].dynamicSmem, 0);
+  }
+}
+
+TEST(BundleOtherOpsAreListedNotChecked) {
+  // A flat_gemm entry needs only the common fields; its memref bindings are
+  // the compiler's business.
+  std::string text = R"({"format": "fd-bundle", "version": 1,
+    "modules": [{ "name": "m", "chip": "sm_90a", "ptx": "stub" }],
+    "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
+      "kernels": [{ "symbol": "g", "module": "m", "grid": [4, 2],
+                    "block": [128], "args": [
+        { "kind": "memref", "bind": "a", "elem": "f16", "rank": 2 },
+        { "kind": "scalar", "bind": "B", "type": "i32" }]}]}]})";
+  auto bundle = load(text);
+  CHECK_OK(bundle);
+  if (bundle) {
+    const EntrySpec &entry = (*bundle)->getEntries()[0];
+    CHECK(entry.op == OpKind::FlatGemm);
+    CHECK(entry.kernels[0].args[0].source == ArgSource::Other);
+    CHECK_EQ(int((*bundle)->getModules()[0].archSuffix), int('a'));
+  }
+}
+
+TEST(ChipCompatibility) {
+  ModuleSpec m;
+  m.name = "m";
+  auto with = [&](const char *chip, int major, int minor, char suffix) {
+    m.chip = chip;
+    m.ccMajor = major;
+    m.ccMinor = minor;
+    m.archSuffix = suffix;
+  };
+  with("sm_90", 9, 0, 0);
+  CHECK_OK(checkChipCompatible(m, 9, 0));
+  CHECK_OK(checkChipCompatible(m, 10, 0)); // the JIT targets newer chips
+  CHECK_ERROR(checkChipCompatible(m, 8, 0),
+              "module 'm' is PTX for sm_90 but the device is sm_80 (compute "
+              "capability 8.0): the device is older than the PTX target; "
+              "rebuild the bundle for sm_80");
+  CHECK(checkChipCompatible(m, 8, 9).getCode() == ErrorCode::Unsupported);
+  with("sm_90a", 9, 0, 'a');
+  CHECK_OK(checkChipCompatible(m, 9, 0));
+  CHECK_ERROR(checkChipCompatible(m, 10, 0),
+              "arch-specific PTX runs only on that exact chip");
+  with("sm_100f", 10, 0, 'f');
+  CHECK_OK(checkChipCompatible(m, 10, 3));
+  CHECK_ERROR(checkChipCompatible(m, 12, 0), "family-specific");
+  with("sm_80", 8, 0, 0);
+  CHECK_OK(checkChipCompatible(m, 9, 0));
+}
+
+TEST(ChipParsing) {
+  const std::string &v = fdtest::validManifest();
+  auto sm120 = load(REPLACE(REPLACE(v, "\"chip\": \"sm_90\"",
+                                    "\"chip\": \"sm_120\""),
+                            ".target sm_90", ".target sm_120"));
+  CHECK_OK(sm120);
+  if (sm120) {
+    CHECK_EQ((*sm120)->getModules()[0].ccMajor, 12);
+    CHECK_EQ((*sm120)->getModules()[0].ccMinor, 0);
+  }
+  for (const char *bad : {"sm90", "sm_", "sm_9x", "sm_1000", "sm_90b"})
+    CHECK_ERROR(load(REPLACE(v, "\"chip\": \"sm_90\"",
+                             std::string("\"chip\": \"") + bad + "\"")),
+                "invalid chip");
+}
+
+TEST(NamesRoundTrip) {
+  for (DType t : {DType::F16, DType::BF16, DType::F32, DType::I32, DType::I64,
+                  DType::F64})
+    CHECK(parseDType(dtypeName(t)) == t);
+  CHECK(!parseDType("f8").has_value());
+  CHECK_EQ(dtypeSize(DType::BF16), size_t(2));
+  CHECK_EQ(dtypeSize(DType::I32), size_t(4));
+  for (int i = 0; i < kNumSymbols; ++i)
+    CHECK(parseSymbol(symbolName(Symbol(i))) == Symbol(i));
+  CHECK(!parseSymbol("b").has_value()); // case matters
+  CHECK_EQ(std::string(errorCodeName(ErrorCode::NoDevice)),
+           std::string("no device"));
+}

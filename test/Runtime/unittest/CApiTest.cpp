@@ -1,0 +1,134 @@
+//===- CApiTest.cpp - Tests of the C API without a GPU --------------------===//
+
+#include "TestUtil.h"
+
+#include "fd/Runtime/fd_runtime.h"
+
+#include <cstring>
+
+static std::string lastError() { return fd_last_error(); }
+
+static bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(CApiLoadAndList) {
+  const std::string &text = fdtest::validManifest();
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  CHECK(bundle != nullptr);
+  int32_t count = -1;
+  CHECK_EQ(fd_bundle_entry_count(bundle, &count), FD_OK);
+  CHECK_EQ(count, 1);
+  const char *name = nullptr;
+  CHECK_EQ(fd_bundle_entry_name(bundle, 0, &name), FD_OK);
+  CHECK(name && std::strcmp(name, "llama3_decode") == 0);
+  int32_t index = -1;
+  CHECK_EQ(fd_bundle_find_entry(bundle, "llama3_decode", &index), FD_OK);
+  CHECK_EQ(index, 0);
+
+  CHECK_EQ(fd_bundle_entry_name(bundle, 1, &name),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "entry index 1 is out of range (1 entries)"));
+  CHECK_EQ(fd_bundle_find_entry(bundle, "nope", &index),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "no entry named 'nope'"));
+  fd_bundle_destroy(bundle);
+  fd_bundle_destroy(nullptr);
+}
+
+TEST(CApiLoadFile) {
+  fd_bundle *bundle = nullptr;
+  std::string path = std::string(FD_TEST_INPUTS) + "/valid.fdb";
+  CHECK_EQ(fd_bundle_load_file(path.c_str(), &bundle), FD_OK);
+  fd_bundle_destroy(bundle);
+
+  bundle = reinterpret_cast<fd_bundle *>(0x1);
+  CHECK_EQ(fd_bundle_load_file("/nonexistent.fdb", &bundle), FD_ERROR_IO);
+  CHECK(bundle == nullptr); // cleared on failure
+  CHECK(contains(lastError(), "/nonexistent.fdb: cannot open bundle"));
+}
+
+TEST(CApiLoadErrors) {
+  fd_bundle *bundle = nullptr;
+  const char *garbage = "{\"format\": ";
+  CHECK_EQ(fd_bundle_load_memory(garbage, std::strlen(garbage), &bundle),
+           FD_ERROR_PARSE);
+  CHECK(contains(lastError(), "<memory>: manifest is not valid JSON: line 1"));
+  std::string v2 = REPLACE(fdtest::validManifest(), "\"version\": 1",
+                           "\"version\": 2");
+  CHECK_EQ(fd_bundle_load_memory(v2.data(), v2.size(), &bundle),
+           FD_ERROR_UNSUPPORTED);
+  std::string bad = REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"",
+                            "\"Hkv\", \"Q\"");
+  CHECK_EQ(fd_bundle_load_memory(bad.data(), bad.size(), &bundle),
+           FD_ERROR_INVALID_BUNDLE);
+  CHECK(contains(lastError(), "unknown symbol 'Q'"));
+  CHECK_EQ(fd_bundle_load_memory(nullptr, 10, &bundle),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_bundle_load_memory: 'data' is NULL"));
+  CHECK_EQ(fd_bundle_load_memory("{}", 2, nullptr), FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_bundle_load_file(nullptr, &bundle), FD_ERROR_INVALID_ARGUMENT);
+  // Zero bytes is an empty manifest, not a crash.
+  CHECK_EQ(fd_bundle_load_memory(nullptr, 0, &bundle), FD_ERROR_PARSE);
+}
+
+TEST(CApiPlan) {
+  const std::string &text = fdtest::validManifest();
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  fd_plan plan;
+  std::memset(&plan, 0xff, sizeof(plan));
+  CHECK_EQ(fd_bundle_plan(bundle, 0, 4, 8192, 132, 0, &plan), FD_OK);
+  CHECK_EQ(plan.entry, 0);
+  CHECK_EQ(plan.graph_safe, 0);
+  CHECK_EQ(plan.batch, 4);
+  CHECK_EQ(plan.max_len, 8192);
+  CHECK_EQ(plan.sm_count, 132);
+  CHECK_EQ(plan.num_splits, 9);
+  CHECK_EQ(plan.chunk, 960);
+  uint64_t bytes = 0;
+  CHECK_EQ(fd_plan_workspace_size(&plan, &bytes), FD_OK);
+  CHECK_EQ(bytes, 599040u);
+
+  CHECK_EQ(fd_bundle_plan(bundle, 0, 8, 32768, 132, 1, &plan), FD_OK);
+  CHECK_EQ(plan.graph_safe, 1);
+  CHECK_EQ(plan.num_splits, 5);
+
+  CHECK_EQ(fd_bundle_plan(bundle, 0, 0, 8192, 132, 0, &plan),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "batch 0 is out of range"));
+  CHECK_EQ(fd_bundle_plan(bundle, 3, 1, 8192, 132, 0, &plan),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_bundle_plan(bundle, 0, 1, 8192, 132, 0, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_plan_workspace_size(nullptr, &bytes), FD_ERROR_INVALID_ARGUMENT);
+  fd_bundle_destroy(bundle);
+}
+
+TEST(CApiNoDevice) {
+  const std::string &text = fdtest::validManifest();
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  fd_executable *exe = reinterpret_cast<fd_executable *>(0x1);
+  CHECK_EQ(fd_executable_create(bundle, 0, &exe), FD_ERROR_NO_DEVICE);
+  CHECK(exe == nullptr);
+  CHECK(contains(lastError(), "cannot load the CUDA driver"));
+  // A successful call leaves the last error as it was.
+  int32_t count;
+  CHECK_EQ(fd_bundle_entry_count(bundle, &count), FD_OK);
+  CHECK(contains(lastError(), "cannot load the CUDA driver"));
+  CHECK_EQ(fd_executable_run(nullptr, nullptr, nullptr, nullptr, 0, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_executable_run: 'executable' is NULL"));
+  fd_executable_destroy(nullptr);
+  fd_bundle_destroy(bundle);
+}
+
+TEST(CApiCodesMatchTheCppOnes) {
+  CHECK_EQ(int(fd::rt::ErrorCode::InvalidBundle), FD_ERROR_INVALID_BUNDLE);
+  CHECK_EQ(int(fd::rt::ErrorCode::NoDevice), FD_ERROR_NO_DEVICE);
+  CHECK_EQ(int(fd::rt::ErrorCode::Internal), FD_ERROR_INTERNAL);
+  CHECK_EQ(int(fd::rt::DType::BF16), FD_DTYPE_BF16);
+  CHECK_EQ(int(fd::rt::DType::F64), FD_DTYPE_F64);
+}

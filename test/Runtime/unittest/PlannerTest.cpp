@@ -1,0 +1,225 @@
+//===- PlannerTest.cpp - Tests of split planning and workspace layout -----===//
+//
+// Expected numbers are worked out by hand from the formula in
+// docs/bundle.md; each case shows the steps.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "fd/Runtime/Planner.h"
+
+using namespace fd::rt;
+
+static SplitPolicy autoPolicy(int64_t ctasPerSm = 2, int64_t minChunk = 256,
+                              int64_t chunkAlign = 64,
+                              int64_t maxSplits = 256) {
+  SplitPolicy p;
+  p.mode = SplitMode::Auto;
+  p.ctasPerSm = ctasPerSm;
+  p.minChunk = minChunk;
+  p.chunkAlign = chunkAlign;
+  p.maxSplits = maxSplits;
+  return p;
+}
+
+static void checkSplits(const SplitPolicy &policy, int64_t batch, int64_t hkv,
+                        int64_t maxLen, int64_t smCount, int64_t wantSplits,
+                        int64_t wantChunk, int line) {
+  Expected<SplitChoice> choice =
+      chooseSplits(policy, batch, hkv, maxLen, smCount);
+  if (!choice) {
+    fdtest::fail(__FILE__, line, choice.getStatus().getMessage());
+    return;
+  }
+  if (choice->numSplits != wantSplits || choice->chunk != wantChunk)
+    fdtest::fail(__FILE__, line,
+                 "got S=" + std::to_string(choice->numSplits) +
+                     " chunk=" + std::to_string(choice->chunk) + ", want S=" +
+                     std::to_string(wantSplits) +
+                     " chunk=" + std::to_string(wantChunk));
+  // Whatever the mode, the splits must cover the longest sequence.
+  if (choice->numSplits * choice->chunk < maxLen)
+    fdtest::fail(__FILE__, line, "S * chunk does not cover maxLen");
+}
+
+TEST(PlanAutoTypical) {
+  // target = 132 * 2 = 264; B*Hkv = 4*8 = 32 < 264 -> S = ceil(264/32) = 9;
+  // min(9, max(1, ceil(8192/256) = 32), 256) = 9;
+  // chunk = roundUp(ceil(8192/9) = 911, 64) = 960; S = ceil(8192/960) = 9.
+  checkSplits(autoPolicy(), 4, 8, 8192, 132, 9, 960, __LINE__);
+  // B=1: S = ceil(264/8) = 33; min(33, 32, 256) = 32;
+  // chunk = roundUp(256, 64) = 256; S = 32.
+  checkSplits(autoPolicy(), 1, 8, 8192, 132, 32, 256, __LINE__);
+}
+
+TEST(PlanAutoGpuAlreadyFull) {
+  // B*Hkv = 64*8 = 512 >= 264: S = 1, chunk = roundUp(8192, 64) = 8192.
+  checkSplits(autoPolicy(), 64, 8, 8192, 132, 1, 8192, __LINE__);
+  // Exactly at the target: 33*8 = 264 -> S = 1; chunk = roundUp(1000, 64).
+  checkSplits(autoPolicy(), 33, 8, 1000, 132, 1, 1024, __LINE__);
+}
+
+TEST(PlanAutoShortContextRespectsMinChunk) {
+  // S = ceil(264/8) = 33, but ceil(300/256) = 2 caps it: S = 2;
+  // chunk = roundUp(150, 64) = 192; S = ceil(300/192) = 2.
+  checkSplits(autoPolicy(), 1, 8, 300, 132, 2, 192, __LINE__);
+  // maxLen below min_chunk: one split.
+  checkSplits(autoPolicy(), 1, 8, 100, 132, 1, 128, __LINE__);
+  // Rounding the chunk up empties trailing splits, which are dropped:
+  // S = 33 (min_chunk 16 allows 63); chunk = roundUp(ceil(1000/33) = 31,
+  // 256) = 256; S = ceil(1000/256) = 4.
+  checkSplits(autoPolicy(2, 16, 256), 1, 8, 1000, 132, 4, 256, __LINE__);
+}
+
+TEST(PlanAutoMaxSplits) {
+  // S = 264 (B*Hkv = 1), ceil(2^20/256) = 4096, capped by max_splits 16;
+  // chunk = 2^20 / 16 = 65536.
+  checkSplits(autoPolicy(2, 256, 64, 16), 1, 1, 1 << 20, 132, 16, 65536,
+              __LINE__);
+}
+
+TEST(PlanAutoZeroLength) {
+  // maxLen = 0: S = min(33, max(1, 0), 256) = 1; chunk = roundUp(1, 64).
+  checkSplits(autoPolicy(), 1, 8, 0, 132, 1, 64, __LINE__);
+}
+
+TEST(PlanFixedAndChunkModes) {
+  SplitPolicy fixed;
+  fixed.mode = SplitMode::Fixed;
+  fixed.numSplits = 4;
+  fixed.chunkAlign = 64;
+  // chunk = roundUp(ceil(1000/4) = 250, 64) = 256; S stays 4.
+  checkSplits(fixed, 2, 8, 1000, 132, 4, 256, __LINE__);
+  // Fixed keeps S even when splits are empty: chunk = roundUp(1, 64).
+  checkSplits(fixed, 2, 8, 0, 132, 4, 64, __LINE__);
+  // SM count and batch do not matter in fixed mode.
+  checkSplits(fixed, 500, 8, 1000, 7, 4, 256, __LINE__);
+
+  SplitPolicy chunk;
+  chunk.mode = SplitMode::Chunk;
+  chunk.chunkSize = 512;
+  checkSplits(chunk, 1, 8, 1000, 132, 2, 512, __LINE__);
+  checkSplits(chunk, 1, 8, 1024, 132, 2, 512, __LINE__);
+  checkSplits(chunk, 1, 8, 1025, 132, 3, 512, __LINE__);
+  checkSplits(chunk, 1, 8, 0, 132, 1, 512, __LINE__);
+}
+
+TEST(PlanRejectsBadInputs) {
+  CHECK_ERROR(chooseSplits(autoPolicy(), 0, 8, 100, 132),
+              "batch 0 is out of range");
+  CHECK_ERROR(chooseSplits(autoPolicy(), 1, 8, -1, 132),
+              "maxLen -1 is out of range");
+  CHECK_ERROR(chooseSplits(autoPolicy(), 1, 8, 100, 0),
+              "smCount 0 is out of range");
+  auto bundle = fdtest::loadValid();
+  const EntrySpec &entry = bundle->getEntries()[0];
+  Expected<Plan> bad = plan(entry, 0, 100, 132);
+  CHECK_ERROR(bad, "cannot plan entry 'llama3_decode': batch 0 is out of "
+                   "range [1, 2147483647]");
+  CHECK(bad.getStatus().getCode() == ErrorCode::InvalidArgument);
+  CHECK_ERROR(makePlan(entry, 1, 1000, 132, 3, 256, false),
+              "num_splits 3 x chunk 256 covers fewer than maxLen 1000 tokens");
+  CHECK_ERROR(makePlan(entry, 1, 1000, 132, 0, 256, false),
+              "must both be in [1, 2147483647]");
+}
+
+TEST(PlanEntryGridsAndWorkspace) {
+  auto bundle = fdtest::loadValid();
+  const EntrySpec &entry = bundle->getEntries()[0];
+  Expected<Plan> p = plan(entry, 4, 8192, 132);
+  CHECK_OK(p);
+  if (!p)
+    return;
+  CHECK_EQ(p->entryName, std::string("llama3_decode"));
+  CHECK_EQ(p->numSplits, 9);
+  CHECK_EQ(p->chunk, 960);
+  CHECK(!p->graphSafe);
+  CHECK_EQ(p->grids.size(), size_t(2));
+  // partial: [S, Hkv, B]; merge: [Hq, B] (z = 1).
+  CHECK((p->grids[0] == std::array<uint32_t, 3>{9, 8, 4}));
+  CHECK((p->grids[1] == std::array<uint32_t, 3>{32, 4, 1}));
+  // partial_acc: 4*32*9*128 f32 = 589824 bytes at 0; partial_max:
+  // 4*32*9 f32 = 4608 at 589824 (already 256-aligned); partial_sum at
+  // 594432 (= 2322 * 256); total 599040.
+  CHECK_EQ(p->workspace.numBuffers, size_t(3));
+  CHECK_EQ(p->workspace.offsets[0], 0u);
+  CHECK_EQ(p->workspace.bytes[0], 589824u);
+  CHECK_EQ(p->workspace.offsets[1], 589824u);
+  CHECK_EQ(p->workspace.bytes[1], 4608u);
+  CHECK_EQ(p->workspace.offsets[2], 594432u);
+  CHECK_EQ(p->workspaceBytes, 599040u);
+}
+
+TEST(PlanWorkspaceAlignment) {
+  // Odd sizes: with B=1, Hq=5, S=3, D=3: partial_acc 180 bytes at 0,
+  // partial_max 60 bytes at 256, partial_sum 60 bytes at 512; total 572.
+  std::string text = REPLACE(
+      REPLACE(fdtest::validManifest(), "\"num_q_heads\": 32, \"num_kv_heads\": 8, \"head_dim\": 128",
+              "\"num_q_heads\": 5, \"num_kv_heads\": 1, \"head_dim\": 3"),
+      "\"mode\": \"auto\"", "\"mode\": \"fixed\"");
+  text = REPLACE(text, "\"num_splits\": 0", "\"num_splits\": 3");
+  auto bundle = Bundle::loadMemory(text);
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  Expected<Plan> p = plan((*bundle)->getEntries()[0], 1, 100, 132);
+  CHECK_OK(p);
+  if (!p)
+    return;
+  CHECK_EQ(p->numSplits, 3);
+  CHECK_EQ(p->workspace.bytes[0], 180u);
+  CHECK_EQ(p->workspace.offsets[1], 256u);
+  CHECK_EQ(p->workspace.bytes[1], 60u);
+  CHECK_EQ(p->workspace.offsets[2], 512u);
+  CHECK_EQ(p->workspaceBytes, 572u);
+}
+
+TEST(PlanForGraph) {
+  auto bundle = fdtest::loadValid();
+  const EntrySpec &entry = bundle->getEntries()[0];
+  Expected<Plan> graph = planForGraph(entry, 8, 32768, 132);
+  Expected<Plan> eager = plan(entry, 8, 32768, 132);
+  CHECK_OK(graph);
+  CHECK_OK(eager);
+  if (!graph || !eager)
+    return;
+  CHECK(graph->graphSafe);
+  // target 264, B*Hkv = 64 -> S = 5; chunk = roundUp(ceil(32768/5) = 6554,
+  // 64) = 6592; S = ceil(32768/6592) = 5.
+  CHECK_EQ(graph->numSplits, 5);
+  CHECK_EQ(graph->chunk, 6592);
+  CHECK_EQ(graph->numSplits, eager->numSplits);
+  CHECK_EQ(graph->chunk, eager->chunk);
+  CHECK_EQ(graph->workspaceBytes, eager->workspaceBytes);
+  CHECK_EQ(graph->batch, 8);
+  CHECK_EQ(graph->maxLen, 32768);
+}
+
+TEST(PlanGridLimits) {
+  auto bundle = fdtest::loadValid();
+  // B is the z extent of the partial kernel: at most 65535.
+  CHECK_ERROR(plan(bundle->getEntries()[0], 70000, 128, 132),
+              "kernel 'fd_partial_online': grid.z = B = 70000 is outside "
+              "CUDA's limit [0, 65535]");
+  Expected<std::array<uint32_t, 3>> grid =
+      evaluateGrid(bundle->getEntries()[0].kernels[0],
+                   getSymbolValues(bundle->getEntries()[0], 2, 3, 64));
+  CHECK_OK(grid);
+  if (grid)
+    CHECK((*grid == std::array<uint32_t, 3>{3, 8, 2}));
+}
+
+TEST(PlanOtherOpsUnsupported) {
+  auto bundle = Bundle::loadMemory(R"({"format": "fd-bundle", "version": 1,
+    "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
+    "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
+      "kernels": [{ "symbol": "g", "module": "m", "grid": [1],
+                    "block": [128], "args": [] }]}]})");
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  Expected<Plan> p = plan((*bundle)->getEntries()[0], 1, 10, 132);
+  CHECK_ERROR(p, "op 'flat_gemm' cannot be planned by this runtime");
+  CHECK(p.getStatus().getCode() == ErrorCode::Unsupported);
+}

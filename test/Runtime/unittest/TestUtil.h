@@ -1,0 +1,112 @@
+//===- TestUtil.h - A minimal test harness for fd-runtime-unittest -*- C++ -*-===//
+//
+// No GoogleTest on the build machines, so: TEST() registers a function,
+// CHECK*() record failures and keep going, main() runs everything and exits
+// non-zero if anything failed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_TEST_RUNTIME_TESTUTIL_H
+#define FD_TEST_RUNTIME_TESTUTIL_H
+
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace fdtest {
+
+using TestFunction = void (*)();
+
+/// Adds a test to the registry; used by TEST().
+struct Registrar {
+  Registrar(const char *name, TestFunction function);
+};
+
+/// Records a failure at file:line.
+void fail(const char *file, int line, const std::string &message);
+
+inline const fd::rt::Status &statusOf(const fd::rt::Status &status) {
+  return status;
+}
+template <typename T>
+const fd::rt::Status &statusOf(const fd::rt::Expected<T> &expected) {
+  return expected.getStatus();
+}
+
+template <typename T> std::string show(const T &value) {
+  std::ostringstream os;
+  os << value;
+  return os.str();
+}
+
+/// The manifest of docs/bundle.md's example with a stub PTX (the same bundle
+/// as Inputs/valid.fdb).
+const std::string &validManifest();
+
+/// \p text with the first occurrence of \p from replaced by \p to; records a
+/// failure if \p from does not occur (a stale test).
+std::string replaceOnce(const std::string &text, const std::string &from,
+                        const std::string &to, const char *file, int line);
+
+/// Loads validManifest(), failing the test if it does not load.
+std::shared_ptr<const fd::rt::Bundle> loadValid();
+
+} // namespace fdtest
+
+#define TEST(name)                                                             \
+  static void name();                                                          \
+  static fdtest::Registrar name##Registrar(#name, name);                       \
+  static void name()
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      fdtest::fail(__FILE__, __LINE__, "CHECK(" #cond ") failed");             \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+  do {                                                                         \
+    auto checkA = (a);                                                         \
+    auto checkB = (b);                                                         \
+    if (!(checkA == checkB))                                                   \
+      fdtest::fail(__FILE__, __LINE__,                                         \
+                   "CHECK_EQ(" #a ", " #b ") failed: " +                       \
+                       fdtest::show(checkA) + " != " + fdtest::show(checkB));  \
+  } while (0)
+
+/// Checks that a Status or Expected succeeded; shows the error if not.
+#define CHECK_OK(expr)                                                         \
+  do {                                                                         \
+    auto &&checkValue = (expr); /* keeps a temporary alive */                  \
+    const fd::rt::Status &checkStatus = fdtest::statusOf(checkValue);          \
+    if (!checkStatus.ok())                                                     \
+      fdtest::fail(__FILE__, __LINE__,                                         \
+                   "CHECK_OK(" #expr ") failed: " + checkStatus.getMessage()); \
+  } while (0)
+
+/// Checks that a Status or Expected failed with a message containing
+/// \p substring.
+#define CHECK_ERROR(expr, substring)                                           \
+  do {                                                                         \
+    auto &&checkValue = (expr); /* keeps a temporary alive */                  \
+    const fd::rt::Status &checkStatus = fdtest::statusOf(checkValue);          \
+    if (checkStatus.ok())                                                      \
+      fdtest::fail(__FILE__, __LINE__,                                         \
+                   "CHECK_ERROR(" #expr ") succeeded, expected an error "      \
+                   "containing: " +                                            \
+                       std::string(substring));                                \
+    else if (checkStatus.getMessage().find(substring) == std::string::npos)    \
+      fdtest::fail(__FILE__, __LINE__,                                         \
+                   "CHECK_ERROR(" #expr "): message\n    " +                   \
+                       checkStatus.getMessage() +                              \
+                       "\n  does not contain\n    " + std::string(substring)); \
+  } while (0)
+
+#define REPLACE(text, from, to)                                                \
+  fdtest::replaceOnce(text, from, to, __FILE__, __LINE__)
+
+#endif // FD_TEST_RUNTIME_TESTUTIL_H

@@ -1,0 +1,406 @@
+//===- fd-run.cpp - Inspect, check and plan fd kernel bundles -------------===//
+//
+// fd-run bundle.fdb --list    entries, kernels and their arguments
+// fd-run bundle.fdb --check   validate; with a GPU, JIT every module and
+//                             print each kernel's registers and spills
+// fd-run bundle.fdb --plan    the split plan of each entry
+//
+//===----------------------------------------------------------------------===//
+
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Planner.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace fd::rt;
+
+namespace {
+struct Options {
+  std::string bundlePath;
+  bool list = false;
+  bool check = false;
+  bool plan = false;
+  bool graph = false;
+  int64_t batch = 1;
+  int64_t maxLen = 4096;
+  int64_t smCount = 0; ///< 0: ask the device
+  int device = 0;
+  std::string entry;
+};
+} // namespace
+
+static void printUsage(std::FILE *out) {
+  std::fputs(
+      "usage: fd-run <bundle.fdb> [--list] [--check] [--plan] [options]\n"
+      "\n"
+      "  --list          print modules, entries, kernels and arguments\n"
+      "                  (the default when no action is given)\n"
+      "  --check         validate the bundle; with a GPU, also load every\n"
+      "                  module and print per-kernel registers and spills\n"
+      "  --plan          print the split plan of each entry\n"
+      "  --batch N       batch to plan for (default 1)\n"
+      "  --max-len N     longest sequence to plan for (default 4096)\n"
+      "  --sm-count N    plan for N SMs instead of asking the GPU\n"
+      "  --graph         plan in CUDA-graph-safe mode (for the maxima)\n"
+      "  --entry NAME    only this entry (--plan, --check)\n"
+      "  --device N      device ordinal (default 0)\n"
+      "  -h, --help      this text\n"
+      "\n"
+      "Environment: FD_LIBCUDA names the driver library to load instead of\n"
+      "libcuda.so.1.\n",
+      out);
+}
+
+static bool parseInt(const char *text, int64_t minValue, int64_t &out) {
+  if (!text || !*text)
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  long long value = std::strtoll(text, &end, 10);
+  if (errno || *end || value < minValue)
+    return false;
+  out = value;
+  return true;
+}
+
+/// Parses argv; returns false (after printing why) on a usage error.
+static bool parseOptions(int argc, char **argv, Options &options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char *name) -> const char * {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "fd-run: %s needs a value\n", name);
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    auto number = [&](const char *name, int64_t minValue, int64_t &out) {
+      const char *text = value(name);
+      if (!text)
+        return false;
+      if (!parseInt(text, minValue, out)) {
+        std::fprintf(stderr,
+                     "fd-run: %s expects an integer >= %lld, got '%s'\n", name,
+                     static_cast<long long>(minValue), text);
+        return false;
+      }
+      return true;
+    };
+    if (arg == "-h" || arg == "--help") {
+      printUsage(stdout);
+      std::exit(0);
+    } else if (arg == "--list") {
+      options.list = true;
+    } else if (arg == "--check") {
+      options.check = true;
+    } else if (arg == "--plan") {
+      options.plan = true;
+    } else if (arg == "--graph") {
+      options.graph = true;
+    } else if (arg == "--batch") {
+      if (!number("--batch", 1, options.batch))
+        return false;
+    } else if (arg == "--max-len") {
+      if (!number("--max-len", 0, options.maxLen))
+        return false;
+    } else if (arg == "--sm-count") {
+      if (!number("--sm-count", 1, options.smCount))
+        return false;
+    } else if (arg == "--device") {
+      int64_t device;
+      if (!number("--device", 0, device))
+        return false;
+      options.device = static_cast<int>(device);
+    } else if (arg == "--entry") {
+      const char *name = value("--entry");
+      if (!name)
+        return false;
+      options.entry = name;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      std::fprintf(stderr, "fd-run: unknown option '%s'\n", arg.c_str());
+      return false;
+    } else if (options.bundlePath.empty()) {
+      options.bundlePath = arg;
+    } else {
+      std::fprintf(stderr, "fd-run: more than one bundle given ('%s', '%s')\n",
+                   options.bundlePath.c_str(), arg.c_str());
+      return false;
+    }
+  }
+  if (options.bundlePath.empty()) {
+    std::fprintf(stderr, "fd-run: no bundle given\n");
+    return false;
+  }
+  if (!options.list && !options.check && !options.plan)
+    options.list = true;
+  return true;
+}
+
+static std::string formatSizes(const std::vector<SizeExpr> &sizes) {
+  std::string text = "[";
+  for (size_t i = 0; i < sizes.size(); ++i)
+    text += (i ? ", " : "") + toString(sizes[i]);
+  return text + "]";
+}
+
+static const char *splitModeName(SplitMode mode) {
+  switch (mode) {
+  case SplitMode::Auto:
+    return "auto";
+  case SplitMode::Fixed:
+    return "fixed";
+  case SplitMode::Chunk:
+    return "chunk";
+  }
+  return "?";
+}
+
+static void listBundle(const Bundle &bundle) {
+  std::printf("bundle: fd-bundle version %lld, producer '%s'\n",
+              static_cast<long long>(bundle.getVersion()),
+              bundle.getProducer().c_str());
+  for (const ModuleSpec &module : bundle.getModules())
+    std::printf("module %s: chip %s, features '%s', %zu bytes of PTX\n",
+                module.name.c_str(), module.chip.c_str(),
+                module.features.c_str(), module.ptx.size());
+  for (const EntrySpec &entry : bundle.getEntries()) {
+    std::printf("entry %s: op %s, dtype %s", entry.name.c_str(),
+                entry.opName.c_str(), dtypeName(entry.dtype));
+    if (entry.op == OpKind::DecodeAttention) {
+      std::printf(", Hq %lld, Hkv %lld, D %lld, scale %g\n",
+                  static_cast<long long>(entry.numQHeads),
+                  static_cast<long long>(entry.numKvHeads),
+                  static_cast<long long>(entry.headDim), entry.scale);
+      std::printf("  softmax %s", entry.softmax.kind.c_str());
+      if (entry.softmax.kind == "unified_max")
+        std::printf(" (phi %g, threshold %g)", entry.softmax.phi,
+                    entry.softmax.threshold);
+      const SplitPolicy &split = entry.split;
+      std::printf("\n  split %s: num_splits %lld, chunk_size %lld, "
+                  "ctas_per_sm %lld, min_chunk %lld, chunk_align %lld, "
+                  "max_splits %lld\n",
+                  splitModeName(split.mode),
+                  static_cast<long long>(split.numSplits),
+                  static_cast<long long>(split.chunkSize),
+                  static_cast<long long>(split.ctasPerSm),
+                  static_cast<long long>(split.minChunk),
+                  static_cast<long long>(split.chunkAlign),
+                  static_cast<long long>(split.maxSplits));
+    } else {
+      std::printf("\n");
+    }
+    for (const WorkspaceSpec &buffer : entry.workspace)
+      std::printf("  workspace %s: %s %s\n", buffer.name.c_str(),
+                  dtypeName(buffer.elem), formatSizes(buffer.shape).c_str());
+    for (size_t k = 0; k < entry.kernels.size(); ++k) {
+      const KernelSpec &kernel = entry.kernels[k];
+      std::printf("  kernel %zu: %s (module %s, role '%s')\n", k,
+                  kernel.symbol.c_str(), kernel.module.c_str(),
+                  kernel.role.c_str());
+      std::printf("    grid %s, block [%u, %u, %u], shared %lld static + "
+                  "%lld dynamic, %zu parameters\n",
+                  formatSizes({kernel.grid.begin(),
+                               kernel.grid.begin() + kernel.gridRank})
+                      .c_str(),
+                  kernel.block[0], kernel.block[1], kernel.block[2],
+                  static_cast<long long>(kernel.staticSmem),
+                  static_cast<long long>(kernel.dynamicSmem),
+                  kernel.getNumParams());
+      if (kernel.resources)
+        std::printf("    ptxas: %lld registers, %lld spill bytes, %lld "
+                    "shared bytes\n",
+                    static_cast<long long>(kernel.resources->registers),
+                    static_cast<long long>(kernel.resources->spillBytes),
+                    static_cast<long long>(kernel.resources->sharedBytes));
+      for (size_t a = 0; a < kernel.args.size(); ++a) {
+        const ArgSpec &arg = kernel.args[a];
+        if (arg.kind == ArgSpec::Kind::Memref)
+          std::printf("    arg %zu: memref %s %s rank %d\n", a,
+                      arg.bind.c_str(), dtypeName(arg.elem), arg.rank);
+        else
+          std::printf("    arg %zu: scalar %s %s\n", a, arg.bind.c_str(),
+                      dtypeName(arg.elem));
+      }
+    }
+  }
+}
+
+/// The entries an action applies to; false (after printing) if --entry
+/// names none.
+static bool selectEntries(const Bundle &bundle, const Options &options,
+                          std::vector<size_t> &selected) {
+  for (size_t i = 0; i < bundle.getEntries().size(); ++i)
+    if (options.entry.empty() || bundle.getEntries()[i].name == options.entry)
+      selected.push_back(i);
+  if (!options.entry.empty() && selected.empty()) {
+    std::fprintf(stderr, "fd-run: %s: no entry named '%s'\n",
+                 options.bundlePath.c_str(), options.entry.c_str());
+    return false;
+  }
+  return true;
+}
+
+/// Loads every module and kernel on the GPU. Returns the exit code.
+static int checkOnDevice(const std::shared_ptr<const Bundle> &bundle,
+                         const Options &options) {
+  Expected<std::shared_ptr<Context>> context = Context::create(options.device);
+  if (!context) {
+    if (context.getStatus().getCode() == ErrorCode::NoDevice) {
+      std::printf("no GPU: %s\n", context.getStatus().getMessage().c_str());
+      return 0;
+    }
+    std::fprintf(stderr, "fd-run: %s\n",
+                 context.getStatus().getMessage().c_str());
+    return 1;
+  }
+  const Context &ctx = **context;
+  std::printf("device %d: %s, %s, %d SMs, driver %d.%d\n", ctx.getOrdinal(),
+              ctx.getName().c_str(), ctx.getChip().c_str(), ctx.getSmCount(),
+              ctx.getDriver().version / 1000,
+              (ctx.getDriver().version % 1000) / 10);
+  Expected<std::shared_ptr<Executable>> exe =
+      Executable::create(context.take(), bundle);
+  if (!exe) {
+    std::fprintf(stderr, "fd-run: %s\n", exe.getStatus().getMessage().c_str());
+    return 1;
+  }
+  int exitCode = 0;
+  std::vector<bool> moduleOk(bundle->getModules().size(), false);
+  for (size_t m = 0; m < bundle->getModules().size(); ++m) {
+    const ModuleSpec &module = bundle->getModules()[m];
+    Expected<CUmodule> loaded = (*exe)->getModule(m);
+    if (!loaded) {
+      std::fprintf(stderr, "fd-run: module %s: %s\n", module.name.c_str(),
+                   loaded.getStatus().getMessage().c_str());
+      exitCode = 1;
+      continue;
+    }
+    moduleOk[m] = true;
+    std::printf("module %s: loaded (%s PTX on %s)\n", module.name.c_str(),
+                module.chip.c_str(), ctx.getChip().c_str());
+  }
+  std::vector<size_t> selected;
+  if (!selectEntries(*bundle, options, selected))
+    return 1;
+  for (size_t index : selected) {
+    const EntrySpec &entry = bundle->getEntries()[index];
+    bool modulesLoaded = true;
+    for (const KernelSpec &kernel : entry.kernels)
+      modulesLoaded &= moduleOk[kernel.moduleIndex];
+    if (!modulesLoaded)
+      continue; // Already reported with its module.
+    Expected<const BoundEntry *> bound = (*exe)->bind(index);
+    if (!bound) {
+      std::fprintf(stderr, "fd-run: %s\n",
+                   bound.getStatus().getMessage().c_str());
+      exitCode = 1;
+      continue;
+    }
+    for (size_t k = 0; k < entry.kernels.size(); ++k) {
+      const KernelInfo &info = (*bound)->getKernels()[k];
+      std::printf("kernel %s/%s: %d registers, %d bytes local%s, %d bytes "
+                  "static shared, max %d threads per block\n",
+                  entry.name.c_str(), entry.kernels[k].symbol.c_str(),
+                  info.numRegs, info.localBytes,
+                  info.localBytes ? " (SPILLS)" : " (no spills)",
+                  info.staticSharedBytes, info.maxThreadsPerBlock);
+    }
+  }
+  return exitCode;
+}
+
+static int planEntries(const Bundle &bundle, const Options &options) {
+  int64_t smCount = options.smCount;
+  if (smCount == 0) {
+    Expected<std::shared_ptr<Context>> context =
+        Context::create(options.device);
+    if (!context) {
+      std::fprintf(stderr, "fd-run: cannot ask the GPU for its SM count (%s); "
+                           "pass --sm-count N\n",
+                   context.getStatus().getMessage().c_str());
+      return 1;
+    }
+    smCount = (*context)->getSmCount();
+  }
+  std::vector<size_t> selected;
+  if (!selectEntries(bundle, options, selected))
+    return 1;
+  int exitCode = 0;
+  for (size_t index : selected) {
+    const EntrySpec &entry = bundle.getEntries()[index];
+    if (entry.op != OpKind::DecodeAttention) {
+      std::printf("plan %s: skipped (op %s is not planned by this runtime)\n",
+                  entry.name.c_str(), entry.opName.c_str());
+      continue;
+    }
+    Expected<Plan> result =
+        options.graph
+            ? planForGraph(entry, options.batch, options.maxLen, smCount)
+            : plan(entry, options.batch, options.maxLen, smCount);
+    if (!result) {
+      std::fprintf(stderr, "fd-run: %s\n",
+                   result.getStatus().getMessage().c_str());
+      exitCode = 1;
+      continue;
+    }
+    std::printf("plan %s: batch %lld, max_len %lld, sm_count %lld%s -> "
+                "num_splits %lld, chunk %lld, workspace %llu bytes\n",
+                entry.name.c_str(), static_cast<long long>(result->batch),
+                static_cast<long long>(result->maxLen),
+                static_cast<long long>(result->smCount),
+                result->graphSafe ? ", graph-safe" : "",
+                static_cast<long long>(result->numSplits),
+                static_cast<long long>(result->chunk),
+                static_cast<unsigned long long>(result->workspaceBytes));
+    for (size_t k = 0; k < entry.kernels.size(); ++k)
+      std::printf("  kernel %s: grid [%u, %u, %u], block [%u, %u, %u]\n",
+                  entry.kernels[k].symbol.c_str(), result->grids[k][0],
+                  result->grids[k][1], result->grids[k][2],
+                  entry.kernels[k].block[0], entry.kernels[k].block[1],
+                  entry.kernels[k].block[2]);
+    for (size_t b = 0; b < entry.workspace.size(); ++b)
+      std::printf("  workspace %s: offset %llu, %llu bytes\n",
+                  entry.workspace[b].name.c_str(),
+                  static_cast<unsigned long long>(result->workspace.offsets[b]),
+                  static_cast<unsigned long long>(result->workspace.bytes[b]));
+  }
+  return exitCode;
+}
+
+int main(int argc, char **argv) {
+  Options options;
+  if (!parseOptions(argc, argv, options)) {
+    printUsage(stderr);
+    return 2;
+  }
+  Expected<std::shared_ptr<const Bundle>> bundle =
+      Bundle::loadFile(options.bundlePath);
+  if (!bundle) {
+    std::fprintf(stderr, "fd-run: error: %s\n",
+                 bundle.getStatus().getMessage().c_str());
+    return 1;
+  }
+  int exitCode = 0;
+  if (options.list)
+    listBundle(**bundle);
+  if (options.check) {
+    size_t kernels = 0;
+    for (const EntrySpec &entry : (*bundle)->getEntries())
+      kernels += entry.kernels.size();
+    std::printf("%s: valid bundle (%zu modules, %zu entries, %zu kernels)\n",
+                options.bundlePath.c_str(), (*bundle)->getModules().size(),
+                (*bundle)->getEntries().size(), kernels);
+    std::fflush(stdout);
+    exitCode |= checkOnDevice(*bundle, options);
+  }
+  if (options.plan)
+    exitCode |= planEntries(**bundle, options);
+  return exitCode;
+}
