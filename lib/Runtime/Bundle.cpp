@@ -8,6 +8,7 @@
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Json.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -171,12 +172,55 @@ Status fd::rt::checkChipCompatible(const ModuleSpec &module, int ccMajor,
   return Status::success();
 }
 
-/// The names declared with ".entry" in \p ptx, in order.
-static std::vector<std::string> findPtxEntries(std::string_view ptx) {
-  std::vector<std::string> names;
+namespace {
+/// A kernel declared in PTX: its name and the size in bytes of each of its
+/// parameters (0 where the declaration is not a plain scalar, e.g. an array).
+struct PtxEntry {
+  std::string name;
+  std::vector<unsigned> paramBytes;
+};
+} // namespace
+
+/// Size of a PTX parameter declaration such as ".param .u64 .ptr .align 1
+/// name" (8) or ".param .u32 name" (4); 0 if it is not a plain scalar.
+static unsigned getPtxParamBytes(std::string_view decl) {
+  if (decl.find('[') != std::string_view::npos)
+    return 0;
+  size_t pos = 0;
+  while (pos < decl.size()) {
+    while (pos < decl.size() && std::isspace(static_cast<unsigned char>(decl[pos])))
+      ++pos;
+    size_t start = pos;
+    while (pos < decl.size() && !std::isspace(static_cast<unsigned char>(decl[pos])))
+      ++pos;
+    std::string_view token = decl.substr(start, pos - start);
+    if (token.size() >= 3 && token[0] == '.' &&
+        (token[1] == 'u' || token[1] == 's' || token[1] == 'b' ||
+         token[1] == 'f')) {
+      std::string_view bits = token.substr(2);
+      if (bits == "8")
+        return 1;
+      if (bits == "16")
+        return 2;
+      if (bits == "32")
+        return 4;
+      if (bits == "64")
+        return 8;
+    }
+  }
+  return 0;
+}
+
+/// The kernels declared with ".entry" in \p ptx, in order, with their
+/// parameter lists.
+static std::vector<PtxEntry> findPtxEntries(std::string_view ptx) {
+  std::vector<PtxEntry> entries;
   auto isIdent = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '_' || c == '$' || c == '.';
+  };
+  auto isSpace = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
   };
   size_t pos = 0;
   while ((pos = ptx.find(".entry", pos)) != std::string_view::npos) {
@@ -188,10 +232,35 @@ static std::vector<std::string> findPtxEntries(std::string_view ptx) {
     size_t start = pos;
     while (pos < ptx.size() && isIdent(ptx[pos]))
       ++pos;
-    if (pos > start)
-      names.emplace_back(ptx.substr(start, pos - start));
+    if (pos == start)
+      continue;
+    PtxEntry entry;
+    entry.name = std::string(ptx.substr(start, pos - start));
+    while (pos < ptx.size() && isSpace(ptx[pos]))
+      ++pos;
+    // The parameter list is optional; declarations are comma-separated.
+    if (pos < ptx.size() && ptx[pos] == '(') {
+      size_t close = ptx.find(')', pos);
+      if (close == std::string_view::npos)
+        close = ptx.size();
+      std::string_view list = ptx.substr(pos + 1, close - pos - 1);
+      size_t from = 0;
+      while (from <= list.size()) {
+        size_t comma = list.find(',', from);
+        std::string_view decl = list.substr(
+            from, comma == std::string_view::npos ? std::string_view::npos
+                                                  : comma - from);
+        if (decl.find(".param") != std::string_view::npos)
+          entry.paramBytes.push_back(getPtxParamBytes(decl));
+        if (comma == std::string_view::npos)
+          break;
+        from = comma + 1;
+      }
+      pos = close;
+    }
+    entries.push_back(std::move(entry));
   }
-  return names;
+  return entries;
 }
 
 /// The first operand of the ".target" directive of \p ptx, or empty.
@@ -242,6 +311,8 @@ private:
                const EntrySpec &entry, ArgSpec &arg);
   bool readSize(const JsonValue &json, const std::string &path,
                 const char *what, SizeExpr &size);
+  bool checkPtxParams(const JsonValue &args, const std::string &path,
+                      const KernelSpec &kernel, const PtxEntry &ptxEntry);
 
   /// Records an error at \p at; always returns false.
   bool fail(const JsonValue &at, const std::string &path,
@@ -267,7 +338,7 @@ private:
   std::string sourceName;
   Status error;
   /// .entry names of each module's PTX (empty if it declares none).
-  std::vector<std::vector<std::string>> moduleEntries;
+  std::vector<std::vector<PtxEntry>> moduleEntries;
   /// The modules read so far, to resolve kernels' module names.
   const std::vector<ModuleSpec> *modulesSeen = nullptr;
 };
@@ -692,11 +763,28 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
       return false;
     entry.kernels.push_back(std::move(kernel));
   }
+  // Kernels are launched in manifest order (docs/bundle.md); a merge before
+  // the partial kernel it consumes would read a workspace not yet written.
+  for (size_t i = 0; i < entry.kernels.size(); ++i) {
+    if (entry.kernels[i].role != "merge")
+      continue;
+    for (size_t j = i + 1; j < entry.kernels.size(); ++j)
+      if (entry.kernels[j].role == "partial")
+        return fail(kernels->getItems()[i],
+                    indexPath(join(path, "kernels"), i),
+                    "kernel '" + entry.kernels[i].symbol +
+                        "' (role merge) comes before kernel '" +
+                        entry.kernels[j].symbol +
+                        "' (role partial), but kernels are launched in "
+                        "manifest order: the merge would read partial "
+                        "results not yet written");
+  }
   return true;
 }
 
 bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
                               const EntrySpec &entry, KernelSpec &kernel) {
+  const PtxEntry *ptxEntry = nullptr;
   if (!json.isObject())
     return fail(json, path,
                 std::string("expected an object, found ") +
@@ -717,15 +805,15 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
   // Catch a symbol typo now rather than as CUDA_ERROR_NOT_FOUND on the GPU.
   // Only possible when the PTX declares entries (hand-written test bundles
   // may carry a stub).
-  const std::vector<std::string> &ptxEntries = moduleEntries[m];
+  const std::vector<PtxEntry> &ptxEntries = moduleEntries[m];
   if (!ptxEntries.empty()) {
-    bool found = false;
     std::string list;
-    for (const std::string &name : ptxEntries) {
-      found |= name == kernel.symbol;
-      list += (list.empty() ? "" : ", ") + name;
+    for (const PtxEntry &entry : ptxEntries) {
+      if (entry.name == kernel.symbol)
+        ptxEntry = &entry;
+      list += (list.empty() ? "" : ", ") + entry.name;
     }
-    if (!found)
+    if (!ptxEntry)
       return fail(*json.find("symbol"), join(path, "symbol"),
                   "module '" + kernel.module + "' has no .entry '" +
                       kernel.symbol + "' (its entries: " + list + ")");
@@ -790,6 +878,12 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
                     " kernel parameters, more than the supported " +
                     std::to_string(kMaxKernelParams));
 
+  // The manifest's arguments must expand to exactly the PTX's parameter
+  // list, or every argument after the first difference would be read from
+  // the wrong place by the kernel.
+  if (ptxEntry && !checkPtxParams(*args, path, kernel, *ptxEntry))
+    return false;
+
   if (const JsonValue *res =
           field(json, path, "resources", Kind::Object, false)) {
     ResourceInfo info;
@@ -803,6 +897,38 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
     kernel.resources = info;
   } else if (!error.ok()) {
     return false;
+  }
+  return true;
+}
+
+bool BundleReader::checkPtxParams(const JsonValue &args,
+                                  const std::string &path,
+                                  const KernelSpec &kernel,
+                                  const PtxEntry &ptxEntry) {
+  std::string argsPath = join(path, "args");
+  size_t want = kernel.getNumParams();
+  if (ptxEntry.paramBytes.size() != want)
+    return fail(args, argsPath,
+                "the args expand to " + std::to_string(want) +
+                    " kernel parameters (a rank-r memref is 3 + 2r), but "
+                    "the PTX .entry " +
+                    kernel.symbol + " declares " +
+                    std::to_string(ptxEntry.paramBytes.size()));
+  size_t param = 0;
+  for (size_t a = 0; a < kernel.args.size(); ++a) {
+    const ArgSpec &arg = kernel.args[a];
+    for (size_t i = 0; i < arg.getNumParams(); ++i, ++param) {
+      unsigned bytes = arg.kind == ArgSpec::Kind::Memref
+                           ? 8
+                           : static_cast<unsigned>(dtypeSize(arg.elem));
+      unsigned ptxBytes = ptxEntry.paramBytes[param];
+      if (ptxBytes != 0 && ptxBytes != bytes)
+        return fail(args.getItems()[a], indexPath(argsPath, a),
+                    "kernel parameter " + std::to_string(param) + " ('" +
+                        arg.bind + "') is " + std::to_string(bytes) +
+                        " bytes here but " + std::to_string(ptxBytes) +
+                        " bytes in the PTX .entry " + kernel.symbol);
+    }
   }
   return true;
 }

@@ -23,7 +23,7 @@ TEST(BundleValidContents) {
   CHECK_EQ(module.ccMajor, 9);
   CHECK_EQ(module.ccMinor, 0);
   CHECK_EQ(int(module.archSuffix), 0);
-  CHECK(module.ptx.find(".entry fd_merge_online()") != std::string::npos);
+  CHECK(module.ptx.find(".entry fd_merge_online(") != std::string::npos);
 
   CHECK_EQ(bundle->getEntries().size(), size_t(1));
   const EntrySpec *entry = bundle->findEntry("llama3_decode");
@@ -354,4 +354,35 @@ TEST(NamesRoundTrip) {
   CHECK(!parseSymbol("b").has_value()); // case matters
   CHECK_EQ(std::string(errorCodeName(ErrorCode::NoDevice)),
            std::string("no device"));
+}
+
+TEST(BundleArgsMatchThePtx) {
+  const std::string &v = fdtest::validManifest();
+  // One parameter more than the PTX declares.
+  auto count = load(REPLACE(v, R"({ "kind": "scalar", "bind": "chunk", "type": "i64" })",
+                            R"({ "kind": "scalar", "bind": "chunk", "type": "i64" },
+                               { "kind": "scalar", "bind": "S", "type": "i64" })"));
+  CHECK_ERROR(count, "entries[0].kernels[0].args: the args expand to 67 kernel "
+                     "parameters (a rank-r memref is 3 + 2r), but the PTX "
+                     ".entry fd_partial_online declares 66");
+  // Same count, wrong width: an i32 scalar where the PTX has a .u64.
+  auto width = load(REPLACE(v, R"("bind": "chunk", "type": "i64")",
+                            R"("bind": "chunk", "type": "f32")"));
+  CHECK_ERROR(width, "entries[0].kernels[0].args[7]: kernel parameter 65 "
+                     "('chunk') is 4 bytes here but 8 bytes in the PTX "
+                     ".entry fd_partial_online");
+  // A stub PTX without entries is not checked.
+  CHECK_OK(load(fdtest::withStubPtx(REPLACE(
+      v, R"("bind": "chunk", "type": "i64")", R"("bind": "chunk", "type": "f32")"))));
+}
+
+TEST(BundleKernelOrder) {
+  std::string swapped = fdtest::validManifest();
+  swapped = REPLACE(swapped, R"("role": "partial")", R"("role": "TMP")");
+  swapped = REPLACE(swapped, R"("role": "merge")", R"("role": "partial")");
+  swapped = REPLACE(swapped, R"("role": "TMP")", R"("role": "merge")");
+  CHECK_ERROR(load(swapped),
+              "entries[0].kernels[0]: kernel 'fd_partial_online' (role merge) "
+              "comes before kernel 'fd_merge_online' (role partial), but "
+              "kernels are launched in manifest order");
 }

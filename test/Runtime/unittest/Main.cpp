@@ -39,6 +39,16 @@ std::string fdtest::replaceOnce(const std::string &text,
   return text.substr(0, pos) + to + text.substr(pos + from.size());
 }
 
+std::string fdtest::withStubPtx(const std::string &text) {
+  size_t begin = text.find("\"ptx\": \"");
+  size_t end = begin == std::string::npos ? begin : text.find('\n', begin);
+  if (end == std::string::npos) {
+    fail(__FILE__, __LINE__, "withStubPtx: no \"ptx\" line");
+    return text;
+  }
+  return text.substr(0, begin) + "\"ptx\": \"stub\"" + text.substr(end);
+}
+
 std::shared_ptr<const fd::rt::Bundle> fdtest::loadValid() {
   auto bundle = fd::rt::Bundle::loadMemory(validManifest(), "valid");
   if (!bundle) {

@@ -52,6 +52,10 @@ const std::string &validManifest();
 std::string replaceOnce(const std::string &text, const std::string &from,
                         const std::string &to, const char *file, int line);
 
+/// \p text with the module's PTX replaced by "stub", which declares no
+/// .entry: for tests that change kernel arguments without matching PTX.
+std::string withStubPtx(const std::string &text);
+
 /// Loads validManifest(), failing the test if it does not load.
 std::shared_ptr<const fd::rt::Bundle> loadValid();
 
