@@ -156,6 +156,8 @@ int main(int argc, char **argv) {
                    "ptxas", {"/usr/local/cuda/bin"}))
         ptxas = *found;
     }
+    if (!ptxasPath.empty() && !llvm::sys::fs::can_execute(ptxasPath))
+      return fail("ptxas not found at '" + ptxasPath + "'");
     if (!ptxas.empty()) {
       std::string error;
       auto report = runPtxas(ptxas, bundle.ptx, bundle.chip, error);
@@ -166,8 +168,6 @@ int main(int argc, char **argv) {
       for (fd::compile::Kernel &k : bundle.kernels)
         if (auto it = res.find(k.symbol); it != res.end())
           k.resources = it->second;
-    } else if (!ptxasPath.empty()) {
-      return fail("ptxas not found at '" + ptxasPath + "'");
     }
   }
 

@@ -202,10 +202,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     if (isa<UnifiedMaxAttr>(op.getSoftmax()))
       return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
     AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
-    int64_t threadsPerRow = shape.headDim / kVectorWidth;
     int64_t blockSize = options.blockSize;
-    if (blockSize % 32 != 0 || blockSize % threadsPerRow != 0 ||
-        blockSize > 1024 || options.unroll < 1)
+    // threadsPerRow (8, 16 or 32) divides any multiple of 32.
+    if (blockSize % 32 != 0 || blockSize > 1024 || options.unroll < 1)
       return rewriter.notifyMatchFailure(op, "bad block size or unroll");
 
     Location loc = op.getLoc();
@@ -540,16 +539,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                             "multiple of 32 up to 1024 and unroll at least 1";
       bad = true;
     }
-    module.walk([&](PartialAttentionOp op) {
-      int64_t rowThreads =
-          getAttentionShape(op.getQuery(), op.getKey()).headDim / kVectorWidth;
-      if (blockSize > 0 && blockSize % rowThreads != 0) {
-        op->emitOpError() << "block-size " << int64_t(blockSize)
-                          << " is not a multiple of the " << rowThreads
-                          << " threads that read one row";
-        bad = true;
-      }
-    });
     if (bad)
       return signalPassFailure();
 
@@ -561,6 +550,8 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     GreedyRewriteConfig config;
     // Kernels are created in a sibling gpu.module; do not revisit them.
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    // Program order, so kernels appear in the gpu.module in source order.
+    config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
       return signalPassFailure();
   }

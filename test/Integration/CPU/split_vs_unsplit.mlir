@@ -6,7 +6,7 @@
 // 2 KV heads), D = 64, lengths {0, 1, 37, 64, 100} with capacity 100, K/V in a
 // token-major cache [B, L, Hkv, D] viewed as [B, Hkv, L, D].
 //
-// RUN: fd-opt %s --convert-fd-to-scf --pass-pipeline="builtin.module(fd-lower-to-cpu)" \
+// RUN: fd-opt %s --convert-fd-to-scf | fd-opt --pass-pipeline="builtin.module(fd-lower-to-cpu)" \
 // RUN:   | mlir-runner -e main -entry-point-result=void \
 // RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-cpu{num-splits=7})" \

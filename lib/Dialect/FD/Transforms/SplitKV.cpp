@@ -31,7 +31,7 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       getOperation().emitError()
           << "fd-split-kv: give at most one of num-splits and chunk-size, "
              "each positive (got num-splits="
-          << numSplits << ", chunk-size=" << chunkSize << ")";
+          << int64_t(numSplits) << ", chunk-size=" << int64_t(chunkSize) << ")";
       return signalPassFailure();
     }
     for (int64_t v : {int64_t(smCount), int64_t(ctasPerSM), int64_t(minChunk),

@@ -1,0 +1,33 @@
+// RUN: fd-opt %s -split-input-file --convert-fd-to-gpu -verify-diagnostics
+// RUN: not fd-opt %s --convert-fd-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BLOCK
+
+// BLOCK: block-size must be a positive multiple of 32 up to 1024
+
+func.func @unsplit(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
+    %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %out: memref<?x8x64xf16>) {
+  // expected-error @+1 {{must be split before GPU lowering: run fd-split-kv first}}
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x8x64xf16>,
+      memref<?x8x?x64xf16>, memref<?x8x?x64xf16>, memref<?xi32>)
+      outs(%out : memref<?x8x64xf16>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+func.func @gemm(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{has no GPU lowering yet}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>)
+  return
+}
+
+// -----
+
+func.func @unified(%acc: memref<?x8x?x64xf32>, %max: memref<?x8x?xf32>,
+    %sum: memref<?x8x?xf32>, %out: memref<?x8x64xf16>) {
+  // expected-error @+1 {{unified_max has no GPU lowering yet}}
+  fd.merge_partials ins(%acc, %max, %sum : memref<?x8x?x64xf32>,
+      memref<?x8x?xf32>, memref<?x8x?xf32>) outs(%out : memref<?x8x64xf16>)
+      {softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+  return
+}

@@ -1,0 +1,79 @@
+// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s
+// RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4" | FileCheck %s --check-prefix=TUNED
+
+// GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
+// computes the 4 heads of its group.
+// CHECK: module attributes {gpu.container_module}
+// CHECK-LABEL: func.func @gqa
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: memref<?x32x128xf16>, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[L:[a-z0-9]+]]: memref<?xi32>, %[[ACC:[a-z0-9]+]]: {{.*}}, %[[MAX:[a-z0-9]+]]: {{.*}}, %[[SUM:[a-z0-9]+]]: {{.*}}, %[[O:[a-z0-9]+]]: {{.*}}, %[[C:[a-z0-9]+]]: index)
+// CHECK-DAG: %[[S:.*]] = memref.dim %[[ACC]], %c2
+// CHECK-DAG: %[[B:.*]] = memref.dim %[[Q]], %c0
+// CHECK: gpu.launch_func @fd_kernels::@gqa_partial_online blocks in (%[[S]], %c8, %[[B]]) threads in (%c128, %c1, %c1) args(%[[Q]] : {{.*}}, %[[K]] : {{.*}}, %[[V]] : {{.*}}, %[[L]] : {{.*}}, %[[ACC]] : {{.*}}, %[[MAX]] : {{.*}}, %[[SUM]] : {{.*}}, %[[C]] : index)
+// CHECK: gpu.launch_func @fd_kernels::@gqa_merge_online blocks in (%c32, %{{.*}}, %c1) threads in (%c128, %c1, %c1) args(%[[ACC]] : {{.*}}, %[[MAX]] : {{.*}}, %[[SUM]] : {{.*}}, %[[O]] : {{.*}})
+// CHECK-NOT: fd.
+
+// CHECK: gpu.module @fd_kernels
+// Shared buffers for merging the 8 row groups: 16-byte aligned globals.
+// CHECK-DAG: memref.global "private" @gqa_partial_online_acc : memref<8x128xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK-DAG: memref.global "private" @gqa_partial_online_max : memref<8xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+
+// CHECK-LABEL: gpu.func @gqa_partial_online
+// CHECK-SAME: kernel
+// CHECK-SAME: fd.args = ["q", "k", "v", "lens", "partial_acc", "partial_max", "partial_sum", "chunk"]
+// CHECK-SAME: fd.grid = ["S", "Hkv", "B"], fd.role = "partial"
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// The group's 4 query rows, one 16-byte load each.
+// CHECK-COUNT-4: vector.load %arg0{{.*}} {alignment = 16 : i64} : memref<?x32x128xf16>, vector<8xf16>
+// The token loop walks [begin + slot, end) with 8 row groups x 2 tokens in flight.
+// CHECK: scf.for {{.*}} step %c16 iter_args
+// K rows first, then V rows, each one 16-byte load.
+// CHECK-COUNT-2: vector.load %arg1{{.*}} {alignment = 16 : i64}
+// CHECK-COUNT-2: vector.load %arg2{{.*}} {alignment = 16 : i64}
+// Dot products are reduced over the 16 threads of a row: xor 1, 2, 4, 8.
+// CHECK: vector.reduction <add>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32
+// CHECK-NOT: gpu.shuffle  xor %{{.*}}, %c16_i32
+// Exponentials are ex2.approx, not libdevice.
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK-NOT: math.exp
+// CHECK: scf.yield
+// Cross-group merge through shared memory.
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %arg4[
+// CHECK: memref.store %{{.*}}, %arg5[
+// CHECK: memref.store %{{.*}}, %arg6[
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @gqa_merge_online
+// CHECK-SAME: fd.grid = ["Hq", "B"], fd.role = "merge"
+// CHECK: scf.for
+// CHECK: arith.maximumf
+// CHECK: scf.for
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK: arith.cmpf ogt
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+
+// TUNED-LABEL: gpu.func @gqa_partial_online
+// TUNED-SAME: known_block_size = array<i32: 256, 1, 1>
+// TUNED: scf.for {{.*}} step %c64 iter_args
+// TUNED-COUNT-4: vector.load %arg1
+func.func @gqa(%q: memref<?x32x128xf16>,
+    %k: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %v: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %lens: memref<?xi32>, %acc: memref<?x32x?x128xf32>,
+    %max: memref<?x32x?xf32>, %sum: memref<?x32x?xf32>,
+    %out: memref<?x32x128xf16>, %chunk: index) {
+  fd.partial_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?xi32>)
+      outs(%acc, %max, %sum : memref<?x32x?x128xf32>, memref<?x32x?xf32>,
+           memref<?x32x?xf32>)
+      chunk_size(%chunk) {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+  fd.merge_partials ins(%acc, %max, %sum : memref<?x32x?x128xf32>,
+      memref<?x32x?xf32>, memref<?x32x?xf32>)
+      outs(%out : memref<?x32x128xf16>) {softmax = #fd.online_softmax}
+  return
+}

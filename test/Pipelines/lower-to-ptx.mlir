@@ -1,0 +1,34 @@
+// RUN: fd-opt %s --fd-lower-to-ptx | FileCheck %s
+// RUN: fd-opt %s --fd-lower-to-ptx="chip=sm_80 num-splits=4" | FileCheck %s --check-prefix=SM80
+
+// The whole path, fd ops to PTX in a gpu.binary: no fd op, kernel module or
+// unlowered GPU op is left, and the PTX has the 16-byte K/V loads, the
+// butterfly shuffles and ex2.approx.
+// CHECK-NOT: fd.decode_attention
+// CHECK-NOT: fd.partial_attention
+// CHECK-NOT: fd.merge_partials
+// CHECK-NOT: fd.split_plan
+// CHECK-NOT: gpu.module
+// CHECK: llvm.func @llama3_8b_decode
+// CHECK: gpu.launch_func @fd_kernels::@llama3_8b_decode_partial_online
+// CHECK: gpu.launch_func @fd_kernels::@llama3_8b_decode_merge_online
+// CHECK: gpu.binary @fd_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
+// CHECK-SAME: .target sm_90
+// CHECK-SAME: .entry llama3_8b_decode_partial_online
+// CHECK-SAME: ld.global.v4
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-SAME: ex2.approx.ftz.f32
+// CHECK-SAME: .entry llama3_8b_decode_merge_online
+// SM80: chip = "sm_80"
+// SM80-SAME: .target sm_80
+func.func @llama3_8b_decode(%q: memref<?x32x128xf16>,
+    %k: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %v: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?xi32>)
+      outs(%out : memref<?x32x128xf16>)
+      {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+  return
+}
