@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# fd's main job: set up, build, compile the example decode attention to a PTX
+# bundle (ptxas-validated where CUDA is installed) and, where a GPU is
+# present, load it with the runtime and check it against the fp64 reference.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+build=${FD_BUILD_DIR:-build}
+ninja -C "$build" fd-opt fd-compile fd-run
+mkdir -p out
+"$build/bin/fd-compile" examples/llama_decode.mlir -o out/llama.fdb \
+  --ptx-out out/llama.ptx
+echo "run-example: wrote out/llama.fdb and out/llama.ptx"
+"$build/bin/fd-run" out/llama.fdb --list
+"$build/bin/fd-run" out/llama.fdb --check
