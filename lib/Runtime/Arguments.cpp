@@ -3,6 +3,7 @@
 #include "fd/Runtime/Arguments.h"
 
 #include <cstdio>
+#include <vector>
 
 using namespace fd::rt;
 
@@ -44,6 +45,10 @@ struct TensorExpectation {
   /// when vector loads are used.
   uint64_t alignment;
   bool vectorStrides;
+  /// q, lens and out are identity-layout memrefs in the compiled kernels,
+  /// which compute addresses from the sizes and ignore the strides passed:
+  /// only k and v may be strided views (docs/bundle.md).
+  bool contiguous;
 };
 } // namespace
 
@@ -90,6 +95,30 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
                                    std::to_string(t.strides[inner]) +
                                    ", expected 1 (the last dim must be "
                                    "contiguous)");
+  if (want.contiguous) {
+    int64_t expected = 1;
+    for (int d = inner; d >= 0; --d) {
+      if (t.sizes[d] > 1 && t.strides[d] != expected) {
+        std::string got, rowMajor;
+        int64_t stride = 1;
+        std::vector<int64_t> packed(t.rank);
+        for (int i = t.rank - 1; i >= 0; --i) {
+          packed[i] = stride;
+          stride *= t.sizes[i];
+        }
+        for (int i = 0; i < t.rank; ++i) {
+          got += (i ? ", " : "") + std::to_string(t.strides[i]);
+          rowMajor += (i ? ", " : "") + std::to_string(packed[i]);
+        }
+        return argError(want.name, "strides [" + got +
+                                       "] are not contiguous row-major "
+                                       "(expected [" +
+                                       rowMajor +
+                                       "]); only k and v may be strided");
+      }
+      expected *= t.sizes[d];
+    }
+  }
   uint64_t address = reinterpret_cast<uintptr_t>(t.data);
   if (address % want.alignment != 0)
     return argError(want.name,
@@ -144,6 +173,7 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
                                {"B", "Hq", "D", ""},
                                {"", hqFrom.c_str(), dFrom.c_str(), ""},
                                kVectorBytes,
+                               true,
                                true};
   const TensorExpectation k = {"k",
                                entry.dtype,
@@ -152,7 +182,8 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
                                {"B", "Hkv", "L", "D"},
                                {bFrom, hkvFrom.c_str(), "", dFrom.c_str()},
                                kVectorBytes,
-                               true};
+                               true,
+                               false};
   const TensorExpectation v = {"v",
                                entry.dtype,
                                4,
@@ -160,12 +191,18 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
                                {"B", "Hkv", "L", "D"},
                                {bFrom, hkvFrom.c_str(), lFrom, dFrom.c_str()},
                                kVectorBytes,
-                               true};
+                               true,
+                               false};
   // lens is read as scalars, so only its natural alignment matters.
-  const TensorExpectation lens = {"lens",         DType::I32,
-                                  1,              {b, 0, 0, 0},
-                                  {"B", "", "", ""}, {bFrom, "", "", ""},
-                                  4,              false};
+  const TensorExpectation lens = {"lens",
+                                  DType::I32,
+                                  1,
+                                  {b, 0, 0, 0},
+                                  {"B", "", "", ""},
+                                  {bFrom, "", "", ""},
+                                  4,
+                                  false,
+                                  true};
   const TensorExpectation out = {"out",
                                  entry.dtype,
                                  3,
@@ -173,6 +210,7 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
                                  {"B", "Hq", "D", ""},
                                  {bFrom, hqFrom.c_str(), dFrom.c_str(), ""},
                                  kVectorBytes,
+                                 true,
                                  true};
   std::pair<const TensorRef *, const TensorExpectation *> checks[] = {
       {&args.q, &q},       {&args.k, &k},     {&args.v, &v},
