@@ -73,11 +73,11 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
     return argError(want.name, "rank is " + std::to_string(t.rank) +
                                    ", expected " + std::to_string(want.rank));
   for (int d = 0; d < t.rank; ++d) {
-    std::string dim = "dim " + std::to_string(d) + " (" + want.dimNames[d] +
-                      ")";
+    std::string dim =
+        "dim " + std::to_string(d) + " (" + want.dimNames[d] + ")";
     if (t.sizes[d] < 0)
-      return argError(want.name, dim + " has negative size " +
-                                     std::to_string(t.sizes[d]));
+      return argError(want.name,
+                      dim + " has negative size " + std::to_string(t.sizes[d]));
     if (want.sizes[d] >= 0 && t.sizes[d] != want.sizes[d])
       return argError(want.name, dim + " is " + std::to_string(t.sizes[d]) +
                                      ", expected " +
@@ -146,9 +146,9 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
   return Status::success();
 }
 
-Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
-                                                     const Plan &plan,
-                                                     const AttentionArgs &args) {
+Expected<ProblemShape>
+fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
+                              const AttentionArgs &args) {
   if (entry.op != OpKind::DecodeAttention)
     return Status::error(ErrorCode::Unsupported,
                          "entry '" + entry.name + "': op '" + entry.opName +
@@ -213,8 +213,11 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
                                  true,
                                  true};
   std::pair<const TensorRef *, const TensorExpectation *> checks[] = {
-      {&args.q, &q},       {&args.k, &k},     {&args.v, &v},
-      {&args.lens, &lens}, {&args.out, &out}};
+      {&args.q, &q},
+      {&args.k, &k},
+      {&args.v, &v},
+      {&args.lens, &lens},
+      {&args.out, &out}};
   for (auto [tensor, want] : checks) {
     if (tensor->rank < 0 || tensor->rank > 4)
       return argError(want->name, "rank " + std::to_string(tensor->rank) +
@@ -224,10 +227,9 @@ Expected<ProblemShape> fd::rt::validateAttentionArgs(const EntrySpec &entry,
       return status;
   }
   if (b > plan.batch)
-    return argError("q", "batch " + std::to_string(b) +
-                             " exceeds the planned maximum " +
-                             std::to_string(plan.batch) +
-                             " (plan for a larger batch)");
+    return argError(
+        "q", "batch " + std::to_string(b) + " exceeds the planned maximum " +
+                 std::to_string(plan.batch) + " (plan for a larger batch)");
   ProblemShape shape;
   shape.batch = b;
   shape.cacheLen = l;

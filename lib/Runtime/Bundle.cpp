@@ -148,9 +148,8 @@ Status fd::rt::checkChipCompatible(const ModuleSpec &module, int ccMajor,
     return Status::error(ErrorCode::Unsupported,
                          "module '" + module.name + "' is PTX for " +
                              module.chip + " but the device is " + device +
-                             " (compute capability " +
-                             std::to_string(ccMajor) + "." +
-                             std::to_string(ccMinor) + "): " + why +
+                             " (compute capability " + std::to_string(ccMajor) +
+                             "." + std::to_string(ccMinor) + "): " + why +
                              "; rebuild the bundle for " + device);
   };
   int mod = module.ccMajor * 10 + module.ccMinor;
@@ -188,10 +187,12 @@ static unsigned getPtxParamBytes(std::string_view decl) {
     return 0;
   size_t pos = 0;
   while (pos < decl.size()) {
-    while (pos < decl.size() && std::isspace(static_cast<unsigned char>(decl[pos])))
+    while (pos < decl.size() &&
+           std::isspace(static_cast<unsigned char>(decl[pos])))
       ++pos;
     size_t start = pos;
-    while (pos < decl.size() && !std::isspace(static_cast<unsigned char>(decl[pos])))
+    while (pos < decl.size() &&
+           !std::isspace(static_cast<unsigned char>(decl[pos])))
       ++pos;
     std::string_view token = decl.substr(start, pos - start);
     if (token.size() >= 3 && token[0] == '.' &&
@@ -316,8 +317,7 @@ private:
 
   /// Records an error at \p at; always returns false.
   bool fail(const JsonValue &at, const std::string &path,
-            const std::string &what,
-            ErrorCode code = ErrorCode::InvalidBundle);
+            const std::string &what, ErrorCode code = ErrorCode::InvalidBundle);
 
   /// The member \p key of \p object checked to be of \p kind. Null if it is
   /// absent (an error when \p required) or of the wrong kind (an error).
@@ -358,10 +358,10 @@ bool BundleReader::fail(const JsonValue &at, const std::string &path,
     return false;
   SourceLocation loc = getSourceLocation(text, at.getOffset());
   std::string where = path.empty() ? "manifest" : path;
-  error = Status::error(code, sourceName + ": " + where + ": " + what +
-                                  " (line " + std::to_string(loc.line) +
-                                  ", column " + std::to_string(loc.column) +
-                                  ")");
+  error =
+      Status::error(code, sourceName + ": " + where + ": " + what + " (line " +
+                              std::to_string(loc.line) + ", column " +
+                              std::to_string(loc.column) + ")");
   return false;
 }
 
@@ -411,14 +411,15 @@ bool BundleReader::readInt(const JsonValue &object, const std::string &path,
   if (!value->isInteger())
     return fail(*value, join(path, key),
                 std::string("expected an integer, found ") +
-                    (value->isNumber() ? "a non-integral number"
-                                       : JsonValue::kindName(value->getKind())));
+                    (value->isNumber()
+                         ? "a non-integral number"
+                         : JsonValue::kindName(value->getKind())));
   int64_t v = value->getInteger();
   if (v < minValue || v > maxValue)
     return fail(*value, join(path, key),
                 "value " + std::to_string(v) + " is out of range [" +
-                    std::to_string(minValue) + ", " +
-                    std::to_string(maxValue) + "]");
+                    std::to_string(minValue) + ", " + std::to_string(maxValue) +
+                    "]");
   out = v;
   return true;
 }
@@ -451,9 +452,10 @@ Expected<std::shared_ptr<const Bundle>> BundleReader::read() {
   };
 
   if (!root.isObject()) {
-    fail(root, "", std::string("expected a JSON object at the top level, "
-                               "found ") +
-                       JsonValue::kindName(root.getKind()));
+    fail(root, "",
+         std::string("expected a JSON object at the top level, "
+                     "found ") +
+             JsonValue::kindName(root.getKind()));
     return result();
   }
 
@@ -478,8 +480,7 @@ Expected<std::shared_ptr<const Bundle>> BundleReader::read() {
   }
   if (version->getInteger() != kBundleVersion) {
     fail(*version, "version",
-         "unsupported bundle version " +
-             std::to_string(version->getInteger()) +
+         "unsupported bundle version " + std::to_string(version->getInteger()) +
              " (this runtime reads version " + std::to_string(kBundleVersion) +
              ")",
          ErrorCode::Unsupported);
@@ -638,8 +639,7 @@ bool BundleReader::readSoftmax(const JsonValue &json, const std::string &path,
   return true;
 }
 
-bool BundleReader::readWorkspace(const JsonValue &json,
-                                 const std::string &path,
+bool BundleReader::readWorkspace(const JsonValue &json, const std::string &path,
                                  WorkspaceSpec &buffer) {
   if (!json.isObject())
     return fail(json, path,
@@ -738,7 +738,8 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     std::set<std::string> names = {"q", "k", "v", "lens", "out"};
     for (size_t i = 0; i < workspace->size(); ++i) {
       WorkspaceSpec buffer;
-      if (!readWorkspace(workspace->getItems()[i], indexPath(wsPath, i), buffer))
+      if (!readWorkspace(workspace->getItems()[i], indexPath(wsPath, i),
+                         buffer))
         return false;
       if (!names.insert(buffer.name).second)
         return fail(workspace->getItems()[i], indexPath(wsPath, i),
@@ -770,8 +771,7 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
       continue;
     for (size_t j = i + 1; j < entry.kernels.size(); ++j)
       if (entry.kernels[j].role == "partial")
-        return fail(kernels->getItems()[i],
-                    indexPath(join(path, "kernels"), i),
+        return fail(kernels->getItems()[i], indexPath(join(path, "kernels"), i),
                     "kernel '" + entry.kernels[i].symbol +
                         "' (role merge) comes before kernel '" +
                         entry.kernels[j].symbol +
@@ -808,10 +808,10 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
   const std::vector<PtxEntry> &ptxEntries = moduleEntries[m];
   if (!ptxEntries.empty()) {
     std::string list;
-    for (const PtxEntry &entry : ptxEntries) {
-      if (entry.name == kernel.symbol)
-        ptxEntry = &entry;
-      list += (list.empty() ? "" : ", ") + entry.name;
+    for (const PtxEntry &declared : ptxEntries) {
+      if (declared.name == kernel.symbol)
+        ptxEntry = &declared;
+      list += (list.empty() ? "" : ", ") + declared.name;
     }
     if (!ptxEntry)
       return fail(*json.find("symbol"), join(path, "symbol"),
@@ -889,10 +889,8 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
     ResourceInfo info;
     std::string resPath = join(path, "resources");
     if (!readInt(*res, resPath, "registers", info.registers, 0, 65536) ||
-        !readInt(*res, resPath, "spill_bytes", info.spillBytes, 0,
-                 INT32_MAX) ||
-        !readInt(*res, resPath, "shared_bytes", info.sharedBytes, 0,
-                 INT32_MAX))
+        !readInt(*res, resPath, "spill_bytes", info.spillBytes, 0, INT32_MAX) ||
+        !readInt(*res, resPath, "shared_bytes", info.sharedBytes, 0, INT32_MAX))
       return false;
     kernel.resources = info;
   } else if (!error.ok()) {
@@ -1027,8 +1025,7 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
   if (arg.elem != wantElem)
     return fail(*json.find("elem"), join(path, "elem"),
                 "memref '" + arg.bind + "' has element type " +
-                    dtypeName(arg.elem) + ", expected " +
-                    dtypeName(wantElem));
+                    dtypeName(arg.elem) + ", expected " + dtypeName(wantElem));
   if (rank != wantRank)
     return fail(*json.find("rank"), join(path, "rank"),
                 "memref '" + arg.bind + "' has rank " + std::to_string(rank) +
@@ -1050,8 +1047,8 @@ Bundle::loadFile(const std::string &path) {
   // stdio rather than iostreams: errno then reliably says why it failed.
   std::FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
-    return Status::error(ErrorCode::Io, path + ": cannot open bundle: " +
-                                            std::strerror(errno));
+    return Status::error(
+        ErrorCode::Io, path + ": cannot open bundle: " + std::strerror(errno));
   std::string contents;
   char buffer[1 << 16];
   size_t n;
@@ -1061,7 +1058,7 @@ Bundle::loadFile(const std::string &path) {
   int err = errno;
   std::fclose(file);
   if (failed)
-    return Status::error(ErrorCode::Io, path + ": cannot read bundle: " +
-                                            std::strerror(err));
+    return Status::error(ErrorCode::Io,
+                         path + ": cannot read bundle: " + std::strerror(err));
   return loadMemory(contents, path);
 }

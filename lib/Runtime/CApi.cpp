@@ -1,9 +1,9 @@
 //===- CApi.cpp - C API of the fd runtime ---------------------------------===//
 
-#include "fd/Runtime/fd_runtime.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/fd_runtime.h"
 
 #include <cstddef>
 #include <exception>
@@ -54,11 +54,10 @@ static Status nullArgument(const char *function, const char *name) {
 
 static Status checkEntry(const Bundle &bundle, int32_t entry) {
   if (entry < 0 || size_t(entry) >= bundle.getEntries().size())
-    return Status::error(ErrorCode::InvalidArgument,
-                         "entry index " + std::to_string(entry) +
-                             " is out of range (" +
-                             std::to_string(bundle.getEntries().size()) +
-                             " entries)");
+    return Status::error(
+        ErrorCode::InvalidArgument,
+        "entry index " + std::to_string(entry) + " is out of range (" +
+            std::to_string(bundle.getEntries().size()) + " entries)");
   return Status::success();
 }
 
@@ -184,9 +183,9 @@ int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
     if (!valid.ok())
       return valid;
     const EntrySpec &spec = bundle->bundle->getEntries()[entry];
-    Expected<Plan> result =
-        graph_safe ? planForGraph(spec, batch, max_len, sm_count)
-                   : fd::rt::plan(spec, batch, max_len, sm_count);
+    Expected<Plan> result = graph_safe
+                                ? planForGraph(spec, batch, max_len, sm_count)
+                                : fd::rt::plan(spec, batch, max_len, sm_count);
     if (!result)
       return result.getStatus();
     toCPlan(*result, entry, plan);
@@ -229,8 +228,7 @@ int fd_executable_create(const fd_bundle *bundle, int32_t device,
 
 void fd_executable_destroy(fd_executable *executable) { delete executable; }
 
-int fd_executable_sm_count(const fd_executable *executable,
-                           int32_t *sm_count) {
+int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
     if (!executable)
@@ -242,9 +240,8 @@ int fd_executable_sm_count(const fd_executable *executable,
   });
 }
 
-int fd_executable_plan(fd_executable *executable, int32_t entry,
-                       int64_t batch, int64_t max_len, int32_t graph_safe,
-                       fd_plan *plan) {
+int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
+                       int64_t max_len, int32_t graph_safe, fd_plan *plan) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
     if (!executable)
@@ -260,9 +257,8 @@ int fd_executable_plan(fd_executable *executable, int32_t entry,
         executable->executable->bind(static_cast<size_t>(entry));
     if (!bound)
       return bound.getStatus();
-    Expected<Plan> result = graph_safe
-                                ? (*bound)->planForGraph(batch, max_len)
-                                : (*bound)->plan(batch, max_len);
+    Expected<Plan> result = graph_safe ? (*bound)->planForGraph(batch, max_len)
+                                       : (*bound)->plan(batch, max_len);
     if (!result)
       return result.getStatus();
     toCPlan(*result, entry, plan);

@@ -42,10 +42,10 @@ Expected<std::shared_ptr<Context>> Context::create(int ordinal) {
   } attributes[] = {
       {CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, "MULTIPROCESSOR_COUNT",
        &ctx->smCount},
-      {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
-       "COMPUTE_CAPABILITY_MAJOR", &ctx->ccMajor},
-      {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
-       "COMPUTE_CAPABILITY_MINOR", &ctx->ccMinor},
+      {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, "COMPUTE_CAPABILITY_MAJOR",
+       &ctx->ccMajor},
+      {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, "COMPUTE_CAPABILITY_MINOR",
+       &ctx->ccMinor},
       {CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
        "MAX_SHARED_MEMORY_PER_BLOCK_OPTIN", &ctx->maxSharedOptin},
   };
@@ -81,8 +81,7 @@ std::string Context::getChip() const {
   return "sm_" + std::to_string(ccMajor) + std::to_string(ccMinor);
 }
 
-ContextGuard::ContextGuard(const Context &context)
-    : api(context.getDriver()) {
+ContextGuard::ContextGuard(const Context &context) : api(context.getDriver()) {
   CUresult r = api.cuCtxPushCurrent(context.getContext());
   if (r != CUDA_SUCCESS)
     status = driverError(api, r, "cuCtxPushCurrent");

@@ -29,8 +29,7 @@ static DriverLoad loadDriver() {
   if (!api.handle) {
     const char *reason = dlerror();
     load.status = Status::error(
-        ErrorCode::NoDevice, "cannot load the CUDA driver (" +
-                                 api.libraryPath +
+        ErrorCode::NoDevice, "cannot load the CUDA driver (" + api.libraryPath +
                                  "): " + (reason ? reason : "unknown reason"));
     return load;
   }
@@ -38,10 +37,10 @@ static DriverLoad loadDriver() {
   api.name = reinterpret_cast<decltype(api.name)>(                             \
       dlsym(api.handle, FD_STRINGIFY(name)));                                  \
   if (!api.name) {                                                             \
-    load.status = Status::error(ErrorCode::NoDevice,                           \
-                                "the CUDA driver " + api.libraryPath +         \
-                                    " lacks " FD_STRINGIFY(                    \
-                                        name) " (driver too old?)");           \
+    load.status =                                                              \
+        Status::error(ErrorCode::NoDevice,                                     \
+                      "the CUDA driver " + api.libraryPath +                   \
+                          " lacks " FD_STRINGIFY(name) " (driver too old?)");  \
     return load;                                                               \
   }
   FD_DRIVER_REQUIRED_FUNCTIONS(FD_DRIVER_RESOLVE)

@@ -40,16 +40,15 @@ Expected<CUmodule> Executable::getModule(size_t index) {
 
 Expected<CUmodule> Executable::getModuleLocked(size_t index) {
   if (index >= modules.size())
-    return Status::error(ErrorCode::InvalidArgument,
-                         "module index " + std::to_string(index) +
-                             " is out of range");
+    return Status::error(ErrorCode::InvalidArgument, "module index " +
+                                                         std::to_string(index) +
+                                                         " is out of range");
   if (modules[index])
     return modules[index];
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus();
-  Expected<CUmodule> module =
-      loadModule(*context, bundle->getModules()[index]);
+  Expected<CUmodule> module = loadModule(*context, bundle->getModules()[index]);
   if (!module)
     return module.getStatus();
   modules[index] = *module;
@@ -93,8 +92,7 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
       return guard.getStatus();
     Expected<KernelInfo> info = loadKernel(*context, *module, kernel);
     if (!info)
-      return info.getStatus().withContext("binding entry '" + spec.name +
-                                          "'");
+      return info.getStatus().withContext("binding entry '" + spec.name + "'");
     bound->kernels.push_back(*info);
     bound->functions.push_back(info->function);
   }
@@ -122,8 +120,8 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext("run '" + spec->name + "'");
-  Status launched = launchKernels(context->getDriver(), *spec,
-                                  functions.data(), bindings, stream);
+  Status launched = launchKernels(context->getDriver(), *spec, functions.data(),
+                                  bindings, stream);
   if (!launched.ok())
     return launched.withContext("run '" + spec->name + "'");
   return Status::success();
@@ -163,8 +161,8 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
       return driverError(api, r,
                          what + ": cuMemAllocAsync(" + std::to_string(bytes) +
                              " bytes)");
-    Status status = run(plan, args, reinterpret_cast<void *>(workspace),
-                        bytes, stream);
+    Status status =
+        run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
     r = api.cuMemFreeAsync(workspace, stream);
     if (!status.ok())
       return status;
@@ -174,9 +172,8 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   }
 
   if ((r = api.cuMemAlloc(&workspace, bytes)) != CUDA_SUCCESS)
-    return driverError(api, r,
-                       what + ": cuMemAlloc(" + std::to_string(bytes) +
-                           " bytes)");
+    return driverError(
+        api, r, what + ": cuMemAlloc(" + std::to_string(bytes) + " bytes)");
   Status status =
       run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
   // Kernels enqueued so far (all of them, or those before a failed launch)

@@ -275,8 +275,7 @@ bool JsonParser::parseHex4(unsigned &out) {
     else if (c >= 'A' && c <= 'F')
       digit = c - 'A' + 10;
     else
-      return fail("invalid hex digit " + describeCurrent() +
-                  " in \\u escape");
+      return fail("invalid hex digit " + describeCurrent() + " in \\u escape");
     out = out * 16 + digit;
   }
   return true;

@@ -76,7 +76,8 @@ Status fd::rt::prepareLaunch(const EntrySpec &entry, const Plan &plan,
     return Status::error(ErrorCode::InvalidArgument,
                          "workspace is " + std::to_string(workspaceBytes) +
                              " bytes, the plan needs " +
-                             std::to_string(needed) + " (Plan::workspaceBytes)");
+                             std::to_string(needed) +
+                             " (Plan::workspaceBytes)");
   if (bindings.workspace % kWorkspaceAlignment != 0)
     return Status::error(ErrorCode::InvalidArgument,
                          "workspace pointer is not " +
@@ -117,8 +118,7 @@ Status fd::rt::packKernelParams(const KernelSpec &kernel,
         if (integer < INT32_MIN || integer > INT32_MAX)
           return Status::error(ErrorCode::InvalidArgument,
                                "kernel '" + kernel.symbol + "': scalar '" +
-                                   arg.bind + "' = " +
-                                   std::to_string(integer) +
+                                   arg.bind + "' = " + std::to_string(integer) +
                                    " does not fit its i32 parameter");
         params.pushI32(static_cast<int32_t>(integer));
         break;
@@ -186,11 +186,11 @@ Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &entry,
     Status packed = packKernelParams(kernel, bindings, params);
     if (!packed.ok())
       return packed;
-    CUresult r = api.cuLaunchKernel(
-        functions[i], (*grid)[0], (*grid)[1], (*grid)[2], kernel.block[0],
-        kernel.block[1], kernel.block[2],
-        static_cast<unsigned>(kernel.dynamicSmem), stream,
-        params.getPointers(), nullptr);
+    CUresult r =
+        api.cuLaunchKernel(functions[i], (*grid)[0], (*grid)[1], (*grid)[2],
+                           kernel.block[0], kernel.block[1], kernel.block[2],
+                           static_cast<unsigned>(kernel.dynamicSmem), stream,
+                           params.getPointers(), nullptr);
     if (r != CUDA_SUCCESS)
       return driverError(api, r, "cuLaunchKernel(" + kernel.symbol + ")");
   }

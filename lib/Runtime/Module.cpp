@@ -26,12 +26,13 @@ Expected<CUmodule> fd::rt::loadModule(const Context &context,
   void *values[] = {errorLog.data(),
                     reinterpret_cast<void *>(uintptr_t(errorLog.size() - 1))};
   CUmodule handle = nullptr;
-  CUresult r = api.cuModuleLoadDataEx(&handle, module.ptx.c_str(), 2, options,
-                                      values);
+  CUresult r =
+      api.cuModuleLoadDataEx(&handle, module.ptx.c_str(), 2, options, values);
   if (r != CUDA_SUCCESS) {
-    Status status = driverError(
-        api, r, "cuModuleLoadDataEx(" + module.name + ", " + module.chip +
-                    " on " + context.getChip() + ")");
+    Status status =
+        driverError(api, r,
+                    "cuModuleLoadDataEx(" + module.name + ", " + module.chip +
+                        " on " + context.getChip() + ")");
     std::string log(errorLog.data());
     if (!log.empty())
       status = Status::error(status.getCode(),
@@ -41,8 +42,7 @@ Expected<CUmodule> fd::rt::loadModule(const Context &context,
   return handle;
 }
 
-Expected<KernelInfo> fd::rt::loadKernel(const Context &context,
-                                        CUmodule module,
+Expected<KernelInfo> fd::rt::loadKernel(const Context &context, CUmodule module,
                                         const KernelSpec &kernel) {
   const DriverApi &api = context.getDriver();
   KernelInfo info;
@@ -68,21 +68,19 @@ Expected<KernelInfo> fd::rt::loadKernel(const Context &context,
   for (auto &a : attributes)
     if ((r = api.cuFuncGetAttribute(a.value, a.attribute, info.function)) !=
         CUDA_SUCCESS)
-      return driverError(api, r,
-                         "cuFuncGetAttribute(" + kernel.symbol + ", " +
-                             a.label + ")");
+      return driverError(
+          api, r, "cuFuncGetAttribute(" + kernel.symbol + ", " + a.label + ")");
 
   // Register pressure can lower the per-kernel thread limit below what the
   // manifest's block needs; better said here than as a launch failure.
   int threads = int(kernel.block[0] * kernel.block[1] * kernel.block[2]);
   if (threads > info.maxThreadsPerBlock)
-    return Status::error(ErrorCode::Unsupported,
-                         "kernel '" + kernel.symbol + "': block of " +
-                             std::to_string(threads) +
-                             " threads exceeds its limit of " +
-                             std::to_string(info.maxThreadsPerBlock) + " (" +
-                             std::to_string(info.numRegs) +
-                             " registers per thread)");
+    return Status::error(
+        ErrorCode::Unsupported,
+        "kernel '" + kernel.symbol + "': block of " + std::to_string(threads) +
+            " threads exceeds its limit of " +
+            std::to_string(info.maxThreadsPerBlock) + " (" +
+            std::to_string(info.numRegs) + " registers per thread)");
 
   int64_t shared = info.staticSharedBytes + kernel.dynamicSmem;
   if (shared > context.getMaxSharedPerBlockOptin())

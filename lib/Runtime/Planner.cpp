@@ -64,9 +64,9 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
   }
   case SplitMode::Fixed:
     choice.numSplits = policy.numSplits;
-    choice.chunk = roundUp(
-        ceilDiv(std::max<int64_t>(maxLen, 1), policy.numSplits),
-        policy.chunkAlign);
+    choice.chunk =
+        roundUp(ceilDiv(std::max<int64_t>(maxLen, 1), policy.numSplits),
+                policy.chunkAlign);
     return choice;
   case SplitMode::Chunk:
     choice.chunk = policy.chunkSize;
@@ -140,8 +140,7 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
     return Status::error(ErrorCode::InvalidArgument,
                          "maxLen " + std::to_string(maxLen) +
                              " is out of range [0, 2147483647]");
-  if (numSplits < 1 || numSplits > kMaxValue || chunk < 1 ||
-      chunk > kMaxValue)
+  if (numSplits < 1 || numSplits > kMaxValue || chunk < 1 || chunk > kMaxValue)
     return Status::error(ErrorCode::InvalidArgument,
                          "num_splits " + std::to_string(numSplits) +
                              " and chunk " + std::to_string(chunk) +

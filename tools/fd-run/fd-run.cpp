@@ -322,8 +322,9 @@ static int planEntries(const Bundle &bundle, const Options &options) {
     Expected<std::shared_ptr<Context>> context =
         Context::create(options.device);
     if (!context) {
-      std::fprintf(stderr, "fd-run: cannot ask the GPU for its SM count (%s); "
-                           "pass --sm-count N\n",
+      std::fprintf(stderr,
+                   "fd-run: cannot ask the GPU for its SM count (%s); "
+                   "pass --sm-count N\n",
                    context.getStatus().getMessage().c_str());
       return 1;
     }
@@ -375,6 +376,9 @@ static int planEntries(const Bundle &bundle, const Options &options) {
 }
 
 int main(int argc, char **argv) {
+  // Line-buffered even into a pipe, so that results on stdout and errors on
+  // stderr interleave in the order they happen.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options options;
   if (!parseOptions(argc, argv, options)) {
     printUsage(stderr);

@@ -1,4 +1,4 @@
-//===- Arguments.h - Tensor arguments of a decode-attention launch -*- C++ -*-===//
+//===- Arguments.h - Arguments of a decode-attention launch -----*- C++ -*-===//
 //
 // The caller describes its device buffers with TensorRef; validation checks
 // them against the entry and the plan before anything is launched, because a

@@ -35,7 +35,14 @@ constexpr size_t kMaxKernelParams = 256;
 constexpr size_t kMaxWorkspaceBuffers = 16;
 
 /// Element types of tensors, workspace buffers and scalar arguments.
-enum class DType : int { F16 = 0, BF16 = 1, F32 = 2, I32 = 3, I64 = 4, F64 = 5 };
+enum class DType : int {
+  F16 = 0,
+  BF16 = 1,
+  F32 = 2,
+  I32 = 3,
+  I64 = 4,
+  F64 = 5
+};
 
 /// "f16", "bf16", "f32", "i32", "i64" or "f64".
 const char *dtypeName(DType type);
@@ -188,7 +195,8 @@ struct EntrySpec {
 class Bundle {
 public:
   /// Reads and validates \p path. Errors name the file.
-  static Expected<std::shared_ptr<const Bundle>> loadFile(const std::string &path);
+  static Expected<std::shared_ptr<const Bundle>>
+  loadFile(const std::string &path);
   /// Validates a manifest held in memory; \p sourceName prefixes errors.
   static Expected<std::shared_ptr<const Bundle>>
   loadMemory(std::string_view text, std::string_view sourceName = "<memory>");

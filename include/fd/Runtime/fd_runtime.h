@@ -1,4 +1,4 @@
-/*===- fd_runtime.h - C API of the fd runtime -----------------------*- C -*-===*
+/*===- fd_runtime.h - C API of the fd runtime ----------------------*- C -*-===*
  *
  * A plain C interface over the C++ runtime for FFI users (ctypes, Rust, Go).
  * Handles are opaque; every fallible function returns an int status (0 is
@@ -105,12 +105,10 @@ int fd_executable_create(const fd_bundle *bundle, int32_t device,
                          fd_executable **executable);
 /* Accepts NULL. */
 void fd_executable_destroy(fd_executable *executable);
-int fd_executable_sm_count(const fd_executable *executable,
-                           int32_t *sm_count);
+int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count);
 /* Loads the entry's kernels (once) and plans with the device's SM count. */
-int fd_executable_plan(fd_executable *executable, int32_t entry,
-                       int64_t batch, int64_t max_len, int32_t graph_safe,
-                       fd_plan *plan);
+int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
+                       int64_t max_len, int32_t graph_safe, fd_plan *plan);
 /* Launches the entry's kernels on `stream`. With a workspace of
  * plan->workspace_bytes (256-byte aligned) it allocates nothing and does not
  * synchronise, so it can be captured into a CUDA graph. workspace == NULL

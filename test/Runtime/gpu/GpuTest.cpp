@@ -20,6 +20,7 @@
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Driver.h"
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/fd_runtime.h"
 
 #include <algorithm>
 #include <chrono>
@@ -83,7 +84,8 @@ int64_t lensMultiple = 1;
 void check(CUresult result, const char *what) {
   if (result == CUDA_SUCCESS)
     return;
-  std::printf("FAILED: %s\n", driverError(*drv.api, result, what).getMessage().c_str());
+  std::printf("FAILED: %s\n",
+              driverError(*drv.api, result, what).getMessage().c_str());
   std::exit(1);
 }
 
@@ -168,7 +170,9 @@ struct Random {
     return uint32_t(state >> 33);
   }
   float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
-  int32_t below(int32_t n) { return n <= 0 ? 0 : int32_t(next() % uint32_t(n)); }
+  int32_t below(int32_t n) {
+    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
+  }
 };
 
 /// One decode step's buffers on host and device. k and v are views of a
@@ -204,7 +208,8 @@ struct Problem {
     roundLens();
 
     auto upload = [&](CUdeviceptr &ptr, const void *data, size_t bytes) {
-      check(drv.api->cuMemAlloc(&ptr, std::max<size_t>(bytes, 16)), "cuMemAlloc");
+      check(drv.api->cuMemAlloc(&ptr, std::max<size_t>(bytes, 16)),
+            "cuMemAlloc");
       if (data && bytes)
         check(drv.cuMemcpyHtoD(ptr, data, bytes), "cuMemcpyHtoD");
     };
@@ -273,8 +278,10 @@ struct Problem {
         for (int64_t t = 0; t < len; ++t) {
           double dot = 0;
           for (int64_t i = 0; i < d; ++i)
-            dot += double(fromBits(q[size_t(b * qBatchStride + h * d + i)])) *
-                   fromBits(k[size_t(((b * hkv + kvHead) * kvCapacity + t) * d + i)]);
+            dot +=
+                double(fromBits(q[size_t(b * qBatchStride + h * d + i)])) *
+                fromBits(
+                    k[size_t(((b * hkv + kvHead) * kvCapacity + t) * d + i)]);
           scores[size_t(t)] = dot * entry->scale;
           maxScore = std::max(maxScore, scores[size_t(t)]);
         }
@@ -285,7 +292,9 @@ struct Problem {
           total += p;
           for (int64_t i = 0; i < d; ++i)
             result[size_t(i)] +=
-                p * fromBits(v[size_t(((b * hkv + kvHead) * kvCapacity + t) * d + i)]);
+                p *
+                fromBits(
+                    v[size_t(((b * hkv + kvHead) * kvCapacity + t) * d + i)]);
         }
         for (int64_t i = 0; i < d; ++i) {
           double want = len ? result[size_t(i)] / total : 0.0;
@@ -345,7 +354,9 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
                 entry.kernels[i].symbol.c_str(), info.numRegs, info.localBytes,
                 info.staticSharedBytes);
   }
-  auto sync = [&] { check(drv.api->cuStreamSynchronize(stream), "cuStreamSynchronize"); };
+  auto sync = [&] {
+    check(drv.api->cuStreamSynchronize(stream), "cuStreamSynchronize");
+  };
 
   // 1. Eager: plan for the longest length the host knows.
   {
@@ -396,11 +407,11 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
         (void)bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
       auto stop = std::chrono::steady_clock::now();
       sync();
-      std::printf("    run(): %.2f us per call on the host (%zu launches)\n",
-                  std::chrono::duration<double, std::micro>(stop - start)
-                          .count() /
-                      iterations,
-                  entry.kernels.size());
+      std::printf(
+          "    run(): %.2f us per call on the host (%zu launches)\n",
+          std::chrono::duration<double, std::micro>(stop - start).count() /
+              iterations,
+          entry.kernels.size());
     }
   }
 
@@ -433,8 +444,9 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
     expectOk(plan.getStatus(), "planForGraph");
     if (plan) {
       DeviceBuffer ws(plan->workspaceBytes);
-      check(drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-            "cuStreamBeginCapture");
+      check(
+          drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
       Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
       // The allocating overload must refuse a capturing stream.
       Status refused = bound.run(*plan, p.args, stream);
@@ -470,6 +482,59 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
       check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
     }
   }
+}
+
+/// The same through the C API, for the first entry of \p manifest.
+void testCApi(const std::string &manifest, CUstream stream) {
+  fd_bundle *bundle = nullptr;
+  fd_executable *exe = nullptr;
+  auto ok = [&](int rc, const char *what) {
+    if (rc == FD_OK)
+      return true;
+    std::printf("  C API %s: FAIL (%d): %s\n", what, rc, fd_last_error());
+    ++failures;
+    return false;
+  };
+  if (!ok(fd_bundle_load_memory(manifest.data(), manifest.size(), &bundle),
+          "fd_bundle_load_memory"))
+    return;
+  auto loaded = Bundle::loadMemory(manifest);
+  const EntrySpec &entry = (*loaded)->getEntries()[0];
+  std::printf("C API, entry %s\n", entry.name.c_str());
+  fd_plan plan;
+  if (ok(fd_executable_create(bundle, 0, &exe), "fd_executable_create") &&
+      ok(fd_executable_plan(exe, 0, 3, 1000, 0, &plan), "fd_executable_plan")) {
+    Problem p(entry, 3, 1000, 5);
+    p.setLens({999, 500, 0});
+    fd_attention_args args;
+    std::memcpy(&args.q, &p.args.q, sizeof(fd_tensor));
+    std::memcpy(&args.k, &p.args.k, sizeof(fd_tensor));
+    std::memcpy(&args.v, &p.args.v, sizeof(fd_tensor));
+    std::memcpy(&args.lens, &p.args.lens, sizeof(fd_tensor));
+    std::memcpy(&args.out, &p.args.out, sizeof(fd_tensor));
+    DeviceBuffer ws(plan.workspace_bytes);
+    p.poisonOut();
+    if (ok(fd_executable_run(exe, &plan, &args, ws.get(), ws.bytes, stream),
+           "fd_executable_run")) {
+      check(drv.api->cuStreamSynchronize(stream), "cuStreamSynchronize");
+      report("fd_executable_run", p, 4e-3);
+    }
+    p.poisonOut();
+    if (ok(fd_executable_run(exe, &plan, &args, nullptr, 0, stream),
+           "fd_executable_run (allocating)")) {
+      check(drv.api->cuStreamSynchronize(stream), "cuStreamSynchronize");
+      report("fd_executable_run allocating", p, 4e-3);
+    }
+    args.k.sizes[1] += 1;
+    if (fd_executable_run(exe, &plan, &args, ws.get(), ws.bytes, stream) !=
+            FD_ERROR_INVALID_ARGUMENT ||
+        !std::strstr(fd_last_error(), "argument 'k': dim 1 (Hkv)")) {
+      std::printf("  C API bad k: FAIL: %s\n", fd_last_error());
+      ++failures;
+    }
+  }
+  fd_executable_destroy(exe);
+  fd_bundle_destroy(bundle);
 }
 
 std::string readFile(const std::string &path) {
@@ -511,7 +576,8 @@ std::string jsonString(const std::string &text) {
 /// The bundle of the reference kernels: three entries that differ in dtype,
 /// GQA/MHA/MQA, head dim and split mode.
 std::string referenceManifest() {
-  std::string ptx = readFile(std::string(FD_TEST_INPUTS) + "/ref-attention.ptx");
+  std::string ptx =
+      readFile(std::string(FD_TEST_INPUTS) + "/ref-attention.ptx");
   auto entry = [](const char *name, const char *type, int hq, int hkv, int d,
                   const char *scale, const char *split) {
     std::string t = type;
@@ -522,34 +588,43 @@ std::string referenceManifest() {
         { "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] }
       ],)";
     return std::string(R"(
-    { "name": ")") + name + R"(", "op": "decode_attention", "dtype": ")" + t +
+    { "name": ")") +
+           name + R"(", "op": "decode_attention", "dtype": ")" + t +
            R"(",
-      "num_q_heads": )" + std::to_string(hq) + R"(, "num_kv_heads": )" +
-           std::to_string(hkv) + R"(, "head_dim": )" + std::to_string(d) +
-           R"(, "scale": )" + scale + R"(,
+      "num_q_heads": )" +
+           std::to_string(hq) + R"(, "num_kv_heads": )" + std::to_string(hkv) +
+           R"(, "head_dim": )" + std::to_string(d) + R"(, "scale": )" + scale +
+           R"(,
       "softmax": { "kind": "online" },
-      "split": )" + split + "," + workspace + R"(
+      "split": )" +
+           split + "," + workspace + R"(
       "kernels": [
-        { "symbol": "ref_partial_)" + t + R"(", "module": "ref", "role": "partial",
+        { "symbol": "ref_partial_)" +
+           t + R"(", "module": "ref", "role": "partial",
           "grid": ["S", "Hkv", "B"], "block": [128, 1, 1],
           "args": [
-            { "kind": "memref", "bind": "q", "elem": ")" + t + R"(", "rank": 3 },
-            { "kind": "memref", "bind": "k", "elem": ")" + t + R"(", "rank": 4 },
-            { "kind": "memref", "bind": "v", "elem": ")" + t + R"(", "rank": 4 },
+            { "kind": "memref", "bind": "q", "elem": ")" +
+           t + R"(", "rank": 3 },
+            { "kind": "memref", "bind": "k", "elem": ")" +
+           t + R"(", "rank": 4 },
+            { "kind": "memref", "bind": "v", "elem": ")" +
+           t + R"(", "rank": 4 },
             { "kind": "memref", "bind": "lens", "elem": "i32", "rank": 1 },
             { "kind": "memref", "bind": "partial_acc", "elem": "f32", "rank": 4 },
             { "kind": "memref", "bind": "partial_max", "elem": "f32", "rank": 3 },
             { "kind": "memref", "bind": "partial_sum", "elem": "f32", "rank": 3 },
             { "kind": "scalar", "bind": "chunk", "type": "i64" },
             { "kind": "scalar", "bind": "scale", "type": "f32" } ] },
-        { "symbol": "ref_merge_)" + t + R"(", "module": "ref", "role": "merge",
+        { "symbol": "ref_merge_)" +
+           t + R"(", "module": "ref", "role": "merge",
           "grid": ["Hq", "B"], "block": [128, 1, 1], "dynamic_smem": 65536,
           "args": [
             { "kind": "memref", "bind": "partial_acc", "elem": "f32", "rank": 4 },
             { "kind": "memref", "bind": "partial_max", "elem": "f32", "rank": 3 },
             { "kind": "memref", "bind": "partial_sum", "elem": "f32", "rank": 3 },
             { "kind": "memref", "bind": "lens", "elem": "i32", "rank": 1 },
-            { "kind": "memref", "bind": "out", "elem": ")" + t + R"(", "rank": 3 },
+            { "kind": "memref", "bind": "out", "elem": ")" +
+           t + R"(", "rank": 3 },
             { "kind": "scalar", "bind": "num_splits", "type": "i32" } ] }
       ] })";
   };
@@ -584,9 +659,8 @@ int main(int argc, char **argv) {
     } else if (arg[0] != '-' && !path) {
       path = argv[i];
     } else {
-      std::fprintf(stderr,
-                   "usage: fd-runtime-gputest [--lens-multiple N] "
-                   "[bundle.fdb]\n");
+      std::fprintf(stderr, "usage: fd-runtime-gputest [--lens-multiple N] "
+                           "[bundle.fdb]\n");
       return 2;
     }
   }
@@ -621,7 +695,8 @@ int main(int argc, char **argv) {
   CUstream stream = nullptr;
   {
     ContextGuard guard(ctx);
-    check(drv.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    check(drv.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
     for (size_t i = 0; i < (*bundle)->getEntries().size(); ++i) {
       const EntrySpec &entry = (*bundle)->getEntries()[i];
       if (entry.op != OpKind::DecodeAttention)
@@ -635,6 +710,8 @@ int main(int argc, char **argv) {
       }
       testEntry(**bound, stream);
     }
+    if (!path)
+      testCApi(referenceManifest(), stream);
     check(drv.cuStreamDestroy(stream), "cuStreamDestroy");
   }
   std::printf("%s\n", failures ? "FAILED" : "PASSED");

@@ -182,15 +182,18 @@ TEST(BundleRejectsBadManifests) {
        "entries[0].kernels[0].static_smem: value -1 is out of range"},
       {REPLACE(v, "\"args\": [", "\"args\": [ 7, "),
        "entries[0].kernels[0].args[0]: expected an object, found number"},
-      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+      {REPLACE(v,
+               "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
                "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"f16\""),
        "entries[0].kernels[0].args[7].type: scalar type must be i32, i64, f32 "
        "or f64, found f16"},
-      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+      {REPLACE(v,
+               "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
                "\"kind\": \"scalar\", \"bind\": \"scale\", \"type\": \"i64\""),
        "entries[0].kernels[0].args[7].type: scalar 'scale' must be f32 or "
        "f64"},
-      {REPLACE(v, "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
+      {REPLACE(v,
+               "\"kind\": \"scalar\", \"bind\": \"chunk\", \"type\": \"i64\"",
                "\"kind\": \"scalar\", \"bind\": \"chunk\""),
        "entries[0].kernels[0].args[7]: missing required field 'type' "
        "(string)"},
@@ -217,8 +220,8 @@ TEST(BundleRejectsBadManifests) {
 }
 
 TEST(BundleErrorsCarrySourceLines) {
-  auto bundle = load(REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"",
-                             "\"Hkv\", \"Batch\""));
+  auto bundle = load(
+      REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"", "\"Hkv\", \"Batch\""));
   CHECK_ERROR(bundle, "test.fdb: entries[0].kernels[0].grid[2]: unknown "
                       "symbol 'Batch' in grid (known: B, Hq, Hkv, D, S, "
                       "chunk) (line 36, column 32)");
@@ -227,8 +230,10 @@ TEST(BundleErrorsCarrySourceLines) {
 TEST(BundleDuplicateNames) {
   const std::string &v = fdtest::validManifest();
   // Two modules of the same name.
-  std::string module = R"({ "name": "fd_attn_llama3", "chip": "sm_90", "ptx": "x" },)";
-  auto dupModule = load(REPLACE(v, "\"modules\": [", "\"modules\": [" + module));
+  std::string module =
+      R"({ "name": "fd_attn_llama3", "chip": "sm_90", "ptx": "x" },)";
+  auto dupModule =
+      load(REPLACE(v, "\"modules\": [", "\"modules\": [" + module));
   CHECK_ERROR(dupModule, "modules[1]: duplicate module name 'fd_attn_llama3'");
   // Two entries of the same name.
   size_t start = v.find("    {\n      \"name\": \"llama3_decode\"");
@@ -263,9 +268,13 @@ TEST(BundleTooManyKernelParams) {
   // The same with 13 loads: optional fields (role, smem, resources) may be
   // absent, unified_max carries phi and threshold, integer scale is fine.
   std::string ok = text;
-  ok.replace(ok.find(R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)"),
-             std::string(R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)").size(),
-             "");
+  ok.replace(
+      ok.find(
+          R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)"),
+      std::string(
+          R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 },)")
+          .size(),
+      "");
   auto bundle = load(ok);
   CHECK_OK(bundle);
   if (bundle) {
@@ -328,9 +337,9 @@ TEST(ChipCompatibility) {
 
 TEST(ChipParsing) {
   const std::string &v = fdtest::validManifest();
-  auto sm120 = load(REPLACE(REPLACE(v, "\"chip\": \"sm_90\"",
-                                    "\"chip\": \"sm_120\""),
-                            ".target sm_90", ".target sm_120"));
+  auto sm120 =
+      load(REPLACE(REPLACE(v, "\"chip\": \"sm_90\"", "\"chip\": \"sm_120\""),
+                   ".target sm_90", ".target sm_120"));
   CHECK_OK(sm120);
   if (sm120) {
     CHECK_EQ((*sm120)->getModules()[0].ccMajor, 12);
@@ -359,8 +368,9 @@ TEST(NamesRoundTrip) {
 TEST(BundleArgsMatchThePtx) {
   const std::string &v = fdtest::validManifest();
   // One parameter more than the PTX declares.
-  auto count = load(REPLACE(v, R"({ "kind": "scalar", "bind": "chunk", "type": "i64" })",
-                            R"({ "kind": "scalar", "bind": "chunk", "type": "i64" },
+  auto count =
+      load(REPLACE(v, R"({ "kind": "scalar", "bind": "chunk", "type": "i64" })",
+                   R"({ "kind": "scalar", "bind": "chunk", "type": "i64" },
                                { "kind": "scalar", "bind": "S", "type": "i64" })"));
   CHECK_ERROR(count, "entries[0].kernels[0].args: the args expand to 67 kernel "
                      "parameters (a rank-r memref is 3 + 2r), but the PTX "
@@ -372,8 +382,9 @@ TEST(BundleArgsMatchThePtx) {
                      "('chunk') is 4 bytes here but 8 bytes in the PTX "
                      ".entry fd_partial_online");
   // A stub PTX without entries is not checked.
-  CHECK_OK(load(fdtest::withStubPtx(REPLACE(
-      v, R"("bind": "chunk", "type": "i64")", R"("bind": "chunk", "type": "f32")"))));
+  CHECK_OK(
+      load(fdtest::withStubPtx(REPLACE(v, R"("bind": "chunk", "type": "i64")",
+                                       R"("bind": "chunk", "type": "f32")"))));
 }
 
 TEST(BundleKernelOrder) {

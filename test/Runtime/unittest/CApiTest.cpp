@@ -27,8 +27,7 @@ TEST(CApiLoadAndList) {
   CHECK_EQ(fd_bundle_find_entry(bundle, "llama3_decode", &index), FD_OK);
   CHECK_EQ(index, 0);
 
-  CHECK_EQ(fd_bundle_entry_name(bundle, 1, &name),
-           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_bundle_entry_name(bundle, 1, &name), FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "entry index 1 is out of range (1 entries)"));
   CHECK_EQ(fd_bundle_find_entry(bundle, "nope", &index),
            FD_ERROR_INVALID_ARGUMENT);
@@ -55,12 +54,12 @@ TEST(CApiLoadErrors) {
   CHECK_EQ(fd_bundle_load_memory(garbage, std::strlen(garbage), &bundle),
            FD_ERROR_PARSE);
   CHECK(contains(lastError(), "<memory>: manifest is not valid JSON: line 1"));
-  std::string v2 = REPLACE(fdtest::validManifest(), "\"version\": 1",
-                           "\"version\": 2");
+  std::string v2 =
+      REPLACE(fdtest::validManifest(), "\"version\": 1", "\"version\": 2");
   CHECK_EQ(fd_bundle_load_memory(v2.data(), v2.size(), &bundle),
            FD_ERROR_UNSUPPORTED);
-  std::string bad = REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"",
-                            "\"Hkv\", \"Q\"");
+  std::string bad =
+      REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"", "\"Hkv\", \"Q\"");
   CHECK_EQ(fd_bundle_load_memory(bad.data(), bad.size(), &bundle),
            FD_ERROR_INVALID_BUNDLE);
   CHECK(contains(lastError(), "unknown symbol 'Q'"));

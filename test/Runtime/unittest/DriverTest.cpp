@@ -36,8 +36,8 @@ TEST(DriverErrorText) {
                        "CUDA_ERROR_INVALID_VALUE (invalid argument)"));
   CHECK(status.getCode() == ErrorCode::Driver);
   // A code the driver does not know is still shown.
-  Status unknown = driverError(api, CUresult(12345), "cuInit");
-  CHECK_EQ(unknown.getMessage(), std::string("cuInit failed: CUresult 12345"));
+  Status unknown = driverError(api, CUresult(1001), "cuInit");
+  CHECK_EQ(unknown.getMessage(), std::string("cuInit failed: CUresult 1001"));
   // No GPU is its own category.
   CHECK(driverError(api, CUDA_ERROR_NO_DEVICE, "cuInit").getCode() ==
         ErrorCode::NoDevice);

@@ -167,6 +167,4 @@ TEST(JsonDeepNestingIsAnErrorNotACrash) {
   CHECK_OK(parseJson(ok));
 }
 
-TEST(JsonByteOrderMark) {
-  CHECK_OK(parseJson("\xEF\xBB\xBF{}"));
-}
+TEST(JsonByteOrderMark) { CHECK_OK(parseJson("\xEF\xBB\xBF{}")); }

@@ -46,9 +46,9 @@ TEST(PackRank4MemrefExactSequence) {
   params.pushMemref(reinterpret_cast<uintptr_t>(k.data), k.rank, k.sizes,
                     k.strides);
   CHECK_EQ(params.size(), size_t(11));
-  CHECK_SLOTS(params, 0,
-              {0x200000, 0x200000, 0, 2, 8, 1024, 128, 1048576, 131072, 128,
-               1});
+  CHECK_SLOTS(
+      params, 0,
+      {0x200000, 0x200000, 0, 2, 8, 1024, 128, 1048576, 131072, 128, 1});
   // cuLaunchKernel reads each parameter through its pointer.
   void **pointers = params.getPointers();
   for (size_t i = 0; i < params.size(); ++i) {
@@ -138,8 +138,7 @@ TEST(PackPartialKernel) {
               {0x1000000, 0x1000000, 0, 2, 32, 9, 128, 36864, 1152, 128, 1});
   // partial_max [2, 32, 9] after 2*32*9*128*4 = 294912 bytes (256-aligned).
   CHECK_SLOTS(params, 47,
-              {0x1000000 + 294912, 0x1000000 + 294912, 0, 2, 32, 9, 288, 9,
-               1});
+              {0x1000000 + 294912, 0x1000000 + 294912, 0, 2, 32, 9, 288, 9, 1});
   // partial_sum after 294912 + 2304 = 297216 (= 1161 * 256).
   CHECK_SLOTS(params, 56, {0x1000000 + 297216, 0x1000000 + 297216, 0});
   // The chunk scalar, last.
@@ -160,10 +159,10 @@ TEST(PackMergeKernel) {
 
 TEST(PackScaleAndI32Scalars) {
   // The stub PTX goes: the kernel's parameter list changes.
-  std::string text = REPLACE(
-      fdtest::withStubPtx(fdtest::validManifest()),
-      R"({ "kind": "scalar", "bind": "chunk", "type": "i64" })",
-      R"({ "kind": "scalar", "bind": "chunk", "type": "i32" },
+  std::string text =
+      REPLACE(fdtest::withStubPtx(fdtest::validManifest()),
+              R"({ "kind": "scalar", "bind": "chunk", "type": "i64" })",
+              R"({ "kind": "scalar", "bind": "chunk", "type": "i32" },
             { "kind": "scalar", "bind": "scale", "type": "f32" },
             { "kind": "scalar", "bind": "L", "type": "i64" })");
   auto bundle = Bundle::loadMemory(text);
@@ -216,6 +215,6 @@ TEST(LaunchEmptyBatchLaunchesNothing) {
   // nothing is launched.
   DriverApi none;
   CUfunction functions[2] = {nullptr, nullptr};
-  CHECK_OK(launchKernels(none, *launch.entry, functions, launch.bindings,
-                         nullptr));
+  CHECK_OK(
+      launchKernels(none, *launch.entry, functions, launch.bindings, nullptr));
 }

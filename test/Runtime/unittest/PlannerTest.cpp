@@ -35,8 +35,8 @@ static void checkSplits(const SplitPolicy &policy, int64_t batch, int64_t hkv,
   if (choice->numSplits != wantSplits || choice->chunk != wantChunk)
     fdtest::fail(__FILE__, line,
                  "got S=" + std::to_string(choice->numSplits) +
-                     " chunk=" + std::to_string(choice->chunk) + ", want S=" +
-                     std::to_string(wantSplits) +
+                     " chunk=" + std::to_string(choice->chunk) +
+                     ", want S=" + std::to_string(wantSplits) +
                      " chunk=" + std::to_string(wantChunk));
   // Whatever the mode, the splits must cover the longest sequence.
   if (choice->numSplits * choice->chunk < maxLen)
@@ -155,7 +155,8 @@ TEST(PlanWorkspaceAlignment) {
   // Odd sizes: with B=1, Hq=5, S=3, D=3: partial_acc 180 bytes at 0,
   // partial_max 60 bytes at 256, partial_sum 60 bytes at 512; total 572.
   std::string text = REPLACE(
-      REPLACE(fdtest::validManifest(), "\"num_q_heads\": 32, \"num_kv_heads\": 8, \"head_dim\": 128",
+      REPLACE(fdtest::validManifest(),
+              "\"num_q_heads\": 32, \"num_kv_heads\": 8, \"head_dim\": 128",
               "\"num_q_heads\": 5, \"num_kv_heads\": 1, \"head_dim\": 3"),
       "\"mode\": \"auto\"", "\"mode\": \"fixed\"");
   text = REPLACE(text, "\"num_splits\": 0", "\"num_splits\": 3");

@@ -1,4 +1,4 @@
-//===- TestUtil.h - A minimal test harness for fd-runtime-unittest -*- C++ -*-===//
+//===- TestUtil.h - Minimal harness for fd-runtime-unittest -----*- C++ -*-===//
 //
 // No GoogleTest on the build machines, so: TEST() registers a function,
 // CHECK*() record failures and keep going, main() runs everything and exits
