@@ -148,6 +148,11 @@ LogicalResult fd::compile::collectKernels(ModuleOp module, Bundle &bundle) {
     });
     bundle.kernels.push_back(std::move(k));
   });
+  // The manifest lists kernels in launch order: every partial before merge.
+  std::stable_sort(bundle.kernels.begin(), bundle.kernels.end(),
+                   [](const Kernel &a, const Kernel &b) {
+                     return a.role == "partial" && b.role != "partial";
+                   });
   for (const Entry &e : bundle.entries)
     if (llvm::none_of(bundle.kernels,
                       [&](const Kernel &k) { return k.entry == e.name; })) {

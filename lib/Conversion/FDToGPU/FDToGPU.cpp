@@ -292,7 +292,11 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
           b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
 
     KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
-    Value start = e.addi(begin, slot);
+    // The trip count must be the same for every thread: the shuffles below
+    // are full-warp shfl.sync, and row groups of one warp that ran different
+    // numbers of iterations would deadlock. So the loop walks the split in
+    // CTA-wide steps and each group masks the rows past `end`.
+    Value start = begin;
     Value step = e.idx(rowsInParallel * unroll);
     auto loop = scf::ForOp::create(
         b, loc, start, end, step, init,
@@ -301,19 +305,18 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
           // per thread in flight. Rows past `end` are clamped to t0 (< end),
           // so no token at or past the length is ever read; their scores are
           // masked below.
-          SmallVector<Value> valid, kRows, vRows;
+          // t0 < end, so clamping masked rows to t0 never reads a token at
+          // or past the length.
+          SmallVector<Value> valid, tokens, kRows, vRows;
           for (int64_t u = 0; u < unroll; ++u) {
-            Value t = e.addi(t0, e.idx(u * rowsInParallel));
+            Value t = e.addi(e.addi(t0, slot), e.idx(u * rowsInParallel));
             Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
-            Value tc = u == 0 ? t0 : e.select(ok, t, t0);
             valid.push_back(ok);
-            kRows.push_back(keys.loadRow(b, loc, tc, d0));
+            tokens.push_back(e.select(ok, t, t0));
+            kRows.push_back(keys.loadRow(b, loc, tokens.back(), d0));
           }
-          for (int64_t u = 0; u < unroll; ++u) {
-            Value t = e.addi(t0, e.idx(u * rowsInParallel));
-            Value tc = u == 0 ? t0 : e.select(valid[u], t, t0);
-            vRows.push_back(values.loadRow(b, loc, tc, d0));
-          }
+          for (int64_t u = 0; u < unroll; ++u)
+            vRows.push_back(values.loadRow(b, loc, tokens[u], d0));
           SmallVector<Value> kf, vf;
           for (int64_t u = 0; u < unroll; ++u) {
             kf.push_back(e.extf(kRows[u], vec));
