@@ -100,13 +100,21 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   return entries[entryIndex].get();
 }
 
+/// Resident CTAs per SM of the entry's first kernel (the partial kernel,
+/// whose grid the split count sizes); 0 if unknown.
+static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
+  return kernels.empty() ? 0 : kernels.front().residentCtasPerSm;
+}
+
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount());
+  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
+                      residentCtas(kernels));
 }
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  return fd::rt::planForGraph(*spec, maxBatch, maxLen, context->getSmCount());
+  return fd::rt::planForGraph(*spec, maxBatch, maxLen, context->getSmCount(),
+                              residentCtas(kernels));
 }
 
 Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
