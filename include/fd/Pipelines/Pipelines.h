@@ -54,6 +54,11 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Tokens in flight per thread group (4: fastest in "
                      "fd-bench's sweep of 2, 4, 8)"),
       llvm::cl::init(4)};
+  PassOptions::Option<int64_t> minCtasPerSm{
+      *this, "min-ctas-per-sm",
+      llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
+                     "(0: ptxas chooses)"),
+      llvm::cl::init(0)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

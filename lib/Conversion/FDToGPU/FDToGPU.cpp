@@ -220,6 +220,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
+    if (options.minCtasPerSm > 0)
+      fn->setAttr("nvvm.minctasm",
+                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
     buildBody(fn, rewriter, shape, op.getScale().convertToDouble());
 
     // Host side: grid (S, Hkv, B).
@@ -593,6 +596,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     FDToGPUOptions options;
     options.blockSize = blockSize;
     options.unroll = unroll;
+    options.minCtasPerSm = minCtasPerSm;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;
