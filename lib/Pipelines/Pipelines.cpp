@@ -39,7 +39,6 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
   gpu.minCtasPerSm = o.minCtasPerSm;
-  gpu.vectorsPerThread = o.vectorsPerThread;
   pm.addPass(createConvertFDToGPU(gpu));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

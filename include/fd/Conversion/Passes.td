@@ -46,11 +46,7 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "Tokens each thread group loads per iteration (loads in flight)">,
     Option<"minCtasPerSm", "min-ctas-per-sm", "int64_t", /*default=*/"0",
            "If > 0: resident CTAs per SM the partial kernel asks ptxas for "
-           "(caps its registers; 0 lets ptxas choose)">,
-    Option<"vectorsPerThread", "vectors-per-thread", "int64_t",
-           /*default=*/"1",
-           "16-byte slices of a K/V row per thread of the partial kernel: "
-           "fewer threads per row, fewer shuffles and exponentials per row">
+           "(caps its registers; 0 lets ptxas choose)">
   ];
 }
 

@@ -59,10 +59,6 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
                      "(0: ptxas chooses)"),
       llvm::cl::init(0)};
-  PassOptions::Option<int64_t> vectorsPerThread{
-      *this, "vectors-per-thread",
-      llvm::cl::desc("16-byte K/V slices per thread of the partial kernel"),
-      llvm::cl::init(1)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

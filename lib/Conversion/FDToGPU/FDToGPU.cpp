@@ -203,12 +203,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
     AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
     int64_t blockSize = options.blockSize;
-    // threadsPerRow (a power of two <= 32) divides any multiple of 32.
+    // threadsPerRow (8, 16 or 32) divides any multiple of 32.
     if (blockSize % 32 != 0 || blockSize > 1024 || options.unroll < 1)
       return rewriter.notifyMatchFailure(op, "bad block size or unroll");
-    int64_t vectors = options.vectorsPerThread;
-    if (vectors < 1 || shape.headDim % (kVectorWidth * vectors) != 0)
-      return rewriter.notifyMatchFailure(op, "bad vectors-per-thread");
 
     Location loc = op.getLoc();
     gpu::GPUModuleOp module = getKernelModule(op, rewriter);
@@ -256,14 +253,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
           sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
 
     const int64_t headDim = shape.headDim, group = shape.groupSize();
-    // Each thread covers `vectors` 16-byte slices of a row, D/vectors apart so
-    // the group's loads stay contiguous. More vectors per thread means fewer
-    // threads per row: fewer shuffle rounds and fewer redundant exponentials
-    // per row, at the price of registers (worth it when the group has many
-    // query heads, see docs/perf.md).
-    const int64_t vectors = options.vectorsPerThread;
-    const int64_t threadsPerRow = headDim / (kVectorWidth * vectors);
-    const int64_t sliceStride = headDim / vectors;
+    const int64_t threadsPerRow = headDim / kVectorWidth;
     const int64_t rowsInParallel = options.blockSize / threadsPerRow;
     const int64_t unroll = options.unroll;
     Type f32 = b.getF32Type();
@@ -275,10 +265,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
     Value lane = arith::RemUIOp::create(b, loc, tid, e.idx(threadsPerRow));
     Value slot = arith::DivUIOp::create(b, loc, tid, e.idx(threadsPerRow));
-    SmallVector<Value> dOffsets;
-    for (int64_t j = 0; j < vectors; ++j)
-      dOffsets.push_back(
-          e.addi(e.muli(lane, e.idx(kVectorWidth)), e.idx(j * sliceStride)));
+    Value d0 = e.muli(lane, e.idx(kVectorWidth));
 
     Value len = e.length(lens, batch);
     Value begin = e.mini(e.muli(split, chunk), len);
@@ -286,16 +273,14 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
     // The group's query rows, pre-scaled into the log2 domain.
     Value scaleLog2e = e.splat(e.f32(scale * kLog2e), vec);
-    SmallVector<Value> qFrag; // [head][vector]
+    SmallVector<Value> qFrag;
     for (int64_t i = 0; i < group; ++i) {
       Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
-      for (Value d : dOffsets) {
-        auto ld = vector::LoadOp::create(
-            b, loc, VectorType::get({kVectorWidth}, shape.elementType), q,
-            ValueRange{batch, head, d});
-        ld.setAlignment(16);
-        qFrag.push_back(e.mul(e.extf(ld, vec), scaleLog2e));
-      }
+      auto ld = vector::LoadOp::create(
+          b, loc, VectorType::get({kVectorWidth}, shape.elementType), q,
+          ValueRange{batch, head, d0});
+      ld.setAlignment(16);
+      qFrag.push_back(e.mul(e.extf(ld, vec), scaleLog2e));
     }
 
     // State per query head: running max, sum, accumulator (log2 domain).
@@ -305,7 +290,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       init.push_back(e.f32(-FLT_MAX));
     for (int64_t i = 0; i < group; ++i)
       init.push_back(e.f32(0));
-    for (int64_t i = 0; i < group * vectors; ++i)
+    for (int64_t i = 0; i < group; ++i)
       init.push_back(arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
 
@@ -331,16 +316,14 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
             Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
             valid.push_back(ok);
             tokens.push_back(e.select(ok, t, t0));
-            for (Value d : dOffsets)
-              kRows.push_back(keys.loadRow(b, loc, tokens.back(), d));
+            kRows.push_back(keys.loadRow(b, loc, tokens.back(), d0));
           }
           for (int64_t u = 0; u < unroll; ++u)
-            for (Value d : dOffsets)
-              vRows.push_back(values.loadRow(b, loc, tokens[u], d));
-          SmallVector<Value> kf, vf; // [token][vector]
-          for (int64_t x = 0; x < unroll * vectors; ++x) {
-            kf.push_back(e.extf(kRows[x], vec));
-            vf.push_back(e.extf(vRows[x], vec));
+            vRows.push_back(values.loadRow(b, loc, tokens[u], d0));
+          SmallVector<Value> kf, vf;
+          for (int64_t u = 0; u < unroll; ++u) {
+            kf.push_back(e.extf(kRows[u], vec));
+            vf.push_back(e.extf(vRows[u], vec));
           }
 
           SmallVector<Value> nextM, nextL, nextAcc;
@@ -348,12 +331,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
             SmallVector<Value> x;
             Value m = state[i];
             for (int64_t u = 0; u < unroll; ++u) {
-              Value prod = e.mul(qFrag[i * vectors], kf[u * vectors]);
-              for (int64_t j = 1; j < vectors; ++j)
-                prod = vector::FMAOp::create(b, loc, qFrag[i * vectors + j],
-                                             kf[u * vectors + j], prod);
               Value partial = vector::ReductionOp::create(
-                  b, loc, vector::CombiningKind::ADD, prod);
+                  b, loc, vector::CombiningKind::ADD,
+                  e.mul(qFrag[i], kf[u]));
               Value s = e.groupSum(partial, threadsPerRow);
               s = e.select(valid[u], s, e.f32(-FLT_MAX));
               x.push_back(s);
@@ -361,22 +341,16 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
             }
             Value corr = e.exp2(e.sub(state[i], m));
             Value l = e.mul(state[group + i], corr);
-            SmallVector<Value> acc;
-            for (int64_t j = 0; j < vectors; ++j)
-              acc.push_back(e.mul(state[2 * group + i * vectors + j],
-                                  e.splat(corr, vec)));
+            Value acc = e.mul(state[2 * group + i], e.splat(corr, vec));
             for (int64_t u = 0; u < unroll; ++u) {
               Value p = e.exp2(e.sub(x[u], m));
               p = e.select(valid[u], p, e.f32(0));
               l = e.add(l, p);
-              Value ps = e.splat(p, vec);
-              for (int64_t j = 0; j < vectors; ++j)
-                acc[j] = vector::FMAOp::create(b, loc, ps, vf[u * vectors + j],
-                                               acc[j]);
+              acc = vector::FMAOp::create(b, loc, e.splat(p, vec), vf[u], acc);
             }
             nextM.push_back(m);
             nextL.push_back(l);
-            nextAcc.append(acc);
+            nextAcc.push_back(acc);
           }
           SmallVector<Value> yields(nextM);
           yields.append(nextL);
@@ -398,12 +372,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     Value isFirst = e.cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
     for (int64_t i = 0; i < group; ++i) {
       Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
-      for (int64_t j = 0; j < vectors; ++j) {
-        auto st = vector::StoreOp::create(
-            b, loc, loop.getResult(2 * group + i * vectors + j), smAcc,
-            ValueRange{slot, dOffsets[j]});
-        st.setAlignment(16);
-      }
+      auto st = vector::StoreOp::create(b, loc, loop.getResult(2 * group + i),
+                                        smAcc, ValueRange{slot, d0});
+      st.setAlignment(16);
       scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
         memref::StoreOp::create(b, loc, loop.getResult(i), smMax, slot);
         memref::StoreOp::create(b, loc, loop.getResult(group + i), smSum,
@@ -611,15 +582,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                   isa<UnifiedMaxAttr>(cast<MergePartialsOp>(op).getSoftmax()))) {
         op->emitOpError() << "unified_max has no GPU lowering yet";
         bad = true;
-      } else if (auto partial = dyn_cast<PartialAttentionOp>(op)) {
-        int64_t d =
-            getAttentionShape(partial.getQuery(), partial.getKey()).headDim;
-        if (vectorsPerThread < 1 || d % (kVectorWidth * vectorsPerThread)) {
-          op->emitOpError() << "head dim " << d
-                            << " is not a multiple of 8 * vectors-per-thread ("
-                            << int64_t(vectorsPerThread) << ")";
-          bad = true;
-        }
       }
     });
     if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
@@ -635,7 +597,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.blockSize = blockSize;
     options.unroll = unroll;
     options.minCtasPerSm = minCtasPerSm;
-    options.vectorsPerThread = vectorsPerThread;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

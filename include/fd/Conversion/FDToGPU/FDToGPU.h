@@ -21,9 +21,6 @@ struct FDToGPUOptions {
   /// If > 0, the partial kernel promises ptxas this many resident CTAs per
   /// SM (`.minnctapersm`), which caps its registers per thread.
   int64_t minCtasPerSm = 0;
-  /// 16-byte slices of a K/V row each thread of the partial kernel covers
-  /// (the head dim must be a multiple of 8 * this).
-  int64_t vectorsPerThread = 1;
 };
 
 /// Patterns turning `fd.partial_attention` / `fd.merge_partials` into
