@@ -59,4 +59,40 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
   ];
 }
 
+def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {
+  let summary = "Use the FlashDecoding++ unified-max softmax for decode attention";
+  let description = [{
+    Sets `softmax = #fd.unified_max<phi = .., threshold = ..>` on every
+    `fd.decode_attention` (replacing an online or an older unified-max
+    strategy), so that the split partials compute `exp(s - phi)` with one
+    `phi` shared by all splits and the merge is a plain sum followed by one
+    division. `fd-split-kv` then adds an `fd.overflow_fallback` that
+    recomputes, with online softmax, every row whose scores leave
+    `[phi - threshold, phi + threshold]` or whose sum underflows, so the
+    result stays exact on every input. `phi` and `threshold` are in units of
+    the scaled score `scale * q.k`; `fd-calibrate` derives them from score
+    samples. Ops already in the split form are left alone (their partials and
+    merge must agree on one strategy).
+
+    Before:
+    ```mlir
+    fd.decode_attention ins(...) outs(...)
+        {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+    ```
+    After `fd-unified-max{phi=6 threshold=40}`:
+    ```mlir
+    fd.decode_attention ins(...) outs(...)
+        {scale = 0.0883883461 : f32,
+         softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+    ```
+  }];
+  let options = [
+    Option<"phi", "phi", "double",
+           /*default=*/"std::numeric_limits<double>::quiet_NaN()",
+           "The unified max, in units of scale * q.k (required)">,
+    Option<"threshold", "threshold", "double", /*default=*/"40.0",
+           "Largest |s - phi| computed without fallback (positive)">
+  ];
+}
+
 #endif // FD_DIALECT_FD_TRANSFORMS_PASSES_TD
