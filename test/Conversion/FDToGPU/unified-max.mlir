@@ -34,7 +34,7 @@
 // CHECK: memref.atomic_rmw assign
 // CHECK: memref.atomic_rmw assign
 
-// In the PTX: 16-byte K/V loads, f32 atomics, GPU-scope fences.
+// The PTX has 16-byte K/V loads, f32 atomics and GPU-scope fences.
 // PTX-DAG: .entry llama_partial_unified
 // PTX-DAG: ld.global.v4.b32
 // PTX-DAG: .entry llama_merge_unified
