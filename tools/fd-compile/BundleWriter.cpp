@@ -277,9 +277,15 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                 j.object([&] {
                   j.attribute("name", name);
                   j.attribute("elem", elem);
-                  j.attributeBegin("shape");
-                  strings(shape);
-                  j.attributeEnd();
+                  j.attributeArray("shape", [&] {
+                    for (const std::string &dim : shape) {
+                      int64_t n;
+                      if (!StringRef(dim).getAsInteger(10, n))
+                        j.value(n); // a constant extent
+                      else
+                        j.value(dim);
+                    }
+                  });
                 });
               };
               if (variant == "single_launch") {
