@@ -288,6 +288,10 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                   });
                 });
               };
+              // The fallback counter comes first so that its offset (0)
+              // does not depend on B or S: it accumulates across calls.
+              if (!variant.empty())
+                buffer("fallback_count", "i32", {"1"});
               if (variant == "single_launch") {
                 buffer("ua_acc", "f32", {"B", "Hq", "D"});
                 buffer("ua_sum", "f32", {"B", "Hq"});
@@ -298,10 +302,8 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                 buffer("partial_max", "f32", {"B", "Hq", "S"});
                 buffer("partial_sum", "f32", {"B", "Hq", "S"});
               }
-              if (!variant.empty()) {
+              if (variant == "two_kernel")
                 buffer("row_flags", "i32", {"B", "Hq"});
-                buffer("fallback_count", "i32", {"1"});
-              }
             });
           };
           auto writeKernels = [&](StringRef variant) {

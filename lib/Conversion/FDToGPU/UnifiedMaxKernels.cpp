@@ -458,7 +458,10 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
 /// The single-launch kernel: partials go into f32 accumulators with atomics
 /// and the last CTA of each (sequence, KV head) finishes the rows of its
 /// group, then leaves the accumulators and its counter at zero, so the next
-/// launch (or a CUDA-graph replay) needs no memset.
+/// launch (or a CUDA-graph replay) needs no memset. It writes no per-row
+/// flags: everything it keeps in the workspace besides the fallback counter
+/// is zero between calls, so a later call laid out for another batch never
+/// finds stale values in its accumulators.
 void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   OpBuilder::InsertionGuard guard(b);
   Block &entry = fn.getBody().front();
@@ -469,8 +472,8 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         v = entry.getArgument(2), lens = entry.getArgument(3),
         out = entry.getArgument(4), uAcc = entry.getArgument(5),
         uSum = entry.getArgument(6), uBits = entry.getArgument(7),
-        uCount = entry.getArgument(8), flags = entry.getArgument(9),
-        count = entry.getArgument(10), chunk = entry.getArgument(11);
+        uCount = entry.getArgument(8), count = entry.getArgument(9),
+        chunk = entry.getArgument(10);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
   Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value kvHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -594,10 +597,6 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
           scf::YieldOp::create(b, loc);
         });
       }
-      ifThread0(e, lay, [&] {
-        memref::StoreOp::create(b, loc, toI32(e, bad), flags,
-                                ValueRange{batch, head});
-      });
       scf::IfOp::create(b, loc, bad, [&](OpBuilder &, Location) {
         emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
                         p.scale);
@@ -708,7 +707,6 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       MemRefType::get({dyn, hq}, f32),
       MemRefType::get({dyn, hq}, i32),
       MemRefType::get({dyn, p.shape.numKVHeads}, i32),
-      MemRefType::get({dyn, hq}, i32),
       countType,
       rewriter.getIndexType()};
   auto singleFn = createKernel(module, rewriter, loc,
@@ -716,8 +714,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                                p.blockSize);
   setManifestAttrs(singleFn, rewriter, "fused", entry, {"S", "Hkv", "B"},
                    {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum",
-                    "ua_bits", "ua_count", "row_flags", "fallback_count",
-                    "chunk"},
+                    "ua_bits", "ua_count", "fallback_count", "chunk"},
                    um);
   setVariant(singleFn, "single_launch");
   buildSingle(singleFn, rewriter, p);

@@ -25,7 +25,7 @@
 
 // Single launch: atomics into the accumulators, a counter per (b, kv head),
 // fences around it, exchange-with-zero reads that reset the workspace.
-// CHECK: gpu.func @llama_single_unified({{.*}}) kernel attributes {fd.args = ["q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_bits", "ua_count", "row_flags", "fallback_count", "chunk"], {{.*}}fd.variant = "single_launch"
+// CHECK: gpu.func @llama_single_unified({{.*}}) kernel attributes {fd.args = ["q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_bits", "ua_count", "fallback_count", "chunk"], {{.*}}fd.variant = "single_launch"
 // CHECK: memref.atomic_rmw addf
 // CHECK: memref.atomic_rmw ori
 // CHECK: llvm.fence syncscope("device") acq_rel
