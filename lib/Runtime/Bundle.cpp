@@ -1168,6 +1168,13 @@ int fd::rt::findVariant(const EntrySpec &entry, std::string_view name) {
 }
 
 size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
+  // Measured on an H100 (docs/unified-max.md): the single launch wins or
+  // ties at D = 64 and 128 (up to 1.38x for MHA), but at D = 256 the last
+  // CTA's serial tail (2 x 256 exchanges and the normalisation per row)
+  // costs more than the second launch saves.
   int single = findVariant(entry, "single_launch");
+  int two = findVariant(entry, "two_kernel");
+  if (entry.headDim >= 256 && two >= 0)
+    return static_cast<size_t>(two);
   return single >= 0 ? static_cast<size_t>(single) : 0;
 }

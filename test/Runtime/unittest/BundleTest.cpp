@@ -463,6 +463,13 @@ TEST(BundleVariants) {
   CHECK_ERROR(getFallbackCounterOffset(entry, *twoKernel),
               "has no fallback counter: only unified-max entries have one");
   CHECK_ERROR(plan(entry, 4, 8192, 132, 2), "has no variant 2 (it has 2)");
+  // D = 256: the two-kernel variant measured faster and is the default.
+  Expected<std::shared_ptr<const Bundle>> wide = load(REPLACE(
+      withVariants("zero", "fallback_count"), "\"head_dim\": 128",
+      "\"head_dim\": 256"));
+  CHECK(wide.ok());
+  if (wide)
+    CHECK_EQ(getDefaultVariant((*wide)->getEntries()[0]), size_t(0));
   // An entry without variants is its own only variant.
   std::shared_ptr<const Bundle> plain = fdtest::loadValid();
   CHECK_EQ(getNumVariants(plain->getEntries()[0]), size_t(1));
