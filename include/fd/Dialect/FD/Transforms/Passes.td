@@ -12,7 +12,9 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
     in f32 buffers `[B, Hq, S, D]` (accumulator) and `[B, Hq, S]` (max, sum).
     The reduction each split performs follows the op's `softmax` strategy:
     online softmax keeps a running max and rescales at the merge (log-sum-exp);
-    unified max needs no rescaling.
+    unified max needs no rescaling, and is followed by an
+    `fd.overflow_fallback` (with a `[B, Hq]` i32 flag buffer) that recomputes
+    the rows a fixed max cannot handle.
 
     How S (the number of splits) and the chunk size are chosen, in priority
     order: the op's `num_splits` or `chunk_size` attribute; this pass's
