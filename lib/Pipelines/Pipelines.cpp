@@ -44,6 +44,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   ConvertFDToGPUOptions gpu;
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
+  gpu.minCtasPerSm = o.minCtasPerSm;
   pm.addPass(createConvertFDToGPU(gpu));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

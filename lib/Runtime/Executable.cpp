@@ -98,8 +98,12 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
                                             "'");
       if (v == 0)
         bound->kernels.push_back(*info);
+      if (functions.empty())
+        bound->variantResidentCtas.push_back(info->residentCtasPerSm);
       functions.push_back(info->function);
     }
+    if (functions.empty())
+      bound->variantResidentCtas.push_back(0);
     bound->variantFunctions.push_back(std::move(functions));
   }
   bound->functions = bound->variantFunctions.front();
@@ -107,13 +111,25 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   return entries[entryIndex].get();
 }
 
+/// Resident CTAs per SM of the entry's first kernel (the partial kernel,
+/// whose grid the split count sizes); 0 if unknown.
+static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
+  return kernels.empty() ? 0 : kernels.front().residentCtasPerSm;
+}
+
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount());
+  size_t v = getDefaultVariant(*spec);
+  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
+                      v == 0 ? residentCtas(kernels) : variantResidentCtas[v],
+                      int(v));
 }
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  return fd::rt::planForGraph(*spec, maxBatch, maxLen, context->getSmCount());
+  size_t v = getDefaultVariant(*spec);
+  return fd::rt::planForGraph(
+      *spec, maxBatch, maxLen, context->getSmCount(),
+      v == 0 ? residentCtas(kernels) : variantResidentCtas[v], int(v));
 }
 
 Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
@@ -130,10 +146,12 @@ Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
                              std::string(variant) + "' (variants: " + known +
                              ")");
   }
+  int64_t resident = variantResidentCtas[size_t(index)];
   return graphSafe ? fd::rt::planForGraph(*spec, batch, maxLen,
-                                          context->getSmCount(), index)
+                                          context->getSmCount(), resident,
+                                          index)
                    : fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
-                                  index);
+                                  resident, index);
 }
 
 Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,

@@ -361,9 +361,9 @@ static int planEntries(const Bundle &bundle, const Options &options) {
       int index = static_cast<int>(v);
       Expected<Plan> result =
           options.graph ? planForGraph(entry, options.batch, options.maxLen,
-                                       smCount, index)
+                                       smCount, /*residentCtasPerSm=*/0, index)
                         : plan(entry, options.batch, options.maxLen, smCount,
-                               index);
+                               /*residentCtasPerSm=*/0, index);
       if (!result) {
         std::fprintf(stderr, "fd-run: %s\n",
                      result.getStatus().getMessage().c_str());

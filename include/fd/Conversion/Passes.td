@@ -51,7 +51,10 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "Threads per CTA of the partial kernel (a multiple of 32)">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"2",
-           "Tokens each thread group loads per iteration (loads in flight)">
+           "Tokens each thread group loads per iteration (loads in flight)">,
+    Option<"minCtasPerSm", "min-ctas-per-sm", "int64_t", /*default=*/"0",
+           "If > 0: resident CTAs per SM the partial kernel asks ptxas for "
+           "(caps its registers; 0 lets ptxas choose)">
   ];
 }
 

@@ -32,8 +32,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "sm-count", llvm::cl::desc("auto split: SMs of the target"),
       llvm::cl::init(132)};
   PassOptions::Option<int64_t> ctasPerSM{
-      *this, "ctas-per-sm", llvm::cl::desc("auto split: CTAs per SM"),
-      llvm::cl::init(2)};
+      *this, "ctas-per-sm",
+      llvm::cl::desc("auto split: CTAs per SM (the runtime caps it at the "
+                     "partial kernel's occupancy; fd-bench measured 16)"),
+      llvm::cl::init(16)};
   PassOptions::Option<int64_t> minChunk{
       *this, "min-chunk", llvm::cl::desc("auto split: smallest chunk"),
       llvm::cl::init(256)};
@@ -56,8 +58,15 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Threads per CTA of the partial kernel"),
       llvm::cl::init(128)};
   PassOptions::Option<int64_t> unroll{
-      *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
-      llvm::cl::init(2)};
+      *this, "unroll",
+      llvm::cl::desc("Tokens in flight per thread group (4: fastest in "
+                     "fd-bench's sweep of 2, 4, 8)"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> minCtasPerSm{
+      *this, "min-ctas-per-sm",
+      llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
+                     "(0: ptxas chooses)"),
+      llvm::cl::init(0)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

@@ -87,6 +87,8 @@ private:
   /// functions).
   std::vector<CUfunction> functions;
   std::vector<std::vector<CUfunction>> variantFunctions;
+  /// Resident CTAs per SM of each variant's first kernel (0 if unknown).
+  std::vector<int64_t> variantResidentCtas;
 };
 
 /// A bundle loaded on a device.

@@ -71,6 +71,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
+    if (options.minCtasPerSm > 0)
+      fn->setAttr("nvvm.minctasm",
+                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
     buildBody(fn, rewriter, shape, op.getScale().convertToDouble());
 
     // Host side: grid (S, Hkv, B).
@@ -315,6 +318,36 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     return success();
   }
 
+  /// Splits merged per step of the unrolled loops.
+  static constexpr int64_t kMergeUnroll = 8;
+  using SplitStep =
+      function_ref<SmallVector<Value>(ArrayRef<Value> splits, ValueRange)>;
+
+  /// Folds \p step over splits [0, numSplits): kMergeUnroll splits per
+  /// iteration, then the remainder one at a time. Returns the final state.
+  static SmallVector<Value> forEachSplit(KernelEmitter &e, Value numSplits,
+                                         ValueRange init, SplitStep step) {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value unroll = e.idx(kMergeUnroll);
+    Value full = e.muli(
+        arith::DivUIOp::create(b, loc, numSplits, unroll), unroll);
+    auto main = scf::ForOp::create(
+        b, loc, e.idx(0), full, unroll, init,
+        [&](OpBuilder &, Location, Value s0, ValueRange st) {
+          SmallVector<Value> ss;
+          for (int64_t i = 0; i < kMergeUnroll; ++i)
+            ss.push_back(e.addi(s0, e.idx(i)));
+          scf::YieldOp::create(b, loc, step(ss, st));
+        });
+    auto rest = scf::ForOp::create(
+        b, loc, full, numSplits, e.idx(1), main.getResults(),
+        [&](OpBuilder &, Location, Value s, ValueRange st) {
+          scf::YieldOp::create(b, loc, step({s}, st));
+        });
+    return SmallVector<Value>(rest.getResults());
+  }
+
   static void buildBody(gpu::GPUFuncOp fn, OpBuilder &b) {
     OpBuilder::InsertionGuard guard(b);
     Block &entry = fn.getBody().front();
@@ -330,34 +363,49 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value c0 = e.idx(0), c1 = e.idx(1);
 
     // Log-sum-exp: the largest split max, then every split rescaled to it.
-    auto gmax = scf::ForOp::create(
-        b, loc, c0, splits, c1, ValueRange{e.f32(-FLT_MAX)},
-        [&](OpBuilder &, Location, Value s, ValueRange st) {
-          Value m = memref::LoadOp::create(b, loc, max,
-                                           ValueRange{batch, head, s});
-          scf::YieldOp::create(b, loc, e.maxf(st[0], m));
+    // Both loops over the splits are unrolled with all loads of a step
+    // issued first: a rolled loop waits one memory latency per split, which
+    // at S = 64 splits costs tens of microseconds, more than the whole merge
+    // should.
+    auto gmax = forEachSplit(
+        e, splits, ValueRange{e.f32(-FLT_MAX)},
+        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
+          SmallVector<Value> ms;
+          for (Value s : ss)
+            ms.push_back(memref::LoadOp::create(b, loc, max,
+                                                ValueRange{batch, head, s}));
+          Value m = st[0];
+          for (Value x : ms)
+            m = e.maxf(m, x);
+          return {m};
         });
-    Value big = gmax.getResult(0);
-    auto sums = scf::ForOp::create(
-        b, loc, c0, splits, c1, ValueRange{e.f32(0), e.f32(0)},
-        [&](OpBuilder &, Location, Value s, ValueRange st) {
-          Value m = memref::LoadOp::create(b, loc, max,
-                                           ValueRange{batch, head, s});
-          Value l = memref::LoadOp::create(b, loc, sum,
-                                           ValueRange{batch, head, s});
-          Value a = memref::LoadOp::create(b, loc, acc,
-                                           ValueRange{batch, head, s, d});
-          Value w = e.exp2(e.sub(m, big));
-          scf::YieldOp::create(
-              b, loc,
-              ValueRange{e.add(st[0], e.mul(l, w)), e.add(st[1], e.mul(a, w))});
+    Value big = gmax[0];
+    auto sums = forEachSplit(
+        e, splits, ValueRange{e.f32(0), e.f32(0)},
+        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
+          SmallVector<Value> ms, ls, as;
+          for (Value s : ss) {
+            ms.push_back(memref::LoadOp::create(b, loc, max,
+                                                ValueRange{batch, head, s}));
+            ls.push_back(memref::LoadOp::create(b, loc, sum,
+                                                ValueRange{batch, head, s}));
+            as.push_back(memref::LoadOp::create(
+                b, loc, acc, ValueRange{batch, head, s, d}));
+          }
+          Value total = st[0], numer = st[1];
+          for (size_t i = 0; i < ss.size(); ++i) {
+            Value w = e.exp2(e.sub(ms[i], big));
+            total = e.add(total, e.mul(ls[i], w));
+            numer = e.add(numer, e.mul(as[i], w));
+          }
+          return {total, numer};
         });
     // A row whose splits are all empty (length 0) has total 0: write zeros.
-    Value total = sums.getResult(0);
+    Value total = sums[0];
     Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                            total, e.f32(0));
     Value safe = e.select(positive, total, e.f32(1));
-    Value res = arith::DivFOp::create(b, loc, sums.getResult(1), safe);
+    Value res = arith::DivFOp::create(b, loc, sums[1], safe);
     res = e.select(positive, res, e.f32(0));
     Type et = cast<MemRefType>(out.getType()).getElementType();
     res = arith::TruncFOp::create(b, loc, et, res);
@@ -393,6 +441,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     FDToGPUOptions options;
     options.blockSize = blockSize;
     options.unroll = unroll;
+    options.minCtasPerSm = minCtasPerSm;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

@@ -675,6 +675,13 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                     "partial_sum", "chunk"},
                    um);
   setVariant(partialFn, "two_kernel");
+  // Same occupancy hint as the online partial kernel.
+  auto setMinCtas = [&](gpu::GPUFuncOp fn) {
+    if (options.minCtasPerSm > 0)
+      fn->setAttr("nvvm.minctasm",
+                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
+  };
+  setMinCtas(partialFn);
   buildPartial(partialFn, rewriter, p);
 
   auto countType = MemRefType::get({1}, rewriter.getI32Type());
@@ -717,6 +724,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                     "ua_bits", "ua_count", "fallback_count", "chunk"},
                    um);
   setVariant(singleFn, "single_launch");
+  setMinCtas(singleFn);
   buildSingle(singleFn, rewriter, p);
 
   // Host side: the two-kernel launches in place of the three ops.

@@ -496,8 +496,11 @@ void timeEntries(Executable &exe, const Bundle &bundle, CUstream stream) {
         Problem p(entry, batch, len, 3);
         std::string line;
         for (size_t v = 0; v < getNumVariants(entry); ++v) {
-          Expected<Plan> plan = fd::rt::plan(
-              entry, batch, len, (*bound)->getContext().getSmCount(), int(v));
+          const std::string &variantName = getVariant(entry, v).variantName;
+          Expected<Plan> plan =
+              variantName.empty()
+                  ? (*bound)->plan(batch, len)
+                  : (*bound)->planVariant(batch, len, variantName);
           if (!plan)
             continue;
           DeviceBuffer ws(plan->workspaceBytes);

@@ -448,7 +448,7 @@ TEST(BundleVariants) {
   // The runtime launches the single-launch variant unless told otherwise.
   CHECK_EQ(getDefaultVariant(entry), size_t(1));
   Expected<Plan> byDefault = plan(entry, 4, 8192, 132);
-  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132, 0);
+  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132, 0, 0);
   CHECK(byDefault.ok() && twoKernel.ok());
   if (!byDefault || !twoKernel)
     return;
@@ -462,7 +462,7 @@ TEST(BundleVariants) {
   CHECK_EQ(byDefault->workspaceBytes, uint64_t(599044));
   CHECK_ERROR(getFallbackCounterOffset(entry, *twoKernel),
               "has no fallback counter: only unified-max entries have one");
-  CHECK_ERROR(plan(entry, 4, 8192, 132, 2), "has no variant 2 (it has 2)");
+  CHECK_ERROR(plan(entry, 4, 8192, 132, 0, 2), "has no variant 2 (it has 2)");
   // D = 256: the two-kernel variant measured faster and is the default.
   Expected<std::shared_ptr<const Bundle>> wide = load(REPLACE(
       withVariants("zero", "fallback_count"), "\"head_dim\": 128",

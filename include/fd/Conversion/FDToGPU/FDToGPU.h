@@ -18,6 +18,9 @@ struct FDToGPUOptions {
   int64_t blockSize = 128;
   /// Tokens each thread group loads per loop iteration.
   int64_t unroll = 2;
+  /// If > 0, the partial kernel promises ptxas this many resident CTAs per
+  /// SM (`.minnctapersm`), which caps its registers per thread.
+  int64_t minCtasPerSm = 0;
 };
 
 /// Patterns turning `fd.partial_attention` / `fd.merge_partials` into
