@@ -821,16 +821,14 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
     for (const EntrySpec &seen : entry.variants)
       if (seen.variantName == variant.variantName)
         return fail(item, itemPath,
-                    "variant name '" + variant.variantName +
-                        "' is used twice");
+                    "variant name '" + variant.variantName + "' is used twice");
     std::string init = "none";
     if (!readString(item, itemPath, "workspace_init", init, false))
       return false;
     if (init != "none" && init != "zero")
-      return fail(*item.find("workspace_init"),
-                  join(itemPath, "workspace_init"),
-                  "unknown workspace_init '" + init +
-                      "' (expected none or zero)");
+      return fail(
+          *item.find("workspace_init"), join(itemPath, "workspace_init"),
+          "unknown workspace_init '" + init + "' (expected none or zero)");
     variant.workspaceZeroInit = init == "zero";
     if (!readLaunch(item, itemPath, variant))
       return false;
@@ -855,12 +853,14 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
   if (first.kernels.size() != entry.kernels.size())
     return fail(*variants, vPath,
                 "the entry's top-level kernels must be those of its first "
-                "variant '" + first.variantName + "'");
+                "variant '" +
+                    first.variantName + "'");
   for (size_t k = 0; k < first.kernels.size(); ++k)
     if (first.kernels[k].symbol != entry.kernels[k].symbol)
       return fail(*variants, vPath,
                   "the entry's top-level kernels must be those of its first "
-                  "variant '" + first.variantName + "'");
+                  "variant '" +
+                      first.variantName + "'");
   entry.variantName = first.variantName;
   entry.workspaceZeroInit = first.workspaceZeroInit;
   entry.fallbackCounter = first.fallbackCounter;

@@ -366,11 +366,10 @@ int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
       return valid;
     const EntrySpec &spec = bundle->bundle->getEntries()[entry];
     if (variant < 0 || variant >= static_cast<int32_t>(getNumVariants(spec)))
-      return Status::error(ErrorCode::InvalidArgument,
-                           "variant index " + std::to_string(variant) +
-                               " is out of range (" +
-                               std::to_string(getNumVariants(spec)) +
-                               " variants)");
+      return Status::error(
+          ErrorCode::InvalidArgument,
+          "variant index " + std::to_string(variant) + " is out of range (" +
+              std::to_string(getNumVariants(spec)) + " variants)");
     *name = getVariant(spec, variant).variantName.c_str();
     return Status::success();
   });
@@ -425,9 +424,8 @@ static Status bindPlan(fd_executable *executable, const fd_plan *plan,
   return Status::success();
 }
 
-int fd_executable_init_workspace(fd_executable *executable,
-                                 const fd_plan *plan, void *workspace,
-                                 uint64_t workspace_bytes,
+int fd_executable_init_workspace(fd_executable *executable, const fd_plan *plan,
+                                 void *workspace, uint64_t workspace_bytes,
                                  struct CUstream_st *stream) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {

@@ -147,11 +147,11 @@ Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
                              ")");
   }
   int64_t resident = variantResidentCtas[size_t(index)];
-  return graphSafe ? fd::rt::planForGraph(*spec, batch, maxLen,
-                                          context->getSmCount(), resident,
-                                          index)
-                   : fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
-                                  resident, index);
+  return graphSafe
+             ? fd::rt::planForGraph(*spec, batch, maxLen, context->getSmCount(),
+                                    resident, index)
+             : fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
+                            resident, index);
 }
 
 Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
@@ -159,11 +159,10 @@ Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
                                  CUstream stream) const {
   std::string what = "initWorkspace '" + spec->name + "'";
   if (workspaceBytes < plan.workspaceBytes || (!workspace && workspaceBytes))
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": the workspace is " +
-                             std::to_string(workspaceBytes) +
-                             " bytes, the plan needs " +
-                             std::to_string(plan.workspaceBytes));
+    return Status::error(
+        ErrorCode::InvalidArgument,
+        what + ": the workspace is " + std::to_string(workspaceBytes) +
+            " bytes, the plan needs " + std::to_string(plan.workspaceBytes));
   if (plan.workspaceBytes == 0)
     return Status::success();
   ContextGuard guard(*context);
@@ -193,8 +192,8 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
   const DriverApi &api = context->getDriver();
   uint32_t count = 0;
   CUresult r = api.cuMemcpyDtoHAsync(
-      &count, reinterpret_cast<CUdeviceptr>(workspace) + *offset,
-      sizeof(count), stream);
+      &count, reinterpret_cast<CUdeviceptr>(workspace) + *offset, sizeof(count),
+      stream);
   if (r == CUDA_SUCCESS)
     r = api.cuStreamSynchronize(stream);
   if (r != CUDA_SUCCESS)
@@ -233,9 +232,9 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext("run '" + spec->name + "'");
-  Status launched =
-      launchKernels(context->getDriver(), *spec,
-                    variantFunctions[bindings.variant].data(), bindings, stream);
+  Status launched = launchKernels(context->getDriver(), *spec,
+                                  variantFunctions[bindings.variant].data(),
+                                  bindings, stream);
   if (!launched.ok())
     return launched.withContext("run '" + spec->name + "'");
   return Status::success();
@@ -295,10 +294,11 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
         api, r, what + ": cuMemAlloc(" + std::to_string(bytes) + " bytes)");
   Status status = Status::success();
   if (getVariant(*spec, plan.variant).workspaceZeroInit)
-    status = initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes,
-                           stream);
+    status =
+        initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes, stream);
   if (status.ok())
-    status = run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
+    status =
+        run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
   // Kernels enqueued so far (all of them, or those before a failed launch)
   // may still be using the memory; wait before freeing it.
   CUresult sync = api.cuStreamSynchronize(stream);

@@ -53,8 +53,7 @@ Status fd::rt::prepareLaunch(const EntrySpec &top, const Plan &plan,
                              const AttentionArgs &args, void *workspace,
                              uint64_t workspaceBytes,
                              LaunchBindings &bindings) {
-  if (plan.variant < 0 ||
-      plan.variant >= static_cast<int>(getNumVariants(top)))
+  if (plan.variant < 0 || plan.variant >= static_cast<int>(getNumVariants(top)))
     return Status::error(ErrorCode::InvalidArgument,
                          "plan variant " + std::to_string(plan.variant) +
                              " is out of range for entry '" + top.name + "'");

@@ -209,8 +209,8 @@ int main(int argc, char **argv) {
   // (<= maxLen e^T) and the V-weighted sum (<= maxLen e^T 65504, f16's
   // largest value) stay below FLT_MAX, and e^-T times the smallest normal
   // f16 stays a normal f32. Two units of margin.
-  double safe = std::log(double(FLT_MAX)) - std::log(maxLen) -
-                std::log(65504.0) - 2.0;
+  double safe =
+      std::log(double(FLT_MAX)) - std::log(maxLen) - std::log(65504.0) - 2.0;
   if (safe <= 1)
     fail("--max-len " + std::to_string(long(maxLen)) +
          " leaves no safe threshold");

@@ -197,7 +197,7 @@ static void listBundle(const Bundle &bundle) {
       std::printf("\n");
     }
     for (const EntrySpec &variant : entry.variants) {
-      std::printf("  variant %s: %zu kernels, workspace_init %s", 
+      std::printf("  variant %s: %zu kernels, workspace_init %s",
                   variant.variantName.c_str(), variant.kernels.size(),
                   variant.workspaceZeroInit ? "zero" : "none");
       if (variant.fallbackCounter >= 0)

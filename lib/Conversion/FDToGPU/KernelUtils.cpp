@@ -21,16 +21,14 @@ gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
 }
 
 /// Creates an empty kernel `name` (uniqued) with the given arguments.
-gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
-                            Location loc, StringRef name, TypeRange args,
-                            int64_t blockSize) {
+gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
+                            StringRef name, TypeRange args, int64_t blockSize) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   auto fn = gpu::GPUFuncOp::create(b, loc, name,
                                    b.getFunctionType(args, TypeRange{}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
   SymbolTable(module).insert(fn); // renames on a clash
   return fn;
 }
@@ -39,10 +37,10 @@ gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
 /// MLIR22-NOTES: attributions only get `.align 2`).
 Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
                       StringRef name, ArrayRef<int64_t> shape) {
-  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                          gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(),
-                              space);
+  auto space =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get(shape, b.getF32Type(),
+                              MemRefLayoutAttrInterface(), space);
   std::string symbol = name.str();
   {
     OpBuilder::InsertionGuard guard(b);

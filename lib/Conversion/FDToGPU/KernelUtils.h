@@ -105,9 +105,8 @@ private:
 gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b);
 
 /// Creates an empty kernel `name` (uniqued) with the given arguments.
-gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
-                            Location loc, StringRef name, TypeRange args,
-                            int64_t blockSize);
+gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
+                            StringRef name, TypeRange args, int64_t blockSize);
 
 /// A `memref.global` in workgroup memory, 16-byte aligned (see
 /// MLIR22-NOTES: attributions only get `.align 2`).

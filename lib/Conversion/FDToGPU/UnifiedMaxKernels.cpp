@@ -83,9 +83,9 @@ struct ThreadState {
 /// The trip count is CTA-uniform (full-warp shuffles inside), rows past
 /// `end` are clamped to a valid token and masked.
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
-                          ArrayRef<Value> qFrag, Value k, Value v,
-                          Value batch, Value kvHead, Value begin, Value end,
-                          Mode mode, double phiLog2) {
+                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
+                          Value kvHead, Value begin, Value end, Mode mode,
+                          double phiLog2) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   int64_t n = qFrag.size();
@@ -183,8 +183,8 @@ SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e,
 
 /// Combines one head's per-group state across the CTA. Every thread gets
 /// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
-/// this thread owns (d = tid + k * blockSize). Ends without a barrier: the caller
-/// separates reuses of the buffers.
+/// this thread owns (d = tid + k * blockSize). Ends without a barrier: the
+/// caller separates reuses of the buffers.
 std::pair<Value, Value>
 combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
               Value m, Value l, Value acc, Mode mode,
@@ -281,13 +281,13 @@ void emitRowFallback(KernelEmitter &e, const Layout &lay,
                      Value out, Value batch, Value head, Value kvHead,
                      Value len, double scale) {
   Value qFrag = loadQuery(e, lay, q, batch, head, scale);
-  ThreadState st = emitTokenLoop(e, lay, {qFrag}, k, v, batch, kvHead,
-                                 e.idx(0), len, Mode::Online, 0);
-  combineGroups(e, lay, sb, st.m[0], st.l[0], st.acc[0], Mode::Online,
-                [&](Value d, Value a, Value total) {
-                  storeOut(e, divideOrZero(e, a, total), out,
-                           ValueRange{batch, head, d});
-                });
+  ThreadState st = emitTokenLoop(e, lay, {qFrag}, k, v, batch, kvHead, e.idx(0),
+                                 len, Mode::Online, 0);
+  combineGroups(
+      e, lay, sb, st.m[0], st.l[0], st.acc[0], Mode::Online,
+      [&](Value d, Value a, Value total) {
+        storeOut(e, divideOrZero(e, a, total), out, ValueRange{batch, head, d});
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -317,8 +317,7 @@ Value toI32(KernelEmitter &e, Value flag) {
   return arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(), flag);
 }
 
-void ifThread0(KernelEmitter &e, const Layout &lay,
-               function_ref<void()> body) {
+void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
   scf::IfOp::create(e.b, e.loc, isThread0(e, lay), [&](OpBuilder &, Location) {
     body();
     scf::YieldOp::create(e.b, e.loc);
@@ -356,8 +355,8 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
     heads.push_back(e.addi(e.muli(kvHead, e.idx(group)), e.idx(i)));
     qFrag.push_back(loadQuery(e, lay, q, batch, heads.back(), p.scale));
   }
-  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin,
-                                 end, Mode::FixedMax, p.phiLog2);
+  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin, end,
+                                 Mode::FixedMax, p.phiLog2);
   SharedBuffers sb = makeShared(fn, e, lay);
   for (int64_t i = 0; i < group; ++i) {
     Value head = heads[i];
@@ -396,16 +395,19 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
   Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  Value kvHead = arith::DivUIOp::create(b, loc, head,
-                                        e.idx(p.shape.groupSize()));
+  Value kvHead =
+      arith::DivUIOp::create(b, loc, head, e.idx(p.shape.groupSize()));
   Value len = e.length(lens, batch);
   Value splits = memref::DimOp::create(b, loc, acc, 2);
   auto stats = scf::ForOp::create(
       b, loc, e.idx(0), splits, e.idx(1), ValueRange{e.f32(-FLT_MAX), e.f32(0)},
       [&](OpBuilder &, Location, Value s, ValueRange st) {
-        Value m = memref::LoadOp::create(b, loc, max, ValueRange{batch, head, s});
-        Value l = memref::LoadOp::create(b, loc, sum, ValueRange{batch, head, s});
-        scf::YieldOp::create(b, loc, ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
+        Value m =
+            memref::LoadOp::create(b, loc, max, ValueRange{batch, head, s});
+        Value l =
+            memref::LoadOp::create(b, loc, sum, ValueRange{batch, head, s});
+        scf::YieldOp::create(b, loc,
+                             ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
       });
   Value m = stats.getResult(0), total = stats.getResult(1);
   Value bad = arith::OrIOp::create(
@@ -427,8 +429,8 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
                         p.scale);
         ifThread0(e, lay, [&] {
           atomic(e, arith::AtomicRMWKind::addi,
-                 arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1),
-                 count, ValueRange{e.idx(0)});
+                 arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1), count,
+                 ValueRange{e.idx(0)});
         });
         scf::YieldOp::create(b, loc);
       },
@@ -492,8 +494,8 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
     heads.push_back(e.addi(e.muli(kvHead, e.idx(group)), e.idx(i)));
     qFrag.push_back(loadQuery(e, lay, q, batch, heads.back(), p.scale));
   }
-  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin,
-                                 end, Mode::FixedMax, p.phiLog2);
+  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin, end,
+                                 Mode::FixedMax, p.phiLog2);
   SharedBuffers sb = makeShared(fn, e, lay);
   // 1. Publish this split's partials. Empty splits add nothing.
   for (int64_t i = 0; i < group; ++i) {
@@ -518,9 +520,9 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       // bit 0: a score above hi; bit 1: a score at or above lo.
       Value above = fcmp(e, arith::CmpFPredicate::UGT, big, e.f32(p.hiLog2));
       Value inBand = fcmp(e, arith::CmpFPredicate::OGE, big, e.f32(p.loLog2));
-      Value bits = arith::OrIOp::create(
-          b, loc, e.select(above, i32c(1), i32c(0)),
-          e.select(inBand, i32c(2), i32c(0)));
+      Value bits =
+          arith::OrIOp::create(b, loc, e.select(above, i32c(1), i32c(0)),
+                               e.select(inBand, i32c(2), i32c(0)));
       Value any = e.cmp(arith::CmpIPredicate::ne, bits, i32c(0));
       scf::IfOp::create(b, loc, any, [&](OpBuilder &, Location) {
         atomic(e, arith::AtomicRMWKind::ori, bits, uBits,
@@ -568,15 +570,15 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       Value bits = arith::FPToSIOp::create(
           b, loc, i32,
           memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(2)}));
-      Value above = e.cmp(arith::CmpIPredicate::ne,
-                          arith::AndIOp::create(b, loc, bits, i32c(1)),
-                          i32c(0));
-      Value noneInBand = e.cmp(arith::CmpIPredicate::eq,
-                               arith::AndIOp::create(b, loc, bits, i32c(2)),
-                               i32c(0));
-      Value unusable = arith::XOrIOp::create(
-          b, loc, sumIsUsable(e, total),
-          arith::ConstantIntOp::create(b, loc, 1, 1));
+      Value above =
+          e.cmp(arith::CmpIPredicate::ne,
+                arith::AndIOp::create(b, loc, bits, i32c(1)), i32c(0));
+      Value noneInBand =
+          e.cmp(arith::CmpIPredicate::eq,
+                arith::AndIOp::create(b, loc, bits, i32c(2)), i32c(0));
+      Value unusable =
+          arith::XOrIOp::create(b, loc, sumIsUsable(e, total),
+                                arith::ConstantIntOp::create(b, loc, 1, 1));
       Value bad = arith::OrIOp::create(
           b, loc, arith::OrIOp::create(b, loc, above, noneInBand), unusable);
       bad = onlyNonEmpty(e, bad, len);
@@ -663,13 +665,12 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
 
   // Two-kernel variant: partial + merge (with the fallback inside).
   SmallVector<Value> partialOperands = {
-      partial.getQuery(),  partial.getKey(), partial.getValue(),
-      partial.getLengths(), partial.getAcc(), partial.getMax(),
-      partial.getSum(),    partial.getChunkSize()};
-  auto partialFn = createKernel(module, rewriter, loc,
-                                (entry + "_partial_unified").str(),
-                                ValueRange(partialOperands).getTypes(),
-                                p.blockSize);
+      partial.getQuery(),   partial.getKey(),      partial.getValue(),
+      partial.getLengths(), partial.getAcc(),      partial.getMax(),
+      partial.getSum(),     partial.getChunkSize()};
+  auto partialFn =
+      createKernel(module, rewriter, loc, (entry + "_partial_unified").str(),
+                   ValueRange(partialOperands).getTypes(), p.blockSize);
   setManifestAttrs(partialFn, rewriter, "partial", entry, {"S", "Hkv", "B"},
                    {"q", "k", "v", "lens", "partial_acc", "partial_max",
                     "partial_sum", "chunk"},
@@ -686,12 +687,14 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
 
   auto countType = MemRefType::get({1}, rewriter.getI32Type());
   SmallVector<Type> mergeTypes = {
-      partial.getAcc().getType(), op.getMax().getType(),  op.getSum().getType(), op.getOut().getType(),
-      op.getQuery().getType(), op.getKey().getType(), op.getValue().getType(),
-      op.getLengths().getType(), op.getFlags().getType(), countType};
-  auto mergeFn = createKernel(module, rewriter, loc,
-                              (entry + "_merge_unified").str(), mergeTypes,
-                              p.blockSize);
+      partial.getAcc().getType(), op.getMax().getType(),
+      op.getSum().getType(),      op.getOut().getType(),
+      op.getQuery().getType(),    op.getKey().getType(),
+      op.getValue().getType(),    op.getLengths().getType(),
+      op.getFlags().getType(),    countType};
+  auto mergeFn =
+      createKernel(module, rewriter, loc, (entry + "_merge_unified").str(),
+                   mergeTypes, p.blockSize);
   setManifestAttrs(mergeFn, rewriter, "merge", entry, {"Hq", "B"},
                    {"partial_acc", "partial_max", "partial_sum", "out", "q",
                     "k", "v", "lens", "row_flags", "fallback_count"},
@@ -716,12 +719,12 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       MemRefType::get({dyn, p.shape.numKVHeads}, i32),
       countType,
       rewriter.getIndexType()};
-  auto singleFn = createKernel(module, rewriter, loc,
-                               (entry + "_single_unified").str(), singleTypes,
-                               p.blockSize);
+  auto singleFn =
+      createKernel(module, rewriter, loc, (entry + "_single_unified").str(),
+                   singleTypes, p.blockSize);
   setManifestAttrs(singleFn, rewriter, "fused", entry, {"S", "Hkv", "B"},
-                   {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum",
-                    "ua_bits", "ua_count", "fallback_count", "chunk"},
+                   {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_bits",
+                    "ua_count", "fallback_count", "chunk"},
                    um);
   setVariant(singleFn, "single_launch");
   setMinCtas(singleFn);
@@ -740,10 +743,9 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
     Value nthreads =
         arith::ConstantIndexOp::create(rewriter, ploc, p.blockSize);
     Value one = arith::ConstantIndexOp::create(rewriter, ploc, 1);
-    gpu::LaunchFuncOp::create(rewriter, ploc, partialFn,
-                              gpu::KernelDim3{splits, kvHeads, batch},
-                              gpu::KernelDim3{nthreads, one, one}, Value(),
-                              partialOperands);
+    gpu::LaunchFuncOp::create(
+        rewriter, ploc, partialFn, gpu::KernelDim3{splits, kvHeads, batch},
+        gpu::KernelDim3{nthreads, one, one}, Value(), partialOperands);
   }
   rewriter.setInsertionPoint(op);
   Value countBuf = memref::AllocOp::create(rewriter, loc, countType);

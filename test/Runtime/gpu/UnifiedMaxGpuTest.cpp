@@ -136,11 +136,10 @@ struct Problem {
   AttentionArgs args;
 
   Problem(const EntrySpec &e, int64_t batch, int64_t cacheLen, uint64_t seed)
-      : entry(e),
-        type(e.dtype == DType::BF16 ? fd::ref::DType::BF16
-                                    : fd::ref::DType::F16),
-        batch(batch), cacheLen(cacheLen), hq(e.numQHeads),
-        hkv(e.numKvHeads), d(e.headDim), dq(batch * hq * d * 2),
+      : entry(e), type(e.dtype == DType::BF16 ? fd::ref::DType::BF16
+                                              : fd::ref::DType::F16),
+        batch(batch), cacheLen(cacheLen), hq(e.numQHeads), hkv(e.numKvHeads),
+        d(e.headDim), dq(batch * hq * d * 2),
         dk(batch * hkv * cacheLen * d * 2), dv(batch * hkv * cacheLen * d * 2),
         dlens(batch * 4), dout(batch * hq * d * 2) {
     Random random(seed);
@@ -203,9 +202,12 @@ struct Problem {
         for (int64_t t = 0; t < lens[size_t(b)]; ++t) {
           double dot = 0;
           for (int64_t i = 0; i < d; ++i)
-            dot += double(fd::ref::toFloat(type, q[size_t((b * hq + h) * d + i)])) *
-                   fd::ref::toFloat(
-                       type, k[size_t(((b * hkv + h / group) * cacheLen + t) * d + i)]);
+            dot +=
+                double(
+                    fd::ref::toFloat(type, q[size_t((b * hq + h) * d + i)])) *
+                fd::ref::toFloat(
+                    type,
+                    k[size_t(((b * hkv + h / group) * cacheLen + t) * d + i)]);
           best = std::max(best, dot * entry.scale);
         }
         if (best > phi + thr || best < phi - thr)
@@ -298,8 +300,8 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
         sync();
         std::string what = "ordinary S=" + std::to_string(plan->numSplits) +
                            " run " + std::to_string(round);
-        verify(what.c_str(), p, tolerance, readCounter(bound, *plan, ws, stream),
-               0);
+        verify(what.c_str(), p, tolerance,
+               readCounter(bound, *plan, ws, stream), 0);
       }
     }
 
@@ -428,8 +430,7 @@ void testCApi(const std::string &path, int32_t entryIndex,
     uint64_t offset = 0;
     uint32_t count = 0;
     p.poisonOut();
-    if (ok(fd_executable_init_workspace(exe, &plan, ws.get(), ws.bytes,
-                                        stream),
+    if (ok(fd_executable_init_workspace(exe, &plan, ws.get(), ws.bytes, stream),
            "init_workspace") &&
         ok(fd_plan_fallback_counter_offset(bundle, &plan, &offset),
            "fallback_counter_offset") &&
@@ -514,8 +515,8 @@ void timeEntries(Executable &exe, const Bundle &bundle, CUstream stream) {
           line += buf;
         }
         std::printf("  %s B=%lld L=%lld:%s\n", entry.name.c_str(),
-                    static_cast<long long>(batch),
-                    static_cast<long long>(len), line.c_str());
+                    static_cast<long long>(batch), static_cast<long long>(len),
+                    line.c_str());
       }
   }
 }

@@ -403,25 +403,25 @@ TEST(BundleKernelOrder) {
 /// named "two_kernel" and "single_launch", the second with \p init and a
 /// fallback counter named \p counter (none when empty) and a workspace with
 /// an extra i32 buffer "fallback_count" of shape [1].
-static std::string withVariants(const std::string &init,
-                                const std::string &counter,
-                                const std::string &secondName =
-                                    "single_launch") {
+static std::string
+withVariants(const std::string &init, const std::string &counter,
+             const std::string &secondName = "single_launch") {
   const std::string &v = fdtest::validManifest();
   size_t begin = v.find("\"workspace\": [");
   size_t end = v.rfind("]\n    }\n  ]");
   std::string launch = v.substr(begin, end + 1 - begin);
   std::string extended = launch;
-  std::string last = R"({ "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] })";
+  std::string last =
+      R"({ "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] })";
   size_t at = extended.find(last);
-  extended.insert(at + last.size(),
-                  R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
-  std::string second = "{\"name\": \"" + secondName +
-                       "\", \"workspace_init\": \"" + init + "\"" +
-                       (counter.empty() ? ""
-                                        : ", \"fallback_counter\": \"" +
-                                              counter + "\"") +
-                       ", " + extended + "}";
+  extended.insert(
+      at + last.size(),
+      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
+  std::string second =
+      "{\"name\": \"" + secondName + "\", \"workspace_init\": \"" + init +
+      "\"" +
+      (counter.empty() ? "" : ", \"fallback_counter\": \"" + counter + "\"") +
+      ", " + extended + "}";
   std::string variants = ", \"variants\": [{\"name\": \"two_kernel\", " +
                          launch + "}, " + second + "]";
   std::string text = v;
@@ -464,9 +464,9 @@ TEST(BundleVariants) {
               "has no fallback counter: only unified-max entries have one");
   CHECK_ERROR(plan(entry, 4, 8192, 132, 0, 2), "has no variant 2 (it has 2)");
   // D = 256: the two-kernel variant measured faster and is the default.
-  Expected<std::shared_ptr<const Bundle>> wide = load(REPLACE(
-      withVariants("zero", "fallback_count"), "\"head_dim\": 128",
-      "\"head_dim\": 256"));
+  Expected<std::shared_ptr<const Bundle>> wide =
+      load(REPLACE(withVariants("zero", "fallback_count"), "\"head_dim\": 128",
+                   "\"head_dim\": 256"));
   CHECK(wide.ok());
   if (wide)
     CHECK_EQ(getDefaultVariant((*wide)->getEntries()[0]), size_t(0));
@@ -485,13 +485,15 @@ TEST(BundleRejectsBadVariants) {
               "'partial_sum' is not an i32 workspace buffer of the variant");
   CHECK_ERROR(load(withVariants("zero", "nothing")),
               "fallback_counter 'nothing' is not an i32 workspace buffer");
-  CHECK_ERROR(load(withVariants("zero", "", "two_kernel")),
-              "entries[0].variants[1]: variant name 'two_kernel' is used twice");
+  CHECK_ERROR(
+      load(withVariants("zero", "", "two_kernel")),
+      "entries[0].variants[1]: variant name 'two_kernel' is used twice");
   CHECK_ERROR(load(REPLACE(withVariants("zero", ""), "\"variants\": [",
                            "\"variants\": 3, \"x\": [")),
               "variants: expected array");
-  CHECK_ERROR(load(REPLACE(withVariants("zero", ""),
-                           "\"variants\": [{\"name\": \"two_kernel\", ",
-                           "\"variants\": [\"two_kernel\", {\"name\": \"a\", ")),
-              "entries[0].variants[0]: expected an object, found string");
+  CHECK_ERROR(
+      load(REPLACE(withVariants("zero", ""),
+                   "\"variants\": [{\"name\": \"two_kernel\", ",
+                   "\"variants\": [\"two_kernel\", {\"name\": \"a\", ")),
+      "entries[0].variants[0]: expected an object, found string");
 }

@@ -1,4 +1,5 @@
-//===- UnifiedMax.cpp - switch decode attention to the unified max ---------===//
+//===- UnifiedMax.cpp - switch decode attention to the unified max
+//---------===//
 //
 // FlashDecoding++ replaces the per-split running max by one value phi known
 // before the kernel runs, which removes the rescaling of partials and with it
@@ -36,8 +37,7 @@ struct FDUnifiedMax : mlir::fd::impl::FDUnifiedMaxBase<FDUnifiedMax> {
     }
     auto attr = UnifiedMaxAttr::get(&getContext(), llvm::APFloat(double(phi)),
                                     llvm::APFloat(double(threshold)));
-    getOperation().walk(
-        [&](DecodeAttentionOp op) { op.setSoftmaxAttr(attr); });
+    getOperation().walk([&](DecodeAttentionOp op) { op.setSoftmaxAttr(attr); });
   }
 };
 } // namespace
