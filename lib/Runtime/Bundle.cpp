@@ -1168,13 +1168,14 @@ int fd::rt::findVariant(const EntrySpec &entry, std::string_view name) {
 }
 
 size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
-  // Measured on an H100 (docs/unified-max.md): the single launch wins or
-  // ties at D = 64 and 128 (up to 1.38x for MHA), but at D = 256 the last
-  // CTA's serial tail (2 x 256 exchanges and the normalisation per row)
-  // costs more than the second launch saves.
+  // Measured with fd-bench on an H100 (docs/unified-max.md): one query head
+  // per KV head (MHA), the single launch is the fastest (1-7% over online
+  // softmax); with GQA groups each CTA's atomics and the last CTA's serial
+  // tail cover several heads, and it lost 2-11% where the two-kernel
+  // variant stayed within 0-4% of online softmax.
   int single = findVariant(entry, "single_launch");
   int two = findVariant(entry, "two_kernel");
-  if (entry.headDim >= 256 && two >= 0)
-    return static_cast<size_t>(two);
-  return single >= 0 ? static_cast<size_t>(single) : 0;
+  if (single >= 0 && (entry.numQHeads == entry.numKvHeads || two < 0))
+    return static_cast<size_t>(single);
+  return two >= 0 ? static_cast<size_t>(two) : 0;
 }

@@ -211,8 +211,8 @@ const EntrySpec &getVariant(const EntrySpec &entry, size_t index);
 /// Index of the variant named \p name, or -1.
 int findVariant(const EntrySpec &entry, std::string_view name);
 /// The variant the runtime launches unless told otherwise: "single_launch"
-/// when present (one launch, no merge kernel), except "two_kernel" for
-/// D >= 256, where it measured faster; else the first.
+/// for MHA (Hq == Hkv), "two_kernel" for GQA/MQA, as measured; else the
+/// first.
 size_t getDefaultVariant(const EntrySpec &entry);
 
 /// A parsed, fully validated bundle. Immutable once loaded.

@@ -445,10 +445,11 @@ TEST(BundleVariants) {
   CHECK_EQ(getVariant(entry, 0).fallbackCounter, -1);
   CHECK_EQ(findVariant(entry, "two_kernel"), 0);
   CHECK_EQ(findVariant(entry, "nope"), -1);
-  // The runtime launches the single-launch variant unless told otherwise.
-  CHECK_EQ(getDefaultVariant(entry), size_t(1));
-  Expected<Plan> byDefault = plan(entry, 4, 8192, 132);
-  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132, 0, 0);
+  // GQA (32 query heads over 8 KV heads): the two-kernel variant measured
+  // faster and is the default.
+  CHECK_EQ(getDefaultVariant(entry), size_t(0));
+  Expected<Plan> byDefault = plan(entry, 4, 8192, 132, 0, 1);
+  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132);
   CHECK(byDefault.ok() && twoKernel.ok());
   if (!byDefault || !twoKernel)
     return;
@@ -463,13 +464,13 @@ TEST(BundleVariants) {
   CHECK_ERROR(getFallbackCounterOffset(entry, *twoKernel),
               "has no fallback counter: only unified-max entries have one");
   CHECK_ERROR(plan(entry, 4, 8192, 132, 0, 2), "has no variant 2 (it has 2)");
-  // D = 256: the two-kernel variant measured faster and is the default.
-  Expected<std::shared_ptr<const Bundle>> wide =
-      load(REPLACE(withVariants("zero", "fallback_count"), "\"head_dim\": 128",
-                   "\"head_dim\": 256"));
-  CHECK(wide.ok());
-  if (wide)
-    CHECK_EQ(getDefaultVariant((*wide)->getEntries()[0]), size_t(0));
+  // MHA: the single launch is the default.
+  Expected<std::shared_ptr<const Bundle>> mha =
+      load(REPLACE(withVariants("zero", "fallback_count"),
+                   "\"num_kv_heads\": 8", "\"num_kv_heads\": 32"));
+  CHECK(mha.ok());
+  if (mha)
+    CHECK_EQ(getDefaultVariant((*mha)->getEntries()[0]), size_t(1));
   // An entry without variants is its own only variant.
   std::shared_ptr<const Bundle> plain = fdtest::loadValid();
   CHECK_EQ(getNumVariants(plain->getEntries()[0]), size_t(1));
