@@ -454,13 +454,23 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     // The unified-max kernels are built from the partial, the merge and the
     // fallback together; any piece left over was not in that form.
     module.walk([&](Operation *op) {
-      if (isa<PartialAttentionOp, MergePartialsOp, OverflowFallbackOp>(op)) {
+      Attribute softmax;
+      if (auto p = dyn_cast<PartialAttentionOp>(op))
+        softmax = p.getSoftmax();
+      else if (auto m = dyn_cast<MergePartialsOp>(op))
+        softmax = m.getSoftmax();
+      else if (auto f = dyn_cast<OverflowFallbackOp>(op))
+        softmax = f.getSoftmaxAttr();
+      else
+        return;
+      if (isa<UnifiedMaxAttr>(softmax))
         op->emitOpError() << "with the unified_max strategy must be part of "
                              "the fd-split-kv form (fd.partial_attention, "
                              "fd.merge_partials and fd.overflow_fallback on "
                              "the same max/sum buffers)";
-        bad = true;
-      }
+      else
+        op->emitOpError() << "could not be lowered to GPU kernels";
+      bad = true;
     });
     if (bad)
       signalPassFailure();
