@@ -399,34 +399,10 @@ TEST(BundleKernelOrder) {
               "kernels are launched in manifest order");
 }
 
-/// The valid manifest with a "variants" list: two copies of its own launch,
-/// named "two_kernel" and "single_launch", the second with \p init and a
-/// fallback counter named \p counter (none when empty) and a workspace with
-/// an extra i32 buffer "fallback_count" of shape [1].
 static std::string
 withVariants(const std::string &init, const std::string &counter,
              const std::string &secondName = "single_launch") {
-  const std::string &v = fdtest::validManifest();
-  size_t begin = v.find("\"workspace\": [");
-  size_t end = v.rfind("]\n    }\n  ]");
-  std::string launch = v.substr(begin, end + 1 - begin);
-  std::string extended = launch;
-  std::string last =
-      R"({ "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] })";
-  size_t at = extended.find(last);
-  extended.insert(
-      at + last.size(),
-      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
-  std::string second =
-      "{\"name\": \"" + secondName + "\", \"workspace_init\": \"" + init +
-      "\"" +
-      (counter.empty() ? "" : ", \"fallback_counter\": \"" + counter + "\"") +
-      ", " + extended + "}";
-  std::string variants = ", \"variants\": [{\"name\": \"two_kernel\", " +
-                         launch + "}, " + second + "]";
-  std::string text = v;
-  text.insert(end + 1, variants);
-  return text;
+  return fdtest::withVariants(init, counter, secondName);
 }
 
 TEST(BundleVariants) {
