@@ -97,6 +97,10 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
     void *ws = nullptr;
     checkCuda(cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
               "cudaMalloc(workspace)");
+    // Unified max: zeroed once, the kernels keep it zeroed (no-op otherwise).
+    expectOk(bound.initWorkspace(*plan, ws, plan->workspaceBytes,
+                                 CUstream(stream)),
+             entry.name + " initWorkspace");
     p.poisonOut();
     rt::Status s =
         bound.run(*plan, p.args(), ws, plan->workspaceBytes, CUstream(stream));
@@ -118,6 +122,9 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   void *ws = nullptr;
   checkCuda(cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
             "cudaMalloc(workspace)");
+  expectOk(bound.initWorkspace(*plan, ws, plan->workspaceBytes,
+                               CUstream(stream)),
+           entry.name + " initWorkspace");
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   checkCuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),

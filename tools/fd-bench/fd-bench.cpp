@@ -347,40 +347,55 @@ int main(int argc, char **argv) {
         rt::EntrySpec spec = bound->getSpec();
         if (ctas)
           spec.split.ctasPerSm = ctas;
-        auto plan = rt::plan(spec, c.batch, c.len, ctx.getSmCount(),
-                             bound->getKernels().front().residentCtasPerSm);
-        if (!plan) {
-          m.note = plan.getStatus().getMessage();
+        // Every launch variant (unified max: two_kernel and single_launch),
+        // named "fd:<bundle>/<variant>".
+        const Measurement base = m;
+        for (size_t v = 0; v < rt::getNumVariants(spec); ++v) {
+          m = base;
+          const std::string &variant = rt::getVariant(spec, v).variantName;
+          if (!variant.empty())
+            m.name += "/" + variant;
+          auto plan =
+              rt::plan(spec, c.batch, c.len, ctx.getSmCount(),
+                       bound->getKernels().front().residentCtasPerSm, int(v));
+          if (!plan) {
+            m.note = plan.getStatus().getMessage();
+            result.results.push_back(m);
+            continue;
+          }
+          void *ws = nullptr;
+          checkCuda(
+              cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
+              "cudaMalloc(workspace)");
+          // Unified max: the workspace is zeroed once, the kernels keep it so.
+          rt::Status init = bound->initWorkspace(
+              *plan, ws, plan->workspaceBytes, CUstream(stream));
+          rt::AttentionArgs args = problem.args();
+          TimingResult t;
+          std::string error = init.ok() ? "" : init.getMessage();
+          bool ok = init.ok() &&
+                    timer.time(
+                        [&] {
+                          rt::Status s =
+                              bound->run(*plan, args, ws, plan->workspaceBytes,
+                                         CUstream(stream));
+                          if (!s.ok())
+                            error = s.getMessage();
+                          return s.ok();
+                        },
+                        3, runs, t);
+          (void)cudaFree(ws);
+          if (!ok) {
+            m.note = error;
+          } else {
+            m.medianUs = t.medianUs, m.minUs = t.minUs, m.maxUs = t.maxUs;
+            m.note = "S=" + std::to_string(plan->numSplits) +
+                     " chunk=" + std::to_string(plan->chunk);
+            if (!planS)
+              planS = plan->numSplits, planChunk = plan->chunk;
+          }
           result.results.push_back(m);
-          continue;
         }
-        void *ws = nullptr;
-        checkCuda(
-            cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
-            "cudaMalloc(workspace)");
-        rt::AttentionArgs args = problem.args();
-        TimingResult t;
-        std::string error;
-        bool ok = timer.time(
-            [&] {
-              rt::Status s = bound->run(*plan, args, ws, plan->workspaceBytes,
-                                        CUstream(stream));
-              if (!s.ok())
-                error = s.getMessage();
-              return s.ok();
-            },
-            3, runs, t);
-        (void)cudaFree(ws);
-        if (!ok) {
-          m.note = error;
-        } else {
-          m.medianUs = t.medianUs, m.minUs = t.minUs, m.maxUs = t.maxUs;
-          m.note = "S=" + std::to_string(plan->numSplits) +
-                   " chunk=" + std::to_string(plan->chunk);
-          if (!planS)
-            planS = plan->numSplits, planChunk = plan->chunk;
-        }
-        result.results.push_back(m);
       }
     }
 

@@ -8,7 +8,8 @@ def ConvertFDToSCF : Pass<"convert-fd-to-scf"> {
   let summary = "Lower fd ops to scalar loops (the CPU reference semantics)";
   let description = [{
     Lowers `fd.decode_attention`, `fd.split_plan`, `fd.partial_attention`,
-    `fd.merge_partials` and `fd.flat_gemm` to `scf.for` loops over memrefs
+    `fd.merge_partials`, `fd.overflow_fallback` and `fd.flat_gemm` to
+    `scf.for` loops over memrefs
     with f32 arithmetic. The result runs on the CPU (e.g. with `mlir-runner`),
     which is how fd checks the split and merge rewrites numerically without a
     GPU. It is a reference, not a fast path.
@@ -31,6 +32,13 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     warp shuffles, softmax uses `ex2.approx` with `log2(e)` folded into the
     scale. Kernels carry `fd.*` attributes (role, grid, argument bindings)
     from which `fd-compile` writes the bundle manifest.
+
+    The unified-max split form (`fd.partial_attention`, `fd.merge_partials`
+    and `fd.overflow_fallback` on the same buffers) becomes two launch
+    variants: a partial and a merge kernel (the merge recomputes overflowed
+    rows; the host IR launches these), and a single kernel whose CTAs add
+    their partials into f32 accumulators with atomics, the last one per
+    (sequence, KV head) normalising; `fd.variant` tells them apart.
 
     The kernel argument order is fixed by this pass rather than by
     `gpu-kernel-outlining` (which orders captured values by first use),

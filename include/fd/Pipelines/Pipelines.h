@@ -45,6 +45,14 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<int64_t> maxSplits{
       *this, "max-splits", llvm::cl::desc("auto split: most splits"),
       llvm::cl::init(256)};
+  PassOptions::Option<double> unifiedMaxPhi{
+      *this, "unified-max-phi",
+      llvm::cl::desc("Run fd-unified-max with this phi before splitting "
+                     "(unset: keep each op's softmax strategy)")};
+  PassOptions::Option<double> unifiedMaxThreshold{
+      *this, "unified-max-threshold",
+      llvm::cl::desc("fd-unified-max threshold (with unified-max-phi)"),
+      llvm::cl::init(40.0)};
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per CTA of the partial kernel"),

@@ -88,6 +88,9 @@ struct Plan {
   /// Planned for the maxima (planForGraph): replays of one captured launch
   /// stay correct while lens change within maxLen.
   bool graphSafe = false;
+  /// The launch variant (index into getVariant(entry, i)); grids and
+  /// workspace below are that variant's.
+  int variant = 0;
   int64_t numSplits = 1;
   int64_t chunk = 1;
   /// Grid of each kernel of the entry, in launch order, for `batch`.
@@ -100,22 +103,29 @@ struct Plan {
 
 /// Plans \p entry for \p batch sequences whose longest is \p maxLen tokens on
 /// a GPU with \p smCount SMs. The caller knows maxLen on the host.
-/// \p residentCtasPerSm as for chooseSplits.
+/// \p residentCtasPerSm as for chooseSplits; \p variant picks a launch
+/// variant (-1: getDefaultVariant).
 Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                    int64_t smCount, int64_t residentCtasPerSm = 0);
+                    int64_t smCount, int64_t residentCtasPerSm = 0,
+                    int variant = -1);
 
 /// Plans for the maxima, for CUDA-graph capture: the kernels read lens on
 /// the device, so a captured launch replays correctly as long as the batch
 /// stays <= maxBatch and every length <= maxLen.
 Expected<Plan> planForGraph(const EntrySpec &entry, int64_t maxBatch,
                             int64_t maxLen, int64_t smCount,
-                            int64_t residentCtasPerSm = 0);
+                            int64_t residentCtasPerSm = 0, int variant = -1);
 
 /// Completes a plan from an explicit S and chunk (e.g. one that came through
 /// the C API); checks that they cover maxLen.
 Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
                         int64_t smCount, int64_t numSplits, int64_t chunk,
-                        bool graphSafe);
+                        bool graphSafe, int variant = -1);
+
+/// Byte offset of the fallback-row counter (one i32) in the workspace of
+/// \p plan, or an error when its variant has none.
+Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
+                                            const Plan &plan);
 
 } // namespace fd::rt
 

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
+#include "KernelUtils.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
@@ -36,159 +37,9 @@ namespace mlir::fd {
 
 using namespace mlir;
 using namespace mlir::fd;
-
-static constexpr double kLog2e = 1.4426950408889634;
-/// Elements per 16-byte load of f16/bf16.
-static constexpr int64_t kVectorWidth = 8;
-static constexpr const char *kKernelModuleName = "fd_kernels";
+using namespace mlir::fd::gpu_kernels;
 
 namespace {
-/// Builder helpers for kernel bodies.
-struct KernelEmitter {
-  OpBuilder &b;
-  Location loc;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value maxf(Value x, Value y) {
-    return arith::MaximumFOp::create(b, loc, x, y);
-  }
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value mini(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  /// 2^x as one `ex2.approx.ftz.f32`: the NVVM intrinsic rather than
-  /// math.exp2, which would lower to libdevice's __nv_exp2f.
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(
-               b, loc, b.getF32Type(),
-               b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"), ValueRange{x})
-        .getResult(0);
-  }
-  Value splat(Value x, VectorType t) {
-    return vector::BroadcastOp::create(b, loc, t, x);
-  }
-  Value extf(Value v, Type t) { return arith::ExtFOp::create(b, loc, t, v); }
-  /// Sum over the `width` consecutive lanes of a thread group (butterfly).
-  Value groupSum(Value x, int64_t width) {
-    for (int64_t off = 1; off < width; off *= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, loc, x, off, 32, gpu::ShuffleMode::XOR)
-              .getShuffleResult();
-      x = add(x, other);
-    }
-    return x;
-  }
-  Value length(Value lens, Value batch) {
-    Value l = memref::LoadOp::create(b, loc, lens, batch);
-    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
-    return arith::MaxSIOp::create(b, loc, li, idx(0));
-  }
-};
-
-/// The one place that knows how a K or V row is addressed. Kernels ask for
-/// "the 8 elements at head-dim offset d0 of token t"; a paged KV cache (block
-/// tables, any page size) replaces this class, not the kernels.
-class KVCacheAccess {
-public:
-  KVCacheAccess(Value cache, Value batch, Value kvHead)
-      : cache(cache), batch(batch), kvHead(kvHead) {}
-
-  /// One 16-byte load. The alignment promise holds because the verifier
-  /// requires a unit innermost stride and the runtime checks the base pointer
-  /// and the outer strides for 16-byte alignment.
-  Value loadRow(OpBuilder &b, Location loc, Value token, Value d0) const {
-    auto type = cast<MemRefType>(cache.getType());
-    auto vt = VectorType::get({kVectorWidth}, type.getElementType());
-    auto load = vector::LoadOp::create(b, loc, vt, cache,
-                                       ValueRange{batch, kvHead, token, d0});
-    load.setAlignment(16);
-    return load;
-  }
-
-private:
-  Value cache, batch, kvHead;
-};
-
-/// Returns the gpu.module that holds fd's kernels, creating it on first use.
-gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  if (auto m = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
-    return m;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  return gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModuleName);
-}
-
-/// Creates an empty kernel `name` (uniqued) with the given arguments.
-gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
-                            Location loc, StringRef name, TypeRange args,
-                            int64_t blockSize) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, loc, name,
-                                   b.getFunctionType(args, TypeRange{}));
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
-  SymbolTable(module).insert(fn); // renames on a clash
-  return fn;
-}
-
-/// A `memref.global` in workgroup memory, 16-byte aligned (see
-/// MLIR22-NOTES: attributions only get `.align 2`).
-Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
-                      StringRef name, ArrayRef<int64_t> shape) {
-  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                          gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(),
-                              space);
-  std::string symbol = name.str();
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto global = memref::GlobalOp::create(
-        b, loc, symbol, b.getStringAttr("private"), type, Attribute(),
-        /*constant=*/false, b.getI64IntegerAttr(16));
-    symbol = SymbolTable(module).insert(global).getValue().str();
-  }
-  return memref::GetGlobalOp::create(b, loc, type, symbol);
-}
-
-void setManifestAttrs(gpu::GPUFuncOp fn, OpBuilder &b, StringRef role,
-                      StringRef entry, ArrayRef<StringRef> grid,
-                      ArrayRef<StringRef> args, Attribute softmax) {
-  auto strings = [&](ArrayRef<StringRef> xs) {
-    SmallVector<Attribute> attrs;
-    for (StringRef x : xs)
-      attrs.push_back(b.getStringAttr(x));
-    return b.getArrayAttr(attrs);
-  };
-  fn->setAttr(kernel_attr::kRole, b.getStringAttr(role));
-  fn->setAttr(kernel_attr::kEntry, b.getStringAttr(entry));
-  fn->setAttr(kernel_attr::kGrid, strings(grid));
-  fn->setAttr(kernel_attr::kArgs, strings(args));
-  fn->setAttr(kernel_attr::kSoftmax, softmax);
-}
-
-StringRef entryName(Operation *op) {
-  if (auto fn = op->getParentOfType<FunctionOpInterface>())
-    return fn.getName();
-  return "fd";
-}
-
 //===----------------------------------------------------------------------===//
 // fd.partial_attention
 //===----------------------------------------------------------------------===//
@@ -576,12 +427,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
       } else if (isa<FlatGemmOp>(op)) {
         op->emitOpError() << "has no GPU lowering yet";
         bad = true;
-      } else if ((isa<PartialAttentionOp>(op) &&
-                  isa<UnifiedMaxAttr>(cast<PartialAttentionOp>(op).getSoftmax())) ||
-                 (isa<MergePartialsOp>(op) &&
-                  isa<UnifiedMaxAttr>(cast<MergePartialsOp>(op).getSoftmax()))) {
-        op->emitOpError() << "unified_max has no GPU lowering yet";
-        bad = true;
       }
     });
     if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
@@ -606,6 +451,29 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
       return signalPassFailure();
+    // The unified-max kernels are built from the partial, the merge and the
+    // fallback together; any piece left over was not in that form.
+    module.walk([&](Operation *op) {
+      Attribute softmax;
+      if (auto p = dyn_cast<PartialAttentionOp>(op))
+        softmax = p.getSoftmax();
+      else if (auto m = dyn_cast<MergePartialsOp>(op))
+        softmax = m.getSoftmax();
+      else if (auto f = dyn_cast<OverflowFallbackOp>(op))
+        softmax = f.getSoftmaxAttr();
+      else
+        return;
+      if (isa<UnifiedMaxAttr>(softmax))
+        op->emitOpError() << "with the unified_max strategy must be part of "
+                             "the fd-split-kv form (fd.partial_attention, "
+                             "fd.merge_partials and fd.overflow_fallback on "
+                             "the same max/sum buffers)";
+      else
+        op->emitOpError() << "could not be lowered to GPU kernels";
+      bad = true;
+    });
+    if (bad)
+      signalPassFailure();
   }
 };
 } // namespace
@@ -614,5 +482,6 @@ void mlir::fd::populateFDToGPUPatterns(RewritePatternSet &patterns,
                                        const FDToGPUOptions &options) {
   patterns.add<PartialAttentionToGPU>(patterns.getContext(), options);
   patterns.add<MergePartialsToGPU>(patterns.getContext());
+  populateUnifiedMaxToGPUPatterns(patterns, options);
   populateFDSplitPlanLoweringPatterns(patterns);
 }
