@@ -9,7 +9,7 @@
 //
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune|unified-max]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
-//            [--no-ref] [--commit C] [--ctas-per-sm N,N,...]
+//            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
 // by side; each is labelled by its file name. --ctas-per-sm re-plans each
@@ -208,6 +208,7 @@ int main(int argc, char **argv) {
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
   int runs = 50;
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
+  int64_t minChunk = 0;           // 0: each bundle's own policy
   bool torch = true, withRef = true;
   auto usage = [] {
     std::fprintf(stderr,
@@ -229,7 +230,8 @@ int main(int argc, char **argv) {
       withRef = false;
     else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
               arg == "--case" || arg == "--runs" || arg == "--commit" ||
-              arg == "--torch-script" || arg == "--ctas-per-sm") &&
+              arg == "--torch-script" || arg == "--ctas-per-sm" ||
+              arg == "--min-chunk") &&
              !(v = value()))
       return usage();
     else if (arg == "--bundle")
@@ -244,7 +246,13 @@ int main(int argc, char **argv) {
       runs = std::max(1, std::atoi(v));
     else if (arg == "--cases")
       casesName = v;
-    else if (arg == "--ctas-per-sm") {
+    else if (arg == "--min-chunk") {
+      minChunk = std::atoll(v);
+      if (minChunk < 1) {
+        std::fprintf(stderr, "fd-bench: bad --min-chunk '%s'\n", v);
+        return 2;
+      }
+    } else if (arg == "--ctas-per-sm") {
       for (const char *p = v; *p;) {
         char *end = nullptr;
         long long n = std::strtoll(p, &end, 10);
@@ -351,6 +359,8 @@ int main(int argc, char **argv) {
         m.name = "fd:" + lb.label;
         if (ctas)
           m.name += "@c" + std::to_string(ctas);
+        if (minChunk)
+          m.name += "@m" + std::to_string(minChunk);
         if (!bound) {
           m.note = "no entry for this shape in the bundle";
           result.results.push_back(m);
@@ -359,6 +369,8 @@ int main(int argc, char **argv) {
         rt::EntrySpec spec = bound->getSpec();
         if (ctas)
           spec.split.ctasPerSm = ctas;
+        if (minChunk)
+          spec.split.minChunk = minChunk;
         // Every launch variant (unified max: two_kernel and single_launch),
         // named "fd:<bundle>/<variant>".
         const Measurement base = m;
