@@ -50,6 +50,27 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<int64_t> unroll{
       *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
       llvm::cl::init(2)};
+  // Flat GEMM knobs, mirroring fd-tile-flat-gemm's options.
+  PassOptions::Option<int64_t> gemmStages{
+      *this, "gemm-stages", llvm::cl::desc("Flat GEMM: cp.async stages"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> gemmTileN{
+      *this, "gemm-tile-n", llvm::cl::desc("Flat GEMM: W rows per CTA"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> gemmTileK{
+      *this, "gemm-tile-k", llvm::cl::desc("Flat GEMM: K per stage"),
+      llvm::cl::init(128)};
+  PassOptions::Option<int64_t> gemmSplitK{
+      *this, "gemm-split-k",
+      llvm::cl::desc("Flat GEMM: warps per CTA splitting each K tile"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> gemmM1{
+      *this, "gemm-m1", llvm::cl::desc("Flat GEMM: largest M for GEMV"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> gemmM2{
+      *this, "gemm-m2",
+      llvm::cl::desc("Flat GEMM: largest M for the small tensor-core tiles"),
+      llvm::cl::init(16)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in
