@@ -462,12 +462,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       return bad("tile-k (" + Twine(tileK) +
                  ") must be a multiple of 16 * split-k = " +
                  Twine(16 * splitK) + " that divides K = " + Twine(shape.k));
+    // The W tile always splits evenly over the threads (tile-n is a
+    // multiple of 16 and tile-k of 16 * split-k); the x tile may not.
     int64_t threads = 32 * splitK, chunksPerRow = tileK / kChunk;
-    if ((tileN * chunksPerRow) % threads != 0)
-      return bad("a W tile of tile-n x tile-k = " + Twine(tileN) + " x " +
-                 Twine(tileK) + " is not a whole number of 16-byte copies "
-                                "per thread (" +
-                 Twine(threads) + " threads)");
     for (int64_t p : pads)
       if (p < 8 || p % 8 != 0 || (p * chunksPerRow) % threads != 0)
         return bad("pad-m value " + Twine(p) +
