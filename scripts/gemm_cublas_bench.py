@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """cuBLAS peer for fd-tune --bench: torch.matmul(x, W^T) measured the same
-way (CUDA events, L2 flushed with a 256 MB write before each run, median).
+way (CUDA events, median; the L2 emptied before each run by reading 256 MB
+(--flush read, default) or by a 256 MB memset, which leaves dirty lines the
+timed GEMM must write back (--flush memset)).
 
 usage: gemm_cublas_bench.py [--m 1-16,24,32,48,64] [--reps 30] [--json F]
+                            [--flush read|memset]
 """
 import argparse
 import json
@@ -36,16 +39,18 @@ def main():
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--json")
     ap.add_argument("--floor-bw", type=float, default=3.0e12)
+    ap.add_argument("--flush", choices=["read", "memset"], default="read")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("SKIPPED: no GPU")
         return
     dev = torch.device("cuda")
-    flush = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+    flush = torch.ones(128 << 20, dtype=torch.float16, device=dev)
     start = torch.cuda.Event(enable_timing=True)
     stop = torch.cuda.Event(enable_timing=True)
     rows = []
-    print("device:", torch.cuda.get_device_name(), "torch", torch.__version__)
+    print("device:", torch.cuda.get_device_name(), "torch", torch.__version__,
+          "flush:", args.flush)
     for dtype in (torch.float16, torch.bfloat16):
         for name, n, k in SHAPES:
             w = torch.randn(n, k, dtype=dtype, device=dev) / k ** 0.5
@@ -58,7 +63,10 @@ def main():
                 torch.cuda.synchronize()
                 times = []
                 for r in range(args.reps):
-                    flush.fill_(r & 0xFF)
+                    if args.flush == "read":
+                        flush.sum()
+                    else:
+                        flush.fill_(r & 0xFF)
                     start.record()
                     torch.matmul(x, w.t())
                     stop.record()

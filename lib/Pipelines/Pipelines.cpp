@@ -40,6 +40,9 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.tileN = o.gemmTileN;
   tile.tileK = o.gemmTileK;
   tile.splitK = o.gemmSplitK;
+  tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
+  tile.gemvWarps = o.gemmGemvWarps;
+  tile.gemvUnroll = o.gemmGemvUnroll;
   tile.m1 = o.gemmM1;
   tile.m2 = o.gemmM2;
   pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));

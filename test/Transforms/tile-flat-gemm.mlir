@@ -78,11 +78,11 @@
 // TWO-LABEL: func.func @proj
 // TWO-NOT: fd.flat_gemm.variant = "gemv"
 // TWO: arith.cmpi ule, %{{.*}}, %c8
-// TWO: memref<2x32x136xf16, #gpu.address_space<workgroup>>
+// TWO: memref<2x32x264xf16, #gpu.address_space<workgroup>>
 // TWO: scf.for
 // TWO-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // TWO: fd.flat_gemm.variant = "mma_m8"
-// TWO: memref<2x16x136xf16, #gpu.address_space<workgroup>>
+// TWO: memref<2x16x264xf16, #gpu.address_space<workgroup>>
 // TWO: fd.flat_gemm.variant = "mma_m16"
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>,
                 %y: memref<?x4096xf16>) {
@@ -106,5 +106,29 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
                      %b: memref<4096xbf16>, %y: memref<?x4096xf32>) {
   fd.flat_gemm ins(%x, %w : memref<?x11008xbf16>, memref<4096x11008xbf16>)
       bias(%b : memref<4096xbf16>) outs(%y : memref<?x4096xf32>)
+  return
+}
+
+// The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
+// except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm))' | FileCheck %s --check-prefix=FIT
+// FIT-LABEL: func.func @proj
+// FIT: memref<6x32x264xf16, #gpu.address_space<workgroup>>
+// FIT: fd.flat_gemm.variant = "mma_m8"
+// FIT: memref<6x16x264xf16, #gpu.address_space<workgroup>>
+// FIT: fd.flat_gemm.variant = "mma_m16"
+// FIT: memref<6x32x264xf16, #gpu.address_space<workgroup>>
+// FIT: fd.flat_gemm.variant = "mma_m32"
+// FIT: memref<4x32x264xf16, #gpu.address_space<workgroup>>
+// FIT: memref<4x64x264xf16, #gpu.address_space<workgroup>>
+// FIT: fd.flat_gemm.variant = "mma_m64"
+// K = 4224 = 33 * 128: the K tile is 128, the largest multiple of
+// 16 * split-k up to 256 that divides K.
+// FIT-LABEL: func.func @fit
+// FIT: memref<6x32x136xf16, #gpu.address_space<workgroup>>
+func.func @fit(%x: memref<?x4224xf16>, %w: memref<4096x4224xf16>,
+               %y: memref<?x4096xf16>) {
+  fd.flat_gemm ins(%x, %w : memref<?x4224xf16>, memref<4096x4224xf16>)
+      outs(%y : memref<?x4096xf16>)
   return
 }

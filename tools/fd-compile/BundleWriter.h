@@ -54,7 +54,7 @@ struct Entry {
   bool hasBias = false;
   std::string outDtype;
   /// Default variant thresholds (docs/bundle.md, "Flat GEMM dispatch").
-  int64_t m1 = 1, m2 = 16;
+  int64_t m1 = 1, m2 = 32;
 };
 
 /// The constants of the run-time split planner (fd.split_plan's formula).

@@ -195,7 +195,7 @@ struct FlatGemmSpec {
   int64_t m1 = 1;
   /// Largest M for the smallest fitting tensor-core variant; above it the
   /// largest-tile variant.
-  int64_t m2 = 16;
+  int64_t m2 = 32;
 };
 
 struct EntrySpec {

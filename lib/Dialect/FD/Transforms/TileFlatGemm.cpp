@@ -436,7 +436,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   SmallVector<int64_t> getPadM() const {
     SmallVector<int64_t> pads(padM.begin(), padM.end());
     if (pads.empty())
-      pads = {8, 16, 32};
+      pads = {8, 16, 32, 64};
     llvm::sort(pads);
     pads.erase(std::unique(pads.begin(), pads.end()), pads.end());
     return pads;
@@ -444,8 +444,14 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
 
   /// Checks the options against the op's shape; the diagnostic names the
   /// option and the value that does not fit.
+  /// Checks the options against the op's shape and fits them to it: the K
+  /// tile is the largest multiple of 16 * split-k up to tile-k that divides
+  /// K, and each tensor-core variant gets as many of the `stages` buffers as
+  /// fit in shared memory (and as the K loop can use). Diagnostics name the
+  /// option and the value that does not fit.
   LogicalResult check(FlatGemmOp op, const GemmShape &shape,
-                      ArrayRef<int64_t> pads, int64_t &stagesUsed) const {
+                      ArrayRef<int64_t> pads, int64_t &tileKUsed,
+                      SmallVectorImpl<int64_t> &stagesUsed) const {
     auto bad = [&](const Twine &msg) {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
@@ -457,32 +463,47 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       return bad("tile-n (" + Twine(tileN) +
                  ") must be a multiple of 16 that divides N = " +
                  Twine(shape.n));
-    if (tileK < 16 * splitK || tileK % (16 * splitK) != 0 ||
-        shape.k % tileK != 0)
-      return bad("tile-k (" + Twine(tileK) +
-                 ") must be a multiple of 16 * split-k = " +
-                 Twine(16 * splitK) + " that divides K = " + Twine(shape.k));
-    // The W tile always splits evenly over the threads (tile-n is a
-    // multiple of 16 and tile-k of 16 * split-k); the x tile may not.
-    int64_t threads = 32 * splitK, chunksPerRow = tileK / kChunk;
     for (int64_t p : pads)
-      if (p < 8 || p % 8 != 0 || (p * chunksPerRow) % threads != 0)
+      if (p < 8 || p % 8 != 0)
         return bad("pad-m value " + Twine(p) +
-                   " must be a positive multiple of 8 whose x tile is a "
-                   "whole number of 16-byte copies per thread");
+                   " must be a positive multiple of 8");
+    // The W tile always splits evenly over the threads (tile-n is a
+    // multiple of 16 and the K tile of 16 * split-k); each x tile must too.
+    const int64_t kStep = 16 * splitK, threads = 32 * splitK;
+    auto fits = [&](int64_t tk) {
+      return shape.k % tk == 0 && llvm::all_of(pads, [&](int64_t p) {
+               return (p * tk / kChunk) % threads == 0;
+             });
+    };
+    tileKUsed = tileK - tileK % kStep;
+    while (tileKUsed >= kStep && !fits(tileKUsed))
+      tileKUsed -= kStep;
+    if (tileKUsed < kStep)
+      return bad("no K tile fits: it must be a multiple of 16 * split-k = " +
+                 Twine(kStep) + ", at most tile-k (" + Twine(tileK) +
+                 "), divide K = " + Twine(shape.k) +
+                 " and give every pad-m a whole number of 16-byte x copies "
+                 "per thread");
     if (gemv && (gemvWarps < 1 || gemvWarps > 32 ||
                  shape.n % gemvWarps != 0 || gemvUnroll < 1))
       return bad("gemv-warps (" + Twine(gemvWarps) +
                  ") must be in [1, 32] and divide N, gemv-unroll >= 1");
     if (m1 < 0 || m2 < m1)
       return bad("thresholds must satisfy 0 <= m1 <= m2");
-    // A K loop shorter than the ring needs fewer stages.
-    stagesUsed = std::min<int64_t>(stages, shape.k / tileK + 1);
+    // A K loop shorter than the ring needs fewer stages; a wide M tile may
+    // fit fewer buffers in shared memory than a narrow one.
+    constexpr int64_t kSmemLimit = 227 * 1024; // sm_90's opt-in maximum
     for (int64_t p : pads) {
-      MmaConfig cfg{tileN, tileK, p, stagesUsed, splitK};
-      if (cfg.smemBytes() > 227 * 1024)
+      int64_t s = std::min<int64_t>(stages, shape.k / tileKUsed + 1);
+      while (s > 2 &&
+             MmaConfig{tileN, tileKUsed, p, s, splitK}.smemBytes() > kSmemLimit)
+        --s;
+      MmaConfig cfg{tileN, tileKUsed, p, s, splitK};
+      if (cfg.smemBytes() > kSmemLimit)
         return bad("pad-m " + Twine(p) + " needs " + Twine(cfg.smemBytes()) +
-                   " bytes of shared memory, more than the 227 KB of sm_90");
+                   " bytes of shared memory with 2 stages, more than the "
+                   "227 KB of sm_90");
+      stagesUsed.push_back(s);
     }
     return success();
   }
@@ -496,8 +517,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     shape.out = cast<MemRefType>(op.getY().getType()).getElementType();
     shape.hasBias = op.getBias() != nullptr;
     SmallVector<int64_t> pads = getPadM();
-    int64_t stagesUsed = 0;
-    if (failed(check(op, shape, pads, stagesUsed)))
+    int64_t tileKUsed = 0;
+    SmallVector<int64_t> stagesUsed;
+    if (failed(check(op, shape, pads, tileKUsed, stagesUsed)))
       return failure();
 
     OpBuilder b(op);
@@ -526,7 +548,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       l->setAttr(flat_gemm_attr::kArgs, bindAttr);
     };
     auto emitMmaLaunch = [&](int64_t p) {
-      MmaConfig cfg{tileN, tileK, p, stagesUsed, splitK};
+      int64_t s = stagesUsed[llvm::find(pads, p) - pads.begin()];
+      MmaConfig cfg{tileN, tileKUsed, p, s, splitK};
       Value gz = e.divui(e.addi(rows, p - 1), p);
       Value smem = arith::ConstantOp::create(
           b, loc, b.getI32IntegerAttr(cfg.smemBytes()));

@@ -116,14 +116,15 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
   let options = [
     ListOption<"padM", "pad-m", "int64_t",
                "M rows per CTA of each tensor-core variant (multiples of 8; "
-               "default 8,16,32)">,
-    Option<"stages", "stages", "int64_t", /*default=*/"4",
-           "Shared-memory buffers of the cp.async pipeline (>= 2)">,
+               "default 8,16,32,64)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"6",
+           "Shared-memory buffers of the cp.async pipeline (>= 2); a variant "
+           "whose ring would exceed 227 KB gets fewer">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
            "Rows of W per CTA (a multiple of 16 dividing N)">,
-    Option<"tileK", "tile-k", "int64_t", /*default=*/"128",
-           "K elements per pipeline stage (divides K; a multiple of "
-           "16 * split-k)">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"256",
+           "Most K elements per pipeline stage: the largest multiple of "
+           "16 * split-k up to it that divides K is used">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"4",
            "Warps per CTA, each reducing a disjoint K slice of every tile">,
     Option<"gemv", "gemv", "bool", /*default=*/"true",
@@ -134,7 +135,7 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "GEMV: 16-byte W loads in flight per lane">,
     Option<"m1", "m1", "int64_t", /*default=*/"1",
            "Largest M that uses the GEMV variant">,
-    Option<"m2", "m2", "int64_t", /*default=*/"16",
+    Option<"m2", "m2", "int64_t", /*default=*/"32",
            "Largest M that uses the smallest fitting tensor-core variant; "
            "larger M uses the largest pad-m variant">
   ];
