@@ -6,10 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 build=${FD_BUILD_DIR:-build}
-ninja -C "$build" fd-opt fd-compile fd-run
+ninja -C "$build" fd-opt fd-compile fd-run fd-runtime-gputest
 mkdir -p out
 "$build/bin/fd-compile" examples/llama_decode.mlir -o out/llama.fdb \
   --ptx-out out/llama.ptx
 echo "run-example: wrote out/llama.fdb and out/llama.ptx"
 "$build/bin/fd-run" out/llama.fdb --list
 "$build/bin/fd-run" out/llama.fdb --check
+# Run every entry on the GPU (eager, strided K/V, mixed lengths, CUDA-graph
+# replay) and compare with a double-precision CPU reference; without a GPU
+# this prints "SKIPPED: no GPU: <why>".
+"$build/bin/fd-runtime-gputest" out/llama.fdb

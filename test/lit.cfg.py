@@ -35,3 +35,26 @@ ptxas = shutil.which("ptxas", path=os.pathsep.join(
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# GPU tests say `REQUIRES: gpu`. Without a usable GPU lit reports them as
+# UNSUPPORTED (skipped, and counted as such), never as passed.
+def find_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL(os.environ.get("FD_LIBCUDA", "libcuda.so.1"))
+    except OSError as e:
+        return "cannot load libcuda.so.1 (%s)" % e
+    if cuda.cuInit(0) != 0:
+        return "cuInit failed"
+    count = ctypes.c_int(0)
+    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return "the driver reports no device"
+    return None
+
+gpu_problem = find_gpu()
+if gpu_problem is None:
+    config.available_features.add("gpu")
+else:
+    lit_config.note("no GPU: %s; tests that REQUIRE gpu are skipped "
+                    "(UNSUPPORTED)" % gpu_problem)
+config.substitutions.append(("%python", "python3"))

@@ -21,6 +21,12 @@ using namespace mlir;
 using namespace mlir::fd;
 
 static void addSplit(OpPassManager &pm, const FDPipelineOptions &o) {
+  if (o.unifiedMaxPhi.hasValue()) {
+    FDUnifiedMaxOptions um;
+    um.phi = o.unifiedMaxPhi;
+    um.threshold = o.unifiedMaxThreshold;
+    pm.addNestedPass<func::FuncOp>(createFDUnifiedMax(um));
+  }
   FDSplitKVOptions split;
   split.numSplits = o.numSplits;
   split.chunkSize = o.chunkSize;
@@ -51,6 +57,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   ConvertFDToGPUOptions gpu;
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
+  gpu.minCtasPerSm = o.minCtasPerSm;
   pm.addPass(createConvertFDToGPU(gpu));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -314,6 +314,11 @@ private:
                    SoftmaxSpec &softmax);
   bool readWorkspace(const JsonValue &json, const std::string &path,
                      WorkspaceSpec &buffer);
+  /// The "workspace" and "kernels" of an entry or of one of its variants.
+  bool readLaunch(const JsonValue &json, const std::string &path,
+                  EntrySpec &entry);
+  bool readVariants(const JsonValue &json, const std::string &path,
+                    EntrySpec &entry);
   bool readKernel(const JsonValue &json, const std::string &path,
                   const EntrySpec &entry, KernelSpec &kernel);
   bool readArg(const JsonValue &json, const std::string &path,
@@ -822,6 +827,16 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     return false;
   }
 
+  if (!readLaunch(json, path, entry))
+    return false;
+  if (json.find("variants") && !readVariants(json, path, entry))
+    return false;
+  return true;
+}
+
+bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
+                              EntrySpec &entry) {
+  bool attention = entry.op == OpKind::DecodeAttention;
   if (const JsonValue *workspace =
           field(json, path, "workspace", Kind::Array, attention)) {
     std::string wsPath = join(path, "workspace");
@@ -876,6 +891,76 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
                         "manifest order: the merge would read partial "
                         "results not yet written");
   }
+  return true;
+}
+
+bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
+                                EntrySpec &entry) {
+  std::string vPath = join(path, "variants");
+  const JsonValue *variants = field(json, path, "variants", Kind::Array, true);
+  if (!variants)
+    return false;
+  if (variants->size() == 0)
+    return fail(*variants, vPath, "an entry's variants list cannot be empty");
+  EntrySpec header = entry;
+  header.workspace.clear();
+  header.kernels.clear();
+  for (size_t i = 0; i < variants->size(); ++i) {
+    const JsonValue &item = variants->getItems()[i];
+    std::string itemPath = indexPath(vPath, i);
+    if (!item.isObject())
+      return fail(item, itemPath,
+                  std::string("expected an object, found ") +
+                      JsonValue::kindName(item.getKind()));
+    EntrySpec variant = header;
+    if (!readString(item, itemPath, "name", variant.variantName))
+      return false;
+    for (const EntrySpec &seen : entry.variants)
+      if (seen.variantName == variant.variantName)
+        return fail(item, itemPath,
+                    "variant name '" + variant.variantName + "' is used twice");
+    std::string init = "none";
+    if (!readString(item, itemPath, "workspace_init", init, false))
+      return false;
+    if (init != "none" && init != "zero")
+      return fail(
+          *item.find("workspace_init"), join(itemPath, "workspace_init"),
+          "unknown workspace_init '" + init + "' (expected none or zero)");
+    variant.workspaceZeroInit = init == "zero";
+    if (!readLaunch(item, itemPath, variant))
+      return false;
+    std::string counter;
+    if (!readString(item, itemPath, "fallback_counter", counter, false))
+      return false;
+    if (!counter.empty()) {
+      for (size_t w = 0; w < variant.workspace.size(); ++w)
+        if (variant.workspace[w].name == counter)
+          variant.fallbackCounter = static_cast<int>(w);
+      if (variant.fallbackCounter < 0 ||
+          variant.workspace[variant.fallbackCounter].elem != DType::I32)
+        return fail(*item.find("fallback_counter"),
+                    join(itemPath, "fallback_counter"),
+                    "fallback_counter '" + counter +
+                        "' is not an i32 workspace buffer of the variant");
+    }
+    entry.variants.push_back(std::move(variant));
+  }
+  // The top level is the first variant, for readers without variants.
+  const EntrySpec &first = entry.variants.front();
+  if (first.kernels.size() != entry.kernels.size())
+    return fail(*variants, vPath,
+                "the entry's top-level kernels must be those of its first "
+                "variant '" +
+                    first.variantName + "'");
+  for (size_t k = 0; k < first.kernels.size(); ++k)
+    if (first.kernels[k].symbol != entry.kernels[k].symbol)
+      return fail(*variants, vPath,
+                  "the entry's top-level kernels must be those of its first "
+                  "variant '" +
+                      first.variantName + "'");
+  entry.variantName = first.variantName;
+  entry.workspaceZeroInit = first.workspaceZeroInit;
+  entry.fallbackCounter = first.fallbackCounter;
   return true;
 }
 
@@ -1176,4 +1261,36 @@ Bundle::loadFile(const std::string &path) {
     return Status::error(ErrorCode::Io,
                          path + ": cannot read bundle: " + std::strerror(err));
   return loadMemory(contents, path);
+}
+
+//===----------------------------------------------------------------------===//
+// Variants
+//===----------------------------------------------------------------------===//
+
+size_t fd::rt::getNumVariants(const EntrySpec &entry) {
+  return entry.variants.empty() ? 1 : entry.variants.size();
+}
+
+const EntrySpec &fd::rt::getVariant(const EntrySpec &entry, size_t index) {
+  return entry.variants.empty() ? entry : entry.variants[index];
+}
+
+int fd::rt::findVariant(const EntrySpec &entry, std::string_view name) {
+  for (size_t i = 0; i < getNumVariants(entry); ++i)
+    if (getVariant(entry, i).variantName == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
+  // Measured with fd-bench on an H100 (docs/unified-max.md): one query head
+  // per KV head (MHA), the single launch is the fastest (1-7% over online
+  // softmax); with GQA groups each CTA's atomics and the last CTA's serial
+  // tail cover several heads, and it lost 2-11% where the two-kernel
+  // variant stayed within 0-4% of online softmax.
+  int single = findVariant(entry, "single_launch");
+  int two = findVariant(entry, "two_kernel");
+  if (single >= 0 && (entry.numQHeads == entry.numKvHeads || two < 0))
+    return static_cast<size_t>(single);
+  return two >= 0 ? static_cast<size_t>(two) : 0;
 }

@@ -19,7 +19,6 @@ struct fd_bundle {
 struct fd_executable {
   std::shared_ptr<Executable> executable;
 };
-
 struct fd_dispatch_table {
   DispatchTable table;
 };
@@ -74,6 +73,27 @@ static void toCPlan(const Plan &plan, int32_t entry, fd_plan *out) {
   out->num_splits = plan.numSplits;
   out->chunk = plan.chunk;
   out->workspace_bytes = plan.workspaceBytes;
+  out->variant = plan.variant;
+  out->reserved = 0;
+}
+
+/// The C++ plan of a C plan, recomputed rather than trusted: makePlan
+/// re-checks S and chunk and recomputes grids and the workspace layout.
+static Expected<Plan> rebuildPlan(const Bundle &bundle, const fd_plan &plan) {
+  Status valid = checkEntry(bundle, plan.entry);
+  if (!valid.ok())
+    return valid;
+  const EntrySpec &spec = bundle.getEntries()[plan.entry];
+  if (plan.variant < 0 ||
+      plan.variant >= static_cast<int32_t>(getNumVariants(spec)))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "plan variant " + std::to_string(plan.variant) +
+                             " is out of range (entry '" + spec.name +
+                             "' has " + std::to_string(getNumVariants(spec)) +
+                             ")");
+  return makePlan(spec, plan.batch, plan.max_len, plan.sm_count,
+                  plan.num_splits, plan.chunk, plan.graph_safe != 0,
+                  plan.variant);
 }
 
 static TensorRef toTensorRef(const fd_tensor &t) {
@@ -285,11 +305,7 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
     Status valid = checkEntry(bundle, plan->entry);
     if (!valid.ok())
       return valid;
-    // Rebuild the C++ plan rather than trusting the struct's derived
-    // fields: makePlan re-checks S and chunk and recomputes grids.
-    Expected<Plan> rebuilt = makePlan(
-        bundle.getEntries()[plan->entry], plan->batch, plan->max_len,
-        plan->sm_count, plan->num_splits, plan->chunk, plan->graph_safe != 0);
+    Expected<Plan> rebuilt = rebuildPlan(bundle, *plan);
     if (!rebuilt)
       return rebuilt.getStatus().withContext("fd_executable_run: bad plan");
     Expected<const BoundEntry *> bound =
@@ -320,6 +336,166 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
       return (*bound)->run(*rebuilt, cppArgs, cuStream);
     return (*bound)->run(*rebuilt, cppArgs, workspace, workspace_bytes,
                          cuStream);
+  });
+}
+
+int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
+                            int32_t *count) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!count)
+      return nullArgument(fn, "count");
+    Status valid = checkEntry(*bundle->bundle, entry);
+    if (!valid.ok())
+      return valid;
+    *count = static_cast<int32_t>(
+        getNumVariants(bundle->bundle->getEntries()[entry]));
+    return Status::success();
+  });
+}
+
+int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
+                           int32_t variant, const char **name) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!name)
+      return nullArgument(fn, "name");
+    Status valid = checkEntry(*bundle->bundle, entry);
+    if (!valid.ok())
+      return valid;
+    const EntrySpec &spec = bundle->bundle->getEntries()[entry];
+    if (variant < 0 || variant >= static_cast<int32_t>(getNumVariants(spec)))
+      return Status::error(
+          ErrorCode::InvalidArgument,
+          "variant index " + std::to_string(variant) + " is out of range (" +
+              std::to_string(getNumVariants(spec)) + " variants)");
+    *name = getVariant(spec, variant).variantName.c_str();
+    return Status::success();
+  });
+}
+
+int fd_executable_plan_variant(fd_executable *executable, int32_t entry,
+                               int64_t batch, int64_t max_len,
+                               int32_t graph_safe, const char *variant,
+                               fd_plan *plan) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!plan)
+      return nullArgument(fn, "plan");
+    if (!variant)
+      return nullArgument(fn, "variant");
+    Status valid = checkEntry(executable->executable->getBundle(), entry);
+    if (!valid.ok())
+      return valid;
+    Expected<const BoundEntry *> bound =
+        executable->executable->bind(static_cast<size_t>(entry));
+    if (!bound)
+      return bound.getStatus();
+    Expected<Plan> result =
+        (*bound)->planVariant(batch, max_len, variant, graph_safe != 0);
+    if (!result)
+      return result.getStatus();
+    toCPlan(*result, entry, plan);
+    return Status::success();
+  });
+}
+
+/// The bound entry and rebuilt plan of a C plan, for the calls below.
+static Status bindPlan(fd_executable *executable, const fd_plan *plan,
+                       const char *fn, const BoundEntry *&bound,
+                       Plan &cppPlan) {
+  if (!executable)
+    return nullArgument(fn, "executable");
+  if (!plan)
+    return nullArgument(fn, "plan");
+  Expected<Plan> rebuilt =
+      rebuildPlan(executable->executable->getBundle(), *plan);
+  if (!rebuilt)
+    return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
+  Expected<const BoundEntry *> b =
+      executable->executable->bind(static_cast<size_t>(plan->entry));
+  if (!b)
+    return b.getStatus();
+  bound = *b;
+  cppPlan = rebuilt.take();
+  return Status::success();
+}
+
+int fd_executable_init_workspace(fd_executable *executable, const fd_plan *plan,
+                                 void *workspace, uint64_t workspace_bytes,
+                                 struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    return bound->initWorkspace(cppPlan, workspace, workspace_bytes, stream);
+  });
+}
+
+int fd_plan_fallback_counter_offset(const fd_bundle *bundle,
+                                    const fd_plan *plan, uint64_t *offset) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!plan)
+      return nullArgument(fn, "plan");
+    if (!offset)
+      return nullArgument(fn, "offset");
+    Expected<Plan> rebuilt = rebuildPlan(*bundle->bundle, *plan);
+    if (!rebuilt)
+      return rebuilt.getStatus();
+    Expected<uint64_t> off = getFallbackCounterOffset(
+        bundle->bundle->getEntries()[plan->entry], *rebuilt);
+    if (!off)
+      return off.getStatus();
+    *offset = *off;
+    return Status::success();
+  });
+}
+
+int fd_executable_read_fallback_count(fd_executable *executable,
+                                      const fd_plan *plan,
+                                      const void *workspace,
+                                      struct CUstream_st *stream,
+                                      uint32_t *count) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!count)
+      return nullArgument(fn, "count");
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    Expected<uint32_t> n = bound->readFallbackCount(cppPlan, workspace, stream);
+    if (!n)
+      return n.getStatus();
+    *count = *n;
+    return Status::success();
+  });
+}
+
+int fd_executable_reset_fallback_count(fd_executable *executable,
+                                       const fd_plan *plan, void *workspace,
+                                       struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    return bound->resetFallbackCount(cppPlan, workspace, stream);
   });
 }
 

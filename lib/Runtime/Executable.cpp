@@ -82,31 +82,143 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   std::unique_ptr<BoundEntry> bound(new BoundEntry());
   bound->spec = &spec;
   bound->context = context.get();
-  for (const KernelSpec &kernel : spec.kernels) {
-    Expected<CUmodule> module = getModuleLocked(kernel.moduleIndex);
-    if (!module)
-      return module.getStatus().withContext("binding entry '" + spec.name +
+  for (size_t v = 0; v < getNumVariants(spec); ++v) {
+    std::vector<CUfunction> functions;
+    for (const KernelSpec &kernel : getVariant(spec, v).kernels) {
+      Expected<CUmodule> module = getModuleLocked(kernel.moduleIndex);
+      if (!module)
+        return module.getStatus().withContext("binding entry '" + spec.name +
+                                              "'");
+      ContextGuard guard(*context);
+      if (!guard.getStatus().ok())
+        return guard.getStatus();
+      Expected<KernelInfo> info = loadKernel(*context, *module, kernel);
+      if (!info)
+        return info.getStatus().withContext("binding entry '" + spec.name +
                                             "'");
-    ContextGuard guard(*context);
-    if (!guard.getStatus().ok())
-      return guard.getStatus();
-    Expected<KernelInfo> info = loadKernel(*context, *module, kernel);
-    if (!info)
-      return info.getStatus().withContext("binding entry '" + spec.name + "'");
-    bound->kernels.push_back(*info);
-    bound->functions.push_back(info->function);
+      if (v == 0)
+        bound->kernels.push_back(*info);
+      if (functions.empty())
+        bound->variantResidentCtas.push_back(info->residentCtasPerSm);
+      functions.push_back(info->function);
+    }
+    if (functions.empty())
+      bound->variantResidentCtas.push_back(0);
+    bound->variantFunctions.push_back(std::move(functions));
   }
+  bound->functions = bound->variantFunctions.front();
   entries[entryIndex] = std::move(bound);
   return entries[entryIndex].get();
 }
 
+/// Resident CTAs per SM of the entry's first kernel (the partial kernel,
+/// whose grid the split count sizes); 0 if unknown.
+static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
+  return kernels.empty() ? 0 : kernels.front().residentCtasPerSm;
+}
+
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount());
+  size_t v = getDefaultVariant(*spec);
+  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
+                      v == 0 ? residentCtas(kernels) : variantResidentCtas[v],
+                      int(v));
 }
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  return fd::rt::planForGraph(*spec, maxBatch, maxLen, context->getSmCount());
+  size_t v = getDefaultVariant(*spec);
+  return fd::rt::planForGraph(
+      *spec, maxBatch, maxLen, context->getSmCount(),
+      v == 0 ? residentCtas(kernels) : variantResidentCtas[v], int(v));
+}
+
+Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
+                                       std::string_view variant,
+                                       bool graphSafe) const {
+  int index = findVariant(*spec, variant);
+  if (index < 0) {
+    std::string known;
+    for (size_t v = 0; v < getNumVariants(*spec); ++v)
+      known += (known.empty() ? "" : ", ") +
+               ("'" + getVariant(*spec, v).variantName + "'");
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry '" + spec->name + "' has no launch variant '" +
+                             std::string(variant) + "' (variants: " + known +
+                             ")");
+  }
+  int64_t resident = variantResidentCtas[size_t(index)];
+  return graphSafe
+             ? fd::rt::planForGraph(*spec, batch, maxLen, context->getSmCount(),
+                                    resident, index)
+             : fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
+                            resident, index);
+}
+
+Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
+                                 uint64_t workspaceBytes,
+                                 CUstream stream) const {
+  std::string what = "initWorkspace '" + spec->name + "'";
+  if (workspaceBytes < plan.workspaceBytes || (!workspace && workspaceBytes))
+    return Status::error(
+        ErrorCode::InvalidArgument,
+        what + ": the workspace is " + std::to_string(workspaceBytes) +
+            " bytes, the plan needs " + std::to_string(plan.workspaceBytes));
+  if (plan.workspaceBytes == 0)
+    return Status::success();
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  CUresult r = api.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(workspace), 0,
+                                   plan.workspaceBytes, stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemsetD8Async");
+  return Status::success();
+}
+
+Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
+                                                 const void *workspace,
+                                                 CUstream stream) const {
+  std::string what = "readFallbackCount '" + spec->name + "'";
+  Expected<uint64_t> offset = getFallbackCounterOffset(*spec, plan);
+  if (!offset)
+    return offset.getStatus().withContext(what);
+  if (!workspace)
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": the workspace pointer is null");
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  uint32_t count = 0;
+  CUresult r = api.cuMemcpyDtoHAsync(
+      &count, reinterpret_cast<CUdeviceptr>(workspace) + *offset, sizeof(count),
+      stream);
+  if (r == CUDA_SUCCESS)
+    r = api.cuStreamSynchronize(stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": reading the counter");
+  return count;
+}
+
+Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
+                                      CUstream stream) const {
+  std::string what = "resetFallbackCount '" + spec->name + "'";
+  Expected<uint64_t> offset = getFallbackCounterOffset(*spec, plan);
+  if (!offset)
+    return offset.getStatus().withContext(what);
+  if (!workspace)
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": the workspace pointer is null");
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  CUresult r = api.cuMemsetD32Async(
+      reinterpret_cast<CUdeviceptr>(workspace) + *offset, 0, 1, stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemsetD32Async");
+  return Status::success();
 }
 
 Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
@@ -120,7 +232,8 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext("run '" + spec->name + "'");
-  Status launched = launchKernels(context->getDriver(), *spec, functions.data(),
+  Status launched = launchKernels(context->getDriver(), *spec,
+                                  variantFunctions[bindings.variant].data(),
                                   bindings, stream);
   if (!launched.ok())
     return launched.withContext("run '" + spec->name + "'");
@@ -161,8 +274,13 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
       return driverError(api, r,
                          what + ": cuMemAllocAsync(" + std::to_string(bytes) +
                              " bytes)");
-    Status status =
-        run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
+    Status status = Status::success();
+    if (getVariant(*spec, plan.variant).workspaceZeroInit)
+      status = initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes,
+                             stream);
+    if (status.ok())
+      status =
+          run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
     r = api.cuMemFreeAsync(workspace, stream);
     if (!status.ok())
       return status;
@@ -174,8 +292,13 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   if ((r = api.cuMemAlloc(&workspace, bytes)) != CUDA_SUCCESS)
     return driverError(
         api, r, what + ": cuMemAlloc(" + std::to_string(bytes) + " bytes)");
-  Status status =
-      run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
+  Status status = Status::success();
+  if (getVariant(*spec, plan.variant).workspaceZeroInit)
+    status =
+        initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes, stream);
+  if (status.ok())
+    status =
+        run(plan, args, reinterpret_cast<void *>(workspace), bytes, stream);
   // Kernels enqueued so far (all of them, or those before a failed launch)
   // may still be using the memory; wait before freeing it.
   CUresult sync = api.cuStreamSynchronize(stream);

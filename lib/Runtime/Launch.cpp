@@ -49,10 +49,16 @@ void **KernelParams::getPointers() {
   return pointers.data();
 }
 
-Status fd::rt::prepareLaunch(const EntrySpec &entry, const Plan &plan,
+Status fd::rt::prepareLaunch(const EntrySpec &top, const Plan &plan,
                              const AttentionArgs &args, void *workspace,
                              uint64_t workspaceBytes,
                              LaunchBindings &bindings) {
+  if (plan.variant < 0 || plan.variant >= static_cast<int>(getNumVariants(top)))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "plan variant " + std::to_string(plan.variant) +
+                             " is out of range for entry '" + top.name + "'");
+  const EntrySpec &entry = getVariant(top, plan.variant);
+  bindings.variant = plan.variant;
   Expected<ProblemShape> shape = validateAttentionArgs(entry, plan, args);
   if (!shape)
     return shape.getStatus();
@@ -169,9 +175,10 @@ Status fd::rt::packKernelParams(const KernelSpec &kernel,
   return Status::success();
 }
 
-Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &entry,
+Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &top,
                              const CUfunction *functions,
                              const LaunchBindings &bindings, CUstream stream) {
+  const EntrySpec &entry = getVariant(top, bindings.variant);
   // An empty batch is a valid step with nothing to do; a zero grid extent
   // would be an error from the driver.
   if (bindings.symbols.get(Symbol::B) == 0)

@@ -82,6 +82,13 @@ Expected<KernelInfo> fd::rt::loadKernel(const Context &context, CUmodule module,
             std::to_string(info.maxThreadsPerBlock) + " (" +
             std::to_string(info.numRegs) + " registers per thread)");
 
+  if ((r = api.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+           &info.residentCtasPerSm, info.function, threads,
+           size_t(kernel.dynamicSmem))) != CUDA_SUCCESS)
+    return driverError(api, r,
+                       "cuOccupancyMaxActiveBlocksPerMultiprocessor(" +
+                           kernel.symbol + ")");
+
   int64_t shared = info.staticSharedBytes + kernel.dynamicSmem;
   if (shared > context.getMaxSharedPerBlockOptin())
     return Status::error(

@@ -29,7 +29,8 @@ SymbolValues fd::rt::getSymbolValues(const EntrySpec &entry, int64_t batch,
 
 Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
                                            int64_t batch, int64_t numKvHeads,
-                                           int64_t maxLen, int64_t smCount) {
+                                           int64_t maxLen, int64_t smCount,
+                                           int64_t residentCtasPerSm) {
   if (batch < 1 || batch > kMaxValue)
     return Status::error(ErrorCode::InvalidArgument,
                          "batch " + std::to_string(batch) +
@@ -51,9 +52,18 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
   case SplitMode::Auto: {
     // Enough CTAs to fill every SM ctas_per_sm times, but no split shorter
     // than min_chunk and no more than max_splits.
-    int64_t target = smCount * policy.ctasPerSm;
     int64_t work = batch * numKvHeads;
-    int64_t s = work >= target ? 1 : ceilDiv(target, work);
+    int64_t s;
+    if (residentCtasPerSm > 0) {
+      // The most splits that still fit in one wave of resident CTAs
+      // (ctas_per_sm caps the CTAs per SM counted).
+      int64_t target =
+          smCount * std::min(policy.ctasPerSm, residentCtasPerSm);
+      s = std::max<int64_t>(1, target / work);
+    } else {
+      int64_t target = smCount * policy.ctasPerSm;
+      s = work >= target ? 1 : ceilDiv(target, work);
+    }
     s = std::min({s, std::max<int64_t>(1, ceilDiv(maxLen, policy.minChunk)),
                   policy.maxSplits});
     choice.chunk =
@@ -123,10 +133,18 @@ fd::rt::evaluateGrid(const KernelSpec &kernel, const SymbolValues &symbols) {
   return grid;
 }
 
-Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
+Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
                                 int64_t maxLen, int64_t smCount,
                                 int64_t numSplits, int64_t chunk,
-                                bool graphSafe) {
+                                bool graphSafe, int variant) {
+  if (variant >= static_cast<int>(getNumVariants(top)))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry '" + top.name + "' has no variant " +
+                             std::to_string(variant) + " (it has " +
+                             std::to_string(getNumVariants(top)) + ")");
+  if (variant < 0)
+    variant = static_cast<int>(getDefaultVariant(top));
+  const EntrySpec &entry = getVariant(top, static_cast<size_t>(variant));
   if (entry.op != OpKind::DecodeAttention)
     return Status::error(ErrorCode::Unsupported,
                          "entry '" + entry.name + "': op '" + entry.opName +
@@ -160,6 +178,7 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
   result.maxLen = maxLen;
   result.smCount = smCount;
   result.graphSafe = graphSafe;
+  result.variant = variant;
   result.numSplits = numSplits;
   result.chunk = chunk;
   SymbolValues symbols = getSymbolValues(entry, batch, numSplits, chunk);
@@ -179,27 +198,51 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
 
 static Expected<Plan> planImpl(const EntrySpec &entry, int64_t batch,
                                int64_t maxLen, int64_t smCount,
-                               bool graphSafe) {
+                               int64_t residentCtasPerSm, bool graphSafe,
+                               int variant) {
   if (entry.op != OpKind::DecodeAttention)
-    return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe);
+    return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe, variant);
   Expected<SplitChoice> choice =
-      chooseSplits(entry.split, batch, entry.numKvHeads, maxLen, smCount);
+      chooseSplits(entry.split, batch, entry.numKvHeads, maxLen, smCount,
+                   residentCtasPerSm);
   if (!choice)
     return choice.getStatus().withContext("cannot plan entry '" + entry.name +
                                           "'");
   return makePlan(entry, batch, maxLen, smCount, choice->numSplits,
-                  choice->chunk, graphSafe);
+                  choice->chunk, graphSafe, variant);
 }
 
 Expected<Plan> fd::rt::plan(const EntrySpec &entry, int64_t batch,
-                            int64_t maxLen, int64_t smCount) {
-  return planImpl(entry, batch, maxLen, smCount, /*graphSafe=*/false);
+                            int64_t maxLen, int64_t smCount,
+                            int64_t residentCtasPerSm, int variant) {
+  return planImpl(entry, batch, maxLen, smCount, residentCtasPerSm,
+                  /*graphSafe=*/false, variant);
 }
 
 Expected<Plan> fd::rt::planForGraph(const EntrySpec &entry, int64_t maxBatch,
-                                    int64_t maxLen, int64_t smCount) {
+                                    int64_t maxLen, int64_t smCount,
+                                    int64_t residentCtasPerSm, int variant) {
   // Correctness needs only S * chunk >= every length and a batch within the
   // plan, so a plan for the maxima serves every smaller step; a smaller step
   // merely leaves some of the planned parallelism idle.
-  return planImpl(entry, maxBatch, maxLen, smCount, /*graphSafe=*/true);
+  return planImpl(entry, maxBatch, maxLen, smCount, residentCtasPerSm,
+                  /*graphSafe=*/true, variant);
+}
+
+Expected<uint64_t> fd::rt::getFallbackCounterOffset(const EntrySpec &entry,
+                                                    const Plan &plan) {
+  if (plan.variant < 0 ||
+      plan.variant >= static_cast<int>(getNumVariants(entry)))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "plan variant " + std::to_string(plan.variant) +
+                             " is out of range for entry '" + entry.name +
+                             "'");
+  const EntrySpec &variant = getVariant(entry, plan.variant);
+  if (variant.fallbackCounter < 0)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry '" + entry.name + "' (variant '" +
+                             variant.variantName +
+                             "') has no fallback counter: only unified-max "
+                             "entries have one");
+  return plan.workspace.offsets[variant.fallbackCounter];
 }

@@ -86,7 +86,12 @@ LogicalResult fd::compile::collectEntries(ModuleOp module,
     e.numKVHeads = shape.numKVHeads;
     e.headDim = shape.headDim;
     e.scale = op.getScale().convertToDouble();
-    if (auto um = dyn_cast<fd::UnifiedMaxAttr>(op.getSoftmax())) {
+    if (options.unifiedMaxPhi.hasValue()) {
+      // The pipeline's fd-unified-max replaces the op's strategy.
+      e.softmaxKind = "unified_max";
+      e.phi = options.unifiedMaxPhi;
+      e.threshold = options.unifiedMaxThreshold;
+    } else if (auto um = dyn_cast<fd::UnifiedMaxAttr>(op.getSoftmax())) {
       e.softmaxKind = "unified_max";
       e.phi = um.getPhi().convertToDouble();
       e.threshold = um.getThreshold().convertToDouble();
@@ -139,6 +144,8 @@ LogicalResult fd::compile::collectKernels(ModuleOp module, Bundle &bundle) {
     k.symbol = fn.getName().str();
     k.entry = entry.getValue().str();
     k.role = role.getValue().str();
+    if (auto variant = fn->getAttrOfType<StringAttr>(ka::kVariant))
+      k.variant = variant.getValue().str();
     for (Attribute g : grid)
       k.grid.push_back(cast<StringAttr>(g).getValue().str());
     for (unsigned i = 0; i < 3; ++i)
@@ -350,22 +357,110 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
             j.attribute("chunk_align", bundle.splitConstants.chunkAlign);
             j.attribute("max_splits", bundle.splitConstants.maxSplits);
           });
-          j.attributeArray("workspace", [&] {
-            auto buffer = [&](StringRef name,
-                              std::vector<std::string> shape) {
-              j.object([&] {
-                j.attribute("name", name);
-                j.attribute("elem", "f32");
-                j.attributeBegin("shape");
-                strings(shape);
-                j.attributeEnd();
-              });
-            };
-            buffer("partial_acc", {"B", "Hq", "S", "D"});
-            buffer("partial_max", {"B", "Hq", "S"});
-            buffer("partial_sum", {"B", "Hq", "S"});
-          });
-          writeKernels(e);
+          // Workspace buffers of one launch variant, in layout order.
+          auto writeWorkspace = [&](StringRef variant) {
+            j.attributeArray("workspace", [&] {
+              auto buffer = [&](StringRef name, StringRef elem,
+                                std::vector<std::string> shape) {
+                j.object([&] {
+                  j.attribute("name", name);
+                  j.attribute("elem", elem);
+                  j.attributeArray("shape", [&] {
+                    for (const std::string &dim : shape) {
+                      int64_t n;
+                      if (!StringRef(dim).getAsInteger(10, n))
+                        j.value(n); // a constant extent
+                      else
+                        j.value(dim);
+                    }
+                  });
+                });
+              };
+              // The fallback counter comes first so that its offset (0)
+              // does not depend on B or S: it accumulates across calls.
+              if (!variant.empty())
+                buffer("fallback_count", "i32", {"1"});
+              if (variant == "single_launch") {
+                buffer("ua_acc", "f32", {"B", "Hq", "D"});
+                buffer("ua_sum", "f32", {"B", "Hq"});
+                buffer("ua_bits", "i32", {"B", "Hq"});
+                buffer("ua_count", "i32", {"B", "Hkv"});
+              } else {
+                buffer("partial_acc", "f32", {"B", "Hq", "S", "D"});
+                buffer("partial_max", "f32", {"B", "Hq", "S"});
+                buffer("partial_sum", "f32", {"B", "Hq", "S"});
+              }
+              if (variant == "two_kernel")
+                buffer("row_flags", "i32", {"B", "Hq"});
+            });
+          };
+          auto writeKernels = [&](StringRef variant) {
+            j.attributeArray("kernels", [&] {
+              for (const Kernel &k : bundle.kernels) {
+                if (k.entry != e.name || k.variant != variant)
+                  continue;
+                j.object([&] {
+                  j.attribute("symbol", k.symbol);
+                  j.attribute("module", "fd_kernels");
+                  j.attribute("role", k.role);
+                  j.attributeBegin("grid");
+                  strings(k.grid);
+                  j.attributeEnd();
+                  j.attributeArray("block", [&] {
+                    for (int64_t b : k.block)
+                      j.value(b);
+                  });
+                  j.attribute("static_smem", k.staticSmem);
+                  j.attribute("dynamic_smem", 0);
+                  j.attributeArray("args", [&] {
+                    for (const KernelArg &a : k.args)
+                      j.object([&] {
+                        j.attribute("kind", a.kind);
+                        j.attribute("bind", a.bind);
+                        if (a.kind == "memref") {
+                          j.attribute("elem", a.elem);
+                          j.attribute("rank", a.rank);
+                        } else {
+                          j.attribute("type", a.elem);
+                        }
+                      });
+                  });
+                  if (k.resources)
+                    j.attributeObject("resources", [&] {
+                      j.attribute("registers", k.resources->registers);
+                      j.attribute("spill_bytes", k.resources->spillBytes);
+                      j.attribute("shared_bytes", k.resources->sharedBytes);
+                    });
+                });
+              }
+            });
+          };
+          // Variants in kernel order (two_kernel first); an entry without
+          // them has the one unnamed variant.
+          std::vector<std::string> variants;
+          for (const Kernel &k : bundle.kernels)
+            if (k.entry == e.name &&
+                llvm::find(variants, k.variant) == variants.end())
+              variants.push_back(k.variant);
+          if (variants.empty())
+            variants.push_back("");
+          // The top level holds the first variant, so that a reader that
+          // does not know "variants" still finds a complete launch.
+          writeWorkspace(variants.front());
+          writeKernels(variants.front());
+          if (!variants.front().empty())
+            j.attributeArray("variants", [&] {
+              for (const std::string &variant : variants)
+                j.object([&] {
+                  j.attribute("name", variant);
+                  // The single-launch accumulators and the fallback counter
+                  // must start at zero; the kernels leave them zeroed.
+                  j.attribute("workspace_init", "zero");
+                  j.attribute("fallback_counter", "fallback_count");
+                  writeWorkspace(variant);
+                  writeKernels(variant);
+                });
+            });
         });
       }
     });

@@ -33,6 +33,8 @@ struct Resources {
 
 struct Kernel {
   std::string symbol, entry, role;
+  /// Launch variant (unified max: "two_kernel" | "single_launch"), or "".
+  std::string variant;
   std::vector<std::string> grid;
   int64_t block[3] = {1, 1, 1};
   int64_t staticSmem = 0;

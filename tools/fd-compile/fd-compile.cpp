@@ -30,6 +30,11 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/JSON.h"
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -54,6 +59,11 @@ static cl::opt<std::string> ptxasPath(
     "ptxas", cl::desc("ptxas to validate the PTX with (default: PATH, then "
                       "/usr/local/cuda/bin)"),
     cl::init(""), cl::cat(category));
+static cl::opt<std::string> calibration(
+    "calibration",
+    cl::desc("Switch every decode attention to the unified max with the phi "
+             "and threshold of this fd-calibrate output (JSON)"),
+    cl::value_desc("file"), cl::init(""), cl::cat(category));
 static cl::opt<bool> noPtxas("no-ptxas", cl::desc("Do not run ptxas"),
                              cl::init(false), cl::cat(category));
 
@@ -105,6 +115,38 @@ int main(int argc, char **argv) {
       argc, argv, "fd-compile: fd decode attention -> PTX kernel bundle\n");
 
   std::string optionString = "chip=" + chip + " " + pipelineOptions;
+  if (!calibration.empty()) {
+    // fd-calibrate's JSON (docs/unified-max.md): phi and threshold become
+    // the pipeline's fd-unified-max options.
+    auto file = llvm::MemoryBuffer::getFile(calibration);
+    if (!file)
+      return fail("cannot read --calibration '" + calibration +
+                  "': " + file.getError().message());
+    auto json = llvm::json::parse((*file)->getBuffer());
+    if (!json)
+      return fail("--calibration '" + calibration +
+                  "' is not valid JSON: " + llvm::toString(json.takeError()));
+    const llvm::json::Object *object = json->getAsObject();
+    std::optional<llvm::StringRef> format =
+        object ? object->getString("format") : std::nullopt;
+    std::optional<double> phi =
+        object ? object->getNumber("phi") : std::nullopt;
+    std::optional<double> threshold =
+        object ? object->getNumber("threshold") : std::nullopt;
+    if (!format || *format != "fd-calibration" || !phi || !threshold)
+      return fail("--calibration '" + calibration +
+                  "' is not an fd-calibrate output (expected an object with "
+                  "\"format\": \"fd-calibration\", numbers \"phi\" and "
+                  "\"threshold\")");
+    if (!std::isfinite(*phi) || !std::isfinite(*threshold) || *threshold <= 0)
+      return fail("--calibration '" + calibration +
+                  "': phi must be finite and threshold positive");
+    char buf[128];
+    std::snprintf(buf, sizeof(buf),
+                  " unified-max-phi=%.17g unified-max-threshold=%.17g", *phi,
+                  *threshold);
+    optionString += buf;
+  }
   auto options = fd::FDPipelineOptions::createFromString(optionString);
   if (!options)
     return fail("invalid --options '" + pipelineOptions + "'");

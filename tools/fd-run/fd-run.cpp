@@ -196,6 +196,18 @@ static void listBundle(const Bundle &bundle) {
     } else {
       std::printf("\n");
     }
+    for (const EntrySpec &variant : entry.variants) {
+      std::printf("  variant %s: %zu kernels, workspace_init %s",
+                  variant.variantName.c_str(), variant.kernels.size(),
+                  variant.workspaceZeroInit ? "zero" : "none");
+      if (variant.fallbackCounter >= 0)
+        std::printf(", fallback_counter %s",
+                    variant.workspace[variant.fallbackCounter].name.c_str());
+      std::printf("\n");
+      for (const KernelSpec &kernel : variant.kernels)
+        std::printf("    kernel %s (role '%s')\n", kernel.symbol.c_str(),
+                    kernel.role.c_str());
+    }
     for (const WorkspaceSpec &buffer : entry.workspace)
       std::printf("  workspace %s: %s %s\n", buffer.name.c_str(),
                   dtypeName(buffer.elem), formatSizes(buffer.shape).c_str());
@@ -341,36 +353,55 @@ static int planEntries(const Bundle &bundle, const Options &options) {
                   entry.name.c_str(), entry.opName.c_str());
       continue;
     }
-    Expected<Plan> result =
-        options.graph
-            ? planForGraph(entry, options.batch, options.maxLen, smCount)
-            : plan(entry, options.batch, options.maxLen, smCount);
-    if (!result) {
-      std::fprintf(stderr, "fd-run: %s\n",
-                   result.getStatus().getMessage().c_str());
-      exitCode = 1;
-      continue;
+    // Every launch variant (unified max has two); the default one is the
+    // variant BoundEntry::plan picks.
+    size_t defaultVariant = getDefaultVariant(entry);
+    for (size_t v = 0; v < getNumVariants(entry); ++v) {
+      const EntrySpec &variant = getVariant(entry, v);
+      int index = static_cast<int>(v);
+      Expected<Plan> result =
+          options.graph ? planForGraph(entry, options.batch, options.maxLen,
+                                       smCount, /*residentCtasPerSm=*/0, index)
+                        : plan(entry, options.batch, options.maxLen, smCount,
+                               /*residentCtasPerSm=*/0, index);
+      if (!result) {
+        std::fprintf(stderr, "fd-run: %s\n",
+                     result.getStatus().getMessage().c_str());
+        exitCode = 1;
+        continue;
+      }
+      std::string label = entry.name;
+      if (!variant.variantName.empty())
+        label += " variant " + variant.variantName +
+                 (v == defaultVariant ? " (default)" : "");
+      std::printf("plan %s: batch %lld, max_len %lld, sm_count %lld%s -> "
+                  "num_splits %lld, chunk %lld, workspace %llu bytes\n",
+                  label.c_str(), static_cast<long long>(result->batch),
+                  static_cast<long long>(result->maxLen),
+                  static_cast<long long>(result->smCount),
+                  result->graphSafe ? ", graph-safe" : "",
+                  static_cast<long long>(result->numSplits),
+                  static_cast<long long>(result->chunk),
+                  static_cast<unsigned long long>(result->workspaceBytes));
+      for (size_t k = 0; k < variant.kernels.size(); ++k)
+        std::printf("  kernel %s: grid [%u, %u, %u], block [%u, %u, %u]\n",
+                    variant.kernels[k].symbol.c_str(), result->grids[k][0],
+                    result->grids[k][1], result->grids[k][2],
+                    variant.kernels[k].block[0], variant.kernels[k].block[1],
+                    variant.kernels[k].block[2]);
+      for (size_t b = 0; b < variant.workspace.size(); ++b)
+        std::printf(
+            "  workspace %s: offset %llu, %llu bytes\n",
+            variant.workspace[b].name.c_str(),
+            static_cast<unsigned long long>(result->workspace.offsets[b]),
+            static_cast<unsigned long long>(result->workspace.bytes[b]));
+      if (Expected<uint64_t> counter = getFallbackCounterOffset(entry, *result))
+        std::printf("  fallback counter: i32 at workspace offset %llu%s\n",
+                    static_cast<unsigned long long>(*counter),
+                    variant.workspaceZeroInit
+                        ? "; zero the workspace once before the first run"
+                        : "");
     }
-    std::printf("plan %s: batch %lld, max_len %lld, sm_count %lld%s -> "
-                "num_splits %lld, chunk %lld, workspace %llu bytes\n",
-                entry.name.c_str(), static_cast<long long>(result->batch),
-                static_cast<long long>(result->maxLen),
-                static_cast<long long>(result->smCount),
-                result->graphSafe ? ", graph-safe" : "",
-                static_cast<long long>(result->numSplits),
-                static_cast<long long>(result->chunk),
-                static_cast<unsigned long long>(result->workspaceBytes));
-    for (size_t k = 0; k < entry.kernels.size(); ++k)
-      std::printf("  kernel %s: grid [%u, %u, %u], block [%u, %u, %u]\n",
-                  entry.kernels[k].symbol.c_str(), result->grids[k][0],
-                  result->grids[k][1], result->grids[k][2],
-                  entry.kernels[k].block[0], entry.kernels[k].block[1],
-                  entry.kernels[k].block[2]);
-    for (size_t b = 0; b < entry.workspace.size(); ++b)
-      std::printf("  workspace %s: offset %llu, %llu bytes\n",
-                  entry.workspace[b].name.c_str(),
-                  static_cast<unsigned long long>(result->workspace.offsets[b]),
-                  static_cast<unsigned long long>(result->workspace.bytes[b]));
   }
   return exitCode;
 }

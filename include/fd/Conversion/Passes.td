@@ -8,7 +8,8 @@ def ConvertFDToSCF : Pass<"convert-fd-to-scf"> {
   let summary = "Lower fd ops to scalar loops (the CPU reference semantics)";
   let description = [{
     Lowers `fd.decode_attention`, `fd.split_plan`, `fd.partial_attention`,
-    `fd.merge_partials` and `fd.flat_gemm` to `scf.for` loops over memrefs
+    `fd.merge_partials`, `fd.overflow_fallback` and `fd.flat_gemm` to
+    `scf.for` loops over memrefs
     with f32 arithmetic. The result runs on the CPU (e.g. with `mlir-runner`),
     which is how fd checks the split and merge rewrites numerically without a
     GPU. It is a reference, not a fast path.
@@ -32,6 +33,13 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     scale. Kernels carry `fd.*` attributes (role, grid, argument bindings)
     from which `fd-compile` writes the bundle manifest.
 
+    The unified-max split form (`fd.partial_attention`, `fd.merge_partials`
+    and `fd.overflow_fallback` on the same buffers) becomes two launch
+    variants: a partial and a merge kernel (the merge recomputes overflowed
+    rows; the host IR launches these), and a single kernel whose CTAs add
+    their partials into f32 accumulators with atomics, the last one per
+    (sequence, KV head) normalising; `fd.variant` tells them apart.
+
     The kernel argument order is fixed by this pass rather than by
     `gpu-kernel-outlining` (which orders captured values by first use),
     because the runtime packs arguments by role.
@@ -43,7 +51,10 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "Threads per CTA of the partial kernel (a multiple of 32)">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"2",
-           "Tokens each thread group loads per iteration (loads in flight)">
+           "Tokens each thread group loads per iteration (loads in flight)">,
+    Option<"minCtasPerSm", "min-ctas-per-sm", "int64_t", /*default=*/"0",
+           "If > 0: resident CTAs per SM the partial kernel asks ptxas for "
+           "(caps its registers; 0 lets ptxas choose)">
   ];
 }
 

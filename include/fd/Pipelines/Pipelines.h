@@ -32,8 +32,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "sm-count", llvm::cl::desc("auto split: SMs of the target"),
       llvm::cl::init(132)};
   PassOptions::Option<int64_t> ctasPerSM{
-      *this, "ctas-per-sm", llvm::cl::desc("auto split: CTAs per SM"),
-      llvm::cl::init(2)};
+      *this, "ctas-per-sm",
+      llvm::cl::desc("auto split: CTAs per SM (the runtime caps it at the "
+                     "partial kernel's occupancy; fd-bench measured 16)"),
+      llvm::cl::init(16)};
   PassOptions::Option<int64_t> minChunk{
       *this, "min-chunk", llvm::cl::desc("auto split: smallest chunk"),
       llvm::cl::init(256)};
@@ -43,13 +45,28 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<int64_t> maxSplits{
       *this, "max-splits", llvm::cl::desc("auto split: most splits"),
       llvm::cl::init(256)};
+  PassOptions::Option<double> unifiedMaxPhi{
+      *this, "unified-max-phi",
+      llvm::cl::desc("Run fd-unified-max with this phi before splitting "
+                     "(unset: keep each op's softmax strategy)")};
+  PassOptions::Option<double> unifiedMaxThreshold{
+      *this, "unified-max-threshold",
+      llvm::cl::desc("fd-unified-max threshold (with unified-max-phi)"),
+      llvm::cl::init(40.0)};
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per CTA of the partial kernel"),
       llvm::cl::init(128)};
   PassOptions::Option<int64_t> unroll{
-      *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
-      llvm::cl::init(2)};
+      *this, "unroll",
+      llvm::cl::desc("Tokens in flight per thread group (4: fastest in "
+                     "fd-bench's sweep of 2, 4, 8)"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> minCtasPerSm{
+      *this, "min-ctas-per-sm",
+      llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
+                     "(0: ptxas chooses)"),
+      llvm::cl::init(0)};
   // Flat GEMM knobs, mirroring fd-tile-flat-gemm's options.
   PassOptions::Option<int64_t> gemmStages{
       *this, "gemm-stages", llvm::cl::desc("Flat GEMM: cp.async stages"),

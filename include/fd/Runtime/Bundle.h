@@ -213,7 +213,31 @@ struct EntrySpec {
   std::vector<KernelSpec> kernels;
   /// op == FlatGemm only; each kernel is one variant (its role names it).
   FlatGemmSpec gemm;
+
+  /// Launch variant (docs/bundle.md, "Variants"): its name ("" for an entry
+  /// without variants), whether the caller must zero its workspace once
+  /// before the first run (the kernels leave it zeroed), and the workspace
+  /// index of its i32 fallback-row counter (-1 if none).
+  std::string variantName;
+  bool workspaceZeroInit = false;
+  int fallbackCounter = -1;
+  /// Every variant of the entry, each a complete EntrySpec whose workspace
+  /// and kernels are that variant's; empty when the manifest lists none
+  /// (the entry itself is then its one variant). variants[0] has the same
+  /// workspace and kernels as the entry's top level.
+  std::vector<EntrySpec> variants;
 };
+
+/// Number of launch variants of \p entry (at least 1).
+size_t getNumVariants(const EntrySpec &entry);
+/// Variant \p index of \p entry (the entry itself when it has none).
+const EntrySpec &getVariant(const EntrySpec &entry, size_t index);
+/// Index of the variant named \p name, or -1.
+int findVariant(const EntrySpec &entry, std::string_view name);
+/// The variant the runtime launches unless told otherwise: "single_launch"
+/// for MHA (Hq == Hkv), "two_kernel" for GQA/MQA, as measured; else the
+/// first.
+size_t getDefaultVariant(const EntrySpec &entry);
 
 /// A parsed, fully validated bundle. Immutable once loaded.
 class Bundle {

@@ -41,11 +41,15 @@ namespace fd::rt {
   X(cuModuleGetFunction)                                                       \
   X(cuFuncGetAttribute)                                                        \
   X(cuFuncSetAttribute)                                                        \
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor)                               \
   X(cuLaunchKernel)                                                            \
   X(cuMemAlloc)                                                                \
   X(cuMemFree)                                                                 \
   X(cuStreamSynchronize)                                                       \
-  X(cuStreamIsCapturing)
+  X(cuStreamIsCapturing)                                                       \
+  X(cuMemsetD8Async)                                                           \
+  X(cuMemsetD32Async)                                                          \
+  X(cuMemcpyDtoHAsync)
 
 /// Entry points used when present (stream-ordered allocation, CUDA 11.2+).
 #define FD_DRIVER_OPTIONAL_FUNCTIONS(X)                                        \

@@ -33,10 +33,32 @@ public:
   /// The loaded kernels, parallel to getSpec().kernels.
   const std::vector<KernelInfo> &getKernels() const { return kernels; }
 
-  /// plan() with this device's SM count.
+  /// plan() with this device's SM count, for the default launch variant.
   Expected<Plan> plan(int64_t batch, int64_t maxLen) const;
   /// planForGraph() with this device's SM count.
   Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen) const;
+  /// Either of the above for the launch variant named \p variant (e.g.
+  /// "two_kernel" or "single_launch" of a unified-max entry).
+  Expected<Plan> planVariant(int64_t batch, int64_t maxLen,
+                             std::string_view variant,
+                             bool graphSafe = false) const;
+
+  /// Zeroes the whole workspace of \p plan on \p stream (stream-ordered,
+  /// graph-capturable memset). Needed once after allocating a workspace for
+  /// a variant whose manifest says workspace_init "zero" (unified max): the
+  /// single-launch kernel leaves its accumulators and counters zeroed after
+  /// every call, so later runs and CUDA-graph replays need no memset. Also
+  /// resets the fallback counter.
+  Status initWorkspace(const Plan &plan, void *workspace,
+                       uint64_t workspaceBytes, CUstream stream) const;
+  /// Rows recomputed by the exact fallback since the counter was last
+  /// zeroed (initWorkspace or resetFallbackCount); unified max only.
+  /// Synchronises \p stream to read it.
+  Expected<uint32_t> readFallbackCount(const Plan &plan, const void *workspace,
+                                       CUstream stream) const;
+  /// Zeroes the fallback counter on \p stream (stream-ordered).
+  Status resetFallbackCount(const Plan &plan, void *workspace,
+                            CUstream stream) const;
 
   /// Launches the entry's kernels on \p stream (a stream of this device's
   /// primary context, e.g. one from the CUDA runtime API or PyTorch). The
@@ -70,7 +92,12 @@ private:
   const EntrySpec *spec = nullptr;
   const Context *context = nullptr;
   std::vector<KernelInfo> kernels;
+  /// Loaded kernels of each launch variant (variantFunctions[0] ==
+  /// functions).
   std::vector<CUfunction> functions;
+  std::vector<std::vector<CUfunction>> variantFunctions;
+  /// Resident CTAs per SM of each variant's first kernel (0 if unknown).
+  std::vector<int64_t> variantResidentCtas;
 };
 
 /// A bundle loaded on a device.

@@ -71,6 +71,8 @@ struct WorkspaceMemref {
 /// Everything kernel arguments of one launch can be bound to.
 struct LaunchBindings {
   const AttentionArgs *args = nullptr;
+  /// The launch variant of the plan (index for getVariant).
+  int variant = 0;
   /// B and L from the buffers, S and chunk from the plan.
   SymbolValues symbols;
   double scale = 0;
@@ -91,8 +93,9 @@ Status prepareLaunch(const EntrySpec &entry, const Plan &plan,
 Status packKernelParams(const KernelSpec &kernel,
                         const LaunchBindings &bindings, KernelParams &params);
 
-/// Launches every kernel of \p entry in order on \p stream; \p functions
-/// are the loaded kernels, parallel to entry.kernels. The entry's context
+/// Launches every kernel of the bindings' variant of \p entry in order on
+/// \p stream; \p functions are the loaded kernels, parallel to that
+/// variant's kernels. The entry's context
 /// must be current. A batch of 0 launches nothing.
 Status launchKernels(const DriverApi &api, const EntrySpec &entry,
                      const CUfunction *functions,

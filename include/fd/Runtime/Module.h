@@ -18,6 +18,9 @@ struct KernelInfo {
   int localBytes = 0;
   int staticSharedBytes = 0;
   int maxThreadsPerBlock = 0;
+  /// CTAs of the manifest's block size one SM holds at once (the driver's
+  /// occupancy calculator); the planner sizes the split count by it.
+  int residentCtasPerSm = 0;
 };
 
 /// JIT-compiles \p module's PTX in \p context after checking that its chip

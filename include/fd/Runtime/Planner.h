@@ -48,9 +48,14 @@ struct SplitChoice {
 };
 
 /// The split formula of docs/bundle.md for \p policy (all three modes).
+/// \p residentCtasPerSm: how many partial-kernel CTAs one SM holds at once
+/// (from the driver's occupancy calculator), or 0 if unknown. When known,
+/// auto mode fills exactly one wave instead of rounding the split count up,
+/// because a wave that is only slightly over-full costs a whole extra wave.
 Expected<SplitChoice> chooseSplits(const SplitPolicy &policy, int64_t batch,
                                    int64_t numKvHeads, int64_t maxLen,
-                                   int64_t smCount);
+                                   int64_t smCount,
+                                   int64_t residentCtasPerSm = 0);
 
 /// Byte offsets and sizes of an entry's workspace buffers. Fixed capacity so
 /// that the launch path can compute it without allocating.
@@ -83,6 +88,9 @@ struct Plan {
   /// Planned for the maxima (planForGraph): replays of one captured launch
   /// stay correct while lens change within maxLen.
   bool graphSafe = false;
+  /// The launch variant (index into getVariant(entry, i)); grids and
+  /// workspace below are that variant's.
+  int variant = 0;
   int64_t numSplits = 1;
   int64_t chunk = 1;
   /// Grid of each kernel of the entry, in launch order, for `batch`.
@@ -95,20 +103,29 @@ struct Plan {
 
 /// Plans \p entry for \p batch sequences whose longest is \p maxLen tokens on
 /// a GPU with \p smCount SMs. The caller knows maxLen on the host.
+/// \p residentCtasPerSm as for chooseSplits; \p variant picks a launch
+/// variant (-1: getDefaultVariant).
 Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                    int64_t smCount);
+                    int64_t smCount, int64_t residentCtasPerSm = 0,
+                    int variant = -1);
 
 /// Plans for the maxima, for CUDA-graph capture: the kernels read lens on
 /// the device, so a captured launch replays correctly as long as the batch
 /// stays <= maxBatch and every length <= maxLen.
 Expected<Plan> planForGraph(const EntrySpec &entry, int64_t maxBatch,
-                            int64_t maxLen, int64_t smCount);
+                            int64_t maxLen, int64_t smCount,
+                            int64_t residentCtasPerSm = 0, int variant = -1);
 
 /// Completes a plan from an explicit S and chunk (e.g. one that came through
 /// the C API); checks that they cover maxLen.
 Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
                         int64_t smCount, int64_t numSplits, int64_t chunk,
-                        bool graphSafe);
+                        bool graphSafe, int variant = -1);
+
+/// Byte offset of the fallback-row counter (one i32) in the workspace of
+/// \p plan, or an error when its variant has none.
+Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
+                                            const Plan &plan);
 
 } // namespace fd::rt
 

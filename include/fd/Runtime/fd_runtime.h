@@ -70,6 +70,8 @@ typedef struct fd_plan {
   int64_t num_splits;
   int64_t chunk;
   uint64_t workspace_bytes; /* scratch a run needs, 256-byte aligned */
+  int32_t variant;          /* launch variant (see fd_bundle_variant_name) */
+  int32_t reserved;
 } fd_plan;
 
 typedef struct fd_bundle fd_bundle;
@@ -149,6 +151,40 @@ int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
                                 const fd_dispatch_table *table,
                                 const char *variant,
                                 struct CUstream_st *stream);
+/* Launch variants of an entry (unified max: "two_kernel" and
+ * "single_launch"; other entries have one, named ""). The name stays valid
+ * as long as the bundle. Plans made without a variant use the default one
+ * (single_launch when present). */
+int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
+                            int32_t *count);
+int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
+                           int32_t variant, const char **name);
+/* fd_executable_plan for the launch variant named `variant`. */
+int fd_executable_plan_variant(fd_executable *executable, int32_t entry,
+                               int64_t batch, int64_t max_len,
+                               int32_t graph_safe, const char *variant,
+                               fd_plan *plan);
+/* Zeroes the plan's workspace on `stream` (stream-ordered memset). Unified
+ * max needs it once after allocating a workspace: its kernels leave the
+ * workspace zeroed for the next run and for CUDA-graph replays. */
+int fd_executable_init_workspace(fd_executable *executable,
+                                 const fd_plan *plan, void *workspace,
+                                 uint64_t workspace_bytes,
+                                 struct CUstream_st *stream);
+/* Unified max: byte offset in the workspace of the fallback-row counter, a
+ * uint32 counting the (batch, query head) rows recomputed by the exact
+ * fallback since it was last zeroed. */
+int fd_plan_fallback_counter_offset(const fd_bundle *bundle,
+                                    const fd_plan *plan, uint64_t *offset);
+/* Reads the counter (synchronises `stream`) / zeroes it (stream-ordered). */
+int fd_executable_read_fallback_count(fd_executable *executable,
+                                      const fd_plan *plan,
+                                      const void *workspace,
+                                      struct CUstream_st *stream,
+                                      uint32_t *count);
+int fd_executable_reset_fallback_count(fd_executable *executable,
+                                       const fd_plan *plan, void *workspace,
+                                       struct CUstream_st *stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
+#include "KernelUtils.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
@@ -36,159 +37,9 @@ namespace mlir::fd {
 
 using namespace mlir;
 using namespace mlir::fd;
-
-static constexpr double kLog2e = 1.4426950408889634;
-/// Elements per 16-byte load of f16/bf16.
-static constexpr int64_t kVectorWidth = 8;
-static constexpr const char *kKernelModuleName = "fd_kernels";
+using namespace mlir::fd::gpu_kernels;
 
 namespace {
-/// Builder helpers for kernel bodies.
-struct KernelEmitter {
-  OpBuilder &b;
-  Location loc;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value maxf(Value x, Value y) {
-    return arith::MaximumFOp::create(b, loc, x, y);
-  }
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value mini(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  /// 2^x as one `ex2.approx.ftz.f32`: the NVVM intrinsic rather than
-  /// math.exp2, which would lower to libdevice's __nv_exp2f.
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(
-               b, loc, b.getF32Type(),
-               b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"), ValueRange{x})
-        .getResult(0);
-  }
-  Value splat(Value x, VectorType t) {
-    return vector::BroadcastOp::create(b, loc, t, x);
-  }
-  Value extf(Value v, Type t) { return arith::ExtFOp::create(b, loc, t, v); }
-  /// Sum over the `width` consecutive lanes of a thread group (butterfly).
-  Value groupSum(Value x, int64_t width) {
-    for (int64_t off = 1; off < width; off *= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, loc, x, off, 32, gpu::ShuffleMode::XOR)
-              .getShuffleResult();
-      x = add(x, other);
-    }
-    return x;
-  }
-  Value length(Value lens, Value batch) {
-    Value l = memref::LoadOp::create(b, loc, lens, batch);
-    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
-    return arith::MaxSIOp::create(b, loc, li, idx(0));
-  }
-};
-
-/// The one place that knows how a K or V row is addressed. Kernels ask for
-/// "the 8 elements at head-dim offset d0 of token t"; a paged KV cache (block
-/// tables, any page size) replaces this class, not the kernels.
-class KVCacheAccess {
-public:
-  KVCacheAccess(Value cache, Value batch, Value kvHead)
-      : cache(cache), batch(batch), kvHead(kvHead) {}
-
-  /// One 16-byte load. The alignment promise holds because the verifier
-  /// requires a unit innermost stride and the runtime checks the base pointer
-  /// and the outer strides for 16-byte alignment.
-  Value loadRow(OpBuilder &b, Location loc, Value token, Value d0) const {
-    auto type = cast<MemRefType>(cache.getType());
-    auto vt = VectorType::get({kVectorWidth}, type.getElementType());
-    auto load = vector::LoadOp::create(b, loc, vt, cache,
-                                       ValueRange{batch, kvHead, token, d0});
-    load.setAlignment(16);
-    return load;
-  }
-
-private:
-  Value cache, batch, kvHead;
-};
-
-/// Returns the gpu.module that holds fd's kernels, creating it on first use.
-gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  if (auto m = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
-    return m;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  return gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModuleName);
-}
-
-/// Creates an empty kernel `name` (uniqued) with the given arguments.
-gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b,
-                            Location loc, StringRef name, TypeRange args,
-                            int64_t blockSize) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, loc, name,
-                                   b.getFunctionType(args, TypeRange{}));
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(blockSize), 1, 1}));
-  SymbolTable(module).insert(fn); // renames on a clash
-  return fn;
-}
-
-/// A `memref.global` in workgroup memory, 16-byte aligned (see
-/// MLIR22-NOTES: attributions only get `.align 2`).
-Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
-                      StringRef name, ArrayRef<int64_t> shape) {
-  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                          gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(),
-                              space);
-  std::string symbol = name.str();
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto global = memref::GlobalOp::create(
-        b, loc, symbol, b.getStringAttr("private"), type, Attribute(),
-        /*constant=*/false, b.getI64IntegerAttr(16));
-    symbol = SymbolTable(module).insert(global).getValue().str();
-  }
-  return memref::GetGlobalOp::create(b, loc, type, symbol);
-}
-
-void setManifestAttrs(gpu::GPUFuncOp fn, OpBuilder &b, StringRef role,
-                      StringRef entry, ArrayRef<StringRef> grid,
-                      ArrayRef<StringRef> args, Attribute softmax) {
-  auto strings = [&](ArrayRef<StringRef> xs) {
-    SmallVector<Attribute> attrs;
-    for (StringRef x : xs)
-      attrs.push_back(b.getStringAttr(x));
-    return b.getArrayAttr(attrs);
-  };
-  fn->setAttr(kernel_attr::kRole, b.getStringAttr(role));
-  fn->setAttr(kernel_attr::kEntry, b.getStringAttr(entry));
-  fn->setAttr(kernel_attr::kGrid, strings(grid));
-  fn->setAttr(kernel_attr::kArgs, strings(args));
-  fn->setAttr(kernel_attr::kSoftmax, softmax);
-}
-
-StringRef entryName(Operation *op) {
-  if (auto fn = op->getParentOfType<FunctionOpInterface>())
-    return fn.getName();
-  return "fd";
-}
-
 //===----------------------------------------------------------------------===//
 // fd.partial_attention
 //===----------------------------------------------------------------------===//
@@ -220,6 +71,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
+    if (options.minCtasPerSm > 0)
+      fn->setAttr("nvvm.minctasm",
+                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
     buildBody(fn, rewriter, shape, op.getScale().convertToDouble());
 
     // Host side: grid (S, Hkv, B).
@@ -464,6 +318,36 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     return success();
   }
 
+  /// Splits merged per step of the unrolled loops.
+  static constexpr int64_t kMergeUnroll = 8;
+  using SplitStep =
+      function_ref<SmallVector<Value>(ArrayRef<Value> splits, ValueRange)>;
+
+  /// Folds \p step over splits [0, numSplits): kMergeUnroll splits per
+  /// iteration, then the remainder one at a time. Returns the final state.
+  static SmallVector<Value> forEachSplit(KernelEmitter &e, Value numSplits,
+                                         ValueRange init, SplitStep step) {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value unroll = e.idx(kMergeUnroll);
+    Value full = e.muli(
+        arith::DivUIOp::create(b, loc, numSplits, unroll), unroll);
+    auto main = scf::ForOp::create(
+        b, loc, e.idx(0), full, unroll, init,
+        [&](OpBuilder &, Location, Value s0, ValueRange st) {
+          SmallVector<Value> ss;
+          for (int64_t i = 0; i < kMergeUnroll; ++i)
+            ss.push_back(e.addi(s0, e.idx(i)));
+          scf::YieldOp::create(b, loc, step(ss, st));
+        });
+    auto rest = scf::ForOp::create(
+        b, loc, full, numSplits, e.idx(1), main.getResults(),
+        [&](OpBuilder &, Location, Value s, ValueRange st) {
+          scf::YieldOp::create(b, loc, step({s}, st));
+        });
+    return SmallVector<Value>(rest.getResults());
+  }
+
   static void buildBody(gpu::GPUFuncOp fn, OpBuilder &b) {
     OpBuilder::InsertionGuard guard(b);
     Block &entry = fn.getBody().front();
@@ -479,34 +363,49 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value c0 = e.idx(0), c1 = e.idx(1);
 
     // Log-sum-exp: the largest split max, then every split rescaled to it.
-    auto gmax = scf::ForOp::create(
-        b, loc, c0, splits, c1, ValueRange{e.f32(-FLT_MAX)},
-        [&](OpBuilder &, Location, Value s, ValueRange st) {
-          Value m = memref::LoadOp::create(b, loc, max,
-                                           ValueRange{batch, head, s});
-          scf::YieldOp::create(b, loc, e.maxf(st[0], m));
+    // Both loops over the splits are unrolled with all loads of a step
+    // issued first: a rolled loop waits one memory latency per split, which
+    // at S = 64 splits costs tens of microseconds, more than the whole merge
+    // should.
+    auto gmax = forEachSplit(
+        e, splits, ValueRange{e.f32(-FLT_MAX)},
+        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
+          SmallVector<Value> ms;
+          for (Value s : ss)
+            ms.push_back(memref::LoadOp::create(b, loc, max,
+                                                ValueRange{batch, head, s}));
+          Value m = st[0];
+          for (Value x : ms)
+            m = e.maxf(m, x);
+          return {m};
         });
-    Value big = gmax.getResult(0);
-    auto sums = scf::ForOp::create(
-        b, loc, c0, splits, c1, ValueRange{e.f32(0), e.f32(0)},
-        [&](OpBuilder &, Location, Value s, ValueRange st) {
-          Value m = memref::LoadOp::create(b, loc, max,
-                                           ValueRange{batch, head, s});
-          Value l = memref::LoadOp::create(b, loc, sum,
-                                           ValueRange{batch, head, s});
-          Value a = memref::LoadOp::create(b, loc, acc,
-                                           ValueRange{batch, head, s, d});
-          Value w = e.exp2(e.sub(m, big));
-          scf::YieldOp::create(
-              b, loc,
-              ValueRange{e.add(st[0], e.mul(l, w)), e.add(st[1], e.mul(a, w))});
+    Value big = gmax[0];
+    auto sums = forEachSplit(
+        e, splits, ValueRange{e.f32(0), e.f32(0)},
+        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
+          SmallVector<Value> ms, ls, as;
+          for (Value s : ss) {
+            ms.push_back(memref::LoadOp::create(b, loc, max,
+                                                ValueRange{batch, head, s}));
+            ls.push_back(memref::LoadOp::create(b, loc, sum,
+                                                ValueRange{batch, head, s}));
+            as.push_back(memref::LoadOp::create(
+                b, loc, acc, ValueRange{batch, head, s, d}));
+          }
+          Value total = st[0], numer = st[1];
+          for (size_t i = 0; i < ss.size(); ++i) {
+            Value w = e.exp2(e.sub(ms[i], big));
+            total = e.add(total, e.mul(ls[i], w));
+            numer = e.add(numer, e.mul(as[i], w));
+          }
+          return {total, numer};
         });
     // A row whose splits are all empty (length 0) has total 0: write zeros.
-    Value total = sums.getResult(0);
+    Value total = sums[0];
     Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                            total, e.f32(0));
     Value safe = e.select(positive, total, e.f32(1));
-    Value res = arith::DivFOp::create(b, loc, sums.getResult(1), safe);
+    Value res = arith::DivFOp::create(b, loc, sums[1], safe);
     res = e.select(positive, res, e.f32(0));
     Type et = cast<MemRefType>(out.getType()).getElementType();
     res = arith::TruncFOp::create(b, loc, et, res);
@@ -528,12 +427,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
       } else if (isa<FlatGemmOp>(op)) {
         op->emitOpError() << "has no GPU lowering yet";
         bad = true;
-      } else if ((isa<PartialAttentionOp>(op) &&
-                  isa<UnifiedMaxAttr>(cast<PartialAttentionOp>(op).getSoftmax())) ||
-                 (isa<MergePartialsOp>(op) &&
-                  isa<UnifiedMaxAttr>(cast<MergePartialsOp>(op).getSoftmax()))) {
-        op->emitOpError() << "unified_max has no GPU lowering yet";
-        bad = true;
       }
     });
     if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
@@ -548,6 +441,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     FDToGPUOptions options;
     options.blockSize = blockSize;
     options.unroll = unroll;
+    options.minCtasPerSm = minCtasPerSm;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;
@@ -557,6 +451,29 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
       return signalPassFailure();
+    // The unified-max kernels are built from the partial, the merge and the
+    // fallback together; any piece left over was not in that form.
+    module.walk([&](Operation *op) {
+      Attribute softmax;
+      if (auto p = dyn_cast<PartialAttentionOp>(op))
+        softmax = p.getSoftmax();
+      else if (auto m = dyn_cast<MergePartialsOp>(op))
+        softmax = m.getSoftmax();
+      else if (auto f = dyn_cast<OverflowFallbackOp>(op))
+        softmax = f.getSoftmaxAttr();
+      else
+        return;
+      if (isa<UnifiedMaxAttr>(softmax))
+        op->emitOpError() << "with the unified_max strategy must be part of "
+                             "the fd-split-kv form (fd.partial_attention, "
+                             "fd.merge_partials and fd.overflow_fallback on "
+                             "the same max/sum buffers)";
+      else
+        op->emitOpError() << "could not be lowered to GPU kernels";
+      bad = true;
+    });
+    if (bad)
+      signalPassFailure();
   }
 };
 } // namespace
@@ -565,5 +482,6 @@ void mlir::fd::populateFDToGPUPatterns(RewritePatternSet &patterns,
                                        const FDToGPUOptions &options) {
   patterns.add<PartialAttentionToGPU>(patterns.getContext(), options);
   patterns.add<MergePartialsToGPU>(patterns.getContext());
+  populateUnifiedMaxToGPUPatterns(patterns, options);
   populateFDSplitPlanLoweringPatterns(patterns);
 }

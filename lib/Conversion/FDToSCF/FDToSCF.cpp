@@ -110,6 +110,51 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
   return {loop.getResult(0), loop.getResult(1)};
 }
 
+/// Unified-max attention of one row over [start, end): with the fixed
+/// log2-domain max `phiLog2`, `acc = sum 2^(x - phi) V` and `sum = sum
+/// 2^(x - phi)` need no running max and no rescaling. Returns (largest x,
+/// sum); the largest x is what the overflow check reads.
+std::pair<Value, Value> emitChunkUnified(Emitter &e, Value q, Value k, Value v,
+                                         Value acc, Value batch, Value head,
+                                         Value kvHead, Value start, Value end,
+                                         int64_t headDim, double scale,
+                                         double phiLog2) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
+  scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
+                     [&](OpBuilder &, Location, Value d, ValueRange) {
+                       memref::StoreOp::create(b, loc, e.f32(0), acc, d);
+                       scf::YieldOp::create(b, loc);
+                     });
+  Value scaleLog2e = e.f32(scale * kLog2e);
+  Value phi = e.f32(phiLog2);
+  auto loop = scf::ForOp::create(
+      b, loc, start, end, c1, ValueRange{e.f32(-FLT_MAX), e.f32(0)},
+      [&](OpBuilder &, Location, Value t, ValueRange state) {
+        auto dot = scf::ForOp::create(
+            b, loc, c0, cd, c1, ValueRange{e.f32(0)},
+            [&](OpBuilder &, Location, Value d, ValueRange s) {
+              Value qd = e.load(q, {batch, head, d});
+              Value kd = e.load(k, {batch, kvHead, t, d});
+              scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
+            });
+        Value x = e.mul(dot.getResult(0), scaleLog2e);
+        Value p = e.exp2(e.sub(x, phi));
+        scf::ForOp::create(
+            b, loc, c0, cd, c1, ValueRange{},
+            [&](OpBuilder &, Location, Value d, ValueRange) {
+              Value a = memref::LoadOp::create(b, loc, acc, d);
+              Value vd = e.load(v, {batch, kvHead, t, d});
+              memref::StoreOp::create(b, loc, e.add(a, e.mul(p, vd)), acc, d);
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(
+            b, loc, ValueRange{e.maxf(state[0], x), e.add(state[1], p)});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
 /// Builds `for b < B, h < Hq` around `body(batch, head, kvHead)`.
 void forEachRow(Emitter &e, Value batchSize, int64_t numHeads, int64_t group,
                 function_ref<void(Value, Value, Value)> body) {
@@ -148,19 +193,15 @@ void emitNormalise(Emitter &e, Value acc, Value sum, Value out, Value batch,
                      });
 }
 
-LogicalResult rejectUnifiedMax(Operation *op, Attribute softmax,
-                               PatternRewriter &rewriter) {
-  if (!isa<UnifiedMaxAttr>(softmax))
-    return success();
-  return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
-}
+/// log2-domain value of `x` in units of the scaled score.
+double toLog2(const llvm::APFloat &x) { return x.convertToDouble() * kLog2e; }
 
 struct DecodeAttentionToSCF : OpRewritePattern<DecodeAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DecodeAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
-      return failure();
+    // Unsplit, there is nothing to synchronise: both strategies compute the
+    // same softmax, and the exact online one is the reference for both.
     Emitter e{rewriter, op.getLoc()};
     AttentionShape s = getAttentionShape(op.getQuery(), op.getKey());
     Value acc = memref::AllocaOp::create(
@@ -186,8 +227,7 @@ struct PartialAttentionToSCF : OpRewritePattern<PartialAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PartialAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
-      return failure();
+    auto unified = dyn_cast<UnifiedMaxAttr>(op.getSoftmax());
     Emitter e{rewriter, op.getLoc()};
     Location loc = e.loc;
     AttentionShape s = getAttentionShape(op.getQuery(), op.getKey());
@@ -207,7 +247,12 @@ struct PartialAttentionToSCF : OpRewritePattern<PartialAttentionOp> {
             begin = arith::MinUIOp::create(rewriter, loc, begin, len);
             Value end = arith::AddIOp::create(rewriter, loc, begin, chunk);
             end = arith::MinUIOp::create(rewriter, loc, end, len);
-            auto [m, l] = emitChunk(e, op.getQuery(), op.getKey(),
+            auto [m, l] =
+                unified ? emitChunkUnified(e, op.getQuery(), op.getKey(),
+                                           op.getValue(), acc, batch, head,
+                                           kvHead, begin, end, s.headDim,
+                                           scale, toLog2(unified.getPhi()))
+                        : emitChunk(e, op.getQuery(), op.getKey(),
                                     op.getValue(), acc, batch, head, kvHead,
                                     begin, end, s.headDim, scale);
             memref::StoreOp::create(rewriter, loc, m, op.getMax(),
@@ -234,8 +279,7 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MergePartialsOp op,
                                 PatternRewriter &rewriter) const override {
-    if (failed(rejectUnifiedMax(op, op.getSoftmax(), rewriter)))
-      return failure();
+    bool unified = isa<UnifiedMaxAttr>(op.getSoftmax());
     Emitter e{rewriter, op.getLoc()};
     Location loc = e.loc;
     auto outType = cast<MemRefType>(op.getOut().getType());
@@ -248,14 +292,19 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
     forEachRow(e, batchSize, outType.getDimSize(1), 1,
                [&](Value batch, Value head, Value) {
       // Log-sum-exp: rescale every split to the largest max, then divide once.
-      auto gmax = scf::ForOp::create(
-          rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(-FLT_MAX)},
-          [&](OpBuilder &, Location, Value split, ValueRange st) {
-            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
-                                             ValueRange{batch, head, split});
-            scf::YieldOp::create(rewriter, loc, e.maxf(st[0], m));
-          });
-      Value big = gmax.getResult(0);
+      // Unified max: every split already shares phi, so the weights are 1 and
+      // the merge is a plain sum (the point of the strategy).
+      Value big;
+      if (!unified) {
+        auto gmax = scf::ForOp::create(
+            rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(-FLT_MAX)},
+            [&](OpBuilder &, Location, Value split, ValueRange st) {
+              Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
+                                               ValueRange{batch, head, split});
+              scf::YieldOp::create(rewriter, loc, e.maxf(st[0], m));
+            });
+        big = gmax.getResult(0);
+      }
       scf::ForOp::create(rewriter, loc, c0, cd, c1, ValueRange{},
                          [&](OpBuilder &, Location, Value d, ValueRange) {
                            memref::StoreOp::create(rewriter, loc, e.f32(0), acc,
@@ -265,11 +314,14 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
       auto total = scf::ForOp::create(
           rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(0)},
           [&](OpBuilder &, Location, Value split, ValueRange st) {
-            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
-                                             ValueRange{batch, head, split});
             Value l = memref::LoadOp::create(rewriter, loc, op.getSum(),
                                              ValueRange{batch, head, split});
-            Value w = e.exp2(e.sub(m, big));
+            Value w = e.f32(1);
+            if (!unified) {
+              Value m = memref::LoadOp::create(
+                  rewriter, loc, op.getMax(), ValueRange{batch, head, split});
+              w = e.exp2(e.sub(m, big));
+            }
             scf::ForOp::create(
                 rewriter, loc, c0, cd, c1, ValueRange{},
                 [&](OpBuilder &, Location, Value d, ValueRange) {
@@ -285,6 +337,75 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
           });
       emitNormalise(e, acc, total.getResult(0), op.getOut(), batch, head,
                     headDim);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct OverflowFallbackToSCF : OpRewritePattern<OverflowFallbackOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(OverflowFallbackOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    AttentionShape s = getAttentionShape(op.getQuery(), op.getKey());
+    UnifiedMaxAttr um = op.getSoftmax();
+    double phi = um.getPhi().convertToDouble();
+    double threshold = um.getThreshold().convertToDouble();
+    Value hi = e.f32((phi + threshold) * kLog2e);
+    Value lo = e.f32((phi - threshold) * kLog2e);
+    Value acc = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({s.headDim}, rewriter.getF32Type()));
+    Value batchSize = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);
+    Value numSplits = memref::DimOp::create(rewriter, loc, op.getMax(), 2);
+    Value c0 = e.idx(0), c1 = e.idx(1);
+    double scale = op.getScale().convertToDouble();
+    forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
+               [&](Value batch, Value head, Value kvHead) {
+      Value len = e.length(op.getLengths(), batch);
+      auto stats = scf::ForOp::create(
+          rewriter, loc, c0, numSplits, c1,
+          ValueRange{e.f32(-FLT_MAX), e.f32(0)},
+          [&](OpBuilder &, Location, Value split, ValueRange st) {
+            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
+                                             ValueRange{batch, head, split});
+            Value l = memref::LoadOp::create(rewriter, loc, op.getSum(),
+                                             ValueRange{batch, head, split});
+            scf::YieldOp::create(rewriter, loc,
+                                 ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
+          });
+      Value m = stats.getResult(0), total = stats.getResult(1);
+      auto fcmp = [&](arith::CmpFPredicate p, Value x, Value y) -> Value {
+        return arith::CmpFOp::create(rewriter, loc, p, x, y);
+      };
+      // Ordered compares: a NaN total is "not in (0, FLT_MAX]" and falls back.
+      Value sumOk = arith::AndIOp::create(
+          rewriter, loc, fcmp(arith::CmpFPredicate::OGT, total, e.f32(0)),
+          fcmp(arith::CmpFPredicate::OLE, total, e.f32(FLT_MAX)));
+      Value bad = arith::OrIOp::create(
+          rewriter, loc, fcmp(arith::CmpFPredicate::UGT, m, hi),
+          fcmp(arith::CmpFPredicate::ULT, m, lo));
+      bad = arith::OrIOp::create(
+          rewriter, loc, bad,
+          arith::XOrIOp::create(
+              rewriter, loc, sumOk,
+              arith::ConstantIntOp::create(rewriter, loc, 1, 1)));
+      Value nonEmpty =
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, len, c0);
+      bad = arith::AndIOp::create(rewriter, loc, bad, nonEmpty);
+      Value flag = arith::ExtUIOp::create(rewriter, loc,
+                                          rewriter.getI32Type(), bad);
+      memref::StoreOp::create(rewriter, loc, flag, op.getFlags(),
+                              ValueRange{batch, head});
+      scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &, Location) {
+        auto [mx, l] = emitChunk(e, op.getQuery(), op.getKey(), op.getValue(),
+                                 acc, batch, head, kvHead, c0, len, s.headDim,
+                                 scale);
+        (void)mx;
+        emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
+        scf::YieldOp::create(rewriter, loc);
+      });
     });
     rewriter.eraseOp(op);
     return success();
@@ -377,17 +498,7 @@ struct ConvertFDToSCF : mlir::fd::impl::ConvertFDToSCFBase<ConvertFDToSCF> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFDToSCFPatterns(patterns);
-    (void)applyPatternsGreedily(getOperation(), std::move(patterns));
-    // Only the unified-max strategy has no pattern yet; say so on each op.
-    bool failedAny = false;
-    getOperation()->walk([&](Operation *op) {
-      if (!isa_and_nonnull<FDDialect>(op->getDialect()))
-        return;
-      op->emitOpError() << "could not be lowered by convert-fd-to-scf: the "
-                           "unified_max strategy is not supported yet";
-      failedAny = true;
-    });
-    if (failedAny)
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };
@@ -399,6 +510,6 @@ void mlir::fd::populateFDSplitPlanLoweringPatterns(RewritePatternSet &patterns) 
 
 void mlir::fd::populateFDToSCFPatterns(RewritePatternSet &patterns) {
   patterns.add<DecodeAttentionToSCF, PartialAttentionToSCF, MergePartialsToSCF,
-               FlatGemmToSCF>(patterns.getContext());
+               OverflowFallbackToSCF, FlatGemmToSCF>(patterns.getContext());
   populateFDSplitPlanLoweringPatterns(patterns);
 }

@@ -25,9 +25,53 @@ func.func @gemm(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16
 
 func.func @unified(%acc: memref<?x8x?x64xf32>, %max: memref<?x8x?xf32>,
     %sum: memref<?x8x?xf32>, %out: memref<?x8x64xf16>) {
-  // expected-error @+1 {{unified_max has no GPU lowering yet}}
+  // A unified-max merge without its fallback is not exact: the GPU lowering
+  // only takes the complete fd-split-kv form.
+  // expected-error @+1 {{with the unified_max strategy must be part of the fd-split-kv form}}
   fd.merge_partials ins(%acc, %max, %sum : memref<?x8x?x64xf32>,
       memref<?x8x?xf32>, memref<?x8x?xf32>) outs(%out : memref<?x8x64xf16>)
       {softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+  return
+}
+
+// -----
+
+// A fallback whose partials are not in the function (written elsewhere):
+// the kernels need all three ops to build the launch.
+func.func @fallback_alone(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
+    %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %max: memref<?x8x?xf32>,
+    %sum: memref<?x8x?xf32>, %out: memref<?x8x64xf16>, %flags: memref<?x8xi32>) {
+  // expected-error @+1 {{with the unified_max strategy must be part of the fd-split-kv form}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x8x64xf16>,
+      memref<?x8x?x64xf16>, memref<?x8x?x64xf16>, memref<?xi32>,
+      memref<?x8x?xf32>, memref<?x8x?xf32>)
+      outs(%out, %flags : memref<?x8x64xf16>, memref<?x8xi32>)
+      {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
+  return
+}
+
+// -----
+
+// Partials with a different phi than the fallback: not one strategy.
+func.func @mismatched_phi(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
+    %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %acc: memref<?x8x?x64xf32>,
+    %max: memref<?x8x?xf32>, %sum: memref<?x8x?xf32>, %out: memref<?x8x64xf16>,
+    %flags: memref<?x8xi32>, %chunk: index) {
+  // expected-error @+1 {{with the unified_max strategy must be part of the fd-split-kv form}}
+  fd.partial_attention ins(%q, %k, %v, %lens : memref<?x8x64xf16>,
+      memref<?x8x?x64xf16>, memref<?x8x?x64xf16>, memref<?xi32>)
+      outs(%acc, %max, %sum : memref<?x8x?x64xf32>, memref<?x8x?xf32>,
+           memref<?x8x?xf32>)
+      chunk_size(%chunk) {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 1.0, threshold = 20.0>}
+  // expected-error @+1 {{with the unified_max strategy must be part of the fd-split-kv form}}
+  fd.merge_partials ins(%acc, %max, %sum : memref<?x8x?x64xf32>,
+      memref<?x8x?xf32>, memref<?x8x?xf32>) outs(%out : memref<?x8x64xf16>)
+      {softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
+  // expected-error @+1 {{with the unified_max strategy must be part of the fd-split-kv form}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x8x64xf16>,
+      memref<?x8x?x64xf16>, memref<?x8x?x64xf16>, memref<?xi32>,
+      memref<?x8x?xf32>, memref<?x8x?xf32>)
+      outs(%out, %flags : memref<?x8x64xf16>, memref<?x8xi32>)
+      {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
   return
 }

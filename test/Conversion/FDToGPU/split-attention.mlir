@@ -1,5 +1,7 @@
 // RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s
 // RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4" | FileCheck %s --check-prefix=TUNED
+// RUN: fd-opt %s --convert-fd-to-gpu="min-ctas-per-sm=5" | FileCheck %s --check-prefix=MINCTAS
+// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=MERGE
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.
@@ -77,3 +79,20 @@ func.func @gqa(%q: memref<?x32x128xf16>,
       outs(%out : memref<?x32x128xf16>) {softmax = #fd.online_softmax}
   return
 }
+
+// min-ctas-per-sm reaches ptxas as .minnctapersm through nvvm.minctasm, on
+// the partial kernel only; without the option no such promise is made.
+// MINCTAS-LABEL: gpu.func @gqa_partial_online
+// MINCTAS-SAME: nvvm.minctasm = 5 : i32
+// MINCTAS-LABEL: gpu.func @gqa_merge_online
+// MINCTAS-NOT: nvvm.minctasm
+// CHECK-NOT: nvvm.minctasm
+
+// The merge kernel walks the splits 8 at a time with the loads of a step
+// issued before they are used (then a remainder loop), so it waits one memory
+// latency per 8 splits rather than per split.
+// MERGE-LABEL: gpu.func @gqa_merge_online
+// MERGE: scf.for {{.*}} step %c8
+// MERGE-COUNT-8: memref.load %arg1
+// MERGE: arith.maximumf
+// MERGE: scf.for {{.*}} step %c1

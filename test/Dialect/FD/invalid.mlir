@@ -519,3 +519,64 @@ func.func @f(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x409
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) bias(%b : memref<1024xf16>) outs(%y : memref<?x4096xf16>)
   return
 }
+
+// -----
+
+func.func @fallback_online(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %max: memref<?x32x?xf32>,
+    %sum: memref<?x32x?xf32>, %out: memref<?x32x128xf16>,
+    %flags: memref<?x32xi32>) {
+  // The fallback only exists for the unified max.
+  // expected-error @+5 {{attribute 'softmax' failed to satisfy constraint}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+      memref<?x32x?xf32>, memref<?x32x?xf32>)
+      outs(%out, %flags : memref<?x32x128xf16>, memref<?x32xi32>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+func.func @fallback_flags_type(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %max: memref<?x32x?xf32>,
+    %sum: memref<?x32x?xf32>, %out: memref<?x32x128xf16>,
+    %flags: memref<?x32xf32>) {
+  // expected-error @+1 {{'flags' element type 'f32' does not match the flag type 'i32'}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+      memref<?x32x?xf32>, memref<?x32x?xf32>)
+      outs(%out, %flags : memref<?x32x128xf16>, memref<?x32xf32>)
+      {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
+  return
+}
+
+// -----
+
+func.func @fallback_flags_heads(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %max: memref<?x32x?xf32>,
+    %sum: memref<?x32x?xf32>, %out: memref<?x32x128xf16>,
+    %flags: memref<?x8xi32>) {
+  // expected-error @+1 {{query head mismatch: 'flags' dim 1 is 8 but 'query' dim 1 is 32}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+      memref<?x32x?xf32>, memref<?x32x?xf32>)
+      outs(%out, %flags : memref<?x32x128xf16>, memref<?x8xi32>)
+      {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
+  return
+}
+
+// -----
+
+func.func @fallback_stats(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %max: memref<?x32x4xf32>,
+    %sum: memref<?x32x3xf32>, %out: memref<?x32x128xf16>,
+    %flags: memref<?x32xi32>) {
+  // expected-error @+1 {{split count mismatch: 'max' dim 2 is 4 but 'sum' dim 2 is 3}}
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+      memref<?x32x4xf32>, memref<?x32x3xf32>)
+      outs(%out, %flags : memref<?x32x128xf16>, memref<?x32xi32>)
+      {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
+  return
+}

@@ -88,3 +88,18 @@ func.func @flat_gemm(%x: memref<?x4096xf16>, %w: memref<12288x4096xf16>,
       bias(%b : memref<4096xbf16>) outs(%yf : memref<?x4096xf32>)
   return
 }
+
+// CHECK-LABEL: func.func @overflow_fallback
+// CHECK: fd.overflow_fallback ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>, memref<?x32x?xf32>, memref<?x32x?xf32>) outs(%{{.*}}, %{{.*}} : memref<?x32x128xf16>, memref<?x32xi32>) {scale = 0.0883883461 : f32, softmax = #fd.unified_max<phi = 6.000000e+00, threshold = 4.000000e+01>}
+func.func @overflow_fallback(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %max: memref<?x32x?xf32>,
+    %sum: memref<?x32x?xf32>, %out: memref<?x32x128xf16>,
+    %flags: memref<?x32xi32>) {
+  fd.overflow_fallback ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+      memref<?x32x?xf32>, memref<?x32x?xf32>)
+      outs(%out, %flags : memref<?x32x128xf16>, memref<?x32xi32>)
+      {scale = 0.0883883461 : f32,
+       softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+  return
+}

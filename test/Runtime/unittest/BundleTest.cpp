@@ -3,6 +3,7 @@
 #include "TestUtil.h"
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Planner.h"
 
 #include <fstream>
 #include <sstream>
@@ -401,4 +402,80 @@ TEST(BundleKernelOrder) {
               "entries[0].kernels[0]: kernel 'fd_partial_online' (role merge) "
               "comes before kernel 'fd_merge_online' (role partial), but "
               "kernels are launched in manifest order");
+}
+
+static std::string
+withVariants(const std::string &init, const std::string &counter,
+             const std::string &secondName = "single_launch") {
+  return fdtest::withVariants(init, counter, secondName);
+}
+
+TEST(BundleVariants) {
+  Expected<std::shared_ptr<const Bundle>> bundle =
+      load(withVariants("zero", "fallback_count"));
+  CHECK(bundle.ok());
+  if (!bundle)
+    return;
+  const EntrySpec &entry = (*bundle)->getEntries()[0];
+  CHECK_EQ(getNumVariants(entry), size_t(2));
+  CHECK_EQ(entry.variantName, std::string("two_kernel"));
+  CHECK_EQ(getVariant(entry, 1).variantName, std::string("single_launch"));
+  CHECK(getVariant(entry, 1).workspaceZeroInit);
+  CHECK(!getVariant(entry, 0).workspaceZeroInit);
+  CHECK_EQ(getVariant(entry, 1).fallbackCounter, 3);
+  CHECK_EQ(getVariant(entry, 0).fallbackCounter, -1);
+  CHECK_EQ(findVariant(entry, "two_kernel"), 0);
+  CHECK_EQ(findVariant(entry, "nope"), -1);
+  // GQA (32 query heads over 8 KV heads): the two-kernel variant measured
+  // faster and is the default.
+  CHECK_EQ(getDefaultVariant(entry), size_t(0));
+  Expected<Plan> byDefault = plan(entry, 4, 8192, 132, 0, 1);
+  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132);
+  CHECK(byDefault.ok() && twoKernel.ok());
+  if (!byDefault || !twoKernel)
+    return;
+  CHECK_EQ(byDefault->variant, 1);
+  CHECK_EQ(twoKernel->variant, 0);
+  // The counter follows partial_sum (594432 + 4608, 256-aligned).
+  Expected<uint64_t> offset = getFallbackCounterOffset(entry, *byDefault);
+  CHECK(offset.ok());
+  if (offset)
+    CHECK_EQ(*offset, uint64_t(599040));
+  CHECK_EQ(byDefault->workspaceBytes, uint64_t(599044));
+  CHECK_ERROR(getFallbackCounterOffset(entry, *twoKernel),
+              "has no fallback counter: only unified-max entries have one");
+  CHECK_ERROR(plan(entry, 4, 8192, 132, 0, 2), "has no variant 2 (it has 2)");
+  // MHA: the single launch is the default.
+  Expected<std::shared_ptr<const Bundle>> mha =
+      load(REPLACE(withVariants("zero", "fallback_count"),
+                   "\"num_kv_heads\": 8", "\"num_kv_heads\": 32"));
+  CHECK(mha.ok());
+  if (mha)
+    CHECK_EQ(getDefaultVariant((*mha)->getEntries()[0]), size_t(1));
+  // An entry without variants is its own only variant.
+  std::shared_ptr<const Bundle> plain = fdtest::loadValid();
+  CHECK_EQ(getNumVariants(plain->getEntries()[0]), size_t(1));
+  CHECK_EQ(getDefaultVariant(plain->getEntries()[0]), size_t(0));
+}
+
+TEST(BundleRejectsBadVariants) {
+  CHECK_ERROR(load(withVariants("sometimes", "")),
+              "entries[0].variants[1].workspace_init: unknown workspace_init "
+              "'sometimes' (expected none or zero)");
+  CHECK_ERROR(load(withVariants("zero", "partial_sum")),
+              "entries[0].variants[1].fallback_counter: fallback_counter "
+              "'partial_sum' is not an i32 workspace buffer of the variant");
+  CHECK_ERROR(load(withVariants("zero", "nothing")),
+              "fallback_counter 'nothing' is not an i32 workspace buffer");
+  CHECK_ERROR(
+      load(withVariants("zero", "", "two_kernel")),
+      "entries[0].variants[1]: variant name 'two_kernel' is used twice");
+  CHECK_ERROR(load(REPLACE(withVariants("zero", ""), "\"variants\": [",
+                           "\"variants\": 3, \"x\": [")),
+              "variants: expected array");
+  CHECK_ERROR(
+      load(REPLACE(withVariants("zero", ""),
+                   "\"variants\": [{\"name\": \"two_kernel\", ",
+                   "\"variants\": [\"two_kernel\", {\"name\": \"a\", ")),
+      "entries[0].variants[0]: expected an object, found string");
 }

@@ -131,3 +131,50 @@ TEST(CApiCodesMatchTheCppOnes) {
   CHECK_EQ(int(fd::rt::DType::BF16), FD_DTYPE_BF16);
   CHECK_EQ(int(fd::rt::DType::F64), FD_DTYPE_F64);
 }
+
+TEST(CApiVariants) {
+  std::string text = fdtest::withVariants("zero", "fallback_count");
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  int32_t count = 0;
+  CHECK_EQ(fd_bundle_variant_count(bundle, 0, &count), FD_OK);
+  CHECK_EQ(count, 2);
+  const char *name = nullptr;
+  CHECK_EQ(fd_bundle_variant_name(bundle, 0, 1, &name), FD_OK);
+  CHECK(name && std::strcmp(name, "single_launch") == 0);
+  CHECK_EQ(fd_bundle_variant_name(bundle, 0, 2, &name),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "variant index 2 is out of range (2 variants)"));
+
+  // GQA: planned for the two-kernel variant by default, which has no
+  // counter; the single-launch plan has it at offset 599040.
+  fd_plan plan;
+  CHECK_EQ(fd_bundle_plan(bundle, 0, 4, 8192, 132, 0, &plan), FD_OK);
+  CHECK_EQ(plan.variant, 0);
+  uint64_t offset = 0;
+  CHECK_EQ(fd_plan_fallback_counter_offset(bundle, &plan, &offset),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "has no fallback counter"));
+  plan.variant = 1;
+  CHECK_EQ(fd_plan_fallback_counter_offset(bundle, &plan, &offset), FD_OK);
+  CHECK_EQ(offset, 599040u);
+  plan.variant = 7;
+  CHECK_EQ(fd_plan_fallback_counter_offset(bundle, &plan, &offset),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "plan variant 7 is out of range (entry "
+                              "'llama3_decode' has 2)"));
+
+  // Without an executable the device calls refuse cleanly.
+  CHECK_EQ(fd_executable_plan_variant(nullptr, 0, 1, 1, 0, "two_kernel", &plan),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "'executable' is NULL"));
+  uint32_t rows = 0;
+  CHECK_EQ(fd_executable_read_fallback_count(nullptr, &plan, nullptr, nullptr,
+                                             &rows),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_executable_init_workspace(nullptr, &plan, nullptr, 0, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_executable_reset_fallback_count(nullptr, &plan, nullptr, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  fd_bundle_destroy(bundle);
+}

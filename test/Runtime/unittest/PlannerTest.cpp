@@ -25,9 +25,9 @@ static SplitPolicy autoPolicy(int64_t ctasPerSm = 2, int64_t minChunk = 256,
 
 static void checkSplits(const SplitPolicy &policy, int64_t batch, int64_t hkv,
                         int64_t maxLen, int64_t smCount, int64_t wantSplits,
-                        int64_t wantChunk, int line) {
+                        int64_t wantChunk, int line, int64_t resident = 0) {
   Expected<SplitChoice> choice =
-      chooseSplits(policy, batch, hkv, maxLen, smCount);
+      chooseSplits(policy, batch, hkv, maxLen, smCount, resident);
   if (!choice) {
     fdtest::fail(__FILE__, line, choice.getStatus().getMessage());
     return;
@@ -77,6 +77,24 @@ TEST(PlanAutoMaxSplits) {
   // chunk = 2^20 / 16 = 65536.
   checkSplits(autoPolicy(2, 256, 64, 16), 1, 1, 1 << 20, 132, 16, 65536,
               __LINE__);
+}
+
+TEST(PlanAutoOccupancyFillsOneWave) {
+  // The H100 cases fd-bench measured. GQA partial kernel, 4 CTAs/SM
+  // resident, ctas_per_sm 16 caps nothing: one wave holds 132*4 = 528 CTAs.
+  // B*Hkv = 8: S = floor(528/8) = 66; chunk = roundUp(ceil(131072/66) =
+  // 1986, 64) = 2048; S = ceil(131072/2048) = 64 (512 CTAs, one wave).
+  checkSplits(autoPolicy(16), 1, 8, 131072, 132, 64, 2048, __LINE__, 4);
+  // B*Hkv = 64: S = floor(528/64) = 8; chunk = 32768/8 = 4096; 512 CTAs
+  // (the ceil rule would give S = 9: 576 CTAs, a second, nearly empty wave).
+  checkSplits(autoPolicy(16), 8, 8, 32768, 132, 8, 4096, __LINE__, 4);
+  // A full GPU without splitting: floor(528/512) = 1.
+  checkSplits(autoPolicy(16), 64, 8, 2048, 132, 1, 2048, __LINE__, 4);
+  // Work beyond one wave: still S = 1.
+  checkSplits(autoPolicy(16), 64, 32, 2048, 132, 1, 2048, __LINE__, 4);
+  // ctas_per_sm caps the resident count: min(2, 9) = 2 -> 264 CTAs;
+  // S = floor(264/32) = 8; chunk = 131072/8 = 16384.
+  checkSplits(autoPolicy(2), 1, 32, 131072, 132, 8, 16384, __LINE__, 9);
 }
 
 TEST(PlanAutoZeroLength) {

@@ -78,3 +78,29 @@ const std::string &fdtest::validManifest() {
 )json";
   return text;
 }
+
+std::string fdtest::withVariants(const std::string &init,
+                                 const std::string &counter,
+                                 const std::string &secondName) {
+  const std::string &v = fdtest::validManifest();
+  size_t begin = v.find("\"workspace\": [");
+  size_t end = v.rfind("]\n    }\n  ]");
+  std::string launch = v.substr(begin, end + 1 - begin);
+  std::string extended = launch;
+  std::string last =
+      R"({ "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] })";
+  size_t at = extended.find(last);
+  extended.insert(
+      at + last.size(),
+      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
+  std::string second =
+      "{\"name\": \"" + secondName + "\", \"workspace_init\": \"" + init +
+      "\"" +
+      (counter.empty() ? "" : ", \"fallback_counter\": \"" + counter + "\"") +
+      ", " + extended + "}";
+  std::string variants = ", \"variants\": [{\"name\": \"two_kernel\", " +
+                         launch + "}, " + second + "]";
+  std::string text = v;
+  text.insert(end + 1, variants);
+  return text;
+}

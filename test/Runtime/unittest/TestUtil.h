@@ -56,6 +56,13 @@ std::string replaceOnce(const std::string &text, const std::string &from,
 /// .entry: for tests that change kernel arguments without matching PTX.
 std::string withStubPtx(const std::string &text);
 
+/// validManifest() with a "variants" list: two copies of its own launch,
+/// "two_kernel" and \p secondName, the second with \p init as its
+/// workspace_init, \p counter as its fallback_counter (none when empty) and
+/// an extra i32 workspace buffer "fallback_count" of shape [1].
+std::string withVariants(const std::string &init, const std::string &counter,
+                         const std::string &secondName = "single_launch");
+
 /// Loads validManifest(), failing the test if it does not load.
 std::shared_ptr<const fd::rt::Bundle> loadValid();
 

@@ -18,6 +18,9 @@ struct FDToGPUOptions {
   int64_t blockSize = 128;
   /// Tokens each thread group loads per loop iteration.
   int64_t unroll = 2;
+  /// If > 0, the partial kernel promises ptxas this many resident CTAs per
+  /// SM (`.minnctapersm`), which caps its registers per thread.
+  int64_t minCtasPerSm = 0;
 };
 
 /// Patterns turning `fd.partial_attention` / `fd.merge_partials` into
@@ -35,6 +38,9 @@ inline constexpr const char *kEntry = "fd.entry";     // source func name
 inline constexpr const char *kGrid = "fd.grid";       // symbols or ints
 inline constexpr const char *kArgs = "fd.args";       // argument bindings
 inline constexpr const char *kSoftmax = "fd.softmax"; // strategy attribute
+/// Unified max only: which launch variant the kernel belongs to,
+/// "two_kernel" or "single_launch" (absent: the entry's only variant).
+inline constexpr const char *kVariant = "fd.variant";
 } // namespace kernel_attr
 } // namespace fd
 } // namespace mlir

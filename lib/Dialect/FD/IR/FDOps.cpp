@@ -288,6 +288,44 @@ LogicalResult MergePartialsOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// OverflowFallbackOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult OverflowFallbackOp::verify() {
+  auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
+                                     getLengths());
+  if (failed(shape) ||
+      failed(verifyAttentionOutput(*this, getOut(), getQuery(), "query", 2,
+                                   shape->elementType)) ||
+      failed(verifyScale(*this, getScaleAttr())))
+    return failure();
+  OperandChecker c(*this);
+  auto q = cast<MemRefType>(getQuery().getType());
+  Type f32 = Float32Type::get(getContext());
+  FailureOr<MemRefType> stats[2] = {c.memref(getMax(), "max", 3, "[B, Hq, S]"),
+                                    c.memref(getSum(), "sum", 3, "[B, Hq, S]")};
+  const char *names[2] = {"max", "sum"};
+  for (int i = 0; i < 2; ++i) {
+    if (failed(stats[i]) ||
+        failed(c.element(*stats[i], names[i], f32, "the partial state type")) ||
+        failed(c.sameDim(*stats[i], names[i], 0, q, "query", 0, "batch")) ||
+        failed(c.sameDim(*stats[i], names[i], 1, q, "query", 1, "query head")))
+      return failure();
+  }
+  if (failed(c.sameDim(*stats[0], "max", 2, *stats[1], "sum", 2,
+                       "split count")))
+    return failure();
+  auto flags = c.memref(getFlags(), "flags", 2, "[B, Hq]");
+  if (failed(flags) ||
+      failed(c.element(*flags, "flags", IntegerType::get(getContext(), 32),
+                       "the flag type")) ||
+      failed(c.sameDim(*flags, "flags", 0, q, "query", 0, "batch")) ||
+      failed(c.sameDim(*flags, "flags", 1, q, "query", 1, "query head")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // FlatGemmOp
 //===----------------------------------------------------------------------===//
 

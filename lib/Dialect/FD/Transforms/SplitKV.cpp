@@ -102,7 +102,20 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
                                chunk, op.getScaleAttr(), op.getSoftmax());
     MergePartialsOp::create(b, loc, acc, max, sum, op.getOut(),
                             op.getSoftmax());
-    for (Value buf : {acc, max, sum})
+    SmallVector<Value> buffers = {acc, max, sum};
+    // A fixed unified max is only exact together with its fallback: rows
+    // whose scores leave the safe band are recomputed with online softmax.
+    if (auto unified = dyn_cast<UnifiedMaxAttr>(op.getSoftmax())) {
+      auto flagType = MemRefType::get({dyn, shape.numQueryHeads},
+                                      b.getI32Type());
+      Value flags = memref::AllocOp::create(b, loc, flagType, ValueRange{batch});
+      OverflowFallbackOp::create(b, loc, op.getQuery(), op.getKey(),
+                                 op.getValue(), op.getLengths(), max, sum,
+                                 op.getOut(), flags, op.getScaleAttr(),
+                                 unified);
+      buffers.push_back(flags);
+    }
+    for (Value buf : buffers)
       memref::DeallocOp::create(b, loc, buf);
     op.erase();
   }

@@ -179,6 +179,54 @@ def FD_MergePartialsOp : FD_Op<"merge_partials"> {
 }
 
 //===----------------------------------------------------------------------===//
+// fd.overflow_fallback
+//===----------------------------------------------------------------------===//
+
+def FD_OverflowFallbackOp : FD_Op<"overflow_fallback"> {
+  let summary = "Recompute the rows whose unified-max partials overflowed";
+  let description = [{
+    The exactness guarantee of the unified-max strategy (FlashDecoding++).
+    Runs after `fd.merge_partials` with `#fd.unified_max<phi, threshold>` and
+    reads the per-split `max` (largest log2-domain score of the split) and
+    `sum` that `fd.partial_attention` wrote. With `hi = (phi + threshold) *
+    log2(e)`, `lo = (phi - threshold) * log2(e)` and `M = max_s max[b,h,s]`,
+    the row `(b, h)` falls back when `lengths[b] > 0` and
+
+    - some score exceeds `hi` (`M > hi`: `exp(s - phi)` may overflow), or
+    - every score is below `lo` (`M < lo`: the terms underflow or lose
+      precision in the subnormal range), or
+    - `sum_s sum[b,h,s]` is 0, infinite or NaN.
+
+    Such rows are recomputed from `q`, `K`, `V` with the synchronised
+    online-softmax path (the same arithmetic as `#fd.online_softmax`) and
+    overwrite `out`; `flags[b, h]` is set to 1 for them and 0 for every other
+    row, so the number of rows that fell back is the sum of `flags`.
+
+    ```mlir
+    fd.overflow_fallback
+        ins(%q, %k, %v, %lens, %max, %sum : memref<?x32x128xf16>,
+            memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>,
+            memref<?x32x?xf32>, memref<?x32x?xf32>)
+        outs(%out, %flags : memref<?x32x128xf16>, memref<?x32xi32>)
+        {scale = 0.0883883461 : f32,
+         softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+    ```
+  }];
+  let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
+                       FD_In:$lengths, FD_In:$max, FD_In:$sum,
+                       Arg<AnyMemRef, "", [MemRead, MemWrite]>:$out,
+                       FD_Out:$flags, F32Attr:$scale,
+                       FD_UnifiedMaxAttr:$softmax);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $lengths `,` $max `,` $sum `:`
+      type($query) `,` type($key) `,` type($value) `,` type($lengths) `,`
+      type($max) `,` type($sum) `)`
+    `outs` `(` $out `,` $flags `:` type($out) `,` type($flags) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // fd.flat_gemm
 //===----------------------------------------------------------------------===//
 

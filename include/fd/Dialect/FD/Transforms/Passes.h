@@ -13,6 +13,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Pass/Pass.h"
 
+#include <limits>
+
 namespace mlir::fd {
 #define GEN_PASS_DECL
 #include "fd/Dialect/FD/Transforms/Passes.h.inc"

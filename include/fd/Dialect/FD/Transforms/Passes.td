@@ -12,7 +12,9 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
     in f32 buffers `[B, Hq, S, D]` (accumulator) and `[B, Hq, S]` (max, sum).
     The reduction each split performs follows the op's `softmax` strategy:
     online softmax keeps a running max and rescales at the merge (log-sum-exp);
-    unified max needs no rescaling.
+    unified max needs no rescaling, and is followed by an
+    `fd.overflow_fallback` (with a `[B, Hq]` i32 flag buffer) that recomputes
+    the rows a fixed max cannot handle.
 
     How S (the number of splits) and the chunk size are chosen, in priority
     order: the op's `num_splits` or `chunk_size` attribute; this pass's
@@ -138,6 +140,41 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
     Option<"m2", "m2", "int64_t", /*default=*/"32",
            "Largest M that uses the smallest fitting tensor-core variant; "
            "larger M uses the largest pad-m variant">
+  ];
+}
+def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {
+  let summary = "Use the FlashDecoding++ unified-max softmax for decode attention";
+  let description = [{
+    Sets `softmax = #fd.unified_max<phi = .., threshold = ..>` on every
+    `fd.decode_attention` (replacing an online or an older unified-max
+    strategy), so that the split partials compute `exp(s - phi)` with one
+    `phi` shared by all splits and the merge is a plain sum followed by one
+    division. `fd-split-kv` then adds an `fd.overflow_fallback` that
+    recomputes, with online softmax, every row whose scores leave
+    `[phi - threshold, phi + threshold]` or whose sum underflows, so the
+    result stays exact on every input. `phi` and `threshold` are in units of
+    the scaled score `scale * q.k`; `fd-calibrate` derives them from score
+    samples. Ops already in the split form are left alone (their partials and
+    merge must agree on one strategy).
+
+    Before:
+    ```mlir
+    fd.decode_attention ins(...) outs(...)
+        {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+    ```
+    After `fd-unified-max{phi=6 threshold=40}`:
+    ```mlir
+    fd.decode_attention ins(...) outs(...)
+        {scale = 0.0883883461 : f32,
+         softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
+    ```
+  }];
+  let options = [
+    Option<"phi", "phi", "double",
+           /*default=*/"std::numeric_limits<double>::quiet_NaN()",
+           "The unified max, in units of scale * q.k (required)">,
+    Option<"threshold", "threshold", "double", /*default=*/"40.0",
+           "Largest |s - phi| computed without fallback (positive)">
   ];
 }
 

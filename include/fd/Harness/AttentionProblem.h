@@ -1,0 +1,93 @@
+//===- AttentionProblem.h - decode-attention buffers on a GPU ---*- C++ -*-===//
+//
+// The GPU test suite and fd-bench both need one decode step's buffers on the
+// device in a chosen K/V layout, the matching fd::rt::AttentionArgs, and an
+// fp64 answer to compare with. This is that, over the CUDA runtime API (which
+// shares the primary context with fd's driver-API runtime).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_HARNESS_ATTENTIONPROBLEM_H
+#define FD_HARNESS_ATTENTIONPROBLEM_H
+
+#include "fd/Runtime/Arguments.h"
+#include "fd/Runtime/Bundle.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fd::harness {
+
+/// Where the token axis sits in the K/V cache. Head-major is
+/// [B, Hkv, capacity, D] (a paged or per-head cache); token-major is
+/// [B, capacity, Hkv, D] (the layout of most inference engines).
+enum class KVLayout { HeadMajor, TokenMajor };
+const char *layoutName(KVLayout layout);
+
+/// Aborts with a message naming \p what when a CUDA runtime call fails:
+/// the harness's own calls are not what is under test.
+void checkCuda(int error, const char *what);
+
+/// Deterministic random numbers (identical on every standard library).
+struct Random {
+  uint64_t state;
+  explicit Random(uint64_t seed) : state(seed * 6364136223846793005ull + 1) {}
+  uint32_t next() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(state >> 33);
+  }
+  /// Uniform in [-1, 1).
+  float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
+  int32_t below(int32_t n) {
+    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
+  }
+};
+
+/// One decode step of an entry: q, k, v, lens, out on the device (k and v in
+/// their own allocations, with spare capacity so strides are not the dense
+/// ones), fresh random inputs, and the host copies for the fp64 reference.
+class AttentionProblem {
+public:
+  AttentionProblem(const rt::EntrySpec &entry, int64_t batch, int64_t cacheLen,
+                   KVLayout layout, uint64_t seed);
+  ~AttentionProblem();
+  AttentionProblem(const AttentionProblem &) = delete;
+  AttentionProblem &operator=(const AttentionProblem &) = delete;
+
+  /// The arguments for BoundEntry::run.
+  const rt::AttentionArgs &args() const { return arguments; }
+  const std::vector<int32_t> &lens() const { return lengths; }
+  /// Uploads new lengths (each in [0, cacheLen]).
+  void setLens(const std::vector<int32_t> &newLens);
+  /// Fills out with NaN bit patterns so a row the kernels skip cannot pass.
+  void poisonOut();
+  /// ||out - ref|| / ||ref|| against the fp64 reference (NaN if out has NaN).
+  /// The reference runs on all host cores.
+  double relativeError() const;
+  /// Bytes a kernel must move: K and V rows up to lens, q, out and lens.
+  double bytesMoved() const;
+
+  int64_t batch() const { return numBatch; }
+  int64_t cacheLen() const { return capacityUsed; }
+  KVLayout layout() const { return kvLayout; }
+
+private:
+  const rt::EntrySpec &entry;
+  int64_t numBatch, capacityUsed, allocatedLen;
+  KVLayout kvLayout;
+  int64_t strideB = 0, strideH = 0, strideL = 0;
+  std::vector<uint16_t> hostQ, hostK, hostV;
+  std::vector<int32_t> lengths;
+  void *deviceQ = nullptr, *deviceK = nullptr, *deviceV = nullptr,
+       *deviceLens = nullptr, *deviceOut = nullptr;
+  rt::AttentionArgs arguments;
+};
+
+/// Lengths for a batch of capacity \p cacheLen that differ within the batch:
+/// the first is the full capacity, then (for B >= 3) a 0 and a 1, the rest
+/// random in [0, cacheLen].
+std::vector<int32_t> mixedLens(int64_t batch, int64_t cacheLen, Random &random);
+
+} // namespace fd::harness
+
+#endif // FD_HARNESS_ATTENTIONPROBLEM_H

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# GPU-host half (CUDA, no LLVM): builds the runtime side of fd, then runs the
+# runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
+# memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
+# $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
+# Steps: FD_STEPS="test suite sanitize bench tune" (default: all but tune).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=${1:-build-gpu/results}
+steps=${FD_STEPS:-test suite sanitize bench}
+mkdir -p "$results"
+commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
+nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
+  | tee "$results/device.txt"
+cmake -G Ninja -S . -B build-dev -DCMAKE_BUILD_TYPE=Release \
+  -DFD_ENABLE_COMPILER=OFF >/dev/null && ninja -C build-dev >/dev/null || {
+  echo "gpu-check: build failed"; exit 1; }
+status=0
+step() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
+run() { # name, timeout, command...
+  local name=$1 limit=$2; shift 2
+  echo "== $name: $*"
+  timeout "$limit" "$@" > "$results/$name.log" 2>&1
+  local rc=$?
+  tail -n 4 "$results/$name.log"
+  echo "== $name: exit $rc"
+  [ $rc -eq 0 ] || status=1
+}
+bin=build-dev/bin
+if step test; then
+  run runtime-gputest 120 $bin/fd-runtime-gputest
+  run runtime-gputest-bundle 120 $bin/fd-runtime-gputest build-gpu/llama.fdb
+  run ref-gpucheck 300 $bin/fd-ref-gpucheck
+fi
+step suite && run suite 900 $bin/fd-gpu-suite build-gpu/suite.fdb
+if step sanitize; then
+  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  run memcheck 600 "$cs" --tool memcheck --error-exitcode 1 \
+    $bin/fd-gpu-suite build-gpu/suite.fdb --quick --filter d128
+  run racecheck 600 "$cs" --tool racecheck --error-exitcode 1 \
+    $bin/fd-gpu-suite build-gpu/suite.fdb --quick --filter h32_8_d128_f16
+fi
+step bench && run bench 900 $bin/fd-bench --bundle build-gpu/llama.fdb \
+  --cases required --commit "$commit" --json "$results/bench.json"
+if step tune; then
+  args=()
+  for f in build-gpu/variants/*.fdb; do args+=(--bundle "$f"); done
+  run tune 600 $bin/fd-bench "${args[@]}" --cases tune --no-torch --runs 30 \
+    --ctas-per-sm ${FD_TUNE_CTAS:-2,4,8,16} \
+    --commit "$commit" --json "$results/tune.json"
+fi
+exit $status

@@ -1,0 +1,614 @@
+//===- UnifiedMaxGpuTest.cpp - unified-max variants on a GPU --------------===//
+//
+// fd-unified-max-gputest bundle.fdb [--time]
+//
+// For every unified-max decode_attention entry of an fd-compile bundle and
+// each of its launch variants (two_kernel, single_launch):
+//   - ordinary inputs over a matrix of batches and lengths (0 and the full
+//     cache included): output vs the fp64 reference, fallback counter 0;
+//   - adversarial inputs: rows whose scores all sit 200 above phi, 200 below
+//     phi, and a sequence where only the even query heads overflow: output
+//     vs the reference and the fallback counter equal to the number of rows
+//     whose largest score leaves [phi - threshold, phi + threshold];
+//   - runs back to back on one workspace zeroed once (the single-launch
+//     kernel must leave its accumulators and counters zeroed), and a CUDA
+//     graph replayed while lens and data change (the counter accumulates);
+//   - the C API path (plan_variant, init_workspace, read_fallback_count).
+// --time also times each variant and every online entry of the bundle with
+// CUDA events (B in {1, 4, 8} x L in {512, 1K, 2K, 4K}).
+// Without a GPU it prints "SKIPPED: no GPU" and succeeds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fd/Runtime/Arguments.h"
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Driver.h"
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/fd_runtime.h"
+#include "fd/ref/Reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace fd::rt;
+
+#define FD_STRINGIFY_IMPL(x) #x
+#define FD_STRINGIFY(x) FD_STRINGIFY_IMPL(x)
+
+namespace {
+
+struct TestDriver {
+#define FD_TEST_FUNCTIONS(X)                                                   \
+  X(cuMemcpyHtoD)                                                              \
+  X(cuMemcpyDtoH)                                                              \
+  X(cuMemsetD8)                                                                \
+  X(cuStreamCreate)                                                            \
+  X(cuStreamDestroy)                                                           \
+  X(cuStreamBeginCapture)                                                      \
+  X(cuStreamEndCapture)                                                        \
+  X(cuGraphInstantiateWithFlags)                                               \
+  X(cuGraphLaunch)                                                             \
+  X(cuGraphExecDestroy)                                                        \
+  X(cuGraphDestroy)                                                            \
+  X(cuEventCreate)                                                             \
+  X(cuEventRecord)                                                             \
+  X(cuEventSynchronize)                                                        \
+  X(cuEventElapsedTime)                                                        \
+  X(cuEventDestroy)
+#define FD_DECLARE(name) decltype(&::name) name = nullptr;
+  FD_TEST_FUNCTIONS(FD_DECLARE)
+#undef FD_DECLARE
+  const DriverApi *api = nullptr;
+
+  bool load(const DriverApi &driver) {
+    api = &driver;
+#define FD_RESOLVE(name)                                                       \
+  name = reinterpret_cast<decltype(name)>(                                     \
+      lookupDriverSymbol(FD_STRINGIFY(name)));                                 \
+  if (!name) {                                                                 \
+    std::printf("FAILED: the driver lacks %s\n", FD_STRINGIFY(name));          \
+    return false;                                                              \
+  }
+    FD_TEST_FUNCTIONS(FD_RESOLVE)
+#undef FD_RESOLVE
+    return true;
+  }
+};
+
+TestDriver drv;
+int failures = 0;
+
+void check(CUresult result, const char *what) {
+  if (result == CUDA_SUCCESS)
+    return;
+  std::printf("FAILED: %s\n",
+              driverError(*drv.api, result, what).getMessage().c_str());
+  std::exit(1);
+}
+
+bool expectOk(const Status &status, const char *what) {
+  if (status.ok())
+    return true;
+  std::printf("  %s: FAIL: %s\n", what, status.getMessage().c_str());
+  ++failures;
+  return false;
+}
+
+struct Random {
+  uint64_t state;
+  explicit Random(uint64_t seed) : state(seed * 6364136223846793005ull + 1) {}
+  uint32_t next() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(state >> 33);
+  }
+  float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
+  int32_t below(int32_t n) {
+    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
+  }
+};
+
+struct DeviceBuffer {
+  CUdeviceptr ptr = 0;
+  uint64_t bytes = 0;
+  explicit DeviceBuffer(uint64_t n) : bytes(n) {
+    check(drv.api->cuMemAlloc(&ptr, std::max<uint64_t>(n, 256)), "cuMemAlloc");
+  }
+  ~DeviceBuffer() { (void)drv.api->cuMemFree(ptr); }
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  void *get() const { return reinterpret_cast<void *>(ptr); }
+};
+
+/// One decode step: contiguous head-major K/V [B, Hkv, L, D].
+struct Problem {
+  const EntrySpec &entry;
+  fd::ref::DType type;
+  int64_t batch, cacheLen, hq, hkv, d;
+  std::vector<uint16_t> q, k, v;
+  std::vector<int32_t> lens;
+  DeviceBuffer dq, dk, dv, dlens, dout;
+  AttentionArgs args;
+
+  Problem(const EntrySpec &e, int64_t batch, int64_t cacheLen, uint64_t seed)
+      : entry(e), type(e.dtype == DType::BF16 ? fd::ref::DType::BF16
+                                              : fd::ref::DType::F16),
+        batch(batch), cacheLen(cacheLen), hq(e.numQHeads), hkv(e.numKvHeads),
+        d(e.headDim), dq(batch * hq * d * 2),
+        dk(batch * hkv * cacheLen * d * 2), dv(batch * hkv * cacheLen * d * 2),
+        dlens(batch * 4), dout(batch * hq * d * 2) {
+    Random random(seed);
+    // Uniform(-1, 1) values through a table: converting hundreds of
+    // millions of floats one by one would dominate the test's run time.
+    std::vector<uint16_t> table(4096);
+    for (uint16_t &x : table)
+      x = fd::ref::fromFloat(type, random.uniform());
+    auto fill = [&](std::vector<uint16_t> &data, size_t n) {
+      data.resize(n);
+      for (uint16_t &x : data)
+        x = table[random.next() & 4095];
+    };
+    fill(q, size_t(batch * hq * d));
+    fill(k, size_t(batch * hkv * cacheLen * d));
+    fill(v, size_t(batch * hkv * cacheLen * d));
+    lens.assign(size_t(batch), int32_t(cacheLen));
+    args.q = makeTensorRef(dq.get(), e.dtype, {batch, hq, d});
+    args.out = makeTensorRef(dout.get(), e.dtype, {batch, hq, d});
+    args.k = makeTensorRef(dk.get(), e.dtype, {batch, hkv, cacheLen, d});
+    args.v = makeTensorRef(dv.get(), e.dtype, {batch, hkv, cacheLen, d});
+    args.lens = makeTensorRef(dlens.get(), DType::I32, {batch});
+    upload();
+  }
+
+  void upload() {
+    check(drv.cuMemcpyHtoD(dq.ptr, q.data(), q.size() * 2), "upload q");
+    check(drv.cuMemcpyHtoD(dk.ptr, k.data(), k.size() * 2), "upload k");
+    check(drv.cuMemcpyHtoD(dv.ptr, v.data(), v.size() * 2), "upload v");
+    check(drv.cuMemcpyHtoD(dlens.ptr, lens.data(), lens.size() * 4),
+          "upload lens");
+  }
+  void poisonOut() {
+    check(drv.cuMemsetD8(dout.ptr, 0xff, dout.bytes), "cuMemsetD8");
+  }
+
+  /// Moves every score of row (b, h) by `shift` (units of scale * q.k):
+  /// k[., ., ., 0] = 1 for the row's KV head and q[b, h, 0] = shift / scale.
+  /// Softmax is shift-invariant, so the reference stays an ordinary one.
+  void shiftRow(int64_t b, int64_t h, double shift) {
+    int64_t g = h / (hq / hkv);
+    for (int64_t t = 0; t < cacheLen; ++t)
+      k[size_t(((b * hkv + g) * cacheLen + t) * d)] =
+          fd::ref::fromFloat(type, 1.0f);
+    q[size_t((b * hq + h) * d)] =
+        fd::ref::fromFloat(type, float(shift / entry.scale));
+  }
+
+  /// Rows whose largest score leaves [phi - threshold, phi + threshold]: the
+  /// rows the kernels must recompute (the band is far from every score the
+  /// tests make, so f32 vs f64 rounding cannot move a row across it).
+  int64_t expectedFallbacks() const {
+    int64_t n = 0, group = hq / hkv;
+    double phi = entry.softmax.phi, thr = entry.softmax.threshold;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < hq; ++h) {
+        if (lens[size_t(b)] == 0)
+          continue;
+        double best = -INFINITY;
+        for (int64_t t = 0; t < lens[size_t(b)]; ++t) {
+          double dot = 0;
+          for (int64_t i = 0; i < d; ++i)
+            dot +=
+                double(
+                    fd::ref::toFloat(type, q[size_t((b * hq + h) * d + i)])) *
+                fd::ref::toFloat(
+                    type,
+                    k[size_t(((b * hkv + h / group) * cacheLen + t) * d + i)]);
+          best = std::max(best, dot * entry.scale);
+        }
+        if (best > phi + thr || best < phi - thr)
+          ++n;
+      }
+    return n;
+  }
+
+  /// Max abs error of out against the fp64 reference (inf for NaN).
+  double error() const {
+    std::vector<uint16_t> out(size_t(batch * hq * d));
+    check(drv.cuMemcpyDtoH(out.data(), dout.ptr, out.size() * 2), "download");
+    std::vector<double> ref(out.size()), got(out.size());
+    fd::ref::DecodeShape shape{int(batch), int(hq), int(hkv), int(cacheLen),
+                               int(d)};
+    auto strides = fd::ref::headMajorStrides(hkv, cacheLen, d);
+    fd::ref::decodeAttention(type, shape, entry.scale, q.data(), k.data(),
+                             strides, v.data(), strides, lens.data(),
+                             ref.data());
+    for (size_t i = 0; i < out.size(); ++i)
+      got[i] = fd::ref::toFloat(type, out[i]);
+    double e = fd::ref::maxAbsError(got.data(), ref.data(), got.size());
+    return std::isnan(e) ? INFINITY : e;
+  }
+};
+
+std::string lensText(const std::vector<int32_t> &lens) {
+  std::string s;
+  for (size_t i = 0; i < lens.size() && i < 6; ++i)
+    s += (i ? "," : "") + std::to_string(lens[i]);
+  return s + (lens.size() > 6 ? ",..." : "");
+}
+
+/// Checks out and the fallback counter after one or more runs.
+void verify(const char *what, const Problem &p, double tolerance,
+            int64_t counter, int64_t wantCounter) {
+  double e = p.error();
+  bool ok = e <= tolerance && counter == wantCounter;
+  std::printf("    %-30s B=%lld L=%lld lens=[%s]: max abs error %.3g "
+              "(tol %.3g), fallback rows %lld (expected %lld) %s\n",
+              what, static_cast<long long>(p.batch),
+              static_cast<long long>(p.cacheLen), lensText(p.lens).c_str(), e,
+              tolerance, static_cast<long long>(counter),
+              static_cast<long long>(wantCounter), ok ? "ok" : "FAIL");
+  if (!ok)
+    ++failures;
+}
+
+int64_t readCounter(const BoundEntry &bound, const Plan &plan,
+                    const DeviceBuffer &ws, CUstream stream) {
+  Expected<uint32_t> n = bound.readFallbackCount(plan, ws.get(), stream);
+  if (!expectOk(n.getStatus(), "readFallbackCount"))
+    return -1;
+  return *n;
+}
+
+void testVariant(const BoundEntry &bound, const std::string &variant,
+                 CUstream stream) {
+  const EntrySpec &entry = bound.getSpec();
+  const double tolerance = entry.dtype == DType::BF16 ? 2e-2 : 4e-3;
+  std::printf("  variant %s\n", variant.c_str());
+  auto sync = [&] { check(drv.api->cuStreamSynchronize(stream), "sync"); };
+
+  // 1. Ordinary inputs: the unified max itself must be as exact as online
+  // softmax, with no fallback. Two runs on a workspace zeroed once.
+  const int64_t batches[] = {1, 3, 8};
+  const int64_t lengths[] = {1000, 4096};
+  uint64_t seed = 10;
+  for (int64_t batch : batches)
+    for (int64_t len : lengths) {
+      Problem p(entry, batch, len, ++seed);
+      Random random(seed);
+      for (int32_t &l : p.lens)
+        l = random.below(int32_t(len) + 1);
+      p.lens[0] = int32_t(len);
+      if (batch > 2) {
+        p.lens[1] = 0;
+        p.lens[2] = 1;
+      }
+      p.upload();
+      Expected<Plan> plan = bound.planVariant(batch, len, variant);
+      if (!expectOk(plan.getStatus(), "planVariant"))
+        return;
+      DeviceBuffer ws(plan->workspaceBytes);
+      expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
+               "initWorkspace");
+      for (int round = 0; round < 2; ++round) {
+        p.poisonOut();
+        expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
+        sync();
+        std::string what = "ordinary S=" + std::to_string(plan->numSplits) +
+                           " run " + std::to_string(round);
+        verify(what.c_str(), p, tolerance,
+               readCounter(bound, *plan, ws, stream), 0);
+      }
+    }
+
+  // 2. Adversarial rows: +200, -200, and half of one sequence's heads.
+  {
+    Problem p(entry, 4, 1000, 99);
+    p.lens = {1000, 999, 517, 1000};
+    for (int64_t h = 0; h < p.hq; ++h) {
+      p.shiftRow(1, h, entry.softmax.phi + 200);
+      p.shiftRow(2, h, entry.softmax.phi - 200);
+      if (h % 2 == 0)
+        p.shiftRow(3, h, entry.softmax.phi + 200);
+    }
+    p.upload();
+    int64_t want = p.expectedFallbacks();
+    if (want != p.hq * 2 + p.hq / 2) {
+      std::printf("    adversarial setup: FAIL: %lld rows leave the band, "
+                  "expected %lld\n",
+                  static_cast<long long>(want),
+                  static_cast<long long>(p.hq * 2 + p.hq / 2));
+      ++failures;
+    }
+    Expected<Plan> plan = bound.planVariant(4, 1000, variant);
+    if (!expectOk(plan.getStatus(), "planVariant"))
+      return;
+    DeviceBuffer ws(plan->workspaceBytes);
+    expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
+             "initWorkspace");
+    for (int round = 0; round < 2; ++round) {
+      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream),
+               "resetFallbackCount");
+      p.poisonOut();
+      expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
+      sync();
+      std::string what = "adversarial run " + std::to_string(round);
+      verify(what.c_str(), p, tolerance, readCounter(bound, *plan, ws, stream),
+             want);
+    }
+    // Ordinary data again on the same workspace: nothing left over.
+    Problem calm(entry, 4, 1000, 98);
+    expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
+    calm.poisonOut();
+    expectOk(bound.run(*plan, calm.args, ws.get(), ws.bytes, stream), "run");
+    sync();
+    verify("ordinary after adversarial", calm, tolerance,
+           readCounter(bound, *plan, ws, stream), 0);
+  }
+
+  // 3. CUDA graph: captured once, replayed with new lens and data; the
+  // counter accumulates across replays.
+  {
+    const int64_t batch = 5, len = 2048;
+    Problem p(entry, batch, len, 7);
+    Expected<Plan> plan = bound.planVariant(batch, len, variant, true);
+    if (!expectOk(plan.getStatus(), "planVariant (graph)"))
+      return;
+    DeviceBuffer ws(plan->workspaceBytes);
+    expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
+             "initWorkspace");
+    sync();
+    check(drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
+    Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
+    CUgraph graph = nullptr;
+    check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
+    expectOk(captured, "run (captured)");
+    CUgraphExec exec = nullptr;
+    check(drv.cuGraphInstantiateWithFlags(&exec, graph, 0),
+          "cuGraphInstantiate");
+    Random random(8);
+    int64_t total = 0;
+    for (int round = 0; round < 3; ++round) {
+      for (int32_t &l : p.lens)
+        l = random.below(int32_t(len) + 1);
+      p.lens[0] = round == 0 ? 0 : int32_t(len);
+      // Round 1 overflows sequence 1, round 2 underflows sequence 2.
+      if (round >= 1)
+        for (int64_t h = 0; h < p.hq; h += (round == 1 ? 1 : 3))
+          p.shiftRow(round, h, entry.softmax.phi + (round == 1 ? 200 : -200));
+      if (round >= 1 && p.lens[size_t(round)] == 0)
+        p.lens[size_t(round)] = 100;
+      p.upload();
+      total += p.expectedFallbacks();
+      p.poisonOut();
+      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      sync();
+      std::string what = "graph replay " + std::to_string(round);
+      verify(what.c_str(), p, tolerance, readCounter(bound, *plan, ws, stream),
+             total);
+    }
+    check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
+    check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
+  }
+}
+
+/// The C API path for \p entryIndex and \p variant.
+void testCApi(const std::string &path, int32_t entryIndex,
+              const EntrySpec &entry, const char *variant, CUstream stream) {
+  fd_bundle *bundle = nullptr;
+  fd_executable *exe = nullptr;
+  auto ok = [&](int rc, const char *what) {
+    if (rc == FD_OK)
+      return true;
+    std::printf("    C API %s: FAIL (%d): %s\n", what, rc, fd_last_error());
+    ++failures;
+    return false;
+  };
+  fd_plan plan;
+  if (ok(fd_bundle_load_file(path.c_str(), &bundle), "load") &&
+      ok(fd_executable_create(bundle, 0, &exe), "create") &&
+      ok(fd_executable_plan_variant(exe, entryIndex, 4, 1000, 0, variant,
+                                    &plan),
+         "plan_variant")) {
+    Problem p(entry, 4, 1000, 55);
+    p.lens = {1000, 10, 999, 0};
+    for (int64_t h = 0; h < p.hq; h += 2)
+      p.shiftRow(2, h, entry.softmax.phi + 200);
+    p.upload();
+    fd_attention_args args;
+    std::memcpy(&args.q, &p.args.q, sizeof(fd_tensor));
+    std::memcpy(&args.k, &p.args.k, sizeof(fd_tensor));
+    std::memcpy(&args.v, &p.args.v, sizeof(fd_tensor));
+    std::memcpy(&args.lens, &p.args.lens, sizeof(fd_tensor));
+    std::memcpy(&args.out, &p.args.out, sizeof(fd_tensor));
+    DeviceBuffer ws(plan.workspace_bytes);
+    uint64_t offset = 0;
+    uint32_t count = 0;
+    p.poisonOut();
+    if (ok(fd_executable_init_workspace(exe, &plan, ws.get(), ws.bytes, stream),
+           "init_workspace") &&
+        ok(fd_plan_fallback_counter_offset(bundle, &plan, &offset),
+           "fallback_counter_offset") &&
+        ok(fd_executable_run(exe, &plan, &args, ws.get(), ws.bytes, stream),
+           "run") &&
+        ok(fd_executable_read_fallback_count(exe, &plan, ws.get(), stream,
+                                             &count),
+           "read_fallback_count")) {
+      std::string what = std::string("C API ") + variant;
+      verify(what.c_str(), p, entry.dtype == DType::BF16 ? 2e-2 : 4e-3, count,
+             p.expectedFallbacks());
+      uint32_t direct = 0;
+      check(drv.cuMemcpyDtoH(&direct, ws.ptr + offset, 4), "read counter");
+      if (direct != count) {
+        std::printf("    C API counter at offset %llu: FAIL (%u != %u)\n",
+                    static_cast<unsigned long long>(offset), direct, count);
+        ++failures;
+      }
+    }
+    if (fd_executable_plan_variant(exe, entryIndex, 4, 1000, 0, "three_kernel",
+                                   &plan) != FD_ERROR_INVALID_ARGUMENT ||
+        !std::strstr(fd_last_error(), "has no launch variant 'three_kernel'")) {
+      std::printf("    C API unknown variant: FAIL: %s\n", fd_last_error());
+      ++failures;
+    }
+  }
+  fd_executable_destroy(exe);
+  fd_bundle_destroy(bundle);
+}
+
+/// Mean time of one run in microseconds, CUDA events around 100 runs.
+double timeRuns(const BoundEntry &bound, const Plan &plan, const Problem &p,
+                const DeviceBuffer &ws, CUstream stream) {
+  CUevent start, stop;
+  check(drv.cuEventCreate(&start, 0), "cuEventCreate");
+  check(drv.cuEventCreate(&stop, 0), "cuEventCreate");
+  for (int i = 0; i < 10; ++i)
+    (void)bound.run(plan, p.args, ws.get(), ws.bytes, stream);
+  const int iterations = 100;
+  check(drv.cuEventRecord(start, stream), "cuEventRecord");
+  for (int i = 0; i < iterations; ++i)
+    (void)bound.run(plan, p.args, ws.get(), ws.bytes, stream);
+  check(drv.cuEventRecord(stop, stream), "cuEventRecord");
+  check(drv.cuEventSynchronize(stop), "cuEventSynchronize");
+  float ms = 0;
+  check(drv.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  (void)drv.cuEventDestroy(start);
+  (void)drv.cuEventDestroy(stop);
+  return ms * 1000.0 / iterations;
+}
+
+void timeEntries(Executable &exe, const Bundle &bundle, CUstream stream) {
+  std::printf("timing (us per call, CUDA events, 100 runs, contiguous "
+              "head-major K/V, all lens = L)\n");
+  for (size_t i = 0; i < bundle.getEntries().size(); ++i) {
+    const EntrySpec &entry = bundle.getEntries()[i];
+    if (entry.op != OpKind::DecodeAttention)
+      continue;
+    Expected<const BoundEntry *> bound = exe.bind(i);
+    if (!bound)
+      continue;
+    for (int64_t batch : {1, 4, 8})
+      for (int64_t len : {512, 1024, 2048, 4096}) {
+        Problem p(entry, batch, len, 3);
+        std::string line;
+        for (size_t v = 0; v < getNumVariants(entry); ++v) {
+          const std::string &variantName = getVariant(entry, v).variantName;
+          Expected<Plan> plan =
+              variantName.empty()
+                  ? (*bound)->plan(batch, len)
+                  : (*bound)->planVariant(batch, len, variantName);
+          if (!plan)
+            continue;
+          DeviceBuffer ws(plan->workspaceBytes);
+          (void)(*bound)->initWorkspace(*plan, ws.get(), ws.bytes, stream);
+          double us = timeRuns(**bound, *plan, p, ws, stream);
+          const std::string &name = getVariant(entry, v).variantName;
+          char buf[96];
+          std::snprintf(buf, sizeof(buf), " %s %.2f (S=%lld)",
+                        name.empty() ? "online" : name.c_str(), us,
+                        static_cast<long long>(plan->numSplits));
+          line += buf;
+        }
+        std::printf("  %s B=%lld L=%lld:%s\n", entry.name.c_str(),
+                    static_cast<long long>(batch), static_cast<long long>(len),
+                    line.c_str());
+      }
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const char *path = nullptr;
+  bool time = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--time")
+      time = true;
+    else if (arg[0] != '-' && !path)
+      path = argv[i];
+    else {
+      std::fprintf(stderr, "usage: fd-unified-max-gputest bundle.fdb "
+                           "[--time]\n");
+      return 2;
+    }
+  }
+  if (!path) {
+    std::fprintf(stderr, "usage: fd-unified-max-gputest bundle.fdb [--time]\n");
+    return 2;
+  }
+  Expected<std::shared_ptr<const Bundle>> bundle = Bundle::loadFile(path);
+  if (!bundle) {
+    std::printf("FAILED: %s\n", bundle.getStatus().getMessage().c_str());
+    return 1;
+  }
+  Expected<std::shared_ptr<Context>> context = Context::create(0);
+  if (!context) {
+    if (context.getStatus().getCode() == ErrorCode::NoDevice) {
+      std::printf("SKIPPED: no GPU: %s\n",
+                  context.getStatus().getMessage().c_str());
+      return 0;
+    }
+    std::printf("FAILED: %s\n", context.getStatus().getMessage().c_str());
+    return 1;
+  }
+  const Context &ctx = **context;
+  if (!drv.load(ctx.getDriver()))
+    return 1;
+  std::printf("device: %s, %s, %d SMs\n", ctx.getName().c_str(),
+              ctx.getChip().c_str(), ctx.getSmCount());
+  Expected<std::shared_ptr<Executable>> exe =
+      Executable::create(*context, *bundle);
+  if (!exe) {
+    std::printf("FAILED: %s\n", exe.getStatus().getMessage().c_str());
+    return 1;
+  }
+  int tested = 0;
+  {
+    ContextGuard guard(ctx);
+    CUstream stream = nullptr;
+    check(drv.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
+    for (size_t i = 0; i < (*bundle)->getEntries().size(); ++i) {
+      const EntrySpec &entry = (*bundle)->getEntries()[i];
+      if (entry.op != OpKind::DecodeAttention ||
+          entry.softmax.kind != "unified_max")
+        continue;
+      Expected<const BoundEntry *> bound = (*exe)->bind(i);
+      if (!bound) {
+        std::printf("entry %s: FAIL: %s\n", entry.name.c_str(),
+                    bound.getStatus().getMessage().c_str());
+        ++failures;
+        continue;
+      }
+      std::printf("entry %s: %s, Hq %lld, Hkv %lld, D %lld, phi %g, "
+                  "threshold %g\n",
+                  entry.name.c_str(), dtypeName(entry.dtype),
+                  static_cast<long long>(entry.numQHeads),
+                  static_cast<long long>(entry.numKvHeads),
+                  static_cast<long long>(entry.headDim), entry.softmax.phi,
+                  entry.softmax.threshold);
+      for (size_t v = 0; v < getNumVariants(entry); ++v) {
+        const std::string &name = getVariant(entry, v).variantName;
+        testVariant(**bound, name, stream);
+        testCApi(path, int32_t(i), entry, name.c_str(), stream);
+      }
+      ++tested;
+    }
+    if (time)
+      timeEntries(**exe, **bundle, stream);
+    check(drv.cuStreamDestroy(stream), "cuStreamDestroy");
+  }
+  if (!tested) {
+    std::printf("FAILED: the bundle has no unified-max entry\n");
+    return 1;
+  }
+  std::printf("%s\n", failures ? "FAILED" : "PASSED");
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,541 @@
+//===- fd-bench.cpp - decode-attention benchmark on a GPU host ------------===//
+//
+// Times fd's compiled decode attention against the hand-written references
+// (kernels-ref: the seed's one-block-per-head baseline and a two-stage
+// Flash-Decoding kernel) and, where python3 with torch is present, torch's
+// scaled_dot_product_attention (flash and cuDNN backends), each as the median
+// of many runs with the L2 flushed, in µs, GB/s and multiples of the
+// read-bandwidth floor measured in the same run (../shared/MEASURING.md).
+//
+//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune]
+//            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
+//            [--no-ref] [--commit C] [--ctas-per-sm N,N,...]
+//
+// Several bundles (e.g. compiled with different block sizes) are timed side
+// by side; each is labelled by its file name. --ctas-per-sm re-plans each
+// bundle's entries with other split targets (the auto policy's CTAs per SM)
+// without recompiling: how fd-bench finds a good default. A line per case is
+// printed as soon as it is measured.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Harness/AttentionProblem.h"
+#include "fd/Harness/Timing.h"
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Planner.h"
+#include "fd/ref/RefKernels.h"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef FD_BENCH_SCRIPT_DIR
+#define FD_BENCH_SCRIPT_DIR "."
+#endif
+
+using namespace fd;
+using namespace fd::harness;
+
+namespace {
+
+struct Case {
+  int64_t batch, hq, hkv, len, d = 128;
+  rt::DType dtype = rt::DType::F16;
+};
+
+/// The cases issue 4 asks for (D = 128, f16).
+std::vector<Case> requiredCases() {
+  std::vector<Case> cases;
+  for (int64_t l : {1024, 4096, 16384, 65536, 131072})
+    cases.push_back({1, 32, 32, l});
+  for (int64_t l : {1024, 4096, 32768, 131072})
+    cases.push_back({1, 32, 8, l});
+  for (int64_t l : {4096, 32768})
+    cases.push_back({8, 32, 8, l});
+  cases.push_back({32, 32, 8, 4096});
+  cases.push_back({64, 32, 8, 2048});
+  return cases;
+}
+
+/// A short list for comparing compile variants.
+std::vector<Case> tuneCases() {
+  return {{1, 32, 32, 4096},  {1, 32, 32, 131072}, {1, 32, 8, 4096},
+          {1, 32, 8, 131072}, {8, 32, 8, 32768},   {64, 32, 8, 2048}};
+}
+
+struct Measurement {
+  std::string name;
+  double medianUs = NAN, minUs = NAN, maxUs = NAN;
+  std::string note; ///< plan, or why there is no number
+};
+
+struct CaseResult {
+  Case c;
+  double bytes = 0, floorUs = 0;
+  std::vector<Measurement> results;
+};
+
+struct LoadedBundle {
+  std::string label;
+  std::shared_ptr<rt::Executable> exe;
+};
+
+std::string caseName(const Case &c) {
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "B=%lld Hq=%lld Hkv=%lld L=%lld D=%lld %s",
+                (long long)c.batch, (long long)c.hq, (long long)c.hkv,
+                (long long)c.len, (long long)c.d, rt::dtypeName(c.dtype));
+  return buf;
+}
+
+std::string baseName(const std::string &path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  return name.substr(0, name.rfind('.'));
+}
+
+/// The entry of \p exe that computes case \p c, or null.
+const rt::BoundEntry *findEntry(rt::Executable &exe, const Case &c) {
+  const auto &entries = exe.getBundle().getEntries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const rt::EntrySpec &e = entries[i];
+    if (e.op == rt::OpKind::DecodeAttention && e.numQHeads == c.hq &&
+        e.numKvHeads == c.hkv && e.headDim == c.d && e.dtype == c.dtype) {
+      auto bound = exe.bind(i);
+      if (!bound) {
+        std::fprintf(stderr, "fd-bench: %s\n",
+                     bound.getStatus().getMessage().c_str());
+        return nullptr;
+      }
+      return *bound;
+    }
+  }
+  return nullptr;
+}
+
+/// Runs the torch peers for all cases at once (one python start-up).
+std::map<std::pair<size_t, std::string>, Measurement>
+runTorch(const std::vector<Case> &cases, int runs, const std::string &script) {
+  std::map<std::pair<size_t, std::string>, Measurement> out;
+  std::string list = "/tmp/fd-bench-cases.json";
+  {
+    std::ofstream f(list);
+    f << "[";
+    for (size_t i = 0; i < cases.size(); ++i)
+      f << (i ? "," : "") << "{\"B\":" << cases[i].batch
+        << ",\"Hq\":" << cases[i].hq << ",\"Hkv\":" << cases[i].hkv
+        << ",\"L\":" << cases[i].len << ",\"D\":" << cases[i].d
+        << ",\"dtype\":\"" << rt::dtypeName(cases[i].dtype) << "\"}";
+    f << "]";
+  }
+  std::string cmd =
+      "python3 " + script + " " + list + " " + std::to_string(runs) + " 2>&1";
+  std::fprintf(stderr, "fd-bench: torch peers: %s\n", cmd.c_str());
+  FILE *pipe = popen(cmd.c_str(), "r");
+  if (!pipe)
+    return out;
+  char line[4096];
+  // Minimal field extraction: the script writes flat one-line objects.
+  auto number = [](const std::string &s, const char *key) {
+    size_t at = s.find(std::string("\"") + key + "\":");
+    return at == std::string::npos
+               ? NAN
+               : std::strtod(s.c_str() + at + std::strlen(key) + 3, nullptr);
+  };
+  auto text = [](const std::string &s, const char *key) {
+    size_t at = s.find(std::string("\"") + key + "\": \"");
+    if (at == std::string::npos)
+      return std::string();
+    at += std::strlen(key) + 5;
+    return s.substr(at, s.find('"', at) - at);
+  };
+  while (std::fgets(line, sizeof(line), pipe)) {
+    std::string s = line;
+    if (s.find("\"case\"") == std::string::npos) {
+      std::fprintf(stderr, "  torch: %s", line);
+      continue;
+    }
+    size_t index = size_t(number(s, "case"));
+    Measurement m;
+    m.name = "sdpa-" + text(s, "backend");
+    m.medianUs = number(s, "median_us");
+    m.minUs = number(s, "min_us");
+    m.maxUs = number(s, "max_us");
+    m.note = text(s, "error");
+    out[{index, m.name}] = m;
+  }
+  pclose(pipe);
+  return out;
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (char ch : s)
+    out += (ch == '"' || ch == '\\')  ? std::string("\\") + ch
+           : (unsigned char)ch < 0x20 ? std::string(" ")
+                                      : std::string(1, ch);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::vector<std::string> bundlePaths;
+  std::vector<Case> cases;
+  std::string jsonPath, commit = "unknown", casesName = "required";
+  std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
+  int runs = 50;
+  std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
+  bool torch = true, withRef = true;
+  auto usage = [] {
+    std::fprintf(stderr,
+                 "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
+                 "[--cases required|tune] [--case B,Hq,Hkv,L] [--runs N] "
+                 "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
+                 "[--torch-script path]\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    const char *v = nullptr;
+    if (arg == "--no-torch")
+      torch = false;
+    else if (arg == "--no-ref")
+      withRef = false;
+    else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
+              arg == "--case" || arg == "--runs" || arg == "--commit" ||
+              arg == "--torch-script" || arg == "--ctas-per-sm") &&
+             !(v = value()))
+      return usage();
+    else if (arg == "--bundle")
+      bundlePaths.push_back(v);
+    else if (arg == "--json")
+      jsonPath = v;
+    else if (arg == "--commit")
+      commit = v;
+    else if (arg == "--torch-script")
+      script = v;
+    else if (arg == "--runs")
+      runs = std::max(1, std::atoi(v));
+    else if (arg == "--cases")
+      casesName = v;
+    else if (arg == "--ctas-per-sm") {
+      for (const char *p = v; *p;) {
+        char *end = nullptr;
+        long long n = std::strtoll(p, &end, 10);
+        if (end == p || n < 1) {
+          std::fprintf(stderr, "fd-bench: bad --ctas-per-sm '%s'\n", v);
+          return 2;
+        }
+        ctasSweep.push_back(n);
+        p = *end == ',' ? end + 1 : end;
+      }
+    } else if (arg == "--case") {
+      Case c{};
+      long long b, hq, hkv, l;
+      if (std::sscanf(v, "%lld,%lld,%lld,%lld", &b, &hq, &hkv, &l) != 4 ||
+          b < 1 || hq < 1 || hkv < 1 || l < 1 || hq % hkv) {
+        std::fprintf(stderr, "fd-bench: bad --case '%s' (want B,Hq,Hkv,L)\n",
+                     v);
+        return 2;
+      }
+      c.batch = b, c.hq = hq, c.hkv = hkv, c.len = l;
+      cases.push_back(c);
+    } else
+      return usage();
+  }
+  if (bundlePaths.empty())
+    return usage();
+  if (cases.empty()) {
+    if (casesName == "required")
+      cases = requiredCases();
+    else if (casesName == "tune")
+      cases = tuneCases();
+    else {
+      std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
+                   casesName.c_str());
+      return 2;
+    }
+  }
+
+  // Ask the runtime first: the CUDA runtime API aborts without a driver.
+  auto context = rt::Context::create(0);
+  if (!context) {
+    bool none = context.getStatus().getCode() == rt::ErrorCode::NoDevice;
+    std::printf("fd-bench: %s%s\n", none ? "skipped: no GPU: " : "",
+                context.getStatus().getMessage().c_str());
+    return none ? 77 : 1;
+  }
+  checkCuda(cudaSetDevice((*context)->getOrdinal()), "cudaSetDevice");
+  std::vector<LoadedBundle> bundles;
+  for (const std::string &path : bundlePaths) {
+    auto bundle = rt::Bundle::loadFile(path);
+    if (!bundle) {
+      std::printf("fd-bench: %s\n", bundle.getStatus().getMessage().c_str());
+      return 1;
+    }
+    auto exe = rt::Executable::create(*context, *bundle);
+    if (!exe) {
+      std::printf("fd-bench: %s\n", exe.getStatus().getMessage().c_str());
+      return 1;
+    }
+    bundles.push_back({baseName(path), *exe});
+  }
+
+  cudaStream_t stream;
+  checkCuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+            "cudaStreamCreate");
+  Timer timer(stream);
+  const double readGBs = timer.measureReadBandwidth(2ull << 30, 20);
+  const rt::Context &ctx = **context;
+  char date[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  std::printf("fd-bench: %s (%s, %d SMs), %s, commit %s\n",
+              ctx.getName().c_str(), ctx.getChip().c_str(), ctx.getSmCount(),
+              date, commit.c_str());
+  std::printf("read-bandwidth floor: %.0f GB/s (2 GiB streaming read, median "
+              "of 20); %d runs per case, L2 flushed before each\n",
+              readGBs, runs);
+
+  std::vector<CaseResult> results;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const Case &c = cases[ci];
+    CaseResult result;
+    result.c = c;
+    rt::EntrySpec shapeOnly;
+    shapeOnly.numQHeads = c.hq, shapeOnly.numKvHeads = c.hkv;
+    shapeOnly.headDim = c.d, shapeOnly.dtype = c.dtype;
+    shapeOnly.scale = 1.0 / std::sqrt(double(c.d));
+    AttentionProblem problem(shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
+                             ci + 1);
+    problem.setLens(std::vector<int32_t>(size_t(c.batch), int32_t(c.len)));
+    result.bytes = problem.bytesMoved();
+    result.floorUs = result.bytes / (readGBs * 1e9) * 1e6;
+    int64_t planS = 0, planChunk = 0;
+
+    for (LoadedBundle &lb : bundles) {
+      const rt::BoundEntry *bound = findEntry(*lb.exe, c);
+      std::vector<int64_t> sweep = ctasSweep;
+      if (sweep.empty())
+        sweep.push_back(0);
+      for (int64_t ctas : sweep) {
+        Measurement m;
+        m.name = "fd:" + lb.label;
+        if (ctas)
+          m.name += "@c" + std::to_string(ctas);
+        if (!bound) {
+          m.note = "no entry for this shape in the bundle";
+          result.results.push_back(m);
+          continue;
+        }
+        rt::EntrySpec spec = bound->getSpec();
+        if (ctas)
+          spec.split.ctasPerSm = ctas;
+        // Every launch variant (unified max: two_kernel and single_launch),
+        // named "fd:<bundle>/<variant>".
+        const Measurement base = m;
+        for (size_t v = 0; v < rt::getNumVariants(spec); ++v) {
+          m = base;
+          const std::string &variant = rt::getVariant(spec, v).variantName;
+          if (!variant.empty())
+            m.name += "/" + variant;
+          auto plan =
+              rt::plan(spec, c.batch, c.len, ctx.getSmCount(),
+                       bound->getKernels().front().residentCtasPerSm, int(v));
+          if (!plan) {
+            m.note = plan.getStatus().getMessage();
+            result.results.push_back(m);
+            continue;
+          }
+          void *ws = nullptr;
+          checkCuda(
+              cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
+              "cudaMalloc(workspace)");
+          // Unified max: the workspace is zeroed once, the kernels keep it so.
+          rt::Status init = bound->initWorkspace(
+              *plan, ws, plan->workspaceBytes, CUstream(stream));
+          rt::AttentionArgs args = problem.args();
+          TimingResult t;
+          std::string error = init.ok() ? "" : init.getMessage();
+          bool ok = init.ok() &&
+                    timer.time(
+                        [&] {
+                          rt::Status s =
+                              bound->run(*plan, args, ws, plan->workspaceBytes,
+                                         CUstream(stream));
+                          if (!s.ok())
+                            error = s.getMessage();
+                          return s.ok();
+                        },
+                        3, runs, t);
+          (void)cudaFree(ws);
+          if (!ok) {
+            m.note = error;
+          } else {
+            m.medianUs = t.medianUs, m.minUs = t.minUs, m.maxUs = t.maxUs;
+            m.note = "S=" + std::to_string(plan->numSplits) +
+                     " chunk=" + std::to_string(plan->chunk);
+            if (!planS)
+              planS = plan->numSplits, planChunk = plan->chunk;
+          }
+          result.results.push_back(m);
+        }
+      }
+    }
+
+    if (withRef) {
+      ref::DecodeParams p;
+      p.dtype = c.dtype == rt::DType::BF16 ? ref::DType::BF16 : ref::DType::F16;
+      p.shape = {int(c.batch), int(c.hq), int(c.hkv), int(c.len), int(c.d)};
+      p.scale = float(1.0 / std::sqrt(double(c.d)));
+      const rt::AttentionArgs &a = problem.args();
+      p.q = a.q.data, p.k = a.k.data, p.v = a.v.data, p.out = a.out.data;
+      p.kStrides = {a.k.strides[0], a.k.strides[1], a.k.strides[2]};
+      p.vStrides = p.kStrides;
+      p.lens = static_cast<const int32_t *>(a.lens.data);
+      TimingResult t;
+      Measurement base{"ref-baseline"};
+      if (timer.time([&] { return ref::launchDecodeBaseline(p, stream) == 0; },
+                     2, std::max(5, runs / 5), t))
+        base.medianUs = t.medianUs, base.minUs = t.minUs, base.maxUs = t.maxUs;
+      else
+        base.note = "launch refused";
+      result.results.push_back(base);
+      // The two-stage reference with fd's own split plan: same parallelism.
+      int s = int(planS ? planS : 1), chunk = int(planS ? planChunk : 0);
+      size_t bytes =
+          ref::splitDecodeWorkspaceBytes(p.shape.B, p.shape.Hq, p.shape.D, s);
+      void *ws = nullptr;
+      checkCuda(cudaMalloc(&ws, bytes), "cudaMalloc(ref workspace)");
+      Measurement split{"ref-split"};
+      if (timer.time(
+              [&] {
+                return ref::launchDecodeSplit(p, s, chunk, ws, bytes, stream) ==
+                       0;
+              },
+              3, runs, t))
+        split.medianUs = t.medianUs, split.minUs = t.minUs,
+        split.maxUs = t.maxUs, split.note = "S=" + std::to_string(s);
+      else
+        split.note = "launch refused";
+      (void)cudaFree(ws);
+      result.results.push_back(split);
+    }
+    checkCuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    checkCuda(cudaGetLastError(), "after the case");
+
+    // Progress: the case's line as soon as it is measured.
+    std::printf("[%zu/%zu] %-36s %8.1f MB floor %8.2f us |", ci + 1,
+                cases.size(), caseName(c).c_str(), result.bytes / 1e6,
+                result.floorUs);
+    for (const Measurement &m : result.results) {
+      if (std::isnan(m.medianUs))
+        std::printf(" %s: n/a |", m.name.c_str());
+      else
+        std::printf(" %s %.2f us %.2fx |", m.name.c_str(), m.medianUs,
+                    m.medianUs / result.floorUs);
+    }
+    std::printf("\n");
+    results.push_back(std::move(result));
+  }
+  (void)cudaStreamDestroy(stream);
+
+  if (torch) {
+    auto peers = runTorch(cases, runs, script);
+    for (size_t ci = 0; ci < results.size(); ++ci)
+      for (const char *name : {"sdpa-flash", "sdpa-cudnn"}) {
+        auto it = peers.find({ci, name});
+        Measurement m{name};
+        if (it != peers.end())
+          m = it->second;
+        else
+          m.note = "no result from the torch script";
+        results[ci].results.push_back(m);
+      }
+  }
+
+  // The table (markdown, as docs/perf.md records it).
+  std::vector<std::string> columns;
+  for (const Measurement &m : results.front().results)
+    columns.push_back(m.name);
+  std::printf("\n| case | MB | floor us |");
+  for (const std::string &name : columns)
+    std::printf(" %s us (x floor) |", name.c_str());
+  std::printf(" fd vs baseline |\n|---|---|---|");
+  for (size_t i = 0; i <= columns.size(); ++i)
+    std::printf("---|");
+  std::printf("\n");
+  for (const CaseResult &r : results) {
+    std::printf("| %s | %.1f | %.2f |", caseName(r.c).c_str(), r.bytes / 1e6,
+                r.floorUs);
+    double fd = NAN, base = NAN;
+    for (const Measurement &m : r.results) {
+      if (std::isnan(m.medianUs)) {
+        std::printf(" n/a |");
+        continue;
+      }
+      std::printf(" %.2f (%.2fx) |", m.medianUs, m.medianUs / r.floorUs);
+      if (m.name.rfind("fd:", 0) == 0 && std::isnan(fd))
+        fd = m.medianUs;
+      if (m.name == "ref-baseline")
+        base = m.medianUs;
+    }
+    if (std::isnan(fd) || std::isnan(base))
+      std::printf(" n/a |\n");
+    else
+      std::printf(" %.1fx |\n", base / fd);
+  }
+  for (const CaseResult &r : results)
+    for (const Measurement &m : r.results)
+      if (std::isnan(m.medianUs) && !m.note.empty()) {
+        std::printf("note: %s, %s: %s\n", caseName(r.c).c_str(), m.name.c_str(),
+                    m.note.c_str());
+      }
+
+  if (!jsonPath.empty()) {
+    std::ofstream f(jsonPath);
+    f << "{\n  \"tool\": \"fd-bench\",\n  \"device\": \""
+      << jsonEscape(ctx.getName()) << "\",\n  \"chip\": \"" << ctx.getChip()
+      << "\",\n  \"date\": \"" << date << "\",\n  \"commit\": \""
+      << jsonEscape(commit) << "\",\n  \"read_floor_GBps\": " << readGBs
+      << ",\n  \"runs\": " << runs << ",\n  \"cases\": [";
+    for (size_t i = 0; i < results.size(); ++i) {
+      const CaseResult &r = results[i];
+      f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch
+        << ", \"Hq\": " << r.c.hq << ", \"Hkv\": " << r.c.hkv
+        << ", \"L\": " << r.c.len << ", \"D\": " << r.c.d << ", \"dtype\": \""
+        << rt::dtypeName(r.c.dtype) << "\", \"bytes\": " << r.bytes
+        << ", \"floor_us\": " << r.floorUs << ", \"results\": [";
+      for (size_t j = 0; j < r.results.size(); ++j) {
+        const Measurement &m = r.results[j];
+        f << (j ? ", " : "") << "{\"name\": \"" << jsonEscape(m.name) << "\"";
+        if (!std::isnan(m.medianUs))
+          f << ", \"median_us\": " << m.medianUs << ", \"min_us\": " << m.minUs
+            << ", \"max_us\": " << m.maxUs
+            << ", \"GBps\": " << r.bytes / (m.medianUs * 1e3)
+            << ", \"x_floor\": " << m.medianUs / r.floorUs;
+        f << ", \"note\": \"" << jsonEscape(m.note) << "\"}";
+      }
+      f << "]}";
+    }
+    f << "\n  ]\n}\n";
+    std::printf("fd-bench: wrote %s\n", jsonPath.c_str());
+  }
+  return 0;
+}
