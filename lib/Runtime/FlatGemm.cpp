@@ -43,9 +43,8 @@ static Status checkTensor(const char *name, const TensorRef &t, int rank,
       return invalid(what + ": negative size " + std::to_string(t.sizes[i]));
     if (t.sizes[i] > 1 && t.strides[i] != expect)
       return invalid(what + ": must be contiguous row-major, but stride " +
-                     std::to_string(i) + " is " +
-                     std::to_string(t.strides[i]) + " (expected " +
-                     std::to_string(expect) + ")");
+                     std::to_string(i) + " is " + std::to_string(t.strides[i]) +
+                     " (expected " + std::to_string(expect) + ")");
     expect *= std::max<int64_t>(t.sizes[i], 1);
   }
   if (reinterpret_cast<uintptr_t>(t.data) % alignment != 0)
@@ -82,8 +81,8 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
     if (!args.bias.data)
       return invalid("argument 'bias': entry '" + entry.name +
                      "' was compiled with a bias, but none was given");
-    Status b = checkTensor("bias", args.bias, 1, entry.dtype,
-                           dtypeSize(entry.dtype));
+    Status b =
+        checkTensor("bias", args.bias, 1, entry.dtype, dtypeSize(entry.dtype));
     if (!b.ok())
       return b;
     if (args.bias.sizes[0] != g.n)
@@ -134,12 +133,12 @@ Expected<DispatchTable> DispatchTable::parse(std::string_view text,
       DispatchRule r;
       char *end = nullptr;
       errno = 0;
-      long long maxM = colon == std::string::npos
-                           ? 0
-                           : std::strtoll(rule.c_str(), &end, 10);
-      if (colon == std::string::npos || end != rule.c_str() + colon ||
-          errno || maxM < 1 || colon + 1 == rule.size())
-        return bad("rule '" + rule + "' is not <maxM>:<variant> with maxM >= 1");
+      long long maxM =
+          colon == std::string::npos ? 0 : std::strtoll(rule.c_str(), &end, 10);
+      if (colon == std::string::npos || end != rule.c_str() + colon || errno ||
+          maxM < 1 || colon + 1 == rule.size())
+        return bad("rule '" + rule +
+                   "' is not <maxM>:<variant> with maxM >= 1");
       r.maxM = maxM;
       r.variant = rule.substr(colon + 1);
       if (!shape.rules.empty() && r.maxM <= shape.rules.back().maxM)
@@ -160,8 +159,9 @@ Expected<DispatchTable> DispatchTable::parse(std::string_view text,
 Expected<DispatchTable> DispatchTable::loadFile(const std::string &path) {
   std::FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
-    return Status::error(ErrorCode::Io, path + ": cannot open dispatch "
-                                               "table: " +
+    return Status::error(ErrorCode::Io, path +
+                                            ": cannot open dispatch "
+                                            "table: " +
                                             std::strerror(errno));
   std::string text;
   char buffer[4096];
@@ -219,8 +219,7 @@ Expected<size_t> fd::rt::findFlatGemmVariant(const EntrySpec &entry,
                  std::string(variant) + "' (its variants: " + known + ")");
 }
 
-Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry,
-                                              int64_t m,
+Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
                                               const DispatchTable *table) {
   if (entry.op != OpKind::FlatGemm || entry.kernels.empty())
     return invalid("entry '" + entry.name + "' is not a flat_gemm");
@@ -291,9 +290,9 @@ Status fd::rt::packFlatGemmParams(const KernelSpec &kernel,
       t = &args.y;
       break;
     default:
-      return Status::error(ErrorCode::Internal,
-                           "flat_gemm argument '" + arg.bind +
-                               "' has no binding");
+      return Status::error(ErrorCode::Internal, "flat_gemm argument '" +
+                                                    arg.bind +
+                                                    "' has no binding");
     }
     params.pushMemref(reinterpret_cast<uintptr_t>(t->data), t->rank, t->sizes,
                       t->strides);
@@ -330,12 +329,13 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
   const DriverApi &api = context->getDriver();
-  CUresult r = api.cuLaunchKernel(
-      functions[*index], (*grid)[0], (*grid)[1], (*grid)[2], kernel.block[0],
-      kernel.block[1], kernel.block[2],
-      static_cast<unsigned>(kernel.dynamicSmem), stream, params.getPointers(),
-      nullptr);
+  CUresult r =
+      api.cuLaunchKernel(functions[*index], (*grid)[0], (*grid)[1], (*grid)[2],
+                         kernel.block[0], kernel.block[1], kernel.block[2],
+                         static_cast<unsigned>(kernel.dynamicSmem), stream,
+                         params.getPointers(), nullptr);
   if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuLaunchKernel(" + kernel.symbol + ")");
+    return driverError(api, r,
+                       what + ": cuLaunchKernel(" + kernel.symbol + ")");
   return Status::success();
 }

@@ -155,8 +155,8 @@ std::vector<double> reference(const Problem &p) {
       break;
     pool.emplace_back([&, n0, n1] {
       std::vector<double> part(size_t(m * (n1 - n0)));
-      fd::ref::flatGemm(refType(p.entry->dtype), int(m), int(n1 - n0),
-                        int(g.k), p.x.data(), p.w.data() + n0 * g.k,
+      fd::ref::flatGemm(refType(p.entry->dtype), int(m), int(n1 - n0), int(g.k),
+                        p.x.data(), p.w.data() + n0 * g.k,
                         g.hasBias ? p.bias.data() + n0 : nullptr, part.data());
       for (int64_t i = 0; i < m; ++i)
         for (int64_t n = n0; n < n1; ++n)
@@ -186,8 +186,7 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
     for (int64_t m : kCheckMs) {
       // Poison: 0xFF bytes are NaN in f16, bf16 and f32.
       CUDA_CHECK(cudaMemset(p.dy, 0xFF, outBytes));
-      checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, variant),
-                  "run");
+      checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, variant), "run");
       CUDA_CHECK(cudaDeviceSynchronize());
       CUDA_CHECK(cudaMemcpy(host.data(), p.dy, outBytes, cudaMemcpyDefault));
       std::vector<double> out(size_t(m * g.n));
@@ -201,8 +200,7 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
       if (!(err < 1e-2) || !untouched) {
         std::printf("FAIL %s %s M=%lld rel_err=%.3g%s\n", e.name.c_str(),
                     variant.empty() ? "dispatched" : variant.c_str(),
-                    (long long)m, err,
-                    untouched ? "" : " (wrote rows past M)");
+                    (long long)m, err, untouched ? "" : " (wrote rows past M)");
         ++failures;
       }
       worst = std::max(worst, std::isnan(err) ? INFINITY : err);
@@ -210,8 +208,8 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
     std::printf("check %-10s %-5s N=%-6lld K=%-6lld %-10s M in {1..8,13,16,"
                 "31,64,128}: max rel err %.2e\n",
                 e.name.c_str(), dtypeName(e.dtype), (long long)g.n,
-                (long long)g.k, variant.empty() ? "dispatched" : variant.c_str(),
-                worst);
+                (long long)g.k,
+                variant.empty() ? "dispatched" : variant.c_str(), worst);
   }
   p.free();
   return failures;
@@ -324,8 +322,7 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
         },
         reps);
     std::printf(" | %10.2f %9s %8.0f %7.3f\n", us,
-                e.kernels[chosen].role.c_str(), bytes / us / 1e3,
-                us / floorUs);
+                e.kernels[chosen].role.c_str(), bytes / us / 1e3, us / floorUs);
     if (json) {
       std::fprintf(json,
                    "%s\n  {\"entry\": \"%s\", \"dtype\": \"%s\", \"n\": %lld, "
@@ -382,11 +379,10 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: fd-tune BUNDLE (--check | --bench | -o TABLE) "
-               "[--table TABLE] [--entry NAME] [--m LIST] [--max-m N] "
-               "[--reps N] [--json FILE] [--flush read|memset] "
-               "[--floor-bw BYTES_PER_S]\n");
+  std::fprintf(stderr, "usage: fd-tune BUNDLE (--check | --bench | -o TABLE) "
+                       "[--table TABLE] [--entry NAME] [--m LIST] [--max-m N] "
+                       "[--reps N] [--json FILE] [--flush read|memset] "
+                       "[--floor-bw BYTES_PER_S]\n");
   return 2;
 }
 
@@ -456,8 +452,7 @@ int main(int argc, char **argv) {
   std::vector<const BoundEntry *> entries;
   for (size_t i = 0; i < bundle->getEntries().size(); ++i) {
     const EntrySpec &e = bundle->getEntries()[i];
-    if (e.op != OpKind::FlatGemm ||
-        (!entryName.empty() && e.name != entryName))
+    if (e.op != OpKind::FlatGemm || (!entryName.empty() && e.name != entryName))
       continue;
     entries.push_back(check(exe->bind(i), "binding"));
   }
@@ -508,8 +503,8 @@ int main(int argc, char **argv) {
     std::printf("%s\n", failures ? "FAILED" : "PASSED");
   }
   if (doBench) {
-    std::FILE *json = jsonPath.empty() ? nullptr
-                                       : std::fopen(jsonPath.c_str(), "w");
+    std::FILE *json =
+        jsonPath.empty() ? nullptr : std::fopen(jsonPath.c_str(), "w");
     bool first = true;
     if (json)
       std::fprintf(json, "[");

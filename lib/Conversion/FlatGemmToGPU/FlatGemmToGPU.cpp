@@ -40,7 +40,8 @@ static gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
   return gpu::GPUModuleOp::create(b, module.getLoc(), "fd_kernels");
 }
 
-FailureOr<gpu::GPUFuncOp> mlir::fd::outlineFlatGemmLaunch(gpu::LaunchOp launch) {
+FailureOr<gpu::GPUFuncOp>
+mlir::fd::outlineFlatGemmLaunch(gpu::LaunchOp launch) {
   namespace fa = flat_gemm_attr;
   auto variant = launch->getAttrOfType<StringAttr>(fa::kVariant);
   auto mTile = launch->getAttrOfType<IntegerAttr>(fa::kMTile);
@@ -60,8 +61,8 @@ FailureOr<gpu::GPUFuncOp> mlir::fd::outlineFlatGemmLaunch(gpu::LaunchOp launch) 
   SmallVector<Value> operands;
   auto it = body.begin();
   for (Attribute bind : binds) {
-    auto anchor = it == body.end() ? nullptr
-                                   : dyn_cast<memref::AssumeAlignmentOp>(*it);
+    auto anchor =
+        it == body.end() ? nullptr : dyn_cast<memref::AssumeAlignmentOp>(*it);
     if (!anchor)
       return launch.emitOpError()
              << "flat GEMM launch must start with one memref.assume_alignment "

@@ -17,8 +17,8 @@ std::string gemmManifest() {
   auto kernel = [](const std::string &role, const std::string &grid,
                    int64_t mTile, int64_t smem) {
     return R"({"symbol": "proj_flat_gemm_)" + role +
-           R"(", "module": "fd_kernels", "role": ")" + role +
-           R"(", "grid": )" + grid +
+           R"(", "module": "fd_kernels", "role": ")" + role + R"(", "grid": )" +
+           grid +
            R"(, "block": [128, 1, 1], "static_smem": 0, "dynamic_smem": )" +
            std::to_string(smem) + R"(, "m_tile": )" + std::to_string(mTile) +
            R"(, "args": [
@@ -82,20 +82,20 @@ TEST(flatGemmEntryLoads) {
 
 TEST(flatGemmEntryErrors) {
   std::string m = gemmManifest();
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("role": "mma_m16")",
-                                         R"("role": "tiles")")),
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("role": "mma_m16")", R"("role": "tiles")")),
               "has role 'tiles' (expected gemv or mma_m<rows>)");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("role": "mma_m16")",
-                                         R"("role": "mma_m8")")),
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("role": "mma_m16")", R"("role": "mma_m8")")),
               "two flat_gemm kernels have role 'mma_m8'");
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"(, "m_tile": 8)", "")),
               "lacks 'm_tile'");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("has_bias": false)",
-                                         R"("has_bias": true)")),
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("has_bias": false)", R"("has_bias": true)")),
               "must bind x, w and y and bias (has_bias is true)");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("bind": "x")",
-                                         R"("bind": "q")")),
-              "unknown flat_gemm memref binding 'q'");
+  CHECK_ERROR(
+      Bundle::loadMemory(REPLACE(m, R"("bind": "x")", R"("bind": "q")")),
+      "unknown flat_gemm memref binding 'q'");
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("out_dtype": "f16")",
                                          R"("out_dtype": "bf16")")),
               "out_dtype must be the entry dtype or f32");
@@ -106,8 +106,8 @@ TEST(flatGemmEntryErrors) {
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("n": 4096, )", "")),
               "missing required field 'n'");
   // y must have the out_dtype.
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("out_dtype": "f16")",
-                                         R"("out_dtype": "f32")")),
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("out_dtype": "f16")", R"("out_dtype": "f32")")),
               "memref 'y' has element type f16, expected f32");
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("grid": [128, 1, "MT"])",
                                          R"("grid": [128, 1, "MX"])")),
@@ -137,8 +137,7 @@ TEST(flatGemmDefaultDispatch) {
   auto wide = loadGemm(REPLACE(gemmManifest(), R"("m1": 1)", R"("m1": 4)"));
   if (wide) {
     const EntrySpec &w = wide->getEntries()[0];
-    CHECK_EQ(role(w, selectFlatGemmKernel(w, 4, nullptr)),
-             std::string("gemv"));
+    CHECK_EQ(role(w, selectFlatGemmKernel(w, 4, nullptr)), std::string("gemv"));
     CHECK_EQ(role(w, selectFlatGemmKernel(w, 5, nullptr)),
              std::string("mma_m8"));
   }
@@ -173,8 +172,7 @@ TEST(flatGemmDispatchTable) {
   // A shape without a line falls back to the thresholds.
   DispatchTable other;
   other.set(1, 8, DType::F16, {{4, "gemv"}});
-  CHECK_EQ(role(e, selectFlatGemmKernel(e, 4, &other)),
-           std::string("mma_m8"));
+  CHECK_EQ(role(e, selectFlatGemmKernel(e, 4, &other)), std::string("mma_m8"));
   // A variant the bundle lacks is an error, not a silent fallback.
   DispatchTable stale;
   stale.set(4096, 4096, DType::F16, {{8, "mma_m64"}});
@@ -236,8 +234,8 @@ TEST(flatGemmArgValidation) {
   CHECK_ERROR(validateFlatGemmArgs(e, a), "compiled without a bias");
 
   // An entry with a bias: it becomes required, with the entry's dtype.
-  std::string text = REPLACE(gemmManifest(), R"("has_bias": false)",
-                             R"("has_bias": true)");
+  std::string text =
+      REPLACE(gemmManifest(), R"("has_bias": false)", R"("has_bias": true)");
   const std::string yArg = R"({"kind": "memref", "bind": "y")";
   const std::string biasArg =
       R"({"kind": "memref", "bind": "bias", "elem": "f16", "rank": 1}, )";
@@ -295,8 +293,7 @@ TEST(flatGemmCApi) {
   const char *variant = nullptr;
   CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 1, nullptr, &variant), FD_OK);
   CHECK(variant && std::strcmp(variant, "gemv") == 0);
-  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 12, nullptr, &variant),
-           FD_OK);
+  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 12, nullptr, &variant), FD_OK);
   CHECK(variant && std::strcmp(variant, "mma_m16") == 0);
   CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 3, 12, nullptr, &variant),
            FD_ERROR_INVALID_ARGUMENT);

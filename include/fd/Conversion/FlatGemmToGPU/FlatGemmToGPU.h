@@ -1,4 +1,5 @@
-//===- FlatGemmToGPU.h - outline flat GEMM launches into kernels -*- C++ -*-===//
+//===- FlatGemmToGPU.h - outline flat GEMM launches into kernels -*- C++
+//-*-===//
 #ifndef FD_CONVERSION_FLATGEMMTOGPU_FLATGEMMTOGPU_H
 #define FD_CONVERSION_FLATGEMMTOGPU_FLATGEMMTOGPU_H
 

@@ -14,9 +14,9 @@
 // check.
 //
 //===----------------------------------------------------------------------===//
+#include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 #include "fd/Dialect/FD/Transforms/Passes.h"
-#include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -64,7 +64,8 @@ struct Emitter {
   }
   Value zeros(VectorType t) {
     return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 0)));
+        b, loc,
+        DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 0)));
   }
 };
 
@@ -117,7 +118,8 @@ void storeOutput(Emitter &e, const GemmOperands &ops, Value acc, Value m,
   if (ops.bias) {
     Value bv = memref::LoadOp::create(e.b, e.loc, ops.bias, n);
     acc = arith::AddFOp::create(
-        e.b, e.loc, acc, arith::ExtFOp::create(e.b, e.loc, e.b.getF32Type(), bv));
+        e.b, e.loc, acc,
+        arith::ExtFOp::create(e.b, e.loc, e.b.getF32Type(), bv));
   }
   Type outElem = cast<MemRefType>(ops.y.getType()).getElementType();
   if (outElem != acc.getType())
@@ -140,8 +142,8 @@ Value emitMma(Emitter &e, Value a, Value bFrag, Value c) {
     SmallVector<Value> regs;
     for (int64_t r = 0; r < rows; ++r) {
       Value row = vector::ExtractOp::create(e.b, e.loc, frag, r);
-      Value cast = vector::BitCastOp::create(
-          e.b, e.loc, VectorType::get({1}, i32), row);
+      Value cast =
+          vector::BitCastOp::create(e.b, e.loc, VectorType::get({1}, i32), row);
       regs.push_back(vector::ExtractOp::create(e.b, e.loc, cast, 0));
     }
     return regs;
@@ -155,16 +157,15 @@ Value emitMma(Emitter &e, Value a, Value bFrag, Value c) {
   Value d = NVVM::MmaOp::create(
       e.b, e.loc, resType, packed(a, 4), packed(bFrag, 2), cRegs, {16, 8, 16},
       std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   Value out = e.zeros(cast<VectorType>(c.getType()));
   for (int64_t i = 0; i < 2; ++i)
     for (int64_t j = 0; j < 2; ++j) {
       Value v = LLVM::ExtractValueOp::create(e.b, e.loc, d, 2 * i + j);
-      out = vector::InsertOp::create(e.b, e.loc, v, out,
-                                     ArrayRef<int64_t>{i, j});
+      out =
+          vector::InsertOp::create(e.b, e.loc, v, out, ArrayRef<int64_t>{i, j});
     }
   return out;
 }
@@ -201,15 +202,14 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
                                   MemRefLayoutAttrInterface(), workgroup);
   Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, smemType);
   auto view = [&](ArrayRef<int64_t> dims, Type t, int64_t byteOffset) {
-    auto type = MemRefType::get(dims, t, MemRefLayoutAttrInterface(),
-                                workgroup);
+    auto type =
+        MemRefType::get(dims, t, MemRefLayoutAttrInterface(), workgroup);
     return memref::ViewOp::create(b, loc, type, smem, e.idx(byteOffset),
                                   ValueRange{})
         .getResult();
   };
   Value wBuf = view({stages, cfg.tileN, ld}, elem, 0);
-  Value xBuf = view({stages, cfg.padM, ld}, elem,
-                    stages * cfg.tileN * ld * 2);
+  Value xBuf = view({stages, cfg.padM, ld}, elem, stages * cfg.tileN * ld * 2);
 
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
   const int64_t chunksPerRow = cfg.tileK / kChunk;
@@ -265,8 +265,7 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
       for (int64_t nt = 0; nt < nTiles; ++nt)
         bFrag.push_back(nvgpu::LdMatrixOp::create(
             b, loc, bFragType, xBuf,
-            ValueRange{slot, e.addi(bRow, nt * 8), e.addi(k, bCol)}, false,
-            2));
+            ValueRange{slot, e.addi(bRow, nt * 8), e.addi(k, bCol)}, false, 2));
       for (int64_t mt = 0; mt < mTiles; ++mt)
         for (int64_t nt = 0; nt < nTiles; ++nt)
           acc[mt * nTiles + nt] =
@@ -297,7 +296,8 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
         wait(state.back(), stages - 2);
         Value next = e.addi(kt, stages - 1);
         Value newToken = issue(e.remui(next, stages), next);
-        SmallVector<Value> acc = compute(e.remui(kt, stages), state.drop_back());
+        SmallVector<Value> acc =
+            compute(e.remui(kt, stages), state.drop_back());
         acc.push_back(newToken);
         scf::YieldOp::create(b, loc, acc);
       });
@@ -323,10 +323,9 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
         for (int64_t j = 0; j < 2; ++j) {
           Value v = vector::ExtractOp::create(b, loc, acc[mt * nTiles + nt],
                                               ArrayRef<int64_t>{i, j});
-          memref::StoreOp::create(
-              b, loc, v, red,
-              ValueRange{warp, e.addi(g, mt * 16 + 8 * i),
-                         e.addi(t2, nt * 8 + j)});
+          memref::StoreOp::create(b, loc, v, red,
+                                  ValueRange{warp, e.addi(g, mt * 16 + 8 * i),
+                                             e.addi(t2, nt * 8 + j)});
         }
   gpu::BarrierOp::create(b, loc);
   // Consecutive threads take consecutive n so the y stores coalesce.
@@ -334,8 +333,8 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
       b, loc, tid, e.idx(cfg.tileN * cfg.padM), e.idx(threads), ValueRange{},
       [&](OpBuilder &, Location, Value el, ValueRange) {
         Value ml = e.divui(el, cfg.tileN), nl = e.remui(el, cfg.tileN);
-        Value sum = memref::LoadOp::create(b, loc, red,
-                                           ValueRange{e.idx(0), nl, ml});
+        Value sum =
+            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
         for (int64_t w = 1; w < cfg.splitK; ++w)
           sum = arith::AddFOp::create(
               b, loc, sum,
@@ -412,8 +411,8 @@ void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
             .getShuffleResult();
     sum = arith::AddFOp::create(b, loc, sum, other);
   }
-  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
-                                       e.idx(0));
+  Value leader =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, e.idx(0));
   scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
     storeOutput(e, ops, sum, m, n);
     scf::YieldOp::create(b, loc);
@@ -460,9 +459,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (splitK < 1 || splitK > 32)
       return bad("split-k must be in [1, 32], got " + Twine(splitK));
     if (tileN < 16 || tileN % 16 != 0 || shape.n % tileN != 0)
-      return bad("tile-n (" + Twine(tileN) +
-                 ") must be a multiple of 16 that divides N = " +
-                 Twine(shape.n));
+      return bad(
+          "tile-n (" + Twine(tileN) +
+          ") must be a multiple of 16 that divides N = " + Twine(shape.n));
     for (int64_t p : pads)
       if (p < 8 || p % 8 != 0)
         return bad("pad-m value " + Twine(p) +
@@ -484,8 +483,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  "), divide K = " + Twine(shape.k) +
                  " and give every pad-m a whole number of 16-byte x copies "
                  "per thread");
-    if (gemv && (gemvWarps < 1 || gemvWarps > 32 ||
-                 shape.n % gemvWarps != 0 || gemvUnroll < 1))
+    if (gemv && (gemvWarps < 1 || gemvWarps > 32 || shape.n % gemvWarps != 0 ||
+                 gemvUnroll < 1))
       return bad("gemv-warps (" + Twine(gemvWarps) +
                  ") must be in [1, 32] and divide N, gemv-unroll >= 1");
     if (m1 < 0 || m2 < m1)
@@ -553,18 +552,18 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       Value gz = e.divui(e.addi(rows, p - 1), p);
       Value smem = arith::ConstantOp::create(
           b, loc, b.getI32IntegerAttr(cfg.smemBytes()));
-      auto launch = gpu::LaunchOp::create(
-          b, loc, e.idx(shape.n / tileN), e.idx(1), gz,
-          e.idx(cfg.threads()), e.idx(1), e.idx(1), smem);
+      auto launch =
+          gpu::LaunchOp::create(b, loc, e.idx(shape.n / tileN), e.idx(1), gz,
+                                e.idx(cfg.threads()), e.idx(1), e.idx(1), smem);
       tag(launch, ("mma_m" + Twine(p)).str(), p,
           {std::to_string(shape.n / tileN), "1", "MT"});
       OpBuilder::InsertionGuard guard(b);
       buildMmaBody(launch, b, shape, cfg, args);
     };
     auto emitGemv = [&]() {
-      auto launch = gpu::LaunchOp::create(
-          b, loc, e.idx(shape.n / gemvWarps), rows, e.idx(1),
-          e.idx(32 * gemvWarps), e.idx(1), e.idx(1));
+      auto launch = gpu::LaunchOp::create(b, loc, e.idx(shape.n / gemvWarps),
+                                          rows, e.idx(1), e.idx(32 * gemvWarps),
+                                          e.idx(1), e.idx(1));
       tag(launch, "gemv", 1, {std::to_string(shape.n / gemvWarps), "M"});
       OpBuilder::InsertionGuard guard(b);
       buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
@@ -590,8 +589,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         emitMmaLaunch(pads.back());
         return;
       }
-      branch(atMost(pads[i]), [&] { emitMmaLaunch(pads[i]); },
-             [&] { mmaChain(i + 1); });
+      branch(
+          atMost(pads[i]), [&] { emitMmaLaunch(pads[i]); },
+          [&] { mmaChain(i + 1); });
     };
     // M = 0: nothing to compute, and a zero grid is not launchable.
     auto nonEmpty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
