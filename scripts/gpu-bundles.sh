@@ -2,7 +2,9 @@
 # Build-machine half of the GPU work (the GPU host has no LLVM): compiles the
 # bundles that scripts/gpu-check.sh runs into build-gpu/ (ignored by git):
 #   suite.fdb    the GPU suite's entries: (Hq,Hkv) x D x dtype, online softmax
+#   suite-umax.fdb  the same entries with unified max (phi 0, threshold 60)
 #   llama.fdb    the README example (fd-bench's entries), default options
+#   llama-umax.fdb  the example with unified max (two_kernel, single_launch)
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
 #                per SM, for fd-bench to compare side by side
 #   commit.txt   the commit the bundles were compiled from
@@ -16,7 +18,12 @@ mkdir -p "$out/variants"
 compile() { "$build/bin/fd-compile" "$@"; }
 python3 test/GPU/gen-suite-mlir.py > "$out/suite.mlir"
 compile "$out/suite.mlir" -o "$out/suite.fdb"
+python3 test/GPU/gen-suite-mlir.py --unified-max=0,60 > "$out/suite-umax.mlir"
+compile "$out/suite-umax.mlir" -o "$out/suite-umax.fdb"
 compile examples/llama_decode.mlir -o "$out/llama.fdb"
+compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
+compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
+  --options="unified-max-phi=0 unified-max-threshold=60"
 if [ "${1:-}" != "--no-variants" ]; then
   rm -f "$out"/variants/*.fdb
   for v in "128 2 2" "128 4 2" "128 8 2" "256 4 2"; do

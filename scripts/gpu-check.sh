@@ -3,11 +3,12 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test suite sanitize bench tune" (default: all but tune).
+# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax tune"
+# (default: all but tune).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test suite sanitize bench}
+steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -33,6 +34,12 @@ if step test; then
   run ref-gpucheck 300 $bin/fd-ref-gpucheck
 fi
 step suite && run suite 900 $bin/fd-gpu-suite build-gpu/suite.fdb
+if step suite-umax; then
+  run unified-max-gputest 300 $bin/fd-unified-max-gputest \
+    build-gpu/unified-max-test.fdb
+  run suite-umax 900 $bin/fd-gpu-suite build-gpu/suite-umax.fdb \
+    --filter "${FD_UMAX_FILTER:-d128}"
+fi
 if step sanitize; then
   cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   run memcheck 600 "$cs" --tool memcheck --error-exitcode 1 \
@@ -42,6 +49,10 @@ if step sanitize; then
 fi
 step bench && run bench 900 $bin/fd-bench --bundle build-gpu/llama.fdb \
   --cases required --commit "$commit" --json "$results/bench.json"
+step bench-umax && run bench-umax 900 $bin/fd-bench \
+  --bundle build-gpu/llama.fdb --bundle build-gpu/llama-umax.fdb \
+  --cases unified-max --no-torch --commit "$commit" \
+  --json "$results/bench-umax.json"
 if step tune; then
   args=()
   for f in build-gpu/variants/*.fdb; do args+=(--bundle "$f"); done

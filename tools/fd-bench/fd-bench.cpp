@@ -7,7 +7,7 @@
 // of many runs with the L2 flushed, in µs, GB/s and multiples of the
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
-//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune]
+//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune|unified-max]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...]
 //
@@ -66,6 +66,16 @@ std::vector<Case> requiredCases() {
     cases.push_back({8, 32, 8, l});
   cases.push_back({32, 32, 8, 4096});
   cases.push_back({64, 32, 8, 2048});
+  return cases;
+}
+
+/// Issue 5's comparison of online softmax with unified max: the required
+/// cases plus short MHA contexts, where a single launch should pay most.
+std::vector<Case> unifiedMaxCases() {
+  std::vector<Case> cases = requiredCases();
+  for (int64_t b : {1, 4, 8})
+    for (int64_t l : {512, 1024, 2048, 4096})
+      cases.push_back({b, 32, 32, l});
   return cases;
 }
 
@@ -202,7 +212,7 @@ int main(int argc, char **argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-                 "[--cases required|tune] [--case B,Hq,Hkv,L] [--runs N] "
+                 "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
                  "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
                  "[--torch-script path]\n");
     return 2;
@@ -266,6 +276,8 @@ int main(int argc, char **argv) {
       cases = requiredCases();
     else if (casesName == "tune")
       cases = tuneCases();
+    else if (casesName == "unified-max")
+      cases = unifiedMaxCases();
     else {
       std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
                    casesName.c_str());
