@@ -45,3 +45,32 @@ func.func @no_attrs(%x: memref<?x64xf16>) {
   } {fd.flat_gemm.variant = "gemv"}
   return
 }
+
+// -----
+
+// The manifest records a fixed block size.
+func.func @dynamic_block(%x: memref<?x64xf16>, %n: index) {
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{flat GEMM block size must be constant}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %n, %sy = %c1, %sz = %c1) {
+    %a = memref.assume_alignment %x, 16 : memref<?x64xf16>
+    gpu.terminator
+  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+  return
+}
+
+// -----
+
+func.func @two_blocks(%x: memref<?x64xf16>) {
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{flat GEMM launch body must be one block}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.assume_alignment %x, 16 : memref<?x64xf16>
+    cf.br ^bb1
+  ^bb1:
+    gpu.terminator
+  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+  return
+}
