@@ -40,6 +40,19 @@ static void addSplit(OpPassManager &pm, const FDPipelineOptions &o) {
 
 void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
                                     const FDPipelineOptions &o) {
+  // Flat GEMMs first: convert-fd-to-gpu rejects any fd.flat_gemm left over.
+  FDTileFlatGemmOptions tile;
+  tile.stages = o.gemmStages;
+  tile.tileN = o.gemmTileN;
+  tile.tileK = o.gemmTileK;
+  tile.splitK = o.gemmSplitK;
+  tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
+  tile.gemvWarps = o.gemmGemvWarps;
+  tile.gemvUnroll = o.gemmGemvUnroll;
+  tile.m1 = o.gemmM1;
+  tile.m2 = o.gemmM2;
+  pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));
+  pm.addPass(createConvertFlatGemmToGPU());
   addSplit(pm, o);
   ConvertFDToGPUOptions gpu;
   gpu.blockSize = o.blockSize;

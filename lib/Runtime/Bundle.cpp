@@ -78,6 +78,10 @@ const char *fd::rt::symbolName(Symbol symbol) {
     return "S";
   case Symbol::Chunk:
     return "chunk";
+  case Symbol::M:
+    return "M";
+  case Symbol::MT:
+    return "MT";
   }
   return "?";
 }
@@ -302,6 +306,10 @@ private:
                  EntrySpec &entry);
   bool readSplit(const JsonValue &json, const std::string &path,
                  SplitPolicy &split);
+  bool readFlatGemm(const JsonValue &json, const std::string &path,
+                    EntrySpec &entry);
+  bool checkFlatGemmKernels(const JsonValue &kernels, const std::string &path,
+                            const EntrySpec &entry);
   bool readSoftmax(const JsonValue &json, const std::string &path,
                    SoftmaxSpec &softmax);
   bool readWorkspace(const JsonValue &json, const std::string &path,
@@ -577,7 +585,7 @@ bool BundleReader::readSize(const JsonValue &json, const std::string &path,
   if (!symbol)
     return fail(json, path,
                 "unknown symbol '" + json.getString() + "' in " + what +
-                    " (known: B, Hq, Hkv, D, S, chunk)");
+                    " (known: B, Hq, Hkv, D, S, chunk, M, MT)");
   // Plans are made before the caller's K/V buffers are seen, so nothing the
   // plan computes may depend on the cache capacity.
   if (*symbol == Symbol::L)
@@ -586,6 +594,91 @@ bool BundleReader::readSize(const JsonValue &json, const std::string &path,
                             "in ") +
                     what + ": it is unknown when planning");
   size.symbol = symbol;
+  return true;
+}
+
+bool BundleReader::readFlatGemm(const JsonValue &json, const std::string &path,
+                                EntrySpec &entry) {
+  FlatGemmSpec &g = entry.gemm;
+  if (!readInt(json, path, "n", g.n, 1, INT32_MAX) ||
+      !readInt(json, path, "k", g.k, 1, INT32_MAX))
+    return false;
+  // The kernels read rows with 16-byte loads.
+  if (g.k % 8 != 0)
+    return fail(*json.find("k"), join(path, "k"),
+                "k = " + std::to_string(g.k) + " is not a multiple of 8");
+  if (const JsonValue *bias =
+          field(json, path, "has_bias", Kind::Bool, false))
+    g.hasBias = bias->getBool();
+  else if (!error.ok())
+    return false;
+  g.outDtype = entry.dtype;
+  if (json.find("out_dtype")) {
+    if (!readDType(json, path, "out_dtype", g.outDtype))
+      return false;
+    if (g.outDtype != entry.dtype && g.outDtype != DType::F32)
+      return fail(*json.find("out_dtype"), join(path, "out_dtype"),
+                  std::string("out_dtype must be the entry dtype or f32, "
+                              "found ") +
+                      dtypeName(g.outDtype));
+  }
+  if (const JsonValue *dispatch =
+          field(json, path, "dispatch", Kind::Object, false)) {
+    std::string dPath = join(path, "dispatch");
+    if (!readInt(*dispatch, dPath, "m1", g.m1, 0, INT32_MAX, false) ||
+        !readInt(*dispatch, dPath, "m2", g.m2, 0, INT32_MAX, false))
+      return false;
+    if (g.m2 < g.m1)
+      return fail(*dispatch, dPath,
+                  "m2 (" + std::to_string(g.m2) + ") is less than m1 (" +
+                      std::to_string(g.m1) + ")");
+  } else if (!error.ok()) {
+    return false;
+  }
+  return true;
+}
+
+bool BundleReader::checkFlatGemmKernels(const JsonValue &kernels,
+                                        const std::string &path,
+                                        const EntrySpec &entry) {
+  std::set<std::string> roles;
+  for (size_t i = 0; i < entry.kernels.size(); ++i) {
+    const KernelSpec &k = entry.kernels[i];
+    const JsonValue &at = kernels.getItems()[i];
+    std::string kPath = indexPath(join(path, "kernels"), i);
+    bool gemv = k.role == "gemv";
+    if (!gemv && k.role.rfind("mma_m", 0) != 0)
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol + "' has role '" + k.role +
+                      "' (expected gemv or mma_m<rows>)");
+    if (!roles.insert(k.role).second)
+      return fail(at, kPath, "two flat_gemm kernels have role '" + k.role + "'");
+    if (k.mTile < 1)
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol + "' lacks 'm_tile'");
+    // The runtime binds exactly x, w, [bias], y, each once.
+    bool seen[4] = {false, false, false, false};
+    for (const ArgSpec &a : k.args) {
+      int slot = a.source == ArgSource::X      ? 0
+                 : a.source == ArgSource::W    ? 1
+                 : a.source == ArgSource::Bias ? 2
+                 : a.source == ArgSource::Y    ? 3
+                                               : -1;
+      if (slot < 0 || seen[slot])
+        return fail(at, kPath,
+                    "flat_gemm kernel '" + k.symbol +
+                        "' binds '" + a.bind +
+                        "' (expected x, w, bias, y, each at most once)");
+      seen[slot] = true;
+    }
+    if (!seen[0] || !seen[1] || !seen[3] || seen[2] != entry.gemm.hasBias)
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol +
+                      "' must bind x, w and y" +
+                      (entry.gemm.hasBias ? " and bias" : " and no bias") +
+                      " (has_bias is " +
+                      (entry.gemm.hasBias ? "true" : "false") + ")");
+  }
   return true;
 }
 
@@ -694,6 +787,8 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
                 std::string("entry dtype must be f16 or bf16, found ") +
                     dtypeName(entry.dtype));
 
+  if (entry.op == OpKind::FlatGemm && !readFlatGemm(json, path, entry))
+    return false;
   // The attention geometry and policy are what the runtime plans and checks
   // tensors with, so a decode_attention entry must state all of them. Other
   // ops are listed but not launched; their fields are checked if present.
@@ -779,6 +874,8 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
       return false;
     entry.kernels.push_back(std::move(kernel));
   }
+  if (entry.op == OpKind::FlatGemm)
+    return checkFlatGemmKernels(*kernels, path, entry);
   // Kernels are launched in manifest order (docs/bundle.md); a merge before
   // the partial kernel it consumes would read a workspace not yet written.
   for (size_t i = 0; i < entry.kernels.size(); ++i) {
@@ -944,7 +1041,8 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
   if (!readInt(json, path, "static_smem", kernel.staticSmem, 0, INT32_MAX,
                false) ||
       !readInt(json, path, "dynamic_smem", kernel.dynamicSmem, 0, INT32_MAX,
-               false))
+               false) ||
+      !readInt(json, path, "m_tile", kernel.mTile, 1, 65535, false))
     return false;
 
   const JsonValue *args = field(json, path, "args", Kind::Array, true);
@@ -1074,7 +1172,23 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
   // shows up when the bundle is loaded, not as a corrupt launch.
   DType wantElem = entry.dtype;
   int64_t wantRank = -1;
-  if (arg.bind == "q" || arg.bind == "out") {
+  if (entry.op == OpKind::FlatGemm) {
+    if (arg.bind == "x" || arg.bind == "w" || arg.bind == "y") {
+      arg.source = arg.bind == "x"   ? ArgSource::X
+                   : arg.bind == "w" ? ArgSource::W
+                                     : ArgSource::Y;
+      wantRank = 2;
+      if (arg.bind == "y")
+        wantElem = entry.gemm.outDtype;
+    } else if (arg.bind == "bias") {
+      arg.source = ArgSource::Bias;
+      wantRank = 1;
+    } else {
+      return fail(bindJson, bindPath,
+                  "unknown flat_gemm memref binding '" + arg.bind +
+                      "' (expected x, w, bias or y)");
+    }
+  } else if (arg.bind == "q" || arg.bind == "out") {
     arg.source = arg.bind == "q" ? ArgSource::Q : ArgSource::Out;
     wantRank = 3;
   } else if (arg.bind == "k" || arg.bind == "v") {
@@ -1103,7 +1217,8 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
       return true;
     }
   }
-  if (!attention && arg.source != ArgSource::Workspace) {
+  if (!attention && entry.op != OpKind::FlatGemm &&
+      arg.source != ArgSource::Workspace) {
     arg.source = ArgSource::Other;
     return true;
   }

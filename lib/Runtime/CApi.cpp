@@ -19,6 +19,9 @@ struct fd_bundle {
 struct fd_executable {
   std::shared_ptr<Executable> executable;
 };
+struct fd_dispatch_table {
+  DispatchTable table;
+};
 
 static_assert(sizeof(fd_tensor) == sizeof(TensorRef) &&
                   offsetof(fd_tensor, sizes) == offsetof(TensorRef, sizes),
@@ -493,6 +496,84 @@ int fd_executable_reset_fallback_count(fd_executable *executable,
     if (!s.ok())
       return s;
     return bound->resetFallbackCount(cppPlan, workspace, stream);
+  });
+}
+
+int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!path)
+      return nullArgument(fn, "path");
+    if (!table)
+      return nullArgument(fn, "table");
+    *table = nullptr;
+    Expected<DispatchTable> loaded = DispatchTable::loadFile(path);
+    if (!loaded)
+      return loaded.getStatus();
+    *table = new fd_dispatch_table{loaded.take()};
+    return Status::success();
+  });
+}
+
+void fd_dispatch_table_destroy(fd_dispatch_table *table) { delete table; }
+
+int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
+                               int64_t m, const fd_dispatch_table *table,
+                               const char **variant) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!variant)
+      return nullArgument(fn, "variant");
+    Status valid = checkEntry(*bundle->bundle, entry);
+    if (!valid.ok())
+      return valid;
+    const EntrySpec &spec = bundle->bundle->getEntries()[entry];
+    Expected<size_t> index =
+        selectFlatGemmKernel(spec, m, table ? &table->table : nullptr);
+    if (!index)
+      return index.getStatus();
+    *variant = spec.kernels[*index].role.c_str();
+    return Status::success();
+  });
+}
+
+int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
+                                const fd_flat_gemm_args *args,
+                                const fd_dispatch_table *table,
+                                const char *variant,
+                                struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!args)
+      return nullArgument(fn, "args");
+    Status valid = checkEntry(executable->executable->getBundle(), entry);
+    if (!valid.ok())
+      return valid;
+    const std::pair<const char *, const fd_tensor *> tensors[] = {
+        {"x", &args->x}, {"w", &args->w}, {"bias", &args->bias}, {"y", &args->y}};
+    for (auto [name, tensor] : tensors)
+      if (tensor->data &&
+          (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64))
+        return Status::error(ErrorCode::InvalidArgument,
+                             std::string("argument '") + name +
+                                 "': unknown dtype code " +
+                                 std::to_string(tensor->dtype));
+    Expected<const BoundEntry *> bound =
+        executable->executable->bind(static_cast<size_t>(entry));
+    if (!bound)
+      return bound.getStatus();
+    FlatGemmArgs cppArgs;
+    cppArgs.x = toTensorRef(args->x);
+    cppArgs.w = toTensorRef(args->w);
+    if (args->bias.data)
+      cppArgs.bias = toTensorRef(args->bias);
+    cppArgs.y = toTensorRef(args->y);
+    return (*bound)->runFlatGemm(cppArgs, table ? &table->table : nullptr,
+                                 stream, variant ? variant : "");
   });
 }
 

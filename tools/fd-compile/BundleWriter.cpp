@@ -2,6 +2,7 @@
 #include "BundleWriter.h"
 
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
+#include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -35,25 +36,44 @@ LogicalResult fd::compile::collectEntries(ModuleOp module,
                                           Bundle &bundle) {
   bool ok = true;
   module.walk([&](Operation *op) {
-    if (isa<fd::FlatGemmOp, fd::PartialAttentionOp, fd::MergePartialsOp,
-            fd::SplitPlanOp>(op)) {
+    if (isa<fd::PartialAttentionOp, fd::MergePartialsOp, fd::SplitPlanOp>(
+            op)) {
       op->emitOpError() << "is not supported by fd-compile yet: a bundle "
                            "entry is a function holding one "
-                           "fd.decode_attention";
+                           "fd.decode_attention or fd.flat_gemm";
       ok = false;
     }
   });
   module.walk([&](func::FuncOp fn) {
     SmallVector<fd::DecodeAttentionOp> ops;
+    SmallVector<fd::FlatGemmOp> gemms;
     fn.walk([&](fd::DecodeAttentionOp op) { ops.push_back(op); });
-    if (ops.empty())
+    fn.walk([&](fd::FlatGemmOp op) { gemms.push_back(op); });
+    if (ops.empty() && gemms.empty())
       return;
-    if (ops.size() > 1) {
+    if (ops.size() + gemms.size() > 1) {
       fn.emitError() << "fd-compile: function '" << fn.getName() << "' holds "
-                     << ops.size()
-                     << " fd.decode_attention ops; a bundle entry is one "
-                        "function with one op";
+                     << ops.size() + gemms.size()
+                     << " fd.decode_attention / fd.flat_gemm ops; a bundle "
+                        "entry is one function with one op";
       ok = false;
+      return;
+    }
+    if (!gemms.empty()) {
+      fd::FlatGemmOp gemm = gemms.front();
+      auto wType = cast<MemRefType>(gemm.getW().getType());
+      Entry e;
+      e.name = fn.getName().str();
+      e.op = "flat_gemm";
+      e.dtype = typeName(wType.getElementType());
+      e.n = wType.getDimSize(0);
+      e.k = wType.getDimSize(1);
+      e.hasBias = gemm.getBias() != nullptr;
+      e.outDtype =
+          typeName(cast<MemRefType>(gemm.getY().getType()).getElementType());
+      e.m1 = options.gemmM1;
+      e.m2 = options.gemmM2;
+      bundle.entries.push_back(std::move(e));
       return;
     }
     fd::DecodeAttentionOp op = ops.front();
@@ -98,7 +118,7 @@ LogicalResult fd::compile::collectEntries(ModuleOp module,
   });
   if (ok && bundle.entries.empty()) {
     module.emitError() << "fd-compile: the input has no fd.decode_attention "
-                          "to compile";
+                          "or fd.flat_gemm to compile";
     return failure();
   }
   return success(ok);
@@ -130,6 +150,10 @@ LogicalResult fd::compile::collectKernels(ModuleOp module, Bundle &bundle) {
       k.grid.push_back(cast<StringAttr>(g).getValue().str());
     for (unsigned i = 0; i < 3; ++i)
       k.block[i] = block[i];
+    if (auto m = fn->getAttrOfType<IntegerAttr>(ka::kMTile))
+      k.mTile = m.getInt();
+    if (auto s = fn->getAttrOfType<IntegerAttr>(ka::kDynamicSmem))
+      k.dynamicSmem = s.getInt();
     for (auto [type, bind] : llvm::zip(fn.getArgumentTypes(), binds)) {
       KernelArg a;
       a.bind = cast<StringAttr>(bind).getValue().str();
@@ -231,6 +255,58 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
         j.value(x);
     });
   };
+  // Grid extents are symbols or integers; fd.grid holds both as strings.
+  auto gridItem = [&](const std::string &g) {
+    int64_t v;
+    if (!StringRef(g).getAsInteger(10, v))
+      j.value(v);
+    else
+      j.value(g);
+  };
+  auto writeKernels = [&](const Entry &e) {
+          j.attributeArray("kernels", [&] {
+            for (const Kernel &k : bundle.kernels) {
+              if (k.entry != e.name)
+                continue;
+              j.object([&] {
+                j.attribute("symbol", k.symbol);
+                j.attribute("module", "fd_kernels");
+                j.attribute("role", k.role);
+                j.attributeArray("grid", [&] {
+                  for (const std::string &g : k.grid)
+                    gridItem(g);
+                });
+                j.attributeArray("block", [&] {
+                  for (int64_t b : k.block)
+                    j.value(b);
+                });
+                j.attribute("static_smem", k.staticSmem);
+                j.attribute("dynamic_smem", k.dynamicSmem);
+                if (k.mTile > 0)
+                  j.attribute("m_tile", k.mTile);
+                j.attributeArray("args", [&] {
+                  for (const KernelArg &a : k.args)
+                    j.object([&] {
+                      j.attribute("kind", a.kind);
+                      j.attribute("bind", a.bind);
+                      if (a.kind == "memref") {
+                        j.attribute("elem", a.elem);
+                        j.attribute("rank", a.rank);
+                      } else {
+                        j.attribute("type", a.elem);
+                      }
+                    });
+                });
+                if (k.resources)
+                  j.attributeObject("resources", [&] {
+                    j.attribute("registers", k.resources->registers);
+                    j.attribute("spill_bytes", k.resources->spillBytes);
+                    j.attribute("shared_bytes", k.resources->sharedBytes);
+                  });
+              });
+            }
+          });
+  };
   j.object([&] {
     j.attribute("format", "fd-bundle");
     j.attribute("version", 1);
@@ -249,6 +325,18 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
           j.attribute("name", e.name);
           j.attribute("op", e.op);
           j.attribute("dtype", e.dtype);
+          if (e.op == "flat_gemm") {
+            j.attribute("n", e.n);
+            j.attribute("k", e.k);
+            j.attribute("has_bias", e.hasBias);
+            j.attribute("out_dtype", e.outDtype);
+            j.attributeObject("dispatch", [&] {
+              j.attribute("m1", e.m1);
+              j.attribute("m2", e.m2);
+            });
+            writeKernels(e);
+            return;
+          }
           j.attribute("num_q_heads", e.numQueryHeads);
           j.attribute("num_kv_heads", e.numKVHeads);
           j.attribute("head_dim", e.headDim);

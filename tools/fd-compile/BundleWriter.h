@@ -38,6 +38,9 @@ struct Kernel {
   std::vector<std::string> grid;
   int64_t block[3] = {1, 1, 1};
   int64_t staticSmem = 0;
+  int64_t dynamicSmem = 0;
+  /// Flat GEMM kernels: rows of M per CTA along the grid ("MT" = ceil(M/m_tile)).
+  int64_t mTile = 0;
   std::vector<KernelArg> args;
   std::optional<Resources> resources;
 };
@@ -48,6 +51,12 @@ struct Entry {
   double scale = 0, phi = 0, threshold = 0;
   std::string splitMode; // auto | fixed | chunk
   int64_t numSplits = 0, chunkSize = 0;
+  // op == "flat_gemm": y[M,N] = x[M,K] W[N,K]^T (+ bias[N]).
+  int64_t n = 0, k = 0;
+  bool hasBias = false;
+  std::string outDtype;
+  /// Default variant thresholds (docs/bundle.md, "Flat GEMM dispatch").
+  int64_t m1 = 1, m2 = 32;
 };
 
 /// The constants of the run-time split planner (fd.split_plan's formula).

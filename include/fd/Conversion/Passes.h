@@ -4,6 +4,7 @@
 
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
+#include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
 
 namespace mlir::fd {
 #define GEN_PASS_REGISTRATION

@@ -58,4 +58,23 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
   ];
 }
 
+
+def ConvertFlatGemmToGPU : Pass<"convert-flat-gemm-to-gpu", "ModuleOp"> {
+  let summary = "Outline fd-tile-flat-gemm's launches into fd kernels";
+  let description = [{
+    Turns each `gpu.launch` produced by `fd-tile-flat-gemm` into a `gpu.func`
+    kernel in the `fd_kernels` gpu.module plus a `gpu.launch_func`, with the
+    kernel arguments in the fixed order x, w, [bias], y, and the `fd.*`
+    attributes (`fd.role` = the variant, `fd.entry`, `fd.grid`, `fd.args`,
+    `fd.m_tile`, `fd.dynamic_smem`, `known_block_size`) from which
+    `fd-compile` writes the flat_gemm entry of the bundle.
+
+    Upstream `gpu-kernel-outlining` is not used because it orders kernel
+    arguments by first use and knows nothing of the manifest; the runtime
+    packs arguments by binding. An `fd.flat_gemm` still present is an error
+    (run `fd-tile-flat-gemm` first).
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "memref::MemRefDialect"];
+}
+
 #endif // FD_CONVERSION_PASSES_TD

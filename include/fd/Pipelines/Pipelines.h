@@ -69,6 +69,39 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
                      "(0: ptxas chooses)"),
       llvm::cl::init(0)};
+  // Flat GEMM knobs, mirroring fd-tile-flat-gemm's options.
+  PassOptions::Option<int64_t> gemmStages{
+      *this, "gemm-stages", llvm::cl::desc("Flat GEMM: cp.async stages"),
+      llvm::cl::init(6)};
+  PassOptions::Option<int64_t> gemmTileN{
+      *this, "gemm-tile-n", llvm::cl::desc("Flat GEMM: W rows per CTA"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> gemmTileK{
+      *this, "gemm-tile-k", llvm::cl::desc("Flat GEMM: most K per stage"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> gemmSplitK{
+      *this, "gemm-split-k",
+      llvm::cl::desc("Flat GEMM: warps per CTA splitting each K tile"),
+      llvm::cl::init(4)};
+  PassOptions::ListOption<int64_t> gemmPadM{
+      *this, "gemm-pad-m",
+      llvm::cl::desc("Flat GEMM: M rows per CTA of each tensor-core variant "
+                     "(default 8,16,32,64)")};
+  PassOptions::Option<int64_t> gemmGemvWarps{
+      *this, "gemm-gemv-warps",
+      llvm::cl::desc("Flat GEMM: GEMV warps (outputs) per CTA"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> gemmGemvUnroll{
+      *this, "gemm-gemv-unroll",
+      llvm::cl::desc("Flat GEMM: GEMV 16-byte loads in flight per lane"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> gemmM1{
+      *this, "gemm-m1", llvm::cl::desc("Flat GEMM: largest M for GEMV"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> gemmM2{
+      *this, "gemm-m2",
+      llvm::cl::desc("Flat GEMM: largest M for the small tensor-core tiles"),
+      llvm::cl::init(32)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

@@ -60,10 +60,12 @@ enum class Symbol : int {
   L,     ///< K/V cache capacity (dim 2 of k and v)
   S,     ///< number of KV splits
   Chunk, ///< tokens per split
+  M,     ///< flat GEMM: rows of x and y
+  MT,    ///< flat GEMM: ceil(M / m_tile) of the kernel launched
 };
-constexpr int kNumSymbols = 7;
+constexpr int kNumSymbols = 9;
 
-/// "B", "Hq", "Hkv", "D", "L", "S" or "chunk".
+/// "B", "Hq", "Hkv", "D", "L", "S", "chunk", "M" or "MT".
 const char *symbolName(Symbol symbol);
 /// Parses a symbol name; std::nullopt for an unknown one.
 std::optional<Symbol> parseSymbol(std::string_view name);
@@ -132,6 +134,10 @@ enum class ArgSource {
   Workspace, ///< ArgSpec::workspaceIndex says which buffer
   Symbol,    ///< a scalar: ArgSpec::symbol's value
   Scale,     ///< a scalar: the entry's softmax scale
+  X,         ///< flat GEMM input x [M, K]
+  W,         ///< flat GEMM weight W [N, K]
+  Bias,      ///< flat GEMM bias [N]
+  Y,         ///< flat GEMM output y [M, N]
   Other,     ///< a memref of an op this runtime cannot launch (listed only)
 };
 
@@ -172,8 +178,24 @@ struct KernelSpec {
   int64_t dynamicSmem = 0;
   std::vector<ArgSpec> args;
   std::optional<ResourceInfo> resources;
+  /// Flat GEMM variants: rows of M per CTA (the "MT" grid symbol).
+  int64_t mTile = 0;
 
   size_t getNumParams() const;
+};
+
+/// What a flat_gemm entry computes: y[M,N] = x[M,K] W[N,K]^T (+ bias[N]),
+/// and its default variant thresholds (docs/bundle.md, "Flat GEMM").
+struct FlatGemmSpec {
+  int64_t n = 0;
+  int64_t k = 0;
+  bool hasBias = false;
+  DType outDtype = DType::F16;
+  /// Largest M for the GEMV variant.
+  int64_t m1 = 1;
+  /// Largest M for the smallest fitting tensor-core variant; above it the
+  /// largest-tile variant.
+  int64_t m2 = 32;
 };
 
 struct EntrySpec {
@@ -189,6 +211,8 @@ struct EntrySpec {
   SplitPolicy split;
   std::vector<WorkspaceSpec> workspace;
   std::vector<KernelSpec> kernels;
+  /// op == FlatGemm only; each kernel is one variant (its role names it).
+  FlatGemmSpec gemm;
 
   /// Launch variant (docs/bundle.md, "Variants"): its name ("" for an entry
   /// without variants), whether the caller must zero its workspace once

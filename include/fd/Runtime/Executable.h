@@ -12,6 +12,7 @@
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
+#include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Module.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
@@ -75,6 +76,14 @@ public:
   /// is capturing.
   Status run(const Plan &plan, const AttentionArgs &args,
              CUstream stream) const;
+
+  /// Runs a flat_gemm entry: y = x W^T (+ bias) for the M rows of x, with
+  /// the variant \p variant (a kernel role, e.g. "mma_m8") or, when empty,
+  /// the one selectFlatGemmKernel picks from M and \p table (may be null:
+  /// the entry's thresholds). Allocates nothing, never synchronises:
+  /// graph-capturable. Defined in FlatGemm.cpp.
+  Status runFlatGemm(const FlatGemmArgs &args, const DispatchTable *table,
+                     CUstream stream, std::string_view variant = {}) const;
 
 private:
   friend class Executable;

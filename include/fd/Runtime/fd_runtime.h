@@ -120,6 +120,37 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
                       const fd_attention_args *args, void *workspace,
                       uint64_t workspace_bytes, struct CUstream_st *stream);
 
+/* ---- Flat GEMM (entries with op "flat_gemm"; docs/bundle.md) ----------- */
+
+/* y [M,N] = x [M,K] * w [N,K]^T (+ bias [N]); all contiguous row-major,
+ * x and w 16-byte aligned. bias.data == NULL: no bias (the entry decides
+ * whether one is required). */
+typedef struct fd_flat_gemm_args {
+  fd_tensor x, w, bias, y;
+} fd_flat_gemm_args;
+
+/* Measured variant choices per [N, K, dtype] (written by fd-tune). */
+typedef struct fd_dispatch_table fd_dispatch_table;
+
+int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table);
+/* Accepts NULL. */
+void fd_dispatch_table_destroy(fd_dispatch_table *table);
+
+/* The variant (kernel role, e.g. "gemv", "mma_m8") a run with M rows would
+ * launch. table may be NULL (the entry's thresholds m1/m2). The name stays
+ * valid as long as the bundle. */
+int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
+                               int64_t m, const fd_dispatch_table *table,
+                               const char **variant);
+
+/* Launches a flat_gemm entry on `stream`, choosing the variant from M (x's
+ * rows) and table (may be NULL), or the named variant when variant != NULL.
+ * Allocates nothing and does not synchronise (graph-capturable). */
+int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
+                                const fd_flat_gemm_args *args,
+                                const fd_dispatch_table *table,
+                                const char *variant,
+                                struct CUstream_st *stream);
 /* Launch variants of an entry (unified max: "two_kernel" and
  * "single_launch"; other entries have one, named ""). The name stays valid
  * as long as the bundle. Plans made without a variant use the default one

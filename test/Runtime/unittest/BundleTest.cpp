@@ -225,7 +225,7 @@ TEST(BundleErrorsCarrySourceLines) {
       REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"", "\"Hkv\", \"Batch\""));
   CHECK_ERROR(bundle, "test.fdb: entries[0].kernels[0].grid[2]: unknown "
                       "symbol 'Batch' in grid (known: B, Hq, Hkv, D, S, "
-                      "chunk) (line 36, column 32)");
+                      "chunk, M, MT) (line 36, column 32)");
 }
 
 TEST(BundleDuplicateNames) {
@@ -288,24 +288,29 @@ TEST(BundleTooManyKernelParams) {
   }
 }
 
-TEST(BundleOtherOpsAreListedNotChecked) {
-  // A flat_gemm entry needs only the common fields; its memref bindings are
-  // the compiler's business.
+TEST(BundleFlatGemmIsChecked) {
+  // flat_gemm entries are launched by the runtime now, so their shape and
+  // bindings are validated like attention's (FlatGemmTest has the details).
   std::string text = R"({"format": "fd-bundle", "version": 1,
     "modules": [{ "name": "m", "chip": "sm_90a", "ptx": "stub" }],
     "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
-      "kernels": [{ "symbol": "g", "module": "m", "grid": [4, 2],
-                    "block": [128], "args": [
-        { "kind": "memref", "bind": "a", "elem": "f16", "rank": 2 },
-        { "kind": "scalar", "bind": "B", "type": "i32" }]}]}]})";
+      "n": 64, "k": 64,
+      "kernels": [{ "symbol": "g", "module": "m", "role": "gemv",
+                    "grid": [16, "M"], "block": [128], "m_tile": 1, "args": [
+        { "kind": "memref", "bind": "x", "elem": "f16", "rank": 2 },
+        { "kind": "memref", "bind": "w", "elem": "f16", "rank": 2 },
+        { "kind": "memref", "bind": "y", "elem": "f16", "rank": 2 }]}]}]})";
   auto bundle = load(text);
   CHECK_OK(bundle);
   if (bundle) {
     const EntrySpec &entry = (*bundle)->getEntries()[0];
     CHECK(entry.op == OpKind::FlatGemm);
-    CHECK(entry.kernels[0].args[0].source == ArgSource::Other);
+    CHECK(entry.kernels[0].args[0].source == ArgSource::X);
+    CHECK(entry.gemm.outDtype == DType::F16);
     CHECK_EQ(int((*bundle)->getModules()[0].archSuffix), int('a'));
   }
+  CHECK_ERROR(load(REPLACE(text, R"("bind": "x")", R"("bind": "a")")),
+              "unknown flat_gemm memref binding 'a'");
 }
 
 TEST(ChipCompatibility) {

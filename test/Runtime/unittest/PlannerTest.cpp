@@ -233,8 +233,12 @@ TEST(PlanOtherOpsUnsupported) {
   auto bundle = Bundle::loadMemory(R"({"format": "fd-bundle", "version": 1,
     "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
     "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
-      "kernels": [{ "symbol": "g", "module": "m", "grid": [1],
-                    "block": [128], "args": [] }]}]})");
+      "n": 64, "k": 64,
+      "kernels": [{ "symbol": "g", "module": "m", "role": "gemv", "grid": [1],
+                    "block": [128], "m_tile": 1, "args": [
+        { "kind": "memref", "bind": "x", "elem": "f16", "rank": 2 },
+        { "kind": "memref", "bind": "w", "elem": "f16", "rank": 2 },
+        { "kind": "memref", "bind": "y", "elem": "f16", "rank": 2 }] }]}]})");
   CHECK_OK(bundle);
   if (!bundle)
     return;

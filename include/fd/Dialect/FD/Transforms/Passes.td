@@ -61,6 +61,87 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
   ];
 }
 
+
+def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
+  let summary = "Tile fd.flat_gemm into tensor-core and GEMV launches";
+  let description = [{
+    Rewrites every `fd.flat_gemm` (y = x * W^T, M small and dynamic) into
+    `gpu.launch` regions, one per kernel variant, selected on the host by M:
+
+    - `gemv` (M <= m1): CUDA cores, one warp per output column n, 16-byte
+      loads of W and x, a warp-shuffle reduction; no padding at all.
+    - `mma_mP` for each P in `pad-m`: y^T = W * x^T with
+      `nvgpu.mma.sync` m16n8k16, W on the m = 16 side and the batch on the
+      n = 8 side, so M is padded only to a multiple of 8 (P rows per CTA;
+      grid.z covers larger M). A CTA owns `tile-n` rows of W and `split-k`
+      warps, each reducing its own slice of every K tile (reduced once
+      through shared memory at the end). The K loop is a `stages`-deep
+      cp.async pipeline: `nvgpu.device_async_copy {bypassL1}` fills one
+      shared-memory buffer per stage, one `nvgpu.device_async_create_group`
+      per K tile, and `nvgpu.device_async_wait {numGroups = stages - 2}`
+      plus a barrier before each tile is consumed, so the loads of tile
+      k + stages - 1 overlap the MMAs of tile k. Rows of a stage are padded
+      by 16 bytes so `nvgpu.ldmatrix` is free of bank conflicts. x rows at
+      or past M are zero-filled by the copy (src-size 0), never read.
+    - M > m2 uses the largest `pad-m` variant (the large-M fallback).
+
+    The launches carry `fd.flat_gemm.*` attributes and start with one
+    `memref.assume_alignment` per kernel argument (x, w, [bias], y, in that
+    order), which `convert-flat-gemm-to-gpu` uses to outline them into
+    kernels with a fixed argument order.
+
+    ```mlir
+    fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
+        outs(%y : memref<?x4096xf16>)
+    ```
+    becomes (abridged)
+    ```mlir
+    %M = memref.dim %x, %c0
+    scf.if (M <= m1) { gpu.launch ... { gemv } } else { scf.if (M <= 8) {
+      gpu.launch ... {
+        %smem = gpu.dynamic_shared_memory
+        %wbuf = memref.view %smem[..] : ... to memref<3x32x136xf16, 3>
+        nvgpu.device_async_copy ... {bypassL1}   // prologue: stages - 1 tiles
+        %g = nvgpu.device_async_create_group ...
+        scf.for %kt ... {
+          nvgpu.device_async_wait %g {numGroups = 1 : i32}
+          gpu.barrier
+          nvgpu.device_async_copy ...             // tile kt + 2
+          nvgpu.ldmatrix ... ; nvgpu.mma.sync ...  // tile kt
+        } ...
+    ```
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "nvgpu::NVGPUDialect",
+                           "scf::SCFDialect", "arith::ArithDialect",
+                           "vector::VectorDialect", "memref::MemRefDialect",
+                           "NVVM::NVVMDialect", "LLVM::LLVMDialect"];
+  let options = [
+    ListOption<"padM", "pad-m", "int64_t",
+               "M rows per CTA of each tensor-core variant (multiples of 8; "
+               "default 8,16,32,64)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"6",
+           "Shared-memory buffers of the cp.async pipeline (>= 2); a variant "
+           "whose ring would exceed 227 KB gets fewer">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
+           "Rows of W per CTA (a multiple of 16 dividing N)">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"256",
+           "Most K elements per pipeline stage: the largest multiple of "
+           "16 * split-k up to it that divides K is used">,
+    Option<"splitK", "split-k", "int64_t", /*default=*/"4",
+           "Warps per CTA, each reducing a disjoint K slice of every tile">,
+    Option<"gemv", "gemv", "bool", /*default=*/"true",
+           "Also emit the CUDA-core GEMV variant">,
+    Option<"gemvWarps", "gemv-warps", "int64_t", /*default=*/"4",
+           "GEMV: warps (output columns) per CTA">,
+    Option<"gemvUnroll", "gemv-unroll", "int64_t", /*default=*/"4",
+           "GEMV: 16-byte W loads in flight per lane">,
+    Option<"m1", "m1", "int64_t", /*default=*/"1",
+           "Largest M that uses the GEMV variant">,
+    Option<"m2", "m2", "int64_t", /*default=*/"32",
+           "Largest M that uses the smallest fitting tensor-core variant; "
+           "larger M uses the largest pad-m variant">
+  ];
+}
 def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {
   let summary = "Use the FlashDecoding++ unified-max softmax for decode attention";
   let description = [{

@@ -1,0 +1,100 @@
+//===- FlatGemm.h - Flat GEMM arguments, dispatch and launch ----*- C++ -*-===//
+//
+// A flat_gemm entry holds several kernels for one [N, K]: a CUDA-core GEMV
+// and tensor-core variants that pad M to 8, 16, 32 ... rows per CTA. Which
+// one is fastest depends on M and the device, so the variant is chosen per
+// call from M: by a dispatch table measured with fd-tune when one is given,
+// otherwise by the entry's thresholds M1 (GEMV -> tensor cores) and M2
+// (smallest fitting tile -> largest tile). Everything here except the
+// launch itself is pure host logic, testable without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FD_RUNTIME_FLATGEMM_H
+#define FD_RUNTIME_FLATGEMM_H
+
+#include "fd/Runtime/Arguments.h"
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Launch.h"
+#include "fd/Runtime/Status.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fd::rt {
+
+/// y[M,N] = x[M,K] W[N,K]^T (+ bias[N]). All contiguous row-major; a bias
+/// with data == nullptr means none.
+struct FlatGemmArgs {
+  TensorRef x, w, bias, y;
+};
+
+/// Checks \p args against \p entry (dtypes, ranks, N and K, M consistent
+/// between x and y, contiguity, 16-byte alignment of x and w, bias present
+/// exactly when the entry has one). Returns M. Errors name the argument.
+Expected<int64_t> validateFlatGemmArgs(const EntrySpec &entry,
+                                       const FlatGemmArgs &args);
+
+/// For M up to maxM (and above the previous rule's maxM), use `variant`.
+struct DispatchRule {
+  int64_t maxM = 0;
+  std::string variant;
+};
+
+/// Measured variant choices per [N, K, dtype], in the text format of
+/// docs/bundle.md ("Dispatch table"):
+///   # comment
+///   <n> <k> <dtype> <maxM>:<variant> [<maxM>:<variant> ...]
+/// Rules are in increasing maxM; an M above the last maxM uses the last
+/// rule's variant.
+class DispatchTable {
+public:
+  struct Shape {
+    int64_t n = 0, k = 0;
+    DType dtype = DType::F16;
+    std::vector<DispatchRule> rules;
+  };
+
+  static Expected<DispatchTable> parse(std::string_view text,
+                                       std::string_view sourceName = "<table>");
+  static Expected<DispatchTable> loadFile(const std::string &path);
+
+  /// The rules for a shape, or null.
+  const std::vector<DispatchRule> *find(int64_t n, int64_t k,
+                                        DType dtype) const;
+  /// Adds or replaces the rules of a shape.
+  void set(int64_t n, int64_t k, DType dtype, std::vector<DispatchRule> rules);
+  const std::vector<Shape> &getShapes() const { return shapes; }
+  /// The table in its file format (what fd-tune writes).
+  std::string toString() const;
+
+private:
+  std::vector<Shape> shapes;
+};
+
+/// Index (into entry.kernels) of the variant to launch for \p m rows:
+/// the table's rule for the entry's shape when \p table has one, otherwise
+/// the entry's m1/m2 thresholds. A table naming a variant the entry does
+/// not have is an error.
+Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
+                                      const DispatchTable *table);
+
+/// Index of the kernel whose role is \p variant (e.g. "gemv", "mma_m8").
+Expected<size_t> findFlatGemmVariant(const EntrySpec &entry,
+                                     std::string_view variant);
+
+/// The grid of \p kernel for \p m rows (symbols M and MT), checked against
+/// CUDA's limits.
+Expected<std::array<uint32_t, 3>> flatGemmGrid(const KernelSpec &kernel,
+                                               int64_t m);
+
+/// Packs \p kernel's parameters from validated \p args.
+Status packFlatGemmParams(const KernelSpec &kernel, const FlatGemmArgs &args,
+                          KernelParams &params);
+
+} // namespace fd::rt
+
+#endif // FD_RUNTIME_FLATGEMM_H

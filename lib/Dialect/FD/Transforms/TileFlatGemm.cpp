@@ -1,0 +1,609 @@
+//===- TileFlatGemm.cpp - fd.flat_gemm to tiled GPU launches --------------===//
+//
+// A decode-time GEMM reads every weight byte once and does almost no math
+// per byte, so each variant is built to keep enough loads in flight:
+//   - the tensor-core variants compute y^T = W x^T with mma.sync m16n8k16,
+//     putting the batch M on the n = 8 side: M is padded to 8, not 16 or 64
+//     (FlashDecoding++'s flat GEMM). W tiles stream through a `stages`-deep
+//     cp.async ring in shared memory so the copies of later K tiles overlap
+//     the MMAs of the current one;
+//   - the GEMV variant (M = 1) skips shared memory and padding entirely:
+//     one warp per output, 16-byte loads, a shuffle reduction.
+// The pipeline is written out explicitly rather than with scf's pipeliner
+// (MLIR22-NOTES 10): the wait counts are then exactly what the lit tests
+// check.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
+#include "fd/Dialect/FD/IR/FDOps.h"
+#include "fd/Dialect/FD/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLExtras.h"
+
+namespace mlir::fd {
+#define GEN_PASS_DEF_FDTILEFLATGEMM
+#include "fd/Dialect/FD/Transforms/Passes.h.inc"
+} // namespace mlir::fd
+
+using namespace mlir;
+using namespace mlir::fd;
+
+namespace {
+/// Elements of f16/bf16 per 16-byte copy.
+constexpr int64_t kChunk = 8;
+/// Shared-memory rows are padded by one chunk: consecutive rows then start
+/// 16 bytes apart modulo 128, so the 8 row addresses of an ldmatrix phase
+/// hit 8 different 16-byte bank groups.
+constexpr int64_t kRowPad = 8;
+
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value addi(Value x, int64_t y) { return y == 0 ? x : addi(x, idx(y)); }
+  Value muli(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, idx(y));
+  }
+  Value divui(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, idx(y));
+  }
+  Value remui(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, idx(y));
+  }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value zeros(VectorType t) {
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 0)));
+  }
+};
+
+struct GemmShape {
+  int64_t n = 0, k = 0;
+  Type elem, out;
+  bool hasBias = false;
+};
+
+struct MmaConfig {
+  int64_t tileN, tileK, padM, stages, splitK;
+  int64_t threads() const { return 32 * splitK; }
+  int64_t rowStride() const { return tileK + kRowPad; }
+  int64_t pipelineBytes() const {
+    return stages * (tileN + padM) * rowStride() * 2;
+  }
+  /// The cross-warp reduction buffer [splitK][tileN][padM + 1] f32 (the +1
+  /// staggers the columns the final pass reads).
+  int64_t reductionBytes() const { return splitK * tileN * (padM + 1) * 4; }
+  int64_t smemBytes() const {
+    return std::max(pipelineBytes(), reductionBytes());
+  }
+};
+
+/// The kernel arguments a launch binds, in ABI order.
+struct GemmOperands {
+  Value x, w, bias, y;
+};
+
+/// Emits the leading memref.assume_alignment ops (the outlining contract of
+/// TileFlatGemm.h) and returns the aligned values.
+GemmOperands emitAnchors(Emitter &e, const GemmOperands &in) {
+  auto align = [&](Value v) {
+    return memref::AssumeAlignmentOp::create(e.b, e.loc, v,
+                                             e.b.getI32IntegerAttr(16))
+        .getResult();
+  };
+  GemmOperands out;
+  out.x = align(in.x);
+  out.w = align(in.w);
+  if (in.bias)
+    out.bias = align(in.bias);
+  out.y = align(in.y);
+  return out;
+}
+
+/// y[m, n] = acc (+ bias[n]), converted to y's element type.
+void storeOutput(Emitter &e, const GemmOperands &ops, Value acc, Value m,
+                 Value n) {
+  if (ops.bias) {
+    Value bv = memref::LoadOp::create(e.b, e.loc, ops.bias, n);
+    acc = arith::AddFOp::create(
+        e.b, e.loc, acc,
+        arith::ExtFOp::create(e.b, e.loc, e.b.getF32Type(), bv));
+  }
+  Type outElem = cast<MemRefType>(ops.y.getType()).getElementType();
+  if (outElem != acc.getType())
+    acc = arith::TruncFOp::create(e.b, e.loc, outElem, acc);
+  memref::StoreOp::create(e.b, e.loc, acc, ops.y, ValueRange{m, n});
+}
+
+/// One m16n8k16 MMA, D = A B + C. f16 goes through nvgpu.mma.sync; the
+/// upstream nvgpu-to-nvvm lowering cannot type bf16 operands (LLVM 22:
+/// "failed to deduce operand PTX types"), so bf16 builds nvvm.mma.sync with
+/// the fragments packed into i32 registers, as PTX passes them.
+Value emitMma(Emitter &e, Value a, Value bFrag, Value c) {
+  auto aType = cast<VectorType>(a.getType());
+  if (!aType.getElementType().isBF16())
+    return nvgpu::MmaSyncOp::create(e.b, e.loc, a, bFrag, c,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  MLIRContext *ctx = e.b.getContext();
+  Type i32 = e.b.getI32Type(), f32 = e.b.getF32Type();
+  auto packed = [&](Value frag, int64_t rows) {
+    SmallVector<Value> regs;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = vector::ExtractOp::create(e.b, e.loc, frag, r);
+      Value cast =
+          vector::BitCastOp::create(e.b, e.loc, VectorType::get({1}, i32), row);
+      regs.push_back(vector::ExtractOp::create(e.b, e.loc, cast, 0));
+    }
+    return regs;
+  };
+  SmallVector<Value> cRegs;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      cRegs.push_back(
+          vector::ExtractOp::create(e.b, e.loc, c, ArrayRef<int64_t>{i, j}));
+  auto resType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      e.b, e.loc, resType, packed(a, 4), packed(bFrag, 2), cRegs, {16, 8, 16},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value out = e.zeros(cast<VectorType>(c.getType()));
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      Value v = LLVM::ExtractValueOp::create(e.b, e.loc, d, 2 * i + j);
+      out =
+          vector::InsertOp::create(e.b, e.loc, v, out, ArrayRef<int64_t>{i, j});
+    }
+  return out;
+}
+
+/// The tensor-core kernel body (see the file comment). Runs in a gpu.launch
+/// with grid (N / tileN, 1, ceil(M / padM)) and 32 * splitK threads.
+void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
+                  const MmaConfig &cfg, const GemmOperands &args) {
+  Location loc = launch.getLoc();
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  Emitter e{b, loc};
+  GemmOperands ops = emitAnchors(e, args);
+  MLIRContext *ctx = b.getContext();
+  Type elem = shape.elem, f32 = b.getF32Type();
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  const int64_t threads = cfg.threads(), ld = cfg.rowStride();
+  const int64_t numKTiles = shape.k / cfg.tileK;
+  const int64_t stages = cfg.stages;
+  const int64_t mTiles = cfg.tileN / 16, nTiles = cfg.padM / 8;
+  const int64_t warpK = cfg.tileK / cfg.splitK;
+
+  Value tid = launch.getThreadIds().x;
+  Value n0 = e.muli(launch.getBlockIds().x, cfg.tileN);
+  Value m0 = e.muli(launch.getBlockIds().z, cfg.padM);
+  Value warp = e.divui(tid, 32), lane = e.remui(tid, 32);
+  Value rows = memref::DimOp::create(b, loc, ops.x, 0);
+
+  // Shared memory: the W ring, then the x ring; dynamic shared memory
+  // because workgroup attributions are only 2-byte aligned (MLIR22-NOTES 5)
+  // and cp.async needs 16.
+  auto smemType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                  MemRefLayoutAttrInterface(), workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, smemType);
+  auto view = [&](ArrayRef<int64_t> dims, Type t, int64_t byteOffset) {
+    auto type =
+        MemRefType::get(dims, t, MemRefLayoutAttrInterface(), workgroup);
+    return memref::ViewOp::create(b, loc, type, smem, e.idx(byteOffset),
+                                  ValueRange{})
+        .getResult();
+  };
+  Value wBuf = view({stages, cfg.tileN, ld}, elem, 0);
+  Value xBuf = view({stages, cfg.padM, ld}, elem, stages * cfg.tileN * ld * 2);
+
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+  const int64_t chunksPerRow = cfg.tileK / kChunk;
+  // Copies the K tile `kt` into ring slot `slot`; returns its group token.
+  auto issue = [&](Value slot, Value kt) -> Value {
+    SmallVector<Value> tokens;
+    Value k0 = e.muli(kt, cfg.tileK);
+    for (int64_t i = 0; i < cfg.tileN * chunksPerRow / threads; ++i) {
+      Value c = e.addi(tid, i * threads);
+      Value r = e.divui(c, chunksPerRow);
+      Value col = e.muli(e.remui(c, chunksPerRow), kChunk);
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenType, wBuf, ValueRange{slot, r, col}, ops.w,
+          ValueRange{e.addi(n0, r), e.addi(k0, col)}, b.getIndexAttr(kChunk),
+          Value(), b.getUnitAttr()));
+    }
+    // Rows of x at or past M: copy 0 source bytes (zero fill) from row 0,
+    // which exists since the launch is skipped for M = 0.
+    for (int64_t i = 0; i < cfg.padM * chunksPerRow / threads; ++i) {
+      Value c = e.addi(tid, i * threads);
+      Value r = e.divui(c, chunksPerRow);
+      Value col = e.muli(e.remui(c, chunksPerRow), kChunk);
+      Value row = e.addi(m0, r);
+      Value valid = e.ult(row, rows);
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenType, xBuf, ValueRange{slot, r, col}, ops.x,
+          ValueRange{e.select(valid, row, e.idx(0)), e.addi(k0, col)},
+          b.getIndexAttr(kChunk), e.select(valid, e.idx(kChunk), e.idx(0)),
+          b.getUnitAttr()));
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+  };
+
+  // ldmatrix addresses: x4 on W gives the A fragment (rows 0-15 at k and at
+  // k + 8); x2 on x gives B (x is [M][K], i.e. x^T in the "col" layout).
+  Value aRow = e.remui(lane, 16), aCol = e.muli(e.divui(lane, 16), kChunk);
+  Value bRow = e.remui(lane, 8),
+        bCol = e.muli(e.remui(e.divui(lane, 8), 2), kChunk);
+  Value warpK0 = e.muli(warp, warpK);
+  auto aFragType = VectorType::get({4, 2}, elem);
+  auto bFragType = VectorType::get({2, 2}, elem);
+  auto accType = VectorType::get({2, 2}, f32);
+  auto compute = [&](Value slot, ValueRange in) {
+    SmallVector<Value> acc(in.begin(), in.end());
+    for (int64_t ks = 0; ks < warpK / 16; ++ks) {
+      Value k = e.addi(warpK0, ks * 16);
+      SmallVector<Value> aFrag, bFrag;
+      for (int64_t mt = 0; mt < mTiles; ++mt)
+        aFrag.push_back(nvgpu::LdMatrixOp::create(
+            b, loc, aFragType, wBuf,
+            ValueRange{slot, e.addi(aRow, mt * 16), e.addi(k, aCol)}, false,
+            4));
+      for (int64_t nt = 0; nt < nTiles; ++nt)
+        bFrag.push_back(nvgpu::LdMatrixOp::create(
+            b, loc, bFragType, xBuf,
+            ValueRange{slot, e.addi(bRow, nt * 8), e.addi(k, bCol)}, false, 2));
+      for (int64_t mt = 0; mt < mTiles; ++mt)
+        for (int64_t nt = 0; nt < nTiles; ++nt)
+          acc[mt * nTiles + nt] =
+              emitMma(e, aFrag[mt], bFrag[nt], acc[mt * nTiles + nt]);
+    }
+    return acc;
+  };
+  auto wait = [&](Value token, int64_t pending) {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                     b.getI32IntegerAttr(pending));
+    // Every thread's copies of the tile have landed, and every warp is done
+    // with the slot the next issue overwrites.
+    gpu::BarrierOp::create(b, loc);
+  };
+
+  // Prologue: tiles 0 .. stages-2 in flight.
+  Value token;
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    token = issue(e.idx(s), e.idx(s));
+
+  // Steady state: wait for tile kt, refill the slot tile kt-1 used with tile
+  // kt + stages - 1, then compute tile kt.
+  SmallVector<Value> init(mTiles * nTiles, e.zeros(accType));
+  init.push_back(token);
+  auto loop = scf::ForOp::create(
+      b, loc, e.idx(0), e.idx(numKTiles - (stages - 1)), e.idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange state) {
+        wait(state.back(), stages - 2);
+        Value next = e.addi(kt, stages - 1);
+        Value newToken = issue(e.remui(next, stages), next);
+        SmallVector<Value> acc =
+            compute(e.remui(kt, stages), state.drop_back());
+        acc.push_back(newToken);
+        scf::YieldOp::create(b, loc, acc);
+      });
+
+  // Drain: the last stages-1 tiles are in flight; fewer groups may stay
+  // pending before each one.
+  SmallVector<Value> acc(loop.getResults().drop_back());
+  token = loop.getResults().back();
+  for (int64_t j = 0; j + 1 < stages; ++j) {
+    int64_t kt = numKTiles - (stages - 1) + j;
+    wait(token, stages - 2 - j);
+    acc = compute(e.idx(kt % stages), acc);
+  }
+
+  // Cross-warp reduction through shared memory (reusing the ring: the last
+  // wait(0) + barrier below mean no copy is in flight and no warp still reads).
+  gpu::BarrierOp::create(b, loc);
+  Value red = view({cfg.splitK, cfg.tileN, cfg.padM + 1}, f32, 0);
+  Value g = e.divui(lane, 4), t2 = e.muli(e.remui(lane, 4), 2);
+  for (int64_t mt = 0; mt < mTiles; ++mt)
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < 2; ++j) {
+          Value v = vector::ExtractOp::create(b, loc, acc[mt * nTiles + nt],
+                                              ArrayRef<int64_t>{i, j});
+          memref::StoreOp::create(b, loc, v, red,
+                                  ValueRange{warp, e.addi(g, mt * 16 + 8 * i),
+                                             e.addi(t2, nt * 8 + j)});
+        }
+  gpu::BarrierOp::create(b, loc);
+  // Consecutive threads take consecutive n so the y stores coalesce.
+  scf::ForOp::create(
+      b, loc, tid, e.idx(cfg.tileN * cfg.padM), e.idx(threads), ValueRange{},
+      [&](OpBuilder &, Location, Value el, ValueRange) {
+        Value ml = e.divui(el, cfg.tileN), nl = e.remui(el, cfg.tileN);
+        Value sum =
+            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
+        for (int64_t w = 1; w < cfg.splitK; ++w)
+          sum = arith::AddFOp::create(
+              b, loc, sum,
+              memref::LoadOp::create(b, loc, red,
+                                     ValueRange{e.idx(w), nl, ml}));
+        Value m = e.addi(m0, ml);
+        scf::IfOp::create(b, loc, e.ult(m, rows), [&](OpBuilder &, Location) {
+          storeOutput(e, ops, sum, m, e.addi(n0, nl));
+          scf::YieldOp::create(b, loc);
+        });
+        scf::YieldOp::create(b, loc);
+      });
+  gpu::TerminatorOp::create(b, loc);
+}
+
+/// The GEMV body: grid (N / warps, M), one warp per output y[m, n].
+void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
+                   int64_t warps, int64_t unroll, const GemmOperands &args) {
+  Location loc = launch.getLoc();
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  Emitter e{b, loc};
+  GemmOperands ops = emitAnchors(e, args);
+  Type f32 = b.getF32Type();
+  auto loadType = VectorType::get({kChunk}, shape.elem);
+  auto accType = VectorType::get({kChunk}, f32);
+
+  Value tid = launch.getThreadIds().x;
+  Value warp = e.divui(tid, 32), lane = e.remui(tid, 32);
+  Value n = e.addi(e.muli(launch.getBlockIds().x, warps), warp);
+  Value m = launch.getBlockIds().y;
+
+  const int64_t chunks = shape.k / kChunk, perIter = 32 * unroll;
+  const bool masked = chunks % perIter != 0;
+  const int64_t iters = (chunks + perIter - 1) / perIter;
+  auto loop = scf::ForOp::create(
+      b, loc, e.idx(0), e.idx(iters), e.idx(1), ValueRange{e.zeros(accType)},
+      [&](OpBuilder &, Location, Value it, ValueRange state) {
+        Value base = e.addi(e.muli(it, perIter), lane);
+        // All loads of the iteration first: `unroll` 16-byte W loads per
+        // lane in flight. Chunks past K re-read chunk 0 and are zeroed.
+        SmallVector<Value> valid, wv, xv;
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value c = e.addi(base, u * 32);
+          if (masked) {
+            valid.push_back(e.ult(c, e.idx(chunks)));
+            c = e.select(valid.back(), c, e.idx(0));
+          }
+          Value col = e.muli(c, kChunk);
+          auto wl = vector::LoadOp::create(b, loc, loadType, ops.w,
+                                           ValueRange{n, col});
+          wl.setAlignment(16);
+          auto xl = vector::LoadOp::create(b, loc, loadType, ops.x,
+                                           ValueRange{m, col});
+          xl.setAlignment(16);
+          wv.push_back(wl);
+          xv.push_back(xl);
+        }
+        Value acc = state[0];
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value wf = arith::ExtFOp::create(b, loc, accType, wv[u]);
+          Value xf = arith::ExtFOp::create(b, loc, accType, xv[u]);
+          if (masked)
+            wf = e.select(valid[u], wf, e.zeros(accType));
+          acc = vector::FMAOp::create(b, loc, wf, xf, acc);
+        }
+        scf::YieldOp::create(b, loc, acc);
+      });
+  Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                          loop.getResult(0));
+  for (int64_t off = 16; off >= 1; off /= 2) {
+    Value other =
+        gpu::ShuffleOp::create(b, loc, sum, off, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    sum = arith::AddFOp::create(b, loc, sum, other);
+  }
+  Value leader =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, e.idx(0));
+  scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+    storeOutput(e, ops, sum, m, n);
+    scf::YieldOp::create(b, loc);
+  });
+  (void)f32;
+  gpu::TerminatorOp::create(b, loc);
+}
+
+struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<FlatGemmOp> ops;
+    getOperation().walk([&](FlatGemmOp op) { ops.push_back(op); });
+    for (FlatGemmOp op : ops)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+
+  SmallVector<int64_t> getPadM() const {
+    SmallVector<int64_t> pads(padM.begin(), padM.end());
+    if (pads.empty())
+      pads = {8, 16, 32, 64};
+    llvm::sort(pads);
+    pads.erase(std::unique(pads.begin(), pads.end()), pads.end());
+    return pads;
+  }
+
+  /// Checks the options against the op's shape; the diagnostic names the
+  /// option and the value that does not fit.
+  /// Checks the options against the op's shape and fits them to it: the K
+  /// tile is the largest multiple of 16 * split-k up to tile-k that divides
+  /// K, and each tensor-core variant gets as many of the `stages` buffers as
+  /// fit in shared memory (and as the K loop can use). Diagnostics name the
+  /// option and the value that does not fit.
+  LogicalResult check(FlatGemmOp op, const GemmShape &shape,
+                      ArrayRef<int64_t> pads, int64_t &tileKUsed,
+                      SmallVectorImpl<int64_t> &stagesUsed) const {
+    auto bad = [&](const Twine &msg) {
+      return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
+    };
+    if (stages < 2)
+      return bad("stages must be at least 2, got " + Twine(stages));
+    if (splitK < 1 || splitK > 32)
+      return bad("split-k must be in [1, 32], got " + Twine(splitK));
+    if (tileN < 16 || tileN % 16 != 0 || shape.n % tileN != 0)
+      return bad(
+          "tile-n (" + Twine(tileN) +
+          ") must be a multiple of 16 that divides N = " + Twine(shape.n));
+    for (int64_t p : pads)
+      if (p < 8 || p % 8 != 0)
+        return bad("pad-m value " + Twine(p) +
+                   " must be a positive multiple of 8");
+    // The W tile always splits evenly over the threads (tile-n is a
+    // multiple of 16 and the K tile of 16 * split-k); each x tile must too.
+    const int64_t kStep = 16 * splitK, threads = 32 * splitK;
+    auto fits = [&](int64_t tk) {
+      return shape.k % tk == 0 && llvm::all_of(pads, [&](int64_t p) {
+               return (p * tk / kChunk) % threads == 0;
+             });
+    };
+    tileKUsed = tileK - tileK % kStep;
+    while (tileKUsed >= kStep && !fits(tileKUsed))
+      tileKUsed -= kStep;
+    if (tileKUsed < kStep)
+      return bad("no K tile fits: it must be a multiple of 16 * split-k = " +
+                 Twine(kStep) + ", at most tile-k (" + Twine(tileK) +
+                 "), divide K = " + Twine(shape.k) +
+                 " and give every pad-m a whole number of 16-byte x copies "
+                 "per thread");
+    if (gemv && (gemvWarps < 1 || gemvWarps > 32 || shape.n % gemvWarps != 0 ||
+                 gemvUnroll < 1))
+      return bad("gemv-warps (" + Twine(gemvWarps) +
+                 ") must be in [1, 32] and divide N, gemv-unroll >= 1");
+    if (m1 < 0 || m2 < m1)
+      return bad("thresholds must satisfy 0 <= m1 <= m2");
+    // A K loop shorter than the ring needs fewer stages; a wide M tile may
+    // fit fewer buffers in shared memory than a narrow one.
+    constexpr int64_t kSmemLimit = 227 * 1024; // sm_90's opt-in maximum
+    for (int64_t p : pads) {
+      int64_t s = std::min<int64_t>(stages, shape.k / tileKUsed + 1);
+      while (s > 2 &&
+             MmaConfig{tileN, tileKUsed, p, s, splitK}.smemBytes() > kSmemLimit)
+        --s;
+      MmaConfig cfg{tileN, tileKUsed, p, s, splitK};
+      if (cfg.smemBytes() > kSmemLimit)
+        return bad("pad-m " + Twine(p) + " needs " + Twine(cfg.smemBytes()) +
+                   " bytes of shared memory with 2 stages, more than the "
+                   "227 KB of sm_90");
+      stagesUsed.push_back(s);
+    }
+    return success();
+  }
+
+  LogicalResult rewrite(FlatGemmOp op) {
+    auto wType = cast<MemRefType>(op.getW().getType());
+    GemmShape shape;
+    shape.n = wType.getDimSize(0);
+    shape.k = wType.getDimSize(1);
+    shape.elem = wType.getElementType();
+    shape.out = cast<MemRefType>(op.getY().getType()).getElementType();
+    shape.hasBias = op.getBias() != nullptr;
+    SmallVector<int64_t> pads = getPadM();
+    int64_t tileKUsed = 0;
+    SmallVector<int64_t> stagesUsed;
+    if (failed(check(op, shape, pads, tileKUsed, stagesUsed)))
+      return failure();
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Emitter e{b, loc};
+    GemmOperands args{op.getX(), op.getW(), op.getBias(), op.getY()};
+    SmallVector<Attribute> bindings = {b.getStringAttr("x"),
+                                       b.getStringAttr("w")};
+    if (shape.hasBias)
+      bindings.push_back(b.getStringAttr("bias"));
+    bindings.push_back(b.getStringAttr("y"));
+    ArrayAttr bindAttr = b.getArrayAttr(bindings);
+
+    Value rows = memref::DimOp::create(b, loc, op.getX(), 0);
+    auto strings = [&](ArrayRef<std::string> xs) {
+      SmallVector<Attribute> attrs;
+      for (const std::string &x : xs)
+        attrs.push_back(b.getStringAttr(x));
+      return b.getArrayAttr(attrs);
+    };
+    auto tag = [&](gpu::LaunchOp l, StringRef variant, int64_t mTile,
+                   ArrayRef<std::string> grid) {
+      l->setAttr(flat_gemm_attr::kVariant, b.getStringAttr(variant));
+      l->setAttr(flat_gemm_attr::kMTile, b.getI64IntegerAttr(mTile));
+      l->setAttr(flat_gemm_attr::kGrid, strings(grid));
+      l->setAttr(flat_gemm_attr::kArgs, bindAttr);
+    };
+    auto emitMmaLaunch = [&](int64_t p) {
+      int64_t s = stagesUsed[llvm::find(pads, p) - pads.begin()];
+      MmaConfig cfg{tileN, tileKUsed, p, s, splitK};
+      Value gz = e.divui(e.addi(rows, p - 1), p);
+      Value smem = arith::ConstantOp::create(
+          b, loc, b.getI32IntegerAttr(cfg.smemBytes()));
+      auto launch =
+          gpu::LaunchOp::create(b, loc, e.idx(shape.n / tileN), e.idx(1), gz,
+                                e.idx(cfg.threads()), e.idx(1), e.idx(1), smem);
+      tag(launch, ("mma_m" + Twine(p)).str(), p,
+          {std::to_string(shape.n / tileN), "1", "MT"});
+      OpBuilder::InsertionGuard guard(b);
+      buildMmaBody(launch, b, shape, cfg, args);
+    };
+    auto emitGemv = [&]() {
+      auto launch = gpu::LaunchOp::create(b, loc, e.idx(shape.n / gemvWarps),
+                                          rows, e.idx(1), e.idx(32 * gemvWarps),
+                                          e.idx(1), e.idx(1));
+      tag(launch, "gemv", 1, {std::to_string(shape.n / gemvWarps), "M"});
+      OpBuilder::InsertionGuard guard(b);
+      buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
+    };
+    // if (M <= bound) then() else otherwise(), built in the current block.
+    auto branch = [&](Value cond, function_ref<void()> then,
+                      function_ref<void()> otherwise) {
+      auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      then();
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      otherwise();
+    };
+    auto atMost = [&](int64_t bound) {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rows,
+                                   e.idx(bound));
+    };
+    // The tensor-core chain: the smallest tile that holds M up to m2, the
+    // largest one beyond.
+    std::function<void(size_t)> mmaChain = [&](size_t i) {
+      if (i + 1 == pads.size() || pads[i] > m2) {
+        emitMmaLaunch(pads.back());
+        return;
+      }
+      branch(
+          atMost(pads[i]), [&] { emitMmaLaunch(pads[i]); },
+          [&] { mmaChain(i + 1); });
+    };
+    // M = 0: nothing to compute, and a zero grid is not launchable.
+    auto nonEmpty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          rows, e.idx(0));
+    auto outer = scf::IfOp::create(b, loc, nonEmpty, false);
+    b.setInsertionPointToStart(&outer.getThenRegion().front());
+    if (gemv && m1 > 0)
+      branch(atMost(m1), emitGemv, [&] { mmaChain(0); });
+    else
+      mmaChain(0);
+    op.erase();
+    return success();
+  }
+};
+} // namespace

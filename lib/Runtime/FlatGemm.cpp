@@ -1,0 +1,341 @@
+//===- FlatGemm.cpp - Flat GEMM arguments, dispatch and launch ------------===//
+
+#include "fd/Runtime/FlatGemm.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Executable.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+using namespace fd::rt;
+
+static Status invalid(const std::string &message) {
+  return Status::error(ErrorCode::InvalidArgument, message);
+}
+
+static std::string shapeString(const TensorRef &t) {
+  std::string s = "[";
+  for (int i = 0; i < t.rank && i < 4; ++i)
+    s += (i ? ", " : "") + std::to_string(t.sizes[i]);
+  return s + "]";
+}
+
+/// Checks rank, dtype, pointer and row-major contiguity of one tensor; the
+/// kernels declare identity layouts, so any other stride would be ignored
+/// by them and silently read the wrong elements.
+static Status checkTensor(const char *name, const TensorRef &t, int rank,
+                          DType dtype, uint64_t alignment) {
+  std::string what = std::string("argument '") + name + "'";
+  if (!t.data)
+    return invalid(what + ": data is null");
+  if (t.rank != rank)
+    return invalid(what + ": rank " + std::to_string(t.rank) + ", expected " +
+                   std::to_string(rank));
+  if (t.dtype != dtype)
+    return invalid(what + ": dtype " + dtypeName(t.dtype) + ", expected " +
+                   dtypeName(dtype));
+  int64_t expect = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    if (t.sizes[i] < 0)
+      return invalid(what + ": negative size " + std::to_string(t.sizes[i]));
+    if (t.sizes[i] > 1 && t.strides[i] != expect)
+      return invalid(what + ": must be contiguous row-major, but stride " +
+                     std::to_string(i) + " is " + std::to_string(t.strides[i]) +
+                     " (expected " + std::to_string(expect) + ")");
+    expect *= std::max<int64_t>(t.sizes[i], 1);
+  }
+  if (reinterpret_cast<uintptr_t>(t.data) % alignment != 0)
+    return invalid(what + ": data must be " + std::to_string(alignment) +
+                   "-byte aligned");
+  return Status::success();
+}
+
+Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
+                                               const FlatGemmArgs &args) {
+  if (entry.op != OpKind::FlatGemm)
+    return invalid("entry '" + entry.name + "' is a " + entry.opName +
+                   ", not a flat_gemm");
+  const FlatGemmSpec &g = entry.gemm;
+  Status s = checkTensor("x", args.x, 2, entry.dtype, 16);
+  if (s.ok())
+    s = checkTensor("w", args.w, 2, entry.dtype, 16);
+  if (s.ok())
+    s = checkTensor("y", args.y, 2, g.outDtype, dtypeSize(g.outDtype));
+  if (!s.ok())
+    return s;
+  if (args.w.sizes[0] != g.n || args.w.sizes[1] != g.k)
+    return invalid("argument 'w': shape " + shapeString(args.w) +
+                   ", expected [" + std::to_string(g.n) + ", " +
+                   std::to_string(g.k) + "] (the entry's [N, K])");
+  if (args.x.sizes[1] != g.k)
+    return invalid("argument 'x': shape " + shapeString(args.x) +
+                   ", expected [M, " + std::to_string(g.k) + "]");
+  if (args.y.sizes[1] != g.n || args.y.sizes[0] != args.x.sizes[0])
+    return invalid("argument 'y': shape " + shapeString(args.y) +
+                   ", expected [" + std::to_string(args.x.sizes[0]) + ", " +
+                   std::to_string(g.n) + "] (x's M, the entry's N)");
+  if (g.hasBias) {
+    if (!args.bias.data)
+      return invalid("argument 'bias': entry '" + entry.name +
+                     "' was compiled with a bias, but none was given");
+    Status b =
+        checkTensor("bias", args.bias, 1, entry.dtype, dtypeSize(entry.dtype));
+    if (!b.ok())
+      return b;
+    if (args.bias.sizes[0] != g.n)
+      return invalid("argument 'bias': shape " + shapeString(args.bias) +
+                     ", expected [" + std::to_string(g.n) + "]");
+  } else if (args.bias.data) {
+    return invalid("argument 'bias': entry '" + entry.name +
+                   "' was compiled without a bias; pass none");
+  }
+  return args.x.sizes[0];
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch table
+//===----------------------------------------------------------------------===//
+
+Expected<DispatchTable> DispatchTable::parse(std::string_view text,
+                                             std::string_view sourceName) {
+  DispatchTable table;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int lineNo = 0;
+  auto bad = [&](const std::string &what) {
+    return Status::error(ErrorCode::Parse, std::string(sourceName) + ":" +
+                                               std::to_string(lineNo) + ": " +
+                                               what);
+  };
+  while (std::getline(in, line)) {
+    ++lineNo;
+    if (size_t hash = line.find('#'); hash != std::string::npos)
+      line.resize(hash);
+    std::istringstream fields(line);
+    Shape shape;
+    std::string dtype;
+    if (!(fields >> shape.n))
+      continue; // blank or comment
+    if (!(fields >> shape.k >> dtype))
+      return bad("expected '<n> <k> <dtype> <maxM>:<variant> ...'");
+    if (shape.n < 1 || shape.k < 1)
+      return bad("n and k must be positive");
+    std::optional<DType> type = parseDType(dtype);
+    if (!type || (*type != DType::F16 && *type != DType::BF16))
+      return bad("dtype '" + dtype + "' is not f16 or bf16");
+    shape.dtype = *type;
+    std::string rule;
+    while (fields >> rule) {
+      size_t colon = rule.find(':');
+      DispatchRule r;
+      char *end = nullptr;
+      errno = 0;
+      long long maxM =
+          colon == std::string::npos ? 0 : std::strtoll(rule.c_str(), &end, 10);
+      if (colon == std::string::npos || end != rule.c_str() + colon || errno ||
+          maxM < 1 || colon + 1 == rule.size())
+        return bad("rule '" + rule +
+                   "' is not <maxM>:<variant> with maxM >= 1");
+      r.maxM = maxM;
+      r.variant = rule.substr(colon + 1);
+      if (!shape.rules.empty() && r.maxM <= shape.rules.back().maxM)
+        return bad("rule '" + rule + "': maxM must increase along the line");
+      shape.rules.push_back(std::move(r));
+    }
+    if (shape.rules.empty())
+      return bad("no rules for " + std::to_string(shape.n) + "x" +
+                 std::to_string(shape.k) + " " + dtype);
+    if (table.find(shape.n, shape.k, shape.dtype))
+      return bad("a second line for " + std::to_string(shape.n) + " " +
+                 std::to_string(shape.k) + " " + dtype);
+    table.shapes.push_back(std::move(shape));
+  }
+  return table;
+}
+
+Expected<DispatchTable> DispatchTable::loadFile(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return Status::error(ErrorCode::Io, path +
+                                            ": cannot open dispatch "
+                                            "table: " +
+                                            std::strerror(errno));
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    text.append(buffer, n);
+  std::fclose(file);
+  return parse(text, path);
+}
+
+const std::vector<DispatchRule> *DispatchTable::find(int64_t n, int64_t k,
+                                                     DType dtype) const {
+  for (const Shape &s : shapes)
+    if (s.n == n && s.k == k && s.dtype == dtype)
+      return &s.rules;
+  return nullptr;
+}
+
+void DispatchTable::set(int64_t n, int64_t k, DType dtype,
+                        std::vector<DispatchRule> rules) {
+  for (Shape &s : shapes)
+    if (s.n == n && s.k == k && s.dtype == dtype) {
+      s.rules = std::move(rules);
+      return;
+    }
+  shapes.push_back(Shape{n, k, dtype, std::move(rules)});
+}
+
+std::string DispatchTable::toString() const {
+  std::string out = "# fd flat-gemm dispatch table: <n> <k> <dtype> "
+                    "<maxM>:<variant> ...\n";
+  for (const Shape &s : shapes) {
+    out += std::to_string(s.n) + " " + std::to_string(s.k) + " " +
+           dtypeName(s.dtype);
+    for (const DispatchRule &r : s.rules)
+      out += " " + std::to_string(r.maxM) + ":" + r.variant;
+    out += "\n";
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Selection and launch
+//===----------------------------------------------------------------------===//
+
+Expected<size_t> fd::rt::findFlatGemmVariant(const EntrySpec &entry,
+                                             std::string_view variant) {
+  std::string known;
+  for (size_t i = 0; i < entry.kernels.size(); ++i) {
+    if (entry.kernels[i].role == variant)
+      return i;
+    known += (known.empty() ? "" : ", ") + entry.kernels[i].role;
+  }
+  return invalid("entry '" + entry.name + "' has no variant '" +
+                 std::string(variant) + "' (its variants: " + known + ")");
+}
+
+Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
+                                              const DispatchTable *table) {
+  if (entry.op != OpKind::FlatGemm || entry.kernels.empty())
+    return invalid("entry '" + entry.name + "' is not a flat_gemm");
+  if (m < 0)
+    return invalid("M = " + std::to_string(m) + " is negative");
+  if (table)
+    if (const std::vector<DispatchRule> *rules =
+            table->find(entry.gemm.n, entry.gemm.k, entry.dtype)) {
+      const DispatchRule *chosen = &rules->back();
+      for (const DispatchRule &r : *rules)
+        if (m <= r.maxM) {
+          chosen = &r;
+          break;
+        }
+      Expected<size_t> index = findFlatGemmVariant(entry, chosen->variant);
+      if (!index)
+        return index.getStatus().withContext("dispatch table");
+      return index;
+    }
+  // Defaults: GEMV up to m1; then the smallest tensor-core tile holding M
+  // up to m2; beyond m2 (or when no tile holds M) the largest tile.
+  std::optional<size_t> gemv, smallestFit, largest;
+  for (size_t i = 0; i < entry.kernels.size(); ++i) {
+    const KernelSpec &k = entry.kernels[i];
+    if (k.role == "gemv") {
+      gemv = i;
+      continue;
+    }
+    if (!largest || k.mTile > entry.kernels[*largest].mTile)
+      largest = i;
+    if (k.mTile >= m &&
+        (!smallestFit || k.mTile < entry.kernels[*smallestFit].mTile))
+      smallestFit = i;
+  }
+  if (gemv && (m <= entry.gemm.m1 || !largest))
+    return *gemv;
+  if (m <= entry.gemm.m2 && smallestFit)
+    return *smallestFit;
+  return *largest;
+}
+
+Expected<std::array<uint32_t, 3>> fd::rt::flatGemmGrid(const KernelSpec &kernel,
+                                                       int64_t m) {
+  SymbolValues symbols;
+  symbols.set(Symbol::M, m);
+  int64_t tile = std::max<int64_t>(kernel.mTile, 1);
+  symbols.set(Symbol::MT, (m + tile - 1) / tile);
+  return evaluateGrid(kernel, symbols);
+}
+
+Status fd::rt::packFlatGemmParams(const KernelSpec &kernel,
+                                  const FlatGemmArgs &args,
+                                  KernelParams &params) {
+  params.clear();
+  for (const ArgSpec &arg : kernel.args) {
+    const TensorRef *t = nullptr;
+    switch (arg.source) {
+    case ArgSource::X:
+      t = &args.x;
+      break;
+    case ArgSource::W:
+      t = &args.w;
+      break;
+    case ArgSource::Bias:
+      t = &args.bias;
+      break;
+    case ArgSource::Y:
+      t = &args.y;
+      break;
+    default:
+      return Status::error(ErrorCode::Internal, "flat_gemm argument '" +
+                                                    arg.bind +
+                                                    "' has no binding");
+    }
+    params.pushMemref(reinterpret_cast<uintptr_t>(t->data), t->rank, t->sizes,
+                      t->strides);
+  }
+  if (params.hasOverflowed())
+    return Status::error(ErrorCode::Internal, "too many kernel parameters");
+  return Status::success();
+}
+
+Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
+                               const DispatchTable *table, CUstream stream,
+                               std::string_view variant) const {
+  std::string what = "run flat_gemm '" + spec->name + "'";
+  Expected<int64_t> m = validateFlatGemmArgs(*spec, args);
+  if (!m)
+    return m.getStatus().withContext(what);
+  Expected<size_t> index = variant.empty()
+                               ? selectFlatGemmKernel(*spec, *m, table)
+                               : findFlatGemmVariant(*spec, variant);
+  if (!index)
+    return index.getStatus().withContext(what);
+  // M = 0 is a valid call with nothing to do; a zero grid is not launchable.
+  if (*m == 0)
+    return Status::success();
+  const KernelSpec &kernel = spec->kernels[*index];
+  Expected<std::array<uint32_t, 3>> grid = flatGemmGrid(kernel, *m);
+  if (!grid)
+    return grid.getStatus().withContext(what);
+  KernelParams params;
+  Status packed = packFlatGemmParams(kernel, args, params);
+  if (!packed.ok())
+    return packed.withContext(what);
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  CUresult r =
+      api.cuLaunchKernel(functions[*index], (*grid)[0], (*grid)[1], (*grid)[2],
+                         kernel.block[0], kernel.block[1], kernel.block[2],
+                         static_cast<unsigned>(kernel.dynamicSmem), stream,
+                         params.getPointers(), nullptr);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r,
+                       what + ": cuLaunchKernel(" + kernel.symbol + ")");
+  return Status::success();
+}

@@ -1,0 +1,313 @@
+//===- FlatGemmTest.cpp - flat_gemm entries, dispatch and validation ------===//
+
+#include "TestUtil.h"
+
+#include "fd/Runtime/FlatGemm.h"
+#include "fd/Runtime/Launch.h"
+#include "fd/Runtime/fd_runtime.h"
+
+#include <cstring>
+
+using namespace fd::rt;
+
+namespace {
+/// A flat_gemm entry as fd-compile writes it ([N, K] = [4096, 4096], f16,
+/// no bias), with a stub PTX.
+std::string gemmManifest() {
+  auto kernel = [](const std::string &role, const std::string &grid,
+                   int64_t mTile, int64_t smem) {
+    return R"({"symbol": "proj_flat_gemm_)" + role +
+           R"(", "module": "fd_kernels", "role": ")" + role + R"(", "grid": )" +
+           grid +
+           R"(, "block": [128, 1, 1], "static_smem": 0, "dynamic_smem": )" +
+           std::to_string(smem) + R"(, "m_tile": )" + std::to_string(mTile) +
+           R"(, "args": [
+        {"kind": "memref", "bind": "x", "elem": "f16", "rank": 2},
+        {"kind": "memref", "bind": "w", "elem": "f16", "rank": 2},
+        {"kind": "memref", "bind": "y", "elem": "f16", "rank": 2}]})";
+  };
+  return R"({"format": "fd-bundle", "version": 1, "producer": "test",
+  "modules": [{"name": "fd_kernels", "chip": "sm_90", "features": "+ptx80",
+               "ptx": "stub"}],
+  "entries": [{"name": "proj", "op": "flat_gemm", "dtype": "f16",
+    "n": 4096, "k": 4096, "has_bias": false, "out_dtype": "f16",
+    "dispatch": {"m1": 1, "m2": 16},
+    "kernels": [)" +
+         kernel("gemv", R"([1024, "M"])", 1, 0) + ",\n" +
+         kernel("mma_m8", R"([128, 1, "MT"])", 8, 43520) + ",\n" +
+         kernel("mma_m16", R"([128, 1, "MT"])", 16, 52224) + ",\n" +
+         kernel("mma_m32", R"([128, 1, "MT"])", 32, 69632) + "]}]}";
+}
+
+std::shared_ptr<const Bundle> loadGemm(const std::string &text) {
+  auto b = Bundle::loadMemory(text, "gemm.fdb");
+  CHECK_OK(b);
+  return b ? b.take() : nullptr;
+}
+
+const std::string &role(const EntrySpec &e, Expected<size_t> i) {
+  static const std::string none = "<error>";
+  return i ? e.kernels[*i].role : none;
+}
+
+/// Fake device pointers: only their alignment is ever looked at.
+void *fakePointer(uintptr_t address) {
+  return reinterpret_cast<void *>(address);
+}
+
+FlatGemmArgs goodArgs(int64_t m) {
+  FlatGemmArgs a;
+  a.x = makeTensorRef(fakePointer(0x10000), DType::F16, {m, 4096});
+  a.w = makeTensorRef(fakePointer(0x20000), DType::F16, {4096, 4096});
+  a.y = makeTensorRef(fakePointer(0x30000), DType::F16, {m, 4096});
+  return a;
+}
+} // namespace
+
+TEST(flatGemmEntryLoads) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  CHECK(e.op == OpKind::FlatGemm);
+  CHECK_EQ(e.gemm.n, 4096);
+  CHECK_EQ(e.gemm.k, 4096);
+  CHECK(!e.gemm.hasBias);
+  CHECK_EQ(e.kernels.size(), size_t(4));
+  CHECK_EQ(e.kernels[1].mTile, 8);
+  CHECK_EQ(e.kernels[3].dynamicSmem, 69632);
+  CHECK(e.kernels[0].args[0].source == ArgSource::X);
+  CHECK(e.kernels[0].args[2].source == ArgSource::Y);
+}
+
+TEST(flatGemmEntryErrors) {
+  std::string m = gemmManifest();
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("role": "mma_m16")", R"("role": "tiles")")),
+              "has role 'tiles' (expected gemv or mma_m<rows>)");
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("role": "mma_m16")", R"("role": "mma_m8")")),
+              "two flat_gemm kernels have role 'mma_m8'");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"(, "m_tile": 8)", "")),
+              "lacks 'm_tile'");
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("has_bias": false)", R"("has_bias": true)")),
+              "must bind x, w and y and bias (has_bias is true)");
+  CHECK_ERROR(
+      Bundle::loadMemory(REPLACE(m, R"("bind": "x")", R"("bind": "q")")),
+      "unknown flat_gemm memref binding 'q'");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("out_dtype": "f16")",
+                                         R"("out_dtype": "bf16")")),
+              "out_dtype must be the entry dtype or f32");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("k": 4096)", R"("k": 4100)")),
+              "is not a multiple of 8");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("m2": 16)", R"("m2": 0)")),
+              "m2 (0) is less than m1 (1)");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("n": 4096, )", "")),
+              "missing required field 'n'");
+  // y must have the out_dtype.
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("out_dtype": "f16")", R"("out_dtype": "f32")")),
+              "memref 'y' has element type f16, expected f32");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("grid": [128, 1, "MT"])",
+                                         R"("grid": [128, 1, "MX"])")),
+              "unknown symbol 'MX'");
+}
+
+TEST(flatGemmDefaultDispatch) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto pick = [&](int64_t m) {
+    return role(e, selectFlatGemmKernel(e, m, nullptr));
+  };
+  CHECK_EQ(pick(0), std::string("gemv"));
+  CHECK_EQ(pick(1), std::string("gemv"));
+  for (int64_t m = 2; m <= 8; ++m)
+    CHECK_EQ(pick(m), std::string("mma_m8"));
+  CHECK_EQ(pick(9), std::string("mma_m16"));
+  CHECK_EQ(pick(16), std::string("mma_m16"));
+  // Beyond m2: the largest tile, also for M it would fit in a smaller one.
+  CHECK_EQ(pick(17), std::string("mma_m32"));
+  CHECK_EQ(pick(1000), std::string("mma_m32"));
+  CHECK_ERROR(selectFlatGemmKernel(e, -1, nullptr), "negative");
+
+  // Thresholds come from the manifest.
+  auto wide = loadGemm(REPLACE(gemmManifest(), R"("m1": 1)", R"("m1": 4)"));
+  if (wide) {
+    const EntrySpec &w = wide->getEntries()[0];
+    CHECK_EQ(role(w, selectFlatGemmKernel(w, 4, nullptr)), std::string("gemv"));
+    CHECK_EQ(role(w, selectFlatGemmKernel(w, 5, nullptr)),
+             std::string("mma_m8"));
+  }
+}
+
+TEST(flatGemmDispatchTable) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto table = DispatchTable::parse("# measured\n"
+                                    "4096 4096 f16 3:gemv 12:mma_m16 # x\n"
+                                    "\n"
+                                    "4096 11008 f16 1:gemv 64:mma_m8\n");
+  CHECK_OK(table);
+  if (!table)
+    return;
+  CHECK_EQ(table->getShapes().size(), size_t(2));
+  auto pick = [&](int64_t m) {
+    return role(e, selectFlatGemmKernel(e, m, &*table));
+  };
+  CHECK_EQ(pick(1), std::string("gemv"));
+  CHECK_EQ(pick(3), std::string("gemv"));
+  CHECK_EQ(pick(4), std::string("mma_m16"));
+  CHECK_EQ(pick(12), std::string("mma_m16"));
+  CHECK_EQ(pick(100), std::string("mma_m16")); // past the last rule
+  // Round trip through the file format.
+  auto again = DispatchTable::parse(table->toString());
+  CHECK_OK(again);
+  if (again)
+    CHECK_EQ(again->toString(), table->toString());
+  // A shape without a line falls back to the thresholds.
+  DispatchTable other;
+  other.set(1, 8, DType::F16, {{4, "gemv"}});
+  CHECK_EQ(role(e, selectFlatGemmKernel(e, 4, &other)), std::string("mma_m8"));
+  // A variant the bundle lacks is an error, not a silent fallback.
+  DispatchTable stale;
+  stale.set(4096, 4096, DType::F16, {{8, "mma_m64"}});
+  CHECK_ERROR(selectFlatGemmKernel(e, 2, &stale),
+              "dispatch table: entry 'proj' has no variant 'mma_m64' (its "
+              "variants: gemv, mma_m8, mma_m16, mma_m32)");
+
+  CHECK_ERROR(DispatchTable::parse("4096 4096 f16\n", "t.txt"),
+              "t.txt:1: no rules");
+  CHECK_ERROR(DispatchTable::parse("\n4096 4096 f32 1:gemv\n", "t.txt"),
+              "t.txt:2: dtype 'f32' is not f16 or bf16");
+  CHECK_ERROR(DispatchTable::parse("4096 4096 f16 8:gemv 4:mma_m8\n"),
+              "maxM must increase");
+  CHECK_ERROR(DispatchTable::parse("4096 4096 f16 x:gemv\n"),
+              "is not <maxM>:<variant>");
+  CHECK_ERROR(DispatchTable::parse("4096 4096 f16 0:gemv\n"),
+              "is not <maxM>:<variant>");
+  CHECK_ERROR(DispatchTable::parse("4096 4096 f16 1:gemv\n"
+                                   "4096 4096 f16 2:gemv\n"),
+              "a second line");
+  CHECK_ERROR(DispatchTable::parse("4096\n"), "expected '<n> <k> <dtype>");
+  CHECK_ERROR(DispatchTable::loadFile("/nonexistent/table.txt"),
+              "cannot open dispatch table");
+}
+
+TEST(flatGemmArgValidation) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto m = validateFlatGemmArgs(e, goodArgs(13));
+  CHECK_OK(m);
+  if (m)
+    CHECK_EQ(*m, 13);
+  CHECK_OK(validateFlatGemmArgs(e, goodArgs(0)));
+
+  FlatGemmArgs a = goodArgs(4);
+  a.w.sizes[0] = 4095;
+  CHECK_ERROR(validateFlatGemmArgs(e, a),
+              "argument 'w': shape [4095, 4096], expected [4096, 4096]");
+  a = goodArgs(4);
+  a.y.sizes[0] = 5;
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "argument 'y': shape [5, 4096]");
+  a = goodArgs(4);
+  a.x.strides[0] = 8192;
+  CHECK_ERROR(validateFlatGemmArgs(e, a),
+              "argument 'x': must be contiguous row-major");
+  a = goodArgs(4);
+  a.x.data = fakePointer(0x10008);
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "'x': data must be 16-byte aligned");
+  a = goodArgs(4);
+  a.w.dtype = DType::BF16;
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "'w': dtype bf16, expected f16");
+  a = goodArgs(4);
+  a.y.data = nullptr;
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "'y': data is null");
+  a = goodArgs(4);
+  a.bias = makeTensorRef(fakePointer(0x40000), DType::F16, {4096});
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "compiled without a bias");
+
+  // An entry with a bias: it becomes required, with the entry's dtype.
+  std::string text =
+      REPLACE(gemmManifest(), R"("has_bias": false)", R"("has_bias": true)");
+  const std::string yArg = R"({"kind": "memref", "bind": "y")";
+  const std::string biasArg =
+      R"({"kind": "memref", "bind": "bias", "elem": "f16", "rank": 1}, )";
+  for (size_t pos = text.find(yArg); pos != std::string::npos;
+       pos = text.find(yArg, pos + biasArg.size() + yArg.size()))
+    text.insert(pos, biasArg);
+  auto biased = loadGemm(text);
+  if (!biased)
+    return;
+  const EntrySpec &be = biased->getEntries()[0];
+  CHECK_ERROR(validateFlatGemmArgs(be, goodArgs(2)),
+              "'bias': entry 'proj' was compiled with a bias, but none");
+  a = goodArgs(2);
+  a.bias = makeTensorRef(fakePointer(0x40000), DType::F16, {4095});
+  CHECK_ERROR(validateFlatGemmArgs(be, a), "'bias': shape [4095]");
+  a.bias.sizes[0] = 4096;
+  CHECK_OK(validateFlatGemmArgs(be, a));
+}
+
+TEST(flatGemmGridAndParams) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto g = flatGemmGrid(e.kernels[2], 17); // mma_m16: ceil(17/16) = 2
+  CHECK_OK(g);
+  if (g) {
+    CHECK_EQ((*g)[0], 128u);
+    CHECK_EQ((*g)[1], 1u);
+    CHECK_EQ((*g)[2], 2u);
+  }
+  auto gv = flatGemmGrid(e.kernels[0], 5); // gemv: (N/4, M)
+  CHECK_OK(gv);
+  if (gv) {
+    CHECK_EQ((*gv)[0], 1024u);
+    CHECK_EQ((*gv)[1], 5u);
+  }
+  CHECK_ERROR(flatGemmGrid(e.kernels[0], 70000), "65535");
+
+  KernelParams params;
+  FlatGemmArgs a = goodArgs(3);
+  CHECK_OK(packFlatGemmParams(e.kernels[1], a, params));
+  CHECK_EQ(params.size(), size_t(3 * 7)); // three rank-2 memrefs
+  CHECK_EQ(params.getSlot(0), uint64_t(0x10000));
+  CHECK_EQ(params.getSlot(3), uint64_t(3));    // x size 0 = M
+  CHECK_EQ(params.getSlot(5), uint64_t(4096)); // x stride 0
+  CHECK_EQ(params.getSlot(7), uint64_t(0x20000));
+  CHECK_EQ(params.getSlot(14), uint64_t(0x30000));
+}
+
+TEST(flatGemmCApi) {
+  std::string text = gemmManifest();
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  const char *variant = nullptr;
+  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 1, nullptr, &variant), FD_OK);
+  CHECK(variant && std::strcmp(variant, "gemv") == 0);
+  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 12, nullptr, &variant), FD_OK);
+  CHECK(variant && std::strcmp(variant, "mma_m16") == 0);
+  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 3, 12, nullptr, &variant),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(std::strstr(fd_last_error(), "entry index 3 is out of range"));
+  CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 12, nullptr, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  fd_dispatch_table *table = nullptr;
+  CHECK_EQ(fd_dispatch_table_load_file("/nonexistent/t.txt", &table),
+           FD_ERROR_IO);
+  CHECK(table == nullptr);
+  fd_dispatch_table_destroy(nullptr);
+  CHECK_EQ(fd_executable_run_flat_gemm(nullptr, 0, nullptr, nullptr, nullptr,
+                                       nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(std::strstr(fd_last_error(), "'executable' is NULL"));
+  fd_bundle_destroy(bundle);
+}

@@ -1,0 +1,534 @@
+//===- fd-tune.cpp - check, benchmark and tune flat GEMM variants ---------===//
+//
+// fd-tune BUNDLE --check          every variant and the dispatched choice
+//                                 against an fp64 CPU reference
+// fd-tune BUNDLE --bench [--json F] [--table T]
+//                                 median µs (CUDA events, L2 flushed) of every
+//                                 variant and of the dispatched choice, GB/s
+//                                 and ratio to the weight-bytes floor
+// fd-tune BUNDLE -o TABLE [--max-m N]
+//                                 times every variant for M = 1..N (128) and
+//                                 writes the dispatch table the runtime reads
+//
+// Without a GPU it prints "SKIPPED: no GPU: <reason>" and succeeds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
+#include "fd/Runtime/Executable.h"
+#include "fd/Runtime/FlatGemm.h"
+#include "fd/ref/Half.h"
+#include "fd/ref/Reference.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace fd::rt;
+
+namespace {
+
+/// Read bandwidth the weight-bytes floor is computed with: a 2 GiB f16 sum
+/// reads at ~3.0 TB/s on the H100 here (docs/MEASURING.md). Overridable.
+double floorBandwidth = 3.0e12;
+
+#define CUDA_CHECK(expr)                                                       \
+  do {                                                                         \
+    cudaError_t e = (expr);                                                    \
+    if (e != cudaSuccess) {                                                    \
+      std::fprintf(stderr, "fd-tune: %s failed: %s\n", #expr,                  \
+                   cudaGetErrorString(e));                                     \
+      std::exit(2);                                                            \
+    }                                                                          \
+  } while (0)
+
+template <typename T> T check(Expected<T> e, const char *what) {
+  if (!e) {
+    std::fprintf(stderr, "fd-tune: %s: %s\n", what,
+                 e.getStatus().getMessage().c_str());
+    std::exit(2);
+  }
+  return e.take();
+}
+
+void checkStatus(const Status &s, const char *what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "fd-tune: %s: %s\n", what, s.getMessage().c_str());
+    std::exit(2);
+  }
+}
+
+uint16_t toBits(float v, DType t) {
+  return t == DType::BF16 ? fd::ref::floatToBf16(v) : fd::ref::floatToHalf(v);
+}
+
+double fromBits(const void *base, size_t i, DType t) {
+  if (t == DType::F32)
+    return static_cast<const float *>(base)[i];
+  uint16_t b = static_cast<const uint16_t *>(base)[i];
+  return t == DType::BF16 ? fd::ref::bf16ToFloat(b) : fd::ref::halfToFloat(b);
+}
+
+fd::ref::DType refType(DType t) {
+  return t == DType::BF16 ? fd::ref::DType::BF16 : fd::ref::DType::F16;
+}
+
+/// Device buffers and host copies of one entry's problem at the largest M.
+struct Problem {
+  const EntrySpec *entry = nullptr;
+  int64_t maxM = 0;
+  std::vector<uint16_t> x, w, bias;
+  void *dx = nullptr, *dw = nullptr, *dbias = nullptr, *dy = nullptr;
+
+  FlatGemmArgs args(int64_t m) const {
+    FlatGemmArgs a;
+    const FlatGemmSpec &g = entry->gemm;
+    a.x = makeTensorRef(dx, entry->dtype, {m, g.k});
+    a.w = makeTensorRef(dw, entry->dtype, {g.n, g.k});
+    if (g.hasBias)
+      a.bias = makeTensorRef(dbias, entry->dtype, {g.n});
+    a.y = makeTensorRef(dy, g.outDtype, {m, g.n});
+    return a;
+  }
+  void free() {
+    cudaFree(dx);
+    cudaFree(dw);
+    cudaFree(dbias);
+    cudaFree(dy);
+  }
+};
+
+Problem makeProblem(const EntrySpec &e, int64_t maxM, uint32_t seed) {
+  Problem p;
+  p.entry = &e;
+  p.maxM = maxM;
+  const FlatGemmSpec &g = e.gemm;
+  std::mt19937 rng(seed);
+  // Weights ~ U(-1,1)/sqrt(K) keep |y| ~ 1 like a real layer.
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  float scale = 1.f / std::sqrt(float(g.k));
+  p.x.resize(size_t(maxM * g.k));
+  p.w.resize(size_t(g.n * g.k));
+  for (auto &v : p.x)
+    v = toBits(uni(rng), e.dtype);
+  for (auto &v : p.w)
+    v = toBits(uni(rng) * scale * 1.7f, e.dtype);
+  size_t outBytes = size_t(maxM * g.n) * dtypeSize(g.outDtype);
+  CUDA_CHECK(cudaMalloc(&p.dx, p.x.size() * 2));
+  CUDA_CHECK(cudaMalloc(&p.dw, p.w.size() * 2));
+  CUDA_CHECK(cudaMalloc(&p.dy, outBytes));
+  CUDA_CHECK(cudaMemcpy(p.dx, p.x.data(), p.x.size() * 2, cudaMemcpyDefault));
+  CUDA_CHECK(cudaMemcpy(p.dw, p.w.data(), p.w.size() * 2, cudaMemcpyDefault));
+  if (g.hasBias) {
+    p.bias.resize(size_t(g.n));
+    for (auto &v : p.bias)
+      v = toBits(uni(rng), e.dtype);
+    CUDA_CHECK(cudaMalloc(&p.dbias, p.bias.size() * 2));
+    CUDA_CHECK(cudaMemcpy(p.dbias, p.bias.data(), p.bias.size() * 2,
+                          cudaMemcpyDefault));
+  }
+  return p;
+}
+
+/// fp64 reference for all maxM rows; rows of a smaller M are a prefix.
+std::vector<double> reference(const Problem &p) {
+  const FlatGemmSpec &g = p.entry->gemm;
+  int64_t m = p.maxM;
+  std::vector<double> y(size_t(m * g.n));
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  int64_t chunk = (g.n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    int64_t n0 = t * chunk, n1 = std::min<int64_t>(g.n, n0 + chunk);
+    if (n0 >= n1)
+      break;
+    pool.emplace_back([&, n0, n1] {
+      std::vector<double> part(size_t(m * (n1 - n0)));
+      fd::ref::flatGemm(refType(p.entry->dtype), int(m), int(n1 - n0), int(g.k),
+                        p.x.data(), p.w.data() + n0 * g.k,
+                        g.hasBias ? p.bias.data() + n0 : nullptr, part.data());
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t n = n0; n < n1; ++n)
+          y[size_t(i * g.n + n)] = part[size_t(i * (n1 - n0) + n - n0)];
+    });
+  }
+  for (auto &th : pool)
+    th.join();
+  return y;
+}
+
+const int64_t kCheckMs[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 31, 64, 128};
+
+int runCheck(const BoundEntry &bound, const DispatchTable *table) {
+  const EntrySpec &e = bound.getSpec();
+  const FlatGemmSpec &g = e.gemm;
+  Problem p = makeProblem(e, 128, 1234 + uint32_t(g.n + g.k));
+  std::vector<double> ref = reference(p);
+  int failures = 0;
+  size_t outBytes = size_t(p.maxM * g.n) * dtypeSize(g.outDtype);
+  std::vector<unsigned char> host(outBytes);
+  std::vector<std::string> variants = {""};
+  for (const KernelSpec &k : e.kernels)
+    variants.push_back(k.role);
+  for (const std::string &variant : variants) {
+    double worst = 0;
+    for (int64_t m : kCheckMs) {
+      // Poison: 0xFF bytes are NaN in f16, bf16 and f32.
+      CUDA_CHECK(cudaMemset(p.dy, 0xFF, outBytes));
+      checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, variant), "run");
+      CUDA_CHECK(cudaDeviceSynchronize());
+      CUDA_CHECK(cudaMemcpy(host.data(), p.dy, outBytes, cudaMemcpyDefault));
+      std::vector<double> out(size_t(m * g.n));
+      for (size_t i = 0; i < out.size(); ++i)
+        out[i] = fromBits(host.data(), i, g.outDtype);
+      double err = fd::ref::relativeError(out.data(), ref.data(), out.size());
+      // Rows past M must be untouched (still poison).
+      bool untouched = true;
+      for (size_t i = out.size(); i < size_t(p.maxM * g.n) && untouched; ++i)
+        untouched = std::isnan(fromBits(host.data(), i, g.outDtype));
+      if (!(err < 1e-2) || !untouched) {
+        std::printf("FAIL %s %s M=%lld rel_err=%.3g%s\n", e.name.c_str(),
+                    variant.empty() ? "dispatched" : variant.c_str(),
+                    (long long)m, err, untouched ? "" : " (wrote rows past M)");
+        ++failures;
+      }
+      worst = std::max(worst, std::isnan(err) ? INFINITY : err);
+    }
+    std::printf("check %-10s %-5s N=%-6lld K=%-6lld %-10s M in {1..8,13,16,"
+                "31,64,128}: max rel err %.2e\n",
+                e.name.c_str(), dtypeName(e.dtype), (long long)g.n,
+                (long long)g.k,
+                variant.empty() ? "dispatched" : variant.c_str(), worst);
+  }
+  p.free();
+  return failures;
+}
+
+/// How the L2 is emptied before each timed run. A 256 MB memset leaves the
+/// L2 full of dirty lines, and the timed kernel then pays for writing them
+/// back (~10 µs on the H100: 25-45% of an O-projection); reading 256 MB of
+/// other data leaves only clean lines. `read` is the default; `memset` is
+/// kept to compare with numbers measured that way.
+enum class Flush { Read, Memset };
+Flush flushMode = Flush::Read;
+/// Runs a GEMV over distinct weights totalling >= 256 MB (set up in main).
+std::function<void()> readFlush;
+
+/// Median µs of `reps` runs, each after flushing the L2.
+struct Timer {
+  void *flush = nullptr;
+  size_t flushBytes = size_t(256) << 20;
+  cudaEvent_t start, stop;
+  Timer() {
+    CUDA_CHECK(cudaMalloc(&flush, flushBytes));
+    CUDA_CHECK(cudaEventCreate(&start));
+    CUDA_CHECK(cudaEventCreate(&stop));
+  }
+  ~Timer() {
+    cudaFree(flush);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  template <typename F> double median(F launch, int reps) {
+    launch(); // warm-up (also loads the module)
+    CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<double> t;
+    for (int r = 0; r < reps; ++r) {
+      if (flushMode == Flush::Memset || !readFlush)
+        CUDA_CHECK(cudaMemsetAsync(flush, r & 0xFF, flushBytes, nullptr));
+      else
+        readFlush();
+      CUDA_CHECK(cudaEventRecord(start, nullptr));
+      launch();
+      CUDA_CHECK(cudaEventRecord(stop, nullptr));
+      CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      t.push_back(ms * 1e3);
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  }
+};
+
+std::vector<int64_t> parseList(const std::string &s) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma - pos);
+    size_t dash = item.find('-');
+    if (dash != std::string::npos) {
+      for (int64_t v = std::atoll(item.c_str());
+           v <= std::atoll(item.c_str() + dash + 1); ++v)
+        out.push_back(v);
+    } else {
+      out.push_back(std::atoll(item.c_str()));
+    }
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+void runBench(const BoundEntry &bound, const DispatchTable *table,
+              const std::vector<int64_t> &ms, int reps, std::FILE *json,
+              bool &firstJson) {
+  const EntrySpec &e = bound.getSpec();
+  const FlatGemmSpec &g = e.gemm;
+  int64_t maxM = *std::max_element(ms.begin(), ms.end());
+  Problem p = makeProblem(e, maxM, 99);
+  Timer timer;
+  double bytes = double(g.n) * double(g.k) * dtypeSize(e.dtype);
+  double floorUs = bytes / floorBandwidth * 1e6;
+  std::printf("\n%s %s [N,K]=[%lld,%lld] weight %.1f MB, floor %.2f us at "
+              "%.2f TB/s\n",
+              e.name.c_str(), dtypeName(e.dtype), (long long)g.n,
+              (long long)g.k, bytes / 1e6, floorUs, floorBandwidth / 1e12);
+  std::printf("%5s", "M");
+  for (const KernelSpec &k : e.kernels)
+    std::printf(" %10s", k.role.c_str());
+  std::printf(" | %10s %9s %8s %7s\n", "dispatched", "choice", "GB/s",
+              "xfloor");
+  for (int64_t m : ms) {
+    std::printf("%5lld", (long long)m);
+    std::vector<double> times;
+    for (const KernelSpec &k : e.kernels) {
+      double us = timer.median(
+          [&] {
+            checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, k.role),
+                        "run");
+          },
+          reps);
+      times.push_back(us);
+      std::printf(" %10.2f", us);
+    }
+    size_t chosen = check(selectFlatGemmKernel(e, m, table), "select");
+    double us = timer.median(
+        [&] {
+          checkStatus(bound.runFlatGemm(p.args(m), table, nullptr), "run");
+        },
+        reps);
+    std::printf(" | %10.2f %9s %8.0f %7.3f\n", us,
+                e.kernels[chosen].role.c_str(), bytes / us / 1e3, us / floorUs);
+    if (json) {
+      std::fprintf(json,
+                   "%s\n  {\"entry\": \"%s\", \"dtype\": \"%s\", \"n\": %lld, "
+                   "\"k\": %lld, \"m\": %lld, \"dispatched\": \"%s\", "
+                   "\"us\": %.3f, \"floor_us\": %.3f, \"variants\": {",
+                   firstJson ? "" : ",", e.name.c_str(), dtypeName(e.dtype),
+                   (long long)g.n, (long long)g.k, (long long)m,
+                   e.kernels[chosen].role.c_str(), us, floorUs);
+      for (size_t i = 0; i < times.size(); ++i)
+        std::fprintf(json, "%s\"%s\": %.3f", i ? ", " : "",
+                     e.kernels[i].role.c_str(), times[i]);
+      std::fprintf(json, "}}");
+      firstJson = false;
+    }
+    std::fflush(stdout);
+  }
+  p.free();
+}
+
+std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
+                               int reps) {
+  const EntrySpec &e = bound.getSpec();
+  Problem p = makeProblem(e, maxM, 7);
+  Timer timer;
+  std::vector<DispatchRule> rules;
+  for (int64_t m = 1; m <= maxM; ++m) {
+    size_t best = 0;
+    double bestUs = INFINITY;
+    for (size_t i = 0; i < e.kernels.size(); ++i) {
+      double us = timer.median(
+          [&] {
+            checkStatus(bound.runFlatGemm(p.args(m), nullptr, nullptr,
+                                          e.kernels[i].role),
+                        "run");
+          },
+          reps);
+      if (us < bestUs) {
+        bestUs = us;
+        best = i;
+      }
+    }
+    const std::string &v = e.kernels[best].role;
+    if (!rules.empty() && rules.back().variant == v)
+      rules.back().maxM = m;
+    else
+      rules.push_back({m, v});
+    std::fprintf(stderr, "\r%s: M=%lld/%lld best %s (%.2f us)   ",
+                 e.name.c_str(), (long long)m, (long long)maxM, v.c_str(),
+                 bestUs);
+  }
+  std::fprintf(stderr, "\n");
+  p.free();
+  return rules;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: fd-tune BUNDLE (--check | --bench | -o TABLE) "
+                       "[--table TABLE] [--entry NAME] [--m LIST] [--max-m N] "
+                       "[--reps N] [--json FILE] [--flush read|memset] "
+                       "[--floor-bw BYTES_PER_S]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string bundlePath, tablePath, outTable, jsonPath, entryName,
+      mList = "1-16,24,32,48,64";
+  bool doCheck = false, doBench = false;
+  int64_t maxM = 128;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "fd-tune: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--check")
+      doCheck = true;
+    else if (a == "--bench")
+      doBench = true;
+    else if (a == "-o")
+      outTable = value();
+    else if (a == "--table")
+      tablePath = value();
+    else if (a == "--entry")
+      entryName = value();
+    else if (a == "--m")
+      mList = value();
+    else if (a == "--max-m")
+      maxM = std::atoll(value().c_str());
+    else if (a == "--reps")
+      reps = std::atoi(value().c_str());
+    else if (a == "--json")
+      jsonPath = value();
+    else if (a == "--flush") {
+      std::string f = value();
+      if (f != "read" && f != "memset")
+        return usage();
+      flushMode = f == "read" ? Flush::Read : Flush::Memset;
+    } else if (a == "--floor-bw")
+      floorBandwidth = std::atof(value().c_str());
+    else if (!a.empty() && a[0] == '-')
+      return usage();
+    else
+      bundlePath = a;
+  }
+  if (bundlePath.empty() || (!doCheck && !doBench && outTable.empty()) ||
+      maxM < 1 || reps < 1)
+    return usage();
+
+  auto bundle = check(Bundle::loadFile(bundlePath), "loading the bundle");
+  std::optional<DispatchTable> table;
+  if (!tablePath.empty())
+    table = check(DispatchTable::loadFile(tablePath), "loading the table");
+
+  Expected<std::shared_ptr<Context>> context = Context::create(0);
+  if (!context) {
+    std::printf("SKIPPED: no GPU: %s\n",
+                context.getStatus().getMessage().c_str());
+    return 0;
+  }
+  auto exe = check(Executable::create(context.take(), bundle), "executable");
+  std::vector<const BoundEntry *> entries;
+  for (size_t i = 0; i < bundle->getEntries().size(); ++i) {
+    const EntrySpec &e = bundle->getEntries()[i];
+    if (e.op != OpKind::FlatGemm || (!entryName.empty() && e.name != entryName))
+      continue;
+    entries.push_back(check(exe->bind(i), "binding"));
+  }
+  if (entries.empty()) {
+    std::fprintf(stderr, "fd-tune: no flat_gemm entry%s in %s\n",
+                 entryName.empty() ? "" : (" '" + entryName + "'").c_str(),
+                 bundlePath.c_str());
+    return 2;
+  }
+  const DispatchTable *tablePtr = table ? &*table : nullptr;
+
+  // The read flush: the GEMV of the largest entry over its own weights,
+  // enough copies for 256 MB.
+  std::vector<Problem> flushProblems;
+  if (doBench || !outTable.empty()) {
+    const BoundEntry *largest = entries.front();
+    for (const BoundEntry *b : entries)
+      if (b->getSpec().gemm.n * b->getSpec().gemm.k >
+          largest->getSpec().gemm.n * largest->getSpec().gemm.k)
+        largest = b;
+    const EntrySpec &le = largest->getSpec();
+    double bytes = double(le.gemm.n) * le.gemm.k * dtypeSize(le.dtype);
+    int copies = int(std::ceil(double(size_t(256) << 20) / bytes));
+    std::string variant;
+    for (const KernelSpec &k : le.kernels)
+      if (variant.empty() || k.role == "gemv")
+        variant = k.role;
+    for (int i = 0; i < copies; ++i)
+      flushProblems.push_back(makeProblem(le, 1, 1000 + i));
+    readFlush = [&flushProblems, largest, variant] {
+      for (const Problem &p : flushProblems)
+        checkStatus(largest->runFlatGemm(p.args(1), nullptr, nullptr, variant),
+                    "flush");
+    };
+    std::printf("L2 flush: %s\n",
+                flushMode == Flush::Read
+                    ? ("read " + std::to_string(copies) + " x " +
+                       std::to_string(int(bytes / 1e6)) + " MB (" + le.name +
+                       " " + variant + ")")
+                          .c_str()
+                    : "memset 256 MB");
+  }
+
+  int failures = 0;
+  if (doCheck) {
+    for (const BoundEntry *b : entries)
+      failures += runCheck(*b, tablePtr);
+    std::printf("%s\n", failures ? "FAILED" : "PASSED");
+  }
+  if (doBench) {
+    std::FILE *json =
+        jsonPath.empty() ? nullptr : std::fopen(jsonPath.c_str(), "w");
+    bool first = true;
+    if (json)
+      std::fprintf(json, "[");
+    std::vector<int64_t> ms = parseList(mList);
+    for (const BoundEntry *b : entries)
+      runBench(*b, tablePtr, ms, reps, json, first);
+    if (json) {
+      std::fprintf(json, "\n]\n");
+      std::fclose(json);
+    }
+  }
+  if (!outTable.empty()) {
+    DispatchTable result = table ? *table : DispatchTable();
+    for (const BoundEntry *b : entries) {
+      const EntrySpec &e = b->getSpec();
+      result.set(e.gemm.n, e.gemm.k, e.dtype, tune(*b, maxM, reps));
+    }
+    std::ofstream out(outTable);
+    out << result.toString();
+    if (!out) {
+      std::fprintf(stderr, "fd-tune: cannot write %s\n", outTable.c_str());
+      return 2;
+    }
+    std::printf("wrote %s:\n%s", outTable.c_str(), result.toString().c_str());
+  }
+  return failures ? 1 : 0;
+}
