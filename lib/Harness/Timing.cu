@@ -22,15 +22,23 @@ __global__ void readKernel(const uint4 *data, size_t n, uint32_t *sink,
     sink[threadIdx.x] = acc;
 }
 
-Timer::Timer(cudaStream_t stream, uint64_t flushBytes)
-    : stream(stream), flushBytes(flushBytes) {
+Timer::Timer(cudaStream_t stream, uint64_t flushBytes, FlushMode mode)
+    : stream(stream), flushBytes(flushBytes), flushMode(mode) {
   checkCuda(cudaMalloc(&flushBuffer, flushBytes), "cudaMalloc(L2 flush)");
+  checkCuda(cudaMemset(flushBuffer, 1, flushBytes), "cudaMemset(L2 flush)");
+  checkCuda(cudaMalloc(&sink, 4096), "cudaMalloc(sink)");
+  int device = 0;
+  checkCuda(cudaGetDevice(&device), "cudaGetDevice");
+  checkCuda(cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount,
+                                   device),
+            "cudaDeviceGetAttribute");
   checkCuda(cudaEventCreate(&start), "cudaEventCreate");
   checkCuda(cudaEventCreate(&stop), "cudaEventCreate");
 }
 
 Timer::~Timer() {
   (void)cudaFree(flushBuffer);
+  (void)cudaFree(sink);
   (void)cudaEventDestroy(start);
   (void)cudaEventDestroy(stop);
 }
@@ -42,10 +50,14 @@ bool Timer::time(const std::function<bool()> &launch, int warmup, int runs,
       return false;
   std::vector<double> us;
   for (int i = 0; i < runs; ++i) {
-    // The flush is a ~0.2 ms write, so the host has enqueued the timed
+    // The flush takes ~0.2 ms, so the host has enqueued the timed
     // launches long before the GPU reaches them: no launch gaps are timed.
-    checkCuda(cudaMemsetAsync(flushBuffer, i & 0xff, flushBytes, stream),
-              "cudaMemsetAsync(L2 flush)");
+    if (flushMode == FlushMode::Write)
+      checkCuda(cudaMemsetAsync(flushBuffer, i & 0xff, flushBytes, stream),
+                "cudaMemsetAsync(L2 flush)");
+    else
+      readKernel<<<smCount * 8, 512, 0, stream>>>(
+          static_cast<const uint4 *>(flushBuffer), flushBytes / 16, sink, 0);
     checkCuda(cudaEventRecord(start, stream), "cudaEventRecord");
     if (!launch())
       return false;

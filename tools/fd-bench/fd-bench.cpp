@@ -10,6 +10,7 @@
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune|unified-max]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
+//            [--flush read|write]
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
 // by side; each is labelled by its file name. --ctas-per-sm re-plans each
@@ -136,7 +137,8 @@ const rt::BoundEntry *findEntry(rt::Executable &exe, const Case &c) {
 
 /// Runs the torch peers for all cases at once (one python start-up).
 std::map<std::pair<size_t, std::string>, Measurement>
-runTorch(const std::vector<Case> &cases, int runs, const std::string &script) {
+runTorch(const std::vector<Case> &cases, int runs, const std::string &script,
+         const char *flushMode) {
   std::map<std::pair<size_t, std::string>, Measurement> out;
   std::string list = "/tmp/fd-bench-cases.json";
   {
@@ -149,8 +151,8 @@ runTorch(const std::vector<Case> &cases, int runs, const std::string &script) {
         << ",\"dtype\":\"" << rt::dtypeName(cases[i].dtype) << "\"}";
     f << "]";
   }
-  std::string cmd =
-      "python3 " + script + " " + list + " " + std::to_string(runs) + " 2>&1";
+  std::string cmd = "python3 " + script + " " + list + " " +
+                    std::to_string(runs) + " " + flushMode + " 2>&1";
   std::fprintf(stderr, "fd-bench: torch peers: %s\n", cmd.c_str());
   FILE *pipe = popen(cmd.c_str(), "r");
   if (!pipe)
@@ -209,6 +211,7 @@ int main(int argc, char **argv) {
   int runs = 50;
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   int64_t minChunk = 0;           // 0: each bundle's own policy
+  FlushMode flush = FlushMode::Read;
   bool torch = true, withRef = true;
   auto usage = [] {
     std::fprintf(stderr,
@@ -231,7 +234,7 @@ int main(int argc, char **argv) {
     else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
               arg == "--case" || arg == "--runs" || arg == "--commit" ||
               arg == "--torch-script" || arg == "--ctas-per-sm" ||
-              arg == "--min-chunk") &&
+              arg == "--min-chunk" || arg == "--flush") &&
              !(v = value()))
       return usage();
     else if (arg == "--bundle")
@@ -246,7 +249,17 @@ int main(int argc, char **argv) {
       runs = std::max(1, std::atoi(v));
     else if (arg == "--cases")
       casesName = v;
-    else if (arg == "--min-chunk") {
+    else if (arg == "--flush") {
+      if (std::string(v) == "read")
+        flush = FlushMode::Read;
+      else if (std::string(v) == "write")
+        flush = FlushMode::Write;
+      else {
+        std::fprintf(stderr, "fd-bench: bad --flush '%s' (read or write)\n",
+                     v);
+        return 2;
+      }
+    } else if (arg == "--min-chunk") {
       minChunk = std::atoll(v);
       if (minChunk < 1) {
         std::fprintf(stderr, "fd-bench: bad --min-chunk '%s'\n", v);
@@ -320,7 +333,7 @@ int main(int argc, char **argv) {
   cudaStream_t stream;
   checkCuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
             "cudaStreamCreate");
-  Timer timer(stream);
+  Timer timer(stream, 512ull << 20, flush);
   const double readGBs = timer.measureReadBandwidth(2ull << 30, 20);
   const rt::Context &ctx = **context;
   char date[32];
@@ -330,8 +343,9 @@ int main(int argc, char **argv) {
               ctx.getName().c_str(), ctx.getChip().c_str(), ctx.getSmCount(),
               date, commit.c_str());
   std::printf("read-bandwidth floor: %.0f GB/s (2 GiB streaming read, median "
-              "of 20); %d runs per case, L2 flushed before each\n",
-              readGBs, runs);
+              "of 20); %d runs per case, L2 flushed before each (by %s 512 "
+              "MiB)\n",
+              readGBs, runs, flush == FlushMode::Read ? "reading" : "writing");
 
   std::vector<CaseResult> results;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
@@ -481,7 +495,8 @@ int main(int argc, char **argv) {
   (void)cudaStreamDestroy(stream);
 
   if (torch) {
-    auto peers = runTorch(cases, runs, script);
+    auto peers = runTorch(cases, runs, script,
+                          flush == FlushMode::Read ? "read" : "write");
     for (size_t ci = 0; ci < results.size(); ++ci)
       for (const char *name : {"sdpa-flash", "sdpa-cudnn"}) {
         auto it = peers.find({ci, name});
@@ -538,7 +553,8 @@ int main(int argc, char **argv) {
       << jsonEscape(ctx.getName()) << "\",\n  \"chip\": \"" << ctx.getChip()
       << "\",\n  \"date\": \"" << date << "\",\n  \"commit\": \""
       << jsonEscape(commit) << "\",\n  \"read_floor_GBps\": " << readGBs
-      << ",\n  \"runs\": " << runs << ",\n  \"cases\": [";
+      << ",\n  \"flush\": \"" << (flush == FlushMode::Read ? "read" : "write")
+      << "\",\n  \"runs\": " << runs << ",\n  \"cases\": [";
     for (size_t i = 0; i < results.size(); ++i) {
       const CaseResult &r = results[i];
       f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch

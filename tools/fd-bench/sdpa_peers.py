@@ -5,7 +5,8 @@ Reads a JSON list of cases ({"B", "Hq", "Hkv", "L", "D", "dtype"}) from the
 file named by argv[1]; writes one JSON object per line to stdout:
 {"case": i, "backend": "flash"|"cudnn", "median_us": .., "min_us": ..,
  "max_us": .., "error": null|"why"}. Timing matches fd-bench: CUDA events
-around the call only, L2 flushed (a 512 MiB write) before each run, median.
+around the call only, L2 flushed before each run by reading (default) or
+writing 512 MiB (argv[3]: "read" | "write"), median.
 Every sequence has length L (fd-bench's cases are uniform), so SDPA over the
 full [B, Hkv, L, D] cache is the same attention as fd's.
 """
@@ -16,6 +17,7 @@ import sys
 def main():
     cases = json.load(open(sys.argv[1]))
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    mode = sys.argv[3] if len(sys.argv) > 3 else "read"
     try:
         import torch
         from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -28,7 +30,13 @@ def main():
         return
     backends = {"flash": SDPBackend.FLASH_ATTENTION,
                 "cudnn": SDPBackend.CUDNN_ATTENTION}
-    flush = torch.empty(512 << 20, dtype=torch.uint8, device="cuda")
+    flush = torch.ones(128 << 20, dtype=torch.int32, device="cuda")
+
+    def flush_read():
+        if mode == "write":
+            flush.fill_(1)
+        else:
+            flush.sum()
     for i, c in enumerate(cases):
         dtype = torch.float16 if c["dtype"] == "f16" else torch.bfloat16
         B, Hq, Hkv, L, D = c["B"], c["Hq"], c["Hkv"], c["L"], c["D"]
@@ -49,7 +57,7 @@ def main():
                 start = torch.cuda.Event(enable_timing=True)
                 stop = torch.cuda.Event(enable_timing=True)
                 for r in range(runs):
-                    flush.fill_(r & 0xff)
+                    flush_read()
                     start.record()
                     call()
                     stop.record()
