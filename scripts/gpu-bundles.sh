@@ -7,6 +7,7 @@
 #   llama-umax.fdb  the example with unified max (two_kernel, single_launch)
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
 #                per SM, for fd-bench to compare side by side
+#   gemm.fdb     LLaMA-2-7B's four flat GEMMs (scripts/gpu-gemm.sh, fd-tune)
 #   commit.txt   the commit the bundles were compiled from
 # Usage: scripts/gpu-bundles.sh [--no-variants]
 set -euo pipefail
@@ -22,6 +23,7 @@ python3 test/GPU/gen-suite-mlir.py --unified-max=0,60 > "$out/suite-umax.mlir"
 compile "$out/suite-umax.mlir" -o "$out/suite-umax.fdb"
 compile examples/llama_decode.mlir -o "$out/llama.fdb"
 compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
+compile examples/llama2_7b_gemm.mlir -o "$out/gemm.fdb"
 compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"
 if [ "${1:-}" != "--no-variants" ]; then

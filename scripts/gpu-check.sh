@@ -3,12 +3,12 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax tune"
+# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax gemm tune"
 # (default: all but tune).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax}
+steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax gemm}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -53,6 +53,13 @@ step bench-umax && run bench-umax 900 $bin/fd-bench \
   --bundle build-gpu/llama.fdb --bundle build-gpu/llama-umax.fdb \
   --cases unified-max --no-torch --commit "$commit" \
   --json "$results/bench-umax.json"
+if step gemm; then
+  run gemm-check 120 $bin/fd-tune build-gpu/gemm.fdb --check
+  run gemm-bench 300 $bin/fd-tune build-gpu/gemm.fdb --bench \
+    --json "$results/gemm-bench.json"
+  run gemm-cublas 120 python3 scripts/gemm_cublas_bench.py \
+    --json "$results/gemm-cublas.json"
+fi
 if step tune; then
   args=()
   for f in build-gpu/variants/*.fdb; do args+=(--bundle "$f"); done
