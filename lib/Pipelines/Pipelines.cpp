@@ -58,6 +58,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
   gpu.minCtasPerSm = o.minCtasPerSm;
+  gpu.prefetch = o.prefetch;
   pm.addPass(createConvertFDToGPU(gpu));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

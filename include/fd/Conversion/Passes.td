@@ -52,6 +52,9 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "Threads per CTA of the partial kernel (a multiple of 32)">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"2",
            "Tokens each thread group loads per iteration (loads in flight)">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"false",
+           "Load the next tile's K/V rows while computing the current one "
+           "(one memory latency per split instead of one per iteration)">,
     Option<"minCtasPerSm", "min-ctas-per-sm", "int64_t", /*default=*/"0",
            "If > 0: resident CTAs per SM the partial kernel asks ptxas for "
            "(caps its registers; 0 lets ptxas choose)">

@@ -64,6 +64,11 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Tokens in flight per thread group (4: fastest in "
                      "fd-bench's sweep of 2, 4, 8)"),
       llvm::cl::init(4)};
+  PassOptions::Option<bool> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Partial kernel loads the next K/V tile while computing "
+                     "the current one"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> minCtasPerSm{
       *this, "min-ctas-per-sm",
       llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "

@@ -152,25 +152,69 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     // CTA-wide steps and each group masks the rows past `end`.
     Value start = begin;
     Value step = e.idx(rowsInParallel * unroll);
+    auto tokenAt = [&](Value t0, int64_t u) {
+      return e.addi(e.addi(t0, slot), e.idx(u * rowsInParallel));
+    };
+    // The K rows then the V rows of the tile at t0 (requires t0 < end). Rows
+    // past `end` are clamped to t0, so no token at or past the length is
+    // ever read; their scores are masked by the caller.
+    auto loadTile = [&](Value t0) {
+      SmallVector<Value> tokens, rows;
+      for (int64_t u = 0; u < unroll; ++u) {
+        Value t = tokenAt(t0, u);
+        tokens.push_back(
+            e.select(e.cmp(arith::CmpIPredicate::ult, t, end), t, t0));
+        rows.push_back(keys.loadRow(b, loc, tokens.back(), d0));
+      }
+      for (int64_t u = 0; u < unroll; ++u)
+        rows.push_back(values.loadRow(b, loc, tokens[u], d0));
+      return rows;
+    };
+    // With prefetch, the tile at t0 is loaded in the previous iteration (or
+    // before the loop) and carried in registers, so the loads of one tile
+    // overlap the arithmetic of the one before: a split of few iterations
+    // (short contexts) then pays one memory latency, not one per iteration.
+    // The guard is CTA-uniform, so it does not break the warp-wide shuffles.
+    auto rowType = VectorType::get({kVectorWidth}, shape.elementType);
+    auto guardedTile = [&](Value t0) {
+      SmallVector<Type> types(2 * unroll, rowType);
+      auto branch = scf::IfOp::create(
+          b, loc, types, e.cmp(arith::CmpIPredicate::ult, t0, end),
+          /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(branch.thenBlock());
+        scf::YieldOp::create(b, loc, loadTile(t0));
+        b.setInsertionPointToStart(branch.elseBlock());
+        Value zero = arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(rowType,
+                                   b.getFloatAttr(shape.elementType, 0)));
+        scf::YieldOp::create(b, loc, SmallVector<Value>(2 * unroll, zero));
+      }
+      return SmallVector<Value>(branch.getResults());
+    };
+    const bool prefetch = options.prefetch;
+    if (prefetch)
+      init.append(guardedTile(start));
     auto loop = scf::ForOp::create(
         b, loc, start, end, step, init,
         [&](OpBuilder &, Location, Value t0, ValueRange state) {
-          // Issue every load of the iteration first: `unroll` K and V rows
-          // per thread in flight. Rows past `end` are clamped to t0 (< end),
-          // so no token at or past the length is ever read; their scores are
-          // masked below.
-          // t0 < end, so clamping masked rows to t0 never reads a token at
-          // or past the length.
-          SmallVector<Value> valid, tokens, kRows, vRows;
-          for (int64_t u = 0; u < unroll; ++u) {
-            Value t = e.addi(e.addi(t0, slot), e.idx(u * rowsInParallel));
-            Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
-            valid.push_back(ok);
-            tokens.push_back(e.select(ok, t, t0));
-            kRows.push_back(keys.loadRow(b, loc, tokens.back(), d0));
+          // Issue every load first: `unroll` K and V rows per thread in
+          // flight (and, with prefetch, those of the next tile).
+          SmallVector<Value> rows, next;
+          if (prefetch) {
+            for (Value row : state.take_back(2 * unroll))
+              rows.push_back(row);
+            next = guardedTile(e.addi(t0, step));
+          } else {
+            rows = loadTile(t0);
           }
+          SmallVector<Value> valid, kRows(rows.begin(), rows.begin() + unroll),
+              vRows(rows.begin() + unroll, rows.end());
           for (int64_t u = 0; u < unroll; ++u)
-            vRows.push_back(values.loadRow(b, loc, tokens[u], d0));
+            valid.push_back(
+                e.cmp(arith::CmpIPredicate::ult, tokenAt(t0, u), end));
           SmallVector<Value> kf, vf;
           for (int64_t u = 0; u < unroll; ++u) {
             kf.push_back(e.extf(kRows[u], vec));
@@ -206,6 +250,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
           SmallVector<Value> yields(nextM);
           yields.append(nextL);
           yields.append(nextAcc);
+          yields.append(next);
           scf::YieldOp::create(b, loc, yields);
         });
 
@@ -442,6 +487,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.blockSize = blockSize;
     options.unroll = unroll;
     options.minCtasPerSm = minCtasPerSm;
+    options.prefetch = prefetch;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

@@ -2,6 +2,7 @@
 // RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4" | FileCheck %s --check-prefix=TUNED
 // RUN: fd-opt %s --convert-fd-to-gpu="min-ctas-per-sm=5" | FileCheck %s --check-prefix=MINCTAS
 // RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=MERGE
+// RUN: fd-opt %s --convert-fd-to-gpu="prefetch=true unroll=2" | FileCheck %s --check-prefix=PREFETCH
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.
@@ -96,3 +97,18 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 // MERGE-COUNT-8: memref.load %arg1
 // MERGE: arith.maximumf
 // MERGE: scf.for {{.*}} step %c1
+
+// prefetch: the first tile's K and V rows are loaded before the loop (only if
+// the split is not empty: a CTA-uniform scf.if), carried as iter_args, and
+// each iteration loads the next tile before computing the current one.
+// PREFETCH-LABEL: gpu.func @gqa_partial_online
+// PREFETCH: %[[FIRST:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
+// PREFETCH-COUNT-2: vector.load %arg1
+// PREFETCH-COUNT-2: vector.load %arg2
+// PREFETCH: } else {
+// PREFETCH: scf.for {{.*}} iter_args({{.*}}, %[[R0:.*]] = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1, %{{.*}} = %[[FIRST]]#2, %{{.*}} = %[[FIRST]]#3)
+// PREFETCH: %[[NEXT:.*]]:4 = scf.if
+// PREFETCH-COUNT-2: vector.load %arg1
+// PREFETCH-COUNT-2: vector.load %arg2
+// PREFETCH: arith.extf %[[R0]]
+// PREFETCH: scf.yield {{.*}}, %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3 :

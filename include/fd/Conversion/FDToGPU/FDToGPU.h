@@ -18,6 +18,8 @@ struct FDToGPUOptions {
   int64_t blockSize = 128;
   /// Tokens each thread group loads per loop iteration.
   int64_t unroll = 2;
+  /// Load the next tile's K/V rows while computing the current one.
+  bool prefetch = false;
   /// If > 0, the partial kernel promises ptxas this many resident CTAs per
   /// SM (`.minnctapersm`), which caps its registers per thread.
   int64_t minCtasPerSm = 0;
