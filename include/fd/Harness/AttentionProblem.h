@@ -9,6 +9,7 @@
 #ifndef FD_HARNESS_ATTENTIONPROBLEM_H
 #define FD_HARNESS_ATTENTIONPROBLEM_H
 
+#include "fd/Harness/Random.h"
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 
@@ -28,20 +29,6 @@ const char *layoutName(KVLayout layout);
 /// the harness's own calls are not what is under test.
 void checkCuda(int error, const char *what);
 
-/// Deterministic random numbers (identical on every standard library).
-struct Random {
-  uint64_t state;
-  explicit Random(uint64_t seed) : state(seed * 6364136223846793005ull + 1) {}
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return uint32_t(state >> 33);
-  }
-  /// Uniform in [-1, 1).
-  float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
-  int32_t below(int32_t n) {
-    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
-  }
-};
 
 /// One decode step of an entry: q, k, v, lens, out on the device (k and v in
 /// their own allocations, with spare capacity so strides are not the dense

@@ -21,6 +21,7 @@
 #include "fd/Runtime/Driver.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/fd_runtime.h"
+#include "fd/Harness/Random.h"
 
 #include <algorithm>
 #include <chrono>
@@ -39,6 +40,7 @@ using namespace fd::rt;
 #define FD_STRINGIFY(x) FD_STRINGIFY_IMPL(x)
 
 namespace {
+using fd::harness::Random;
 
 /// Driver entry points the test needs beyond the runtime's own table.
 struct TestDriver {
@@ -160,20 +162,6 @@ float bf16ToFloat(uint16_t h) {
 // Problems
 //===--------------------------------------------------------------------===//
 
-/// Deterministic pseudo-random numbers (no <random> distribution
-/// differences between standard libraries).
-struct Random {
-  uint64_t state;
-  explicit Random(uint64_t seed) : state(seed * 6364136223846793005ull + 1) {}
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return uint32_t(state >> 33);
-  }
-  float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
-  int32_t below(int32_t n) {
-    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
-  }
-};
 
 /// One decode step's buffers on host and device. k and v are views of a
 /// larger cache (capacity past L), so that their strides are exercised; q,

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fd/Harness/Random.h"
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
@@ -42,6 +43,7 @@ using namespace fd::rt;
 #define FD_STRINGIFY(x) FD_STRINGIFY_IMPL(x)
 
 namespace {
+using fd::harness::Random;
 
 struct TestDriver {
 #define FD_TEST_FUNCTIONS(X)                                                   \
@@ -100,18 +102,6 @@ bool expectOk(const Status &status, const char *what) {
   return false;
 }
 
-struct Random {
-  uint64_t state;
-  explicit Random(uint64_t seed) : state(seed * 6364136223846793005ull + 1) {}
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return uint32_t(state >> 33);
-  }
-  float uniform() { return float(next()) / float(1u << 31) * 2.f - 1.f; }
-  int32_t below(int32_t n) {
-    return n <= 0 ? 0 : int32_t(next() % uint32_t(n));
-  }
-};
 
 struct DeviceBuffer {
   CUdeviceptr ptr = 0;
