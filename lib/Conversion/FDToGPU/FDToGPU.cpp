@@ -14,7 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
-#include "KernelUtils.h"
+#include "TokenLoop.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
@@ -60,14 +60,13 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
     Location loc = op.getLoc();
     gpu::GPUModuleOp module = getKernelModule(op, rewriter);
-    SmallVector<Value> operands = {op.getQuery(), op.getKey(),  op.getValue(),
-                                   op.getLengths(), op.getAcc(), op.getMax(),
-                                   op.getSum(),    op.getChunkSize()};
+    SmallVector<Value> operands = {
+        op.getQuery(), op.getKey(), op.getValue(), op.getLengths(),
+        op.getAcc(),   op.getMax(), op.getSum(),   op.getChunkSize()};
     std::string name = (entryName(op) + "_partial_online").str();
     auto fn = createKernel(module, rewriter, loc, name,
                            ValueRange(operands).getTypes(), blockSize);
-    setManifestAttrs(fn, rewriter, "partial", entryName(op),
-                     {"S", "Hkv", "B"},
+    setManifestAttrs(fn, rewriter, "partial", entryName(op), {"S", "Hkv", "B"},
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
@@ -96,229 +95,42 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     OpBuilder::InsertionGuard guard(b);
     Block &entry = fn.getBody().front();
     b.setInsertionPointToStart(&entry);
-    Location loc = fn.getLoc();
-    KernelEmitter e{b, loc};
+    KernelEmitter e{b, fn.getLoc()};
     Value q = entry.getArgument(0), k = entry.getArgument(1),
           v = entry.getArgument(2), lens = entry.getArgument(3),
           accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
           sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
-
-    const int64_t headDim = shape.headDim, group = shape.groupSize();
-    const int64_t threadsPerRow = headDim / kVectorWidth;
-    const int64_t rowsInParallel = options.blockSize / threadsPerRow;
-    const int64_t unroll = options.unroll;
-    Type f32 = b.getF32Type();
-    auto vec = VectorType::get({kVectorWidth}, f32);
-
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value kvHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-    Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
-    Value lane = arith::RemUIOp::create(b, loc, tid, e.idx(threadsPerRow));
-    Value slot = arith::DivUIOp::create(b, loc, tid, e.idx(threadsPerRow));
-    Value d0 = e.muli(lane, e.idx(kVectorWidth));
-
-    Value len = e.length(lens, batch);
-    Value begin = e.mini(e.muli(split, chunk), len);
-    Value end = e.mini(e.addi(begin, chunk), len);
-
-    // The group's query rows, pre-scaled into the log2 domain.
-    Value scaleLog2e = e.splat(e.f32(scale * kLog2e), vec);
-    SmallVector<Value> qFrag;
-    for (int64_t i = 0; i < group; ++i) {
-      Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
-      auto ld = vector::LoadOp::create(
-          b, loc, VectorType::get({kVectorWidth}, shape.elementType), q,
-          ValueRange{batch, head, d0});
-      ld.setAlignment(16);
-      qFrag.push_back(e.mul(e.extf(ld, vec), scaleLog2e));
-    }
-
-    // State per query head: running max, sum, accumulator (log2 domain).
-    // The max starts finite so that an empty range never computes -inf-(-inf).
-    SmallVector<Value> init;
-    for (int64_t i = 0; i < group; ++i)
-      init.push_back(e.f32(-FLT_MAX));
-    for (int64_t i = 0; i < group; ++i)
-      init.push_back(e.f32(0));
-    for (int64_t i = 0; i < group; ++i)
-      init.push_back(arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
-
-    KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
-    // The trip count must be the same for every thread: the shuffles below
-    // are full-warp shfl.sync, and row groups of one warp that ran different
-    // numbers of iterations would deadlock. So the loop walks the split in
-    // CTA-wide steps and each group masks the rows past `end`.
-    Value start = begin;
-    Value step = e.idx(rowsInParallel * unroll);
-    auto tokenAt = [&](Value t0, int64_t u) {
-      return e.addi(e.addi(t0, slot), e.idx(u * rowsInParallel));
-    };
-    // The K rows then the V rows of the tile at t0 (requires t0 < end). Rows
-    // past `end` are clamped to t0, so no token at or past the length is
-    // ever read; their scores are masked by the caller.
-    auto loadTile = [&](Value t0) {
-      SmallVector<Value> tokens, rows;
-      for (int64_t u = 0; u < unroll; ++u) {
-        Value t = tokenAt(t0, u);
-        tokens.push_back(
-            e.select(e.cmp(arith::CmpIPredicate::ult, t, end), t, t0));
-        rows.push_back(keys.loadRow(b, loc, tokens.back(), d0));
-      }
-      for (int64_t u = 0; u < unroll; ++u)
-        rows.push_back(values.loadRow(b, loc, tokens[u], d0));
-      return rows;
-    };
-    // With prefetch, the tile at t0 is loaded in the previous iteration (or
-    // before the loop) and carried in registers, so the loads of one tile
-    // overlap the arithmetic of the one before: a split of few iterations
-    // (short contexts) then pays one memory latency, not one per iteration.
-    // The guard is CTA-uniform, so it does not break the warp-wide shuffles.
-    auto rowType = VectorType::get({kVectorWidth}, shape.elementType);
-    auto guardedTile = [&](Value t0) {
-      SmallVector<Type> types(2 * unroll, rowType);
-      auto branch = scf::IfOp::create(
-          b, loc, types, e.cmp(arith::CmpIPredicate::ult, t0, end),
-          /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(branch.thenBlock());
-        scf::YieldOp::create(b, loc, loadTile(t0));
-        b.setInsertionPointToStart(branch.elseBlock());
-        Value zero = arith::ConstantOp::create(
-            b, loc,
-            DenseElementsAttr::get(rowType,
-                                   b.getFloatAttr(shape.elementType, 0)));
-        scf::YieldOp::create(b, loc, SmallVector<Value>(2 * unroll, zero));
-      }
-      return SmallVector<Value>(branch.getResults());
-    };
-    const bool prefetch = options.prefetch;
-    if (prefetch)
-      init.append(guardedTile(start));
-    auto loop = scf::ForOp::create(
-        b, loc, start, end, step, init,
-        [&](OpBuilder &, Location, Value t0, ValueRange state) {
-          // Issue every load first: `unroll` K and V rows per thread in
-          // flight (and, with prefetch, those of the next tile).
-          SmallVector<Value> rows, next;
-          if (prefetch) {
-            for (Value row : state.take_back(2 * unroll))
-              rows.push_back(row);
-            next = guardedTile(e.addi(t0, step));
-          } else {
-            rows = loadTile(t0);
-          }
-          SmallVector<Value> valid, kRows(rows.begin(), rows.begin() + unroll),
-              vRows(rows.begin() + unroll, rows.end());
-          for (int64_t u = 0; u < unroll; ++u)
-            valid.push_back(
-                e.cmp(arith::CmpIPredicate::ult, tokenAt(t0, u), end));
-          SmallVector<Value> kf, vf;
-          for (int64_t u = 0; u < unroll; ++u) {
-            kf.push_back(e.extf(kRows[u], vec));
-            vf.push_back(e.extf(vRows[u], vec));
-          }
-
-          SmallVector<Value> nextM, nextL, nextAcc;
-          for (int64_t i = 0; i < group; ++i) {
-            SmallVector<Value> x;
-            Value m = state[i];
-            for (int64_t u = 0; u < unroll; ++u) {
-              Value partial = vector::ReductionOp::create(
-                  b, loc, vector::CombiningKind::ADD,
-                  e.mul(qFrag[i], kf[u]));
-              Value s = e.groupSum(partial, threadsPerRow);
-              s = e.select(valid[u], s, e.f32(-FLT_MAX));
-              x.push_back(s);
-              m = e.maxf(m, s);
-            }
-            Value corr = e.exp2(e.sub(state[i], m));
-            Value l = e.mul(state[group + i], corr);
-            Value acc = e.mul(state[2 * group + i], e.splat(corr, vec));
-            for (int64_t u = 0; u < unroll; ++u) {
-              Value p = e.exp2(e.sub(x[u], m));
-              p = e.select(valid[u], p, e.f32(0));
-              l = e.add(l, p);
-              acc = vector::FMAOp::create(b, loc, e.splat(p, vec), vf[u], acc);
-            }
-            nextM.push_back(m);
-            nextL.push_back(l);
-            nextAcc.push_back(acc);
-          }
-          SmallVector<Value> yields(nextM);
-          yields.append(nextL);
-          yields.append(nextAcc);
-          yields.append(next);
-          scf::YieldOp::create(b, loc, yields);
-        });
+    Layout lay =
+        makeLayout(e, shape.headDim, options.blockSize, options.unroll);
+    SplitWork w = emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk,
+                                Mode::Online, /*phiLog2=*/0, options.prefetch);
 
     // Merge the thread groups' states, one query head at a time, through a
     // small shared buffer (4 KB at 128 threads), then write the split's
     // partial state.
-    auto module = fn->getParentOfType<gpu::GPUModuleOp>();
-    Value smAcc = getSharedBuffer(module, b, loc, fn.getName().str() + "_acc",
-                                  {rowsInParallel, headDim});
-    Value smMax = getSharedBuffer(module, b, loc, fn.getName().str() + "_max",
-                                  {rowsInParallel});
-    Value smSum = getSharedBuffer(module, b, loc, fn.getName().str() + "_sum",
-                                  {rowsInParallel});
-    Value isLeader = e.cmp(arith::CmpIPredicate::eq, lane, e.idx(0));
-    Value isFirst = e.cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
+    SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/false);
+    const int64_t group = shape.groupSize();
     for (int64_t i = 0; i < group; ++i) {
-      Value head = e.addi(e.muli(kvHead, e.idx(group)), e.idx(i));
-      auto st = vector::StoreOp::create(b, loc, loop.getResult(2 * group + i),
-                                        smAcc, ValueRange{slot, d0});
-      st.setAlignment(16);
-      scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, loop.getResult(i), smMax, slot);
-        memref::StoreOp::create(b, loc, loop.getResult(group + i), smSum,
-                                slot);
-        scf::YieldOp::create(b, loc);
-      });
-      gpu::BarrierOp::create(b, loc);
-
-      Value big = e.f32(-FLT_MAX);
-      SmallVector<Value> maxes;
-      for (int64_t j = 0; j < rowsInParallel; ++j) {
-        maxes.push_back(memref::LoadOp::create(b, loc, smMax, e.idx(j)));
-        big = e.maxf(big, maxes.back());
-      }
-      SmallVector<Value> weights;
-      Value total = e.f32(0);
-      for (int64_t j = 0; j < rowsInParallel; ++j) {
-        weights.push_back(e.exp2(e.sub(maxes[j], big)));
-        Value l = memref::LoadOp::create(b, loc, smSum, e.idx(j));
-        total = e.add(total, e.mul(l, weights.back()));
-      }
-      for (int64_t base = 0; base < headDim; base += options.blockSize) {
-        Value d = e.addi(tid, e.idx(base));
-        Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(headDim));
-        scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
-          Value a = e.f32(0);
-          for (int64_t j = 0; j < rowsInParallel; ++j) {
-            Value x = memref::LoadOp::create(b, loc, smAcc,
-                                             ValueRange{e.idx(j), d});
-            a = e.add(a, e.mul(x, weights[j]));
-          }
-          memref::StoreOp::create(b, loc, a, accOut,
-                                  ValueRange{batch, head, split, d});
-          scf::YieldOp::create(b, loc);
-        });
-      }
-      scf::IfOp::create(b, loc, isFirst, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, big, maxOut,
-                                ValueRange{batch, head, split});
-        memref::StoreOp::create(b, loc, total, sumOut,
-                                ValueRange{batch, head, split});
-        scf::YieldOp::create(b, loc);
+      Value head = w.heads[i];
+      auto [big, total] = combineGroups(
+          e, lay, sb, w.state.m[i], w.state.l[i], w.state.acc[i], Mode::Online,
+          [&](Value d, Value a, Value) {
+            memref::StoreOp::create(b, e.loc, a, accOut,
+                                    ValueRange{w.batch, head, w.split, d});
+          });
+      Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
+      scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, e.loc, big, maxOut,
+                                ValueRange{w.batch, head, w.split});
+        memref::StoreOp::create(b, e.loc, total, sumOut,
+                                ValueRange{w.batch, head, w.split});
+        scf::YieldOp::create(b, e.loc);
       });
       // The next head reuses the buffers.
       if (i + 1 < group)
-        gpu::BarrierOp::create(b, loc);
+        gpu::BarrierOp::create(b, e.loc);
     }
-    gpu::ReturnOp::create(b, loc);
+    gpu::ReturnOp::create(b, e.loc);
   }
 
   FDToGPUOptions options;
@@ -355,10 +167,9 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value heads =
         arith::ConstantIndexOp::create(rewriter, loc, outType.getDimSize(1));
     Value threads = arith::ConstantIndexOp::create(rewriter, loc, headDim);
-    gpu::LaunchFuncOp::create(rewriter, loc, fn,
-                              gpu::KernelDim3{heads, batch, c1},
-                              gpu::KernelDim3{threads, c1, c1}, Value(),
-                              operands);
+    gpu::LaunchFuncOp::create(
+        rewriter, loc, fn, gpu::KernelDim3{heads, batch, c1},
+        gpu::KernelDim3{threads, c1, c1}, Value(), operands);
     rewriter.eraseOp(op);
     return success();
   }
@@ -375,21 +186,21 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     OpBuilder &b = e.b;
     Location loc = e.loc;
     Value unroll = e.idx(kMergeUnroll);
-    Value full = e.muli(
-        arith::DivUIOp::create(b, loc, numSplits, unroll), unroll);
-    auto main = scf::ForOp::create(
-        b, loc, e.idx(0), full, unroll, init,
-        [&](OpBuilder &, Location, Value s0, ValueRange st) {
-          SmallVector<Value> ss;
-          for (int64_t i = 0; i < kMergeUnroll; ++i)
-            ss.push_back(e.addi(s0, e.idx(i)));
-          scf::YieldOp::create(b, loc, step(ss, st));
-        });
-    auto rest = scf::ForOp::create(
-        b, loc, full, numSplits, e.idx(1), main.getResults(),
-        [&](OpBuilder &, Location, Value s, ValueRange st) {
-          scf::YieldOp::create(b, loc, step({s}, st));
-        });
+    Value full =
+        e.muli(arith::DivUIOp::create(b, loc, numSplits, unroll), unroll);
+    auto main =
+        scf::ForOp::create(b, loc, e.idx(0), full, unroll, init,
+                           [&](OpBuilder &, Location, Value s0, ValueRange st) {
+                             SmallVector<Value> ss;
+                             for (int64_t i = 0; i < kMergeUnroll; ++i)
+                               ss.push_back(e.addi(s0, e.idx(i)));
+                             scf::YieldOp::create(b, loc, step(ss, st));
+                           });
+    auto rest =
+        scf::ForOp::create(b, loc, full, numSplits, e.idx(1), main.getResults(),
+                           [&](OpBuilder &, Location, Value s, ValueRange st) {
+                             scf::YieldOp::create(b, loc, step({s}, st));
+                           });
     return SmallVector<Value>(rest.getResults());
   }
 
@@ -405,7 +216,6 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     Value splits = memref::DimOp::create(b, loc, acc, 2);
-    Value c0 = e.idx(0), c1 = e.idx(1);
 
     // Log-sum-exp: the largest split max, then every split rescaled to it.
     // Both loops over the splits are unrolled with all loads of a step
@@ -434,8 +244,8 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
                                                 ValueRange{batch, head, s}));
             ls.push_back(memref::LoadOp::create(b, loc, sum,
                                                 ValueRange{batch, head, s}));
-            as.push_back(memref::LoadOp::create(
-                b, loc, acc, ValueRange{batch, head, s, d}));
+            as.push_back(memref::LoadOp::create(b, loc, acc,
+                                                ValueRange{batch, head, s, d}));
           }
           Value total = st[0], numer = st[1];
           for (size_t i = 0; i < ss.size(); ++i) {

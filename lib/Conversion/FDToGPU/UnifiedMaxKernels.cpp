@@ -22,7 +22,7 @@
 // above hi or below lo, or its sum is 0, infinite or NaN.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelUtils.h"
+#include "TokenLoop.h"
 
 #include "fd/Dialect/FD/IR/FDOps.h"
 
@@ -36,202 +36,6 @@ using namespace mlir::fd;
 using namespace mlir::fd::gpu_kernels;
 
 namespace {
-enum class Mode { Online, FixedMax };
-
-/// Per-thread layout of the token loop: groups of D/8 lanes cover one row
-/// with 16-byte loads, `rows` groups walk the tokens interleaved.
-struct Layout {
-  int64_t headDim, threadsPerRow, rows, blockSize, unroll;
-  Value tid, lane, slot, d0;
-};
-
-Layout makeLayout(KernelEmitter &e, int64_t headDim, int64_t blockSize,
-                  int64_t unroll) {
-  Layout l;
-  l.headDim = headDim;
-  l.threadsPerRow = headDim / kVectorWidth;
-  l.rows = blockSize / l.threadsPerRow;
-  l.blockSize = blockSize;
-  l.unroll = unroll;
-  l.tid = gpu::ThreadIdOp::create(e.b, e.loc, gpu::Dimension::x);
-  l.lane = arith::RemUIOp::create(e.b, e.loc, l.tid, e.idx(l.threadsPerRow));
-  l.slot = arith::DivUIOp::create(e.b, e.loc, l.tid, e.idx(l.threadsPerRow));
-  l.d0 = e.muli(l.lane, e.idx(kVectorWidth));
-  return l;
-}
-
-/// The query fragment of `head`, pre-scaled into the log2 domain.
-Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
-                Value head, double scale) {
-  auto qType = cast<MemRefType>(q.getType());
-  auto vec = VectorType::get({kVectorWidth}, e.b.getF32Type());
-  auto ld = vector::LoadOp::create(
-      e.b, e.loc, VectorType::get({kVectorWidth}, qType.getElementType()), q,
-      ValueRange{batch, head, l.d0});
-  ld.setAlignment(16);
-  return e.mul(e.extf(ld, vec), e.splat(e.f32(scale * kLog2e), vec));
-}
-
-/// Per-thread state of each query head after the token loop.
-struct ThreadState {
-  SmallVector<Value> m, l, acc;
-};
-
-/// The token loop over [begin, end) for the heads of `qFrag`. Online: a
-/// running max with correction factors. FixedMax: 2^(x - phi) with no
-/// rescaling; `m` then only records the largest score for the row check.
-/// The trip count is CTA-uniform (full-warp shuffles inside), rows past
-/// `end` are clamped to a valid token and masked.
-ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
-                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
-                          Value kvHead, Value begin, Value end, Mode mode,
-                          double phiLog2) {
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  int64_t n = qFrag.size();
-  auto vec = VectorType::get({kVectorWidth}, b.getF32Type());
-  SmallVector<Value> init;
-  for (int64_t i = 0; i < n; ++i)
-    init.push_back(e.f32(-FLT_MAX));
-  for (int64_t i = 0; i < n; ++i)
-    init.push_back(e.f32(0));
-  for (int64_t i = 0; i < n; ++i)
-    init.push_back(arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
-  KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
-  Value phi = e.f32(phiLog2);
-  auto loop = scf::ForOp::create(
-      b, loc, begin, end, e.idx(lay.rows * lay.unroll), init,
-      [&](OpBuilder &, Location, Value t0, ValueRange state) {
-        SmallVector<Value> valid, tokens, kf, vf;
-        for (int64_t u = 0; u < lay.unroll; ++u) {
-          Value t = e.addi(e.addi(t0, lay.slot), e.idx(u * lay.rows));
-          Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
-          valid.push_back(ok);
-          tokens.push_back(e.select(ok, t, t0));
-        }
-        SmallVector<Value> kRows, vRows;
-        for (int64_t u = 0; u < lay.unroll; ++u)
-          kRows.push_back(keys.loadRow(b, loc, tokens[u], lay.d0));
-        for (int64_t u = 0; u < lay.unroll; ++u)
-          vRows.push_back(values.loadRow(b, loc, tokens[u], lay.d0));
-        for (int64_t u = 0; u < lay.unroll; ++u) {
-          kf.push_back(e.extf(kRows[u], vec));
-          vf.push_back(e.extf(vRows[u], vec));
-        }
-        SmallVector<Value> nextM, nextL, nextAcc;
-        for (int64_t i = 0; i < n; ++i) {
-          SmallVector<Value> x;
-          Value m = state[i];
-          for (int64_t u = 0; u < lay.unroll; ++u) {
-            Value partial = vector::ReductionOp::create(
-                b, loc, vector::CombiningKind::ADD, e.mul(qFrag[i], kf[u]));
-            Value s = e.groupSum(partial, lay.threadsPerRow);
-            s = e.select(valid[u], s, e.f32(-FLT_MAX));
-            x.push_back(s);
-            m = e.maxf(m, s);
-          }
-          Value l = state[n + i], acc = state[2 * n + i];
-          Value ref = phi;
-          if (mode == Mode::Online) {
-            Value corr = e.exp2(e.sub(state[i], m));
-            l = e.mul(l, corr);
-            acc = e.mul(acc, e.splat(corr, vec));
-            ref = m;
-          }
-          for (int64_t u = 0; u < lay.unroll; ++u) {
-            Value p = e.exp2(e.sub(x[u], ref));
-            p = e.select(valid[u], p, e.f32(0));
-            l = e.add(l, p);
-            acc = vector::FMAOp::create(b, loc, e.splat(p, vec), vf[u], acc);
-          }
-          nextM.push_back(m);
-          nextL.push_back(l);
-          nextAcc.push_back(acc);
-        }
-        SmallVector<Value> yields(nextM);
-        yields.append(nextL);
-        yields.append(nextAcc);
-        scf::YieldOp::create(b, loc, yields);
-      });
-  ThreadState st;
-  for (int64_t i = 0; i < n; ++i) {
-    st.m.push_back(loop.getResult(i));
-    st.l.push_back(loop.getResult(n + i));
-    st.acc.push_back(loop.getResult(2 * n + i));
-  }
-  return st;
-}
-
-/// Shared buffers for combining the thread groups of one CTA.
-struct SharedBuffers {
-  Value acc, max, sum, bcast;
-};
-
-SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e,
-                         const Layout &lay) {
-  auto module = fn->getParentOfType<gpu::GPUModuleOp>();
-  std::string base = fn.getName().str();
-  SharedBuffers sb;
-  sb.acc = getSharedBuffer(module, e.b, e.loc, base + "_acc",
-                           {lay.rows, lay.headDim});
-  sb.max = getSharedBuffer(module, e.b, e.loc, base + "_max", {lay.rows});
-  sb.sum = getSharedBuffer(module, e.b, e.loc, base + "_sum", {lay.rows});
-  sb.bcast = getSharedBuffer(module, e.b, e.loc, base + "_bcast", {4});
-  return sb;
-}
-
-/// Combines one head's per-group state across the CTA. Every thread gets
-/// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
-/// this thread owns (d = tid + k * blockSize). Ends without a barrier: the
-/// caller separates reuses of the buffers.
-std::pair<Value, Value>
-combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
-              Value m, Value l, Value acc, Mode mode,
-              function_ref<void(Value, Value, Value)> perElement) {
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  auto st = vector::StoreOp::create(b, loc, acc, sb.acc,
-                                    ValueRange{lay.slot, lay.d0});
-  st.setAlignment(16);
-  Value isLeader = e.cmp(arith::CmpIPredicate::eq, lay.lane, e.idx(0));
-  scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
-    memref::StoreOp::create(b, loc, m, sb.max, lay.slot);
-    memref::StoreOp::create(b, loc, l, sb.sum, lay.slot);
-    scf::YieldOp::create(b, loc);
-  });
-  gpu::BarrierOp::create(b, loc);
-  Value big = e.f32(-FLT_MAX);
-  SmallVector<Value> maxes;
-  for (int64_t j = 0; j < lay.rows; ++j) {
-    maxes.push_back(memref::LoadOp::create(b, loc, sb.max, e.idx(j)));
-    big = e.maxf(big, maxes.back());
-  }
-  SmallVector<Value> weights;
-  Value total = e.f32(0);
-  for (int64_t j = 0; j < lay.rows; ++j) {
-    Value w = mode == Mode::Online ? e.exp2(e.sub(maxes[j], big)) : Value();
-    weights.push_back(w);
-    Value lj = memref::LoadOp::create(b, loc, sb.sum, e.idx(j));
-    total = e.add(total, w ? e.mul(lj, w) : lj);
-  }
-  for (int64_t base = 0; base < lay.headDim; base += lay.blockSize) {
-    Value d = e.addi(lay.tid, e.idx(base));
-    Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(lay.headDim));
-    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
-      Value a = e.f32(0);
-      for (int64_t j = 0; j < lay.rows; ++j) {
-        Value x =
-            memref::LoadOp::create(b, loc, sb.acc, ValueRange{e.idx(j), d});
-        a = e.add(a, weights[j] ? e.mul(x, weights[j]) : x);
-      }
-      perElement(d, a, total);
-      scf::YieldOp::create(b, loc);
-    });
-  }
-  return {big, total};
-}
-
 Value fcmp(KernelEmitter &e, arith::CmpFPredicate p, Value x, Value y) {
   return arith::CmpFOp::create(e.b, e.loc, p, x, y);
 }
@@ -343,21 +147,13 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
         sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
-  Value split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
-  Value kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
-  Value batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
-  Value len = e.length(lens, batch);
-  Value begin = e.mini(e.muli(split, chunk), len);
-  Value end = e.mini(e.addi(begin, chunk), len);
+  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
+                              Mode::FixedMax, p.phiLog2);
+  Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
-  SmallVector<Value> heads, qFrag;
-  for (int64_t i = 0; i < group; ++i) {
-    heads.push_back(e.addi(e.muli(kvHead, e.idx(group)), e.idx(i)));
-    qFrag.push_back(loadQuery(e, lay, q, batch, heads.back(), p.scale));
-  }
-  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin, end,
-                                 Mode::FixedMax, p.phiLog2);
-  SharedBuffers sb = makeShared(fn, e, lay);
+  const SmallVector<Value> &heads = w.heads;
+  const ThreadState &st = w.state;
+  SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
   for (int64_t i = 0; i < group; ++i) {
     Value head = heads[i];
     auto [big, total] = combineGroups(
@@ -424,7 +220,7 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   scf::IfOp::create(
       b, loc, bad,
       [&](OpBuilder &, Location) {
-        SharedBuffers sb = makeShared(fn, e, lay);
+        SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
         emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
                         p.scale);
         ifThread0(e, lay, [&] {
@@ -477,26 +273,18 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         uCount = entry.getArgument(8), count = entry.getArgument(9),
         chunk = entry.getArgument(10);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
-  Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  Value kvHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
+                              Mode::FixedMax, p.phiLog2);
+  Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  Value len = e.length(lens, batch);
-  Value begin = e.mini(e.muli(split, chunk), len);
-  Value end = e.mini(e.addi(begin, chunk), len);
   int64_t group = p.shape.groupSize();
   Type i32 = b.getI32Type();
   auto i32c = [&](int64_t x) -> Value {
     return arith::ConstantIntOp::create(b, loc, i32, x);
   };
-  SmallVector<Value> heads, qFrag;
-  for (int64_t i = 0; i < group; ++i) {
-    heads.push_back(e.addi(e.muli(kvHead, e.idx(group)), e.idx(i)));
-    qFrag.push_back(loadQuery(e, lay, q, batch, heads.back(), p.scale));
-  }
-  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, batch, kvHead, begin, end,
-                                 Mode::FixedMax, p.phiLog2);
-  SharedBuffers sb = makeShared(fn, e, lay);
+  const SmallVector<Value> &heads = w.heads;
+  const ThreadState &st = w.state;
+  SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
   // 1. Publish this split's partials. Empty splits add nothing.
   for (int64_t i = 0; i < group; ++i) {
     Value head = heads[i];

@@ -1,0 +1,266 @@
+//===- TokenLoop.cpp - the split-attention work of one CTA ----------------===//
+#include "TokenLoop.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cfloat>
+
+using namespace mlir;
+using namespace mlir::fd;
+
+namespace mlir::fd::gpu_kernels {
+
+Layout makeLayout(KernelEmitter &e, int64_t headDim, int64_t blockSize,
+                  int64_t unroll) {
+  Layout l;
+  l.headDim = headDim;
+  l.threadsPerRow = headDim / kVectorWidth;
+  l.rows = blockSize / l.threadsPerRow;
+  l.blockSize = blockSize;
+  l.unroll = unroll;
+  l.tid = gpu::ThreadIdOp::create(e.b, e.loc, gpu::Dimension::x);
+  l.lane = arith::RemUIOp::create(e.b, e.loc, l.tid, e.idx(l.threadsPerRow));
+  l.slot = arith::DivUIOp::create(e.b, e.loc, l.tid, e.idx(l.threadsPerRow));
+  l.d0 = e.muli(l.lane, e.idx(kVectorWidth));
+  return l;
+}
+
+/// The query fragment of `head`, pre-scaled into the log2 domain.
+Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
+                Value head, double scale) {
+  auto qType = cast<MemRefType>(q.getType());
+  auto vec = VectorType::get({kVectorWidth}, e.b.getF32Type());
+  auto ld = vector::LoadOp::create(
+      e.b, e.loc, VectorType::get({kVectorWidth}, qType.getElementType()), q,
+      ValueRange{batch, head, l.d0});
+  ld.setAlignment(16);
+  return e.mul(e.extf(ld, vec), e.splat(e.f32(scale * kLog2e), vec));
+}
+
+/// The token loop over [begin, end) for the heads of `qFrag`. Online: a
+/// running max with correction factors. FixedMax: 2^(x - phi) with no
+/// rescaling; `m` then only records the largest score for the row check.
+/// The trip count is CTA-uniform (full-warp shuffles inside), rows past
+/// `end` are clamped to a valid token and masked.
+ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
+                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
+                          Value kvHead, Value begin, Value end, Mode mode,
+                          double phiLog2, bool prefetch) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  int64_t n = qFrag.size();
+  auto vec = VectorType::get({kVectorWidth}, b.getF32Type());
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < n; ++i)
+    init.push_back(e.f32(-FLT_MAX));
+  for (int64_t i = 0; i < n; ++i)
+    init.push_back(e.f32(0));
+  for (int64_t i = 0; i < n; ++i)
+    init.push_back(arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
+  KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
+  Value phi = e.f32(phiLog2);
+  Value step = e.idx(lay.rows * lay.unroll);
+  // Token of row group `slot` for unroll index u of the tile at t0, whether
+  // it is before `end`, and the token to read: rows past `end` are clamped
+  // to t0 (< end), so no token at or past the length is ever read.
+  auto tokensOf = [&](Value t0, SmallVector<Value> &valid,
+                      SmallVector<Value> &tokens) {
+    for (int64_t u = 0; u < lay.unroll; ++u) {
+      Value t = e.addi(e.addi(t0, lay.slot), e.idx(u * lay.rows));
+      Value ok = e.cmp(arith::CmpIPredicate::ult, t, end);
+      valid.push_back(ok);
+      tokens.push_back(e.select(ok, t, t0));
+    }
+  };
+  // The K rows then the V rows of the tile at t0 (requires t0 < end).
+  auto loadTile = [&](ArrayRef<Value> tokens) {
+    SmallVector<Value> rows;
+    for (int64_t u = 0; u < lay.unroll; ++u)
+      rows.push_back(keys.loadRow(b, loc, tokens[u], lay.d0));
+    for (int64_t u = 0; u < lay.unroll; ++u)
+      rows.push_back(values.loadRow(b, loc, tokens[u], lay.d0));
+    return rows;
+  };
+  // With prefetch, the tile at t0 is loaded in the previous iteration (or
+  // before the loop) and carried in registers, so the loads of one tile
+  // overlap the arithmetic of the one before: a split of few iterations
+  // (short contexts) then pays one memory latency, not one per iteration.
+  // The guard is CTA-uniform, so it does not break the warp-wide shuffles.
+  auto rowType = VectorType::get(
+      {kVectorWidth}, cast<MemRefType>(k.getType()).getElementType());
+  auto guardedTile = [&](Value t0) {
+    SmallVector<Type> types(2 * lay.unroll, rowType);
+    auto branch = scf::IfOp::create(b, loc, types,
+                                    e.cmp(arith::CmpIPredicate::ult, t0, end),
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    SmallVector<Value> valid, tokens;
+    tokensOf(t0, valid, tokens);
+    scf::YieldOp::create(b, loc, loadTile(tokens));
+    b.setInsertionPointToStart(branch.elseBlock());
+    Value zero = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(rowType,
+                               b.getFloatAttr(rowType.getElementType(), 0)));
+    scf::YieldOp::create(b, loc, SmallVector<Value>(2 * lay.unroll, zero));
+    return SmallVector<Value>(branch.getResults());
+  };
+  if (prefetch)
+    init.append(guardedTile(begin));
+  auto loop = scf::ForOp::create(
+      b, loc, begin, end, step, init,
+      [&](OpBuilder &, Location, Value t0, ValueRange state) {
+        // Every load of the iteration is issued first: `unroll` K and V rows
+        // per thread in flight (with prefetch, those of the next tile).
+        SmallVector<Value> valid, tokens, kf, vf, rows, next;
+        if (prefetch) {
+          for (Value row : state.take_back(2 * lay.unroll))
+            rows.push_back(row);
+          next = guardedTile(e.addi(t0, step));
+          tokensOf(t0, valid, tokens);
+        } else {
+          tokensOf(t0, valid, tokens);
+          rows = loadTile(tokens);
+        }
+        ArrayRef<Value> kRows = ArrayRef<Value>(rows).take_front(lay.unroll),
+                        vRows = ArrayRef<Value>(rows).drop_front(lay.unroll);
+        for (int64_t u = 0; u < lay.unroll; ++u) {
+          kf.push_back(e.extf(kRows[u], vec));
+          vf.push_back(e.extf(vRows[u], vec));
+        }
+        SmallVector<Value> nextM, nextL, nextAcc;
+        for (int64_t i = 0; i < n; ++i) {
+          SmallVector<Value> x;
+          Value m = state[i];
+          for (int64_t u = 0; u < lay.unroll; ++u) {
+            Value partial = vector::ReductionOp::create(
+                b, loc, vector::CombiningKind::ADD, e.mul(qFrag[i], kf[u]));
+            Value s = e.groupSum(partial, lay.threadsPerRow);
+            s = e.select(valid[u], s, e.f32(-FLT_MAX));
+            x.push_back(s);
+            m = e.maxf(m, s);
+          }
+          Value l = state[n + i], acc = state[2 * n + i];
+          Value ref = phi;
+          if (mode == Mode::Online) {
+            Value corr = e.exp2(e.sub(state[i], m));
+            l = e.mul(l, corr);
+            acc = e.mul(acc, e.splat(corr, vec));
+            ref = m;
+          }
+          for (int64_t u = 0; u < lay.unroll; ++u) {
+            Value p = e.exp2(e.sub(x[u], ref));
+            p = e.select(valid[u], p, e.f32(0));
+            l = e.add(l, p);
+            acc = vector::FMAOp::create(b, loc, e.splat(p, vec), vf[u], acc);
+          }
+          nextM.push_back(m);
+          nextL.push_back(l);
+          nextAcc.push_back(acc);
+        }
+        SmallVector<Value> yields(nextM);
+        yields.append(nextL);
+        yields.append(nextAcc);
+        yields.append(next);
+        scf::YieldOp::create(b, loc, yields);
+      });
+  ThreadState st;
+  for (int64_t i = 0; i < n; ++i) {
+    st.m.push_back(loop.getResult(i));
+    st.l.push_back(loop.getResult(n + i));
+    st.acc.push_back(loop.getResult(2 * n + i));
+  }
+  return st;
+}
+
+SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                         bool withBroadcast) {
+  auto module = fn->getParentOfType<gpu::GPUModuleOp>();
+  std::string base = fn.getName().str();
+  SharedBuffers sb;
+  sb.acc = getSharedBuffer(module, e.b, e.loc, base + "_acc",
+                           {lay.rows, lay.headDim});
+  sb.max = getSharedBuffer(module, e.b, e.loc, base + "_max", {lay.rows});
+  sb.sum = getSharedBuffer(module, e.b, e.loc, base + "_sum", {lay.rows});
+  if (withBroadcast)
+    sb.bcast = getSharedBuffer(module, e.b, e.loc, base + "_bcast", {4});
+  return sb;
+}
+
+/// Combines one head's per-group state across the CTA. Every thread gets
+/// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
+/// this thread owns (d = tid + k * blockSize). Ends without a barrier: the
+/// caller separates reuses of the buffers.
+std::pair<Value, Value>
+combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
+              Value m, Value l, Value acc, Mode mode,
+              function_ref<void(Value, Value, Value)> perElement) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto st = vector::StoreOp::create(b, loc, acc, sb.acc,
+                                    ValueRange{lay.slot, lay.d0});
+  st.setAlignment(16);
+  Value isLeader = e.cmp(arith::CmpIPredicate::eq, lay.lane, e.idx(0));
+  scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
+    memref::StoreOp::create(b, loc, m, sb.max, lay.slot);
+    memref::StoreOp::create(b, loc, l, sb.sum, lay.slot);
+    scf::YieldOp::create(b, loc);
+  });
+  gpu::BarrierOp::create(b, loc);
+  Value big = e.f32(-FLT_MAX);
+  SmallVector<Value> maxes;
+  for (int64_t j = 0; j < lay.rows; ++j) {
+    maxes.push_back(memref::LoadOp::create(b, loc, sb.max, e.idx(j)));
+    big = e.maxf(big, maxes.back());
+  }
+  SmallVector<Value> weights;
+  Value total = e.f32(0);
+  for (int64_t j = 0; j < lay.rows; ++j) {
+    Value w = mode == Mode::Online ? e.exp2(e.sub(maxes[j], big)) : Value();
+    weights.push_back(w);
+    Value lj = memref::LoadOp::create(b, loc, sb.sum, e.idx(j));
+    total = e.add(total, w ? e.mul(lj, w) : lj);
+  }
+  for (int64_t base = 0; base < lay.headDim; base += lay.blockSize) {
+    Value d = e.addi(lay.tid, e.idx(base));
+    Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(lay.headDim));
+    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
+      Value a = e.f32(0);
+      for (int64_t j = 0; j < lay.rows; ++j) {
+        Value x =
+            memref::LoadOp::create(b, loc, sb.acc, ValueRange{e.idx(j), d});
+        a = e.add(a, weights[j] ? e.mul(x, weights[j]) : x);
+      }
+      perElement(d, a, total);
+      scf::YieldOp::create(b, loc);
+    });
+  }
+  return {big, total};
+}
+
+SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
+                        const AttentionShape &shape, double scale, Value q,
+                        Value k, Value v, Value lens, Value chunk, Mode mode,
+                        double phiLog2, bool prefetch) {
+  OpBuilder &b = e.b;
+  SplitWork w;
+  w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
+  w.kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
+  w.batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
+  w.len = e.length(lens, w.batch);
+  w.begin = e.mini(e.muli(w.split, chunk), w.len);
+  w.end = e.mini(e.addi(w.begin, chunk), w.len);
+  int64_t group = shape.groupSize();
+  SmallVector<Value> qFrag;
+  for (int64_t i = 0; i < group; ++i) {
+    w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));
+    qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads.back(), scale));
+  }
+  w.state = emitTokenLoop(e, lay, qFrag, k, v, w.batch, w.kvHead, w.begin,
+                          w.end, mode, phiLog2, prefetch);
+  return w;
+}
+
+} // namespace mlir::fd::gpu_kernels

@@ -1,0 +1,92 @@
+//===- TokenLoop.h - the split-attention work of one CTA --------*- C++ -*-===//
+//
+// Private to lib/Conversion/FDToGPU. What every split-attention kernel does
+// for its (split, KV head, sequence): the thread layout, the query rows, the
+// token loop with its online-softmax or fixed-max state, and the combination
+// of the CTA's thread groups through shared memory. The online-softmax
+// partial kernel (FDToGPU.cpp) and the unified-max kernels, whose exact
+// fallback is online softmax too (UnifiedMaxKernels.cpp), are built from
+// these, so a change to the loop reaches every kernel.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_FDTOGPU_TOKENLOOP_H
+#define FD_LIB_CONVERSION_FDTOGPU_TOKENLOOP_H
+
+#include "KernelUtils.h"
+
+#include "fd/Dialect/FD/IR/FDOps.h"
+
+#include <utility>
+
+namespace mlir::fd::gpu_kernels {
+
+/// Online: a running max with correction factors. FixedMax: 2^(x - phi)
+/// with no rescaling (unified max); `m` then only records the largest score.
+enum class Mode { Online, FixedMax };
+
+/// Per-thread layout of the token loop: groups of D/8 lanes cover one row
+/// with 16-byte loads, `rows` groups walk the tokens interleaved.
+struct Layout {
+  int64_t headDim, threadsPerRow, rows, blockSize, unroll;
+  Value tid, lane, slot, d0;
+};
+
+Layout makeLayout(KernelEmitter &e, int64_t headDim, int64_t blockSize,
+                  int64_t unroll);
+
+/// The query fragment of `head`, pre-scaled into the log2 domain.
+Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
+                Value head, double scale);
+
+/// Per-thread state of each query head after the token loop.
+struct ThreadState {
+  SmallVector<Value> m, l, acc;
+};
+
+/// The token loop over [begin, end) for the heads of `qFrag`. The trip count
+/// is CTA-uniform (full-warp shuffles inside); rows past `end` are clamped
+/// to a valid token and masked. `prefetch` carries the next tile's rows
+/// through the loop.
+ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
+                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
+                          Value kvHead, Value begin, Value end, Mode mode,
+                          double phiLog2, bool prefetch = false);
+
+/// Shared buffers for combining the thread groups of one CTA.
+struct SharedBuffers {
+  Value acc, max, sum, bcast;
+};
+
+/// The buffers of `fn`'s CTA combine; `withBroadcast` adds 4 floats for
+/// broadcasting a decision to the CTA.
+SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                         bool withBroadcast);
+
+/// Combines one head's per-group state across the CTA. Every thread gets
+/// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
+/// this thread owns (d = tid + k * blockSize). Ends without a barrier: the
+/// caller separates reuses of the buffers.
+std::pair<Value, Value>
+combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
+              Value m, Value l, Value acc, Mode mode,
+              function_ref<void(Value, Value, Value)> perElement);
+
+/// The token range and per-thread state of the CTA (split, KV head,
+/// sequence) = (block x, y, z) over `chunk`-token splits.
+struct SplitWork {
+  Value split, kvHead, batch, len, begin, end;
+  /// The query heads of the KV head's group.
+  SmallVector<Value> heads;
+  ThreadState state;
+};
+
+/// Everything before the combine: block ids, the split's token range, the
+/// group's query rows and the token loop.
+SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
+                        const AttentionShape &shape, double scale, Value q,
+                        Value k, Value v, Value lens, Value chunk, Mode mode,
+                        double phiLog2, bool prefetch = false);
+
+} // namespace mlir::fd::gpu_kernels
+
+#endif // FD_LIB_CONVERSION_FDTOGPU_TOKENLOOP_H
