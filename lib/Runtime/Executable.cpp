@@ -176,24 +176,35 @@ Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
   return Status::success();
 }
 
-Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
-                                                 const void *workspace,
-                                                 CUstream stream) const {
-  std::string what = "readFallbackCount '" + spec->name + "'";
-  Expected<uint64_t> offset = getFallbackCounterOffset(*spec, plan);
+/// The device address of the fallback counter in \p workspace, or an error
+/// prefixed by \p what (no counter in this entry, null workspace).
+static Expected<CUdeviceptr> fallbackCounterAddress(const EntrySpec &spec,
+                                                    const Plan &plan,
+                                                    const void *workspace,
+                                                    const std::string &what) {
+  Expected<uint64_t> offset = getFallbackCounterOffset(spec, plan);
   if (!offset)
     return offset.getStatus().withContext(what);
   if (!workspace)
     return Status::error(ErrorCode::InvalidArgument,
                          what + ": the workspace pointer is null");
+  return reinterpret_cast<CUdeviceptr>(workspace) + *offset;
+}
+
+Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
+                                                 const void *workspace,
+                                                 CUstream stream) const {
+  std::string what = "readFallbackCount '" + spec->name + "'";
+  Expected<CUdeviceptr> counter =
+      fallbackCounterAddress(*spec, plan, workspace, what);
+  if (!counter)
+    return counter.getStatus();
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
   const DriverApi &api = context->getDriver();
   uint32_t count = 0;
-  CUresult r = api.cuMemcpyDtoHAsync(
-      &count, reinterpret_cast<CUdeviceptr>(workspace) + *offset, sizeof(count),
-      stream);
+  CUresult r = api.cuMemcpyDtoHAsync(&count, *counter, sizeof(count), stream);
   if (r == CUDA_SUCCESS)
     r = api.cuStreamSynchronize(stream);
   if (r != CUDA_SUCCESS)
@@ -204,18 +215,15 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
 Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
                                       CUstream stream) const {
   std::string what = "resetFallbackCount '" + spec->name + "'";
-  Expected<uint64_t> offset = getFallbackCounterOffset(*spec, plan);
-  if (!offset)
-    return offset.getStatus().withContext(what);
-  if (!workspace)
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": the workspace pointer is null");
+  Expected<CUdeviceptr> counter =
+      fallbackCounterAddress(*spec, plan, workspace, what);
+  if (!counter)
+    return counter.getStatus();
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
   const DriverApi &api = context->getDriver();
-  CUresult r = api.cuMemsetD32Async(
-      reinterpret_cast<CUdeviceptr>(workspace) + *offset, 0, 1, stream);
+  CUresult r = api.cuMemsetD32Async(*counter, 0, 1, stream);
   if (r != CUDA_SUCCESS)
     return driverError(api, r, what + ": cuMemsetD32Async");
   return Status::success();
