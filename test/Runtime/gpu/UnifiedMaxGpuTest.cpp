@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DriverTestSupport.h"
 #include "fd/Harness/Random.h"
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
@@ -39,60 +40,11 @@
 
 using namespace fd::rt;
 
-#define FD_STRINGIFY_IMPL(x) #x
-#define FD_STRINGIFY(x) FD_STRINGIFY_IMPL(x)
-
 namespace {
 using fd::harness::Random;
+using namespace fd::rt::test;
 
-struct TestDriver {
-#define FD_TEST_FUNCTIONS(X)                                                   \
-  X(cuMemcpyHtoD)                                                              \
-  X(cuMemcpyDtoH)                                                              \
-  X(cuMemsetD8)                                                                \
-  X(cuStreamCreate)                                                            \
-  X(cuStreamDestroy)                                                           \
-  X(cuStreamBeginCapture)                                                      \
-  X(cuStreamEndCapture)                                                        \
-  X(cuGraphInstantiateWithFlags)                                               \
-  X(cuGraphLaunch)                                                             \
-  X(cuGraphExecDestroy)                                                        \
-  X(cuGraphDestroy)                                                            \
-  X(cuEventCreate)                                                             \
-  X(cuEventRecord)                                                             \
-  X(cuEventSynchronize)                                                        \
-  X(cuEventElapsedTime)                                                        \
-  X(cuEventDestroy)
-#define FD_DECLARE(name) decltype(&::name) name = nullptr;
-  FD_TEST_FUNCTIONS(FD_DECLARE)
-#undef FD_DECLARE
-  const DriverApi *api = nullptr;
-
-  bool load(const DriverApi &driver) {
-    api = &driver;
-#define FD_RESOLVE(name)                                                       \
-  name = reinterpret_cast<decltype(name)>(                                     \
-      lookupDriverSymbol(FD_STRINGIFY(name)));                                 \
-  if (!name) {                                                                 \
-    std::printf("FAILED: the driver lacks %s\n", FD_STRINGIFY(name));          \
-    return false;                                                              \
-  }
-    FD_TEST_FUNCTIONS(FD_RESOLVE)
-#undef FD_RESOLVE
-    return true;
-  }
-};
-
-TestDriver drv;
 int failures = 0;
-
-void check(CUresult result, const char *what) {
-  if (result == CUDA_SUCCESS)
-    return;
-  std::printf("FAILED: %s\n",
-              driverError(*drv.api, result, what).getMessage().c_str());
-  std::exit(1);
-}
 
 bool expectOk(const Status &status, const char *what) {
   if (status.ok())
@@ -101,7 +53,6 @@ bool expectOk(const Status &status, const char *what) {
   ++failures;
   return false;
 }
-
 
 struct DeviceBuffer {
   CUdeviceptr ptr = 0;
@@ -533,44 +484,22 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: fd-unified-max-gputest bundle.fdb [--time]\n");
     return 2;
   }
-  Expected<std::shared_ptr<const Bundle>> bundle = Bundle::loadFile(path);
-  if (!bundle) {
-    std::printf("FAILED: %s\n", bundle.getStatus().getMessage().c_str());
-    return 1;
-  }
-  Expected<std::shared_ptr<Context>> context = Context::create(0);
-  if (!context) {
-    if (context.getStatus().getCode() == ErrorCode::NoDevice) {
-      std::printf("SKIPPED: no GPU: %s\n",
-                  context.getStatus().getMessage().c_str());
-      return 0;
-    }
-    std::printf("FAILED: %s\n", context.getStatus().getMessage().c_str());
-    return 1;
-  }
-  const Context &ctx = **context;
-  if (!drv.load(ctx.getDriver()))
-    return 1;
-  std::printf("device: %s, %s, %d SMs\n", ctx.getName().c_str(),
-              ctx.getChip().c_str(), ctx.getSmCount());
-  Expected<std::shared_ptr<Executable>> exe =
-      Executable::create(*context, *bundle);
-  if (!exe) {
-    std::printf("FAILED: %s\n", exe.getStatus().getMessage().c_str());
-    return 1;
-  }
+  GpuSession session;
+  if (int rc = openSession(Bundle::loadFile(path), session); rc >= 0)
+    return rc;
+  const Context &ctx = *session.context;
   int tested = 0;
   {
     ContextGuard guard(ctx);
     CUstream stream = nullptr;
     check(drv.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
           "cuStreamCreate");
-    for (size_t i = 0; i < (*bundle)->getEntries().size(); ++i) {
-      const EntrySpec &entry = (*bundle)->getEntries()[i];
+    for (size_t i = 0; i < session.bundle->getEntries().size(); ++i) {
+      const EntrySpec &entry = session.bundle->getEntries()[i];
       if (entry.op != OpKind::DecodeAttention ||
           entry.softmax.kind != "unified_max")
         continue;
-      Expected<const BoundEntry *> bound = (*exe)->bind(i);
+      Expected<const BoundEntry *> bound = session.exe->bind(i);
       if (!bound) {
         std::printf("entry %s: FAIL: %s\n", entry.name.c_str(),
                     bound.getStatus().getMessage().c_str());
@@ -592,7 +521,7 @@ int main(int argc, char **argv) {
       ++tested;
     }
     if (time)
-      timeEntries(**exe, **bundle, stream);
+      timeEntries(*session.exe, *session.bundle, stream);
     check(drv.cuStreamDestroy(stream), "cuStreamDestroy");
   }
   if (!tested) {
