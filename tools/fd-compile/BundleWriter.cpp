@@ -249,12 +249,6 @@ llvm::StringMap<Resources> fd::compile::parsePtxasReport(StringRef report) {
 
 void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
   llvm::json::OStream j(os, 2);
-  auto strings = [&](const std::vector<std::string> &xs) {
-    j.array([&] {
-      for (const std::string &x : xs)
-        j.value(x);
-    });
-  };
   // Grid extents are symbols or integers; fd.grid holds both as strings.
   auto gridItem = [&](const std::string &g) {
     int64_t v;
@@ -263,49 +257,51 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
     else
       j.value(g);
   };
-  auto writeKernels = [&](const Entry &e) {
-          j.attributeArray("kernels", [&] {
-            for (const Kernel &k : bundle.kernels) {
-              if (k.entry != e.name)
-                continue;
-              j.object([&] {
-                j.attribute("symbol", k.symbol);
-                j.attribute("module", "fd_kernels");
-                j.attribute("role", k.role);
-                j.attributeArray("grid", [&] {
-                  for (const std::string &g : k.grid)
-                    gridItem(g);
-                });
-                j.attributeArray("block", [&] {
-                  for (int64_t b : k.block)
-                    j.value(b);
-                });
-                j.attribute("static_smem", k.staticSmem);
-                j.attribute("dynamic_smem", k.dynamicSmem);
-                if (k.mTile > 0)
-                  j.attribute("m_tile", k.mTile);
-                j.attributeArray("args", [&] {
-                  for (const KernelArg &a : k.args)
-                    j.object([&] {
-                      j.attribute("kind", a.kind);
-                      j.attribute("bind", a.bind);
-                      if (a.kind == "memref") {
-                        j.attribute("elem", a.elem);
-                        j.attribute("rank", a.rank);
-                      } else {
-                        j.attribute("type", a.elem);
-                      }
-                    });
-                });
-                if (k.resources)
-                  j.attributeObject("resources", [&] {
-                    j.attribute("registers", k.resources->registers);
-                    j.attribute("spill_bytes", k.resources->spillBytes);
-                    j.attribute("shared_bytes", k.resources->sharedBytes);
-                  });
-              });
+  // One kernel of the manifest (docs/bundle.md, "kernels").
+  auto writeKernel = [&](const Kernel &k) {
+    j.object([&] {
+      j.attribute("symbol", k.symbol);
+      j.attribute("module", "fd_kernels");
+      j.attribute("role", k.role);
+      j.attributeArray("grid", [&] {
+        for (const std::string &g : k.grid)
+          gridItem(g);
+      });
+      j.attributeArray("block", [&] {
+        for (int64_t b : k.block)
+          j.value(b);
+      });
+      j.attribute("static_smem", k.staticSmem);
+      j.attribute("dynamic_smem", k.dynamicSmem);
+      if (k.mTile > 0)
+        j.attribute("m_tile", k.mTile);
+      j.attributeArray("args", [&] {
+        for (const KernelArg &a : k.args)
+          j.object([&] {
+            j.attribute("kind", a.kind);
+            j.attribute("bind", a.bind);
+            if (a.kind == "memref") {
+              j.attribute("elem", a.elem);
+              j.attribute("rank", a.rank);
+            } else {
+              j.attribute("type", a.elem);
             }
           });
+      });
+      if (k.resources)
+        j.attributeObject("resources", [&] {
+          j.attribute("registers", k.resources->registers);
+          j.attribute("spill_bytes", k.resources->spillBytes);
+          j.attribute("shared_bytes", k.resources->sharedBytes);
+        });
+    });
+  };
+  auto writeKernels = [&](const Entry &e) {
+    j.attributeArray("kernels", [&] {
+      for (const Kernel &k : bundle.kernels)
+        if (k.entry == e.name)
+          writeKernel(k);
+    });
   };
   j.object([&] {
     j.attribute("format", "fd-bundle");
@@ -396,43 +392,9 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
           };
           auto writeKernels = [&](StringRef variant) {
             j.attributeArray("kernels", [&] {
-              for (const Kernel &k : bundle.kernels) {
-                if (k.entry != e.name || k.variant != variant)
-                  continue;
-                j.object([&] {
-                  j.attribute("symbol", k.symbol);
-                  j.attribute("module", "fd_kernels");
-                  j.attribute("role", k.role);
-                  j.attributeBegin("grid");
-                  strings(k.grid);
-                  j.attributeEnd();
-                  j.attributeArray("block", [&] {
-                    for (int64_t b : k.block)
-                      j.value(b);
-                  });
-                  j.attribute("static_smem", k.staticSmem);
-                  j.attribute("dynamic_smem", 0);
-                  j.attributeArray("args", [&] {
-                    for (const KernelArg &a : k.args)
-                      j.object([&] {
-                        j.attribute("kind", a.kind);
-                        j.attribute("bind", a.bind);
-                        if (a.kind == "memref") {
-                          j.attribute("elem", a.elem);
-                          j.attribute("rank", a.rank);
-                        } else {
-                          j.attribute("type", a.elem);
-                        }
-                      });
-                  });
-                  if (k.resources)
-                    j.attributeObject("resources", [&] {
-                      j.attribute("registers", k.resources->registers);
-                      j.attribute("spill_bytes", k.resources->spillBytes);
-                      j.attribute("shared_bytes", k.resources->sharedBytes);
-                    });
-                });
-              }
+              for (const Kernel &k : bundle.kernels)
+                if (k.entry == e.name && k.variant == variant)
+                  writeKernel(k);
             });
           };
           // Variants in kernel order (two_kernel first); an entry without
