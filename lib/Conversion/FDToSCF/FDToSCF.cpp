@@ -17,6 +17,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cfloat>
+#include <optional>
 
 namespace mlir::fd {
 #define GEN_PASS_DEF_CONVERTFDTOSCF
@@ -65,13 +66,18 @@ struct Emitter {
   }
 };
 
-/// Online-softmax attention of query row (batch, head) over tokens
-/// [start, end) of KV head `kvHead`, into `acc` (memref<Dxf32>, overwritten).
-/// Returns the log2-domain (max, sum); an empty range gives (-FLT_MAX, 0).
+/// Attention of query row (batch, head) over tokens [start, end) of KV head
+/// `kvHead`, into `acc` (memref<Dxf32>, overwritten), in the log2 domain.
+/// Online softmax (no `phiLog2`): a running max with correction factors;
+/// returns (max, sum), an empty range gives (-FLT_MAX, 0). Unified max: with
+/// the fixed max `phiLog2`, `acc = sum 2^(x - phi) V` and `sum = sum
+/// 2^(x - phi)` need no running max and no rescaling; returns (largest x,
+/// sum), the largest x being what the overflow check reads.
 std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
                                   Value acc, Value batch, Value head,
                                   Value kvHead, Value start, Value end,
-                                  int64_t headDim, double scale) {
+                                  int64_t headDim, double scale,
+                                  std::optional<double> phiLog2 = {}) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
@@ -81,6 +87,7 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
                        scf::YieldOp::create(b, loc);
                      });
   Value scaleLog2e = e.f32(scale * kLog2e);
+  Value phi = phiLog2 ? e.f32(*phiLog2) : Value();
   auto loop = scf::ForOp::create(
       b, loc, start, end, c1, ValueRange{e.f32(-FLT_MAX), e.f32(0)},
       [&](OpBuilder &, Location, Value t, ValueRange state) {
@@ -92,65 +99,29 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
               scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
             });
         Value x = e.mul(dot.getResult(0), scaleLog2e);
-        Value mNew = e.maxf(state[0], x);
-        Value corr = e.exp2(e.sub(state[0], mNew));
-        Value p = e.exp2(e.sub(x, mNew));
-        scf::ForOp::create(
-            b, loc, c0, cd, c1, ValueRange{},
-            [&](OpBuilder &, Location, Value d, ValueRange) {
-              Value a = memref::LoadOp::create(b, loc, acc, d);
-              Value vd = e.load(v, {batch, kvHead, t, d});
-              memref::StoreOp::create(b, loc, e.add(e.mul(a, corr), e.mul(p, vd)),
-                                      acc, d);
-              scf::YieldOp::create(b, loc);
-            });
-        Value l = e.add(e.mul(state[1], corr), p);
-        scf::YieldOp::create(b, loc, ValueRange{mNew, l});
-      });
-  return {loop.getResult(0), loop.getResult(1)};
-}
-
-/// Unified-max attention of one row over [start, end): with the fixed
-/// log2-domain max `phiLog2`, `acc = sum 2^(x - phi) V` and `sum = sum
-/// 2^(x - phi)` need no running max and no rescaling. Returns (largest x,
-/// sum); the largest x is what the overflow check reads.
-std::pair<Value, Value> emitChunkUnified(Emitter &e, Value q, Value k, Value v,
-                                         Value acc, Value batch, Value head,
-                                         Value kvHead, Value start, Value end,
-                                         int64_t headDim, double scale,
-                                         double phiLog2) {
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
-  scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
-                     [&](OpBuilder &, Location, Value d, ValueRange) {
-                       memref::StoreOp::create(b, loc, e.f32(0), acc, d);
-                       scf::YieldOp::create(b, loc);
-                     });
-  Value scaleLog2e = e.f32(scale * kLog2e);
-  Value phi = e.f32(phiLog2);
-  auto loop = scf::ForOp::create(
-      b, loc, start, end, c1, ValueRange{e.f32(-FLT_MAX), e.f32(0)},
-      [&](OpBuilder &, Location, Value t, ValueRange state) {
-        auto dot = scf::ForOp::create(
-            b, loc, c0, cd, c1, ValueRange{e.f32(0)},
-            [&](OpBuilder &, Location, Value d, ValueRange s) {
-              Value qd = e.load(q, {batch, head, d});
-              Value kd = e.load(k, {batch, kvHead, t, d});
-              scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
-            });
-        Value x = e.mul(dot.getResult(0), scaleLog2e);
-        Value p = e.exp2(e.sub(x, phi));
-        scf::ForOp::create(
-            b, loc, c0, cd, c1, ValueRange{},
-            [&](OpBuilder &, Location, Value d, ValueRange) {
-              Value a = memref::LoadOp::create(b, loc, acc, d);
-              Value vd = e.load(v, {batch, kvHead, t, d});
-              memref::StoreOp::create(b, loc, e.add(a, e.mul(p, vd)), acc, d);
-              scf::YieldOp::create(b, loc);
-            });
-        scf::YieldOp::create(
-            b, loc, ValueRange{e.maxf(state[0], x), e.add(state[1], p)});
+        // Online: rescale what came before by 2^(m - mNew).
+        Value mNew, corr;
+        if (!phi) {
+          mNew = e.maxf(state[0], x);
+          corr = e.exp2(e.sub(state[0], mNew));
+        }
+        Value p = e.exp2(e.sub(x, phi ? phi : mNew));
+        scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
+                           [&](OpBuilder &, Location, Value d, ValueRange) {
+                             Value a = memref::LoadOp::create(b, loc, acc, d);
+                             Value vd = e.load(v, {batch, kvHead, t, d});
+                             Value pv = e.mul(p, vd);
+                             Value kept = corr ? e.mul(a, corr) : a;
+                             memref::StoreOp::create(b, loc, e.add(kept, pv),
+                                                     acc, d);
+                             scf::YieldOp::create(b, loc);
+                           });
+        if (phi)
+          scf::YieldOp::create(
+              b, loc, ValueRange{e.maxf(state[0], x), e.add(state[1], p)});
+        else
+          scf::YieldOp::create(
+              b, loc, ValueRange{mNew, e.add(e.mul(state[1], corr), p)});
       });
   return {loop.getResult(0), loop.getResult(1)};
 }
@@ -161,18 +132,18 @@ void forEachRow(Emitter &e, Value batchSize, int64_t numHeads, int64_t group,
   OpBuilder &b = e.b;
   Location loc = e.loc;
   Value c0 = e.idx(0), c1 = e.idx(1);
-  scf::ForOp::create(
-      b, loc, c0, batchSize, c1, ValueRange{},
-      [&](OpBuilder &, Location, Value batch, ValueRange) {
-        scf::ForOp::create(
-            b, loc, c0, e.idx(numHeads), c1, ValueRange{},
-            [&](OpBuilder &, Location, Value head, ValueRange) {
-              Value kvHead = arith::DivUIOp::create(b, loc, head, e.idx(group));
-              body(batch, head, kvHead);
-              scf::YieldOp::create(b, loc);
-            });
-        scf::YieldOp::create(b, loc);
-      });
+  scf::ForOp::create(b, loc, c0, batchSize, c1, ValueRange{},
+                     [&](OpBuilder &, Location, Value batch, ValueRange) {
+                       scf::ForOp::create(
+                           b, loc, c0, e.idx(numHeads), c1, ValueRange{},
+                           [&](OpBuilder &, Location, Value head, ValueRange) {
+                             Value kvHead = arith::DivUIOp::create(
+                                 b, loc, head, e.idx(group));
+                             body(batch, head, kvHead);
+                             scf::YieldOp::create(b, loc);
+                           });
+                       scf::YieldOp::create(b, loc);
+                     });
 }
 
 /// out[d] = sum > 0 ? acc[d] * (1 / sum) : 0, so empty rows give zeros.
@@ -180,8 +151,8 @@ void emitNormalise(Emitter &e, Value acc, Value sum, Value out, Value batch,
                    Value head, int64_t headDim) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                         sum, e.f32(0));
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, sum, e.f32(0));
   Value safe = arith::SelectOp::create(b, loc, positive, sum, e.f32(1));
   Value inv = arith::DivFOp::create(b, loc, e.f32(1), safe);
   inv = arith::SelectOp::create(b, loc, positive, inv, e.f32(0));
@@ -211,10 +182,9 @@ struct DecodeAttentionToSCF : OpRewritePattern<DecodeAttentionOp> {
     forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
                [&](Value batch, Value head, Value kvHead) {
                  Value len = e.length(op.getLengths(), batch);
-                 auto [m, l] =
-                     emitChunk(e, op.getQuery(), op.getKey(), op.getValue(),
-                               acc, batch, head, kvHead, e.idx(0), len,
-                               s.headDim, scale);
+                 auto [m, l] = emitChunk(
+                     e, op.getQuery(), op.getKey(), op.getValue(), acc, batch,
+                     head, kvHead, e.idx(0), len, s.headDim, scale);
                  (void)m;
                  emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
                });
@@ -237,39 +207,40 @@ struct PartialAttentionToSCF : OpRewritePattern<PartialAttentionOp> {
     Value numSplits = memref::DimOp::create(rewriter, loc, op.getAcc(), 2);
     Value chunk = op.getChunkSize();
     double scale = op.getScale().convertToDouble();
-    forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
-               [&](Value batch, Value head, Value kvHead) {
-      Value len = e.length(op.getLengths(), batch);
-      scf::ForOp::create(
-          rewriter, loc, e.idx(0), numSplits, e.idx(1), ValueRange{},
-          [&](OpBuilder &, Location, Value split, ValueRange) {
-            Value begin = arith::MulIOp::create(rewriter, loc, split, chunk);
-            begin = arith::MinUIOp::create(rewriter, loc, begin, len);
-            Value end = arith::AddIOp::create(rewriter, loc, begin, chunk);
-            end = arith::MinUIOp::create(rewriter, loc, end, len);
-            auto [m, l] =
-                unified ? emitChunkUnified(e, op.getQuery(), op.getKey(),
-                                           op.getValue(), acc, batch, head,
-                                           kvHead, begin, end, s.headDim,
-                                           scale, toLog2(unified.getPhi()))
-                        : emitChunk(e, op.getQuery(), op.getKey(),
-                                    op.getValue(), acc, batch, head, kvHead,
-                                    begin, end, s.headDim, scale);
-            memref::StoreOp::create(rewriter, loc, m, op.getMax(),
-                                    ValueRange{batch, head, split});
-            memref::StoreOp::create(rewriter, loc, l, op.getSum(),
-                                    ValueRange{batch, head, split});
-            scf::ForOp::create(
-                rewriter, loc, e.idx(0), e.idx(s.headDim), e.idx(1),
-                ValueRange{}, [&](OpBuilder &, Location, Value d, ValueRange) {
-                  Value a = memref::LoadOp::create(rewriter, loc, acc, d);
-                  memref::StoreOp::create(rewriter, loc, a, op.getAcc(),
-                                          ValueRange{batch, head, split, d});
-                  scf::YieldOp::create(rewriter, loc);
-                });
-            scf::YieldOp::create(rewriter, loc);
-          });
-    });
+    forEachRow(
+        e, batchSize, s.numQueryHeads, s.groupSize(),
+        [&](Value batch, Value head, Value kvHead) {
+          Value len = e.length(op.getLengths(), batch);
+          scf::ForOp::create(
+              rewriter, loc, e.idx(0), numSplits, e.idx(1), ValueRange{},
+              [&](OpBuilder &, Location, Value split, ValueRange) {
+                Value begin =
+                    arith::MulIOp::create(rewriter, loc, split, chunk);
+                begin = arith::MinUIOp::create(rewriter, loc, begin, len);
+                Value end = arith::AddIOp::create(rewriter, loc, begin, chunk);
+                end = arith::MinUIOp::create(rewriter, loc, end, len);
+                auto [m, l] = emitChunk(
+                    e, op.getQuery(), op.getKey(), op.getValue(), acc, batch,
+                    head, kvHead, begin, end, s.headDim, scale,
+                    unified ? std::optional<double>(toLog2(unified.getPhi()))
+                            : std::nullopt);
+                memref::StoreOp::create(rewriter, loc, m, op.getMax(),
+                                        ValueRange{batch, head, split});
+                memref::StoreOp::create(rewriter, loc, l, op.getSum(),
+                                        ValueRange{batch, head, split});
+                scf::ForOp::create(
+                    rewriter, loc, e.idx(0), e.idx(s.headDim), e.idx(1),
+                    ValueRange{},
+                    [&](OpBuilder &, Location, Value d, ValueRange) {
+                      Value a = memref::LoadOp::create(rewriter, loc, acc, d);
+                      memref::StoreOp::create(
+                          rewriter, loc, a, op.getAcc(),
+                          ValueRange{batch, head, split, d});
+                      scf::YieldOp::create(rewriter, loc);
+                    });
+                scf::YieldOp::create(rewriter, loc);
+              });
+        });
     rewriter.eraseOp(op);
     return success();
   }
@@ -289,55 +260,58 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
     Value batchSize = memref::DimOp::create(rewriter, loc, op.getOut(), 0);
     Value numSplits = memref::DimOp::create(rewriter, loc, op.getAcc(), 2);
     Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
-    forEachRow(e, batchSize, outType.getDimSize(1), 1,
-               [&](Value batch, Value head, Value) {
-      // Log-sum-exp: rescale every split to the largest max, then divide once.
-      // Unified max: every split already shares phi, so the weights are 1 and
-      // the merge is a plain sum (the point of the strategy).
-      Value big;
-      if (!unified) {
-        auto gmax = scf::ForOp::create(
-            rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(-FLT_MAX)},
-            [&](OpBuilder &, Location, Value split, ValueRange st) {
-              Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
-                                               ValueRange{batch, head, split});
-              scf::YieldOp::create(rewriter, loc, e.maxf(st[0], m));
-            });
-        big = gmax.getResult(0);
-      }
-      scf::ForOp::create(rewriter, loc, c0, cd, c1, ValueRange{},
-                         [&](OpBuilder &, Location, Value d, ValueRange) {
-                           memref::StoreOp::create(rewriter, loc, e.f32(0), acc,
-                                                   d);
-                           scf::YieldOp::create(rewriter, loc);
-                         });
-      auto total = scf::ForOp::create(
-          rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(0)},
-          [&](OpBuilder &, Location, Value split, ValueRange st) {
-            Value l = memref::LoadOp::create(rewriter, loc, op.getSum(),
+    forEachRow(
+        e, batchSize, outType.getDimSize(1), 1,
+        [&](Value batch, Value head, Value) {
+          // Log-sum-exp: rescale every split to the largest max, then divide
+          // once. Unified max: every split already shares phi, so the weights
+          // are 1 and the merge is a plain sum (the point of the strategy).
+          Value big;
+          if (!unified) {
+            auto gmax = scf::ForOp::create(
+                rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(-FLT_MAX)},
+                [&](OpBuilder &, Location, Value split, ValueRange st) {
+                  Value m =
+                      memref::LoadOp::create(rewriter, loc, op.getMax(),
                                              ValueRange{batch, head, split});
-            Value w = e.f32(1);
-            if (!unified) {
-              Value m = memref::LoadOp::create(
-                  rewriter, loc, op.getMax(), ValueRange{batch, head, split});
-              w = e.exp2(e.sub(m, big));
-            }
-            scf::ForOp::create(
-                rewriter, loc, c0, cd, c1, ValueRange{},
-                [&](OpBuilder &, Location, Value d, ValueRange) {
-                  Value a = memref::LoadOp::create(rewriter, loc, acc, d);
-                  Value p = memref::LoadOp::create(
-                      rewriter, loc, op.getAcc(),
-                      ValueRange{batch, head, split, d});
-                  memref::StoreOp::create(rewriter, loc,
-                                          e.add(a, e.mul(p, w)), acc, d);
-                  scf::YieldOp::create(rewriter, loc);
+                  scf::YieldOp::create(rewriter, loc, e.maxf(st[0], m));
                 });
-            scf::YieldOp::create(rewriter, loc, e.add(st[0], e.mul(l, w)));
-          });
-      emitNormalise(e, acc, total.getResult(0), op.getOut(), batch, head,
-                    headDim);
-    });
+            big = gmax.getResult(0);
+          }
+          scf::ForOp::create(rewriter, loc, c0, cd, c1, ValueRange{},
+                             [&](OpBuilder &, Location, Value d, ValueRange) {
+                               memref::StoreOp::create(rewriter, loc, e.f32(0),
+                                                       acc, d);
+                               scf::YieldOp::create(rewriter, loc);
+                             });
+          auto total = scf::ForOp::create(
+              rewriter, loc, c0, numSplits, c1, ValueRange{e.f32(0)},
+              [&](OpBuilder &, Location, Value split, ValueRange st) {
+                Value l = memref::LoadOp::create(
+                    rewriter, loc, op.getSum(), ValueRange{batch, head, split});
+                Value w = e.f32(1);
+                if (!unified) {
+                  Value m =
+                      memref::LoadOp::create(rewriter, loc, op.getMax(),
+                                             ValueRange{batch, head, split});
+                  w = e.exp2(e.sub(m, big));
+                }
+                scf::ForOp::create(
+                    rewriter, loc, c0, cd, c1, ValueRange{},
+                    [&](OpBuilder &, Location, Value d, ValueRange) {
+                      Value a = memref::LoadOp::create(rewriter, loc, acc, d);
+                      Value p = memref::LoadOp::create(
+                          rewriter, loc, op.getAcc(),
+                          ValueRange{batch, head, split, d});
+                      memref::StoreOp::create(rewriter, loc,
+                                              e.add(a, e.mul(p, w)), acc, d);
+                      scf::YieldOp::create(rewriter, loc);
+                    });
+                scf::YieldOp::create(rewriter, loc, e.add(st[0], e.mul(l, w)));
+              });
+          emitNormalise(e, acc, total.getResult(0), op.getOut(), batch, head,
+                        headDim);
+        });
     rewriter.eraseOp(op);
     return success();
   }
@@ -361,52 +335,55 @@ struct OverflowFallbackToSCF : OpRewritePattern<OverflowFallbackOp> {
     Value numSplits = memref::DimOp::create(rewriter, loc, op.getMax(), 2);
     Value c0 = e.idx(0), c1 = e.idx(1);
     double scale = op.getScale().convertToDouble();
-    forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
-               [&](Value batch, Value head, Value kvHead) {
-      Value len = e.length(op.getLengths(), batch);
-      auto stats = scf::ForOp::create(
-          rewriter, loc, c0, numSplits, c1,
-          ValueRange{e.f32(-FLT_MAX), e.f32(0)},
-          [&](OpBuilder &, Location, Value split, ValueRange st) {
-            Value m = memref::LoadOp::create(rewriter, loc, op.getMax(),
-                                             ValueRange{batch, head, split});
-            Value l = memref::LoadOp::create(rewriter, loc, op.getSum(),
-                                             ValueRange{batch, head, split});
-            scf::YieldOp::create(rewriter, loc,
-                                 ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
+    forEachRow(
+        e, batchSize, s.numQueryHeads, s.groupSize(),
+        [&](Value batch, Value head, Value kvHead) {
+          Value len = e.length(op.getLengths(), batch);
+          auto stats = scf::ForOp::create(
+              rewriter, loc, c0, numSplits, c1,
+              ValueRange{e.f32(-FLT_MAX), e.f32(0)},
+              [&](OpBuilder &, Location, Value split, ValueRange st) {
+                Value m = memref::LoadOp::create(
+                    rewriter, loc, op.getMax(), ValueRange{batch, head, split});
+                Value l = memref::LoadOp::create(
+                    rewriter, loc, op.getSum(), ValueRange{batch, head, split});
+                scf::YieldOp::create(
+                    rewriter, loc,
+                    ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
+              });
+          Value m = stats.getResult(0), total = stats.getResult(1);
+          auto fcmp = [&](arith::CmpFPredicate p, Value x, Value y) -> Value {
+            return arith::CmpFOp::create(rewriter, loc, p, x, y);
+          };
+          // Ordered compares: a NaN total is "not in (0, FLT_MAX]" and falls
+          // back.
+          Value sumOk = arith::AndIOp::create(
+              rewriter, loc, fcmp(arith::CmpFPredicate::OGT, total, e.f32(0)),
+              fcmp(arith::CmpFPredicate::OLE, total, e.f32(FLT_MAX)));
+          Value bad = arith::OrIOp::create(
+              rewriter, loc, fcmp(arith::CmpFPredicate::UGT, m, hi),
+              fcmp(arith::CmpFPredicate::ULT, m, lo));
+          bad = arith::OrIOp::create(
+              rewriter, loc, bad,
+              arith::XOrIOp::create(
+                  rewriter, loc, sumOk,
+                  arith::ConstantIntOp::create(rewriter, loc, 1, 1)));
+          Value nonEmpty = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ugt, len, c0);
+          bad = arith::AndIOp::create(rewriter, loc, bad, nonEmpty);
+          Value flag =
+              arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(), bad);
+          memref::StoreOp::create(rewriter, loc, flag, op.getFlags(),
+                                  ValueRange{batch, head});
+          scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &, Location) {
+            auto [mx, l] =
+                emitChunk(e, op.getQuery(), op.getKey(), op.getValue(), acc,
+                          batch, head, kvHead, c0, len, s.headDim, scale);
+            (void)mx;
+            emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
+            scf::YieldOp::create(rewriter, loc);
           });
-      Value m = stats.getResult(0), total = stats.getResult(1);
-      auto fcmp = [&](arith::CmpFPredicate p, Value x, Value y) -> Value {
-        return arith::CmpFOp::create(rewriter, loc, p, x, y);
-      };
-      // Ordered compares: a NaN total is "not in (0, FLT_MAX]" and falls back.
-      Value sumOk = arith::AndIOp::create(
-          rewriter, loc, fcmp(arith::CmpFPredicate::OGT, total, e.f32(0)),
-          fcmp(arith::CmpFPredicate::OLE, total, e.f32(FLT_MAX)));
-      Value bad = arith::OrIOp::create(
-          rewriter, loc, fcmp(arith::CmpFPredicate::UGT, m, hi),
-          fcmp(arith::CmpFPredicate::ULT, m, lo));
-      bad = arith::OrIOp::create(
-          rewriter, loc, bad,
-          arith::XOrIOp::create(
-              rewriter, loc, sumOk,
-              arith::ConstantIntOp::create(rewriter, loc, 1, 1)));
-      Value nonEmpty =
-          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, len, c0);
-      bad = arith::AndIOp::create(rewriter, loc, bad, nonEmpty);
-      Value flag = arith::ExtUIOp::create(rewriter, loc,
-                                          rewriter.getI32Type(), bad);
-      memref::StoreOp::create(rewriter, loc, flag, op.getFlags(),
-                              ValueRange{batch, head});
-      scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &, Location) {
-        auto [mx, l] = emitChunk(e, op.getQuery(), op.getKey(), op.getValue(),
-                                 acc, batch, head, kvHead, c0, len, s.headDim,
-                                 scale);
-        (void)mx;
-        emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
-        scf::YieldOp::create(rewriter, loc);
-      });
-    });
+        });
     rewriter.eraseOp(op);
     return success();
   }
@@ -424,9 +401,9 @@ struct SplitPlanToArith : OpRewritePattern<SplitPlanOp> {
         rewriter, loc, c0, batchSize, c1, ValueRange{c0},
         [&](OpBuilder &, Location, Value i, ValueRange st) {
           Value l = e.length(op.getLengths(), i);
-          scf::YieldOp::create(rewriter, loc,
-                               arith::MaxUIOp::create(rewriter, loc, st[0], l)
-                                   .getResult());
+          scf::YieldOp::create(
+              rewriter, loc,
+              arith::MaxUIOp::create(rewriter, loc, st[0], l).getResult());
         });
     Value maxLen = maxLoop.getResult(0);
     auto ceilDiv = [&](Value a, Value b) -> Value {
@@ -443,8 +420,8 @@ struct SplitPlanToArith : OpRewritePattern<SplitPlanOp> {
     Value rows = arith::MulIOp::create(rewriter, loc, batchSize,
                                        e.idx(op.getNumKvHeads()));
     rows = umax(rows, c1);
-    Value fills = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
-                                        rows, target);
+    Value fills = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::uge, rows, target);
     Value splits = arith::SelectOp::create(rewriter, loc, fills, c1,
                                            ceilDiv(target, rows));
     splits = umin(splits, umax(c1, ceilDiv(maxLen, e.idx(op.getMinChunk()))));
@@ -504,7 +481,8 @@ struct ConvertFDToSCF : mlir::fd::impl::ConvertFDToSCFBase<ConvertFDToSCF> {
 };
 } // namespace
 
-void mlir::fd::populateFDSplitPlanLoweringPatterns(RewritePatternSet &patterns) {
+void mlir::fd::populateFDSplitPlanLoweringPatterns(
+    RewritePatternSet &patterns) {
   patterns.add<SplitPlanToArith>(patterns.getContext());
 }
 
