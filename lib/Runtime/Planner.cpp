@@ -27,10 +27,9 @@ SymbolValues fd::rt::getSymbolValues(const EntrySpec &entry, int64_t batch,
   return values;
 }
 
-Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
-                                           int64_t batch, int64_t numKvHeads,
-                                           int64_t maxLen, int64_t smCount,
-                                           int64_t residentCtasPerSm) {
+/// The ranges every plan needs: 1 <= batch and 0 <= maxLen, both within
+/// the kernels' 32-bit sizes.
+static Status checkBatchAndLength(int64_t batch, int64_t maxLen) {
   if (batch < 1 || batch > kMaxValue)
     return Status::error(ErrorCode::InvalidArgument,
                          "batch " + std::to_string(batch) +
@@ -39,6 +38,15 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
     return Status::error(ErrorCode::InvalidArgument,
                          "maxLen " + std::to_string(maxLen) +
                              " is out of range [0, 2147483647]");
+  return Status::success();
+}
+
+Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
+                                           int64_t batch, int64_t numKvHeads,
+                                           int64_t maxLen, int64_t smCount,
+                                           int64_t residentCtasPerSm) {
+  if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
+    return range;
   if (smCount < 1 || smCount > 65535)
     return Status::error(ErrorCode::InvalidArgument,
                          "smCount " + std::to_string(smCount) +
@@ -150,14 +158,8 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
                          "entry '" + entry.name + "': op '" + entry.opName +
                              "' cannot be planned by this runtime (only "
                              "decode_attention)");
-  if (batch < 1 || batch > kMaxValue)
-    return Status::error(ErrorCode::InvalidArgument,
-                         "batch " + std::to_string(batch) +
-                             " is out of range [1, 2147483647]");
-  if (maxLen < 0 || maxLen > kMaxValue)
-    return Status::error(ErrorCode::InvalidArgument,
-                         "maxLen " + std::to_string(maxLen) +
-                             " is out of range [0, 2147483647]");
+  if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
+    return range;
   if (numSplits < 1 || numSplits > kMaxValue || chunk < 1 || chunk > kMaxValue)
     return Status::error(ErrorCode::InvalidArgument,
                          "num_splits " + std::to_string(numSplits) +
