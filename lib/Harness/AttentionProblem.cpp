@@ -164,6 +164,16 @@ double AttentionProblem::bytesMoved() const {
          double(numBatch) * 4;
 }
 
+DeviceWorkspace::DeviceWorkspace(const rt::BoundEntry &bound,
+                                 const rt::Plan &plan, cudaStream_t stream)
+    : size(plan.workspaceBytes) {
+  checkCuda(cudaMalloc(&data, std::max<uint64_t>(size, 256)),
+            "cudaMalloc(workspace)");
+  init = bound.initWorkspace(plan, data, size, CUstream(stream));
+}
+
+DeviceWorkspace::~DeviceWorkspace() { (void)cudaFree(data); }
+
 std::vector<int32_t> fd::harness::mixedLens(int64_t batch, int64_t cacheLen,
                                             Random &random) {
   std::vector<int32_t> lens(static_cast<size_t>(batch), 0);

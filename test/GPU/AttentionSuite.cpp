@@ -94,21 +94,15 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
       expectOk(plan.getStatus(), entry.name + " plan");
       continue;
     }
-    void *ws = nullptr;
-    checkCuda(cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
-              "cudaMalloc(workspace)");
-    // Unified max: zeroed once, the kernels keep it zeroed (no-op otherwise).
-    expectOk(bound.initWorkspace(*plan, ws, plan->workspaceBytes,
-                                 CUstream(stream)),
-             entry.name + " initWorkspace");
+    DeviceWorkspace ws(bound, *plan, stream);
+    expectOk(ws.initStatus(), entry.name + " initWorkspace");
     p.poisonOut();
     rt::Status s =
-        bound.run(*plan, p.args(), ws, plan->workspaceBytes, CUstream(stream));
+        bound.run(*plan, p.args(), ws.get(), ws.bytes(), CUstream(stream));
     expectOk(s, entry.name + " run");
     checkCuda(cudaStreamSynchronize(stream), "kernels (eager)");
     if (s.ok())
       report(entry, "eager", p, *plan);
-    (void)cudaFree(ws);
   }
 
   // CUDA graph: captured once for the maxima, replayed while lens change.
@@ -119,18 +113,14 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
     expectOk(plan.getStatus(), entry.name + " planForGraph");
     return;
   }
-  void *ws = nullptr;
-  checkCuda(cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
-            "cudaMalloc(workspace)");
-  expectOk(bound.initWorkspace(*plan, ws, plan->workspaceBytes,
-                               CUstream(stream)),
-           entry.name + " initWorkspace");
+  DeviceWorkspace ws(bound, *plan, stream);
+  expectOk(ws.initStatus(), entry.name + " initWorkspace");
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   checkCuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
             "cudaStreamBeginCapture");
   rt::Status captured =
-      bound.run(*plan, p.args(), ws, plan->workspaceBytes, CUstream(stream));
+      bound.run(*plan, p.args(), ws.get(), ws.bytes(), CUstream(stream));
   checkCuda(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
   expectOk(captured, entry.name + " run (capture)");
   if (captured.ok()) {
@@ -150,7 +140,6 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   }
   if (graph)
     (void)cudaGraphDestroy(graph);
-  (void)cudaFree(ws);
 }
 
 } // namespace

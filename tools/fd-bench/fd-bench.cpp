@@ -7,7 +7,8 @@
 // of many runs with the L2 flushed, in µs, GB/s and multiples of the
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
-//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases required|tune|unified-max]
+//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases
+//   required|tune|unified-max]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
 //            [--flush read|write]
@@ -214,11 +215,12 @@ int main(int argc, char **argv) {
   FlushMode flush = FlushMode::Read;
   bool torch = true, withRef = true;
   auto usage = [] {
-    std::fprintf(stderr,
-                 "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-                 "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
-                 "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
-                 "[--torch-script path]\n");
+    std::fprintf(
+        stderr,
+        "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
+        "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
+        "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
+        "[--torch-script path]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -255,8 +257,7 @@ int main(int argc, char **argv) {
       else if (std::string(v) == "write")
         flush = FlushMode::Write;
       else {
-        std::fprintf(stderr, "fd-bench: bad --flush '%s' (read or write)\n",
-                     v);
+        std::fprintf(stderr, "fd-bench: bad --flush '%s' (read or write)\n", v);
         return 2;
       }
     } else if (arg == "--min-chunk") {
@@ -401,28 +402,22 @@ int main(int argc, char **argv) {
             result.results.push_back(m);
             continue;
           }
-          void *ws = nullptr;
-          checkCuda(
-              cudaMalloc(&ws, std::max<uint64_t>(plan->workspaceBytes, 256)),
-              "cudaMalloc(workspace)");
           // Unified max: the workspace is zeroed once, the kernels keep it so.
-          rt::Status init = bound->initWorkspace(
-              *plan, ws, plan->workspaceBytes, CUstream(stream));
+          DeviceWorkspace ws(*bound, *plan, stream);
+          const rt::Status &init = ws.initStatus();
           rt::AttentionArgs args = problem.args();
           TimingResult t;
           std::string error = init.ok() ? "" : init.getMessage();
-          bool ok = init.ok() &&
-                    timer.time(
-                        [&] {
-                          rt::Status s =
-                              bound->run(*plan, args, ws, plan->workspaceBytes,
-                                         CUstream(stream));
-                          if (!s.ok())
-                            error = s.getMessage();
-                          return s.ok();
-                        },
-                        3, runs, t);
-          (void)cudaFree(ws);
+          bool ok = init.ok() && timer.time(
+                                     [&] {
+                                       rt::Status s = bound->run(
+                                           *plan, args, ws.get(), ws.bytes(),
+                                           CUstream(stream));
+                                       if (!s.ok())
+                                         error = s.getMessage();
+                                       return s.ok();
+                                     },
+                                     3, runs, t);
           if (!ok) {
             m.note = error;
           } else {

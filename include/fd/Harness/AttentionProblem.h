@@ -12,6 +12,9 @@
 #include "fd/Harness/Random.h"
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Executable.h"
+
+#include <cuda_runtime_api.h>
 
 #include <cstdint>
 #include <string>
@@ -28,7 +31,6 @@ const char *layoutName(KVLayout layout);
 /// Aborts with a message naming \p what when a CUDA runtime call fails:
 /// the harness's own calls are not what is under test.
 void checkCuda(int error, const char *what);
-
 
 /// One decode step of an entry: q, k, v, lens, out on the device (k and v in
 /// their own allocations, with spare capacity so strides are not the dense
@@ -68,6 +70,29 @@ private:
   void *deviceQ = nullptr, *deviceK = nullptr, *deviceV = nullptr,
        *deviceLens = nullptr, *deviceOut = nullptr;
   rt::AttentionArgs arguments;
+};
+
+/// A caller-owned workspace for one plan: cudaMalloc'd (256-byte aligned, at
+/// least 256 bytes so a pointer is never null) and prepared with
+/// BoundEntry::initWorkspace (unified max needs it zeroed once; a no-op for
+/// online softmax).
+class DeviceWorkspace {
+public:
+  DeviceWorkspace(const rt::BoundEntry &bound, const rt::Plan &plan,
+                  cudaStream_t stream);
+  ~DeviceWorkspace();
+  DeviceWorkspace(const DeviceWorkspace &) = delete;
+  DeviceWorkspace &operator=(const DeviceWorkspace &) = delete;
+
+  void *get() const { return data; }
+  uint64_t bytes() const { return size; }
+  /// What initWorkspace returned.
+  const rt::Status &initStatus() const { return init; }
+
+private:
+  void *data = nullptr;
+  uint64_t size = 0;
+  rt::Status init;
 };
 
 /// Lengths for a batch of capacity \p cacheLen that differ within the batch:
