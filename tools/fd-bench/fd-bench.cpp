@@ -11,13 +11,15 @@
 //   required|tune|unified-max]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
-//            [--flush read|write]
+//            [--flush read|write] [--floor-sweep]
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
 // by side; each is labelled by its file name. --ctas-per-sm re-plans each
 // bundle's entries with other split targets (the auto policy's CTAs per SM)
 // without recompiling: how fd-bench finds a good default. A line per case is
-// printed as soon as it is measured.
+// printed as soon as it is measured. --floor-sweep (no bundle needed) times
+// streaming reads of 2 MB .. 256 MB and an empty launch: the fixed cost a
+// short memory-bound kernel cannot avoid under this timing protocol.
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Harness/AttentionProblem.h"
@@ -213,14 +215,14 @@ int main(int argc, char **argv) {
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   int64_t minChunk = 0;           // 0: each bundle's own policy
   FlushMode flush = FlushMode::Read;
-  bool torch = true, withRef = true;
+  bool torch = true, withRef = true, floorSweep = false;
   auto usage = [] {
     std::fprintf(
         stderr,
         "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
         "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
         "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
-        "[--torch-script path]\n");
+        "[--torch-script path] [--flush read|write] [--floor-sweep]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -231,6 +233,8 @@ int main(int argc, char **argv) {
     const char *v = nullptr;
     if (arg == "--no-torch")
       torch = false;
+    else if (arg == "--floor-sweep")
+      floorSweep = true;
     else if (arg == "--no-ref")
       withRef = false;
     else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
@@ -291,7 +295,7 @@ int main(int argc, char **argv) {
     } else
       return usage();
   }
-  if (bundlePaths.empty())
+  if (bundlePaths.empty() && !floorSweep)
     return usage();
   if (cases.empty()) {
     if (casesName == "required")
@@ -335,6 +339,25 @@ int main(int argc, char **argv) {
   checkCuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
             "cudaStreamCreate");
   Timer timer(stream, 512ull << 20, flush);
+  if (floorSweep) {
+    // How far a streaming read of N bytes is from bytes / bandwidth: the
+    // fixed cost that a short kernel cannot avoid under this protocol.
+    const double gbs = timer.measureReadBandwidth(2ull << 30, 20);
+    std::printf("read bandwidth (2 GiB): %.1f GB/s\n", gbs);
+    std::printf("| MB | bytes/bw us | read us | ratio | back-to-back us | "
+                "ratio | empty launch us |\n|---|---|---|---|---|---|---|\n");
+    for (double mb : {2.0, 4.0, 8.0, 16.0, 32.0, 33.55, 64.0, 90.18, 100.66,
+                      256.0}) {
+      uint64_t bytes = uint64_t(mb * 1e6) / 16 * 16;
+      double emptyUs = 0;
+      double us = timer.measureReadTime(bytes, runs, emptyUs);
+      double b2b = timer.measureReadTimeBackToBack(bytes, runs);
+      double ideal = double(bytes) / (gbs * 1e3);
+      std::printf("| %.2f | %.2f | %.2f | %.3f | %.2f | %.3f | %.2f |\n", mb,
+                  ideal, us, us / ideal, b2b, b2b / ideal, emptyUs);
+    }
+    return 0;
+  }
   const double readGBs = timer.measureReadBandwidth(2ull << 30, 20);
   const rt::Context &ctx = **context;
   char date[32];

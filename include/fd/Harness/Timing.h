@@ -44,9 +44,32 @@ public:
   bool time(const std::function<bool()> &launch, int warmup, int runs,
             TimingResult &result);
 
+  /// Back-to-back timing, as a model's decode step runs its kernels: after
+  /// one flush, \p count launches (\p launch gets the index; callers rotate
+  /// over inputs whose total exceeds the L2 so each launch reads cold
+  /// memory) are timed together, and the result is per launch. Launch
+  /// latency then overlaps the previous kernel, which the one-launch
+  /// protocol of time() cannot show (an empty launch alone measures ~3 us).
+  bool timeBackToBack(const std::function<bool(int)> &launch, int count,
+                      int warmup, int runs, TimingResult &result);
+
   /// GB/s of a streaming read of \p bytes (16-byte loads, summed so the
   /// loads are not dead): the bandwidth floor of a memory-bound kernel.
   double measureReadBandwidth(uint64_t bytes, int runs);
+
+  /// The fastest of a few streaming-read kernels over \p bytes, timed like
+  /// any kernel here (median µs): what a memory-bound kernel of that size can
+  /// reach once launch and ramp-up are counted. \p emptyUs gets the time of
+  /// an empty launch under the same protocol.
+  double measureReadTime(uint64_t bytes, int runs, double &emptyUs);
+
+  /// measureReadTime's kernels timed back to back over enough copies of
+  /// \p bytes that each launch reads cold memory: the per-launch time.
+  double measureReadTimeBackToBack(uint64_t bytes, int runs);
+
+  /// Bytes that are certainly not in the L2 after a kernel streams them:
+  /// twice the device's L2 size.
+  uint64_t coldBytes() const { return 2 * uint64_t(l2Bytes); }
 
 private:
   cudaStream_t stream;
@@ -55,6 +78,7 @@ private:
   FlushMode flushMode;
   uint32_t *sink = nullptr;
   int smCount = 0;
+  int l2Bytes = 0;
   cudaEvent_t start = nullptr, stop = nullptr;
 };
 
