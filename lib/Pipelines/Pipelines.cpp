@@ -51,6 +51,10 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.gemvUnroll = o.gemmGemvUnroll;
   tile.m1 = o.gemmM1;
   tile.m2 = o.gemmM2;
+  tile.direct = o.gemmDirect;
+  tile.directPadM.assign(o.gemmDirectPadM.begin(), o.gemmDirectPadM.end());
+  tile.directSplitK = o.gemmDirectSplitK;
+  tile.directUnroll = o.gemmDirectUnroll;
   pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));
   pm.addPass(createConvertFlatGemmToGPU());
   addSplit(pm, o);

@@ -647,10 +647,11 @@ bool BundleReader::checkFlatGemmKernels(const JsonValue &kernels,
     const JsonValue &at = kernels.getItems()[i];
     std::string kPath = indexPath(join(path, "kernels"), i);
     bool gemv = k.role == "gemv";
-    if (!gemv && k.role.rfind("mma_m", 0) != 0)
+    if (!gemv && k.role.rfind("mma_m", 0) != 0 &&
+        k.role.rfind("direct_m", 0) != 0)
       return fail(at, kPath,
                   "flat_gemm kernel '" + k.symbol + "' has role '" + k.role +
-                      "' (expected gemv or mma_m<rows>)");
+                      "' (expected gemv, mma_m<rows> or direct_m<rows>)");
     if (!roles.insert(k.role).second)
       return fail(at, kPath, "two flat_gemm kernels have role '" + k.role + "'");
     if (k.mTile < 1)

@@ -239,15 +239,27 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
         return index.getStatus().withContext("dispatch table");
       return index;
     }
-  // Defaults: GEMV up to m1; then the smallest tensor-core tile holding M
-  // up to m2; beyond m2 (or when no tile holds M) the largest tile.
-  std::optional<size_t> gemv, smallestFit, largest;
+  // Defaults: GEMV up to m1; then the smallest register-direct tile holding
+  // M (they beat the shared-memory ring for small M: docs/perf.md); then
+  // the smallest ring (mma) tile holding M up to m2; beyond m2 (or when no
+  // tile holds M) the largest ring tile. Direct tiles stand in for the ring
+  // tiles only in an entry that has no ring tile.
+  std::optional<size_t> gemv, smallestDirect, smallestFit, largest;
+  bool hasRing = false;
+  for (const KernelSpec &k : entry.kernels)
+    hasRing = hasRing || k.role.rfind("mma_m", 0) == 0;
   for (size_t i = 0; i < entry.kernels.size(); ++i) {
     const KernelSpec &k = entry.kernels[i];
     if (k.role == "gemv") {
       gemv = i;
       continue;
     }
+    bool isDirect = k.role.rfind("direct_m", 0) == 0;
+    if (isDirect && k.mTile >= m &&
+        (!smallestDirect || k.mTile < entry.kernels[*smallestDirect].mTile))
+      smallestDirect = i;
+    if (isDirect && hasRing)
+      continue;
     if (!largest || k.mTile > entry.kernels[*largest].mTile)
       largest = i;
     if (k.mTile >= m &&
@@ -256,6 +268,8 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
   }
   if (gemv && (m <= entry.gemm.m1 || !largest))
     return *gemv;
+  if (smallestDirect)
+    return *smallestDirect;
   if (m <= entry.gemm.m2 && smallestFit)
     return *smallestFit;
   return *largest;

@@ -1,5 +1,5 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4}),canonicalize,cse)' | FileCheck %s
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false}))' | FileCheck %s --check-prefix=TWO
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false}),canonicalize,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false direct=false}))' | FileCheck %s --check-prefix=TWO
 
 // Host dispatch: nothing for M = 0, GEMV for M <= m1 = 1, then the pad-to-8
 // tensor-core launch with grid.z = ceil(M / 8).
@@ -111,7 +111,7 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 
 // The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
 // except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm))' | FileCheck %s --check-prefix=FIT
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=FIT
 // FIT-LABEL: func.func @proj
 // FIT: memref<6x32x264xf16, #gpu.address_space<workgroup>>
 // FIT: fd.flat_gemm.variant = "mma_m8"

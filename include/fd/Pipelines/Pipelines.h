@@ -107,6 +107,25 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-m2",
       llvm::cl::desc("Flat GEMM: largest M for the small tensor-core tiles"),
       llvm::cl::init(32)};
+  PassOptions::Option<bool> gemmDirect{
+      *this, "gemm-direct",
+      llvm::cl::desc("Flat GEMM: emit the register-direct tensor-core "
+                     "variants (used up to the largest gemm-direct-pad-m)"),
+      llvm::cl::init(true)};
+  PassOptions::ListOption<int64_t> gemmDirectPadM{
+      *this, "gemm-direct-pad-m",
+      llvm::cl::desc("Flat GEMM: M rows per CTA of each direct variant "
+                     "(8 or 16; default 8,16)")};
+  PassOptions::Option<int64_t> gemmDirectSplitK{
+      *this, "gemm-direct-split-k",
+      llvm::cl::desc("Flat GEMM: warps per CTA splitting K in the direct "
+                     "variants (0: auto)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> gemmDirectUnroll{
+      *this, "gemm-direct-unroll",
+      llvm::cl::desc("Flat GEMM: 32-wide K steps per warp and iteration in "
+                     "the direct variants"),
+      llvm::cl::init(4)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

@@ -84,7 +84,7 @@ TEST(flatGemmEntryErrors) {
   std::string m = gemmManifest();
   CHECK_ERROR(Bundle::loadMemory(
                   REPLACE(m, R"("role": "mma_m16")", R"("role": "tiles")")),
-              "has role 'tiles' (expected gemv or mma_m<rows>)");
+              "has role 'tiles' (expected gemv, mma_m<rows> or direct_m<rows>)");
   CHECK_ERROR(Bundle::loadMemory(
                   REPLACE(m, R"("role": "mma_m16")", R"("role": "mma_m8")")),
               "two flat_gemm kernels have role 'mma_m8'");
@@ -140,6 +140,53 @@ TEST(flatGemmDefaultDispatch) {
     CHECK_EQ(role(w, selectFlatGemmKernel(w, 4, nullptr)), std::string("gemv"));
     CHECK_EQ(role(w, selectFlatGemmKernel(w, 5, nullptr)),
              std::string("mma_m8"));
+  }
+}
+
+TEST(flatGemmDirectDispatch) {
+  // The register-direct tiles take every M they hold (past m1), ahead of the
+  // ring tiles; larger M goes to the ring tiles as before, and a table may
+  // still name any variant.
+  std::string ring = R"(, "m_tile": 32, "args")";
+  std::string direct = REPLACE(
+      REPLACE(REPLACE(gemmManifest(), R"("role": "mma_m16")",
+                      R"("role": "direct_m16")"),
+              R"(proj_flat_gemm_mma_m16)", "proj_flat_gemm_direct_m16"),
+      R"("role": "mma_m32")", R"("role": "direct_m8")");
+  // direct_m8 replaced mma_m32 above: give it an 8-row tile.
+  direct = REPLACE(direct, ring, R"(, "m_tile": 8, "args")");
+  auto bundle = loadGemm(direct);
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto pick = [&](int64_t m) {
+    return role(e, selectFlatGemmKernel(e, m, nullptr));
+  };
+  CHECK_EQ(pick(1), std::string("gemv"));
+  for (int64_t m = 2; m <= 8; ++m)
+    CHECK_EQ(pick(m), std::string("direct_m8"));
+  CHECK_EQ(pick(9), std::string("direct_m16"));
+  CHECK_EQ(pick(16), std::string("direct_m16"));
+  // Past the direct tiles: the ring (the only ring tile here is mma_m8, the
+  // largest ring tile, even though direct_m16 would be larger).
+  CHECK_EQ(pick(17), std::string("mma_m8"));
+  CHECK_EQ(pick(1000), std::string("mma_m8"));
+  auto table = DispatchTable::parse("4096 4096 f16 4:mma_m8 16:direct_m8\n");
+  CHECK_OK(table);
+  if (table) {
+    CHECK_EQ(role(e, selectFlatGemmKernel(e, 2, &*table)),
+             std::string("mma_m8"));
+    CHECK_EQ(role(e, selectFlatGemmKernel(e, 16, &*table)),
+             std::string("direct_m8"));
+  }
+  // Without the GEMV, M = 1 goes to the smallest direct tile.
+  auto noGemv = loadGemm(REPLACE(
+      REPLACE(direct, R"("role": "gemv")", R"("role": "direct_m1")"),
+      R"("m1": 1)", R"("m1": 0)"));
+  if (noGemv) {
+    const EntrySpec &n = noGemv->getEntries()[0];
+    CHECK_EQ(role(n, selectFlatGemmKernel(n, 1, nullptr)),
+             std::string("direct_m1"));
   }
 }
 

@@ -7,6 +7,12 @@
 //     (FlashDecoding++'s flat GEMM). W tiles stream through a `stages`-deep
 //     cp.async ring in shared memory so the copies of later K tiles overlap
 //     the MMAs of the current one;
+//   - the register-direct tensor-core variants (M <= 16) use the same MMAs
+//     without the ring: each warp loads its fragments straight from global
+//     memory, 16 bytes per lane and row, with k renamed so that a 16-byte
+//     load is a fragment (DirectFragments.h). No barrier and no shared
+//     memory until the final cross-warp reduction, so a CTA starts
+//     streaming at once and many small CTAs share an SM;
 //   - the GEMV variant (M = 1) skips shared memory and padding entirely:
 //     one warp per output, 16-byte loads, a shuffle reduction.
 // The pipeline is written out explicitly rather than with scf's pipeliner
@@ -15,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
+#include "fd/Dialect/FD/Transforms/DirectFragments.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 #include "fd/Dialect/FD/Transforms/Passes.h"
 
@@ -88,6 +95,15 @@ struct MmaConfig {
   int64_t smemBytes() const {
     return std::max(pipelineBytes(), reductionBytes());
   }
+};
+
+/// The register-direct variant: P = padM batch rows (8 or 16) per CTA,
+/// splitK warps over K, `unroll` 32-wide K steps per warp and iteration.
+struct DirectConfig {
+  int64_t padM, splitK, unroll;
+  int64_t threads() const { return 32 * splitK; }
+  /// The cross-warp reduction buffer [splitK][16][padM + 1] f32.
+  int64_t smemBytes() const { return splitK * 16 * (padM + 1) * 4; }
 };
 
 /// The kernel arguments a launch binds, in ABI order.
@@ -421,6 +437,181 @@ void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   gpu::TerminatorOp::create(b, loc);
 }
 
+/// The register-direct tensor-core body (direct_mP): grid (N / 16, 1,
+/// ceil(M / P)), 32 * splitK threads. Each warp owns the CTA's 16 rows of W
+/// and every splitK-th group of `unroll` 32-wide K steps; it loads its A and
+/// B fragments straight from global memory (DirectFragments.h gives the k
+/// renaming that makes one 16-byte load per row a fragment), so there is no
+/// shared-memory ring to fill and no barrier in the K loop: the loads of an
+/// iteration are all issued before its first MMA. The warps' C fragments
+/// are reduced once through shared memory at the end.
+void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
+                     const DirectConfig &cfg, const GemmOperands &args) {
+  namespace dg = direct_gemm;
+  Location loc = launch.getLoc();
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  Emitter e{b, loc};
+  GemmOperands ops = emitAnchors(e, args);
+  MLIRContext *ctx = b.getContext();
+  Type elem = shape.elem, f32 = b.getF32Type();
+  const int64_t nTiles = cfg.padM / 8, unroll = cfg.unroll;
+  const int64_t steps = (shape.k + dg::kStepK - 1) / dg::kStepK;
+  const int64_t perIter = cfg.splitK * unroll;
+  const int64_t iters = (steps + perIter - 1) / perIter;
+  // Pieces past K exist when the warps' steps overrun K (K not a multiple
+  // of 32 * split-k * unroll); K % 8 == 0 keeps every piece whole.
+  const bool masked = shape.k % (dg::kStepK * perIter) != 0;
+
+  Value tid = launch.getThreadIds().x;
+  Value warp = e.divui(tid, 32), lane = e.remui(tid, 32);
+  Value g = e.divui(lane, 4), t = e.remui(lane, 4);
+  Value n0 = e.muli(launch.getBlockIds().x, 16);
+  Value m0 = e.muli(launch.getBlockIds().z, cfg.padM);
+  Value rows = memref::DimOp::create(b, loc, ops.x, 0);
+  Value wRow0 = e.addi(n0, g), wRow1 = e.addi(wRow0, 8);
+  // Batch rows g (and g + 8) of the tile. A row at or past M reads row m0
+  // instead (it exists: grid.z only covers rows < M), the same address as
+  // lane g = 0, so the warp's request fetches no extra sector; the value
+  // is zeroed before the MMA.
+  SmallVector<Value> xRow, xValid;
+  for (int64_t nt = 0; nt < nTiles; ++nt) {
+    Value r = e.addi(m0, e.addi(g, nt * 8));
+    xValid.push_back(e.ult(r, rows));
+    xRow.push_back(e.select(xValid.back(), r, m0));
+  }
+  Value lanePiece = e.muli(t, dg::kPiece);
+  // Step of (iteration, u): (it * splitK + warp) * unroll + u, so a warp's
+  // `unroll` steps of an iteration are contiguous in K (whole 128-byte lines
+  // of each W row).
+  Value warpK0 = e.addi(e.muli(warp, unroll * dg::kStepK), lanePiece);
+
+  auto pieceType = VectorType::get({dg::kPiece}, elem);
+  auto aFragType = VectorType::get({4, 2}, elem);
+  auto bFragType = VectorType::get({2, 2}, elem);
+  auto accType = VectorType::get({2, 2}, f32);
+  auto load = [&](Value mem, Value row, Value col) -> Value {
+    auto l = vector::LoadOp::create(b, loc, pieceType, mem, ValueRange{row, col});
+    l.setAlignment(16);
+    return l;
+  };
+  // A fragment [rows][2] from (piece, offset) pairs, one register each:
+  // vector.insert of 2-element shuffles (a 2-D vector.shape_cast has no
+  // LLVM lowering in the NVVM pipeline).
+  auto fragment = [&](VectorType type,
+                      ArrayRef<std::pair<Value, int64_t>> pairs) -> Value {
+    Value frag = e.zeros(type);
+    for (auto [r, pair] : llvm::enumerate(pairs)) {
+      Value v = vector::ShuffleOp::create(
+          b, loc, pair.first, pair.first,
+          ArrayRef<int64_t>{pair.second, pair.second + 1});
+      frag = vector::InsertOp::create(b, loc, v, frag,
+                                      ArrayRef<int64_t>{int64_t(r)});
+    }
+    return frag;
+  };
+  // A: [(row g, low), (row g + 8, low), (row g, high), (row g + 8, high)];
+  // B: [low, high] (the PTX m16n8k16 fragment order).
+  auto aFragment = [&](Value w0, Value w1, int64_t j) {
+    return fragment(aFragType, {{w0, dg::pieceOffset(j, false, 0)},
+                                {w1, dg::pieceOffset(j, false, 0)},
+                                {w0, dg::pieceOffset(j, true, 0)},
+                                {w1, dg::pieceOffset(j, true, 0)}});
+  };
+  auto bFragment = [&](Value x, int64_t j) {
+    return fragment(bFragType, {{x, dg::pieceOffset(j, false, 0)},
+                                {x, dg::pieceOffset(j, true, 0)}});
+  };
+  Value zeroPiece = e.zeros(pieceType);
+
+  SmallVector<Value> init(nTiles, e.zeros(accType));
+  auto loop = scf::ForOp::create(
+      b, loc, e.idx(0), e.idx(iters), e.idx(1), init,
+      [&](OpBuilder &, Location, Value it, ValueRange state) {
+        Value k0 = e.addi(e.muli(it, perIter * dg::kStepK), warpK0);
+        // Every load of the iteration first: 2 * unroll W pieces and
+        // unroll * P / 8 x pieces per lane in flight.
+        SmallVector<Value> valid, w0, w1;
+        SmallVector<SmallVector<Value>> xs(nTiles);
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value col = e.addi(k0, u * dg::kStepK);
+          if (masked) {
+            // Past K: re-read piece 0 of the row (cached), zero it below.
+            valid.push_back(e.ult(col, e.idx(shape.k)));
+            col = e.select(valid.back(), col, e.idx(0));
+          }
+          w0.push_back(load(ops.w, wRow0, col));
+          w1.push_back(load(ops.w, wRow1, col));
+          for (int64_t nt = 0; nt < nTiles; ++nt)
+            xs[nt].push_back(load(ops.x, xRow[nt], col));
+        }
+        SmallVector<Value> acc(state.begin(), state.end());
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value a0 = w0[u], a1 = w1[u];
+          if (masked) {
+            a0 = e.select(valid[u], a0, zeroPiece);
+            a1 = e.select(valid[u], a1, zeroPiece);
+          }
+          SmallVector<Value> xPiece;
+          for (int64_t nt = 0; nt < nTiles; ++nt) {
+            Value ok = xValid[nt];
+            if (masked)
+              ok = arith::AndIOp::create(b, loc, ok, valid[u]);
+            xPiece.push_back(e.select(ok, xs[nt][u], zeroPiece));
+          }
+          for (int64_t j = 0; j < 2; ++j) {
+            Value aFrag = aFragment(a0, a1, j);
+            for (int64_t nt = 0; nt < nTiles; ++nt)
+              acc[nt] = emitMma(e, aFrag, bFragment(xPiece[nt], j), acc[nt]);
+          }
+        }
+        scf::YieldOp::create(b, loc, acc);
+      });
+
+  // Cross-warp reduction: [splitK][16][P + 1] f32 (the +1 staggers the
+  // columns the final pass reads), one barrier.
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto smemType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                  MemRefLayoutAttrInterface(), workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, smemType);
+  auto redType = MemRefType::get({cfg.splitK, 16, cfg.padM + 1}, f32,
+                                 MemRefLayoutAttrInterface(), workgroup);
+  Value red =
+      memref::ViewOp::create(b, loc, redType, smem, e.idx(0), ValueRange{});
+  Value t2 = e.muli(t, 2);
+  for (int64_t nt = 0; nt < nTiles; ++nt)
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value v = vector::ExtractOp::create(b, loc, loop.getResult(nt),
+                                            ArrayRef<int64_t>{i, j});
+        memref::StoreOp::create(
+            b, loc, v, red,
+            ValueRange{warp, e.addi(g, 8 * i), e.addi(t2, nt * 8 + j)});
+      }
+  gpu::BarrierOp::create(b, loc);
+  // Consecutive threads take consecutive n so the y stores coalesce.
+  scf::ForOp::create(
+      b, loc, tid, e.idx(16 * cfg.padM), e.idx(cfg.threads()), ValueRange{},
+      [&](OpBuilder &, Location, Value el, ValueRange) {
+        Value ml = e.divui(el, 16), nl = e.remui(el, 16);
+        Value sum =
+            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
+        for (int64_t w = 1; w < cfg.splitK; ++w)
+          sum = arith::AddFOp::create(
+              b, loc, sum,
+              memref::LoadOp::create(b, loc, red,
+                                     ValueRange{e.idx(w), nl, ml}));
+        Value m = e.addi(m0, ml);
+        scf::IfOp::create(b, loc, e.ult(m, rows), [&](OpBuilder &, Location) {
+          storeOutput(e, ops, sum, m, e.addi(n0, nl));
+          scf::YieldOp::create(b, loc);
+        });
+        scf::YieldOp::create(b, loc);
+      });
+  gpu::TerminatorOp::create(b, loc);
+}
+
 struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   using Base::Base;
 
@@ -441,8 +632,60 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return pads;
   }
 
-  /// Checks the options against the op's shape; the diagnostic names the
-  /// option and the value that does not fit.
+  SmallVector<int64_t> getDirectPadM() const {
+    if (!direct)
+      return {};
+    SmallVector<int64_t> pads(directPadM.begin(), directPadM.end());
+    if (pads.empty())
+      pads = {8, 16};
+    llvm::sort(pads);
+    pads.erase(std::unique(pads.begin(), pads.end()), pads.end());
+    return pads;
+  }
+
+  /// Checks the direct variants' options against the op's shape and picks
+  /// their split-k: the explicit one, or the smallest power of two giving
+  /// ~4096 warps over the N / 16 CTAs (enough 16-byte loads in flight to
+  /// cover HBM latency), at most 16 and at most the iterations' worth of K.
+  LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
+                            ArrayRef<int64_t> pads, int64_t &splitKUsed) const {
+    auto bad = [&](const Twine &msg) {
+      return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
+    };
+    for (int64_t p : pads)
+      if (p != 8 && p != 16)
+        return bad("direct-pad-m value " + Twine(p) + " must be 8 or 16");
+    if (directSplitK < 0 || directSplitK > 32)
+      return bad("direct-split-k must be in [0, 32] (0: auto), got " +
+                 Twine(directSplitK));
+    if (directUnroll < 1 || directUnroll > 16)
+      return bad("direct-unroll must be in [1, 16], got " +
+                 Twine(directUnroll));
+    if (pads.empty())
+      return success();
+    // N % 16 == 0 and K % 8 == 0 (whole 16-byte pieces, 16-byte aligned
+    // rows) follow from `check`: tile-n is a multiple of 16 dividing N, and
+    // the K tile a multiple of 16 dividing K.
+    assert(shape.n % 16 == 0 && shape.k % direct_gemm::kPiece == 0);
+    const int64_t steps =
+        (shape.k + direct_gemm::kStepK - 1) / direct_gemm::kStepK;
+    const int64_t maxSplit = (steps + directUnroll - 1) / directUnroll;
+    if (directSplitK > maxSplit)
+      return bad("direct-split-k (" + Twine(directSplitK) +
+                 ") leaves warps without K: K = " + Twine(shape.k) + " has " +
+                 Twine(maxSplit) + " groups of direct-unroll (" +
+                 Twine(directUnroll) + ") 32-wide steps");
+    splitKUsed = directSplitK;
+    if (splitKUsed == 0) {
+      const int64_t ctas = shape.n / 16;
+      splitKUsed = 1;
+      while (splitKUsed < 16 && ctas * splitKUsed < 4096)
+        splitKUsed *= 2;
+      splitKUsed = std::min(splitKUsed, maxSplit);
+    }
+    return success();
+  }
+
   /// Checks the options against the op's shape and fits them to it: the K
   /// tile is the largest multiple of 16 * split-k up to tile-k that divides
   /// K, and each tensor-core variant gets as many of the `stages` buffers as
@@ -520,6 +763,10 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     SmallVector<int64_t> stagesUsed;
     if (failed(check(op, shape, pads, tileKUsed, stagesUsed)))
       return failure();
+    SmallVector<int64_t> directPads = getDirectPadM();
+    int64_t directSplit = 0;
+    if (failed(checkDirect(op, shape, directPads, directSplit)))
+      return failure();
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -568,6 +815,19 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       OpBuilder::InsertionGuard guard(b);
       buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
     };
+    auto emitDirect = [&](int64_t p) {
+      DirectConfig cfg{p, directSplit, directUnroll};
+      Value gz = e.divui(e.addi(rows, p - 1), p);
+      Value smem = arith::ConstantOp::create(
+          b, loc, b.getI32IntegerAttr(cfg.smemBytes()));
+      auto launch =
+          gpu::LaunchOp::create(b, loc, e.idx(shape.n / 16), e.idx(1), gz,
+                                e.idx(cfg.threads()), e.idx(1), e.idx(1), smem);
+      tag(launch, ("direct_m" + Twine(p)).str(), p,
+          {std::to_string(shape.n / 16), "1", "MT"});
+      OpBuilder::InsertionGuard guard(b);
+      buildDirectBody(launch, b, shape, cfg, args);
+    };
     // if (M <= bound) then() else otherwise(), built in the current block.
     auto branch = [&](Value cond, function_ref<void()> then,
                       function_ref<void()> otherwise) {
@@ -598,10 +858,21 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                                           rows, e.idx(0));
     auto outer = scf::IfOp::create(b, loc, nonEmpty, false);
     b.setInsertionPointToStart(&outer.getThenRegion().front());
+    // The direct tiles in increasing order, then the whole tensor-core
+    // chain (see the pass description).
+    std::function<void(size_t)> directChain = [&](size_t i) {
+      if (i == directPads.size()) {
+        mmaChain(0);
+        return;
+      }
+      branch(
+          atMost(directPads[i]), [&] { emitDirect(directPads[i]); },
+          [&] { directChain(i + 1); });
+    };
     if (gemv && m1 > 0)
-      branch(atMost(m1), emitGemv, [&] { mmaChain(0); });
+      branch(atMost(m1), emitGemv, [&] { directChain(0); });
     else
-      mmaChain(0);
+      directChain(0);
     op.erase();
     return success();
   }

@@ -83,7 +83,25 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       k + stages - 1 overlap the MMAs of tile k. Rows of a stage are padded
       by 16 bytes so `nvgpu.ldmatrix` is free of bank conflicts. x rows at
       or past M are zero-filled by the copy (src-size 0), never read.
+    - `direct_mP` for each P in `direct-pad-m` (8, 16; with `direct`, used
+      for M up to the largest of them): the same y^T = W * x^T MMAs without
+      shared memory in the K loop. A CTA owns 16 rows of W; each of its
+      `direct-split-k` warps loads its A fragments (W) and B fragments (x)
+      straight from global memory with 16-byte loads, `direct-unroll` 32-wide
+      K steps per iteration, every load issued before the first MMA. One
+      16-byte load per row is a fragment because k is renamed: lane t's
+      physical k 8t .. 8t + 7 of a 32-k step feed logical k 2t, 2t + 1,
+      2t + 8, 2t + 9 of two m16n8k16 MMAs (DirectFragments.h), identically
+      for W and x, so the sum is unchanged. K steps past K are masked (the
+      address clamped, the value zeroed); x rows at or past M read row m0
+      and are zeroed. The warps' accumulators are reduced once through
+      shared memory ([split-k][16][P + 1] f32, one barrier).
     - M > m2 uses the largest `pad-m` variant (the large-M fallback).
+
+    The host-side chain tests M against each variant in that order; the
+    tensor-core chain after the direct variants stays whole (its small tiles
+    are then only reached through the runtime's dispatch tables), so every
+    variant becomes a kernel of the bundle.
 
     The launches carry `fd.flat_gemm.*` attributes and start with one
     `memref.assume_alignment` per kernel argument (x, w, [bias], y, in that
@@ -98,6 +116,8 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
     ```mlir
     %M = memref.dim %x, %c0
     scf.if (M <= m1) { gpu.launch ... { gemv } } else { scf.if (M <= 8) {
+      gpu.launch ... { direct_m8 } } else { scf.if (M <= 16) {
+      gpu.launch ... { direct_m16 } } else { scf.if (M <= 8) {
       gpu.launch ... {
         %smem = gpu.dynamic_shared_memory
         %wbuf = memref.view %smem[..] : ... to memref<3x32x136xf16, 3>
@@ -139,7 +159,21 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "Largest M that uses the GEMV variant">,
     Option<"m2", "m2", "int64_t", /*default=*/"32",
            "Largest M that uses the smallest fitting tensor-core variant; "
-           "larger M uses the largest pad-m variant">
+           "larger M uses the largest pad-m variant">,
+    Option<"direct", "direct", "bool", /*default=*/"true",
+           "Also emit the register-direct tensor-core variants direct_mP "
+           "(no shared-memory ring) and use them for M up to the largest "
+           "direct-pad-m">,
+    ListOption<"directPadM", "direct-pad-m", "int64_t",
+               "Batch rows per CTA of each direct variant (8 or 16; default "
+               "8,16)">,
+    Option<"directSplitK", "direct-split-k", "int64_t", /*default=*/"0",
+           "Direct variants: warps per CTA splitting K (1..32; 0 = auto: the "
+           "next power of two giving (N / 16) * split-k >= 4096 warps, at "
+           "most 16 and at most the K steps per unroll)">,
+    Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
+           "Direct variants: 32-wide K steps per warp and iteration, all "
+           "loaded before the first MMA (1..16)">
   ];
 }
 def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {

@@ -1,0 +1,124 @@
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-unroll=2}),canonicalize,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-split-k=2 direct-pad-m=8}))' | FileCheck %s --check-prefix=SPLIT
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=OFF
+
+// Host dispatch: GEMV for M <= 1, then the direct tiles by size, then the
+// ring (mma) chain.
+// CHECK-LABEL: func.func @proj
+// CHECK: %[[M:.*]] = memref.dim %arg0, %c0
+// CHECK: arith.cmpi ule, %[[M]], %c1
+// CHECK: fd.flat_gemm.variant = "gemv"
+// CHECK: %[[LE8:.*]] = arith.cmpi ule, %[[M]], %c8
+// CHECK: scf.if %[[LE8]]
+// N / 16 = 256 CTAs of 16 warps: auto split-k reaches 4096 warps; the
+// [16][16][9] f32 reduction buffer is the only shared memory.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %{{.*}}) threads({{.*}}) in ({{.*}} = %c512, {{.*}}) dynamic_shared_memory_size %c9216_i32
+// CHECK-NEXT: memref.assume_alignment %arg0, 16
+// CHECK-NEXT: memref.assume_alignment %arg1, 16
+// CHECK-NEXT: memref.assume_alignment %arg2, 16
+// Batch row g reads row m0 when it is at or past M (zeroed below).
+// CHECK: %[[XOK:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : index
+// CHECK: %[[XROW:.*]] = arith.select %[[XOK]], %{{.*}}, %{{.*}} : index
+// K = 4096 = 128 steps of 32, 16 warps x 2 per iteration: 4 iterations, no
+// masking; no shared memory, cp.async or barrier inside the loop.
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<2x2xf32>) {
+// CHECK-NOT: gpu.barrier
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK-NOT: gpu.dynamic_shared_memory
+// CHECK-NOT: arith.cmpi
+// All loads of the iteration first: W rows g and g + 8, then x, per step.
+// CHECK: %[[W0:.*]] = vector.load %{{.*}}[%[[R0:.*]], %[[K:.*]]] {alignment = 16 : i64} : memref<4096x4096xf16>, vector<8xf16>
+// CHECK-NEXT: %[[W1:.*]] = vector.load %{{.*}}[%[[R1:.*]], %[[K]]] {alignment = 16 : i64} : memref<4096x4096xf16>, vector<8xf16>
+// CHECK-NEXT: %[[X:.*]] = vector.load %{{.*}}[%[[XROW]], %[[K]]] {alignment = 16 : i64} : memref<?x4096xf16>, vector<8xf16>
+// CHECK-NEXT: %[[K2:.*]] = arith.addi %[[K]], %c32
+// CHECK-NEXT: vector.load %{{.*}}[%[[R0]], %[[K2]]]
+// CHECK-NEXT: vector.load %{{.*}}[%[[R1]], %[[K2]]]
+// CHECK-NEXT: vector.load %{{.*}}[%[[XROW]], %[[K2]]]
+// CHECK-NEXT: %[[XZ:.*]] = arith.select %[[XOK]], %[[X]], %{{.*}} : vector<8xf16>
+// MMA j = 0 of step 0: A = pairs (0, 1) of rows g, g + 8, then (2, 3); B =
+// pairs (0, 1), (2, 3) of x (DirectFragments.h: the same k renaming).
+// CHECK-NEXT: %[[A0:.*]] = vector.shuffle %[[W0]], %[[W0]] [0, 1]
+// CHECK-NEXT: %[[A1:.*]] = vector.shuffle %[[W1]], %[[W1]] [0, 1]
+// CHECK-NEXT: %[[A2:.*]] = vector.shuffle %[[W0]], %[[W0]] [2, 3]
+// CHECK-NEXT: %[[A3:.*]] = vector.shuffle %[[W1]], %[[W1]] [2, 3]
+// CHECK-NEXT: %[[E0:.*]]:2 = vector.to_elements %[[A0]]
+// CHECK-NEXT: %[[E1:.*]]:2 = vector.to_elements %[[A1]]
+// CHECK-NEXT: %[[E2:.*]]:2 = vector.to_elements %[[A2]]
+// CHECK-NEXT: %[[E3:.*]]:2 = vector.to_elements %[[A3]]
+// CHECK-NEXT: %[[AF:.*]] = vector.from_elements %[[E0]]#0, %[[E0]]#1, %[[E1]]#0, %[[E1]]#1, %[[E2]]#0, %[[E2]]#1, %[[E3]]#0, %[[E3]]#1 : vector<4x2xf16>
+// CHECK-NEXT: %[[B0:.*]] = vector.shuffle %[[XZ]], %[[XZ]] [0, 1]
+// CHECK-NEXT: %[[B1:.*]] = vector.shuffle %[[XZ]], %[[XZ]] [2, 3]
+// CHECK-NEXT: %[[F0:.*]]:2 = vector.to_elements %[[B0]]
+// CHECK-NEXT: %[[F1:.*]]:2 = vector.to_elements %[[B1]]
+// CHECK-NEXT: %[[BF:.*]] = vector.from_elements %[[F0]]#0, %[[F0]]#1, %[[F1]]#0, %[[F1]]#1 : vector<2x2xf16>
+// CHECK-NEXT: %[[D0:.*]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// MMA j = 1 takes pairs (4, 5) and (6, 7).
+// CHECK: vector.shuffle %[[W0]], %[[W0]] [4, 5]
+// CHECK: vector.shuffle %[[W1]], %[[W1]] [6, 7]
+// CHECK: vector.shuffle %[[XZ]], %[[XZ]] [6, 7]
+// CHECK: nvgpu.mma.sync({{.*}}, {{.*}}, %[[D0]])
+// CHECK: nvgpu.mma.sync
+// CHECK: %[[LAST:.*]] = nvgpu.mma.sync
+// CHECK-NEXT: scf.yield %[[LAST]]
+// The split-k reduction: each warp's C fragment into [warp][row][col],
+// one barrier, then summed over the 16 warps and stored for rows < M.
+// CHECK: %[[SMEM:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[RED:.*]] = memref.view %[[SMEM]][%c0][] {{.*}} to memref<16x16x9xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[RED]]
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.for
+// CHECK: memref.load %[[RED]][%c15,
+// CHECK: arith.cmpi ult
+// CHECK: memref.store {{.*}} : memref<?x4096xf16>
+// CHECK: fd.flat_gemm.grid = ["256", "1", "MT"], fd.flat_gemm.m_tile = 8 : i64, fd.flat_gemm.variant = "direct_m8"}
+// CHECK: arith.cmpi ule, %[[M]], %c16
+// Two n-tiles: 2 x loads and 4 MMAs per 32-wide step, a [16][16][17]
+// buffer.
+// CHECK: dynamic_shared_memory_size %c17408_i32
+// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>)
+// CHECK-COUNT-4: nvgpu.mma.sync
+// CHECK: memref<16x16x17xf32, #gpu.address_space<workgroup>>
+// CHECK: fd.flat_gemm.variant = "direct_m16"
+// The ring variants follow, all of them.
+// CHECK: fd.flat_gemm.variant = "mma_m8"
+// CHECK: fd.flat_gemm.variant = "mma_m64"
+
+// An explicit split-k: 2 warps.
+// SPLIT-LABEL: func.func @proj
+// SPLIT: threads({{.*}}) in ({{.*}} = %c64{{.*}}
+// SPLIT: memref<2x16x9xf32, #gpu.address_space<workgroup>>
+// SPLIT: fd.flat_gemm.variant = "direct_m8"
+// SPLIT-NOT: fd.flat_gemm.variant = "direct_m16"
+// SPLIT: fd.flat_gemm.variant = "mma_m8"
+// OFF-NOT: direct_m
+func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>,
+                %y: memref<?x4096xf16>) {
+  fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
+      outs(%y : memref<?x4096xf16>)
+  return
+}
+
+// K = 4224 = 132 steps: 768 CTAs of 8 warps (auto), 16 steps per iteration,
+// 9 iterations cover 144, so steps past K are masked: the column clamped to
+// 0, W and x zeroed. bf16 goes through nvvm.mma.sync; bias added in f32.
+// CHECK-LABEL: func.func @masked_bf16
+// CHECK: fd.flat_gemm.variant = "gemv"
+// CHECK: threads({{.*}}) in ({{.*}} = %c256,
+// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c1
+// CHECK: %[[COL:.*]] = arith.addi
+// CHECK-NEXT: %[[IN:.*]] = arith.cmpi ult, %[[COL]], %c4224 : index
+// CHECK-NEXT: %[[CL:.*]] = arith.select %[[IN]], %[[COL]], %c0 : index
+// CHECK-NEXT: %[[MW:.*]] = vector.load %{{.*}}[%{{.*}}, %[[CL]]] {alignment = 16 : i64} : memref<12288x4224xbf16>, vector<8xbf16>
+// CHECK: arith.select %[[IN]], %[[MW]], %{{.*}} : vector<8xbf16>
+// CHECK: %[[XIN:.*]] = arith.andi %{{.*}}, %[[IN]] : i1
+// CHECK-NEXT: arith.select %[[XIN]], %{{.*}}, %{{.*}} : vector<8xbf16>
+// CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+// CHECK: memref.load %{{.*}} : memref<12288xbf16>
+// CHECK: memref.store %{{.*}} : memref<?x12288xf32>
+// CHECK: fd.flat_gemm.args = ["x", "w", "bias", "y"], fd.flat_gemm.grid = ["768", "1", "MT"], fd.flat_gemm.m_tile = 8 : i64, fd.flat_gemm.variant = "direct_m8"
+func.func @masked_bf16(%x: memref<?x4224xbf16>, %w: memref<12288x4224xbf16>,
+                       %b: memref<12288xbf16>, %y: memref<?x12288xf32>) {
+  fd.flat_gemm ins(%x, %w : memref<?x4224xbf16>, memref<12288x4224xbf16>)
+      bias(%b : memref<12288xbf16>) outs(%y : memref<?x12288xf32>)
+  return
+}
