@@ -55,6 +55,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.directPadM.assign(o.gemmDirectPadM.begin(), o.gemmDirectPadM.end());
   tile.directSplitK = o.gemmDirectSplitK;
   tile.directUnroll = o.gemmDirectUnroll;
+  tile.directPrefetch = o.gemmDirectPrefetch;
   pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));
   pm.addPass(createConvertFlatGemmToGPU());
   addSplit(pm, o);

@@ -121,6 +121,11 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Flat GEMM: warps per CTA splitting K in the direct "
                      "variants (0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> gemmDirectPrefetch{
+      *this, "gemm-direct-prefetch",
+      llvm::cl::desc("Flat GEMM: direct variants load the next iteration "
+                     "before the MMAs of the current one"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> gemmDirectUnroll{
       *this, "gemm-direct-unroll",
       llvm::cl::desc("Flat GEMM: 32-wide K steps per warp and iteration in "

@@ -101,6 +101,7 @@ struct MmaConfig {
 /// splitK warps over K, `unroll` 32-wide K steps per warp and iteration.
 struct DirectConfig {
   int64_t padM, splitK, unroll;
+  bool prefetch;
   int64_t threads() const { return 32 * splitK; }
   /// The cross-warp reduction buffer [splitK][16][padM + 1] f32.
   int64_t smemBytes() const { return splitK * 16 * (padM + 1) * 4; }
@@ -460,7 +461,9 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   const int64_t perIter = cfg.splitK * unroll;
   const int64_t iters = (steps + perIter - 1) / perIter;
   // Pieces past K exist when the warps' steps overrun K (K not a multiple
-  // of 32 * split-k * unroll); K % 8 == 0 keeps every piece whole.
+  // of 32 * split-k * unroll); K % 8 == 0 keeps every piece whole. The
+  // loads of iteration it + 1 (prefetch) stay in bounds without masking
+  // since the peeled last iteration loads nothing.
   const bool masked = shape.k % (dg::kStepK * perIter) != 0;
 
   Value tid = launch.getThreadIds().x;
@@ -524,49 +527,89 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   };
   Value zeroPiece = e.zeros(pieceType);
 
+  // The 16-byte pieces of one iteration, in load order: per step u, W rows
+  // g and g + 8, then x for each n-tile.
+  const int64_t perStep = 2 + nTiles;
+  auto colOf = [&](Value it, int64_t u) {
+    return e.addi(e.addi(e.muli(it, perIter * dg::kStepK), warpK0),
+                  u * dg::kStepK);
+  };
+  auto inK = [&](Value col) { return e.ult(col, e.idx(shape.k)); };
+  auto loadIteration = [&](Value it, bool clamp) {
+    SmallVector<Value> pieces;
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value col = colOf(it, u);
+      // Past K: re-read piece 0 of the row (cached); `compute` zeroes it.
+      if (clamp)
+        col = e.select(inK(col), col, e.idx(0));
+      pieces.push_back(load(ops.w, wRow0, col));
+      pieces.push_back(load(ops.w, wRow1, col));
+      for (int64_t nt = 0; nt < nTiles; ++nt)
+        pieces.push_back(load(ops.x, xRow[nt], col));
+    }
+    return pieces;
+  };
+  auto compute = [&](Value it, ValueRange pieces, ValueRange in) {
+    SmallVector<Value> acc(in.begin(), in.end());
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value a0 = pieces[u * perStep], a1 = pieces[u * perStep + 1];
+      Value valid;
+      if (masked) {
+        valid = inK(colOf(it, u));
+        a0 = e.select(valid, a0, zeroPiece);
+        a1 = e.select(valid, a1, zeroPiece);
+      }
+      SmallVector<Value> xPiece;
+      for (int64_t nt = 0; nt < nTiles; ++nt) {
+        Value ok = xValid[nt];
+        if (masked)
+          ok = arith::AndIOp::create(b, loc, ok, valid);
+        xPiece.push_back(
+            e.select(ok, pieces[u * perStep + 2 + nt], zeroPiece));
+      }
+      for (int64_t j = 0; j < 2; ++j) {
+        Value aFrag = aFragment(a0, a1, j);
+        for (int64_t nt = 0; nt < nTiles; ++nt)
+          acc[nt] = emitMma(e, aFrag, bFragment(xPiece[nt], j), acc[nt]);
+      }
+    }
+    return acc;
+  };
+
   SmallVector<Value> init(nTiles, e.zeros(accType));
-  auto loop = scf::ForOp::create(
-      b, loc, e.idx(0), e.idx(iters), e.idx(1), init,
-      [&](OpBuilder &, Location, Value it, ValueRange state) {
-        Value k0 = e.addi(e.muli(it, perIter * dg::kStepK), warpK0);
-        // Every load of the iteration first: 2 * unroll W pieces and
-        // unroll * P / 8 x pieces per lane in flight.
-        SmallVector<Value> valid, w0, w1;
-        SmallVector<SmallVector<Value>> xs(nTiles);
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value col = e.addi(k0, u * dg::kStepK);
-          if (masked) {
-            // Past K: re-read piece 0 of the row (cached), zero it below.
-            valid.push_back(e.ult(col, e.idx(shape.k)));
-            col = e.select(valid.back(), col, e.idx(0));
-          }
-          w0.push_back(load(ops.w, wRow0, col));
-          w1.push_back(load(ops.w, wRow1, col));
-          for (int64_t nt = 0; nt < nTiles; ++nt)
-            xs[nt].push_back(load(ops.x, xRow[nt], col));
-        }
-        SmallVector<Value> acc(state.begin(), state.end());
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value a0 = w0[u], a1 = w1[u];
-          if (masked) {
-            a0 = e.select(valid[u], a0, zeroPiece);
-            a1 = e.select(valid[u], a1, zeroPiece);
-          }
-          SmallVector<Value> xPiece;
-          for (int64_t nt = 0; nt < nTiles; ++nt) {
-            Value ok = xValid[nt];
-            if (masked)
-              ok = arith::AndIOp::create(b, loc, ok, valid[u]);
-            xPiece.push_back(e.select(ok, xs[nt][u], zeroPiece));
-          }
-          for (int64_t j = 0; j < 2; ++j) {
-            Value aFrag = aFragment(a0, a1, j);
-            for (int64_t nt = 0; nt < nTiles; ++nt)
-              acc[nt] = emitMma(e, aFrag, bFragment(xPiece[nt], j), acc[nt]);
-          }
-        }
-        scf::YieldOp::create(b, loc, acc);
-      });
+  SmallVector<Value> acc;
+  if (!cfg.prefetch) {
+    // Every load of the iteration first, then its MMAs: 2 * unroll W
+    // pieces and unroll * P / 8 x pieces per lane in flight (ptxas may
+    // still interleave them with the MMAs that consume them).
+    auto loop = scf::ForOp::create(
+        b, loc, e.idx(0), e.idx(iters), e.idx(1), init,
+        [&](OpBuilder &, Location, Value it, ValueRange state) {
+          SmallVector<Value> pieces = loadIteration(it, masked);
+          scf::YieldOp::create(b, loc, compute(it, pieces, state));
+        });
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+  } else {
+    // Register double buffering: iteration `it` issues the loads of it + 1
+    // before the MMAs of `it`, whose pieces were loaded one iteration
+    // earlier (loop-carried), so no MMA waits on the loads just issued and
+    // a warp always has a whole iteration of loads in flight. The last
+    // iteration is peeled (it loads nothing).
+    SmallVector<Value> state = init;
+    llvm::append_range(state, loadIteration(e.idx(0), masked));
+    auto loop = scf::ForOp::create(
+        b, loc, e.idx(0), e.idx(iters - 1), e.idx(1), state,
+        [&](OpBuilder &, Location, Value it, ValueRange st) {
+          SmallVector<Value> next =
+              loadIteration(e.addi(it, 1), /*clamp=*/masked);
+          SmallVector<Value> out =
+              compute(it, st.drop_front(nTiles), st.take_front(nTiles));
+          llvm::append_range(out, next);
+          scf::YieldOp::create(b, loc, out);
+        });
+    acc = compute(e.idx(iters - 1), loop.getResults().drop_front(nTiles),
+                  loop.getResults().take_front(nTiles));
+  }
 
   // Cross-warp reduction: [splitK][16][P + 1] f32 (the +1 staggers the
   // columns the final pass reads), one barrier.
@@ -583,7 +626,7 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   for (int64_t nt = 0; nt < nTiles; ++nt)
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t j = 0; j < 2; ++j) {
-        Value v = vector::ExtractOp::create(b, loc, loop.getResult(nt),
+        Value v = vector::ExtractOp::create(b, loc, acc[nt],
                                             ArrayRef<int64_t>{i, j});
         memref::StoreOp::create(
             b, loc, v, red,
@@ -816,7 +859,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
     };
     auto emitDirect = [&](int64_t p) {
-      DirectConfig cfg{p, directSplit, directUnroll};
+      DirectConfig cfg{p, directSplit, directUnroll, directPrefetch};
       Value gz = e.divui(e.addi(rows, p - 1), p);
       Value smem = arith::ConstantOp::create(
           b, loc, b.getI32IntegerAttr(cfg.smemBytes()));

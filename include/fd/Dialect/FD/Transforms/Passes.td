@@ -171,6 +171,9 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "Direct variants: warps per CTA splitting K (1..32; 0 = auto: the "
            "next power of two giving (N / 16) * split-k >= 4096 warps, at "
            "most 16 and at most the K steps per unroll)">,
+    Option<"directPrefetch", "direct-prefetch", "bool", /*default=*/"true",
+           "Direct variants: load iteration i + 1 into registers before the "
+           "MMAs of iteration i (register double buffering)">,
     Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
            "Direct variants: 32-wide K steps per warp and iteration, all "
            "loaded before the first MMA (1..16)">
