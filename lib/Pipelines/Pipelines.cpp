@@ -56,6 +56,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.directSplitK = o.gemmDirectSplitK;
   tile.directUnroll = o.gemmDirectUnroll;
   tile.directPrefetch = o.gemmDirectPrefetch;
+  tile.directL2Prefetch = o.gemmDirectL2Prefetch;
   pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));
   pm.addPass(createConvertFlatGemmToGPU());
   addSplit(pm, o);

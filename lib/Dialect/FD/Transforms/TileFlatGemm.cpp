@@ -102,6 +102,7 @@ struct MmaConfig {
 struct DirectConfig {
   int64_t padM, splitK, unroll;
   bool prefetch;
+  int64_t l2Prefetch;
   int64_t threads() const { return 32 * splitK; }
   /// The cross-warp reduction buffer [splitK][16][padM + 1] f32.
   int64_t smemBytes() const { return splitK * 16 * (padM + 1) * 4; }
@@ -535,6 +536,40 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
                   u * dg::kStepK);
   };
   auto inK = [&](Value col) { return e.ult(col, e.idx(shape.k)); };
+  // L2 prefetch of the W lines iteration `it` will read: 16 rows x the
+  // warp's unroll * 64 bytes of each, one 128-byte line per lane and
+  // prefetch. It costs no registers, so DRAM stays busy however ptxas
+  // schedules the register loads against the MMAs (it may sink loads that
+  // nothing needs yet next to their uses). Lines past K are clamped to the
+  // row's first line (already cached), never out of bounds.
+  Value wBase;
+  if (cfg.l2Prefetch > 0)
+    wBase = arith::IndexCastOp::create(
+        b, loc, b.getI64Type(),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, ops.w));
+  const int64_t elemBytes = 2, lineElems = 128 / elemBytes;
+  const int64_t linesPerRow =
+      std::max<int64_t>(1, unroll * dg::kStepK / lineElems);
+  auto prefetchIteration = [&](Value it) {
+    Value warpCol = e.addi(e.muli(it, perIter * dg::kStepK),
+                           e.muli(warp, unroll * dg::kStepK));
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    for (int64_t i = 0; i * 32 < 16 * linesPerRow; ++i) {
+      Value line = e.addi(lane, i * 32);
+      Value row = e.addi(n0, e.remui(line, 16));
+      Value col = e.addi(warpCol, e.muli(e.divui(line, 16), lineElems));
+      col = e.select(inK(col), col, e.idx(0));
+      Value offset = e.muli(e.addi(e.muli(row, shape.k), col), elemBytes);
+      Value addr = arith::AddIOp::create(
+          b, loc, wBase,
+          arith::IndexCastOp::create(b, loc, b.getI64Type(), offset));
+      Value ptr = LLVM::IntToPtrOp::create(b, loc, ptrType, addr);
+      NVVM::PrefetchOp::create(
+          b, loc,
+          NVVM::PrefetchCacheLevelAttr::get(ctx, NVVM::PrefetchCacheLevel::L2),
+          NVVM::CacheEvictionPriorityAttr(), ptr, Value());
+    }
+  };
   auto loadIteration = [&](Value it, bool clamp) {
     SmallVector<Value> pieces;
     for (int64_t u = 0; u < unroll; ++u) {
@@ -547,6 +582,8 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
       for (int64_t nt = 0; nt < nTiles; ++nt)
         pieces.push_back(load(ops.x, xRow[nt], col));
     }
+    if (cfg.l2Prefetch > 0)
+      prefetchIteration(e.addi(it, cfg.l2Prefetch));
     return pieces;
   };
   auto compute = [&](Value it, ValueRange pieces, ValueRange in) {
@@ -689,9 +726,11 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   /// Checks the direct variants' options against the op's shape and picks
   /// their split-k: the explicit one, or the smallest power of two giving
   /// ~4096 warps over the N / 16 CTAs (enough 16-byte loads in flight to
-  /// cover HBM latency), at most 16 and at most the iterations' worth of K.
+  /// cover HBM latency), at most 16, at most the iterations' worth of K,
+  /// and small enough that a thread's registers hold the loads in flight.
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
-                            ArrayRef<int64_t> pads, int64_t &splitKUsed) const {
+                            ArrayRef<int64_t> pads,
+                            SmallVectorImpl<int64_t> &splitKUsed) const {
     auto bad = [&](const Twine &msg) {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
@@ -704,6 +743,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (directUnroll < 1 || directUnroll > 16)
       return bad("direct-unroll must be in [1, 16], got " +
                  Twine(directUnroll));
+    if (directL2Prefetch < 0 || directL2Prefetch > 8)
+      return bad("direct-l2-prefetch must be in [0, 8], got " +
+                 Twine(directL2Prefetch));
     if (pads.empty())
       return success();
     // N % 16 == 0 and K % 8 == 0 (whole 16-byte pieces, 16-byte aligned
@@ -718,13 +760,25 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  ") leaves warps without K: K = " + Twine(shape.k) + " has " +
                  Twine(maxSplit) + " groups of direct-unroll (" +
                  Twine(directUnroll) + ") 32-wide steps");
-    splitKUsed = directSplitK;
-    if (splitKUsed == 0) {
-      const int64_t ctas = shape.n / 16;
-      splitKUsed = 1;
-      while (splitKUsed < 16 && ctas * splitKUsed < 4096)
-        splitKUsed *= 2;
-      splitKUsed = std::min(splitKUsed, maxSplit);
+    for (int64_t p : pads) {
+      int64_t split = directSplitK;
+      if (split == 0) {
+        const int64_t ctas = shape.n / 16;
+        split = 1;
+        while (split < 16 && ctas * split < 4096)
+          split *= 2;
+        split = std::min(split, maxSplit);
+        // Register double buffering holds two iterations of 16-byte pieces
+        // (4 registers each) per lane; a CTA of 32 * split-k threads gets
+        // at most 64K / threads registers each (ptxas spills beyond). Keep
+        // ~48 for addresses and accumulators.
+        const int64_t dataRegs =
+            (directPrefetch ? 2 : 1) * directUnroll * (2 + p / 8) * 4;
+        while (split > 1 &&
+               std::min<int64_t>(255, 65536 / (32 * split)) < dataRegs + 48)
+          split /= 2;
+      }
+      splitKUsed.push_back(split);
     }
     return success();
   }
@@ -807,7 +861,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (failed(check(op, shape, pads, tileKUsed, stagesUsed)))
       return failure();
     SmallVector<int64_t> directPads = getDirectPadM();
-    int64_t directSplit = 0;
+    SmallVector<int64_t> directSplit;
     if (failed(checkDirect(op, shape, directPads, directSplit)))
       return failure();
 
@@ -859,7 +913,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
     };
     auto emitDirect = [&](int64_t p) {
-      DirectConfig cfg{p, directSplit, directUnroll, directPrefetch};
+      int64_t split = directSplit[llvm::find(directPads, p) - directPads.begin()];
+      DirectConfig cfg{p, split, directUnroll, directPrefetch,
+                       directL2Prefetch};
       Value gz = e.divui(e.addi(rows, p - 1), p);
       Value smem = arith::ConstantOp::create(
           b, loc, b.getI32IntegerAttr(cfg.smemBytes()));

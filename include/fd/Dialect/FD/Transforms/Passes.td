@@ -170,10 +170,15 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
     Option<"directSplitK", "direct-split-k", "int64_t", /*default=*/"0",
            "Direct variants: warps per CTA splitting K (1..32; 0 = auto: the "
            "next power of two giving (N / 16) * split-k >= 4096 warps, at "
-           "most 16 and at most the K steps per unroll)">,
+           "most 16, at most the K steps per unroll, and halved while the "
+           "CTA's registers cannot hold the loads in flight)">,
     Option<"directPrefetch", "direct-prefetch", "bool", /*default=*/"true",
            "Direct variants: load iteration i + 1 into registers before the "
            "MMAs of iteration i (register double buffering)">,
+    Option<"directL2Prefetch", "direct-l2-prefetch", "int64_t",
+           /*default=*/"1",
+           "Direct variants: prefetch into L2 the W lines this many "
+           "iterations ahead of the loads (0: none; at most 8)">,
     Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
            "Direct variants: 32-wide K steps per warp and iteration, all "
            "loaded before the first MMA (1..16)">
