@@ -115,7 +115,7 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::ListOption<int64_t> gemmDirectPadM{
       *this, "gemm-direct-pad-m",
       llvm::cl::desc("Flat GEMM: M rows per CTA of each direct variant "
-                     "(8 or 16; default 8,16)")};
+                     "(8 or 16; default 16)")};
   PassOptions::Option<int64_t> gemmDirectSplitK{
       *this, "gemm-direct-split-k",
       llvm::cl::desc("Flat GEMM: warps per CTA splitting K in the direct "
@@ -130,7 +130,7 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-direct-l2-prefetch",
       llvm::cl::desc("Flat GEMM: direct variants prefetch W into L2 this "
                      "many iterations ahead (0: none)"),
-      llvm::cl::init(1)};
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> gemmDirectUnroll{
       *this, "gemm-direct-unroll",
       llvm::cl::desc("Flat GEMM: 32-wide K steps per warp and iteration in "

@@ -97,6 +97,12 @@ struct MmaConfig {
   }
 };
 
+/// Warps a direct launch aims for with split-k = 0: about 8-12 per SM of
+/// an H100/H200, each with a whole iteration of 16-byte loads in flight.
+/// Measured (docs/perf.md): 4096 warps (split-k 8-16) were 10-30% slower
+/// than 1024-1536 (split-k 2 for N = 12288, 4 for N = 4096).
+constexpr int64_t kDirectWarps = 1024;
+
 /// The register-direct variant: P = padM batch rows (8 or 16) per CTA,
 /// splitK warps over K, `unroll` 32-wide K steps per warp and iteration.
 struct DirectConfig {
@@ -716,8 +722,12 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (!direct)
       return {};
     SmallVector<int64_t> pads(directPadM.begin(), directPadM.end());
+    // direct_m8 only on request: in docs/perf.md's measurements ptxas
+    // interleaves its loads with the MMAs that consume them (it keeps
+    // fewer registers than the loads in flight need) and it is slower than
+    // direct_m16 even at M = 1.
     if (pads.empty())
-      pads = {8, 16};
+      pads = {16};
     llvm::sort(pads);
     pads.erase(std::unique(pads.begin(), pads.end()), pads.end());
     return pads;
@@ -725,8 +735,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
 
   /// Checks the direct variants' options against the op's shape and picks
   /// their split-k: the explicit one, or the smallest power of two giving
-  /// ~4096 warps over the N / 16 CTAs (enough 16-byte loads in flight to
-  /// cover HBM latency), at most 16, at most the iterations' worth of K,
+  /// kDirectWarps warps over the N / 16 CTAs, at most 16, at most the iterations' worth of K,
   /// and small enough that a thread's registers hold the loads in flight.
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
                             ArrayRef<int64_t> pads,
@@ -765,7 +774,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       if (split == 0) {
         const int64_t ctas = shape.n / 16;
         split = 1;
-        while (split < 16 && ctas * split < 4096)
+        while (split < 16 && ctas * split < kDirectWarps)
           split *= 2;
         split = std::min(split, maxSplit);
         // Register double buffering holds two iterations of 16-byte pieces

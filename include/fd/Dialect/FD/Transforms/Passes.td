@@ -166,17 +166,17 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "direct-pad-m">,
     ListOption<"directPadM", "direct-pad-m", "int64_t",
                "Batch rows per CTA of each direct variant (8 or 16; default "
-               "8,16)">,
+               "16: direct_m8 measured slower, docs/perf.md)">,
     Option<"directSplitK", "direct-split-k", "int64_t", /*default=*/"0",
            "Direct variants: warps per CTA splitting K (1..32; 0 = auto: the "
-           "next power of two giving (N / 16) * split-k >= 4096 warps, at "
+           "next power of two giving (N / 16) * split-k >= 1024 warps, at "
            "most 16, at most the K steps per unroll, and halved while the "
            "CTA's registers cannot hold the loads in flight)">,
     Option<"directPrefetch", "direct-prefetch", "bool", /*default=*/"true",
            "Direct variants: load iteration i + 1 into registers before the "
            "MMAs of iteration i (register double buffering)">,
     Option<"directL2Prefetch", "direct-l2-prefetch", "int64_t",
-           /*default=*/"1",
+           /*default=*/"0",
            "Direct variants: prefetch into L2 the W lines this many "
            "iterations ahead of the loads (0: none; at most 8)">,
     Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
