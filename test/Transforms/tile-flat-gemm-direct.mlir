@@ -1,4 +1,10 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-unroll=2}),canonicalize,cse)' | FileCheck %s
+// The plain loop (no register double buffering), both direct tiles, 16
+// warps:
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-pad-m=8,16 direct-unroll=2 direct-prefetch=false direct-split-k=16}),canonicalize,cse)' | FileCheck %s
+// The defaults (direct_m16 only, auto split-k, double buffering), and the
+// L2 prefetch:
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm),canonicalize,cse)' | FileCheck %s --check-prefix=PF
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-l2-prefetch=1}),canonicalize,cse)' | FileCheck %s --check-prefix=L2
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-split-k=2 direct-pad-m=8}))' | FileCheck %s --check-prefix=SPLIT
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=OFF
 
@@ -10,8 +16,8 @@
 // CHECK: fd.flat_gemm.variant = "gemv"
 // CHECK: %[[LE8:.*]] = arith.cmpi ule, %[[M]], %c8
 // CHECK: scf.if %[[LE8]]
-// N / 16 = 256 CTAs of 16 warps: auto split-k reaches 4096 warps; the
-// [16][16][9] f32 reduction buffer is the only shared memory.
+// N / 16 = 256 CTAs of 16 warps; the [16][16][9] f32 reduction buffer is
+// the only shared memory.
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %{{.*}}) threads({{.*}}) in ({{.*}} = %c512, {{.*}}) dynamic_shared_memory_size %c9216_i32
 // CHECK-NEXT: memref.assume_alignment %arg0, 16
 // CHECK-NEXT: memref.assume_alignment %arg1, 16
@@ -83,6 +89,45 @@
 // CHECK: fd.flat_gemm.variant = "mma_m8"
 // CHECK: fd.flat_gemm.variant = "mma_m64"
 
+// Defaults: N / 16 = 256 CTAs of 4 warps (auto split-k: 1024 warps), one
+// direct tile (16 rows). Iteration 0's 16 pieces (W rows g, g + 8, x rows
+// g, g + 8, for 4 steps) are loaded before the loop; the loop (8
+// iterations - 1 peeled) carries the pieces and loads iteration it + 1's
+// before the MMAs of iteration it, which use the carried ones.
+// PF-LABEL: func.func @proj
+// PF: arith.cmpi ule, %{{.*}}, %c16
+// PF: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}}) threads({{.*}}) in ({{.*}} = %c128, {{.*}}) dynamic_shared_memory_size %c4352_i32
+// PF-NOT: nvvm.prefetch
+// PF: %[[P0:.*]] = vector.load {{.*}} : memref<4096x4096xf16>, vector<8xf16>
+// PF-COUNT-15: vector.load
+// PF-NOT: nvgpu.mma.sync
+// PF: scf.for %{{.*}} = %c0 to %c7 step %c1 iter_args(%[[A0:.*]] = %{{.*}}, %[[A1:.*]] = %{{.*}}, %[[C0:.*]] = %[[P0]], {{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>, vector<8xf16>,
+// PF-COUNT-16: vector.load
+// PF-NOT: vector.load
+// PF: vector.shuffle %[[C0]], %[[C0]] [0, 1]
+// PF: nvgpu.mma.sync({{.*}}, {{.*}}, %[[A0]])
+// PF: nvgpu.mma.sync({{.*}}, {{.*}}, %[[A1]])
+// PF: scf.yield
+// The peeled last iteration: MMAs only.
+// PF-NOT: vector.load
+// PF-COUNT-16: nvgpu.mma.sync
+// PF-NOT: vector.load
+// PF: memref<4x16x17xf32, #gpu.address_space<workgroup>>
+// PF: gpu.barrier
+// PF: fd.flat_gemm.variant = "direct_m16"
+// PF-NOT: direct_m8
+
+// With direct-l2-prefetch = 1, each lane also prefetches one 128-byte W
+// line of the next iteration into L2, after the loads (before the loop and
+// in it).
+// L2-LABEL: func.func @proj
+// L2: memref.extract_aligned_pointer_as_index
+// L2: llvm.inttoptr %{{.*}} : i64 to !llvm.ptr
+// L2-NEXT: nvvm.prefetch level = L2, %{{.*}} : !llvm.ptr
+// L2: scf.for
+// L2: nvvm.prefetch level = L2
+// L2: fd.flat_gemm.variant = "direct_m16"
+
 // An explicit split-k: 2 warps.
 // SPLIT-LABEL: func.func @proj
 // SPLIT: threads({{.*}}) in ({{.*}} = %c64{{.*}}
@@ -98,13 +143,13 @@ func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>,
   return
 }
 
-// K = 4224 = 132 steps: 768 CTAs of 8 warps (auto), 16 steps per iteration,
-// 9 iterations cover 144, so steps past K are masked: the column clamped to
-// 0, W and x zeroed. bf16 goes through nvvm.mma.sync; bias added in f32.
+// K = 4224 = 132 steps: 16 warps x 2 steps per iteration, 5 iterations
+// cover 160, so steps past K are masked: the column clamped to 0, W and x
+// zeroed. bf16 goes through nvvm.mma.sync; bias added in f32.
 // CHECK-LABEL: func.func @masked_bf16
 // CHECK: fd.flat_gemm.variant = "gemv"
-// CHECK: threads({{.*}}) in ({{.*}} = %c256,
-// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c1
+// CHECK: threads({{.*}}) in ({{.*}} = %c512,
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1
 // CHECK: %[[COL:.*]] = arith.addi
 // CHECK-NEXT: %[[IN:.*]] = arith.cmpi ult, %[[COL]], %c4224 : index
 // CHECK-NEXT: %[[CL:.*]] = arith.select %[[IN]], %[[COL]], %c0 : index

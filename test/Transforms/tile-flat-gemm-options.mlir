@@ -10,6 +10,7 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=33" 2>&1 | FileCheck %s --check-prefix=DSPLIT33
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-unroll=0" 2>&1 | FileCheck %s --check-prefix=DUNROLL
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-unroll=17" 2>&1 | FileCheck %s --check-prefix=DUNROLL17
+// RUN: not fd-opt %s --fd-tile-flat-gemm="direct-l2-prefetch=9" 2>&1 | FileCheck %s --check-prefix=DL2
 // With the direct variants off, their options are still checked.
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct=false direct-unroll=0" 2>&1 | FileCheck %s --check-prefix=DUNROLL
 
@@ -27,6 +28,7 @@
 // DSPLIT33: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got 33
 // DUNROLL: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 0
 // DUNROLL17: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 17
+// DL2: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-l2-prefetch must be in [0, 8], got 9
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>)
   return
