@@ -1294,3 +1294,14 @@ size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
     return static_cast<size_t>(single);
   return two >= 0 ? static_cast<size_t>(two) : 0;
 }
+
+size_t fd::rt::chooseVariant(const EntrySpec &entry, int64_t batch,
+                             int64_t smCount) {
+  int split = findVariant(entry, "split");
+  int unsplit = findVariant(entry, "unsplit");
+  if (split < 0 || unsplit < 0)
+    return getDefaultVariant(entry);
+  return batch * entry.numKvHeads >= smCount * entry.split.unsplitCtasPerSm
+             ? static_cast<size_t>(unsplit)
+             : static_cast<size_t>(split);
+}

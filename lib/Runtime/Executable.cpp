@@ -118,7 +118,7 @@ static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
 }
 
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  size_t v = getDefaultVariant(*spec);
+  size_t v = chooseVariant(*spec, batch, context->getSmCount());
   return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
                       v == 0 ? residentCtas(kernels) : variantResidentCtas[v],
                       int(v));
@@ -126,7 +126,7 @@ Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  size_t v = getDefaultVariant(*spec);
+  size_t v = chooseVariant(*spec, maxBatch, context->getSmCount());
   return fd::rt::planForGraph(
       *spec, maxBatch, maxLen, context->getSmCount(),
       v == 0 ? residentCtas(kernels) : variantResidentCtas[v], int(v));

@@ -8,7 +8,7 @@
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases
-//   required|tune|unified-max]
+//   required|tune|unified-max|dispatch]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
 //            [--flush read|write] [--floor-sweep]
@@ -80,6 +80,19 @@ std::vector<Case> unifiedMaxCases() {
   for (int64_t b : {1, 4, 8})
     for (int64_t l : {512, 1024, 2048, 4096})
       cases.push_back({b, 32, 32, l});
+  return cases;
+}
+
+/// Where splitting stops paying (the split/unsplit launch variants): B * Hkv
+/// from 64 to 2048 CTAs around one per SM, short to long contexts.
+std::vector<Case> dispatchCases() {
+  std::vector<Case> cases;
+  for (int64_t l : {512, 2048, 8192})
+    for (int64_t b : {2, 4, 8, 16, 64})
+      cases.push_back({b, 32, 32, l});
+  for (int64_t l : {512, 2048, 8192})
+    for (int64_t b : {8, 16, 32, 64})
+      cases.push_back({b, 32, 8, l});
   return cases;
 }
 
@@ -220,7 +233,7 @@ int main(int argc, char **argv) {
     std::fprintf(
         stderr,
         "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-        "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
+        "[--cases required|tune|unified-max|dispatch] [--case B,Hq,Hkv,L] [--runs N] "
         "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
         "[--torch-script path] [--flush read|write] [--floor-sweep]\n");
     return 2;
@@ -304,6 +317,8 @@ int main(int argc, char **argv) {
       cases = tuneCases();
     else if (casesName == "unified-max")
       cases = unifiedMaxCases();
+    else if (casesName == "dispatch")
+      cases = dispatchCases();
     else {
       std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
                    casesName.c_str());

@@ -355,7 +355,7 @@ static int planEntries(const Bundle &bundle, const Options &options) {
     }
     // Every launch variant (unified max has two); the default one is the
     // variant BoundEntry::plan picks.
-    size_t defaultVariant = getDefaultVariant(entry);
+    size_t defaultVariant = chooseVariant(entry, options.batch, smCount);
     for (size_t v = 0; v < getNumVariants(entry); ++v) {
       const EntrySpec &variant = getVariant(entry, v);
       int index = static_cast<int>(v);

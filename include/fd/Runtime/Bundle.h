@@ -109,6 +109,9 @@ struct SplitPolicy {
   int64_t minChunk = 1;
   int64_t chunkAlign = 1;
   int64_t maxSplits = 1;
+  /// B * Hkv CTAs per SM from which an entry with an "unsplit" variant
+  /// stops splitting (see chooseVariant).
+  int64_t unsplitCtasPerSm = 1;
 };
 
 struct SoftmaxSpec {
@@ -238,6 +241,12 @@ int findVariant(const EntrySpec &entry, std::string_view name);
 /// for MHA (Hq == Hkv), "two_kernel" for GQA/MQA, as measured; else the
 /// first.
 size_t getDefaultVariant(const EntrySpec &entry);
+/// The variant for a call with \p batch sequences on \p smCount SMs.
+/// Online-softmax entries have "split" and "unsplit" (FlashDecoding++'s
+/// heuristic dataflow): once B * Hkv CTAs fill every SM `unsplit_ctas_per_sm`
+/// times without splitting, the unsplit kernel runs alone; below that the
+/// split kernel and its merge. Otherwise getDefaultVariant.
+size_t chooseVariant(const EntrySpec &entry, int64_t batch, int64_t smCount);
 
 /// A parsed, fully validated bundle. Immutable once loaded.
 class Bundle {
