@@ -151,7 +151,7 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
                              std::to_string(variant) + " (it has " +
                              std::to_string(getNumVariants(top)) + ")");
   if (variant < 0)
-    variant = static_cast<int>(chooseVariant(top, batch, smCount));
+    variant = static_cast<int>(getDefaultVariant(top));
   const EntrySpec &entry = getVariant(top, static_cast<size_t>(variant));
   if (entry.op != OpKind::DecodeAttention)
     return Status::error(ErrorCode::Unsupported,
@@ -205,7 +205,8 @@ static Expected<Plan> planImpl(const EntrySpec &entry, int64_t batch,
   if (entry.op != OpKind::DecodeAttention)
     return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe, variant);
   if (variant < 0)
-    variant = static_cast<int>(chooseVariant(entry, batch, smCount));
+    variant = static_cast<int>(
+        chooseVariant(entry, batch, maxLen, smCount, residentCtasPerSm));
   if (variant < static_cast<int>(getNumVariants(entry)) &&
       getVariant(entry, size_t(variant)).variantName == "unsplit") {
     // One CTA walks the whole sequence: one split covering maxLen.
