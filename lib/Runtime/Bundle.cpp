@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Json.h"
 
 #include <cctype>
@@ -1294,4 +1295,19 @@ size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
   if (single >= 0 && (entry.numQHeads == entry.numKvHeads || two < 0))
     return static_cast<size_t>(single);
   return two >= 0 ? static_cast<size_t>(two) : 0;
+}
+
+size_t fd::rt::chooseVariant(const EntrySpec &entry, int64_t batch,
+                             int64_t maxLen, int64_t smCount,
+                             int64_t residentCtasPerSm) {
+  int split = findVariant(entry, "split");
+  int unsplit = findVariant(entry, "unsplit");
+  if (split < 0 || unsplit < 0)
+    return getDefaultVariant(entry);
+  Expected<SplitChoice> choice =
+      chooseSplits(getVariant(entry, size_t(split)).split, batch,
+                   entry.numKvHeads, maxLen, smCount, residentCtasPerSm);
+  // Out-of-range arguments: planning the split variant reports them.
+  return choice && choice->numSplits == 1 ? static_cast<size_t>(unsplit)
+                                          : static_cast<size_t>(split);
 }

@@ -117,8 +117,15 @@ static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
   return kernels.empty() ? 0 : kernels.front().residentCtasPerSm;
 }
 
+/// The launch variant for (batch, maxLen): the split decision needs the
+/// split partial kernel's occupancy (variant 0's first kernel).
+size_t BoundEntry::pickVariant(int64_t batch, int64_t maxLen) const {
+  return chooseVariant(*spec, batch, maxLen, context->getSmCount(),
+                       residentCtas(kernels));
+}
+
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  size_t v = getDefaultVariant(*spec);
+  size_t v = pickVariant(batch, maxLen);
   return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
                       v == 0 ? residentCtas(kernels) : variantResidentCtas[v],
                       int(v));
@@ -126,7 +133,7 @@ Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  size_t v = getDefaultVariant(*spec);
+  size_t v = pickVariant(maxBatch, maxLen);
   return fd::rt::planForGraph(
       *spec, maxBatch, maxLen, context->getSmCount(),
       v == 0 ? residentCtas(kernels) : variantResidentCtas[v], int(v));

@@ -204,6 +204,19 @@ static Expected<Plan> planImpl(const EntrySpec &entry, int64_t batch,
                                int variant) {
   if (entry.op != OpKind::DecodeAttention)
     return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe, variant);
+  if (variant < 0)
+    variant = static_cast<int>(
+        chooseVariant(entry, batch, maxLen, smCount, residentCtasPerSm));
+  if (variant < static_cast<int>(getNumVariants(entry)) &&
+      getVariant(entry, size_t(variant)).variantName == "unsplit") {
+    // One CTA walks the whole sequence: one split covering maxLen.
+    if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
+      return range.withContext("cannot plan entry '" + entry.name + "'");
+    int64_t align = std::max<int64_t>(1, entry.split.chunkAlign);
+    return makePlan(entry, batch, maxLen, smCount, 1,
+                    roundUp(std::max<int64_t>(maxLen, 1), align), graphSafe,
+                    variant);
+  }
   Expected<SplitChoice> choice =
       chooseSplits(entry.split, batch, entry.numKvHeads, maxLen, smCount,
                    residentCtasPerSm);

@@ -66,12 +66,16 @@ void report(const rt::EntrySpec &entry, const char *mode,
     lens += (i ? "," : "") + std::to_string(p.lens()[i]);
   if (p.lens().size() > 4)
     lens += ",...";
-  std::printf("%-5s %-22s %-6s B=%-3lld L=%-6lld %-11s S=%-3lld lens=[%s] "
+  std::string name = entry.name;
+  const std::string &variant =
+      rt::getVariant(entry, size_t(plan.variant)).variantName;
+  if (!variant.empty())
+    name += "/" + variant;
+  std::printf("%-5s %-36s %-6s B=%-3lld L=%-6lld %-11s S=%-3lld lens=[%s] "
               "rel.err %.2e\n",
-              ok ? "ok" : "FAIL", entry.name.c_str(), mode,
-              (long long)p.batch(), (long long)p.cacheLen(),
-              layoutName(p.layout()), (long long)plan.numSplits, lens.c_str(),
-              error);
+              ok ? "ok" : "FAIL", name.c_str(), mode, (long long)p.batch(),
+              (long long)p.cacheLen(), layoutName(p.layout()),
+              (long long)plan.numSplits, lens.c_str(), error);
   ok ? ++passes : ++failures;
 }
 
@@ -88,21 +92,28 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   for (const SuiteCase &c : kCases) {
     if (quick && !c.quick)
       continue;
+    // Every launch variant on the same inputs (online: split and unsplit;
+    // unified max: two_kernel and single_launch), whichever the runtime
+    // would choose for this shape.
     AttentionProblem p(entry, c.batch, c.len, c.layout, ++seed);
-    auto plan = bound.plan(c.batch, c.len);
-    if (!plan) {
-      expectOk(plan.getStatus(), entry.name + " plan");
-      continue;
+    for (size_t v = 0; v < rt::getNumVariants(entry); ++v) {
+      const std::string &variant = rt::getVariant(entry, v).variantName;
+      auto plan = variant.empty() ? bound.plan(c.batch, c.len)
+                                  : bound.planVariant(c.batch, c.len, variant);
+      if (!plan) {
+        expectOk(plan.getStatus(), entry.name + " plan");
+        continue;
+      }
+      DeviceWorkspace ws(bound, *plan, stream);
+      expectOk(ws.initStatus(), entry.name + " initWorkspace");
+      p.poisonOut();
+      rt::Status s =
+          bound.run(*plan, p.args(), ws.get(), ws.bytes(), CUstream(stream));
+      expectOk(s, entry.name + " run");
+      checkCuda(cudaStreamSynchronize(stream), "kernels (eager)");
+      if (s.ok())
+        report(entry, "eager", p, *plan);
     }
-    DeviceWorkspace ws(bound, *plan, stream);
-    expectOk(ws.initStatus(), entry.name + " initWorkspace");
-    p.poisonOut();
-    rt::Status s =
-        bound.run(*plan, p.args(), ws.get(), ws.bytes(), CUstream(stream));
-    expectOk(s, entry.name + " run");
-    checkCuda(cudaStreamSynchronize(stream), "kernels (eager)");
-    if (s.ok())
-      report(entry, "eager", p, *plan);
   }
 
   // CUDA graph: captured once for the maxima, replayed while lens change.

@@ -8,10 +8,10 @@
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases
-//   required|tune|unified-max]
+//   required|tune|unified-max|dispatch]
 //            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
-//            [--flush read|write] [--floor-sweep]
+//            [--flush read|write] [--floor-sweep] [--back-to-back]
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
 // by side; each is labelled by its file name. --ctas-per-sm re-plans each
@@ -20,6 +20,10 @@
 // printed as soon as it is measured. --floor-sweep (no bundle needed) times
 // streaming reads of 2 MB .. 256 MB and an empty launch: the fixed cost a
 // short memory-bound kernel cannot avoid under this timing protocol.
+// --back-to-back times fd's launches as a decode step runs them: one flush,
+// then launches over enough copies of the problem that each reads cold
+// memory, the time divided by their number (launch latency then overlaps
+// the previous kernel); peers keep the one-launch protocol.
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Harness/AttentionProblem.h"
@@ -80,6 +84,19 @@ std::vector<Case> unifiedMaxCases() {
   for (int64_t b : {1, 4, 8})
     for (int64_t l : {512, 1024, 2048, 4096})
       cases.push_back({b, 32, 32, l});
+  return cases;
+}
+
+/// Where splitting stops paying (the split/unsplit launch variants): B * Hkv
+/// from 64 to 2048 CTAs around one per SM, short to long contexts.
+std::vector<Case> dispatchCases() {
+  std::vector<Case> cases;
+  for (int64_t l : {512, 2048, 8192})
+    for (int64_t b : {2, 4, 8, 16, 64})
+      cases.push_back({b, 32, 32, l});
+  for (int64_t l : {512, 2048, 8192})
+    for (int64_t b : {8, 16, 32, 64})
+      cases.push_back({b, 32, 8, l});
   return cases;
 }
 
@@ -215,14 +232,14 @@ int main(int argc, char **argv) {
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   int64_t minChunk = 0;           // 0: each bundle's own policy
   FlushMode flush = FlushMode::Read;
-  bool torch = true, withRef = true, floorSweep = false;
+  bool torch = true, withRef = true, floorSweep = false, backToBack = false;
   auto usage = [] {
     std::fprintf(
         stderr,
         "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-        "[--cases required|tune|unified-max] [--case B,Hq,Hkv,L] [--runs N] "
+        "[--cases required|tune|unified-max|dispatch] [--case B,Hq,Hkv,L] [--runs N] "
         "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
-        "[--torch-script path] [--flush read|write] [--floor-sweep]\n");
+        "[--torch-script path] [--flush read|write] [--floor-sweep] [--back-to-back]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -235,6 +252,8 @@ int main(int argc, char **argv) {
       torch = false;
     else if (arg == "--floor-sweep")
       floorSweep = true;
+    else if (arg == "--back-to-back")
+      backToBack = true;
     else if (arg == "--no-ref")
       withRef = false;
     else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
@@ -304,6 +323,8 @@ int main(int argc, char **argv) {
       cases = tuneCases();
     else if (casesName == "unified-max")
       cases = unifiedMaxCases();
+    else if (casesName == "dispatch")
+      cases = dispatchCases();
     else {
       std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
                    casesName.c_str());
@@ -384,6 +405,21 @@ int main(int argc, char **argv) {
                              ci + 1);
     problem.setLens(std::vector<int32_t>(size_t(c.batch), int32_t(c.len)));
     result.bytes = problem.bytesMoved();
+    // --back-to-back: more copies until their K/V exceed twice the L2.
+    std::vector<std::unique_ptr<AttentionProblem>> copies;
+    if (backToBack)
+      for (double total = result.bytes;
+           copies.empty() || total < double(timer.coldBytes());
+           total += result.bytes) {
+        copies.push_back(std::make_unique<AttentionProblem>(
+            shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
+            1000 * (ci + 1) + copies.size()));
+        copies.back()->setLens(
+            std::vector<int32_t>(size_t(c.batch), int32_t(c.len)));
+      }
+    std::vector<rt::AttentionArgs> copyArgs = {problem.args()};
+    for (const auto &copy : copies)
+      copyArgs.push_back(copy->args());
     result.floorUs = result.bytes / (readGBs * 1e9) * 1e6;
     int64_t planS = 0, planChunk = 0;
 
@@ -428,25 +464,30 @@ int main(int argc, char **argv) {
           // Unified max: the workspace is zeroed once, the kernels keep it so.
           DeviceWorkspace ws(*bound, *plan, stream);
           const rt::Status &init = ws.initStatus();
-          rt::AttentionArgs args = problem.args();
           TimingResult t;
           std::string error = init.ok() ? "" : init.getMessage();
-          bool ok = init.ok() && timer.time(
-                                     [&] {
-                                       rt::Status s = bound->run(
-                                           *plan, args, ws.get(), ws.bytes(),
-                                           CUstream(stream));
-                                       if (!s.ok())
-                                         error = s.getMessage();
-                                       return s.ok();
-                                     },
-                                     3, runs, t);
+          auto launch = [&](int i) {
+            rt::Status s = bound->run(*plan, copyArgs[i % copyArgs.size()],
+                                      ws.get(), ws.bytes(), CUstream(stream));
+            if (!s.ok())
+              error = s.getMessage();
+            return s.ok();
+          };
+          bool ok = init.ok() &&
+                    (backToBack
+                         ? timer.timeBackToBack(
+                               launch, int(std::max<size_t>(8, 2 * copyArgs.size())),
+                               1, runs, t)
+                         : timer.time([&] { return launch(0); }, 3, runs, t));
           if (!ok) {
             m.note = error;
           } else {
             m.medianUs = t.medianUs, m.minUs = t.minUs, m.maxUs = t.maxUs;
             m.note = "S=" + std::to_string(plan->numSplits) +
                      " chunk=" + std::to_string(plan->chunk);
+            if (backToBack)
+              m.note += " back-to-back over " +
+                        std::to_string(copyArgs.size()) + " copies";
             if (!planS)
               planS = plan->numSplits, planChunk = plan->chunk;
           }
@@ -572,6 +613,8 @@ int main(int argc, char **argv) {
       << "\",\n  \"date\": \"" << date << "\",\n  \"commit\": \""
       << jsonEscape(commit) << "\",\n  \"read_floor_GBps\": " << readGBs
       << ",\n  \"flush\": \"" << (flush == FlushMode::Read ? "read" : "write")
+      << "\",\n  \"fd_timing\": \""
+      << (backToBack ? "back-to-back" : "one-launch")
       << "\",\n  \"runs\": " << runs << ",\n  \"cases\": [";
     for (size_t i = 0; i < results.size(); ++i) {
       const CaseResult &r = results[i];

@@ -14,6 +14,13 @@
 using namespace mlir;
 using namespace mlir::fd::compile;
 
+/// The unified-max launch variants (docs/unified-max.md) carry a fallback
+/// counter and a zero-initialised workspace; the online ones (split,
+/// unsplit) do not.
+static bool isUnifiedMaxVariant(StringRef variant) {
+  return variant == "two_kernel" || variant == "single_launch";
+}
+
 static std::string typeName(Type t) {
   if (t.isF16())
     return "f16";
@@ -374,14 +381,15 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
               };
               // The fallback counter comes first so that its offset (0)
               // does not depend on B or S: it accumulates across calls.
-              if (!variant.empty())
+              if (isUnifiedMaxVariant(variant))
                 buffer("fallback_count", "i32", {"1"});
               if (variant == "single_launch") {
                 buffer("ua_acc", "f32", {"B", "Hq", "D"});
                 buffer("ua_sum", "f32", {"B", "Hq"});
                 buffer("ua_bits", "i32", {"B", "Hq"});
                 buffer("ua_count", "i32", {"B", "Hkv"});
-              } else {
+              } else if (variant != "unsplit") {
+                // The unsplit kernel writes the output itself.
                 buffer("partial_acc", "f32", {"B", "Hq", "S", "D"});
                 buffer("partial_max", "f32", {"B", "Hq", "S"});
                 buffer("partial_sum", "f32", {"B", "Hq", "S"});
@@ -397,8 +405,8 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                   writeKernel(k);
             });
           };
-          // Variants in kernel order (two_kernel first); an entry without
-          // them has the one unnamed variant.
+          // Variants in kernel order (two_kernel first, split before
+          // unsplit); an entry without them has the one unnamed variant.
           std::vector<std::string> variants;
           for (const Kernel &k : bundle.kernels)
             if (k.entry == e.name &&
@@ -417,8 +425,10 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                   j.attribute("name", variant);
                   // The single-launch accumulators and the fallback counter
                   // must start at zero; the kernels leave them zeroed.
-                  j.attribute("workspace_init", "zero");
-                  j.attribute("fallback_counter", "fallback_count");
+                  if (isUnifiedMaxVariant(variant)) {
+                    j.attribute("workspace_init", "zero");
+                    j.attribute("fallback_counter", "fallback_count");
+                  }
                   writeWorkspace(variant);
                   writeKernels(variant);
                 });

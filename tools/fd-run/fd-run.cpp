@@ -355,7 +355,8 @@ static int planEntries(const Bundle &bundle, const Options &options) {
     }
     // Every launch variant (unified max has two); the default one is the
     // variant BoundEntry::plan picks.
-    size_t defaultVariant = getDefaultVariant(entry);
+    size_t defaultVariant =
+        chooseVariant(entry, options.batch, options.maxLen, smCount, 0);
     for (size_t v = 0; v < getNumVariants(entry); ++v) {
       const EntrySpec &variant = getVariant(entry, v);
       int index = static_cast<int>(v);

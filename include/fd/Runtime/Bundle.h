@@ -238,6 +238,17 @@ int findVariant(const EntrySpec &entry, std::string_view name);
 /// for MHA (Hq == Hkv), "two_kernel" for GQA/MQA, as measured; else the
 /// first.
 size_t getDefaultVariant(const EntrySpec &entry);
+/// The variant for a call. Online-softmax entries have "split" and
+/// "unsplit" (FlashDecoding++'s heuristic dataflow, split-KV or not per
+/// call): unsplit exactly when the split planner (chooseSplits, with the
+/// split partial kernel's \p residentCtasPerSm) would use one split, i.e.
+/// when B * Hkv CTAs already fill the GPU, since the merge then buys
+/// nothing. Measured on an H100 (docs/perf.md), the seed's coarser rule
+/// "unsplit once B * Hkv >= SMs" loses up to 5x at B * Hkv = 1-2 CTAs per
+/// SM: one CTA walking a whole sequence keeps too few loads in flight.
+/// Entries without these variants: getDefaultVariant.
+size_t chooseVariant(const EntrySpec &entry, int64_t batch, int64_t maxLen,
+                     int64_t smCount, int64_t residentCtasPerSm);
 
 /// A parsed, fully validated bundle. Immutable once loaded.
 class Bundle {

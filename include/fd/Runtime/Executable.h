@@ -33,7 +33,8 @@ public:
   /// The loaded kernels, parallel to getSpec().kernels.
   const std::vector<KernelInfo> &getKernels() const { return kernels; }
 
-  /// plan() with this device's SM count, for the default launch variant.
+  /// plan() with this device's SM count, for the launch variant
+  /// chooseVariant picks for this call (online softmax: split or unsplit).
   Expected<Plan> plan(int64_t batch, int64_t maxLen) const;
   /// planForGraph() with this device's SM count.
   Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen) const;
@@ -88,6 +89,7 @@ public:
 private:
   friend class Executable;
   BoundEntry() = default;
+  size_t pickVariant(int64_t batch, int64_t maxLen) const;
 
   const EntrySpec *spec = nullptr;
   const Context *context = nullptr;

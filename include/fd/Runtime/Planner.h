@@ -104,7 +104,7 @@ struct Plan {
 /// Plans \p entry for \p batch sequences whose longest is \p maxLen tokens on
 /// a GPU with \p smCount SMs. The caller knows maxLen on the host.
 /// \p residentCtasPerSm as for chooseSplits; \p variant picks a launch
-/// variant (-1: getDefaultVariant).
+/// variant (-1: chooseVariant).
 Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
                     int64_t smCount, int64_t residentCtasPerSm = 0,
                     int variant = -1);

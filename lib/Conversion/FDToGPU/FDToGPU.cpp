@@ -70,10 +70,39 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
-    if (options.minCtasPerSm > 0)
-      fn->setAttr("nvvm.minctasm",
-                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
-    buildBody(fn, rewriter, shape, op.getScale().convertToDouble());
+    setMinCtas(fn, rewriter);
+    buildBody(fn, rewriter, shape, op.getScale().convertToDouble(),
+              /*unsplit=*/false);
+
+    // With the merge in the same block, the entry also gets the `unsplit`
+    // launch variant: one CTA per (sequence, KV head) over the whole
+    // sequence, writing the normalised output itself. When B * Hkv alone
+    // fills the GPU, splitting buys no parallelism and the merge launch and
+    // the partial round trip through memory are pure cost (FlashDecoding++'s
+    // heuristic dataflow); the runtime picks per call.
+    if (MergePartialsOp merge = findMerge(op)) {
+      Value out = merge.getOut();
+      SmallVector<Value> unsplitOperands = {op.getQuery(), op.getKey(),
+                                            op.getValue(), op.getLengths(),
+                                            out,           op.getChunkSize()};
+      auto unsplitFn = createKernel(
+          module, rewriter, loc, (entryName(op) + "_unsplit_online").str(),
+          ValueRange(unsplitOperands).getTypes(), blockSize);
+      setManifestAttrs(unsplitFn, rewriter, "fused", entryName(op),
+                       {"1", "Hkv", "B"},
+                       {"q", "k", "v", "lens", "out", "chunk"},
+                       op.getSoftmax());
+      setMinCtas(unsplitFn, rewriter);
+      buildBody(unsplitFn, rewriter, shape, op.getScale().convertToDouble(),
+                /*unsplit=*/true);
+      auto split = rewriter.getStringAttr("split");
+      fn->setAttr(kernel_attr::kVariant, split);
+      unsplitFn->setAttr(kernel_attr::kVariant,
+                         rewriter.getStringAttr("unsplit"));
+      // Read by MergePartialsToGPU, which lowers `merge` next.
+      rewriter.modifyOpInPlace(
+          merge, [&] { merge->setAttr(kernel_attr::kVariant, split); });
+    }
 
     // Host side: grid (S, Hkv, B).
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -90,16 +119,44 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     return success();
   }
 
+  /// The online merge of `op`'s partials later in the same block, if any.
+  static MergePartialsOp findMerge(PartialAttentionOp op) {
+    for (Operation *user : op.getAcc().getUsers())
+      if (auto merge = dyn_cast<MergePartialsOp>(user))
+        if (merge->getBlock() == op->getBlock() && op->isBeforeInBlock(merge) &&
+            merge.getMax() == op.getMax() && merge.getSum() == op.getSum() &&
+            isa<OnlineSoftmaxAttr>(merge.getSoftmax()))
+          return merge;
+    return {};
+  }
+
+  void setMinCtas(gpu::GPUFuncOp fn, OpBuilder &b) const {
+    if (options.minCtasPerSm > 0)
+      fn->setAttr("nvvm.minctasm",
+                  b.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
+  }
+
+  /// The split kernel writes the (max, sum, acc) state of its split; the
+  /// unsplit kernel (launched with one split) writes acc / sum, or zeros
+  /// for an empty sequence, in the output's element type.
   void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, const AttentionShape &shape,
-                 double scale) const {
+                 double scale, bool unsplit) const {
     OpBuilder::InsertionGuard guard(b);
     Block &entry = fn.getBody().front();
     b.setInsertionPointToStart(&entry);
     KernelEmitter e{b, fn.getLoc()};
     Value q = entry.getArgument(0), k = entry.getArgument(1),
-          v = entry.getArgument(2), lens = entry.getArgument(3),
-          accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
-          sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
+          v = entry.getArgument(2), lens = entry.getArgument(3);
+    Value out, accOut, maxOut, sumOut, chunk;
+    if (unsplit) {
+      out = entry.getArgument(4);
+      chunk = entry.getArgument(5);
+    } else {
+      accOut = entry.getArgument(4);
+      maxOut = entry.getArgument(5);
+      sumOut = entry.getArgument(6);
+      chunk = entry.getArgument(7);
+    }
     Layout lay =
         makeLayout(e, shape.headDim, options.blockSize, options.unroll);
     SplitWork w = emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk,
@@ -107,25 +164,39 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
     // Merge the thread groups' states, one query head at a time, through a
     // small shared buffer (4 KB at 128 threads), then write the split's
-    // partial state.
+    // partial state (or the output).
     SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/false);
     const int64_t group = shape.groupSize();
     for (int64_t i = 0; i < group; ++i) {
       Value head = w.heads[i];
       auto [big, total] = combineGroups(
           e, lay, sb, w.state.m[i], w.state.l[i], w.state.acc[i], Mode::Online,
-          [&](Value d, Value a, Value) {
-            memref::StoreOp::create(b, e.loc, a, accOut,
-                                    ValueRange{w.batch, head, w.split, d});
+          [&](Value d, Value a, Value sum) {
+            if (!unsplit) {
+              memref::StoreOp::create(b, e.loc, a, accOut,
+                                      ValueRange{w.batch, head, w.split, d});
+              return;
+            }
+            Value positive = arith::CmpFOp::create(
+                b, e.loc, arith::CmpFPredicate::OGT, sum, e.f32(0));
+            Value res = arith::DivFOp::create(
+                b, e.loc, a, e.select(positive, sum, e.f32(1)));
+            res = e.select(positive, res, e.f32(0));
+            Type et = cast<MemRefType>(out.getType()).getElementType();
+            memref::StoreOp::create(b, e.loc,
+                                    arith::TruncFOp::create(b, e.loc, et, res),
+                                    out, ValueRange{w.batch, head, d});
           });
-      Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
-      scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, e.loc, big, maxOut,
-                                ValueRange{w.batch, head, w.split});
-        memref::StoreOp::create(b, e.loc, total, sumOut,
-                                ValueRange{w.batch, head, w.split});
-        scf::YieldOp::create(b, e.loc);
-      });
+      if (!unsplit) {
+        Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
+        scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
+          memref::StoreOp::create(b, e.loc, big, maxOut,
+                                  ValueRange{w.batch, head, w.split});
+          memref::StoreOp::create(b, e.loc, total, sumOut,
+                                  ValueRange{w.batch, head, w.split});
+          scf::YieldOp::create(b, e.loc);
+        });
+      }
       // The next head reuses the buffers.
       if (i + 1 < group)
         gpu::BarrierOp::create(b, e.loc);
@@ -160,6 +231,8 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     setManifestAttrs(fn, rewriter, "merge", entryName(op), {"Hq", "B"},
                      {"partial_acc", "partial_max", "partial_sum", "out"},
                      op.getSoftmax());
+    if (auto variant = op->getAttrOfType<StringAttr>(kernel_attr::kVariant))
+      fn->setAttr(kernel_attr::kVariant, variant);
     buildBody(fn, rewriter);
 
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);

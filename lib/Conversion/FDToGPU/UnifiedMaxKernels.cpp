@@ -115,6 +115,9 @@ struct Params {
   AttentionShape shape;
   double scale, phiLog2, hiLog2, loLog2;
   int64_t blockSize, unroll;
+  /// Carry the next tile's K/V rows through the token loop (the option of
+  /// the same name); the exact fallback's loop never prefetches.
+  bool prefetch;
 };
 
 Value toI32(KernelEmitter &e, Value flag) {
@@ -148,7 +151,7 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
   SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, p.phiLog2);
+                              Mode::FixedMax, p.phiLog2, p.prefetch);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
   const SmallVector<Value> &heads = w.heads;
@@ -274,7 +277,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         chunk = entry.getArgument(10);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
   SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, p.phiLog2);
+                              Mode::FixedMax, p.phiLog2, p.prefetch);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
@@ -443,7 +446,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
            (phi + threshold) * kLog2e,
            (phi - threshold) * kLog2e,
            options.blockSize,
-           options.unroll};
+           options.unroll,
+           options.prefetch};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);
   StringRef entry = entryName(op);

@@ -3,6 +3,8 @@
 // RUN: fd-opt %s --convert-fd-to-gpu="min-ctas-per-sm=5" | FileCheck %s --check-prefix=MINCTAS
 // RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=MERGE
 // RUN: fd-opt %s --convert-fd-to-gpu="prefetch=true unroll=2" | FileCheck %s --check-prefix=PREFETCH
+// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=UNSPLIT
+// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=ALONE
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.
@@ -82,11 +84,15 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 }
 
 // min-ctas-per-sm reaches ptxas as .minnctapersm through nvvm.minctasm, on
-// the partial kernel only; without the option no such promise is made.
+// the token-loop kernels (partial, unsplit) only; without the option no such
+// promise is made.
 // MINCTAS-LABEL: gpu.func @gqa_partial_online
+// MINCTAS-SAME: nvvm.minctasm = 5 : i32
+// MINCTAS-LABEL: gpu.func @gqa_unsplit_online
 // MINCTAS-SAME: nvvm.minctasm = 5 : i32
 // MINCTAS-LABEL: gpu.func @gqa_merge_online
 // MINCTAS-NOT: nvvm.minctasm
+// MINCTAS-LABEL: gpu.func @partial_only_partial_online
 // CHECK-NOT: nvvm.minctasm
 
 // The merge kernel walks the splits 8 at a time with the loads of a step
@@ -112,3 +118,44 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 // PREFETCH-COUNT-2: vector.load %arg2
 // PREFETCH: arith.extf %[[R0]]
 // PREFETCH: scf.yield {{.*}}, %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3 :
+
+// A partial with its merge also gets the `unsplit` launch variant: one kernel
+// over the whole sequence (grid 1 x Hkv x B) that writes the normalised
+// output itself, with no partial buffers. The host IR launches the split
+// variant; the runtime chooses per call (docs/bundle.md).
+// UNSPLIT-LABEL: gpu.func @gqa_partial_online
+// UNSPLIT-SAME: fd.variant = "split"
+// UNSPLIT-LABEL: gpu.func @gqa_unsplit_online
+// UNSPLIT-SAME: %arg4: memref<?x32x128xf16>, %arg5: index
+// UNSPLIT-SAME: fd.args = ["q", "k", "v", "lens", "out", "chunk"]
+// UNSPLIT-SAME: fd.grid = ["1", "Hkv", "B"], fd.role = "fused"
+// UNSPLIT-SAME: fd.variant = "unsplit"
+// UNSPLIT: scf.for {{.*}} step %c16 iter_args
+// UNSPLIT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// UNSPLIT: gpu.barrier
+// An empty sequence (sum 0) writes zeros rather than 0/0.
+// UNSPLIT: arith.cmpf ogt
+// UNSPLIT: arith.divf
+// UNSPLIT: arith.truncf %{{.*}} : f32 to f16
+// One output store per head of the group of 4.
+// UNSPLIT: memref.store %{{.*}}, %arg4[
+// UNSPLIT-COUNT-3: memref.store %{{.*}}, %arg4[
+// UNSPLIT: gpu.return
+// UNSPLIT-LABEL: gpu.func @gqa_merge_online
+// UNSPLIT-SAME: fd.variant = "split"
+
+// A partial whose merge is elsewhere (or absent) has only the split form.
+// ALONE-LABEL: gpu.func @partial_only_partial_online
+// ALONE-NOT: fd.variant
+// ALONE-NOT: gpu.func @partial_only_unsplit_online
+func.func @partial_only(%q: memref<?x32x128xf16>,
+    %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>,
+    %lens: memref<?xi32>, %acc: memref<?x32x?x128xf32>,
+    %max: memref<?x32x?xf32>, %sum: memref<?x32x?xf32>, %chunk: index) {
+  fd.partial_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>)
+      outs(%acc, %max, %sum : memref<?x32x?x128xf32>, memref<?x32x?xf32>,
+           memref<?x32x?xf32>)
+      chunk_size(%chunk) {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+  return
+}

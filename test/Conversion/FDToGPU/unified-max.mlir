@@ -1,5 +1,6 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-ptx)" | FileCheck %s --check-prefix=PTX
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="prefetch=true unroll=2" | FileCheck %s --check-prefix=PREFETCH
 
 // The host launches the two-kernel variant in place of partial, merge and
 // fallback; the single-launch kernel sits in the gpu.module for fd-compile.
@@ -54,3 +55,13 @@ func.func @llama(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16, strided<[?,
       {scale = 0.0883883461 : f32, softmax = #fd.unified_max<phi = 4.0, threshold = 30.0>}
   return
 }
+
+// prefetch reaches the unified kernels' token loop as it does the online one:
+// the first tile is loaded before the loop and carried, the next one loaded
+// inside before the current one is used.
+// PREFETCH-LABEL: gpu.func @llama_partial_unified
+// PREFETCH: %[[FIRST:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
+// PREFETCH: scf.for {{.*}} iter_args({{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1, %{{.*}} = %[[FIRST]]#2, %{{.*}} = %[[FIRST]]#3)
+// PREFETCH-LABEL: gpu.func @llama_single_unified
+// PREFETCH: %[[FIRST2:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
+// PREFETCH: scf.for {{.*}} iter_args({{.*}} = %[[FIRST2]]#0, %{{.*}} = %[[FIRST2]]#1, %{{.*}} = %[[FIRST2]]#2, %{{.*}} = %[[FIRST2]]#3)

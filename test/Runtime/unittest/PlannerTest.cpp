@@ -246,3 +246,48 @@ TEST(PlanOtherOpsUnsupported) {
   CHECK_ERROR(p, "op 'flat_gemm' cannot be planned by this runtime");
   CHECK(p.getStatus().getCode() == ErrorCode::Unsupported);
 }
+
+TEST(PlanChoosesSplitOrUnsplit) {
+  // The test manifest's entry (Hkv = 8, ctas_per_sm 2, min_chunk 256) with
+  // launch variants named as fd-compile names an online-softmax entry's.
+  std::string text = fdtest::withVariants("none", "", "unsplit");
+  text = REPLACE(text, "\"name\": \"two_kernel\"", "\"name\": \"split\"");
+  auto bundle = Bundle::loadMemory(text);
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  const EntrySpec &entry = (*bundle)->getEntries()[0];
+  const size_t split = 0, unsplit = 1;
+  // 4 resident CTAs per SM, capped by ctas_per_sm 2: target 264 CTAs.
+  // B = 16: 128 CTAs -> S = 2: splitting adds parallelism.
+  CHECK_EQ(chooseVariant(entry, 16, 4096, 132, 4), split);
+  // B = 32: 256 CTAs -> S = floor(264 / 256) = 1: unsplit.
+  CHECK_EQ(chooseVariant(entry, 32, 4096, 132, 4), unsplit);
+  // A context shorter than min_chunk is one split at any batch.
+  CHECK_EQ(chooseVariant(entry, 1, 200, 132, 4), unsplit);
+  // Without the occupancy figure: S = ceil(264 / 256) = 2 at B = 32.
+  CHECK_EQ(chooseVariant(entry, 32, 4096, 132, 0), split);
+  // Bad arguments are left to the split planner to report.
+  CHECK_EQ(chooseVariant(entry, -1, 4096, 132, 4), split);
+
+  // plan() without a variant follows the choice; the unsplit plan is one
+  // split over the whole (64-aligned) context.
+  Expected<Plan> p = plan(entry, 32, 4000, 132, 4);
+  CHECK_OK(p);
+  if (p) {
+    CHECK_EQ(p->variant, int(unsplit));
+    CHECK_EQ(p->numSplits, 1);
+    CHECK_EQ(p->chunk, 4032);
+  }
+  Expected<Plan> q = plan(entry, 16, 4000, 132, 4);
+  CHECK_OK(q);
+  if (q) {
+    CHECK_EQ(q->variant, int(split));
+    CHECK_EQ(q->numSplits, 2);
+  }
+  // Forcing the unsplit variant still gives one split.
+  Expected<Plan> forced = plan(entry, 1, 4000, 132, 4, int(unsplit));
+  CHECK_OK(forced);
+  if (forced)
+    CHECK_EQ(forced->numSplits, 1);
+}
