@@ -83,12 +83,16 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       k + stages - 1 overlap the MMAs of tile k. Rows of a stage are padded
       by 16 bytes so `nvgpu.ldmatrix` is free of bank conflicts. x rows at
       or past M are zero-filled by the copy (src-size 0), never read.
-    - `direct_mP` for each P in `direct-pad-m` (8, 16; with `direct`, used
-      for M up to the largest of them): the same y^T = W * x^T MMAs without
-      shared memory in the K loop. A CTA owns 16 rows of W; each of its
-      `direct-split-k` warps loads its A fragments (W) and B fragments (x)
-      straight from global memory with 16-byte loads, `direct-unroll` 32-wide
-      K steps per iteration, every load issued before the first MMA. One
+    - `direct_mP` for each P in `direct-pad-m` (8, 16; default 16 only;
+      with `direct`, used for M up to the largest of them): the same
+      y^T = W * x^T MMAs without shared memory in the K loop. A CTA owns 16
+      rows of W; each of its `direct-split-k` warps loads its A fragments
+      (W) and B fragments (x) straight from global memory with 16-byte
+      loads, `direct-unroll` 32-wide K steps per iteration, every load
+      issued before the first MMA; with `direct-prefetch` (default) the
+      loads of iteration i + 1 are issued before the MMAs of iteration i
+      (register double buffering, last iteration peeled), and
+      `direct-l2-prefetch` > 0 adds `nvvm.prefetch` of W lines into L2. One
       16-byte load per row is a fragment because k is renamed: lane t's
       physical k 8t .. 8t + 7 of a 32-k step feed logical k 2t, 2t + 1,
       2t + 8, 2t + 9 of two m16n8k16 MMAs (DirectFragments.h), identically
