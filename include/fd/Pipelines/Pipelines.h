@@ -115,7 +115,7 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::ListOption<int64_t> gemmDirectPadM{
       *this, "gemm-direct-pad-m",
       llvm::cl::desc("Flat GEMM: M rows per CTA of each direct variant "
-                     "(8 or 16; default 16)")};
+                     "(8, 16, 32 or 64; default 16,32,64)")};
   PassOptions::Option<int64_t> gemmDirectSplitK{
       *this, "gemm-direct-split-k",
       llvm::cl::desc("Flat GEMM: warps per CTA splitting K in the direct "

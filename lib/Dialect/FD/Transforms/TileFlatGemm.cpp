@@ -725,9 +725,11 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     // direct_m8 only on request: in docs/perf.md's measurements ptxas
     // interleaves its loads with the MMAs that consume them (it keeps
     // fewer registers than the loads in flight need) and it is slower than
-    // direct_m16 even at M = 1.
+    // direct_m16 even at M = 1. direct_m32/m64 read W once for M <= 64
+    // where the ring tiles' 1-CTA/SM pipeline is 10-20% slower on the
+    // large shapes (H100, docs/perf.md).
     if (pads.empty())
-      pads = {16};
+      pads = {16, 32, 64};
     llvm::sort(pads);
     pads.erase(std::unique(pads.begin(), pads.end()), pads.end());
     return pads;
@@ -737,6 +739,15 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   /// their split-k: the explicit one, or the smallest power of two giving
   /// kDirectWarps warps over the N / 16 CTAs, at most 16, at most the iterations' worth of K,
   /// and small enough that a thread's registers hold the loads in flight.
+  /// Unroll of the direct variant with \p p batch rows: `direct-unroll`,
+  /// lowered for wide tiles so that one (or, double-buffered, two)
+  /// iterations of 16-byte pieces, (2 + p / 8) per step, stay within 128
+  /// data registers (p = 32: 2 steps, p = 64: 1 step at the default).
+  int64_t directUnrollFor(int64_t p) const {
+    const int64_t perStep = (directPrefetch ? 2 : 1) * (2 + p / 8) * 4;
+    return std::max<int64_t>(1, std::min<int64_t>(directUnroll, 128 / perStep));
+  }
+
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
                             ArrayRef<int64_t> pads,
                             SmallVectorImpl<int64_t> &splitKUsed) const {
@@ -744,8 +755,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
     for (int64_t p : pads)
-      if (p != 8 && p != 16)
-        return bad("direct-pad-m value " + Twine(p) + " must be 8 or 16");
+      if (p != 8 && p != 16 && p != 32 && p != 64)
+        return bad("direct-pad-m value " + Twine(p) +
+                   " must be 8, 16, 32 or 64");
     if (directSplitK < 0 || directSplitK > 32)
       return bad("direct-split-k must be in [0, 32] (0: auto), got " +
                  Twine(directSplitK));
@@ -772,17 +784,18 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     for (int64_t p : pads) {
       int64_t split = directSplitK;
       if (split == 0) {
+        const int64_t unroll = directUnrollFor(p);
         const int64_t ctas = shape.n / 16;
         split = 1;
         while (split < 16 && ctas * split < kDirectWarps)
           split *= 2;
-        split = std::min(split, maxSplit);
+        split = std::min(split, (steps + unroll - 1) / unroll);
         // Register double buffering holds two iterations of 16-byte pieces
         // (4 registers each) per lane; a CTA of 32 * split-k threads gets
         // at most 64K / threads registers each (ptxas spills beyond). Keep
-        // ~48 for addresses and accumulators.
+        // ~48 for addresses and accumulators (2 per n-tile more).
         const int64_t dataRegs =
-            (directPrefetch ? 2 : 1) * directUnroll * (2 + p / 8) * 4;
+            (directPrefetch ? 2 : 1) * unroll * (2 + p / 8) * 4 + p / 2;
         while (split > 1 &&
                std::min<int64_t>(255, 65536 / (32 * split)) < dataRegs + 48)
           split /= 2;
@@ -923,7 +936,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     };
     auto emitDirect = [&](int64_t p) {
       int64_t split = directSplit[llvm::find(directPads, p) - directPads.begin()];
-      DirectConfig cfg{p, split, directUnroll, directPrefetch,
+      DirectConfig cfg{p, split, directUnrollFor(p), directPrefetch,
                        directL2Prefetch};
       Value gz = e.divui(e.addi(rows, p - 1), p);
       Value smem = arith::ConstantOp::create(

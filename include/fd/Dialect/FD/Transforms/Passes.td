@@ -83,7 +83,8 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       k + stages - 1 overlap the MMAs of tile k. Rows of a stage are padded
       by 16 bytes so `nvgpu.ldmatrix` is free of bank conflicts. x rows at
       or past M are zero-filled by the copy (src-size 0), never read.
-    - `direct_mP` for each P in `direct-pad-m` (8, 16; default 16 only;
+    - `direct_mP` for each P in `direct-pad-m` (8, 16, 32, 64; default
+      16, 32, 64;
       with `direct`, used for M up to the largest of them): the same
       y^T = W * x^T MMAs without shared memory in the K loop. A CTA owns 16
       rows of W; each of its `direct-split-k` warps loads its A fragments
@@ -169,8 +170,8 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "(no shared-memory ring) and use them for M up to the largest "
            "direct-pad-m">,
     ListOption<"directPadM", "direct-pad-m", "int64_t",
-               "Batch rows per CTA of each direct variant (8 or 16; default "
-               "16: direct_m8 measured slower, docs/perf.md)">,
+               "Batch rows per CTA of each direct variant (8, 16, 32 or 64; "
+               "default 16,32,64: direct_m8 measured slower, docs/perf.md)">,
     Option<"directSplitK", "direct-split-k", "int64_t", /*default=*/"0",
            "Direct variants: warps per CTA splitting K (1..32; 0 = auto: the "
            "next power of two giving (N / 16) * split-k >= 1024 warps, at "
@@ -185,7 +186,9 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "iterations ahead of the loads (0: none; at most 8)">,
     Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
            "Direct variants: 32-wide K steps per warp and iteration, all "
-           "loaded before the first MMA (1..16)">
+           "loaded before the first MMA (1..16); wide tiles use fewer so "
+           "that the pieces in flight fit 128 registers (32 rows: 2, "
+           "64 rows: 1)">
   ];
 }
 def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {
