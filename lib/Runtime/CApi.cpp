@@ -534,7 +534,7 @@ int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
         selectFlatGemmKernel(spec, m, table ? &table->table : nullptr);
     if (!index)
       return index.getStatus();
-    *variant = spec.kernels[*index].role.c_str();
+    *variant = flatGemmVariantName(spec, *index).c_str();
     return Status::success();
   });
 }

@@ -1,6 +1,7 @@
 //===- Context.cpp - A device and its primary context ---------------------===//
 
 #include "fd/Runtime/Context.h"
+#include "fd/Runtime/Cublas.h"
 
 using namespace fd::rt;
 
@@ -73,8 +74,43 @@ Expected<std::shared_ptr<Context>> Context::create(int ordinal) {
 Context::~Context() {
   // Errors are ignored: at process exit the driver may already be shutting
   // down (CUDA_ERROR_DEINITIALIZED) and there is nobody to report to.
+  if (cublas && context) {
+    // cublasDestroy and cuMemFree act on the current context.
+    ContextGuard guard(*this);
+    if (guard.getStatus().ok())
+      cublas.reset();
+    else
+      (void)cublas.release(); // leaked: destroying it in another context
+                              // would be worse
+  }
   if (context)
     (void)api->cuDevicePrimaryCtxRelease(device);
+}
+
+Expected<CublasHandle *> Context::getCublas() const {
+  std::lock_guard<std::mutex> lock(cublasMutex);
+  if (cublasTried)
+    return cublas ? Expected<CublasHandle *>(cublas.get())
+                  : Expected<CublasHandle *>(cublasStatus);
+  cublasTried = true;
+  Expected<const CublasApi *> library = fd::rt::getCublas();
+  if (!library) {
+    cublasStatus = library.getStatus();
+    return cublasStatus;
+  }
+  ContextGuard guard(*this);
+  if (!guard.getStatus().ok()) {
+    cublasStatus = guard.getStatus();
+    return cublasStatus;
+  }
+  Expected<std::unique_ptr<CublasHandle>> handle =
+      CublasHandle::create(**library, *api);
+  if (!handle) {
+    cublasStatus = handle.getStatus();
+    return cublasStatus;
+  }
+  cublas = handle.take();
+  return cublas.get();
 }
 
 std::string Context::getChip() const {

@@ -96,6 +96,115 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
 }
 
 //===----------------------------------------------------------------------===//
+// The cublas variant
+//===----------------------------------------------------------------------===//
+
+/// Checks one row-major matrix for cublasGemmEx and returns its leading
+/// dimension (row stride in elements). cuBLAS reads rows with a pitch, so
+/// only the inner stride must be 1; its int parameters bound the rest.
+static Expected<int> checkCublasMatrix(const char *name, const TensorRef &t,
+                                       DType dtype) {
+  std::string what = std::string("argument '") + name + "'";
+  constexpr int64_t intMax = std::numeric_limits<int>::max();
+  if (!t.data)
+    return invalid(what + ": data is null");
+  if (t.rank != 2)
+    return invalid(what + ": rank " + std::to_string(t.rank) + ", expected 2");
+  if (t.dtype != dtype)
+    return invalid(what + ": dtype " + dtypeName(t.dtype) + ", expected " +
+                   dtypeName(dtype));
+  for (int i = 0; i < 2; ++i)
+    if (t.sizes[i] < 0 || t.sizes[i] > intMax)
+      return invalid(what + ": size " + std::to_string(t.sizes[i]) +
+                     " is outside cuBLAS's range [0, 2^31)");
+  if (t.sizes[1] > 1 && t.strides[1] != 1)
+    return invalid(what + ": the cublas variant needs unit inner stride, but "
+                          "stride 1 is " +
+                   std::to_string(t.strides[1]));
+  int64_t ld = std::max<int64_t>(t.sizes[1], 1);
+  if (t.sizes[0] > 1) {
+    if (t.strides[0] < ld)
+      return invalid(what + ": the cublas variant needs a row stride of at "
+                            "least the row length " +
+                     std::to_string(ld) + ", but stride 0 is " +
+                     std::to_string(t.strides[0]));
+    ld = t.strides[0];
+  }
+  if (ld > intMax)
+    return invalid(what + ": row stride " + std::to_string(ld) +
+                   " is outside cuBLAS's range [0, 2^31)");
+  if (reinterpret_cast<uintptr_t>(t.data) % dtypeSize(dtype) != 0)
+    return invalid(what + ": data must be " + std::to_string(dtypeSize(dtype)) +
+                   "-byte aligned");
+  return static_cast<int>(ld);
+}
+
+static int cudaDataType(DType t) {
+  switch (t) {
+  case DType::BF16:
+    return cublas::kR16BF;
+  case DType::F32:
+    return cublas::kR32F;
+  default:
+    return cublas::kR16F;
+  }
+}
+
+Expected<CublasGemm> fd::rt::planCublasFlatGemm(const EntrySpec &entry,
+                                                const FlatGemmArgs &args) {
+  if (entry.op != OpKind::FlatGemm)
+    return invalid("entry '" + entry.name + "' is a " + entry.opName +
+                   ", not a flat_gemm");
+  const FlatGemmSpec &g = entry.gemm;
+  // Rejected rather than run without it (a wrong result) or handed to a
+  // kernel (not the variant the caller forced): cublasGemmEx computes
+  // alpha*op(A)op(B) + beta*C and has no bias vector.
+  if (g.hasBias || args.bias.data) {
+    std::string kernels;
+    for (const KernelSpec &k : entry.kernels)
+      kernels += (kernels.empty() ? "" : ", ") + k.role;
+    return invalid(std::string("the cublas variant does not take a bias; "
+                               "entry '") +
+                   entry.name + "' " +
+                   (g.hasBias ? "adds one" : "has none but one was given") +
+                   ": run one of its own variants (" + kernels + ")");
+  }
+  Expected<int> ldx = checkCublasMatrix("x", args.x, entry.dtype);
+  if (!ldx)
+    return ldx.getStatus();
+  Expected<int> ldw = checkCublasMatrix("w", args.w, entry.dtype);
+  if (!ldw)
+    return ldw.getStatus();
+  Expected<int> ldy = checkCublasMatrix("y", args.y, g.outDtype);
+  if (!ldy)
+    return ldy.getStatus();
+  if (args.w.sizes[0] != g.n || args.w.sizes[1] != g.k)
+    return invalid("argument 'w': shape " + shapeString(args.w) +
+                   ", expected [" + std::to_string(g.n) + ", " +
+                   std::to_string(g.k) + "] (the entry's [N, K])");
+  if (args.x.sizes[1] != g.k)
+    return invalid("argument 'x': shape " + shapeString(args.x) +
+                   ", expected [M, " + std::to_string(g.k) + "]");
+  if (args.y.sizes[1] != g.n || args.y.sizes[0] != args.x.sizes[0])
+    return invalid("argument 'y': shape " + shapeString(args.y) +
+                   ", expected [" + std::to_string(args.x.sizes[0]) + ", " +
+                   std::to_string(g.n) + "] (x's M, the entry's N)");
+  CublasGemm gemm;
+  gemm.m = static_cast<int>(args.x.sizes[0]);
+  gemm.n = static_cast<int>(g.n);
+  gemm.k = static_cast<int>(g.k);
+  gemm.x = args.x.data;
+  gemm.w = args.w.data;
+  gemm.y = args.y.data;
+  gemm.ldx = *ldx;
+  gemm.ldw = *ldw;
+  gemm.ldy = *ldy;
+  gemm.abType = cudaDataType(entry.dtype);
+  gemm.yType = cudaDataType(g.outDtype);
+  return gemm;
+}
+
+//===----------------------------------------------------------------------===//
 // Dispatch table
 //===----------------------------------------------------------------------===//
 
@@ -209,6 +318,8 @@ std::string DispatchTable::toString() const {
 
 Expected<size_t> fd::rt::findFlatGemmVariant(const EntrySpec &entry,
                                              std::string_view variant) {
+  if (variant == kCublasVariant)
+    return kCublasKernel;
   std::string known;
   for (size_t i = 0; i < entry.kernels.size(); ++i) {
     if (entry.kernels[i].role == variant)
@@ -216,7 +327,14 @@ Expected<size_t> fd::rt::findFlatGemmVariant(const EntrySpec &entry,
     known += (known.empty() ? "" : ", ") + entry.kernels[i].role;
   }
   return invalid("entry '" + entry.name + "' has no variant '" +
-                 std::string(variant) + "' (its variants: " + known + ")");
+                 std::string(variant) + "' (its variants: " + known +
+                 ", and cublas)");
+}
+
+const std::string &fd::rt::flatGemmVariantName(const EntrySpec &entry,
+                                               size_t index) {
+  static const std::string cublasName(kCublasVariant);
+  return index < entry.kernels.size() ? entry.kernels[index].role : cublasName;
 }
 
 Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
@@ -237,7 +355,8 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
       Expected<size_t> index = findFlatGemmVariant(entry, chosen->variant);
       if (!index)
         return index.getStatus().withContext("dispatch table");
-      return index;
+      if (*index != kCublasKernel || !entry.gemm.hasBias)
+        return index;
     }
   // Defaults: GEMV up to m1; then the smallest register-direct tile holding
   // M (they beat the shared-memory ring for small M: docs/perf.md); then
@@ -320,6 +439,10 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
                                const DispatchTable *table, CUstream stream,
                                std::string_view variant) const {
   std::string what = "run flat_gemm '" + spec->name + "'";
+  // Forced cublas takes pitched rows the kernels do not, so it is checked by
+  // its own rules rather than validateFlatGemmArgs'.
+  if (variant == kCublasVariant)
+    return runCublas(args, stream).withContext(what);
   Expected<int64_t> m = validateFlatGemmArgs(*spec, args);
   if (!m)
     return m.getStatus().withContext(what);
@@ -328,6 +451,8 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
                                : findFlatGemmVariant(*spec, variant);
   if (!index)
     return index.getStatus().withContext(what);
+  if (*index == kCublasKernel)
+    return runCublas(args, stream).withContext(what);
   // M = 0 is a valid call with nothing to do; a zero grid is not launchable.
   if (*m == 0)
     return Status::success();
@@ -352,4 +477,20 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
     return driverError(api, r,
                        what + ": cuLaunchKernel(" + kernel.symbol + ")");
   return Status::success();
+}
+
+Status BoundEntry::runCublas(const FlatGemmArgs &args, CUstream stream) const {
+  Expected<CublasGemm> gemm = planCublasFlatGemm(*spec, args);
+  if (!gemm)
+    return gemm.getStatus();
+  Expected<CublasHandle *> handle = context->getCublas();
+  if (!handle)
+    return handle.getStatus().withContext("cublas variant");
+  // cuBLAS rejects m == 0 with INVALID_VALUE on some versions; nothing to do.
+  if (gemm->m == 0)
+    return Status::success();
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus();
+  return (*handle)->gemm(*gemm, stream);
 }

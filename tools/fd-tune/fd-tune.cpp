@@ -10,12 +10,16 @@
 //                                 times every variant for M = 1..N (128) and
 //                                 writes the dispatch table the runtime reads
 //
+// Each considers the entry's kernels and, where libcublas loads and the
+// entry has no bias, the runtime's cublas variant.
+//
 // Without a GPU it prints "SKIPPED: no GPU: <reason>" and succeeds.
 //
 //===----------------------------------------------------------------------===//
 
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
+#include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/ref/Half.h"
@@ -170,6 +174,31 @@ std::vector<double> reference(const Problem &p) {
 
 const int64_t kCheckMs[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 31, 64, 128};
 
+/// The variants to check, bench and tune: the entry's kernels and, when it
+/// can run here, the cublas pseudo-variant. Says once per entry why cublas
+/// is left out, so a table tuned without it is not mistaken for a
+/// comparison.
+std::vector<std::string> variantsOf(const BoundEntry &bound) {
+  const EntrySpec &e = bound.getSpec();
+  std::vector<std::string> variants;
+  for (const KernelSpec &k : e.kernels)
+    variants.push_back(k.role);
+  std::string why;
+  if (e.gemm.hasBias) {
+    why = "the entry has a bias";
+  } else {
+    Expected<CublasHandle *> handle = bound.getContext().getCublas();
+    if (handle)
+      variants.push_back(std::string(kCublasVariant));
+    else
+      why = handle.getStatus().getMessage();
+  }
+  if (!why.empty())
+    std::printf("%s: cublas: not available (%s)\n", e.name.c_str(),
+                why.c_str());
+  return variants;
+}
+
 int runCheck(const BoundEntry &bound, const DispatchTable *table) {
   const EntrySpec &e = bound.getSpec();
   const FlatGemmSpec &g = e.gemm;
@@ -179,8 +208,8 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
   size_t outBytes = size_t(p.maxM * g.n) * dtypeSize(g.outDtype);
   std::vector<unsigned char> host(outBytes);
   std::vector<std::string> variants = {""};
-  for (const KernelSpec &k : e.kernels)
-    variants.push_back(k.role);
+  for (const std::string &v : variantsOf(bound))
+    variants.push_back(v);
   for (const std::string &variant : variants) {
     double worst = 0;
     for (int64_t m : kCheckMs) {
@@ -297,18 +326,19 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
               "%.2f TB/s\n",
               e.name.c_str(), dtypeName(e.dtype), (long long)g.n,
               (long long)g.k, bytes / 1e6, floorUs, floorBandwidth / 1e12);
+  std::vector<std::string> variants = variantsOf(bound);
   std::printf("%5s", "M");
-  for (const KernelSpec &k : e.kernels)
-    std::printf(" %10s", k.role.c_str());
+  for (const std::string &v : variants)
+    std::printf(" %10s", v.c_str());
   std::printf(" | %10s %9s %8s %7s\n", "dispatched", "choice", "GB/s",
               "xfloor");
   for (int64_t m : ms) {
     std::printf("%5lld", (long long)m);
     std::vector<double> times;
-    for (const KernelSpec &k : e.kernels) {
+    for (const std::string &v : variants) {
       double us = timer.median(
           [&] {
-            checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, k.role),
+            checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, v),
                         "run");
           },
           reps);
@@ -322,7 +352,8 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
         },
         reps);
     std::printf(" | %10.2f %9s %8.0f %7.3f\n", us,
-                e.kernels[chosen].role.c_str(), bytes / us / 1e3, us / floorUs);
+                flatGemmVariantName(e, chosen).c_str(), bytes / us / 1e3,
+                us / floorUs);
     if (json) {
       std::fprintf(json,
                    "%s\n  {\"entry\": \"%s\", \"dtype\": \"%s\", \"n\": %lld, "
@@ -330,10 +361,10 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
                    "\"us\": %.3f, \"floor_us\": %.3f, \"variants\": {",
                    firstJson ? "" : ",", e.name.c_str(), dtypeName(e.dtype),
                    (long long)g.n, (long long)g.k, (long long)m,
-                   e.kernels[chosen].role.c_str(), us, floorUs);
+                   flatGemmVariantName(e, chosen).c_str(), us, floorUs);
       for (size_t i = 0; i < times.size(); ++i)
         std::fprintf(json, "%s\"%s\": %.3f", i ? ", " : "",
-                     e.kernels[i].role.c_str(), times[i]);
+                     variants[i].c_str(), times[i]);
       std::fprintf(json, "}}");
       firstJson = false;
     }
@@ -347,16 +378,17 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
   const EntrySpec &e = bound.getSpec();
   Problem p = makeProblem(e, maxM, 7);
   Timer timer;
+  std::vector<std::string> variants = variantsOf(bound);
   std::vector<DispatchRule> rules;
   for (int64_t m = 1; m <= maxM; ++m) {
     size_t best = 0;
     double bestUs = INFINITY;
-    for (size_t i = 0; i < e.kernels.size(); ++i) {
+    for (size_t i = 0; i < variants.size(); ++i) {
       double us = timer.median(
           [&] {
-            checkStatus(bound.runFlatGemm(p.args(m), nullptr, nullptr,
-                                          e.kernels[i].role),
-                        "run");
+            checkStatus(
+                bound.runFlatGemm(p.args(m), nullptr, nullptr, variants[i]),
+                "run");
           },
           reps);
       if (us < bestUs) {
@@ -364,7 +396,7 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
         best = i;
       }
     }
-    const std::string &v = e.kernels[best].role;
+    const std::string &v = variants[best];
     if (!rules.empty() && rules.back().variant == v)
       rules.back().maxM = m;
     else

@@ -13,9 +13,12 @@
 #include "fd/Runtime/Status.h"
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace fd::rt {
+
+class CublasHandle;
 
 /// A retained primary context of one device, with the device properties the
 /// runtime plans and checks with.
@@ -42,6 +45,12 @@ public:
   int getMaxSharedPerBlockOptin() const { return maxSharedOptin; }
   bool hasMemoryPools() const { return memoryPools; }
 
+  /// This context's cuBLAS handle, created on the first call (loading
+  /// libcublas if no context has yet; thread-safe). A failure (no library,
+  /// cublasCreate failing) is remembered and returned again. Does not need
+  /// the context to be current.
+  Expected<CublasHandle *> getCublas() const;
+
 private:
   Context() = default;
 
@@ -55,6 +64,13 @@ private:
   int ccMinor = 0;
   int maxSharedOptin = 0;
   bool memoryPools = false;
+
+  /// Lazily created by getCublas(); logically part of the device state, so
+  /// mutable behind a const Context.
+  mutable std::mutex cublasMutex;
+  mutable bool cublasTried = false;
+  mutable Status cublasStatus;
+  mutable std::unique_ptr<CublasHandle> cublas;
 };
 
 /// Makes a context current on this thread for the guard's lifetime and then

@@ -79,10 +79,12 @@ public:
              CUstream stream) const;
 
   /// Runs a flat_gemm entry: y = x W^T (+ bias) for the M rows of x, with
-  /// the variant \p variant (a kernel role, e.g. "mma_m8") or, when empty,
-  /// the one selectFlatGemmKernel picks from M and \p table (may be null:
-  /// the entry's thresholds). Allocates nothing, never synchronises:
-  /// graph-capturable. Defined in FlatGemm.cpp.
+  /// the variant \p variant (a kernel role, e.g. "mma_m8", or "cublas") or,
+  /// when empty, the one selectFlatGemmKernel picks from M and \p table (may
+  /// be null: the entry's thresholds). The kernels allocate nothing and
+  /// never synchronise: graph-capturable. The cublas variant loads cuBLAS
+  /// and allocates its stream's workspace on first use (docs/runtime.md says
+  /// what that means for graphs). Defined in FlatGemm.cpp.
   Status runFlatGemm(const FlatGemmArgs &args, const DispatchTable *table,
                      CUstream stream, std::string_view variant = {}) const;
 
@@ -90,6 +92,8 @@ private:
   friend class Executable;
   BoundEntry() = default;
   size_t pickVariant(int64_t batch, int64_t maxLen) const;
+  /// The cublas variant of runFlatGemm.
+  Status runCublas(const FlatGemmArgs &args, CUstream stream) const;
 
   const EntrySpec *spec = nullptr;
   const Context *context = nullptr;

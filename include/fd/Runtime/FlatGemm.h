@@ -15,11 +15,13 @@
 
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Status.h"
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,16 +77,39 @@ private:
   std::vector<Shape> shapes;
 };
 
-/// Index (into entry.kernels) of the variant to launch for \p m rows:
-/// the table's rule for the entry's shape when \p table has one, otherwise
-/// the entry's m1/m2 thresholds. A table naming a variant the entry does
-/// not have is an error.
+/// The pseudo-variant that hands the GEMM to cublasGemmEx instead of one
+/// of the entry's kernels (docs/runtime.md, "The cublas variant"). Every
+/// flat_gemm entry without a bias has it; no kernel has it as its role.
+constexpr std::string_view kCublasVariant = "cublas";
+/// What selectFlatGemmKernel and findFlatGemmVariant return for it; not an
+/// index into entry.kernels.
+constexpr size_t kCublasKernel = std::numeric_limits<size_t>::max();
+
+/// Index (into entry.kernels) of the variant to launch for \p m rows, or
+/// kCublasKernel: the table's rule for the entry's shape when \p table has
+/// one, otherwise the entry's m1/m2 thresholds. A table naming a variant the
+/// entry does not have is an error. A rule naming "cublas" is skipped for an
+/// entry with a bias (cuBLAS cannot add it; the table is per [N, K, dtype]
+/// and may be shared with a bias-free entry): the thresholds choose instead.
 Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
                                       const DispatchTable *table);
 
-/// Index of the kernel whose role is \p variant (e.g. "gemv", "mma_m8").
+/// Index of the kernel whose role is \p variant (e.g. "gemv", "mma_m8"), or
+/// kCublasKernel for "cublas".
 Expected<size_t> findFlatGemmVariant(const EntrySpec &entry,
                                      std::string_view variant);
+
+/// The variant name of an index from the two functions above: the kernel's
+/// role, or "cublas".
+const std::string &flatGemmVariantName(const EntrySpec &entry, size_t index);
+
+/// Checks \p args for the cublas variant and builds its cublasGemmEx call.
+/// Unlike the kernels, cuBLAS takes row pitches: each of x, w, y needs a
+/// unit inner stride and a row stride of at least its row length (K, K, N);
+/// element alignment suffices. The entry must have no bias and none may be
+/// given. Errors name the argument.
+Expected<CublasGemm> planCublasFlatGemm(const EntrySpec &entry,
+                                        const FlatGemmArgs &args);
 
 /// The grid of \p kernel for \p m rows (symbols M and MT), checked against
 /// CUDA's limits.

@@ -2,11 +2,16 @@
 
 #include "TestUtil.h"
 
+#include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/fd_runtime.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <unistd.h>
 
 using namespace fd::rt;
 
@@ -53,6 +58,19 @@ const std::string &role(const EntrySpec &e, Expected<size_t> i) {
 /// Fake device pointers: only their alignment is ever looked at.
 void *fakePointer(uintptr_t address) {
   return reinterpret_cast<void *>(address);
+}
+
+/// gemmManifest() with has_bias and a bias argument on every kernel.
+std::string biasManifest() {
+  std::string text =
+      REPLACE(gemmManifest(), R"("has_bias": false)", R"("has_bias": true)");
+  const std::string yArg = R"({"kind": "memref", "bind": "y")";
+  const std::string biasArg =
+      R"({"kind": "memref", "bind": "bias", "elem": "f16", "rank": 1}, )";
+  for (size_t pos = text.find(yArg); pos != std::string::npos;
+       pos = text.find(yArg, pos + biasArg.size() + yArg.size()))
+    text.insert(pos, biasArg);
+  return text;
 }
 
 FlatGemmArgs goodArgs(int64_t m) {
@@ -225,7 +243,7 @@ TEST(flatGemmDispatchTable) {
   stale.set(4096, 4096, DType::F16, {{8, "mma_m64"}});
   CHECK_ERROR(selectFlatGemmKernel(e, 2, &stale),
               "dispatch table: entry 'proj' has no variant 'mma_m64' (its "
-              "variants: gemv, mma_m8, mma_m16, mma_m32)");
+              "variants: gemv, mma_m8, mma_m16, mma_m32, and cublas)");
 
   CHECK_ERROR(DispatchTable::parse("4096 4096 f16\n", "t.txt"),
               "t.txt:1: no rules");
@@ -357,4 +375,213 @@ TEST(flatGemmCApi) {
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(std::strstr(fd_last_error(), "'executable' is NULL"));
   fd_bundle_destroy(bundle);
+}
+
+TEST(flatGemmCublasSelection) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  // The parser takes "cublas" like any variant name; selection maps it to
+  // the pseudo-variant although no kernel has that role.
+  auto table = DispatchTable::parse("4096 4096 f16 16:mma_m16 64:cublas\n");
+  CHECK_OK(table);
+  if (!table)
+    return;
+  CHECK_EQ(table->toString().find("64:cublas") != std::string::npos, true);
+  auto pick = [&](const EntrySpec &entry, int64_t m) {
+    Expected<size_t> i = selectFlatGemmKernel(entry, m, &*table);
+    return i ? flatGemmVariantName(entry, *i) : std::string("<error>");
+  };
+  CHECK_EQ(pick(e, 16), std::string("mma_m16"));
+  CHECK_EQ(pick(e, 17), std::string("cublas"));
+  CHECK_EQ(pick(e, 200), std::string("cublas")); // past the last rule
+  auto forced = findFlatGemmVariant(e, "cublas");
+  CHECK_OK(forced);
+  if (forced)
+    CHECK_EQ(*forced, kCublasKernel);
+  // The default selection never picks cublas.
+  for (int64_t m : {1, 8, 32, 64, 1000})
+    CHECK(*selectFlatGemmKernel(e, m, nullptr) != kCublasKernel);
+  // An entry with a bias skips a cublas rule and uses its thresholds (m2 =
+  // 16, so the largest ring tile for M = 40).
+  auto biased = loadGemm(biasManifest());
+  if (!biased)
+    return;
+  const EntrySpec &be = biased->getEntries()[0];
+  CHECK_EQ(pick(be, 40), std::string("mma_m32"));
+  CHECK_EQ(pick(be, 8), std::string("mma_m16"));
+
+  // The C API reports the pseudo-variant by name.
+  std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR")
+                                                       : "/tmp") +
+                     "/fd-cublas-table-" + std::to_string(::getpid()) + ".txt";
+  { std::ofstream(path) << "4096 4096 f16 8:gemv 64:cublas\n"; }
+  std::string text = gemmManifest();
+  fd_bundle *cb = nullptr;
+  fd_dispatch_table *ct = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &cb), FD_OK);
+  CHECK_EQ(fd_dispatch_table_load_file(path.c_str(), &ct), FD_OK);
+  std::remove(path.c_str());
+  const char *variant = nullptr;
+  CHECK_EQ(fd_bundle_flat_gemm_select(cb, 0, 33, ct, &variant), FD_OK);
+  CHECK(variant && std::strcmp(variant, "cublas") == 0);
+  CHECK_EQ(fd_bundle_flat_gemm_select(cb, 0, 3, ct, &variant), FD_OK);
+  CHECK(variant && std::strcmp(variant, "gemv") == 0);
+  fd_dispatch_table_destroy(ct);
+  fd_bundle_destroy(cb);
+}
+
+TEST(flatGemmCublasArgs) {
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  auto g = planCublasFlatGemm(e, goodArgs(13));
+  CHECK_OK(g);
+  if (g) {
+    CHECK_EQ(g->m, 13);
+    CHECK_EQ(g->n, 4096);
+    CHECK_EQ(g->k, 4096);
+    CHECK_EQ(g->ldx, 4096);
+    CHECK_EQ(g->ldw, 4096);
+    CHECK_EQ(g->ldy, 4096);
+    CHECK_EQ(g->abType, cublas::kR16F);
+    CHECK_EQ(g->yType, cublas::kR16F);
+    CHECK(g->x == fakePointer(0x10000));
+    CHECK(g->w == fakePointer(0x20000));
+    CHECK(g->y == fakePointer(0x30000));
+  }
+  CHECK_OK(planCublasFlatGemm(e, goodArgs(0)));
+
+  // Row pitches the kernels refuse are fine for cuBLAS (x a column slice of
+  // a wider buffer, y rows padded), and it needs only element alignment.
+  FlatGemmArgs a = goodArgs(4);
+  a.x.strides[0] = 8192;
+  a.y.strides[0] = 4100;
+  a.x.data = fakePointer(0x10002);
+  CHECK_ERROR(validateFlatGemmArgs(e, a), "must be contiguous row-major");
+  g = planCublasFlatGemm(e, a);
+  CHECK_OK(g);
+  if (g) {
+    CHECK_EQ(g->ldx, 8192);
+    CHECK_EQ(g->ldy, 4100);
+  }
+  // A single row's pitch is irrelevant: the leading dimension is its length.
+  a = goodArgs(1);
+  a.x.strides[0] = 7;
+  g = planCublasFlatGemm(e, a);
+  CHECK_OK(g);
+  if (g)
+    CHECK_EQ(g->ldx, 4096);
+
+  a = goodArgs(4);
+  a.x.strides[1] = 2;
+  CHECK_ERROR(planCublasFlatGemm(e, a),
+              "argument 'x': the cublas variant needs unit inner stride, but "
+              "stride 1 is 2");
+  a = goodArgs(4);
+  a.w.strides[0] = 4095;
+  CHECK_ERROR(planCublasFlatGemm(e, a),
+              "argument 'w': the cublas variant needs a row stride of at least "
+              "the row length 4096, but stride 0 is 4095");
+  a = goodArgs(4);
+  a.y.strides[0] = int64_t(1) << 32;
+  CHECK_ERROR(planCublasFlatGemm(e, a), "argument 'y': row stride 4294967296");
+  a = goodArgs(4);
+  a.y.data = fakePointer(0x30001);
+  CHECK_ERROR(planCublasFlatGemm(e, a), "'y': data must be 2-byte aligned");
+  a = goodArgs(4);
+  a.w.sizes[0] = 4095;
+  CHECK_ERROR(planCublasFlatGemm(e, a),
+              "argument 'w': shape [4095, 4096], expected [4096, 4096]");
+  a = goodArgs(4);
+  a.y.sizes[0] = 5;
+  CHECK_ERROR(planCublasFlatGemm(e, a), "argument 'y': shape [5, 4096]");
+  a = goodArgs(4);
+  a.x.dtype = DType::BF16;
+  CHECK_ERROR(planCublasFlatGemm(e, a), "'x': dtype bf16, expected f16");
+
+  // Bias: given to a bias-free entry, or the entry has one.
+  a = goodArgs(4);
+  a.bias = makeTensorRef(fakePointer(0x40000), DType::F16, {4096});
+  CHECK_ERROR(planCublasFlatGemm(e, a),
+              "the cublas variant does not take a bias; entry 'proj' has none "
+              "but one was given");
+  auto biased = loadGemm(biasManifest());
+  if (!biased)
+    return;
+  CHECK_ERROR(planCublasFlatGemm(biased->getEntries()[0], a),
+              "the cublas variant does not take a bias; entry 'proj' adds one: "
+              "run one of its own variants (gemv, mma_m8, mma_m16, mma_m32)");
+
+  // bf16 in, f32 out map onto CUDA_R_16BF / CUDA_R_32F.
+  auto replaceAll = [](std::string text, const std::string &from,
+                       const std::string &to) {
+    for (size_t pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size()))
+      text.replace(pos, from.size(), to);
+    return text;
+  };
+  std::string text = replaceAll(gemmManifest(), R"("elem": "f16")",
+                                R"("elem": "bf16")");
+  text = REPLACE(text, R"("dtype": "f16")", R"("dtype": "bf16")");
+  text = REPLACE(text, R"("out_dtype": "f16")", R"("out_dtype": "f32")");
+  text = replaceAll(text, R"("bind": "y", "elem": "bf16")",
+                    R"("bind": "y", "elem": "f32")");
+  auto bf = loadGemm(text);
+  if (!bf)
+    return;
+  a = goodArgs(2);
+  a.x.dtype = a.w.dtype = DType::BF16;
+  a.y.dtype = DType::F32;
+  g = planCublasFlatGemm(bf->getEntries()[0], a);
+  CHECK_OK(g);
+  if (g) {
+    CHECK_EQ(g->abType, cublas::kR16BF);
+    CHECK_EQ(g->yType, cublas::kR32F);
+  }
+}
+
+TEST(cublasLibraryLoading) {
+  // FD_LIBCUBLAS replaces the default names; a missing file is an error
+  // naming it and the variable, not a crash.
+  const char *saved = std::getenv("FD_LIBCUBLAS");
+  std::string savedValue = saved ? saved : "";
+  unsetenv("FD_LIBCUBLAS");
+  std::vector<std::string> defaults = cublasLibraryCandidates();
+  CHECK_EQ(defaults.size(), size_t(2));
+  if (defaults.size() == 2) {
+    CHECK_EQ(defaults[0], std::string("libcublas.so.13"));
+    CHECK_EQ(defaults[1], std::string("libcublas.so"));
+  }
+  setenv("FD_LIBCUBLAS", "/nonexistent/libcublas.so", 1);
+  std::vector<std::string> candidates = cublasLibraryCandidates();
+  CHECK_EQ(candidates.size(), size_t(1));
+  auto missing = openCublas(candidates);
+  CHECK_ERROR(missing, "cannot load cuBLAS (/nonexistent/libcublas.so: ");
+  CHECK_ERROR(missing, "set FD_LIBCUBLAS to the path of libcublas");
+  if (!missing)
+    CHECK(missing.getStatus().getCode() == ErrorCode::Unsupported);
+  if (saved)
+    setenv("FD_LIBCUBLAS", savedValue.c_str(), 1);
+  else
+    unsetenv("FD_LIBCUBLAS");
+  // A library that loads but is not cuBLAS: every candidate is reported.
+  CHECK_ERROR(openCublas({"/nonexistent/a.so", "libc.so.6"}),
+              "/nonexistent/a.so: ");
+  CHECK_ERROR(openCublas({"/nonexistent/a.so", "libc.so.6"}),
+              "libc.so.6: lacks cublasCreate_v2, cublasDestroy_v2");
+  // Where CUDA's cuBLAS is installed (the build machines), it resolves.
+  const char *installed = "/usr/local/cuda/lib64/libcublas.so.13";
+  if (std::FILE *f = std::fopen(installed, "rb")) {
+    std::fclose(f);
+    auto real = openCublas({installed});
+    CHECK_OK(real);
+    if (real) {
+      CHECK((*real)->cublasGemmEx != nullptr);
+      CHECK((*real)->cublasSetWorkspace_v2 != nullptr);
+      CHECK((*real)->cublasGetStatusName != nullptr);
+    }
+  }
 }
