@@ -49,6 +49,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
   tile.gemvWarps = o.gemmGemvWarps;
   tile.gemvUnroll = o.gemmGemvUnroll;
+  tile.gemvSplitK = o.gemmGemvSplitK;
   tile.m1 = o.gemmM1;
   tile.m2 = o.gemmM2;
   tile.direct = o.gemmDirect;

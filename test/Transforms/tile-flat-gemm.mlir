@@ -1,5 +1,24 @@
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false}),canonicalize,cse)' | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false direct=false}))' | FileCheck %s --check-prefix=TWO
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{gemv-split-k=2 pad-m=8 direct=false}),canonicalize,cse)' | FileCheck %s --check-prefix=GEMVSPLIT
+
+// gemv-split-k=2: two warps per output (256 threads for 4 outputs), each
+// walking every other 32 x 4 x 8-element slice of K (2 iterations of 4096),
+// their sums meeting in 4 x 2 floats of dynamic shared memory; the first 4
+// threads add them and store.
+// GEMVSPLIT: gpu.launch blocks({{.*}}) in ({{.*}} = %c1024, {{.*}}) threads({{.*}}) in ({{.*}} = %c256, {{.*}}) dynamic_shared_memory_size %c32_i32
+// GEMVSPLIT: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
+// GEMVSPLIT: %[[ROW:.*]] = arith.divui %[[WARP]], %c2
+// GEMVSPLIT: %[[PART:.*]] = arith.remui %[[WARP]], %c2
+// GEMVSPLIT: scf.for %{{.*}} = %c0 to %c2 step %c1
+// GEMVSPLIT: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
+// GEMVSPLIT: %[[VIEW:.*]] = memref.view %{{.*}}[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x2xf32, #gpu.address_space<workgroup>>
+// GEMVSPLIT: memref.store %{{.*}}, %[[VIEW]][%[[ROW]], %[[PART]]]
+// GEMVSPLIT: gpu.barrier
+// GEMVSPLIT: arith.cmpi ult, %{{.*}}, %c4
+// GEMVSPLIT: memref.load %[[VIEW]][%{{.*}}, %c0]
+// GEMVSPLIT: memref.load %[[VIEW]][%{{.*}}, %c1]
+// GEMVSPLIT: fd.flat_gemm.variant = "gemv"
 
 // Host dispatch: nothing for M = 0, GEMV for M <= m1 = 1, then the pad-to-8
 // tensor-core launch with grid.z = ceil(M / 8).

@@ -96,6 +96,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-gemv-warps",
       llvm::cl::desc("Flat GEMM: GEMV warps (outputs) per CTA"),
       llvm::cl::init(4)};
+  PassOptions::Option<int64_t> gemmGemvSplitK{
+      *this, "gemm-gemv-split-k",
+      llvm::cl::desc("Flat GEMM: GEMV warps per output (K slices)"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> gemmGemvUnroll{
       *this, "gemm-gemv-unroll",
       llvm::cl::desc("Flat GEMM: GEMV 16-byte loads in flight per lane"),

@@ -374,9 +374,14 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   gpu::TerminatorOp::create(b, loc);
 }
 
-/// The GEMV body: grid (N / warps, M), one warp per output y[m, n].
+/// The GEMV body: grid (N / warps, M), `warps` outputs y[m, n] per CTA, each
+/// reduced by `splitK` warps that walk interleaved K slices (`unroll` 16-byte
+/// W loads per lane in flight each); with splitK > 1 the warps' sums meet in
+/// shared memory. Splitting K gives a shape with few, long rows (FFN down:
+/// 4096 rows of 11008) more loads in flight than one warp per row can.
 void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
-                   int64_t warps, int64_t unroll, const GemmOperands &args) {
+                   int64_t warps, int64_t unroll, int64_t splitK,
+                   const GemmOperands &args) {
   Location loc = launch.getLoc();
   Block &body = launch.getBody().front();
   b.setInsertionPointToStart(&body);
@@ -388,16 +393,24 @@ void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
 
   Value tid = launch.getThreadIds().x;
   Value warp = e.divui(tid, 32), lane = e.remui(tid, 32);
-  Value n = e.addi(e.muli(launch.getBlockIds().x, warps), warp);
+  Value rowWarp = splitK > 1 ? e.divui(warp, splitK) : warp;
+  Value kPart = splitK > 1 ? e.remui(warp, splitK) : Value();
+  Value n = e.addi(e.muli(launch.getBlockIds().x, warps), rowWarp);
   Value m = launch.getBlockIds().y;
 
-  const int64_t chunks = shape.k / kChunk, perIter = 32 * unroll;
+  // Chunk c of a row: iteration it, slice kPart, step u covers chunks
+  // ((it * splitK + kPart) * unroll + u) * 32 + lane, so each warp's loads
+  // of an iteration are contiguous.
+  const int64_t chunks = shape.k / kChunk, perIter = 32 * unroll * splitK;
   const bool masked = chunks % perIter != 0;
   const int64_t iters = (chunks + perIter - 1) / perIter;
   auto loop = scf::ForOp::create(
       b, loc, e.idx(0), e.idx(iters), e.idx(1), ValueRange{e.zeros(accType)},
       [&](OpBuilder &, Location, Value it, ValueRange state) {
-        Value base = e.addi(e.muli(it, perIter), lane);
+        Value slice = e.muli(it, splitK);
+        if (kPart)
+          slice = e.addi(slice, kPart);
+        Value base = e.addi(e.muli(slice, 32 * unroll), lane);
         // All loads of the iteration first: `unroll` 16-byte W loads per
         // lane in flight. Chunks past K re-read chunk 0 and are zeroed.
         SmallVector<Value> valid, wv, xv;
@@ -437,11 +450,45 @@ void buildGemvBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
   }
   Value leader =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, e.idx(0));
+  if (splitK == 1) {
+    scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+      storeOutput(e, ops, sum, m, n);
+      scf::YieldOp::create(b, loc);
+    });
+    gpu::TerminatorOp::create(b, loc);
+    return;
+  }
+  // The splitK partial sums of each output, [warps][splitK] f32, in the
+  // launch's dynamic shared memory.
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto smemType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                  MemRefLayoutAttrInterface(), workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, smemType);
+  Value partial =
+      memref::ViewOp::create(b, loc,
+                             MemRefType::get({warps, splitK}, f32,
+                                             MemRefLayoutAttrInterface(),
+                                             workgroup),
+                             smem, e.idx(0), ValueRange{})
+          .getResult();
   scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
-    storeOutput(e, ops, sum, m, n);
+    memref::StoreOp::create(b, loc, sum, partial, ValueRange{rowWarp, kPart});
     scf::YieldOp::create(b, loc);
   });
-  (void)f32;
+  gpu::BarrierOp::create(b, loc);
+  scf::IfOp::create(b, loc, e.ult(tid, e.idx(warps)), [&](OpBuilder &,
+                                                           Location) {
+    Value total =
+        memref::LoadOp::create(b, loc, partial, ValueRange{tid, e.idx(0)});
+    for (int64_t s = 1; s < splitK; ++s)
+      total = arith::AddFOp::create(
+          b, loc, total,
+          memref::LoadOp::create(b, loc, partial, ValueRange{tid, e.idx(s)}));
+    Value out = e.addi(e.muli(launch.getBlockIds().x, warps), tid);
+    storeOutput(e, ops, total, m, out);
+    scf::YieldOp::create(b, loc);
+  });
   gpu::TerminatorOp::create(b, loc);
 }
 
@@ -849,6 +896,10 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  gemvUnroll < 1))
       return bad("gemv-warps (" + Twine(gemvWarps) +
                  ") must be in [1, 32] and divide N, gemv-unroll >= 1");
+    if (gemv && (gemvSplitK < 1 || gemvWarps * gemvSplitK > 32))
+      return bad("gemv-split-k (" + Twine(gemvSplitK) +
+                 ") must be at least 1 with gemv-warps x gemv-split-k <= 32 "
+                 "warps per CTA");
     if (m1 < 0 || m2 < m1)
       return bad("thresholds must satisfy 0 <= m1 <= m2");
     // A K loop shorter than the ring needs fewer stages; a wide M tile may
@@ -927,12 +978,16 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       buildMmaBody(launch, b, shape, cfg, args);
     };
     auto emitGemv = [&]() {
-      auto launch = gpu::LaunchOp::create(b, loc, e.idx(shape.n / gemvWarps),
-                                          rows, e.idx(1), e.idx(32 * gemvWarps),
-                                          e.idx(1), e.idx(1));
+      Value smem;
+      if (gemvSplitK > 1)
+        smem = arith::ConstantOp::create(
+            b, loc, b.getI32IntegerAttr(int32_t(4 * gemvWarps * gemvSplitK)));
+      auto launch = gpu::LaunchOp::create(
+          b, loc, e.idx(shape.n / gemvWarps), rows, e.idx(1),
+          e.idx(32 * gemvWarps * gemvSplitK), e.idx(1), e.idx(1), smem);
       tag(launch, "gemv", 1, {std::to_string(shape.n / gemvWarps), "M"});
       OpBuilder::InsertionGuard guard(b);
-      buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, args);
+      buildGemvBody(launch, b, shape, gemvWarps, gemvUnroll, gemvSplitK, args);
     };
     auto emitDirect = [&](int64_t p) {
       int64_t split = directSplit[llvm::find(directPads, p) - directPads.begin()];

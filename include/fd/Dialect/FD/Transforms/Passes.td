@@ -158,6 +158,10 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "Also emit the CUDA-core GEMV variant">,
     Option<"gemvWarps", "gemv-warps", "int64_t", /*default=*/"4",
            "GEMV: warps (output columns) per CTA">,
+    Option<"gemvSplitK", "gemv-split-k", "int64_t", /*default=*/"1",
+           "GEMV: warps per output, each walking an interleaved K slice; "
+           "their sums meet in shared memory (gemv-warps x gemv-split-k <= "
+           "32)">,
     Option<"gemvUnroll", "gemv-unroll", "int64_t", /*default=*/"4",
            "GEMV: 16-byte W loads in flight per lane">,
     Option<"m1", "m1", "int64_t", /*default=*/"1",
