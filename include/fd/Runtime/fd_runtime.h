@@ -136,16 +136,19 @@ int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table);
 /* Accepts NULL. */
 void fd_dispatch_table_destroy(fd_dispatch_table *table);
 
-/* The variant (kernel role, e.g. "gemv", "mma_m8") a run with M rows would
- * launch. table may be NULL (the entry's thresholds m1/m2). The name stays
- * valid as long as the bundle. */
+/* The variant (kernel role, e.g. "gemv", "mma_m8", or "cublas" where the
+ * table names it) a run with M rows would launch. table may be NULL (the
+ * entry's thresholds m1/m2). The name stays valid as long as the bundle. */
 int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                int64_t m, const fd_dispatch_table *table,
                                const char **variant);
 
 /* Launches a flat_gemm entry on `stream`, choosing the variant from M (x's
  * rows) and table (may be NULL), or the named variant when variant != NULL.
- * Allocates nothing and does not synchronise (graph-capturable). */
+ * The kernels allocate nothing and do not synchronise (graph-capturable).
+ * variant "cublas" runs cublasGemmEx instead (libcublas loaded at run time;
+ * no bias; pitched rows allowed; FD_ERROR_UNSUPPORTED without the library;
+ * first use per stream allocates its workspace: docs/runtime.md). */
 int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
                                 const fd_flat_gemm_args *args,
                                 const fd_dispatch_table *table,
