@@ -483,12 +483,12 @@ Status BoundEntry::runCublas(const FlatGemmArgs &args, CUstream stream) const {
   Expected<CublasGemm> gemm = planCublasFlatGemm(*spec, args);
   if (!gemm)
     return gemm.getStatus();
+  // Nothing to do, as for the kernels (and cuBLAS need not be there).
+  if (gemm->m == 0)
+    return Status::success();
   Expected<CublasHandle *> handle = context->getCublas();
   if (!handle)
     return handle.getStatus().withContext("cublas variant");
-  // cuBLAS rejects m == 0 with INVALID_VALUE on some versions; nothing to do.
-  if (gemm->m == 0)
-    return Status::success();
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus();
