@@ -15,5 +15,8 @@ echo "run-example: wrote out/llama.fdb and out/llama.ptx"
 "$build/bin/fd-run" out/llama.fdb --check
 # Run every entry on the GPU (eager, strided K/V, mixed lengths, CUDA-graph
 # replay) and compare with a double-precision CPU reference; without a GPU
-# this prints "SKIPPED: no GPU: <why>".
-"$build/bin/fd-runtime-gputest" out/llama.fdb
+# this prints "SKIPPED: no GPU: <why>" and exits 77, which is not a failure
+# of the main job.
+rc=0
+"$build/bin/fd-runtime-gputest" out/llama.fdb || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then exit "$rc"; fi

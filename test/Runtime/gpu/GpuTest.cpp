@@ -11,7 +11,7 @@
 // full cache included), strided k/v, a batch smaller than planned, the
 // allocating run, and a CUDA graph replayed while lens change; every output
 // is compared with a double-precision CPU reference. Without a GPU it prints
-// "SKIPPED: no GPU: <reason>" and succeeds, so it can run everywhere.
+// "SKIPPED: no GPU: <reason>" and exits 77 (skipped), never 0.
 //
 //===----------------------------------------------------------------------===//
 

@@ -16,7 +16,7 @@
 //   - the C API path (plan_variant, init_workspace, read_fallback_count).
 // --time also times each variant and every online entry of the bundle with
 // CUDA events (B in {1, 4, 8} x L in {512, 1K, 2K, 4K}).
-// Without a GPU it prints "SKIPPED: no GPU" and succeeds.
+// Without a GPU it prints "SKIPPED: no GPU: <reason>" and exits 77.
 //
 //===----------------------------------------------------------------------===//
 
