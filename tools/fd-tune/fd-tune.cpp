@@ -1,7 +1,8 @@
 //===- fd-tune.cpp - check, benchmark and tune flat GEMM variants ---------===//
 //
 // fd-tune BUNDLE --check          every variant and the dispatched choice
-//                                 against an fp64 CPU reference
+//                                 against an fp64 CPU reference, eagerly
+//                                 and replayed from a CUDA graph
 // fd-tune BUNDLE --bench [--json F] [--table T]
 //                                 median µs (CUDA events, L2 flushed) of every
 //                                 variant and of the dispatched choice, GB/s
@@ -199,6 +200,67 @@ std::vector<std::string> variantsOf(const BoundEntry &bound) {
   return variants;
 }
 
+/// Each variant captured into a CUDA graph at M = 8 (after one eager call on
+/// the stream, as docs/runtime.md asks of the cublas variant), then replayed
+/// twice: with the captured x, and after x's rows 8..15 were copied over rows
+/// 0..7, so the replay must read the buffer's new contents. Both replays are
+/// compared with the fp64 reference rows they correspond to.
+int runGraphCheck(const BoundEntry &bound, const DispatchTable *table,
+                  const Problem &p, const std::vector<double> &ref,
+                  const std::vector<std::string> &variants) {
+  const EntrySpec &e = bound.getSpec();
+  const FlatGemmSpec &g = e.gemm;
+  constexpr int64_t m = 8;
+  const size_t rowBytes = size_t(g.k) * 2;
+  const size_t outBytes = size_t(p.maxM * g.n) * dtypeSize(g.outDtype);
+  std::vector<unsigned char> host(outBytes);
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  int failures = 0;
+  for (const std::string &variant : variants) {
+    const char *name = variant.empty() ? "dispatched" : variant.c_str();
+    checkStatus(bound.runFlatGemm(p.args(m), table, CUstream(stream), variant),
+                "run (before capture)");
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    CUDA_CHECK(
+        cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    Status captured =
+        bound.runFlatGemm(p.args(m), table, CUstream(stream), variant);
+    CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    checkStatus(captured, "run (capture)");
+    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    double worst = 0;
+    for (int replay = 0; replay < 2; ++replay) {
+      if (replay == 1)
+        CUDA_CHECK(cudaMemcpy(p.dx, static_cast<char *>(p.dx) + m * rowBytes,
+                              m * rowBytes, cudaMemcpyDefault));
+      CUDA_CHECK(cudaMemset(p.dy, 0xFF, outBytes));
+      CUDA_CHECK(cudaGraphLaunch(exec, stream));
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      CUDA_CHECK(cudaMemcpy(host.data(), p.dy, outBytes, cudaMemcpyDefault));
+      std::vector<double> out(size_t(m * g.n));
+      for (size_t i = 0; i < out.size(); ++i)
+        out[i] = fromBits(host.data(), i, g.outDtype);
+      double err = fd::ref::relativeError(
+          out.data(), ref.data() + size_t(replay * m * g.n), out.size());
+      worst = std::max(worst, std::isnan(err) ? INFINITY : err);
+    }
+    // Restore rows 0..7 of x for the next variant.
+    CUDA_CHECK(cudaMemcpy(p.dx, p.x.data(), m * rowBytes, cudaMemcpyDefault));
+    bool ok = worst < 1e-2;
+    std::printf("%s graph %-10s %-10s M=8, 2 replays (x changed between): max "
+                "rel err %.2e\n",
+                ok ? "check" : "FAIL ", e.name.c_str(), name, worst);
+    failures += ok ? 0 : 1;
+    (void)cudaGraphExecDestroy(exec);
+    (void)cudaGraphDestroy(graph);
+  }
+  CUDA_CHECK(cudaStreamDestroy(stream));
+  return failures;
+}
+
 int runCheck(const BoundEntry &bound, const DispatchTable *table) {
   const EntrySpec &e = bound.getSpec();
   const FlatGemmSpec &g = e.gemm;
@@ -240,6 +302,7 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
                 (long long)g.k,
                 variant.empty() ? "dispatched" : variant.c_str(), worst);
   }
+  failures += runGraphCheck(bound, table, p, ref, variants);
   p.free();
   return failures;
 }
