@@ -14,7 +14,8 @@
 // Each considers the entry's kernels and, where libcublas loads and the
 // entry has no bias, the runtime's cublas variant.
 //
-// Without a GPU it prints "SKIPPED: no GPU: <reason>" and succeeds.
+// Without a GPU it prints "SKIPPED: no GPU: <reason>" and exits 77
+// (skipped, as fd-gpu-suite and fd-bench), never 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -541,7 +542,7 @@ int main(int argc, char **argv) {
   if (!context) {
     std::printf("SKIPPED: no GPU: %s\n",
                 context.getStatus().getMessage().c_str());
-    return 0;
+    return 77;
   }
   auto exe = check(Executable::create(context.take(), bundle), "executable");
   std::vector<const BoundEntry *> entries;
