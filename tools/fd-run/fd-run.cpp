@@ -428,8 +428,10 @@ int main(int argc, char **argv) {
     listBundle(**bundle);
   if (options.check) {
     size_t kernels = 0;
+    // Every launch variant's kernels (variant 0 is the top level).
     for (const EntrySpec &entry : (*bundle)->getEntries())
-      kernels += entry.kernels.size();
+      for (size_t v = 0; v < getNumVariants(entry); ++v)
+        kernels += getVariant(entry, v).kernels.size();
     std::printf("%s: valid bundle (%zu modules, %zu entries, %zu kernels)\n",
                 options.bundlePath.c_str(), (*bundle)->getModules().size(),
                 (*bundle)->getEntries().size(), kernels);
