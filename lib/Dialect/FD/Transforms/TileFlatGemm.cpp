@@ -151,6 +151,35 @@ void storeOutput(Emitter &e, const GemmOperands &ops, Value acc, Value m,
   memref::StoreOp::create(e.b, e.loc, acc, ops.y, ValueRange{m, n});
 }
 
+/// The tensor-core kernels' epilogue, after the barrier that publishes
+/// `red` = [splitK][tileRows][padM + 1] f32 (each warp's partial tile): sums
+/// the warps' partials of every (n, m) and stores y for rows m < M.
+/// Consecutive threads take consecutive n so the y stores coalesce.
+void storeReducedTile(Emitter &e, const GemmOperands &ops, Value red, Value tid,
+                      int64_t threads, int64_t tileRows, int64_t padM,
+                      int64_t splitK, Value n0, Value m0, Value rows) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  scf::ForOp::create(
+      b, loc, tid, e.idx(tileRows * padM), e.idx(threads), ValueRange{},
+      [&](OpBuilder &, Location, Value el, ValueRange) {
+        Value ml = e.divui(el, tileRows), nl = e.remui(el, tileRows);
+        Value sum =
+            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
+        for (int64_t w = 1; w < splitK; ++w)
+          sum = arith::AddFOp::create(
+              b, loc, sum,
+              memref::LoadOp::create(b, loc, red,
+                                     ValueRange{e.idx(w), nl, ml}));
+        Value m = e.addi(m0, ml);
+        scf::IfOp::create(b, loc, e.ult(m, rows), [&](OpBuilder &, Location) {
+          storeOutput(e, ops, sum, m, e.addi(n0, nl));
+          scf::YieldOp::create(b, loc);
+        });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
 /// One m16n8k16 MMA, D = A B + C. f16 goes through nvgpu.mma.sync; the
 /// upstream nvgpu-to-nvvm lowering cannot type bf16 operands (LLVM 22:
 /// "failed to deduce operand PTX types"), so bf16 builds nvvm.mma.sync with
@@ -352,25 +381,8 @@ void buildMmaBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
                                              e.addi(t2, nt * 8 + j)});
         }
   gpu::BarrierOp::create(b, loc);
-  // Consecutive threads take consecutive n so the y stores coalesce.
-  scf::ForOp::create(
-      b, loc, tid, e.idx(cfg.tileN * cfg.padM), e.idx(threads), ValueRange{},
-      [&](OpBuilder &, Location, Value el, ValueRange) {
-        Value ml = e.divui(el, cfg.tileN), nl = e.remui(el, cfg.tileN);
-        Value sum =
-            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
-        for (int64_t w = 1; w < cfg.splitK; ++w)
-          sum = arith::AddFOp::create(
-              b, loc, sum,
-              memref::LoadOp::create(b, loc, red,
-                                     ValueRange{e.idx(w), nl, ml}));
-        Value m = e.addi(m0, ml);
-        scf::IfOp::create(b, loc, e.ult(m, rows), [&](OpBuilder &, Location) {
-          storeOutput(e, ops, sum, m, e.addi(n0, nl));
-          scf::YieldOp::create(b, loc);
-        });
-        scf::YieldOp::create(b, loc);
-      });
+  storeReducedTile(e, ops, red, tid, threads, cfg.tileN, cfg.padM, cfg.splitK,
+                   n0, m0, rows);
   gpu::TerminatorOp::create(b, loc);
 }
 
@@ -723,25 +735,8 @@ void buildDirectBody(gpu::LaunchOp launch, OpBuilder &b, const GemmShape &shape,
             ValueRange{warp, e.addi(g, 8 * i), e.addi(t2, nt * 8 + j)});
       }
   gpu::BarrierOp::create(b, loc);
-  // Consecutive threads take consecutive n so the y stores coalesce.
-  scf::ForOp::create(
-      b, loc, tid, e.idx(16 * cfg.padM), e.idx(cfg.threads()), ValueRange{},
-      [&](OpBuilder &, Location, Value el, ValueRange) {
-        Value ml = e.divui(el, 16), nl = e.remui(el, 16);
-        Value sum =
-            memref::LoadOp::create(b, loc, red, ValueRange{e.idx(0), nl, ml});
-        for (int64_t w = 1; w < cfg.splitK; ++w)
-          sum = arith::AddFOp::create(
-              b, loc, sum,
-              memref::LoadOp::create(b, loc, red,
-                                     ValueRange{e.idx(w), nl, ml}));
-        Value m = e.addi(m0, ml);
-        scf::IfOp::create(b, loc, e.ult(m, rows), [&](OpBuilder &, Location) {
-          storeOutput(e, ops, sum, m, e.addi(n0, nl));
-          scf::YieldOp::create(b, loc);
-        });
-        scf::YieldOp::create(b, loc);
-      });
+  storeReducedTile(e, ops, red, tid, cfg.threads(), 16, cfg.padM, cfg.splitK,
+                   n0, m0, rows);
   gpu::TerminatorOp::create(b, loc);
 }
 
