@@ -53,6 +53,23 @@ static Status checkTensor(const char *name, const TensorRef &t, int rank,
   return Status::success();
 }
 
+/// x [M, K], w [N, K] and y [M, N] against the entry's N and K (ranks and
+/// element types are checked by the caller's path).
+static Status checkGemmShapes(const FlatGemmSpec &g, const FlatGemmArgs &args) {
+  if (args.w.sizes[0] != g.n || args.w.sizes[1] != g.k)
+    return invalid("argument 'w': shape " + shapeString(args.w) +
+                   ", expected [" + std::to_string(g.n) + ", " +
+                   std::to_string(g.k) + "] (the entry's [N, K])");
+  if (args.x.sizes[1] != g.k)
+    return invalid("argument 'x': shape " + shapeString(args.x) +
+                   ", expected [M, " + std::to_string(g.k) + "]");
+  if (args.y.sizes[1] != g.n || args.y.sizes[0] != args.x.sizes[0])
+    return invalid("argument 'y': shape " + shapeString(args.y) +
+                   ", expected [" + std::to_string(args.x.sizes[0]) + ", " +
+                   std::to_string(g.n) + "] (x's M, the entry's N)");
+  return Status::success();
+}
+
 Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
                                                const FlatGemmArgs &args) {
   if (entry.op != OpKind::FlatGemm)
@@ -66,17 +83,8 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
     s = checkTensor("y", args.y, 2, g.outDtype, dtypeSize(g.outDtype));
   if (!s.ok())
     return s;
-  if (args.w.sizes[0] != g.n || args.w.sizes[1] != g.k)
-    return invalid("argument 'w': shape " + shapeString(args.w) +
-                   ", expected [" + std::to_string(g.n) + ", " +
-                   std::to_string(g.k) + "] (the entry's [N, K])");
-  if (args.x.sizes[1] != g.k)
-    return invalid("argument 'x': shape " + shapeString(args.x) +
-                   ", expected [M, " + std::to_string(g.k) + "]");
-  if (args.y.sizes[1] != g.n || args.y.sizes[0] != args.x.sizes[0])
-    return invalid("argument 'y': shape " + shapeString(args.y) +
-                   ", expected [" + std::to_string(args.x.sizes[0]) + ", " +
-                   std::to_string(g.n) + "] (x's M, the entry's N)");
+  if (Status shapes = checkGemmShapes(g, args); !shapes.ok())
+    return shapes;
   if (g.hasBias) {
     if (!args.bias.data)
       return invalid("argument 'bias': entry '" + entry.name +
@@ -178,17 +186,8 @@ Expected<CublasGemm> fd::rt::planCublasFlatGemm(const EntrySpec &entry,
   Expected<int> ldy = checkCublasMatrix("y", args.y, g.outDtype);
   if (!ldy)
     return ldy.getStatus();
-  if (args.w.sizes[0] != g.n || args.w.sizes[1] != g.k)
-    return invalid("argument 'w': shape " + shapeString(args.w) +
-                   ", expected [" + std::to_string(g.n) + ", " +
-                   std::to_string(g.k) + "] (the entry's [N, K])");
-  if (args.x.sizes[1] != g.k)
-    return invalid("argument 'x': shape " + shapeString(args.x) +
-                   ", expected [M, " + std::to_string(g.k) + "]");
-  if (args.y.sizes[1] != g.n || args.y.sizes[0] != args.x.sizes[0])
-    return invalid("argument 'y': shape " + shapeString(args.y) +
-                   ", expected [" + std::to_string(args.x.sizes[0]) + ", " +
-                   std::to_string(g.n) + "] (x's M, the entry's N)");
+  if (Status shapes = checkGemmShapes(g, args); !shapes.ok())
+    return shapes;
   CublasGemm gemm;
   gemm.m = static_cast<int>(args.x.sizes[0]);
   gemm.n = static_cast<int>(g.n);
