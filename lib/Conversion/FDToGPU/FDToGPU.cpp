@@ -70,7 +70,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {"q", "k", "v", "lens", "partial_acc", "partial_max",
                       "partial_sum", "chunk"},
                      op.getSoftmax());
-    setMinCtas(fn, rewriter);
+    setMinCtasPerSm(fn, rewriter, options);
     buildBody(fn, rewriter, shape, op.getScale().convertToDouble(),
               /*unsplit=*/false);
 
@@ -92,7 +92,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                        {"1", "Hkv", "B"},
                        {"q", "k", "v", "lens", "out", "chunk"},
                        op.getSoftmax());
-      setMinCtas(unsplitFn, rewriter);
+      setMinCtasPerSm(unsplitFn, rewriter, options);
       buildBody(unsplitFn, rewriter, shape, op.getScale().convertToDouble(),
                 /*unsplit=*/true);
       auto split = rewriter.getStringAttr("split");
@@ -128,12 +128,6 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
             isa<OnlineSoftmaxAttr>(merge.getSoftmax()))
           return merge;
     return {};
-  }
-
-  void setMinCtas(gpu::GPUFuncOp fn, OpBuilder &b) const {
-    if (options.minCtasPerSm > 0)
-      fn->setAttr("nvvm.minctasm",
-                  b.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
   }
 
   /// The split kernel writes the (max, sum, acc) state of its split; the

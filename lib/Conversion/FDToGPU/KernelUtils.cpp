@@ -53,6 +53,13 @@ Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
   return memref::GetGlobalOp::create(b, loc, type, symbol);
 }
 
+void setMinCtasPerSm(gpu::GPUFuncOp fn, OpBuilder &b,
+                     const FDToGPUOptions &options) {
+  if (options.minCtasPerSm > 0)
+    fn->setAttr("nvvm.minctasm",
+                b.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
+}
+
 void setManifestAttrs(gpu::GPUFuncOp fn, OpBuilder &b, StringRef role,
                       StringRef entry, ArrayRef<StringRef> grid,
                       ArrayRef<StringRef> args, Attribute softmax) {

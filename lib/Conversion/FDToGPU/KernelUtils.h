@@ -118,6 +118,11 @@ void setManifestAttrs(gpu::GPUFuncOp fn, OpBuilder &b, StringRef role,
                       StringRef entry, ArrayRef<StringRef> grid,
                       ArrayRef<StringRef> args, Attribute softmax);
 
+/// The occupancy hint of the token-loop kernels (`min-ctas-per-sm`):
+/// `nvvm.minctasm`, i.e. ptxas's .minnctapersm; nothing when it is 0.
+void setMinCtasPerSm(gpu::GPUFuncOp fn, OpBuilder &b,
+                     const FDToGPUOptions &options);
+
 /// The name of the function holding `op` (the bundle entry).
 StringRef entryName(Operation *op);
 

@@ -469,12 +469,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                    um);
   setVariant(partialFn, "two_kernel");
   // Same occupancy hint as the online partial kernel.
-  auto setMinCtas = [&](gpu::GPUFuncOp fn) {
-    if (options.minCtasPerSm > 0)
-      fn->setAttr("nvvm.minctasm",
-                  rewriter.getI32IntegerAttr(int32_t(options.minCtasPerSm)));
-  };
-  setMinCtas(partialFn);
+  setMinCtasPerSm(partialFn, rewriter, options);
   buildPartial(partialFn, rewriter, p);
 
   auto countType = MemRefType::get({1}, rewriter.getI32Type());
@@ -519,7 +514,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                     "ua_count", "fallback_count", "chunk"},
                    um);
   setVariant(singleFn, "single_launch");
-  setMinCtas(singleFn);
+  setMinCtasPerSm(singleFn, rewriter, options);
   buildSingle(singleFn, rewriter, p);
 
   // Host side: the two-kernel launches in place of the three ops.
