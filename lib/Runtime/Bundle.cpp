@@ -931,20 +931,34 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
     variant.workspaceZeroInit = init == "zero";
     if (!readLaunch(item, itemPath, variant))
       return false;
-    std::string counter;
-    if (!readString(item, itemPath, "fallback_counter", counter, false))
-      return false;
-    if (!counter.empty()) {
+    // A named workspace buffer of the variant with the given element type
+    // and number of elements.
+    auto readBufferRef = [&](const char *key, DType elem, int64_t elems,
+                             int &index) {
+      std::string name;
+      if (!readString(item, itemPath, key, name, false))
+        return false;
+      if (name.empty())
+        return true;
       for (size_t w = 0; w < variant.workspace.size(); ++w)
-        if (variant.workspace[w].name == counter)
-          variant.fallbackCounter = static_cast<int>(w);
-      if (variant.fallbackCounter < 0 ||
-          variant.workspace[variant.fallbackCounter].elem != DType::I32)
-        return fail(*item.find("fallback_counter"),
-                    join(itemPath, "fallback_counter"),
-                    "fallback_counter '" + counter +
-                        "' is not an i32 workspace buffer of the variant");
-    }
+        if (variant.workspace[w].name == name)
+          index = static_cast<int>(w);
+      bool ok = index >= 0 && variant.workspace[index].elem == elem &&
+                variant.workspace[index].shape.size() == 1 &&
+                !variant.workspace[index].shape[0].symbol &&
+                variant.workspace[index].shape[0].constant == elems;
+      if (!ok)
+        return fail(*item.find(key), join(itemPath, key),
+                    std::string(key) + " '" + name + "' is not an " +
+                        dtypeName(elem) + " [" + std::to_string(elems) +
+                        "] workspace buffer of the variant");
+      return true;
+    };
+    if (!readBufferRef("fallback_counter", DType::I32, 1,
+                       variant.fallbackCounter) ||
+        !readBufferRef("phi_buffer", DType::F32, 1, variant.phiBuffer) ||
+        !readBufferRef("score_stats", DType::I32, 4, variant.scoreStats))
+      return false;
     entry.variants.push_back(std::move(variant));
   }
   // The top level is the first variant, for readers without variants.
@@ -963,6 +977,8 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
   entry.variantName = first.variantName;
   entry.workspaceZeroInit = first.workspaceZeroInit;
   entry.fallbackCounter = first.fallbackCounter;
+  entry.phiBuffer = first.phiBuffer;
+  entry.scoreStats = first.scoreStats;
   return true;
 }
 

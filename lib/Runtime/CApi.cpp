@@ -499,6 +499,91 @@ int fd_executable_reset_fallback_count(fd_executable *executable,
   });
 }
 
+int fd_executable_set_phi(fd_executable *executable, const fd_plan *plan,
+                          void *workspace, float phi,
+                          struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    return bound->setPhi(cppPlan, workspace, phi, stream);
+  });
+}
+
+int fd_executable_read_phi(fd_executable *executable, const fd_plan *plan,
+                           const void *workspace, struct CUstream_st *stream,
+                           float *phi) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!phi)
+      return nullArgument(fn, "phi");
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    Expected<float> value = bound->readPhi(cppPlan, workspace, stream);
+    if (!value)
+      return value.getStatus();
+    *phi = *value;
+    return Status::success();
+  });
+}
+
+static fd_score_stats toC(const ScoreStats &stats) {
+  return {stats.rows, stats.fallbacks, stats.minRowMax, stats.maxRowMax};
+}
+
+int fd_executable_read_score_stats(fd_executable *executable,
+                                   const fd_plan *plan, const void *workspace,
+                                   struct CUstream_st *stream,
+                                   fd_score_stats *stats) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!stats)
+      return nullArgument(fn, "stats");
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    Expected<ScoreStats> read =
+        bound->readScoreStats(cppPlan, workspace, stream);
+    if (!read)
+      return read.getStatus();
+    *stats = toC(*read);
+    return Status::success();
+  });
+}
+
+int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
+                               void *workspace, struct CUstream_st *stream,
+                               uint32_t min_rows, double max_fallback_rate,
+                               fd_recentre_decision *decision) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    const BoundEntry *bound = nullptr;
+    Plan cppPlan;
+    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+    if (!s.ok())
+      return s;
+    RecentrePolicy policy;
+    policy.minRows = min_rows;
+    policy.maxFallbackRate = max_fallback_rate;
+    Expected<RecentreDecision> d =
+        bound->recentrePhi(cppPlan, workspace, stream, policy);
+    if (!d)
+      return d.getStatus();
+    if (decision)
+      *decision = {d->decided, d->changed, d->covers, d->oldPhi, d->newPhi,
+                   toC(d->stats)};
+    return Status::success();
+  });
+}
+
 int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {

@@ -3,6 +3,9 @@
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/Launch.h"
 
+#include <cmath>
+#include <cstring>
+
 using namespace fd::rt;
 
 Expected<std::shared_ptr<Executable>>
@@ -161,6 +164,13 @@ Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
                             resident, index);
 }
 
+/// The bits of \p x, for a 32-bit memset.
+static unsigned floatBits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
 Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
                                  uint64_t workspaceBytes,
                                  CUstream stream) const {
@@ -180,16 +190,22 @@ Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
                                    plan.workspaceBytes, stream);
   if (r != CUDA_SUCCESS)
     return driverError(api, r, what + ": cuMemsetD8Async");
+  // A unified-max variant starts from the phi it was compiled with.
+  if (Expected<uint64_t> phi = getPhiOffset(*spec, plan)) {
+    r = api.cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(workspace) + *phi,
+                             floatBits(float(spec->softmax.phi)), 1, stream);
+    if (r != CUDA_SUCCESS)
+      return driverError(api, r, what + ": writing phi");
+  }
   return Status::success();
 }
 
-/// The device address of the fallback counter in \p workspace, or an error
-/// prefixed by \p what (no counter in this entry, null workspace).
-static Expected<CUdeviceptr> fallbackCounterAddress(const EntrySpec &spec,
-                                                    const Plan &plan,
-                                                    const void *workspace,
-                                                    const std::string &what) {
-  Expected<uint64_t> offset = getFallbackCounterOffset(spec, plan);
+/// The device address of the unified-max state at \p offset in \p
+/// workspace, or an error prefixed by \p what (no such buffer in this
+/// entry, null workspace).
+static Expected<CUdeviceptr> stateAddress(Expected<uint64_t> offset,
+                                          const void *workspace,
+                                          const std::string &what) {
   if (!offset)
     return offset.getStatus().withContext(what);
   if (!workspace)
@@ -202,8 +218,8 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
                                                  const void *workspace,
                                                  CUstream stream) const {
   std::string what = "readFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      fallbackCounterAddress(*spec, plan, workspace, what);
+  Expected<CUdeviceptr> counter = stateAddress(
+      getFallbackCounterOffset(*spec, plan), workspace, what);
   if (!counter)
     return counter.getStatus();
   ContextGuard guard(*context);
@@ -222,8 +238,8 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
 Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
                                       CUstream stream) const {
   std::string what = "resetFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      fallbackCounterAddress(*spec, plan, workspace, what);
+  Expected<CUdeviceptr> counter = stateAddress(
+      getFallbackCounterOffset(*spec, plan), workspace, what);
   if (!counter)
     return counter.getStatus();
   ContextGuard guard(*context);
@@ -234,6 +250,120 @@ Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
   if (r != CUDA_SUCCESS)
     return driverError(api, r, what + ": cuMemsetD32Async");
   return Status::success();
+}
+
+Status BoundEntry::setPhi(const Plan &plan, void *workspace, float phi,
+                          CUstream stream) const {
+  std::string what = "setPhi '" + spec->name + "'";
+  if (!std::isfinite(phi))
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": phi must be finite, got " +
+                             std::to_string(phi));
+  Expected<CUdeviceptr> address =
+      stateAddress(getPhiOffset(*spec, plan), workspace, what);
+  if (!address)
+    return address.getStatus();
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  CUresult r = api.cuMemsetD32Async(*address, floatBits(phi), 1, stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemsetD32Async");
+  return Status::success();
+}
+
+/// Copies \p words u32 at \p address to \p host and waits for them.
+static Status readWords(const Context &context, CUdeviceptr address,
+                        uint32_t *host, size_t words, CUstream stream,
+                        const std::string &what) {
+  ContextGuard guard(context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context.getDriver();
+  CUresult r = api.cuMemcpyDtoHAsync(host, address, words * 4, stream);
+  if (r == CUDA_SUCCESS)
+    r = api.cuStreamSynchronize(stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": reading the workspace");
+  return Status::success();
+}
+
+Expected<float> BoundEntry::readPhi(const Plan &plan, const void *workspace,
+                                    CUstream stream) const {
+  std::string what = "readPhi '" + spec->name + "'";
+  Expected<CUdeviceptr> address =
+      stateAddress(getPhiOffset(*spec, plan), workspace, what);
+  if (!address)
+    return address.getStatus();
+  uint32_t bits = 0;
+  Status s = readWords(*context, *address, &bits, 1, stream, what);
+  if (!s.ok())
+    return s;
+  float phi;
+  std::memcpy(&phi, &bits, sizeof phi);
+  return phi;
+}
+
+Expected<ScoreStats> BoundEntry::readScoreStats(const Plan &plan,
+                                                const void *workspace,
+                                                CUstream stream) const {
+  std::string what = "readScoreStats '" + spec->name + "'";
+  Expected<CUdeviceptr> address =
+      stateAddress(getScoreStatsOffset(*spec, plan), workspace, what);
+  if (!address)
+    return address.getStatus();
+  uint32_t words[4] = {};
+  Status s = readWords(*context, *address, words, 4, stream, what);
+  if (!s.ok())
+    return s;
+  return decodeScoreStats(words);
+}
+
+Status BoundEntry::resetScoreStats(const Plan &plan, void *workspace,
+                                   CUstream stream) const {
+  std::string what = "resetScoreStats '" + spec->name + "'";
+  Expected<CUdeviceptr> address =
+      stateAddress(getScoreStatsOffset(*spec, plan), workspace, what);
+  if (!address)
+    return address.getStatus();
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context->getDriver();
+  CUresult r = api.cuMemsetD32Async(*address, 0, 4, stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemsetD32Async");
+  return Status::success();
+}
+
+Expected<RecentreDecision>
+BoundEntry::recentrePhi(const Plan &plan, void *workspace, CUstream stream,
+                        const RecentrePolicy &policy) const {
+  if (!(policy.maxFallbackRate >= 0 && policy.maxFallbackRate <= 1))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "recentrePhi '" + spec->name +
+                             "': maxFallbackRate must be in [0, 1], got " +
+                             std::to_string(policy.maxFallbackRate));
+  Expected<float> phi = readPhi(plan, workspace, stream);
+  if (!phi)
+    return phi.getStatus().withContext("recentrePhi");
+  Expected<ScoreStats> stats = readScoreStats(plan, workspace, stream);
+  if (!stats)
+    return stats.getStatus().withContext("recentrePhi");
+  RecentreDecision d =
+      decideRecentre(*stats, *phi, spec->softmax.threshold, policy);
+  if (d.decided) {
+    Status s = resetScoreStats(plan, workspace, stream);
+    if (!s.ok())
+      return s.withContext("recentrePhi");
+  }
+  if (d.changed) {
+    Status s = setPhi(plan, workspace, float(d.newPhi), stream);
+    if (!s.ok())
+      return s.withContext("recentrePhi");
+  }
+  return d;
 }
 
 Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,

@@ -244,8 +244,10 @@ Expected<Plan> fd::rt::planForGraph(const EntrySpec &entry, int64_t maxBatch,
                   /*graphSafe=*/true, variant);
 }
 
-Expected<uint64_t> fd::rt::getFallbackCounterOffset(const EntrySpec &entry,
-                                                    const Plan &plan) {
+/// Byte offset of the workspace buffer \p index selects in \p plan's
+/// variant (a unified-max state buffer), or an error naming \p what.
+static Expected<uint64_t> stateOffset(const EntrySpec &entry, const Plan &plan,
+                                      int EntrySpec::*index, const char *what) {
   if (plan.variant < 0 ||
       plan.variant >= static_cast<int>(getNumVariants(entry)))
     return Status::error(ErrorCode::InvalidArgument,
@@ -253,11 +255,29 @@ Expected<uint64_t> fd::rt::getFallbackCounterOffset(const EntrySpec &entry,
                              " is out of range for entry '" + entry.name +
                              "'");
   const EntrySpec &variant = getVariant(entry, plan.variant);
-  if (variant.fallbackCounter < 0)
+  if (variant.*index < 0)
     return Status::error(ErrorCode::InvalidArgument,
                          "entry '" + entry.name + "' (variant '" +
-                             variant.variantName +
-                             "') has no fallback counter: only unified-max "
-                             "entries have one");
-  return plan.workspace.offsets[variant.fallbackCounter];
+                             variant.variantName + "') has no " + what +
+                             ": only unified-max entries have one");
+  return plan.workspace.offsets[variant.*index];
+}
+
+Expected<uint64_t> fd::rt::getFallbackCounterOffset(const EntrySpec &entry,
+                                                    const Plan &plan) {
+  return stateOffset(entry, plan, &EntrySpec::fallbackCounter,
+                     "fallback counter");
+}
+
+Expected<uint64_t> fd::rt::getPhiOffset(const EntrySpec &entry,
+                                        const Plan &plan) {
+  return stateOffset(entry, plan, &EntrySpec::phiBuffer,
+                     "phi buffer (bundles before run-time phi bake phi into "
+                     "the kernels)");
+}
+
+Expected<uint64_t> fd::rt::getScoreStatsOffset(const EntrySpec &entry,
+                                               const Plan &plan) {
+  return stateOffset(entry, plan, &EntrySpec::scoreStats,
+                     "score statistics");
 }

@@ -379,14 +379,18 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
                   });
                 });
               };
-              // The fallback counter comes first so that its offset (0)
-              // does not depend on B or S: it accumulates across calls.
-              if (isUnifiedMaxVariant(variant))
+              // The fallback counter, phi and the score statistics come
+              // first so that their offsets (0, 256, 512) do not depend on
+              // B or S: they live across calls.
+              if (isUnifiedMaxVariant(variant)) {
                 buffer("fallback_count", "i32", {"1"});
+                buffer("phi", "f32", {"1"});
+                buffer("score_stats", "i32", {"4"});
+              }
               if (variant == "single_launch") {
                 buffer("ua_acc", "f32", {"B", "Hq", "D"});
                 buffer("ua_sum", "f32", {"B", "Hq"});
-                buffer("ua_bits", "i32", {"B", "Hq"});
+                buffer("ua_max", "i32", {"B", "Hq"});
                 buffer("ua_count", "i32", {"B", "Hkv"});
               } else if (variant != "unsplit") {
                 // The unsplit kernel writes the output itself.
@@ -423,11 +427,15 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
               for (const std::string &variant : variants)
                 j.object([&] {
                   j.attribute("name", variant);
-                  // The single-launch accumulators and the fallback counter
-                  // must start at zero; the kernels leave them zeroed.
+                  // The single-launch accumulators, the fallback counter and
+                  // the score statistics must start at zero (the kernels
+                  // leave the accumulators zeroed); phi starts at the
+                  // entry's softmax phi (the runtime's initWorkspace).
                   if (isUnifiedMaxVariant(variant)) {
                     j.attribute("workspace_init", "zero");
                     j.attribute("fallback_counter", "fallback_count");
+                    j.attribute("phi_buffer", "phi");
+                    j.attribute("score_stats", "score_stats");
                   }
                   writeWorkspace(variant);
                   writeKernels(variant);

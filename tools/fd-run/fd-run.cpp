@@ -203,6 +203,12 @@ static void listBundle(const Bundle &bundle) {
       if (variant.fallbackCounter >= 0)
         std::printf(", fallback_counter %s",
                     variant.workspace[variant.fallbackCounter].name.c_str());
+      if (variant.phiBuffer >= 0)
+        std::printf(", phi_buffer %s",
+                    variant.workspace[variant.phiBuffer].name.c_str());
+      if (variant.scoreStats >= 0)
+        std::printf(", score_stats %s",
+                    variant.workspace[variant.scoreStats].name.c_str());
       std::printf("\n");
       for (const KernelSpec &kernel : variant.kernels)
         std::printf("    kernel %s (role '%s')\n", kernel.symbol.c_str(),
@@ -400,8 +406,15 @@ static int planEntries(const Bundle &bundle, const Options &options) {
         std::printf("  fallback counter: i32 at workspace offset %llu%s\n",
                     static_cast<unsigned long long>(*counter),
                     variant.workspaceZeroInit
-                        ? "; zero the workspace once before the first run"
+                        ? "; initialise the workspace once (initWorkspace) "
+                          "before the first run"
                         : "");
+      if (Expected<uint64_t> phi = getPhiOffset(entry, *result))
+        std::printf("  phi: f32 at workspace offset %llu, initially %g\n",
+                    static_cast<unsigned long long>(*phi), entry.softmax.phi);
+      if (Expected<uint64_t> stats = getScoreStatsOffset(entry, *result))
+        std::printf("  score statistics: 4 x u32 at workspace offset %llu\n",
+                    static_cast<unsigned long long>(*stats));
     }
   }
   return exitCode;

@@ -217,10 +217,13 @@ struct EntrySpec {
   /// Launch variant (docs/bundle.md, "Variants"): its name ("" for an entry
   /// without variants), whether the caller must zero its workspace once
   /// before the first run (the kernels leave it zeroed), and the workspace
-  /// index of its i32 fallback-row counter (-1 if none).
+  /// indices of its i32 fallback-row counter, its f32 phi and its i32[4]
+  /// score statistics (unified max, docs/unified-max.md; -1 if none).
   std::string variantName;
   bool workspaceZeroInit = false;
   int fallbackCounter = -1;
+  int phiBuffer = -1;
+  int scoreStats = -1;
   /// Every variant of the entry, each a complete EntrySpec whose workspace
   /// and kernels are that variant's; empty when the manifest lists none
   /// (the entry itself is then its one variant). variants[0] has the same

@@ -16,6 +16,7 @@
 #include "fd/Runtime/Module.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
+#include "fd/Runtime/UnifiedMax.h"
 
 #include <memory>
 #include <mutex>
@@ -45,11 +46,12 @@ public:
                              bool graphSafe = false) const;
 
   /// Zeroes the whole workspace of \p plan on \p stream (stream-ordered,
-  /// graph-capturable memset). Needed once after allocating a workspace for
+  /// graph-capturable memsets) and, for unified max, writes the entry's
+  /// compiled phi into it. Needed once after allocating a workspace for
   /// a variant whose manifest says workspace_init "zero" (unified max): the
   /// single-launch kernel leaves its accumulators and counters zeroed after
   /// every call, so later runs and CUDA-graph replays need no memset. Also
-  /// resets the fallback counter.
+  /// resets the fallback counter and the score statistics.
   Status initWorkspace(const Plan &plan, void *workspace,
                        uint64_t workspaceBytes, CUstream stream) const;
   /// Rows recomputed by the exact fallback since the counter was last
@@ -60,6 +62,33 @@ public:
   /// Zeroes the fallback counter on \p stream (stream-ordered).
   Status resetFallbackCount(const Plan &plan, void *workspace,
                             CUstream stream) const;
+
+  /// Unified max, run-time phi (docs/unified-max.md, "Re-centring phi"):
+  /// the kernels read phi from the workspace at every launch, so a new
+  /// value takes effect from the next launch on \p stream, CUDA-graph
+  /// replays included. setPhi is a stream-ordered, graph-capturable memset;
+  /// phi is in the units of the scaled score (scale * q.k), finite.
+  Status setPhi(const Plan &plan, void *workspace, float phi,
+                CUstream stream) const;
+  /// The phi in the workspace (synchronises \p stream).
+  Expected<float> readPhi(const Plan &plan, const void *workspace,
+                          CUstream stream) const;
+  /// The rows checked and fallen back, and the range of their largest
+  /// scores, since the statistics were last zeroed (synchronises \p
+  /// stream). Unlike the fallback counter they are zeroed by every
+  /// recentrePhi decision.
+  Expected<ScoreStats> readScoreStats(const Plan &plan, const void *workspace,
+                                      CUstream stream) const;
+  Status resetScoreStats(const Plan &plan, void *workspace,
+                         CUstream stream) const;
+  /// Reads phi and the statistics, applies decideRecentre with the entry's
+  /// threshold, and, once decided, zeroes the statistics and writes the new
+  /// phi (stream-ordered). Synchronises \p stream: call it between decode
+  /// steps, e.g. every N steps, not inside a capture. Results stay exact
+  /// whatever phi is; re-centring only cuts the fallback work.
+  Expected<RecentreDecision> recentrePhi(const Plan &plan, void *workspace,
+                                         CUstream stream,
+                                         const RecentrePolicy &policy = {}) const;
 
   /// Launches the entry's kernels on \p stream (a stream of this device's
   /// primary context, e.g. one from the CUDA runtime API or PyTorch). The

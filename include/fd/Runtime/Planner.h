@@ -126,6 +126,14 @@ Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
 /// \p plan, or an error when its variant has none.
 Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
                                             const Plan &plan);
+/// Byte offset of phi (one f32, natural units of the scaled score) in the
+/// workspace of \p plan: the unified-max kernels read it at every launch.
+Expected<uint64_t> getPhiOffset(const EntrySpec &entry, const Plan &plan);
+/// Byte offset of the score statistics (four u32: ~key of the smallest row
+/// maximum, key of the largest, rows checked, rows fallen back; see
+/// fd/Runtime/UnifiedMax.h).
+Expected<uint64_t> getScoreStatsOffset(const EntrySpec &entry,
+                                       const Plan &plan);
 
 } // namespace fd::rt
 

@@ -189,6 +189,40 @@ int fd_executable_reset_fallback_count(fd_executable *executable,
                                        const fd_plan *plan, void *workspace,
                                        struct CUstream_st *stream);
 
+/* Unified max, run-time phi (docs/unified-max.md, "Re-centring phi"): the
+ * kernels read phi (units of scale * q.k) from the workspace at every launch.
+ * set_phi is a stream-ordered memset (graph-capturable); read_phi and
+ * read_score_stats synchronise `stream`. */
+int fd_executable_set_phi(fd_executable *executable, const fd_plan *plan,
+                          void *workspace, float phi,
+                          struct CUstream_st *stream);
+int fd_executable_read_phi(fd_executable *executable, const fd_plan *plan,
+                           const void *workspace, struct CUstream_st *stream,
+                           float *phi);
+/* Rows checked and fallen back, and the smallest and largest of their
+ * largest scores, since the statistics were last zeroed. */
+typedef struct fd_score_stats {
+  uint32_t rows, fallbacks;
+  float min_row_max, max_row_max; /* meaningful when rows > 0 */
+} fd_score_stats;
+int fd_executable_read_score_stats(fd_executable *executable,
+                                   const fd_plan *plan, const void *workspace,
+                                   struct CUstream_st *stream,
+                                   fd_score_stats *stats);
+/* Once at least `min_rows` rows were checked since the last decision, and
+ * more than `max_fallback_rate` of them fell back, moves phi to the middle of
+ * the observed row maxima; a decision zeroes the statistics. Synchronises
+ * `stream`. `decision` may be null. */
+typedef struct fd_recentre_decision {
+  int32_t decided, changed, covers;
+  double old_phi, new_phi;
+  fd_score_stats stats;
+} fd_recentre_decision;
+int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
+                               void *workspace, struct CUstream_st *stream,
+                               uint32_t min_rows, double max_fallback_rate,
+                               fd_recentre_decision *decision);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -45,7 +45,7 @@ Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
                           ArrayRef<Value> qFrag, Value k, Value v, Value batch,
                           Value kvHead, Value begin, Value end, Mode mode,
-                          double phiLog2, bool prefetch) {
+                          Value phiLog2, bool prefetch) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   int64_t n = qFrag.size();
@@ -59,7 +59,9 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
     init.push_back(arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
   KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
-  Value phi = e.f32(phiLog2);
+  assert((mode == Mode::Online) == !phiLog2 &&
+         "a fixed max needs phi, online softmax none");
+  Value phi = phiLog2;
   Value step = e.idx(lay.rows * lay.unroll);
   // Token of row group `slot` for unroll index u of the tile at t0, whether
   // it is before `end`, and the token to read: rows past `end` are clamped
@@ -243,7 +245,7 @@ combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
 SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
                         const AttentionShape &shape, double scale, Value q,
                         Value k, Value v, Value lens, Value chunk, Mode mode,
-                        double phiLog2, bool prefetch) {
+                        Value phiLog2, bool prefetch) {
   OpBuilder &b = e.b;
   SplitWork w;
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);

@@ -21,6 +21,13 @@
 // log2(e), a row of positive length falls back when its largest score is
 // above hi or below lo, or its sum is 0, infinite or NaN.
 //
+// phi is not a constant of the kernels: they read it from the workspace
+// buffer `phi` (initialised from the strategy's phi), so the runtime can
+// re-centre it between calls — and CUDA-graph replays pick the new value up
+// — without recompiling. Every checked row also adds to `score_stats` its
+// largest score (order-preserving keys, atomic max) and whether it fell
+// back: the live statistics a re-centring needs.
+//
 //===----------------------------------------------------------------------===//
 #include "TokenLoop.h"
 
@@ -77,6 +84,63 @@ Value isThread0(KernelEmitter &e, const Layout &lay) {
   return e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
 }
 
+/// phi and the band [lo, hi] = phi -+ threshold, in the log2 domain of the
+/// scores, from the workspace's `phi` buffer (natural units).
+struct Band {
+  Value phi, hi, lo;
+};
+
+Band loadBand(KernelEmitter &e, Value phiBuf, double threshold) {
+  Value phi = memref::LoadOp::create(e.b, e.loc, phiBuf, ValueRange{e.idx(0)});
+  auto log2 = [&](Value x) { return e.mul(x, e.f32(kLog2e)); };
+  return {log2(phi), log2(e.add(phi, e.f32(threshold))),
+          log2(e.add(phi, e.f32(-threshold)))};
+}
+
+Value i32Const(KernelEmitter &e, int64_t x) {
+  return arith::ConstantIntOp::create(e.b, e.loc, e.b.getI32Type(), x);
+}
+
+/// An order-preserving unsigned key of an f32: unsigned max on keys is max
+/// on the floats, and 0 (a zeroed workspace) is below every float, so a
+/// zero-initialised buffer holds "nothing seen yet" for atomic maxima.
+Value orderedKey(KernelEmitter &e, Value x) {
+  Value bits = arith::BitcastOp::create(e.b, e.loc, e.b.getI32Type(), x);
+  Value negative = e.cmp(arith::CmpIPredicate::slt, bits, i32Const(e, 0));
+  return e.select(negative, arith::XOrIOp::create(e.b, e.loc, bits, i32Const(e, -1)),
+                  arith::OrIOp::create(e.b, e.loc, bits,
+                                       i32Const(e, int32_t(0x80000000u))));
+}
+
+/// The float of orderedKey.
+Value fromOrderedKey(KernelEmitter &e, Value key) {
+  Value nonNegative = e.cmp(arith::CmpIPredicate::slt, key, i32Const(e, 0));
+  Value bits = e.select(
+      nonNegative,
+      arith::XOrIOp::create(e.b, e.loc, key, i32Const(e, int32_t(0x80000000u))),
+      arith::XOrIOp::create(e.b, e.loc, key, i32Const(e, -1)));
+  return arith::BitcastOp::create(e.b, e.loc, e.b.getF32Type(), bits);
+}
+
+/// Adds one checked row of positive length to `score_stats` (i32[4]):
+/// [0] the largest ~key of the rows' largest scores (natural units), i.e.
+/// the smallest one, [1] the largest key, [2] rows checked, [3] rows that
+/// fell back. The runtime decodes them (fd/Runtime/UnifiedMax.h).
+void recordRow(KernelEmitter &e, Value rowMaxLog2, Value fellBack,
+               Value stats) {
+  auto rmw = [&](arith::AtomicRMWKind kind, Value x, int64_t i) {
+    memref::AtomicRMWOp::create(e.b, e.loc, kind, x, stats,
+                                ValueRange{e.idx(i)});
+  };
+  Value key = orderedKey(e, e.mul(rowMaxLog2, e.f32(1.0 / kLog2e)));
+  rmw(arith::AtomicRMWKind::maxu,
+      arith::XOrIOp::create(e.b, e.loc, key, i32Const(e, -1)), 0);
+  rmw(arith::AtomicRMWKind::maxu, key, 1);
+  rmw(arith::AtomicRMWKind::addi, i32Const(e, 1), 2);
+  rmw(arith::AtomicRMWKind::addi,
+      arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(), fellBack), 3);
+}
+
 /// The exact path for a flagged row: online softmax over [0, len) of query
 /// head `head` by the whole CTA, normalised into `out`. The caller has made
 /// the condition CTA-uniform and separated it from earlier buffer use.
@@ -113,7 +177,7 @@ namespace {
 /// Constants of one unified-max lowering.
 struct Params {
   AttentionShape shape;
-  double scale, phiLog2, hiLog2, loLog2;
+  double scale, threshold;
   int64_t blockSize, unroll;
   /// Carry the next tile's K/V rows through the token loop (the option of
   /// the same name); the exact fallback's loop never prefetches.
@@ -148,10 +212,12 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Value q = entry.getArgument(0), k = entry.getArgument(1),
         v = entry.getArgument(2), lens = entry.getArgument(3),
         accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
-        sumOut = entry.getArgument(6), chunk = entry.getArgument(7);
+        sumOut = entry.getArgument(6), chunk = entry.getArgument(7),
+        phiBuf = entry.getArgument(8);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
+  Band band = loadBand(e, phiBuf, p.threshold);
   SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, p.phiLog2, p.prefetch);
+                              Mode::FixedMax, band.phi, p.prefetch);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
   const SmallVector<Value> &heads = w.heads;
@@ -190,8 +256,10 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         sum = entry.getArgument(2), out = entry.getArgument(3),
         q = entry.getArgument(4), k = entry.getArgument(5),
         v = entry.getArgument(6), lens = entry.getArgument(7),
-        flags = entry.getArgument(8), count = entry.getArgument(9);
+        flags = entry.getArgument(8), count = entry.getArgument(9),
+        phiBuf = entry.getArgument(10), scoreStats = entry.getArgument(11);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
+  Band band = loadBand(e, phiBuf, p.threshold);
   Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   Value kvHead =
@@ -210,8 +278,8 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       });
   Value m = stats.getResult(0), total = stats.getResult(1);
   Value bad = arith::OrIOp::create(
-      b, loc, fcmp(e, arith::CmpFPredicate::UGT, m, e.f32(p.hiLog2)),
-      fcmp(e, arith::CmpFPredicate::ULT, m, e.f32(p.loLog2)));
+      b, loc, fcmp(e, arith::CmpFPredicate::UGT, m, band.hi),
+      fcmp(e, arith::CmpFPredicate::ULT, m, band.lo));
   Value usable = sumIsUsable(e, total);
   Value unusable = arith::XOrIOp::create(
       b, loc, usable, arith::ConstantIntOp::create(b, loc, 1, 1));
@@ -219,6 +287,11 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   ifThread0(e, lay, [&] {
     memref::StoreOp::create(b, loc, toI32(e, bad), flags,
                             ValueRange{batch, head});
+    Value nonEmpty = e.cmp(arith::CmpIPredicate::ugt, len, e.idx(0));
+    scf::IfOp::create(b, loc, nonEmpty, [&](OpBuilder &, Location) {
+      recordRow(e, m, bad, scoreStats);
+      scf::YieldOp::create(b, loc);
+    });
   });
   scf::IfOp::create(
       b, loc, bad,
@@ -260,9 +333,11 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
 /// and the last CTA of each (sequence, KV head) finishes the rows of its
 /// group, then leaves the accumulators and its counter at zero, so the next
 /// launch (or a CUDA-graph replay) needs no memset. It writes no per-row
-/// flags: everything it keeps in the workspace besides the fallback counter
-/// is zero between calls, so a later call laid out for another batch never
-/// finds stale values in its accumulators.
+/// flags: everything it keeps in the workspace besides the fallback counter,
+/// phi and the score statistics is zero between calls, so a later call laid out
+/// for another batch never finds stale values in its accumulators. The row
+/// maxima travel as order-preserving keys (`ua_max`, atomic max), so the
+/// last CTA checks each row against the band of the phi it read.
 void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   OpBuilder::InsertionGuard guard(b);
   Block &entry = fn.getBody().front();
@@ -272,12 +347,14 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Value q = entry.getArgument(0), k = entry.getArgument(1),
         v = entry.getArgument(2), lens = entry.getArgument(3),
         out = entry.getArgument(4), uAcc = entry.getArgument(5),
-        uSum = entry.getArgument(6), uBits = entry.getArgument(7),
+        uSum = entry.getArgument(6), uMax = entry.getArgument(7),
         uCount = entry.getArgument(8), count = entry.getArgument(9),
-        chunk = entry.getArgument(10);
+        chunk = entry.getArgument(10), phiBuf = entry.getArgument(11),
+        stats = entry.getArgument(12);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
+  Band band = loadBand(e, phiBuf, p.threshold);
   SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, p.phiLog2, p.prefetch);
+                              Mode::FixedMax, band.phi, p.prefetch);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
@@ -308,18 +385,9 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
                ValueRange{batch, head});
         scf::YieldOp::create(b, loc);
       });
-      // bit 0: a score above hi; bit 1: a score at or above lo.
-      Value above = fcmp(e, arith::CmpFPredicate::UGT, big, e.f32(p.hiLog2));
-      Value inBand = fcmp(e, arith::CmpFPredicate::OGE, big, e.f32(p.loLog2));
-      Value bits =
-          arith::OrIOp::create(b, loc, e.select(above, i32c(1), i32c(0)),
-                               e.select(inBand, i32c(2), i32c(0)));
-      Value any = e.cmp(arith::CmpIPredicate::ne, bits, i32c(0));
-      scf::IfOp::create(b, loc, any, [&](OpBuilder &, Location) {
-        atomic(e, arith::AtomicRMWKind::ori, bits, uBits,
-               ValueRange{batch, head});
-        scf::YieldOp::create(b, loc);
-      });
+      // The row's largest score so far (an empty split adds -FLT_MAX).
+      atomic(e, arith::AtomicRMWKind::maxu, orderedKey(e, big), uMax,
+             ValueRange{batch, head});
     });
     gpu::BarrierOp::create(b, loc);
   }
@@ -348,25 +416,19 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       ifThread0(e, lay, [&] {
         Value total = atomic(e, arith::AtomicRMWKind::assign, e.f32(0), uSum,
                              ValueRange{batch, head});
-        Value bits = atomic(e, arith::AtomicRMWKind::assign, i32c(0), uBits,
-                            ValueRange{batch, head});
+        Value key = atomic(e, arith::AtomicRMWKind::assign, i32c(0), uMax,
+                           ValueRange{batch, head});
+        Value rowMax = fromOrderedKey(e, key);
         memref::StoreOp::create(b, loc, total, sb.bcast, ValueRange{e.idx(1)});
-        memref::StoreOp::create(
-            b, loc, arith::SIToFPOp::create(b, loc, b.getF32Type(), bits),
-            sb.bcast, ValueRange{e.idx(2)});
+        memref::StoreOp::create(b, loc, rowMax, sb.bcast, ValueRange{e.idx(2)});
       });
       gpu::BarrierOp::create(b, loc);
       Value total =
           memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(1)});
-      Value bits = arith::FPToSIOp::create(
-          b, loc, i32,
-          memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(2)}));
-      Value above =
-          e.cmp(arith::CmpIPredicate::ne,
-                arith::AndIOp::create(b, loc, bits, i32c(1)), i32c(0));
-      Value noneInBand =
-          e.cmp(arith::CmpIPredicate::eq,
-                arith::AndIOp::create(b, loc, bits, i32c(2)), i32c(0));
+      Value rowMax =
+          memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(2)});
+      Value above = fcmp(e, arith::CmpFPredicate::UGT, rowMax, band.hi);
+      Value noneInBand = fcmp(e, arith::CmpFPredicate::ULT, rowMax, band.lo);
       Value unusable =
           arith::XOrIOp::create(b, loc, sumIsUsable(e, total),
                                 arith::ConstantIntOp::create(b, loc, 1, 1));
@@ -375,6 +437,13 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       bad = onlyNonEmpty(e, bad, len);
       Value good = arith::XOrIOp::create(
           b, loc, bad, arith::ConstantIntOp::create(b, loc, 1, 1));
+      ifThread0(e, lay, [&] {
+        Value nonEmpty = e.cmp(arith::CmpIPredicate::ugt, len, e.idx(0));
+        scf::IfOp::create(b, loc, nonEmpty, [&](OpBuilder &, Location) {
+          recordRow(e, rowMax, bad, stats);
+          scf::YieldOp::create(b, loc);
+        });
+      });
       for (int64_t base = 0; base < p.shape.headDim; base += p.blockSize) {
         Value d = e.addi(lay.tid, e.idx(base));
         Value inRange =
@@ -442,9 +511,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
   double threshold = um.getThreshold().convertToDouble();
   Params p{getAttentionShape(op.getQuery(), op.getKey()),
            partial.getScale().convertToDouble(),
-           phi * kLog2e,
-           (phi + threshold) * kLog2e,
-           (phi - threshold) * kLog2e,
+           threshold,
            options.blockSize,
            options.unroll,
            options.prefetch};
@@ -455,36 +522,65 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
     fn->setAttr(kernel_attr::kVariant, rewriter.getStringAttr(variant));
   };
 
+  // The workspace buffers every variant shares: the fallback counter, phi
+  // and the score statistics (the runtime gives them fixed offsets).
+  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+  auto countType = MemRefType::get({1}, i32);
+  auto phiType = MemRefType::get({1}, f32);
+  auto statsType = MemRefType::get({4}, i32);
+
+  // Host side: the two-kernel variant, with the shared buffers allocated
+  // and initialised as the runtime's initWorkspace does.
+  rewriter.setInsertionPoint(partial);
+  Value countBuf = memref::AllocOp::create(rewriter, loc, countType);
+  Value phiBuf = memref::AllocOp::create(rewriter, loc, phiType);
+  Value statsBuf = memref::AllocOp::create(rewriter, loc, statsType);
+  {
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value zero = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
+    memref::StoreOp::create(rewriter, loc, zero, countBuf, ValueRange{c0});
+    memref::StoreOp::create(
+        rewriter, loc,
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(phi)),
+        phiBuf, ValueRange{c0});
+    for (int64_t i = 0; i < 4; ++i)
+      memref::StoreOp::create(
+          rewriter, loc, zero, statsBuf,
+          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, i)});
+  }
+
   // Two-kernel variant: partial + merge (with the fallback inside).
   SmallVector<Value> partialOperands = {
       partial.getQuery(),   partial.getKey(),      partial.getValue(),
       partial.getLengths(), partial.getAcc(),      partial.getMax(),
-      partial.getSum(),     partial.getChunkSize()};
+      partial.getSum(),     partial.getChunkSize(), phiBuf};
   auto partialFn =
       createKernel(module, rewriter, loc, (entry + "_partial_unified").str(),
                    ValueRange(partialOperands).getTypes(), p.blockSize);
   setManifestAttrs(partialFn, rewriter, "partial", entry, {"S", "Hkv", "B"},
                    {"q", "k", "v", "lens", "partial_acc", "partial_max",
-                    "partial_sum", "chunk"},
+                    "partial_sum", "chunk", "phi"},
                    um);
   setVariant(partialFn, "two_kernel");
   // Same occupancy hint as the online partial kernel.
   setMinCtasPerSm(partialFn, rewriter, options);
   buildPartial(partialFn, rewriter, p);
 
-  auto countType = MemRefType::get({1}, rewriter.getI32Type());
   SmallVector<Type> mergeTypes = {
       partial.getAcc().getType(), op.getMax().getType(),
       op.getSum().getType(),      op.getOut().getType(),
       op.getQuery().getType(),    op.getKey().getType(),
       op.getValue().getType(),    op.getLengths().getType(),
-      op.getFlags().getType(),    countType};
+      op.getFlags().getType(),    countType,
+      phiType,                    statsType};
   auto mergeFn =
       createKernel(module, rewriter, loc, (entry + "_merge_unified").str(),
                    mergeTypes, p.blockSize);
   setManifestAttrs(mergeFn, rewriter, "merge", entry, {"Hq", "B"},
                    {"partial_acc", "partial_max", "partial_sum", "out", "q",
-                    "k", "v", "lens", "row_flags", "fallback_count"},
+                    "k", "v", "lens", "row_flags", "fallback_count", "phi",
+                    "score_stats"},
                    um);
   setVariant(mergeFn, "two_kernel");
   buildMerge(mergeFn, rewriter, p);
@@ -492,7 +588,6 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
   // Single-launch variant: not launched by the host IR (which shows the
   // two-kernel variant); fd-compile lists it and the runtime may pick it.
   int64_t dyn = ShapedType::kDynamic;
-  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
   int64_t hq = p.shape.numQueryHeads;
   SmallVector<Type> singleTypes = {
       op.getQuery().getType(),
@@ -505,21 +600,22 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       MemRefType::get({dyn, hq}, i32),
       MemRefType::get({dyn, p.shape.numKVHeads}, i32),
       countType,
-      rewriter.getIndexType()};
+      rewriter.getIndexType(),
+      phiType,
+      statsType};
   auto singleFn =
       createKernel(module, rewriter, loc, (entry + "_single_unified").str(),
                    singleTypes, p.blockSize);
   setManifestAttrs(singleFn, rewriter, "fused", entry, {"S", "Hkv", "B"},
-                   {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_bits",
-                    "ua_count", "fallback_count", "chunk"},
+                   {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_max",
+                    "ua_count", "fallback_count", "chunk", "phi",
+                    "score_stats"},
                    um);
   setVariant(singleFn, "single_launch");
   setMinCtasPerSm(singleFn, rewriter, options);
   buildSingle(singleFn, rewriter, p);
 
-  // Host side: the two-kernel launches in place of the three ops.
-  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  Value threads = arith::ConstantIndexOp::create(rewriter, loc, p.blockSize);
+  // The two-kernel launches in place of the three ops.
   rewriter.setInsertionPoint(partial);
   {
     Location ploc = partial.getLoc();
@@ -535,7 +631,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
         gpu::KernelDim3{nthreads, one, one}, Value(), partialOperands);
   }
   rewriter.setInsertionPoint(op);
-  Value countBuf = memref::AllocOp::create(rewriter, loc, countType);
+  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value threads = arith::ConstantIndexOp::create(rewriter, loc, p.blockSize);
   Value batch = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);
   Value heads = arith::ConstantIndexOp::create(rewriter, loc, hq);
   gpu::LaunchFuncOp::create(
@@ -543,8 +640,9 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       gpu::KernelDim3{threads, c1, c1}, Value(),
       ValueRange{partial.getAcc(), op.getMax(), op.getSum(), op.getOut(),
                  op.getQuery(), op.getKey(), op.getValue(), op.getLengths(),
-                 op.getFlags(), countBuf});
-  memref::DeallocOp::create(rewriter, loc, countBuf);
+                 op.getFlags(), countBuf, phiBuf, statsBuf});
+  for (Value buf : {countBuf, phiBuf, statsBuf})
+    memref::DeallocOp::create(rewriter, loc, buf);
   rewriter.eraseOp(op);
   rewriter.eraseOp(merge);
   rewriter.eraseOp(partial);

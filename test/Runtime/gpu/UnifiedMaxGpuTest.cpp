@@ -129,12 +129,10 @@ struct Problem {
         fd::ref::fromFloat(type, float(shift / entry.scale));
   }
 
-  /// Rows whose largest score leaves [phi - threshold, phi + threshold]: the
-  /// rows the kernels must recompute (the band is far from every score the
-  /// tests make, so f32 vs f64 rounding cannot move a row across it).
-  int64_t expectedFallbacks() const {
-    int64_t n = 0, group = hq / hkv;
-    double phi = entry.softmax.phi, thr = entry.softmax.threshold;
+  /// The largest scaled score of every row of positive length (fp64).
+  std::vector<double> rowMaxima() const {
+    std::vector<double> maxima;
+    int64_t group = hq / hkv;
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t h = 0; h < hq; ++h) {
         if (lens[size_t(b)] == 0)
@@ -151,9 +149,23 @@ struct Problem {
                     k[size_t(((b * hkv + h / group) * cacheLen + t) * d + i)]);
           best = std::max(best, dot * entry.scale);
         }
-        if (best > phi + thr || best < phi - thr)
-          ++n;
+        maxima.push_back(best);
       }
+    return maxima;
+  }
+
+  /// Rows whose largest score leaves [phi - threshold, phi + threshold]
+  /// (phi: the compiled one by default): the rows the kernels must
+  /// recompute (the band is far from every score the tests make, so f32 vs
+  /// f64 rounding cannot move a row across it).
+  int64_t expectedFallbacks(double phi = NAN) const {
+    if (std::isnan(phi))
+      phi = entry.softmax.phi;
+    double thr = entry.softmax.threshold;
+    int64_t n = 0;
+    for (double best : rowMaxima())
+      if (best > phi + thr || best < phi - thr)
+        ++n;
     return n;
   }
 
@@ -336,6 +348,122 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
     check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
   }
+
+  // 4. Run-time phi: rows whose scores sit ~150 above the compiled phi all
+  // fall back; the score statistics see their largest scores; recentrePhi
+  // moves phi to the middle of them, after which no row falls back and the
+  // output is still exact; a CUDA graph captured earlier follows setPhi at
+  // replay (the kernels read phi at every launch).
+  {
+    const int64_t batch = 3, len = 1500;
+    const double phi0 = entry.softmax.phi;
+    Problem p(entry, batch, len, 31);
+    p.lens = {1500, 700, 1};
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < p.hq; ++h)
+        p.shiftRow(b, h, phi0 + 150 + 5 * double(h % 4));
+    p.upload();
+    std::vector<double> maxima = p.rowMaxima();
+    const int64_t rows = int64_t(maxima.size());
+    const double lo = *std::min_element(maxima.begin(), maxima.end());
+    const double hi = *std::max_element(maxima.begin(), maxima.end());
+    auto near = [](double a, double b) {
+      return std::fabs(a - b) <= 0.05 + 1e-4 * std::fabs(b);
+    };
+    auto expect = [&](bool cond, const std::string &what) {
+      std::printf("    %-58s %s\n", what.c_str(), cond ? "ok" : "FAIL");
+      if (!cond)
+        ++failures;
+    };
+    Expected<Plan> plan = bound.planVariant(batch, len, variant, true);
+    if (!expectOk(plan.getStatus(), "planVariant (run-time phi)"))
+      return;
+    DeviceBuffer ws(plan->workspaceBytes);
+    expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
+             "initWorkspace");
+    Expected<float> phi = bound.readPhi(*plan, ws.get(), stream);
+    expect(phi.ok() && *phi == float(phi0),
+           "initWorkspace wrote the compiled phi " + std::to_string(phi0));
+    expect(p.expectedFallbacks(phi0) == rows,
+           "setup: all " + std::to_string(rows) + " rows leave the band");
+    p.poisonOut();
+    expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
+    sync();
+    verify("phi 150 below the scores", p, tolerance,
+           readCounter(bound, *plan, ws, stream), rows);
+    Expected<ScoreStats> stats = bound.readScoreStats(*plan, ws.get(), stream);
+    if (expectOk(stats.getStatus(), "readScoreStats")) {
+      char buf[200];
+      std::snprintf(buf, sizeof(buf),
+                    "stats: rows %u fell %u, row max [%.3f, %.3f] vs "
+                    "fp64 [%.3f, %.3f]",
+                    stats->rows, stats->fallbacks, stats->minRowMax,
+                    stats->maxRowMax, lo, hi);
+      expect(int64_t(stats->rows) == rows &&
+                 int64_t(stats->fallbacks) == rows &&
+                 near(stats->minRowMax, lo) && near(stats->maxRowMax, hi),
+             buf);
+    }
+    Expected<RecentreDecision> d = bound.recentrePhi(*plan, ws.get(), stream);
+    if (expectOk(d.getStatus(), "recentrePhi")) {
+      char buf[200];
+      std::snprintf(buf, sizeof(buf), "recentrePhi: %.3f -> %.3f (fp64 middle %.3f)",
+                    d->oldPhi, d->newPhi, (lo + hi) / 2);
+      expect(d->decided && d->changed && d->covers &&
+                 near(d->newPhi, (lo + hi) / 2),
+             buf);
+      phi = bound.readPhi(*plan, ws.get(), stream);
+      expect(phi.ok() && double(*phi) == d->newPhi,
+             "readPhi returns the new phi");
+      stats = bound.readScoreStats(*plan, ws.get(), stream);
+      expect(stats.ok() && stats->rows == 0 && stats->fallbacks == 0,
+             "the decision zeroed the statistics");
+      expect(p.expectedFallbacks(d->newPhi) == 0,
+             "setup: no row leaves the re-centred band");
+      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
+      p.poisonOut();
+      expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
+      sync();
+      verify("after re-centring", p, tolerance,
+             readCounter(bound, *plan, ws, stream), 0);
+      stats = bound.readScoreStats(*plan, ws.get(), stream);
+      expect(stats.ok() && int64_t(stats->rows) == rows &&
+                 stats->fallbacks == 0,
+             "stats after re-centring: every row checked, none fell back");
+
+      // A graph captured now replays with whatever phi the workspace holds.
+      check(drv.cuStreamBeginCapture(stream,
+                                     CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+            "cuStreamBeginCapture");
+      Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
+      CUgraph graph = nullptr;
+      check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
+      expectOk(captured, "run (captured)");
+      CUgraphExec exec = nullptr;
+      check(drv.cuGraphInstantiateWithFlags(&exec, graph, 0),
+            "cuGraphInstantiate");
+      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
+      expectOk(bound.setPhi(*plan, ws.get(), float(phi0), stream), "setPhi");
+      p.poisonOut();
+      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      sync();
+      verify("graph replay, phi set back", p, tolerance,
+             readCounter(bound, *plan, ws, stream), rows);
+      expectOk(bound.setPhi(*plan, ws.get(), float(d->newPhi), stream),
+               "setPhi");
+      p.poisonOut();
+      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      sync();
+      verify("graph replay, phi re-centred", p, tolerance,
+             readCounter(bound, *plan, ws, stream), rows);
+      check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
+      check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
+    }
+    Status bad = bound.setPhi(*plan, ws.get(), NAN, stream);
+    expect(!bad.ok() && bad.getMessage().find("phi must be finite") !=
+                            std::string::npos,
+           "setPhi(NaN) is refused");
+  }
 }
 
 /// The C API path for \p entryIndex and \p variant.
@@ -388,6 +516,36 @@ void testCApi(const std::string &path, int32_t entryIndex,
       if (direct != count) {
         std::printf("    C API counter at offset %llu: FAIL (%u != %u)\n",
                     static_cast<unsigned long long>(offset), direct, count);
+        ++failures;
+      }
+      // Run-time phi through the C API: the compiled phi, statistics that
+      // agree with the counter, and a recentre decision.
+      float phi = 0;
+      fd_score_stats stats;
+      fd_recentre_decision decision;
+      if (ok(fd_executable_read_phi(exe, &plan, ws.get(), stream, &phi),
+             "read_phi") &&
+          ok(fd_executable_read_score_stats(exe, &plan, ws.get(), stream,
+                                            &stats),
+             "read_score_stats") &&
+          ok(fd_executable_recentre_phi(exe, &plan, ws.get(), stream, 1, 1.0,
+                                        &decision),
+             "recentre_phi")) {
+        bool good = phi == float(entry.softmax.phi) &&
+                    int64_t(stats.rows) == int64_t(p.rowMaxima().size()) &&
+                    stats.fallbacks == count && decision.decided &&
+                    !decision.changed;
+        std::printf("    C API phi %g, stats rows %u fell %u, recentre with "
+                    "rate limit 1: decided %d changed %d %s\n",
+                    double(phi), stats.rows, stats.fallbacks, decision.decided,
+                    decision.changed, good ? "ok" : "FAIL");
+        if (!good)
+          ++failures;
+      }
+      if (fd_executable_recentre_phi(exe, &plan, ws.get(), stream, 1, 2.0,
+                                     nullptr) != FD_ERROR_INVALID_ARGUMENT ||
+          !std::strstr(fd_last_error(), "maxFallbackRate must be in [0, 1]")) {
+        std::printf("    C API recentre rate 2: FAIL: %s\n", fd_last_error());
         ++failures;
       }
     }

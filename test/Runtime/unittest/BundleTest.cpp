@@ -458,15 +458,66 @@ TEST(BundleVariants) {
   CHECK_EQ(getDefaultVariant(plain->getEntries()[0]), size_t(0));
 }
 
+/// withVariants("zero", "fallback_count") whose second variant also has
+/// phi and the score statistics, named by \p phi and \p stats.
+static std::string withPhi(const std::string &phi, const std::string &stats) {
+  std::string text = REPLACE(
+      withVariants("zero", "fallback_count"),
+      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })",
+      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })"
+      R"(, { "name": "phi", "elem": "f32", "shape": [1] })"
+      R"(, { "name": "score_stats", "elem": "i32", "shape": [4] })");
+  return REPLACE(text, "\"fallback_counter\": \"fallback_count\"",
+                 "\"fallback_counter\": \"fallback_count\", \"phi_buffer\": \"" +
+                     phi + "\", \"score_stats\": \"" + stats + "\"");
+}
+
+TEST(BundlePhiAndScoreStats) {
+  Expected<std::shared_ptr<const Bundle>> bundle =
+      load(withPhi("phi", "score_stats"));
+  CHECK(bundle.ok());
+  if (!bundle)
+    return;
+  const EntrySpec &entry = (*bundle)->getEntries()[0];
+  CHECK_EQ(getVariant(entry, 1).phiBuffer, 4);
+  CHECK_EQ(getVariant(entry, 1).scoreStats, 5);
+  CHECK_EQ(getVariant(entry, 0).phiBuffer, -1);
+  Expected<Plan> single = plan(entry, 4, 8192, 132, 0, 1);
+  Expected<Plan> twoKernel = plan(entry, 4, 8192, 132);
+  CHECK(single.ok() && twoKernel.ok());
+  if (!single || !twoKernel)
+    return;
+  // Each buffer 256-aligned after the counter (599040, 4 bytes).
+  Expected<uint64_t> phi = getPhiOffset(entry, *single);
+  Expected<uint64_t> stats = getScoreStatsOffset(entry, *single);
+  CHECK(phi.ok() && stats.ok());
+  if (phi && stats) {
+    CHECK_EQ(*phi, uint64_t(599296));
+    CHECK_EQ(*stats, uint64_t(599552));
+  }
+  CHECK_ERROR(getPhiOffset(entry, *twoKernel), "has no phi buffer");
+  CHECK_ERROR(getScoreStatsOffset(entry, *twoKernel),
+              "has no score statistics: only unified-max entries have one");
+  CHECK_ERROR(load(withPhi("fallback_count", "score_stats")),
+              "entries[0].variants[1].phi_buffer: phi_buffer "
+              "'fallback_count' is not an f32 [1] workspace buffer");
+  CHECK_ERROR(load(withPhi("phi", "phi")),
+              "entries[0].variants[1].score_stats: score_stats 'phi' is not "
+              "an i32 [4] workspace buffer");
+  CHECK_ERROR(load(withPhi("phi", "partial_sum")),
+              "score_stats 'partial_sum' is not an i32 [4] workspace buffer");
+}
+
 TEST(BundleRejectsBadVariants) {
   CHECK_ERROR(load(withVariants("sometimes", "")),
               "entries[0].variants[1].workspace_init: unknown workspace_init "
               "'sometimes' (expected none or zero)");
   CHECK_ERROR(load(withVariants("zero", "partial_sum")),
               "entries[0].variants[1].fallback_counter: fallback_counter "
-              "'partial_sum' is not an i32 workspace buffer of the variant");
+              "'partial_sum' is not an i32 [1] workspace buffer of the "
+              "variant");
   CHECK_ERROR(load(withVariants("zero", "nothing")),
-              "fallback_counter 'nothing' is not an i32 workspace buffer");
+              "fallback_counter 'nothing' is not an i32 [1] workspace buffer");
   CHECK_ERROR(
       load(withVariants("zero", "", "two_kernel")),
       "entries[0].variants[1]: variant name 'two_kernel' is used twice");
