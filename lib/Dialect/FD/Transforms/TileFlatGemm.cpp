@@ -103,6 +103,13 @@ struct MmaConfig {
 /// than 1024-1536 (split-k 2 for N = 12288, 4 for N = 4096).
 constexpr int64_t kDirectWarps = 1024;
 
+/// The most K one warp of a direct launch walks with split-k = 0 (more
+/// warps split a longer K). Measured on an H100 (docs/perf.md, "direct
+/// split-k for long K"): FFN-down (K = 11008, N = 4096) ran 5% faster with
+/// split-k 8 (1376 K per warp) than with the warp rule's 4 (2752), while
+/// QKV and up (K = 4096) lost 20% at split-k 8 against their 2.
+constexpr int64_t kDirectMaxWarpK = 2048;
+
 /// The register-direct variant: P = padM batch rows (8 or 16) per CTA,
 /// splitK warps over K, `unroll` 32-wide K steps per warp and iteration.
 struct DirectConfig {
@@ -777,10 +784,6 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return pads;
   }
 
-  /// Checks the direct variants' options against the op's shape and picks
-  /// their split-k: the explicit one, or the smallest power of two giving
-  /// kDirectWarps warps over the N / 16 CTAs, at most 16, at most the iterations' worth of K,
-  /// and small enough that a thread's registers hold the loads in flight.
   /// Unroll of the direct variant with \p p batch rows: `direct-unroll`,
   /// lowered for wide tiles so that one (or, double-buffered, two)
   /// iterations of 16-byte pieces, (2 + p / 8) per step, stay within 128
@@ -790,6 +793,11 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return std::max<int64_t>(1, std::min<int64_t>(directUnroll, 128 / perStep));
   }
 
+  /// Checks the direct variants' options against the op's shape and picks
+  /// their split-k: the explicit one, or the smallest power of two giving
+  /// kDirectWarps warps over the N / 16 CTAs and at most kDirectMaxWarpK
+  /// of K per warp, at most 16, at most the iterations' worth of K, and
+  /// small enough that a thread's registers hold the loads in flight.
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
                             ArrayRef<int64_t> pads,
                             SmallVectorImpl<int64_t> &splitKUsed) const {
@@ -829,7 +837,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         const int64_t unroll = directUnrollFor(p);
         const int64_t ctas = shape.n / 16;
         split = 1;
-        while (split < 16 && ctas * split < kDirectWarps)
+        while (split < 16 && (ctas * split < kDirectWarps ||
+                              split * kDirectMaxWarpK < shape.k))
           split *= 2;
         split = std::min(split, (steps + unroll - 1) / unroll);
         // Register double buffering holds two iterations of 16-byte pieces
