@@ -168,14 +168,19 @@ func.func @masked_bf16(%x: memref<?x4224xbf16>, %w: memref<12288x4224xbf16>,
   return
 }
 
-// The auto split-k also bounds the K one warp walks (2048): FFN-down's
-// K = 11008 gets 8 warps per CTA (256 threads; 11008 / 8 = 1376 per warp)
-// where the warp count alone (256 CTAs x 4 = 1024 warps) would give 4, as
-// @proj (K = 4096) keeps.
+// The auto split-k also bounds the K one warp walks (2048) for tiles of
+// up to 32 rows: FFN-down's K = 11008 gets 8 warps per CTA (256 threads;
+// 11008 / 8 = 1376 per warp) where the warp count alone (256 CTAs x 4 =
+// 1024 warps) would give 4, as @proj (K = 4096) keeps. direct_m64 keeps 4
+// (one CTA per SM at 8 warps: two waves).
 // PF-LABEL: func.func @ffn_down
 // PF: arith.cmpi ule, %{{.*}}, %c16
 // PF: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}}) threads({{.*}}) in ({{.*}} = %c256, {{.*}})
 // PF: fd.flat_gemm.variant = "direct_m16"
+// PF: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}}) threads({{.*}}) in ({{.*}} = %c256, {{.*}})
+// PF: fd.flat_gemm.variant = "direct_m32"
+// PF: gpu.launch blocks({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}}) threads({{.*}}) in ({{.*}} = %c128, {{.*}})
+// PF: fd.flat_gemm.variant = "direct_m64"
 func.func @ffn_down(%x: memref<?x11008xf16>, %w: memref<4096x11008xf16>,
                     %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x11008xf16>, memref<4096x11008xf16>)

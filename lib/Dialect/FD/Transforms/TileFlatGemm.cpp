@@ -107,8 +107,11 @@ constexpr int64_t kDirectWarps = 1024;
 /// warps split a longer K). Measured on an H100 (docs/perf.md, "direct
 /// split-k for long K"): FFN-down (K = 11008, N = 4096) ran 5% faster with
 /// split-k 8 (1376 K per warp) than with the warp rule's 4 (2752), while
-/// QKV and up (K = 4096) lost 20% at split-k 8 against their 2.
+/// QKV and up (K = 4096) lost 20% at split-k 8 against their 2. Not for
+/// direct_m64: its 142 registers x 256 threads allow one CTA per SM, and
+/// FFN-down's 256 CTAs then take two waves on 132 SMs (83 -> 96 us at M = 64).
 constexpr int64_t kDirectMaxWarpK = 2048;
+constexpr int64_t kDirectMaxPadForKBound = 32;
 
 /// The register-direct variant: P = padM batch rows (8 or 16) per CTA,
 /// splitK warps over K, `unroll` 32-wide K steps per warp and iteration.
@@ -795,8 +798,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
 
   /// Checks the direct variants' options against the op's shape and picks
   /// their split-k: the explicit one, or the smallest power of two giving
-  /// kDirectWarps warps over the N / 16 CTAs and at most kDirectMaxWarpK
-  /// of K per warp, at most 16, at most the iterations' worth of K, and
+  /// kDirectWarps warps over the N / 16 CTAs and (up to 32 batch rows) at
+  /// most kDirectMaxWarpK of K per warp, at most 16, at most the iterations' worth of K, and
   /// small enough that a thread's registers hold the loads in flight.
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
                             ArrayRef<int64_t> pads,
@@ -837,8 +840,10 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         const int64_t unroll = directUnrollFor(p);
         const int64_t ctas = shape.n / 16;
         split = 1;
-        while (split < 16 && (ctas * split < kDirectWarps ||
-                              split * kDirectMaxWarpK < shape.k))
+        const bool boundK = p <= kDirectMaxPadForKBound;
+        while (split < 16 &&
+               (ctas * split < kDirectWarps ||
+                (boundK && split * kDirectMaxWarpK < shape.k)))
           split *= 2;
         split = std::min(split, (steps + unroll - 1) / unroll);
         // Register double buffering holds two iterations of 16-byte pieces
