@@ -1062,6 +1062,12 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
                false) ||
       !readInt(json, path, "m_tile", kernel.mTile, 1, 65535, false))
     return false;
+  if (json.find("pdl")) {
+    const JsonValue *pdl = field(json, path, "pdl", Kind::Bool, true);
+    if (!pdl)
+      return false;
+    kernel.pdl = pdl->getBool();
+  }
 
   const JsonValue *args = field(json, path, "args", Kind::Array, true);
   if (!args)

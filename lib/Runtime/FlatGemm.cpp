@@ -467,14 +467,10 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
   const DriverApi &api = context->getDriver();
-  CUresult r =
-      api.cuLaunchKernel(functions[*index], (*grid)[0], (*grid)[1], (*grid)[2],
-                         kernel.block[0], kernel.block[1], kernel.block[2],
-                         static_cast<unsigned>(kernel.dynamicSmem), stream,
-                         params.getPointers(), nullptr);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r,
-                       what + ": cuLaunchKernel(" + kernel.symbol + ")");
+  Status launched = launchKernel(api, functions[*index], kernel, *grid, stream,
+                                 params.getPointers());
+  if (!launched.ok())
+    return launched.withContext(what);
   return Status::success();
 }
 

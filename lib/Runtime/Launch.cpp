@@ -2,6 +2,8 @@
 
 #include "fd/Runtime/Launch.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 using namespace fd::rt;
@@ -175,6 +177,56 @@ Status fd::rt::packKernelParams(const KernelSpec &kernel,
   return Status::success();
 }
 
+static std::atomic<bool> &programmaticLaunch() {
+  static std::atomic<bool> enabled{[] {
+    const char *env = std::getenv("FD_PDL");
+    return !(env && std::strcmp(env, "0") == 0);
+  }()};
+  return enabled;
+}
+
+void fd::rt::setProgrammaticLaunch(bool enabled) {
+  programmaticLaunch().store(enabled);
+}
+
+bool fd::rt::isProgrammaticLaunchEnabled() {
+  return programmaticLaunch().load();
+}
+
+Status fd::rt::launchKernel(const DriverApi &api, CUfunction function,
+                            const KernelSpec &kernel,
+                            const std::array<uint32_t, 3> &grid,
+                            CUstream stream, void **params) {
+  CUresult r;
+  if (kernel.pdl && api.cuLaunchKernelEx && isProgrammaticLaunchEnabled()) {
+    CUlaunchAttribute attribute = {};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = grid[0];
+    config.gridDimY = grid[1];
+    config.gridDimZ = grid[2];
+    config.blockDimX = kernel.block[0];
+    config.blockDimY = kernel.block[1];
+    config.blockDimZ = kernel.block[2];
+    config.sharedMemBytes = static_cast<unsigned>(kernel.dynamicSmem);
+    config.hStream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    r = api.cuLaunchKernelEx(&config, function, params, nullptr);
+    if (r != CUDA_SUCCESS)
+      return driverError(api, r, "cuLaunchKernelEx(" + kernel.symbol + ")");
+    return Status::success();
+  }
+  r = api.cuLaunchKernel(function, grid[0], grid[1], grid[2], kernel.block[0],
+                         kernel.block[1], kernel.block[2],
+                         static_cast<unsigned>(kernel.dynamicSmem), stream,
+                         params, nullptr);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, "cuLaunchKernel(" + kernel.symbol + ")");
+  return Status::success();
+}
+
 Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &top,
                              const CUfunction *functions,
                              const LaunchBindings &bindings, CUstream stream) {
@@ -193,13 +245,10 @@ Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &top,
     Status packed = packKernelParams(kernel, bindings, params);
     if (!packed.ok())
       return packed;
-    CUresult r =
-        api.cuLaunchKernel(functions[i], (*grid)[0], (*grid)[1], (*grid)[2],
-                           kernel.block[0], kernel.block[1], kernel.block[2],
-                           static_cast<unsigned>(kernel.dynamicSmem), stream,
-                           params.getPointers(), nullptr);
-    if (r != CUDA_SUCCESS)
-      return driverError(api, r, "cuLaunchKernel(" + kernel.symbol + ")");
+    Status launched = launchKernel(api, functions[i], kernel, *grid, stream,
+                                   params.getPointers());
+    if (!launched.ok())
+      return launched;
   }
   return Status::success();
 }

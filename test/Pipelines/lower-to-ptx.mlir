@@ -1,5 +1,6 @@
 // RUN: fd-opt %s --fd-lower-to-ptx | FileCheck %s
 // RUN: fd-opt %s --fd-lower-to-ptx="chip=sm_80 num-splits=4" | FileCheck %s --check-prefix=SM80
+// RUN: fd-opt %s --fd-lower-to-ptx="pdl=false" | FileCheck %s --check-prefix=NOPDL
 
 // The whole path, fd ops to PTX in a gpu.binary: no fd op, kernel module or
 // unlowered GPU op is left, and the PTX has the 16-byte K/V loads, the
@@ -14,13 +15,25 @@
 // CHECK: gpu.launch_func @fd_kernels::@llama3_8b_decode_merge_online
 // CHECK: gpu.binary @fd_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
 // CHECK-SAME: .target sm_90
+// On sm_90 every kernel waits for the previous grid, then lets the next one
+// launch, before its first global load (fd-programmatic-launch).
 // CHECK-SAME: .entry llama3_8b_decode_partial_online
+// CHECK-NOT: ld.global
+// CHECK-SAME: griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
+// CHECK-SAME: ld.global
 // CHECK-SAME: ld.global.v4
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: ex2.approx.ftz.f32
 // CHECK-SAME: .entry llama3_8b_decode_merge_online
+// CHECK-NOT: ld.global
+// CHECK-SAME: griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
+// CHECK-SAME: ld.global
+// sm_80 has no griddepcontrol: the pipeline leaves it out.
 // SM80: chip = "sm_80"
 // SM80-SAME: .target sm_80
+// SM80-NOT: griddepcontrol
+// NOPDL: .target sm_90
+// NOPDL-NOT: griddepcontrol
 func.func @llama3_8b_decode(%q: memref<?x32x128xf16>,
     %k: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
     %v: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,

@@ -3,6 +3,7 @@
 
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
+#include "fd/Conversion/ProgrammaticLaunch/ProgrammaticLaunch.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -161,6 +162,7 @@ LogicalResult fd::compile::collectKernels(ModuleOp module, Bundle &bundle) {
       k.mTile = m.getInt();
     if (auto s = fn->getAttrOfType<IntegerAttr>(ka::kDynamicSmem))
       k.dynamicSmem = s.getInt();
+    k.pdl = fn->hasAttr(ka::kPdl);
     for (auto [type, bind] : llvm::zip(fn.getArgumentTypes(), binds)) {
       KernelArg a;
       a.bind = cast<StringAttr>(bind).getValue().str();
@@ -282,6 +284,8 @@ void fd::compile::writeBundle(const Bundle &bundle, llvm::raw_ostream &os) {
       j.attribute("dynamic_smem", k.dynamicSmem);
       if (k.mTile > 0)
         j.attribute("m_tile", k.mTile);
+      if (k.pdl)
+        j.attribute("pdl", true);
       j.attributeArray("args", [&] {
         for (const KernelArg &a : k.args)
           j.object([&] {

@@ -41,6 +41,9 @@ struct Kernel {
   int64_t dynamicSmem = 0;
   /// Flat GEMM kernels: rows of M per CTA along the grid ("MT" = ceil(M/m_tile)).
   int64_t mTile = 0;
+  /// Waits for the previous grid first (fd-programmatic-launch): may be
+  /// launched with programmatic stream serialization.
+  bool pdl = false;
   std::vector<KernelArg> args;
   std::optional<Resources> resources;
 };

@@ -7,6 +7,12 @@
 //                                 median µs (CUDA events, L2 flushed) of every
 //                                 variant and of the dispatched choice, GB/s
 //                                 and ratio to the weight-bytes floor
+// fd-tune BUNDLE --layer [--m LIST]
+//                                 the entries of each dtype back to back, in
+//                                 bundle order, as one decode layer runs its
+//                                 GEMMs (dispatched variants, over copies of
+//                                 the weights beyond the L2), with
+//                                 programmatic dependent launch off and on
 // fd-tune BUNDLE -o TABLE [--max-m N]
 //                                 times every variant for M = 1..N (128) and
 //                                 writes the dispatch table the runtime reads
@@ -24,6 +30,7 @@
 #include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/FlatGemm.h"
+#include "fd/Runtime/Launch.h"
 #include "fd/ref/Half.h"
 #include "fd/ref/Reference.h"
 
@@ -437,6 +444,62 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
   p.free();
 }
 
+/// One decode layer's GEMMs (the entries of one dtype, bundle order) back to
+/// back, over enough copies of all their weights to exceed 256 MB, timed per
+/// layer with programmatic dependent launch off and on.
+void runLayer(const std::vector<const BoundEntry *> &entries,
+              const DispatchTable *table, const std::vector<int64_t> &ms,
+              int reps) {
+  double bytes = 0;
+  std::string names;
+  for (const BoundEntry *b : entries) {
+    const EntrySpec &e = b->getSpec();
+    bytes += double(e.gemm.n) * double(e.gemm.k) * dtypeSize(e.dtype);
+    names += (names.empty() ? "" : " -> ") + e.name;
+  }
+  const int copies =
+      std::max(2, int(std::ceil(double(size_t(256) << 20) / bytes)));
+  int64_t maxM = *std::max_element(ms.begin(), ms.end());
+  std::vector<std::vector<Problem>> problems(copies);
+  for (int c = 0; c < copies; ++c)
+    for (const BoundEntry *b : entries)
+      problems[c].push_back(makeProblem(b->getSpec(), maxM, 500 + c));
+  double floorUs = bytes / floorBandwidth * 1e6;
+  std::printf("\nlayer %s: weights %.1f MB, floor %.2f us at %.2f TB/s, %d "
+              "copies back to back\n",
+              names.c_str(), bytes / 1e6, floorUs, floorBandwidth / 1e12,
+              copies);
+  std::printf("%5s %12s %7s %12s %7s %9s\n", "M", "plain us", "xfloor",
+              "pdl us", "xfloor", "pdl gain");
+  Timer timer;
+  const bool saved = isProgrammaticLaunchEnabled();
+  for (int64_t m : ms) {
+    double us[2];
+    for (int pdl = 0; pdl < 2; ++pdl) {
+      setProgrammaticLaunch(pdl == 1);
+      us[pdl] = timer.median(
+                    [&] {
+                      for (int c = 0; c < copies; ++c)
+                        for (size_t i = 0; i < entries.size(); ++i)
+                          checkStatus(entries[i]->runFlatGemm(
+                                          problems[c][i].args(m), table,
+                                          nullptr),
+                                      "run");
+                    },
+                    reps) /
+                copies;
+    }
+    std::printf("%5lld %12.2f %7.3f %12.2f %7.3f %8.1f%%\n", (long long)m,
+                us[0], us[0] / floorUs, us[1], us[1] / floorUs,
+                100 * (us[0] - us[1]) / us[0]);
+    std::fflush(stdout);
+  }
+  setProgrammaticLaunch(saved);
+  for (auto &copy : problems)
+    for (Problem &p : copy)
+      p.free();
+}
+
 std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
                                int reps) {
   const EntrySpec &e = bound.getSpec();
@@ -475,7 +538,8 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: fd-tune BUNDLE (--check | --bench | -o TABLE) "
+  std::fprintf(stderr, "usage: fd-tune BUNDLE (--check | --bench | --layer | "
+                       "-o TABLE) "
                        "[--table TABLE] [--entry NAME] [--m LIST] [--max-m N] "
                        "[--reps N] [--json FILE] [--flush read|memset] "
                        "[--floor-bw BYTES_PER_S]\n");
@@ -487,7 +551,7 @@ int usage() {
 int main(int argc, char **argv) {
   std::string bundlePath, tablePath, outTable, jsonPath, entryName,
       mList = "1-16,24,32,48,64";
-  bool doCheck = false, doBench = false;
+  bool doCheck = false, doBench = false, doLayer = false;
   int64_t maxM = 128;
   int reps = 30;
   for (int i = 1; i < argc; ++i) {
@@ -503,6 +567,8 @@ int main(int argc, char **argv) {
       doCheck = true;
     else if (a == "--bench")
       doBench = true;
+    else if (a == "--layer")
+      doLayer = true;
     else if (a == "-o")
       outTable = value();
     else if (a == "--table")
@@ -529,7 +595,8 @@ int main(int argc, char **argv) {
     else
       bundlePath = a;
   }
-  if (bundlePath.empty() || (!doCheck && !doBench && outTable.empty()) ||
+  if (bundlePath.empty() ||
+      (!doCheck && !doBench && !doLayer && outTable.empty()) ||
       maxM < 1 || reps < 1)
     return usage();
 
@@ -563,7 +630,7 @@ int main(int argc, char **argv) {
   // The read flush: the GEMV of the largest entry over its own weights,
   // enough copies for 256 MB.
   std::vector<Problem> flushProblems;
-  if (doBench || !outTable.empty()) {
+  if (doBench || doLayer || !outTable.empty()) {
     const BoundEntry *largest = entries.front();
     for (const BoundEntry *b : entries)
       if (b->getSpec().gemm.n * b->getSpec().gemm.k >
@@ -610,6 +677,21 @@ int main(int argc, char **argv) {
     if (json) {
       std::fprintf(json, "\n]\n");
       std::fclose(json);
+    }
+  }
+  if (doLayer) {
+    std::vector<int64_t> ms = parseList(mList);
+    std::vector<DType> dtypes;
+    for (const BoundEntry *b : entries)
+      if (std::find(dtypes.begin(), dtypes.end(), b->getSpec().dtype) ==
+          dtypes.end())
+        dtypes.push_back(b->getSpec().dtype);
+    for (DType dt : dtypes) {
+      std::vector<const BoundEntry *> layer;
+      for (const BoundEntry *b : entries)
+        if (b->getSpec().dtype == dt)
+          layer.push_back(b);
+      runLayer(layer, tablePtr, ms, reps);
     }
   }
   if (!outTable.empty()) {

@@ -5,6 +5,7 @@
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
+#include "fd/Conversion/ProgrammaticLaunch/ProgrammaticLaunch.h"
 
 namespace mlir::fd {
 #define GEN_PASS_REGISTRATION

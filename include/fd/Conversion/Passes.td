@@ -80,4 +80,27 @@ def ConvertFlatGemmToGPU : Pass<"convert-flat-gemm-to-gpu", "ModuleOp"> {
   let dependentDialects = ["gpu::GPUDialect", "memref::MemRefDialect"];
 }
 
+def FDProgrammaticLaunch : Pass<"fd-programmatic-launch", "ModuleOp"> {
+  let summary = "Let fd kernels overlap their launch with the previous kernel";
+  let description = [{
+    Programmatic dependent launch (Hopper and later): a kernel launched with
+    programmatic stream serialization may start while the kernel before it
+    in the stream is still running, and `griddepcontrol.wait` holds it until
+    that kernel has completed and its memory is visible. This pass puts
+    `nvvm.griddepcontrol wait` first in every kernel of the `fd_kernels`
+    gpu.module, before any memory access (reads and writes: a kernel must
+    neither read its inputs nor overwrite a buffer the previous kernel may
+    still read), then `nvvm.griddepcontrol launch_dependents`, so the next
+    kernel's launch can begin as soon as every CTA of this one is running.
+    Kernels get the unit attribute `fd.pdl`; fd-compile writes `"pdl": true`
+    into the manifest and the runtime launches them with the attribute.
+
+    Launched without it, `griddepcontrol.wait` returns at once: the kernels
+    stay correct under any launch. The instructions need sm_90 or later;
+    `fd-lower-to-ptx` runs the pass only for such chips (option `pdl`).
+    Upstream has the NVVM op, no pass that places it.
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "NVVM::NVVMDialect"];
+}
+
 #endif // FD_CONVERSION_PASSES_TD

@@ -69,6 +69,12 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Partial kernel loads the next K/V tile while computing "
                      "the current one"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> pdl{
+      *this, "pdl",
+      llvm::cl::desc("Programmatic dependent launch: every kernel waits for "
+                     "the previous grid (griddepcontrol) and may be launched "
+                     "while it runs (fd-programmatic-launch; sm_90 and later)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> minCtasPerSm{
       *this, "min-ctas-per-sm",
       llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "

@@ -180,6 +180,10 @@ struct KernelSpec {
   std::optional<ResourceInfo> resources;
   /// Flat GEMM variants: rows of M per CTA (the "MT" grid symbol).
   int64_t mTile = 0;
+  /// The kernel waits for the previous grid before touching memory
+  /// (fd-programmatic-launch), so it may be launched with programmatic
+  /// stream serialization (manifest "pdl": true).
+  bool pdl = false;
 
   size_t getNumParams() const;
 };

@@ -54,7 +54,8 @@ namespace fd::rt {
 /// Entry points used when present (stream-ordered allocation, CUDA 11.2+).
 #define FD_DRIVER_OPTIONAL_FUNCTIONS(X)                                        \
   X(cuMemAllocAsync)                                                           \
-  X(cuMemFreeAsync)
+  X(cuMemFreeAsync)                                                            \
+  X(cuLaunchKernelEx)
 
 /// The resolved driver functions.
 struct DriverApi {

@@ -22,6 +22,23 @@
 
 namespace fd::rt {
 
+/// Programmatic dependent launch (docs/runtime.md): kernels whose manifest
+/// says "pdl" are launched with programmatic stream serialization, so each
+/// may start while the kernel before it in the stream finishes (it waits
+/// for it in-kernel before touching memory). On by default where the
+/// driver has cuLaunchKernelEx; FD_PDL=0 in the environment, or
+/// setProgrammaticLaunch(false), launches every kernel plainly. Process-wide.
+void setProgrammaticLaunch(bool enabled);
+bool isProgrammaticLaunchEnabled();
+
+/// Launches \p kernel's function \p function: with programmatic stream
+/// serialization when the kernel allows it and it is enabled, else with
+/// cuLaunchKernel. Errors name the kernel.
+Status launchKernel(const DriverApi &api, CUfunction function,
+                    const KernelSpec &kernel,
+                    const std::array<uint32_t, 3> &grid, CUstream stream,
+                    void **params);
+
 /// The parameters of one kernel launch: one 8-byte slot per parameter (a
 /// 4-byte parameter uses the low half; the driver reads only its size) and
 /// the pointer array cuLaunchKernel takes. Fixed capacity, no allocation.

@@ -508,6 +508,27 @@ TEST(BundlePhiAndScoreStats) {
               "score_stats 'partial_sum' is not an i32 [4] workspace buffer");
 }
 
+TEST(BundleProgrammaticLaunchFlag) {
+  const std::string &v = fdtest::validManifest();
+  // Absent: plain launches.
+  Expected<std::shared_ptr<const Bundle>> plain = load(v);
+  CHECK(plain.ok());
+  if (plain)
+    CHECK(!(*plain)->getEntries()[0].kernels[0].pdl);
+  // The partial kernel says it waits for the previous grid.
+  std::string text = REPLACE(v, "\"static_smem\": 2048, \"dynamic_smem\": 0,",
+                             "\"static_smem\": 2048, \"dynamic_smem\": 0, "
+                             "\"pdl\": true,");
+  Expected<std::shared_ptr<const Bundle>> bundle = load(text);
+  CHECK(bundle.ok());
+  if (bundle) {
+    CHECK((*bundle)->getEntries()[0].kernels[0].pdl);
+    CHECK(!(*bundle)->getEntries()[0].kernels[1].pdl);
+  }
+  CHECK_ERROR(load(REPLACE(text, "\"pdl\": true", "\"pdl\": 1")),
+              "entries[0].kernels[0].pdl: expected bool");
+}
+
 TEST(BundleRejectsBadVariants) {
   CHECK_ERROR(load(withVariants("sometimes", "")),
               "entries[0].variants[1].workspace_init: unknown workspace_init "

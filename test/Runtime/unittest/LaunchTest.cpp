@@ -218,3 +218,13 @@ TEST(LaunchEmptyBatchLaunchesNothing) {
   CHECK_OK(
       launchKernels(none, *launch.entry, functions, launch.bindings, nullptr));
 }
+
+TEST(ProgrammaticLaunchSwitch) {
+  // Process-wide; restored so that other tests see the default.
+  const bool saved = isProgrammaticLaunchEnabled();
+  setProgrammaticLaunch(false);
+  CHECK(!isProgrammaticLaunchEnabled());
+  setProgrammaticLaunch(true);
+  CHECK(isProgrammaticLaunchEnabled());
+  setProgrammaticLaunch(saved);
+}

@@ -1,0 +1,41 @@
+//===- ProgrammaticLaunch.cpp - griddepcontrol in fd kernels --------------===//
+//
+// Every fd kernel starts with griddepcontrol.wait and then
+// griddepcontrol.launch_dependents (Passes.td says why in that order).
+// Triggering at the start costs nothing: the next grid launches only once
+// every CTA of this one has issued the trigger, i.e. once the last CTA is
+// resident, so the CTAs it parks at griddepcontrol.wait never take a slot
+// this grid still needs.
+//
+//===----------------------------------------------------------------------===//
+#include "fd/Conversion/ProgrammaticLaunch/ProgrammaticLaunch.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::fd {
+#define GEN_PASS_DEF_FDPROGRAMMATICLAUNCH
+#include "fd/Conversion/Passes.h.inc"
+} // namespace mlir::fd
+
+using namespace mlir;
+
+namespace {
+struct ProgrammaticLaunchPass
+    : mlir::fd::impl::FDProgrammaticLaunchBase<ProgrammaticLaunchPass> {
+  void runOnOperation() override {
+    getOperation().walk([](gpu::GPUFuncOp fn) {
+      if (!fn.isKernel() || fn->hasAttr(fd::kernel_attr::kPdl) ||
+          fn.getBody().empty())
+        return;
+      OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
+                                     NVVM::GridDepActionKind::wait);
+      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
+                                     NVVM::GridDepActionKind::launch_dependents);
+      fn->setAttr(fd::kernel_attr::kPdl, b.getUnitAttr());
+    });
+  }
+};
+} // namespace
