@@ -31,6 +31,7 @@
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/ref/RefKernels.h"
 
@@ -391,8 +392,9 @@ int main(int argc, char **argv) {
               date, commit.c_str());
   std::printf("read-bandwidth floor: %.0f GB/s (2 GiB streaming read, median "
               "of 20); %d runs per case, L2 flushed before each (by %s 512 "
-              "MiB)\n",
-              readGBs, runs, flush == FlushMode::Read ? "reading" : "writing");
+              "MiB); programmatic dependent launch %s (FD_PDL)\n",
+              readGBs, runs, flush == FlushMode::Read ? "reading" : "writing",
+              rt::isProgrammaticLaunchEnabled() ? "on" : "off");
 
   std::vector<CaseResult> results;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
@@ -622,7 +624,9 @@ int main(int argc, char **argv) {
       << ",\n  \"flush\": \"" << (flush == FlushMode::Read ? "read" : "write")
       << "\",\n  \"fd_timing\": \""
       << (backToBack ? "back-to-back" : "one-launch")
-      << "\",\n  \"runs\": " << runs << ",\n  \"cases\": [";
+      << "\",\n  \"pdl\": "
+      << (rt::isProgrammaticLaunchEnabled() ? "true" : "false")
+      << ",\n  \"runs\": " << runs << ",\n  \"cases\": [";
     for (size_t i = 0; i < results.size(); ++i) {
       const CaseResult &r = results[i];
       f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch
