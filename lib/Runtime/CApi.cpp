@@ -578,8 +578,8 @@ int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
     if (!d)
       return d.getStatus();
     if (decision)
-      *decision = {d->decided, d->changed, d->covers, d->oldPhi, d->newPhi,
-                   toC(d->stats)};
+      *decision = {d->decided, d->changed, d->covers,
+                   d->oldPhi,  d->newPhi,  toC(d->stats)};
     return Status::success();
   });
 }

@@ -218,8 +218,8 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
                                                  const void *workspace,
                                                  CUstream stream) const {
   std::string what = "readFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter = stateAddress(
-      getFallbackCounterOffset(*spec, plan), workspace, what);
+  Expected<CUdeviceptr> counter =
+      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
   if (!counter)
     return counter.getStatus();
   ContextGuard guard(*context);
@@ -238,8 +238,8 @@ Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
 Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
                                       CUstream stream) const {
   std::string what = "resetFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter = stateAddress(
-      getFallbackCounterOffset(*spec, plan), workspace, what);
+  Expected<CUdeviceptr> counter =
+      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
   if (!counter)
     return counter.getStatus();
   ContextGuard guard(*context);

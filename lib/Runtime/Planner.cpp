@@ -278,6 +278,5 @@ Expected<uint64_t> fd::rt::getPhiOffset(const EntrySpec &entry,
 
 Expected<uint64_t> fd::rt::getScoreStatsOffset(const EntrySpec &entry,
                                                const Plan &plan) {
-  return stateOffset(entry, plan, &EntrySpec::scoreStats,
-                     "score statistics");
+  return stateOffset(entry, plan, &EntrySpec::scoreStats, "score statistics");
 }

@@ -623,8 +623,7 @@ int main(int argc, char **argv) {
       << jsonEscape(commit) << "\",\n  \"read_floor_GBps\": " << readGBs
       << ",\n  \"flush\": \"" << (flush == FlushMode::Read ? "read" : "write")
       << "\",\n  \"fd_timing\": \""
-      << (backToBack ? "back-to-back" : "one-launch")
-      << "\",\n  \"pdl\": "
+      << (backToBack ? "back-to-back" : "one-launch") << "\",\n  \"pdl\": "
       << (rt::isProgrammaticLaunchEnabled() ? "true" : "false")
       << ",\n  \"runs\": " << runs << ",\n  \"cases\": [";
     for (size_t i = 0; i < results.size(); ++i) {

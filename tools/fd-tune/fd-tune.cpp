@@ -477,17 +477,17 @@ void runLayer(const std::vector<const BoundEntry *> &entries,
     double us[2];
     for (int pdl = 0; pdl < 2; ++pdl) {
       setProgrammaticLaunch(pdl == 1);
-      us[pdl] = timer.median(
-                    [&] {
-                      for (int c = 0; c < copies; ++c)
-                        for (size_t i = 0; i < entries.size(); ++i)
-                          checkStatus(entries[i]->runFlatGemm(
-                                          problems[c][i].args(m), table,
-                                          nullptr),
-                                      "run");
-                    },
-                    reps) /
-                copies;
+      us[pdl] =
+          timer.median(
+              [&] {
+                for (int c = 0; c < copies; ++c)
+                  for (size_t i = 0; i < entries.size(); ++i)
+                    checkStatus(entries[i]->runFlatGemm(problems[c][i].args(m),
+                                                        table, nullptr),
+                                "run");
+              },
+              reps) /
+          copies;
     }
     std::printf("%5lld %12.2f %7.3f %12.2f %7.3f %8.1f%%\n", (long long)m,
                 us[0], us[0] / floorUs, us[1], us[1] / floorUs,
@@ -596,8 +596,8 @@ int main(int argc, char **argv) {
       bundlePath = a;
   }
   if (bundlePath.empty() ||
-      (!doCheck && !doBench && !doLayer && outTable.empty()) ||
-      maxM < 1 || reps < 1)
+      (!doCheck && !doBench && !doLayer && outTable.empty()) || maxM < 1 ||
+      reps < 1)
     return usage();
 
   auto bundle = check(Bundle::loadFile(bundlePath), "loading the bundle");

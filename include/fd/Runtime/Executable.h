@@ -86,9 +86,9 @@ public:
   /// phi (stream-ordered). Synchronises \p stream: call it between decode
   /// steps, e.g. every N steps, not inside a capture. Results stay exact
   /// whatever phi is; re-centring only cuts the fallback work.
-  Expected<RecentreDecision> recentrePhi(const Plan &plan, void *workspace,
-                                         CUstream stream,
-                                         const RecentrePolicy &policy = {}) const;
+  Expected<RecentreDecision>
+  recentrePhi(const Plan &plan, void *workspace, CUstream stream,
+              const RecentrePolicy &policy = {}) const;
 
   /// Launches the entry's kernels on \p stream (a stream of this device's
   /// primary context, e.g. one from the CUDA runtime API or PyTorch). The

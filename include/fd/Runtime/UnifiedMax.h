@@ -66,8 +66,7 @@ struct RecentreDecision {
 /// observed row maxima (fd-calibrate's rule for a range within 2 *
 /// threshold). Non-finite maxima (NaN or infinite scores) never move phi.
 RecentreDecision decideRecentre(const ScoreStats &stats, double phi,
-                                double threshold,
-                                const RecentrePolicy &policy);
+                                double threshold, const RecentrePolicy &policy);
 
 } // namespace fd::rt
 

@@ -153,8 +153,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     }
     Layout lay =
         makeLayout(e, shape.headDim, options.blockSize, options.unroll);
-    SplitWork w = emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk,
-                                Mode::Online, /*phiLog2=*/Value(), options.prefetch);
+    SplitWork w =
+        emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk, Mode::Online,
+                      /*phiLog2=*/Value(), options.prefetch);
 
     // Merge the thread groups' states, one query head at a time, through a
     // small shared buffer (4 KB at 128 threads), then write the split's

@@ -107,7 +107,8 @@ Value i32Const(KernelEmitter &e, int64_t x) {
 Value orderedKey(KernelEmitter &e, Value x) {
   Value bits = arith::BitcastOp::create(e.b, e.loc, e.b.getI32Type(), x);
   Value negative = e.cmp(arith::CmpIPredicate::slt, bits, i32Const(e, 0));
-  return e.select(negative, arith::XOrIOp::create(e.b, e.loc, bits, i32Const(e, -1)),
+  return e.select(negative,
+                  arith::XOrIOp::create(e.b, e.loc, bits, i32Const(e, -1)),
                   arith::OrIOp::create(e.b, e.loc, bits,
                                        i32Const(e, int32_t(0x80000000u))));
 }
@@ -552,8 +553,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
 
   // Two-kernel variant: partial + merge (with the fallback inside).
   SmallVector<Value> partialOperands = {
-      partial.getQuery(),   partial.getKey(),      partial.getValue(),
-      partial.getLengths(), partial.getAcc(),      partial.getMax(),
+      partial.getQuery(),   partial.getKey(),       partial.getValue(),
+      partial.getLengths(), partial.getAcc(),       partial.getMax(),
       partial.getSum(),     partial.getChunkSize(), phiBuf};
   auto partialFn =
       createKernel(module, rewriter, loc, (entry + "_partial_unified").str(),
@@ -567,13 +568,18 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
   setMinCtasPerSm(partialFn, rewriter, options);
   buildPartial(partialFn, rewriter, p);
 
-  SmallVector<Type> mergeTypes = {
-      partial.getAcc().getType(), op.getMax().getType(),
-      op.getSum().getType(),      op.getOut().getType(),
-      op.getQuery().getType(),    op.getKey().getType(),
-      op.getValue().getType(),    op.getLengths().getType(),
-      op.getFlags().getType(),    countType,
-      phiType,                    statsType};
+  SmallVector<Type> mergeTypes = {partial.getAcc().getType(),
+                                  op.getMax().getType(),
+                                  op.getSum().getType(),
+                                  op.getOut().getType(),
+                                  op.getQuery().getType(),
+                                  op.getKey().getType(),
+                                  op.getValue().getType(),
+                                  op.getLengths().getType(),
+                                  op.getFlags().getType(),
+                                  countType,
+                                  phiType,
+                                  statsType};
   auto mergeFn =
       createKernel(module, rewriter, loc, (entry + "_merge_unified").str(),
                    mergeTypes, p.blockSize);

@@ -32,8 +32,8 @@ struct ProgrammaticLaunchPass
       OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
       NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
                                      NVVM::GridDepActionKind::wait);
-      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
-                                     NVVM::GridDepActionKind::launch_dependents);
+      NVVM::GriddepcontrolOp::create(
+          b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);
       fn->setAttr(fd::kernel_attr::kPdl, b.getUnitAttr());
     });
   }

@@ -407,8 +407,9 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     Expected<RecentreDecision> d = bound.recentrePhi(*plan, ws.get(), stream);
     if (expectOk(d.getStatus(), "recentrePhi")) {
       char buf[200];
-      std::snprintf(buf, sizeof(buf), "recentrePhi: %.3f -> %.3f (fp64 middle %.3f)",
-                    d->oldPhi, d->newPhi, (lo + hi) / 2);
+      std::snprintf(buf, sizeof(buf),
+                    "recentrePhi: %.3f -> %.3f (fp64 middle %.3f)", d->oldPhi,
+                    d->newPhi, (lo + hi) / 2);
       expect(d->decided && d->changed && d->covers &&
                  near(d->newPhi, (lo + hi) / 2),
              buf);
@@ -432,9 +433,9 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
              "stats after re-centring: every row checked, none fell back");
 
       // A graph captured now replays with whatever phi the workspace holds.
-      check(drv.cuStreamBeginCapture(stream,
-                                     CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-            "cuStreamBeginCapture");
+      check(
+          drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
       Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
       CUgraph graph = nullptr;
       check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
@@ -460,8 +461,8 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
     }
     Status bad = bound.setPhi(*plan, ws.get(), NAN, stream);
-    expect(!bad.ok() && bad.getMessage().find("phi must be finite") !=
-                            std::string::npos,
+    expect(!bad.ok() &&
+               bad.getMessage().find("phi must be finite") != std::string::npos,
            "setPhi(NaN) is refused");
   }
 }

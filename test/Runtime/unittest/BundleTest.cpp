@@ -461,15 +461,16 @@ TEST(BundleVariants) {
 /// withVariants("zero", "fallback_count") whose second variant also has
 /// phi and the score statistics, named by \p phi and \p stats.
 static std::string withPhi(const std::string &phi, const std::string &stats) {
-  std::string text = REPLACE(
-      withVariants("zero", "fallback_count"),
-      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })",
-      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })"
-      R"(, { "name": "phi", "elem": "f32", "shape": [1] })"
-      R"(, { "name": "score_stats", "elem": "i32", "shape": [4] })");
-  return REPLACE(text, "\"fallback_counter\": \"fallback_count\"",
-                 "\"fallback_counter\": \"fallback_count\", \"phi_buffer\": \"" +
-                     phi + "\", \"score_stats\": \"" + stats + "\"");
+  std::string text =
+      REPLACE(withVariants("zero", "fallback_count"),
+              R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })",
+              R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })"
+              R"(, { "name": "phi", "elem": "f32", "shape": [1] })"
+              R"(, { "name": "score_stats", "elem": "i32", "shape": [4] })");
+  return REPLACE(
+      text, "\"fallback_counter\": \"fallback_count\"",
+      "\"fallback_counter\": \"fallback_count\", \"phi_buffer\": \"" + phi +
+          "\", \"score_stats\": \"" + stats + "\"");
 }
 
 TEST(BundlePhiAndScoreStats) {

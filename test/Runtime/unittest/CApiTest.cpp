@@ -181,16 +181,16 @@ TEST(CApiVariants) {
   CHECK_EQ(fd_executable_read_phi(nullptr, &plan, nullptr, nullptr, nullptr),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "'phi' is NULL"));
-  CHECK_EQ(fd_executable_read_score_stats(nullptr, &plan, nullptr, nullptr,
-                                          nullptr),
-           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(
+      fd_executable_read_score_stats(nullptr, &plan, nullptr, nullptr, nullptr),
+      FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "'stats' is NULL"));
   CHECK_EQ(fd_executable_set_phi(nullptr, &plan, nullptr, 1.0f, nullptr),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "'executable' is NULL"));
   fd_recentre_decision decision;
-  CHECK_EQ(fd_executable_recentre_phi(nullptr, &plan, nullptr, nullptr, 1,
-                                      1e-3, &decision),
+  CHECK_EQ(fd_executable_recentre_phi(nullptr, &plan, nullptr, nullptr, 1, 1e-3,
+                                      &decision),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "'executable' is NULL"));
   fd_bundle_destroy(bundle);

@@ -16,9 +16,9 @@ using namespace fd::rt;
 
 TEST(OrderedKeyKeepsOrder) {
   const float inf = std::numeric_limits<float>::infinity();
-  const float values[] = {-inf,     -3.4e38f, -200.f, -1.f,   -1e-40f, -0.f,
-                          0.f,      1e-40f,   1e-30f, 0.5f,   4.f,     150.f,
-                          3.4e38f,  inf};
+  const float values[] = {-inf, -3.4e38f, -200.f,  -1.f,   -1e-40f,
+                          -0.f, 0.f,      1e-40f,  1e-30f, 0.5f,
+                          4.f,  150.f,    3.4e38f, inf};
   const size_t n = sizeof(values) / sizeof(values[0]);
   for (size_t i = 0; i < n; ++i) {
     // 0 (a zeroed workspace) is below every float.

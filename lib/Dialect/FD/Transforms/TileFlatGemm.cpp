@@ -799,8 +799,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   /// Checks the direct variants' options against the op's shape and picks
   /// their split-k: the explicit one, or the smallest power of two giving
   /// kDirectWarps warps over the N / 16 CTAs and (up to 32 batch rows) at
-  /// most kDirectMaxWarpK of K per warp, at most 16, at most the iterations' worth of K, and
-  /// small enough that a thread's registers hold the loads in flight.
+  /// most kDirectMaxWarpK of K per warp, at most 16, at most the iterations'
+  /// worth of K, and small enough that a thread's registers hold the loads in
+  /// flight.
   LogicalResult checkDirect(FlatGemmOp op, const GemmShape &shape,
                             ArrayRef<int64_t> pads,
                             SmallVectorImpl<int64_t> &splitKUsed) const {
@@ -841,9 +842,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         const int64_t ctas = shape.n / 16;
         split = 1;
         const bool boundK = p <= kDirectMaxPadForKBound;
-        while (split < 16 &&
-               (ctas * split < kDirectWarps ||
-                (boundK && split * kDirectMaxWarpK < shape.k)))
+        while (split < 16 && (ctas * split < kDirectWarps ||
+                              (boundK && split * kDirectMaxWarpK < shape.k)))
           split *= 2;
         split = std::min(split, (steps + unroll - 1) / unroll);
         // Register double buffering holds two iterations of 16-byte pieces
