@@ -3,12 +3,12 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax gemm tune"
-# (default: all but tune).
+# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax gemm pdl
+# tune" (default: all but tune).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax gemm}
+steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax gemm pdl}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -59,6 +59,22 @@ if step gemm; then
     --json "$results/gemm-bench.json"
   run gemm-cublas 120 python3 scripts/gemm_cublas_bench.py \
     --json "$results/gemm-cublas.json"
+  run gemm-layer 200 $bin/fd-tune build-gpu/gemm.fdb --layer --m 1,2,4,8,16 \
+    --reps 20
+fi
+# Programmatic dependent launch off and on, attention back to back (the
+# GEMM layer above times both itself).
+if step pdl; then
+  for p in 0 1; do
+    export FD_PDL=$p
+    run attn-b2b-pdl$p 300 $bin/fd-bench \
+      --bundle build-gpu/llama.fdb --bundle build-gpu/llama-umax.fdb \
+      --no-torch --no-ref --runs 30 --back-to-back --case 1,32,32,1024 \
+      --case 1,32,32,4096 --case 8,32,8,4096 --case 1,32,8,32768 \
+      --case 4,32,32,1024 --commit "$commit" \
+      --json "$results/attn-b2b-pdl$p.json"
+  done
+  unset FD_PDL
 fi
 if step tune; then
   args=()
