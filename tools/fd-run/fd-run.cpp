@@ -223,14 +223,15 @@ static void listBundle(const Bundle &bundle) {
                   kernel.symbol.c_str(), kernel.module.c_str(),
                   kernel.role.c_str());
       std::printf("    grid %s, block [%u, %u, %u], shared %lld static + "
-                  "%lld dynamic, %zu parameters\n",
+                  "%lld dynamic, %zu parameters%s\n",
                   formatSizes({kernel.grid.begin(),
                                kernel.grid.begin() + kernel.gridRank})
                       .c_str(),
                   kernel.block[0], kernel.block[1], kernel.block[2],
                   static_cast<long long>(kernel.staticSmem),
                   static_cast<long long>(kernel.dynamicSmem),
-                  kernel.getNumParams());
+                  kernel.getNumParams(),
+                  kernel.pdl ? ", programmatic launch" : "");
       if (kernel.resources)
         std::printf("    ptxas: %lld registers, %lld spill bytes, %lld "
                     "shared bytes\n",
