@@ -195,3 +195,11 @@ TEST(CApiVariants) {
   CHECK(contains(lastError(), "'executable' is NULL"));
   fd_bundle_destroy(bundle);
 }
+
+extern "C" int fdtest_c_header(void);
+
+TEST(CHeaderIsC) {
+  // Compiled as C (CHeader.c): refuses a null executable, returns 3.
+  CHECK_EQ(fdtest_c_header(), 3);
+  CHECK(contains(lastError(), "'phi' is NULL"));
+}
