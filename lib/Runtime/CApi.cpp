@@ -108,6 +108,40 @@ static TensorRef toTensorRef(const fd_tensor &t) {
   return ref;
 }
 
+/// The bound entry and rebuilt plan of a C plan, for the calls below.
+static Status bindPlan(fd_executable *executable, const fd_plan *plan,
+                       const char *fn, const BoundEntry *&bound,
+                       Plan &cppPlan) {
+  if (!executable)
+    return nullArgument(fn, "executable");
+  if (!plan)
+    return nullArgument(fn, "plan");
+  Expected<Plan> rebuilt =
+      rebuildPlan(executable->executable->getBundle(), *plan);
+  if (!rebuilt)
+    return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
+  Expected<const BoundEntry *> b =
+      executable->executable->bind(static_cast<size_t>(plan->entry));
+  if (!b)
+    return b.getStatus();
+  bound = *b;
+  cppPlan = rebuilt.take();
+  return Status::success();
+}
+
+/// \p body(bound entry, plan) once the C plan is bound (bindPlan's errors
+/// otherwise): the shape of every call below that works on a plan.
+template <typename Body>
+static Status onBoundPlan(fd_executable *executable, const fd_plan *plan,
+                          const char *fn, Body body) {
+  const BoundEntry *bound = nullptr;
+  Plan cppPlan;
+  Status s = bindPlan(executable, plan, fn, bound, cppPlan);
+  if (!s.ok())
+    return s;
+  return body(*bound, cppPlan);
+}
+
 extern "C" {
 
 const char *fd_last_error(void) { return lastError.c_str(); }
@@ -406,38 +440,16 @@ int fd_executable_plan_variant(fd_executable *executable, int32_t entry,
   });
 }
 
-/// The bound entry and rebuilt plan of a C plan, for the calls below.
-static Status bindPlan(fd_executable *executable, const fd_plan *plan,
-                       const char *fn, const BoundEntry *&bound,
-                       Plan &cppPlan) {
-  if (!executable)
-    return nullArgument(fn, "executable");
-  if (!plan)
-    return nullArgument(fn, "plan");
-  Expected<Plan> rebuilt =
-      rebuildPlan(executable->executable->getBundle(), *plan);
-  if (!rebuilt)
-    return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
-  Expected<const BoundEntry *> b =
-      executable->executable->bind(static_cast<size_t>(plan->entry));
-  if (!b)
-    return b.getStatus();
-  bound = *b;
-  cppPlan = rebuilt.take();
-  return Status::success();
-}
-
 int fd_executable_init_workspace(fd_executable *executable, const fd_plan *plan,
                                  void *workspace, uint64_t workspace_bytes,
                                  struct CUstream_st *stream) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    return bound->initWorkspace(cppPlan, workspace, workspace_bytes, stream);
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         return b.initWorkspace(p, workspace, workspace_bytes,
+                                                stream);
+                       });
   });
 }
 
@@ -472,16 +484,15 @@ int fd_executable_read_fallback_count(fd_executable *executable,
   return guarded(fn, [&]() -> Status {
     if (!count)
       return nullArgument(fn, "count");
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    Expected<uint32_t> n = bound->readFallbackCount(cppPlan, workspace, stream);
-    if (!n)
-      return n.getStatus();
-    *count = *n;
-    return Status::success();
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         Expected<uint32_t> n =
+                             b.readFallbackCount(p, workspace, stream);
+                         if (!n)
+                           return n.getStatus();
+                         *count = *n;
+                         return Status::success();
+                       });
   });
 }
 
@@ -490,12 +501,10 @@ int fd_executable_reset_fallback_count(fd_executable *executable,
                                        struct CUstream_st *stream) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    return bound->resetFallbackCount(cppPlan, workspace, stream);
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         return b.resetFallbackCount(p, workspace, stream);
+                       });
   });
 }
 
@@ -504,12 +513,10 @@ int fd_executable_set_phi(fd_executable *executable, const fd_plan *plan,
                           struct CUstream_st *stream) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    return bound->setPhi(cppPlan, workspace, phi, stream);
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         return b.setPhi(p, workspace, phi, stream);
+                       });
   });
 }
 
@@ -520,16 +527,15 @@ int fd_executable_read_phi(fd_executable *executable, const fd_plan *plan,
   return guarded(fn, [&]() -> Status {
     if (!phi)
       return nullArgument(fn, "phi");
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    Expected<float> value = bound->readPhi(cppPlan, workspace, stream);
-    if (!value)
-      return value.getStatus();
-    *phi = *value;
-    return Status::success();
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         Expected<float> value =
+                             b.readPhi(p, workspace, stream);
+                         if (!value)
+                           return value.getStatus();
+                         *phi = *value;
+                         return Status::success();
+                       });
   });
 }
 
@@ -545,17 +551,15 @@ int fd_executable_read_score_stats(fd_executable *executable,
   return guarded(fn, [&]() -> Status {
     if (!stats)
       return nullArgument(fn, "stats");
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    Expected<ScoreStats> read =
-        bound->readScoreStats(cppPlan, workspace, stream);
-    if (!read)
-      return read.getStatus();
-    *stats = toC(*read);
-    return Status::success();
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         Expected<ScoreStats> read =
+                             b.readScoreStats(p, workspace, stream);
+                         if (!read)
+                           return read.getStatus();
+                         *stats = toC(*read);
+                         return Status::success();
+                       });
   });
 }
 
@@ -565,22 +569,20 @@ int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
                                fd_recentre_decision *decision) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
-    const BoundEntry *bound = nullptr;
-    Plan cppPlan;
-    Status s = bindPlan(executable, plan, fn, bound, cppPlan);
-    if (!s.ok())
-      return s;
-    RecentrePolicy policy;
-    policy.minRows = min_rows;
-    policy.maxFallbackRate = max_fallback_rate;
-    Expected<RecentreDecision> d =
-        bound->recentrePhi(cppPlan, workspace, stream, policy);
-    if (!d)
-      return d.getStatus();
-    if (decision)
-      *decision = {d->decided, d->changed, d->covers,
-                   d->oldPhi,  d->newPhi,  toC(d->stats)};
-    return Status::success();
+    return onBoundPlan(executable, plan, fn,
+                       [&](const BoundEntry &b, const Plan &p) -> Status {
+                         RecentrePolicy policy;
+                         policy.minRows = min_rows;
+                         policy.maxFallbackRate = max_fallback_rate;
+                         Expected<RecentreDecision> d =
+                             b.recentrePhi(p, workspace, stream, policy);
+                         if (!d)
+                           return d.getStatus();
+                         if (decision)
+                           *decision = {d->decided, d->changed, d->covers,
+                                        d->oldPhi,  d->newPhi,  toC(d->stats)};
+                         return Status::success();
+                       });
   });
 }
 

@@ -214,65 +214,6 @@ static Expected<CUdeviceptr> stateAddress(Expected<uint64_t> offset,
   return reinterpret_cast<CUdeviceptr>(workspace) + *offset;
 }
 
-Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
-                                                 const void *workspace,
-                                                 CUstream stream) const {
-  std::string what = "readFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
-  if (!counter)
-    return counter.getStatus();
-  ContextGuard guard(*context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context->getDriver();
-  uint32_t count = 0;
-  CUresult r = api.cuMemcpyDtoHAsync(&count, *counter, sizeof(count), stream);
-  if (r == CUDA_SUCCESS)
-    r = api.cuStreamSynchronize(stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": reading the counter");
-  return count;
-}
-
-Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
-                                      CUstream stream) const {
-  std::string what = "resetFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
-  if (!counter)
-    return counter.getStatus();
-  ContextGuard guard(*context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context->getDriver();
-  CUresult r = api.cuMemsetD32Async(*counter, 0, 1, stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuMemsetD32Async");
-  return Status::success();
-}
-
-Status BoundEntry::setPhi(const Plan &plan, void *workspace, float phi,
-                          CUstream stream) const {
-  std::string what = "setPhi '" + spec->name + "'";
-  if (!std::isfinite(phi))
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": phi must be finite, got " +
-                             std::to_string(phi));
-  Expected<CUdeviceptr> address =
-      stateAddress(getPhiOffset(*spec, plan), workspace, what);
-  if (!address)
-    return address.getStatus();
-  ContextGuard guard(*context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context->getDriver();
-  CUresult r = api.cuMemsetD32Async(*address, floatBits(phi), 1, stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuMemsetD32Async");
-  return Status::success();
-}
-
 /// Copies \p words u32 at \p address to \p host and waits for them.
 static Status readWords(const Context &context, CUdeviceptr address,
                         uint32_t *host, size_t words, CUstream stream,
@@ -287,6 +228,60 @@ static Status readWords(const Context &context, CUdeviceptr address,
   if (r != CUDA_SUCCESS)
     return driverError(api, r, what + ": reading the workspace");
   return Status::success();
+}
+
+/// Sets \p words u32 at \p address to \p value (stream-ordered, a
+/// graph-capturable memset).
+static Status writeWords(const Context &context, CUdeviceptr address,
+                         uint32_t value, size_t words, CUstream stream,
+                         const std::string &what) {
+  ContextGuard guard(context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  const DriverApi &api = context.getDriver();
+  CUresult r = api.cuMemsetD32Async(address, value, words, stream);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuMemsetD32Async");
+  return Status::success();
+}
+
+Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
+                                                 const void *workspace,
+                                                 CUstream stream) const {
+  std::string what = "readFallbackCount '" + spec->name + "'";
+  Expected<CUdeviceptr> counter =
+      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
+  if (!counter)
+    return counter.getStatus();
+  uint32_t count = 0;
+  Status s = readWords(*context, *counter, &count, 1, stream, what);
+  if (!s.ok())
+    return s;
+  return count;
+}
+
+Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
+                                      CUstream stream) const {
+  std::string what = "resetFallbackCount '" + spec->name + "'";
+  Expected<CUdeviceptr> counter =
+      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
+  if (!counter)
+    return counter.getStatus();
+  return writeWords(*context, *counter, 0, 1, stream, what);
+}
+
+Status BoundEntry::setPhi(const Plan &plan, void *workspace, float phi,
+                          CUstream stream) const {
+  std::string what = "setPhi '" + spec->name + "'";
+  if (!std::isfinite(phi))
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": phi must be finite, got " +
+                             std::to_string(phi));
+  Expected<CUdeviceptr> address =
+      stateAddress(getPhiOffset(*spec, plan), workspace, what);
+  if (!address)
+    return address.getStatus();
+  return writeWords(*context, *address, floatBits(phi), 1, stream, what);
 }
 
 Expected<float> BoundEntry::readPhi(const Plan &plan, const void *workspace,
@@ -327,14 +322,7 @@ Status BoundEntry::resetScoreStats(const Plan &plan, void *workspace,
       stateAddress(getScoreStatsOffset(*spec, plan), workspace, what);
   if (!address)
     return address.getStatus();
-  ContextGuard guard(*context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context->getDriver();
-  CUresult r = api.cuMemsetD32Async(*address, 0, 4, stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuMemsetD32Async");
-  return Status::success();
+  return writeWords(*context, *address, 0, 4, stream, what);
 }
 
 Expected<RecentreDecision>
