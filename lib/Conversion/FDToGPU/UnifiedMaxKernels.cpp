@@ -101,6 +101,11 @@ Value i32Const(KernelEmitter &e, int64_t x) {
   return arith::ConstantIntOp::create(e.b, e.loc, e.b.getI32Type(), x);
 }
 
+/// An i1 flag as an i32 0 or 1.
+Value toI32(KernelEmitter &e, Value flag) {
+  return arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(), flag);
+}
+
 /// An order-preserving unsigned key of an f32: unsigned max on keys is max
 /// on the floats, and 0 (a zeroed workspace) is below every float, so a
 /// zero-initialised buffer holds "nothing seen yet" for atomic maxima.
@@ -138,8 +143,7 @@ void recordRow(KernelEmitter &e, Value rowMaxLog2, Value fellBack,
       arith::XOrIOp::create(e.b, e.loc, key, i32Const(e, -1)), 0);
   rmw(arith::AtomicRMWKind::maxu, key, 1);
   rmw(arith::AtomicRMWKind::addi, i32Const(e, 1), 2);
-  rmw(arith::AtomicRMWKind::addi,
-      arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(), fellBack), 3);
+  rmw(arith::AtomicRMWKind::addi, toI32(e, fellBack), 3);
 }
 
 /// The exact path for a flagged row: online softmax over [0, len) of query
@@ -184,10 +188,6 @@ struct Params {
   /// the same name); the exact fallback's loop never prefetches.
   bool prefetch;
 };
-
-Value toI32(KernelEmitter &e, Value flag) {
-  return arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(), flag);
-}
 
 void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
   scf::IfOp::create(e.b, e.loc, isThread0(e, lay), [&](OpBuilder &, Location) {
@@ -360,9 +360,6 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
   Type i32 = b.getI32Type();
-  auto i32c = [&](int64_t x) -> Value {
-    return arith::ConstantIntOp::create(b, loc, i32, x);
-  };
   const SmallVector<Value> &heads = w.heads;
   const ThreadState &st = w.state;
   SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
@@ -396,7 +393,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   fenceGpu(e);
   gpu::BarrierOp::create(b, loc);
   ifThread0(e, lay, [&] {
-    Value old = atomic(e, arith::AtomicRMWKind::addi, i32c(1), uCount,
+    Value old = atomic(e, arith::AtomicRMWKind::addi, i32Const(e, 1), uCount,
                        ValueRange{batch, kvHead});
     Value lastIdx = arith::IndexCastOp::create(
         b, loc, i32, arith::SubIOp::create(b, loc, splits, e.idx(1)));
@@ -417,7 +414,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       ifThread0(e, lay, [&] {
         Value total = atomic(e, arith::AtomicRMWKind::assign, e.f32(0), uSum,
                              ValueRange{batch, head});
-        Value key = atomic(e, arith::AtomicRMWKind::assign, i32c(0), uMax,
+        Value key = atomic(e, arith::AtomicRMWKind::assign, i32Const(e, 0), uMax,
                            ValueRange{batch, head});
         Value rowMax = fromOrderedKey(e, key);
         memref::StoreOp::create(b, loc, total, sb.bcast, ValueRange{e.idx(1)});
@@ -464,7 +461,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
                         p.scale);
         ifThread0(e, lay, [&] {
-          atomic(e, arith::AtomicRMWKind::addi, i32c(1), count,
+          atomic(e, arith::AtomicRMWKind::addi, i32Const(e, 1), count,
                  ValueRange{e.idx(0)});
         });
         scf::YieldOp::create(b, loc);
@@ -473,7 +470,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       gpu::BarrierOp::create(b, loc);
     }
     ifThread0(e, lay, [&] {
-      atomic(e, arith::AtomicRMWKind::assign, i32c(0), uCount,
+      atomic(e, arith::AtomicRMWKind::assign, i32Const(e, 0), uCount,
              ValueRange{batch, kvHead});
     });
     scf::YieldOp::create(b, loc);
@@ -538,7 +535,6 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
   Value statsBuf = memref::AllocOp::create(rewriter, loc, statsType);
   {
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value zero = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
     memref::StoreOp::create(rewriter, loc, zero, countBuf, ValueRange{c0});
     memref::StoreOp::create(

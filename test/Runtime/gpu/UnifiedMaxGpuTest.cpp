@@ -187,6 +187,32 @@ struct Problem {
   }
 };
 
+/// One run of \p bound captured into a CUDA graph and instantiated;
+/// launch() replays it on the stream it was captured from.
+struct CapturedRun {
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  CUstream stream;
+  CapturedRun(const BoundEntry &bound, const Plan &plan, const Problem &p,
+              const DeviceBuffer &ws, CUstream stream)
+      : stream(stream) {
+    check(drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
+    Status captured = bound.run(plan, p.args, ws.get(), ws.bytes, stream);
+    check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
+    expectOk(captured, "run (captured)");
+    check(drv.cuGraphInstantiateWithFlags(&exec, graph, 0),
+          "cuGraphInstantiate");
+  }
+  ~CapturedRun() {
+    check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
+    check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
+  }
+  CapturedRun(const CapturedRun &) = delete;
+  CapturedRun &operator=(const CapturedRun &) = delete;
+  void launch() { check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch"); }
+};
+
 std::string lensText(const std::vector<int32_t> &lens) {
   std::string s;
   for (size_t i = 0; i < lens.size() && i < 6; ++i)
@@ -315,15 +341,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
              "initWorkspace");
     sync();
-    check(drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-          "cuStreamBeginCapture");
-    Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
-    CUgraph graph = nullptr;
-    check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
-    expectOk(captured, "run (captured)");
-    CUgraphExec exec = nullptr;
-    check(drv.cuGraphInstantiateWithFlags(&exec, graph, 0),
-          "cuGraphInstantiate");
+    CapturedRun graph(bound, *plan, p, ws, stream);
     Random random(8);
     int64_t total = 0;
     for (int round = 0; round < 3; ++round) {
@@ -339,14 +357,12 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       p.upload();
       total += p.expectedFallbacks();
       p.poisonOut();
-      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      graph.launch();
       sync();
       std::string what = "graph replay " + std::to_string(round);
       verify(what.c_str(), p, tolerance, readCounter(bound, *plan, ws, stream),
              total);
     }
-    check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
-    check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
   }
 
   // 4. Run-time phi: rows whose scores sit ~150 above the compiled phi all
@@ -433,32 +449,21 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
              "stats after re-centring: every row checked, none fell back");
 
       // A graph captured now replays with whatever phi the workspace holds.
-      check(
-          drv.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-          "cuStreamBeginCapture");
-      Status captured = bound.run(*plan, p.args, ws.get(), ws.bytes, stream);
-      CUgraph graph = nullptr;
-      check(drv.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
-      expectOk(captured, "run (captured)");
-      CUgraphExec exec = nullptr;
-      check(drv.cuGraphInstantiateWithFlags(&exec, graph, 0),
-            "cuGraphInstantiate");
+      CapturedRun graph(bound, *plan, p, ws, stream);
       expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
       expectOk(bound.setPhi(*plan, ws.get(), float(phi0), stream), "setPhi");
       p.poisonOut();
-      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      graph.launch();
       sync();
       verify("graph replay, phi set back", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
       expectOk(bound.setPhi(*plan, ws.get(), float(d->newPhi), stream),
                "setPhi");
       p.poisonOut();
-      check(drv.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+      graph.launch();
       sync();
       verify("graph replay, phi re-centred", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
-      check(drv.cuGraphExecDestroy(exec), "cuGraphExecDestroy");
-      check(drv.cuGraphDestroy(graph), "cuGraphDestroy");
     }
     Status bad = bound.setPhi(*plan, ws.get(), NAN, stream);
     expect(!bad.ok() &&
