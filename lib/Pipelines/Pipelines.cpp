@@ -38,16 +38,6 @@ static void addSplit(OpPassManager &pm, const FDPipelineOptions &o) {
   pm.addNestedPass<func::FuncOp>(createFDSplitKV(split));
 }
 
-/// Whether \p chip ("sm_90", "sm_90a", "sm_100f", ...) has griddepcontrol
-/// (sm_90 and later).
-static bool hasGridDependencyControl(StringRef chip) {
-  unsigned version = 0;
-  if (!chip.consume_front("sm_"))
-    return false;
-  StringRef digits = chip.take_while(llvm::isDigit);
-  return !digits.getAsInteger(10, version) && version >= 90;
-}
-
 void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
                                     const FDPipelineOptions &o) {
   // Flat GEMMs first: convert-fd-to-gpu rejects any fd.flat_gemm left over.
@@ -78,7 +68,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.prefetch = o.prefetch;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
-  if (o.pdl && hasGridDependencyControl(o.chip))
+  if (o.pdl && chipHasGridDependencyControl(o.chip))
     pm.addPass(createFDProgrammaticLaunch());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -97,7 +97,8 @@ def FDProgrammaticLaunch : Pass<"fd-programmatic-launch", "ModuleOp"> {
 
     Launched without it, `griddepcontrol.wait` returns at once: the kernels
     stay correct under any launch. The instructions need sm_90 or later;
-    `fd-lower-to-ptx` runs the pass only for such chips (option `pdl`).
+    `fd-lower-to-ptx` runs the pass only for such chips (option `pdl`), and
+    a gpu.module whose NVVM target is older is an error.
     Upstream has the NVVM op, no pass that places it.
   }];
   let dependentDialects = ["gpu::GPUDialect", "NVVM::NVVMDialect"];

@@ -21,10 +21,35 @@ namespace mlir::fd {
 
 using namespace mlir;
 
+bool mlir::fd::chipHasGridDependencyControl(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_"))
+    return false;
+  StringRef digits = chip.take_while(llvm::isDigit);
+  return !digits.getAsInteger(10, version) && version >= 90;
+}
+
 namespace {
 struct ProgrammaticLaunchPass
     : mlir::fd::impl::FDProgrammaticLaunchBase<ProgrammaticLaunchPass> {
   void runOnOperation() override {
+    // A module already targeting an older chip would reach the NVPTX
+    // backend with an instruction it cannot select: refuse it here.
+    WalkResult targets = getOperation().walk([](gpu::GPUModuleOp module) {
+      for (Attribute target : module.getTargetsAttr()
+                                  ? module.getTargetsAttr().getValue()
+                                  : ArrayRef<Attribute>())
+        if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target);
+            nvvm && !fd::chipHasGridDependencyControl(nvvm.getChip())) {
+          module.emitError() << "fd-programmatic-launch: griddepcontrol needs "
+                                "sm_90 or later, but the module targets "
+                             << nvvm.getChip();
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (targets.wasInterrupted())
+      return signalPassFailure();
     getOperation().walk([](gpu::GPUFuncOp fn) {
       if (!fn.isKernel() || fn->hasAttr(fd::kernel_attr::kPdl) ||
           fn.getBody().empty())

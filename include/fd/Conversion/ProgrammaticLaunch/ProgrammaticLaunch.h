@@ -8,6 +8,10 @@ namespace mlir::fd {
 #define GEN_PASS_DECL_FDPROGRAMMATICLAUNCH
 #include "fd/Conversion/Passes.h.inc"
 
+/// Whether \p chip ("sm_90", "sm_90a", "sm_100f", ...) has griddepcontrol
+/// (sm_90 and later).
+bool chipHasGridDependencyControl(llvm::StringRef chip);
+
 namespace kernel_attr {
 /// Unit attribute: the kernel waits for the previous grid before touching
 /// memory, so the runtime may launch it with programmatic serialization.
