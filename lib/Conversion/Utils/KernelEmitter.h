@@ -1,0 +1,99 @@
+//===- KernelEmitter.h - arithmetic helpers of fd's kernel builders -*- C++ -*-===//
+//
+// Private to lib/Conversion: the one builder helper that every kernel
+// family (split attention, unified max, flat GEMM) and the CPU reference
+// lowering use, so each arithmetic idiom is spelled once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_UTILS_KERNELEMITTER_H
+#define FD_LIB_CONVERSION_UTILS_KERNELEMITTER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::fd {
+
+inline constexpr double kLog2e = 1.4426950408889634;
+
+/// Builder helpers for kernel bodies (and the CPU reference loops).
+struct KernelEmitter {
+  OpBuilder &b;
+  Location loc;
+
+  // Constants.
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value zeros(VectorType t) {
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 0)));
+  }
+
+  // Floating point.
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value maxf(Value x, Value y) {
+    return arith::MaximumFOp::create(b, loc, x, y);
+  }
+  Value extf(Value v, Type t) { return arith::ExtFOp::create(b, loc, t, v); }
+  /// 2^x as one `ex2.approx.ftz.f32`: the NVVM intrinsic rather than
+  /// math.exp2, which would lower to libdevice's __nv_exp2f.
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, b.getF32Type(),
+               b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"), ValueRange{x})
+        .getResult(0);
+  }
+
+  // Index arithmetic.
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value addi(Value x, int64_t y) { return y == 0 ? x : addi(x, idx(y)); }
+  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value muli(Value x, int64_t y) { return muli(x, idx(y)); }
+  Value mini(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value divui(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, idx(y));
+  }
+  Value remui(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, idx(y));
+  }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value ult(Value x, Value y) { return cmp(arith::CmpIPredicate::ult, x, y); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+
+  // Vectors and memory.
+  Value splat(Value x, VectorType t) {
+    return vector::BroadcastOp::create(b, loc, t, x);
+  }
+  /// Sum over the `width` consecutive lanes of a thread group (butterfly).
+  Value groupSum(Value x, int64_t width) {
+    for (int64_t off = 1; off < width; off *= 2) {
+      Value other =
+          gpu::ShuffleOp::create(b, loc, x, off, 32, gpu::ShuffleMode::XOR)
+              .getShuffleResult();
+      x = add(x, other);
+    }
+    return x;
+  }
+  /// The length of sequence `batch`; a negative length is an empty one.
+  Value length(Value lens, Value batch) {
+    Value l = memref::LoadOp::create(b, loc, lens, batch);
+    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
+    return arith::MaxSIOp::create(b, loc, li, idx(0));
+  }
+};
+
+} // namespace mlir::fd
+
+#endif // FD_LIB_CONVERSION_UTILS_KERNELEMITTER_H
