@@ -64,8 +64,6 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   ConvertFDToGPUOptions gpu;
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
-  gpu.minCtasPerSm = o.minCtasPerSm;
-  gpu.prefetch = o.prefetch;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
   if (o.pdl && chipHasGridDependencyControl(o.chip))

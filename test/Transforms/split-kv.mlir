@@ -1,7 +1,7 @@
-// RUN: fd-opt %s -split-input-file --fd-split-kv | FileCheck %s
-// RUN: fd-opt %s -split-input-file --fd-split-kv="num-splits=4" | FileCheck %s --check-prefix=FIXED
-// RUN: fd-opt %s -split-input-file --fd-split-kv="chunk-size=512" | FileCheck %s --check-prefix=CHUNK
-// RUN: fd-opt %s -split-input-file --fd-split-kv="sm-count=108 min-chunk=128" | FileCheck %s --check-prefix=A100
+// RUN: fd-opt %s -split-input-file --fd-split-kv="ctas-per-sm=2 min-chunk=256" | FileCheck %s
+// RUN: fd-opt %s -split-input-file --fd-split-kv="num-splits=4 ctas-per-sm=2 min-chunk=256" | FileCheck %s --check-prefix=FIXED
+// RUN: fd-opt %s -split-input-file --fd-split-kv="chunk-size=512 ctas-per-sm=2 min-chunk=256" | FileCheck %s --check-prefix=CHUNK
+// RUN: fd-opt %s -split-input-file --fd-split-kv="sm-count=108 min-chunk=128 ctas-per-sm=2" | FileCheck %s --check-prefix=A100
 
 // Without attributes or options the split is planned at run time.
 // CHECK-LABEL: func.func @auto

@@ -1,5 +1,5 @@
 // RUN: fd-opt %s -split-input-file --fd-unified-max="phi=6 threshold=40" | FileCheck %s
-// RUN: fd-opt %s -split-input-file --fd-unified-max="phi=6 threshold=40" --fd-split-kv="num-splits=4" | FileCheck %s --check-prefix=SPLIT
+// RUN: fd-opt %s -split-input-file --fd-unified-max="phi=6 threshold=40" --fd-split-kv="num-splits=4 ctas-per-sm=2 min-chunk=256" | FileCheck %s --check-prefix=SPLIT
 // RUN: fd-opt %s -split-input-file --fd-unified-max -verify-diagnostics
 // RUN: fd-opt %s -split-input-file --fd-unified-max="phi=1 threshold=0" -verify-diagnostics
 

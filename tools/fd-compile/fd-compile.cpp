@@ -9,7 +9,7 @@
 // memory; PTX that ptxas rejects is an error.
 //
 //===----------------------------------------------------------------------===//
-#include "BundleWriter.h"
+#include "fd/Target/Bundle/BundleWriter.h"
 
 #include "fd/InitAll.h"
 #include "fd/Pipelines/Pipelines.h"
@@ -169,24 +169,23 @@ int main(int argc, char **argv) {
   if (!module)
     return fail("cannot parse '" + inputFile + "'");
 
-  fd::compile::Bundle bundle;
+  namespace writer = fd::bundle_writer;
+  writer::Bundle bundle;
   bundle.chip = options->chip;
   bundle.features = options->features;
-  bundle.splitConstants = {options->ctasPerSM, options->minChunk,
-                           options->chunkAlign, options->maxSplits};
-  if (failed(fd::compile::collectEntries(*module, *options, bundle)))
+  if (failed(writer::collectEntries(*module, bundle)))
     return fail("cannot compile '" + inputFile + "'");
 
   PassManager toGPU(&context);
   fd::buildFDToGPUPipeline(toGPU, *options);
   if (failed(toGPU.run(*module)) ||
-      failed(fd::compile::collectKernels(*module, bundle)))
+      failed(writer::collectKernels(*module, bundle)))
     return fail("lowering to GPU kernels failed");
 
   PassManager toPTX(&context);
   fd::buildGPUToPTXPipeline(toPTX, *options);
   if (failed(toPTX.run(*module)) ||
-      failed(fd::compile::collectPTX(*module, bundle)))
+      failed(writer::collectPTX(*module, bundle)))
     return fail("lowering to PTX failed");
 
   if (!noPtxas) {
@@ -205,9 +204,9 @@ int main(int argc, char **argv) {
       auto report = runPtxas(ptxas, bundle.ptx, bundle.chip, error);
       if (failed(report))
         return fail(error);
-      llvm::StringMap<fd::compile::Resources> res =
-          fd::compile::parsePtxasReport(*report);
-      for (fd::compile::Kernel &k : bundle.kernels)
+      llvm::StringMap<writer::Resources> res =
+          writer::parsePtxasReport(*report);
+      for (writer::Kernel &k : bundle.kernels)
         if (auto it = res.find(k.symbol); it != res.end())
           k.resources = it->second;
     }
@@ -216,7 +215,7 @@ int main(int argc, char **argv) {
   auto out = openOutputFile(outputFile, &errorMessage);
   if (!out)
     return fail(errorMessage);
-  fd::compile::writeBundle(bundle, out->os());
+  writer::writeBundle(bundle, out->os());
   out->keep();
   if (!ptxOut.empty()) {
     auto ptxFile = openOutputFile(ptxOut, &errorMessage);

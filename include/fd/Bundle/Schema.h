@@ -18,7 +18,7 @@
 #include <utility>
 #include <string_view>
 
-namespace fd::bundle {
+namespace fdb {
 
 /// The manifest's "format", "version" and "producer".
 inline constexpr std::string_view kFormat = "fd-bundle";
@@ -274,9 +274,13 @@ inline constexpr const char *kMTile = "fd.m_tile";
 inline constexpr const char *kDynamicSmem = "fd.dynamic_smem";
 /// The kernel waits for the previous grid (fd-programmatic-launch).
 inline constexpr const char *kPdl = "fd.pdl";
-/// On a function: the split-plan constants fd-split-kv used (a dictionary
-/// with the split keys above), read by the bundle writer.
-inline constexpr const char *kSplitPlan = "fd.split_plan";
+/// On a function: how fd-split-kv split its attention (a dictionary with
+/// the manifest's split keys: mode, num_splits, chunk_size and the auto
+/// plan's constants), read by the bundle writer.
+inline constexpr const char *kSplit = "fd.split";
+/// On a function: a flat GEMM's default dispatch thresholds (a dictionary
+/// with the manifest's "dispatch" keys m1, m2), from fd-tile-flat-gemm.
+inline constexpr const char *kDispatch = "fd.dispatch";
 } // namespace ir
 
 //===----------------------------------------------------------------------===//
@@ -284,10 +288,13 @@ inline constexpr const char *kSplitPlan = "fd.split_plan";
 //===----------------------------------------------------------------------===//
 
 /// The constants of the auto split plan and their defaults (fd-split-kv's
-/// options, the manifest's "split" object).
+/// options, the manifest's "split" object). ctas_per_sm 16: the runtime caps
+/// it at the partial kernel's occupancy, so it asks for as many splits as one
+/// wave of resident CTAs holds; min_chunk 32: short contexts split finer
+/// (fd-bench measured 1.6x at L = 512-1K against 256; docs/perf.md).
 struct SplitConstants {
-  int64_t ctasPerSm = 2;
-  int64_t minChunk = 256;
+  int64_t ctasPerSm = 16;
+  int64_t minChunk = 32;
   int64_t chunkAlign = 64;
   int64_t maxSplits = 256;
 };
@@ -343,6 +350,6 @@ struct IntOps {
   }
 };
 
-} // namespace fd::bundle
+} // namespace fdb
 
 #endif // FD_BUNDLE_SCHEMA_H

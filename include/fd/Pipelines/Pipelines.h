@@ -2,6 +2,9 @@
 #ifndef FD_PIPELINES_PIPELINES_H
 #define FD_PIPELINES_PIPELINES_H
 
+#include "fd/Conversion/Passes.h"
+#include "fd/Dialect/FD/Transforms/Passes.h"
+
 #include "mlir/Pass/PassOptions.h"
 
 #include <string>
@@ -10,8 +13,14 @@ namespace mlir {
 class OpPassManager;
 namespace fd {
 
-/// Options of the fd pipelines; the split options mirror `fd-split-kv`.
+/// Options of the fd pipelines. Those that configure a pass take their
+/// defaults from the pass's generated options struct, so each default (and
+/// its measurement, in Passes.td) is defined once.
 struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
+  static inline const FDSplitKVOptions kSplit{};
+  static inline const FDUnifiedMaxOptions kUnifiedMax{};
+  static inline const ConvertFDToGPUOptions kGPU{};
+
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("GPU architecture, e.g. sm_90 or sm_80"),
       llvm::cl::init("sm_90")};
@@ -24,29 +33,27 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
                                     llvm::cl::init(3)};
   PassOptions::Option<int64_t> numSplits{
       *this, "num-splits", llvm::cl::desc("Fixed split count (0: auto)"),
-      llvm::cl::init(0)};
+      llvm::cl::init(kSplit.numSplits)};
   PassOptions::Option<int64_t> chunkSize{
       *this, "chunk-size", llvm::cl::desc("Fixed chunk size (0: auto)"),
-      llvm::cl::init(0)};
+      llvm::cl::init(kSplit.chunkSize)};
   PassOptions::Option<int64_t> smCount{
       *this, "sm-count", llvm::cl::desc("auto split: SMs of the target"),
-      llvm::cl::init(132)};
+      llvm::cl::init(kSplit.smCount)};
   PassOptions::Option<int64_t> ctasPerSM{
       *this, "ctas-per-sm",
       llvm::cl::desc("auto split: CTAs per SM (the runtime caps it at the "
-                     "partial kernel's occupancy; fd-bench measured 16)"),
-      llvm::cl::init(16)};
+                     "partial kernel's occupancy)"),
+      llvm::cl::init(kSplit.ctasPerSM)};
   PassOptions::Option<int64_t> minChunk{
-      *this, "min-chunk",
-      llvm::cl::desc("auto split: smallest chunk (32: short contexts split "
-                     "finer; fd-bench measured 1.6x at L = 512-1K vs 256)"),
-      llvm::cl::init(32)};
+      *this, "min-chunk", llvm::cl::desc("auto split: smallest chunk"),
+      llvm::cl::init(kSplit.minChunk)};
   PassOptions::Option<int64_t> chunkAlign{
       *this, "chunk-align", llvm::cl::desc("auto split: chunk multiple"),
-      llvm::cl::init(64)};
+      llvm::cl::init(kSplit.chunkAlign)};
   PassOptions::Option<int64_t> maxSplits{
       *this, "max-splits", llvm::cl::desc("auto split: most splits"),
-      llvm::cl::init(256)};
+      llvm::cl::init(kSplit.maxSplits)};
   PassOptions::Option<double> unifiedMaxPhi{
       *this, "unified-max-phi",
       llvm::cl::desc("Run fd-unified-max with this phi before splitting "
@@ -54,32 +61,20 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<double> unifiedMaxThreshold{
       *this, "unified-max-threshold",
       llvm::cl::desc("fd-unified-max threshold (with unified-max-phi)"),
-      llvm::cl::init(40.0)};
+      llvm::cl::init(kUnifiedMax.threshold)};
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per CTA of the partial kernel"),
-      llvm::cl::init(128)};
+      llvm::cl::init(kGPU.blockSize)};
   PassOptions::Option<int64_t> unroll{
-      *this, "unroll",
-      llvm::cl::desc("Tokens in flight per thread group (4: fastest in "
-                     "fd-bench's sweep of 2, 4, 8)"),
-      llvm::cl::init(4)};
-  PassOptions::Option<bool> prefetch{
-      *this, "prefetch",
-      llvm::cl::desc("Partial kernel loads the next K/V tile while computing "
-                     "the current one"),
-      llvm::cl::init(false)};
+      *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
+      llvm::cl::init(kGPU.unroll)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: every kernel waits for "
                      "the previous grid (griddepcontrol) and may be launched "
                      "while it runs (fd-programmatic-launch; sm_90 and later)"),
       llvm::cl::init(true)};
-  PassOptions::Option<int64_t> minCtasPerSm{
-      *this, "min-ctas-per-sm",
-      llvm::cl::desc("Resident CTAs per SM the partial kernel asks ptxas for "
-                     "(0: ptxas chooses)"),
-      llvm::cl::init(0)};
   // Flat GEMM knobs, mirroring fd-tile-flat-gemm's options.
   PassOptions::Option<int64_t> gemmStages{
       *this, "gemm-stages", llvm::cl::desc("Flat GEMM: cp.async stages"),

@@ -38,6 +38,10 @@ namespace mlir::fd {
 using namespace mlir;
 using namespace mlir::fd;
 using namespace mlir::fd::gpu_kernels;
+namespace binding = ::fdb::binding;
+namespace symbol = ::fdb::symbol;
+namespace variant = ::fdb::variant;
+namespace role = ::fdb::role;
 
 namespace {
 //===----------------------------------------------------------------------===//
@@ -50,8 +54,10 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
   LogicalResult matchAndRewrite(PartialAttentionOp op,
                                 PatternRewriter &rewriter) const override {
+    // Unified max is lowered from the partial, merge and fallback together
+    // (UnifiedMaxKernels.cpp).
     if (isa<UnifiedMaxAttr>(op.getSoftmax()))
-      return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
+      return rewriter.notifyMatchFailure(op, "lowered by UnifiedMaxToGPU");
     AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
     int64_t blockSize = options.blockSize;
     // threadsPerRow (8, 16 or 32) divides any multiple of 32.
@@ -64,13 +70,19 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
         op.getQuery(), op.getKey(), op.getValue(), op.getLengths(),
         op.getAcc(),   op.getMax(), op.getSum(),   op.getChunkSize()};
     std::string name = (entryName(op) + "_partial_online").str();
-    auto fn = createKernel(module, rewriter, loc, name,
-                           ValueRange(operands).getTypes(), blockSize);
-    setManifestAttrs(fn, rewriter, "partial", entryName(op), {"S", "Hkv", "B"},
-                     {"q", "k", "v", "lens", "partial_acc", "partial_max",
-                      "partial_sum", "chunk"},
+    auto fn = createKernel(
+        module, rewriter, loc, name,
+        bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
+                    binding::kPartialAcc, binding::kPartialMax,
+                    binding::kPartialSum, symbol::kChunk},
+                   operands),
+        blockSize);
+    // With a merge in the same block, this kernel is the `split` variant's.
+    MergePartialsOp merge = findMerge(op);
+    setManifestAttrs(fn, role::kPartial, entryName(op),
+                     {symbol::kS, symbol::kHkv, symbol::kB},
+                     merge ? variant::kSplit : std::string_view(),
                      op.getSoftmax());
-    setMinCtasPerSm(fn, rewriter, options);
     buildBody(fn, rewriter, shape, op.getScale().convertToDouble(),
               /*unsplit=*/false);
 
@@ -80,28 +92,26 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     // fills the GPU, splitting buys no parallelism and the merge launch and
     // the partial round trip through memory are pure cost (FlashDecoding++'s
     // heuristic dataflow); the runtime picks per call.
-    if (MergePartialsOp merge = findMerge(op)) {
-      Value out = merge.getOut();
-      SmallVector<Value> unsplitOperands = {op.getQuery(), op.getKey(),
-                                            op.getValue(), op.getLengths(),
-                                            out,           op.getChunkSize()};
+    if (merge) {
+      SmallVector<Value> unsplitOperands = {op.getQuery(),   op.getKey(),
+                                            op.getValue(),   op.getLengths(),
+                                            merge.getOut(), op.getChunkSize()};
       auto unsplitFn = createKernel(
           module, rewriter, loc, (entryName(op) + "_unsplit_online").str(),
-          ValueRange(unsplitOperands).getTypes(), blockSize);
-      setManifestAttrs(unsplitFn, rewriter, "fused", entryName(op),
-                       {"1", "Hkv", "B"},
-                       {"q", "k", "v", "lens", "out", "chunk"},
+          bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
+                      binding::kOut, symbol::kChunk},
+                     unsplitOperands),
+          blockSize);
+      setManifestAttrs(unsplitFn, role::kFused, entryName(op),
+                       {"1", symbol::kHkv, symbol::kB}, variant::kUnsplit,
                        op.getSoftmax());
-      setMinCtasPerSm(unsplitFn, rewriter, options);
       buildBody(unsplitFn, rewriter, shape, op.getScale().convertToDouble(),
                 /*unsplit=*/true);
-      auto split = rewriter.getStringAttr("split");
-      fn->setAttr(kernel_attr::kVariant, split);
-      unsplitFn->setAttr(kernel_attr::kVariant,
-                         rewriter.getStringAttr("unsplit"));
       // Read by MergePartialsToGPU, which lowers `merge` next.
-      rewriter.modifyOpInPlace(
-          merge, [&] { merge->setAttr(kernel_attr::kVariant, split); });
+      rewriter.modifyOpInPlace(merge, [&] {
+        merge->setAttr(fdb::ir::kVariant,
+                       rewriter.getStringAttr(toRef(variant::kSplit)));
+      });
     }
 
     // Host side: grid (S, Hkv, B).
@@ -136,26 +146,25 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
   void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, const AttentionShape &shape,
                  double scale, bool unsplit) const {
     OpBuilder::InsertionGuard guard(b);
-    Block &entry = fn.getBody().front();
-    b.setInsertionPointToStart(&entry);
+    b.setInsertionPointToStart(&fn.getBody().front());
     KernelEmitter e{b, fn.getLoc()};
-    Value q = entry.getArgument(0), k = entry.getArgument(1),
-          v = entry.getArgument(2), lens = entry.getArgument(3);
-    Value out, accOut, maxOut, sumOut, chunk;
+    Value q = getBoundArg(fn, binding::kQ), k = getBoundArg(fn, binding::kK),
+          v = getBoundArg(fn, binding::kV),
+          lens = getBoundArg(fn, binding::kLens),
+          chunk = getBoundArg(fn, symbol::kChunk);
+    Value out, accOut, maxOut, sumOut;
     if (unsplit) {
-      out = entry.getArgument(4);
-      chunk = entry.getArgument(5);
+      out = getBoundArg(fn, binding::kOut);
     } else {
-      accOut = entry.getArgument(4);
-      maxOut = entry.getArgument(5);
-      sumOut = entry.getArgument(6);
-      chunk = entry.getArgument(7);
+      accOut = getBoundArg(fn, binding::kPartialAcc);
+      maxOut = getBoundArg(fn, binding::kPartialMax);
+      sumOut = getBoundArg(fn, binding::kPartialSum);
     }
     Layout lay =
         makeLayout(e, shape.headDim, options.blockSize, options.unroll);
     SplitWork w =
         emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk, Mode::Online,
-                      /*phiLog2=*/Value(), options.prefetch);
+                      /*phiLog2=*/Value());
 
     // Merge the thread groups' states, one query head at a time, through a
     // small shared buffer (4 KB at 128 threads), then write the split's
@@ -212,7 +221,7 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
   LogicalResult matchAndRewrite(MergePartialsOp op,
                                 PatternRewriter &rewriter) const override {
     if (isa<UnifiedMaxAttr>(op.getSoftmax()))
-      return rewriter.notifyMatchFailure(op, "unified_max is not lowered yet");
+      return rewriter.notifyMatchFailure(op, "lowered by UnifiedMaxToGPU");
     Location loc = op.getLoc();
     auto outType = cast<MemRefType>(op.getOut().getType());
     int64_t headDim = outType.getDimSize(2);
@@ -222,12 +231,17 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     std::string name = (entryName(op) + "_merge_online").str();
     // One thread per output element of a (sequence, query head) row.
     auto fn = createKernel(module, rewriter, loc, name,
-                           ValueRange(operands).getTypes(), headDim);
-    setManifestAttrs(fn, rewriter, "merge", entryName(op), {"Hq", "B"},
-                     {"partial_acc", "partial_max", "partial_sum", "out"},
+                           bindValues({binding::kPartialAcc,
+                                       binding::kPartialMax,
+                                       binding::kPartialSum, binding::kOut},
+                                      operands),
+                           headDim);
+    StringAttr variant = op->getAttrOfType<StringAttr>(fdb::ir::kVariant);
+    setManifestAttrs(fn, role::kMerge, entryName(op),
+                     {symbol::kHq, symbol::kB},
+                     variant ? std::string_view(variant.getValue())
+                             : std::string_view(),
                      op.getSoftmax());
-    if (auto variant = op->getAttrOfType<StringAttr>(kernel_attr::kVariant))
-      fn->setAttr(kernel_attr::kVariant, variant);
     buildBody(fn, rewriter);
 
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -274,12 +288,13 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
 
   static void buildBody(gpu::GPUFuncOp fn, OpBuilder &b) {
     OpBuilder::InsertionGuard guard(b);
-    Block &entry = fn.getBody().front();
-    b.setInsertionPointToStart(&entry);
+    b.setInsertionPointToStart(&fn.getBody().front());
     Location loc = fn.getLoc();
     KernelEmitter e{b, loc};
-    Value acc = entry.getArgument(0), max = entry.getArgument(1),
-          sum = entry.getArgument(2), out = entry.getArgument(3);
+    Value acc = getBoundArg(fn, binding::kPartialAcc),
+          max = getBoundArg(fn, binding::kPartialMax),
+          sum = getBoundArg(fn, binding::kPartialSum),
+          out = getBoundArg(fn, binding::kOut);
     Value d = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -348,7 +363,9 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                              "fd-split-kv first";
         bad = true;
       } else if (isa<FlatGemmOp>(op)) {
-        op->emitOpError() << "has no GPU lowering yet";
+        op->emitOpError() << "must be lowered before convert-fd-to-gpu: run "
+                             "fd-tile-flat-gemm and convert-flat-gemm-to-gpu "
+                             "first";
         bad = true;
       }
     });
@@ -364,8 +381,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     FDToGPUOptions options;
     options.blockSize = blockSize;
     options.unroll = unroll;
-    options.minCtasPerSm = minCtasPerSm;
-    options.prefetch = prefetch;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

@@ -45,7 +45,7 @@ Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
                           ArrayRef<Value> qFrag, Value k, Value v, Value batch,
                           Value kvHead, Value begin, Value end, Mode mode,
-                          Value phiLog2, bool prefetch) {
+                          Value phiLog2) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   int64_t n = qFrag.size();
@@ -84,48 +84,15 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
       rows.push_back(values.loadRow(b, loc, tokens[u], lay.d0));
     return rows;
   };
-  // With prefetch, the tile at t0 is loaded in the previous iteration (or
-  // before the loop) and carried in registers, so the loads of one tile
-  // overlap the arithmetic of the one before: a split of few iterations
-  // (short contexts) then pays one memory latency, not one per iteration.
-  // The guard is CTA-uniform, so it does not break the warp-wide shuffles.
-  auto rowType = VectorType::get(
-      {kVectorWidth}, cast<MemRefType>(k.getType()).getElementType());
-  auto guardedTile = [&](Value t0) {
-    SmallVector<Type> types(2 * lay.unroll, rowType);
-    auto branch = scf::IfOp::create(b, loc, types,
-                                    e.cmp(arith::CmpIPredicate::ult, t0, end),
-                                    /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(branch.thenBlock());
-    SmallVector<Value> valid, tokens;
-    tokensOf(t0, valid, tokens);
-    scf::YieldOp::create(b, loc, loadTile(tokens));
-    b.setInsertionPointToStart(branch.elseBlock());
-    Value zero = arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(rowType,
-                               b.getFloatAttr(rowType.getElementType(), 0)));
-    scf::YieldOp::create(b, loc, SmallVector<Value>(2 * lay.unroll, zero));
-    return SmallVector<Value>(branch.getResults());
-  };
-  if (prefetch)
-    init.append(guardedTile(begin));
   auto loop = scf::ForOp::create(
       b, loc, begin, end, step, init,
       [&](OpBuilder &, Location, Value t0, ValueRange state) {
         // Every load of the iteration is issued first: `unroll` K and V rows
-        // per thread in flight (with prefetch, those of the next tile).
-        SmallVector<Value> valid, tokens, kf, vf, rows, next;
-        if (prefetch) {
-          for (Value row : state.take_back(2 * lay.unroll))
-            rows.push_back(row);
-          next = guardedTile(e.addi(t0, step));
-          tokensOf(t0, valid, tokens);
-        } else {
-          tokensOf(t0, valid, tokens);
-          rows = loadTile(tokens);
-        }
+        // per thread in flight. (Carrying the next tile's rows through the
+        // loop measured no better: docs/perf.md, log items 9 and 10.)
+        SmallVector<Value> valid, tokens, kf, vf;
+        tokensOf(t0, valid, tokens);
+        SmallVector<Value> rows = loadTile(tokens);
         ArrayRef<Value> kRows = ArrayRef<Value>(rows).take_front(lay.unroll),
                         vRows = ArrayRef<Value>(rows).drop_front(lay.unroll);
         for (int64_t u = 0; u < lay.unroll; ++u) {
@@ -165,7 +132,6 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
         SmallVector<Value> yields(nextM);
         yields.append(nextL);
         yields.append(nextAcc);
-        yields.append(next);
         scf::YieldOp::create(b, loc, yields);
       });
   ThreadState st;
@@ -245,7 +211,7 @@ combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
 SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
                         const AttentionShape &shape, double scale, Value q,
                         Value k, Value v, Value lens, Value chunk, Mode mode,
-                        Value phiLog2, bool prefetch) {
+                        Value phiLog2) {
   OpBuilder &b = e.b;
   SplitWork w;
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
@@ -261,7 +227,7 @@ SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
     qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads.back(), scale));
   }
   w.state = emitTokenLoop(e, lay, qFrag, k, v, w.batch, w.kvHead, w.begin,
-                          w.end, mode, phiLog2, prefetch);
+                          w.end, mode, phiLog2);
   return w;
 }
 

@@ -45,14 +45,13 @@ struct ThreadState {
 
 /// The token loop over [begin, end) for the heads of `qFrag`. The trip count
 /// is CTA-uniform (full-warp shuffles inside); rows past `end` are clamped
-/// to a valid token and masked. `prefetch` carries the next tile's rows
-/// through the loop. `phiLog2` (FixedMax only, null for Online) is phi in
+/// to a valid token and masked. `phiLog2` (FixedMax only, null for Online) is phi in
 /// the log2 domain, a kernel value: the unified kernels read phi from the
 /// workspace so that the runtime can re-centre it without recompiling.
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
                           ArrayRef<Value> qFrag, Value k, Value v, Value batch,
                           Value kvHead, Value begin, Value end, Mode mode,
-                          Value phiLog2, bool prefetch = false);
+                          Value phiLog2);
 
 /// Shared buffers for combining the thread groups of one CTA.
 struct SharedBuffers {
@@ -87,7 +86,7 @@ struct SplitWork {
 SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
                         const AttentionShape &shape, double scale, Value q,
                         Value k, Value v, Value lens, Value chunk, Mode mode,
-                        Value phiLog2, bool prefetch = false);
+                        Value phiLog2);
 
 } // namespace mlir::fd::gpu_kernels
 

@@ -41,6 +41,10 @@
 using namespace mlir;
 using namespace mlir::fd;
 using namespace mlir::fd::gpu_kernels;
+namespace binding = ::fdb::binding;
+namespace symbol = ::fdb::symbol;
+namespace variant = ::fdb::variant;
+namespace role = ::fdb::role;
 
 namespace {
 Value fcmp(KernelEmitter &e, arith::CmpFPredicate p, Value x, Value y) {
@@ -184,9 +188,6 @@ struct Params {
   AttentionShape shape;
   double scale, threshold;
   int64_t blockSize, unroll;
-  /// Carry the next tile's K/V rows through the token loop (the option of
-  /// the same name); the exact fallback's loop never prefetches.
-  bool prefetch;
 };
 
 void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
@@ -196,8 +197,18 @@ void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
   });
 }
 
-/// `len > 0 && bad`.
-Value onlyNonEmpty(KernelEmitter &e, Value bad, Value len) {
+/// The row check of both variants: a row of positive length falls back when
+/// its largest score `rowMax` is outside the band or its sum `total` is 0,
+/// infinite or NaN.
+Value rowFallsBack(KernelEmitter &e, Value rowMax, Value total,
+                   const Band &band, Value len) {
+  Value bad = arith::OrIOp::create(
+      e.b, e.loc, fcmp(e, arith::CmpFPredicate::UGT, rowMax, band.hi),
+      fcmp(e, arith::CmpFPredicate::ULT, rowMax, band.lo));
+  Value unusable =
+      arith::XOrIOp::create(e.b, e.loc, sumIsUsable(e, total),
+                            arith::ConstantIntOp::create(e.b, e.loc, 1, 1));
+  bad = arith::OrIOp::create(e.b, e.loc, bad, unusable);
   Value nonEmpty = e.cmp(arith::CmpIPredicate::ugt, len, e.idx(0));
   return arith::AndIOp::create(e.b, e.loc, bad, nonEmpty);
 }
@@ -207,18 +218,17 @@ Value onlyNonEmpty(KernelEmitter &e, Value bad, Value len) {
 /// only records the split's largest score for the row check.
 void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   OpBuilder::InsertionGuard guard(b);
-  Block &entry = fn.getBody().front();
-  b.setInsertionPointToStart(&entry);
+  b.setInsertionPointToStart(&fn.getBody().front());
   KernelEmitter e{b, fn.getLoc()};
-  Value q = entry.getArgument(0), k = entry.getArgument(1),
-        v = entry.getArgument(2), lens = entry.getArgument(3),
-        accOut = entry.getArgument(4), maxOut = entry.getArgument(5),
-        sumOut = entry.getArgument(6), chunk = entry.getArgument(7),
-        phiBuf = entry.getArgument(8);
+  auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
+  Value accOut = arg(binding::kPartialAcc), maxOut = arg(binding::kPartialMax),
+        sumOut = arg(binding::kPartialSum);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
-  Band band = loadBand(e, phiBuf, p.threshold);
-  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, band.phi, p.prefetch);
+  Band band = loadBand(e, arg(binding::kPhi), p.threshold);
+  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, arg(binding::kQ),
+                              arg(binding::kK), arg(binding::kV),
+                              arg(binding::kLens), arg(symbol::kChunk),
+                              Mode::FixedMax, band.phi);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
   const SmallVector<Value> &heads = w.heads;
@@ -249,16 +259,16 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
 /// with online softmax (the condition is CTA-uniform).
 void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   OpBuilder::InsertionGuard guard(b);
-  Block &entry = fn.getBody().front();
-  b.setInsertionPointToStart(&entry);
+  b.setInsertionPointToStart(&fn.getBody().front());
   KernelEmitter e{b, fn.getLoc()};
   Location loc = e.loc;
-  Value acc = entry.getArgument(0), max = entry.getArgument(1),
-        sum = entry.getArgument(2), out = entry.getArgument(3),
-        q = entry.getArgument(4), k = entry.getArgument(5),
-        v = entry.getArgument(6), lens = entry.getArgument(7),
-        flags = entry.getArgument(8), count = entry.getArgument(9),
-        phiBuf = entry.getArgument(10), scoreStats = entry.getArgument(11);
+  auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
+  Value acc = arg(binding::kPartialAcc), max = arg(binding::kPartialMax),
+        sum = arg(binding::kPartialSum), out = arg(binding::kOut),
+        q = arg(binding::kQ), k = arg(binding::kK), v = arg(binding::kV),
+        lens = arg(binding::kLens), flags = arg(binding::kRowFlags),
+        count = arg(binding::kFallbackCount), phiBuf = arg(binding::kPhi),
+        scoreStats = arg(binding::kScoreStats);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
   Band band = loadBand(e, phiBuf, p.threshold);
   Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
@@ -278,13 +288,7 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
                              ValueRange{e.maxf(st[0], m), e.add(st[1], l)});
       });
   Value m = stats.getResult(0), total = stats.getResult(1);
-  Value bad = arith::OrIOp::create(
-      b, loc, fcmp(e, arith::CmpFPredicate::UGT, m, band.hi),
-      fcmp(e, arith::CmpFPredicate::ULT, m, band.lo));
-  Value usable = sumIsUsable(e, total);
-  Value unusable = arith::XOrIOp::create(
-      b, loc, usable, arith::ConstantIntOp::create(b, loc, 1, 1));
-  bad = onlyNonEmpty(e, arith::OrIOp::create(b, loc, bad, unusable), len);
+  Value bad = rowFallsBack(e, m, total, band, len);
   ifThread0(e, lay, [&] {
     memref::StoreOp::create(b, loc, toI32(e, bad), flags,
                             ValueRange{batch, head});
@@ -341,21 +345,19 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
 /// last CTA checks each row against the band of the phi it read.
 void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   OpBuilder::InsertionGuard guard(b);
-  Block &entry = fn.getBody().front();
-  b.setInsertionPointToStart(&entry);
+  b.setInsertionPointToStart(&fn.getBody().front());
   KernelEmitter e{b, fn.getLoc()};
   Location loc = e.loc;
-  Value q = entry.getArgument(0), k = entry.getArgument(1),
-        v = entry.getArgument(2), lens = entry.getArgument(3),
-        out = entry.getArgument(4), uAcc = entry.getArgument(5),
-        uSum = entry.getArgument(6), uMax = entry.getArgument(7),
-        uCount = entry.getArgument(8), count = entry.getArgument(9),
-        chunk = entry.getArgument(10), phiBuf = entry.getArgument(11),
-        stats = entry.getArgument(12);
+  auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
+  Value q = arg(binding::kQ), k = arg(binding::kK), v = arg(binding::kV),
+        lens = arg(binding::kLens), out = arg(binding::kOut),
+        uAcc = arg(binding::kUaAcc), uSum = arg(binding::kUaSum),
+        uMax = arg(binding::kUaMax), uCount = arg(binding::kUaCount),
+        count = arg(binding::kFallbackCount), stats = arg(binding::kScoreStats);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
-  Band band = loadBand(e, phiBuf, p.threshold);
-  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens, chunk,
-                              Mode::FixedMax, band.phi, p.prefetch);
+  Band band = loadBand(e, arg(binding::kPhi), p.threshold);
+  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens,
+                              arg(symbol::kChunk), Mode::FixedMax, band.phi);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
@@ -425,14 +427,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
           memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(1)});
       Value rowMax =
           memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(2)});
-      Value above = fcmp(e, arith::CmpFPredicate::UGT, rowMax, band.hi);
-      Value noneInBand = fcmp(e, arith::CmpFPredicate::ULT, rowMax, band.lo);
-      Value unusable =
-          arith::XOrIOp::create(b, loc, sumIsUsable(e, total),
-                                arith::ConstantIntOp::create(b, loc, 1, 1));
-      Value bad = arith::OrIOp::create(
-          b, loc, arith::OrIOp::create(b, loc, above, noneInBand), unusable);
-      bad = onlyNonEmpty(e, bad, len);
+      Value bad = rowFallsBack(e, rowMax, total, band, len);
       Value good = arith::XOrIOp::create(
           b, loc, bad, arith::ConstantIntOp::create(b, loc, 1, 1));
       ifThread0(e, lay, [&] {
@@ -479,142 +474,161 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
 }
 } // namespace
 
-LogicalResult
-UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
-                                 PatternRewriter &rewriter) const {
+namespace {
+/// The fd-split-kv form of one unified-max attention.
+struct SplitForm {
   PartialAttentionOp partial;
   MergePartialsOp merge;
+};
+
+/// The partial and merge before `op` in its block on the same buffers and
+/// strategy, or failure.
+FailureOr<SplitForm> findSplitForm(OverflowFallbackOp op) {
+  SplitForm f;
   for (Operation *user : op.getMax().getUsers()) {
     if (user->getBlock() != op->getBlock() || !user->isBeforeInBlock(op))
       continue;
     if (auto p = dyn_cast<PartialAttentionOp>(user);
         p && p.getSum() == op.getSum())
-      partial = p;
+      f.partial = p;
     if (auto m = dyn_cast<MergePartialsOp>(user);
         m && m.getSum() == op.getSum() && m.getOut() == op.getOut())
-      merge = m;
+      f.merge = m;
   }
-  if (!partial || !merge || merge.getAcc() != partial.getAcc() ||
-      partial.getSoftmax() != op.getSoftmaxAttr() ||
-      merge.getSoftmax() != op.getSoftmaxAttr())
+  if (!f.partial || !f.merge || f.merge.getAcc() != f.partial.getAcc() ||
+      f.partial.getSoftmax() != op.getSoftmaxAttr() ||
+      f.merge.getSoftmax() != op.getSoftmaxAttr())
+    return failure();
+  return f;
+}
+
+/// The state buffers every variant shares: the fallback counter, phi and the
+/// score statistics (the runtime gives them fixed offsets).
+struct StateTypes {
+  MemRefType count, phi, stats;
+};
+
+StateTypes getStateTypes(Builder &b) {
+  return {MemRefType::get({1}, b.getI32Type()),
+          MemRefType::get({1}, b.getF32Type()),
+          MemRefType::get({4}, b.getI32Type())};
+}
+
+/// Host side: the state buffers, allocated and initialised as the runtime's
+/// initWorkspace does (counter and statistics 0, phi the strategy's).
+SmallVector<Value> allocState(OpBuilder &b, Location loc, const StateTypes &t,
+                              double phi) {
+  Value count = memref::AllocOp::create(b, loc, t.count);
+  Value phiBuf = memref::AllocOp::create(b, loc, t.phi);
+  Value stats = memref::AllocOp::create(b, loc, t.stats);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+  memref::StoreOp::create(b, loc, zero, count, ValueRange{c0});
+  memref::StoreOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(phi)),
+      phiBuf, ValueRange{c0});
+  for (int64_t i = 0; i < 4; ++i)
+    memref::StoreOp::create(
+        b, loc, zero, stats,
+        ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+  return {count, phiBuf, stats};
+}
+
+/// A launch of `fn` with `threads` threads per CTA over `grid`.
+void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+            gpu::KernelDim3 grid, int64_t threads, ValueRange operands) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value n = arith::ConstantIndexOp::create(b, loc, threads);
+  gpu::LaunchFuncOp::create(b, loc, fn, grid, gpu::KernelDim3{n, one, one},
+                            /*dynamicSharedMemorySize=*/Value(), operands);
+}
+} // namespace
+
+LogicalResult
+UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
+                                 PatternRewriter &rewriter) const {
+  FailureOr<SplitForm> form = findSplitForm(op);
+  if (failed(form))
     return rewriter.notifyMatchFailure(
         op, "expected the fd-split-kv form: partial, merge and fallback with "
             "one unified_max strategy on the same buffers");
   if (options.blockSize % 32 != 0 || options.blockSize > 1024 ||
       options.unroll < 1)
     return rewriter.notifyMatchFailure(op, "bad block size or unroll");
-
+  PartialAttentionOp partial = form->partial;
   UnifiedMaxAttr um = op.getSoftmax();
-  double phi = um.getPhi().convertToDouble();
-  double threshold = um.getThreshold().convertToDouble();
   Params p{getAttentionShape(op.getQuery(), op.getKey()),
            partial.getScale().convertToDouble(),
-           threshold,
-           options.blockSize,
-           options.unroll,
-           options.prefetch};
+           um.getThreshold().convertToDouble(), options.blockSize,
+           options.unroll};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);
   StringRef entry = entryName(op);
-  auto setVariant = [&](gpu::GPUFuncOp fn, StringRef variant) {
-    fn->setAttr(kernel_attr::kVariant, rewriter.getStringAttr(variant));
-  };
-
-  // The workspace buffers every variant shares: the fallback counter, phi
-  // and the score statistics (the runtime gives them fixed offsets).
-  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-  auto countType = MemRefType::get({1}, i32);
-  auto phiType = MemRefType::get({1}, f32);
-  auto statsType = MemRefType::get({4}, i32);
-
-  // Host side: the two-kernel variant, with the shared buffers allocated
-  // and initialised as the runtime's initWorkspace does.
-  rewriter.setInsertionPoint(partial);
-  Value countBuf = memref::AllocOp::create(rewriter, loc, countType);
-  Value phiBuf = memref::AllocOp::create(rewriter, loc, phiType);
-  Value statsBuf = memref::AllocOp::create(rewriter, loc, statsType);
-  {
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value zero = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
-    memref::StoreOp::create(rewriter, loc, zero, countBuf, ValueRange{c0});
-    memref::StoreOp::create(
-        rewriter, loc,
-        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(phi)),
-        phiBuf, ValueRange{c0});
-    for (int64_t i = 0; i < 4; ++i)
-      memref::StoreOp::create(
-          rewriter, loc, zero, statsBuf,
-          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, i)});
-  }
+  StateTypes state = getStateTypes(rewriter);
 
   // Two-kernel variant: partial + merge (with the fallback inside).
+  rewriter.setInsertionPoint(partial);
+  SmallVector<Value> stateBufs =
+      allocState(rewriter, loc, state, um.getPhi().convertToDouble());
+  Value countBuf = stateBufs[0], phiBuf = stateBufs[1],
+        statsBuf = stateBufs[2];
   SmallVector<Value> partialOperands = {
       partial.getQuery(),   partial.getKey(),       partial.getValue(),
       partial.getLengths(), partial.getAcc(),       partial.getMax(),
       partial.getSum(),     partial.getChunkSize(), phiBuf};
-  auto partialFn =
-      createKernel(module, rewriter, loc, (entry + "_partial_unified").str(),
-                   ValueRange(partialOperands).getTypes(), p.blockSize);
-  setManifestAttrs(partialFn, rewriter, "partial", entry, {"S", "Hkv", "B"},
-                   {"q", "k", "v", "lens", "partial_acc", "partial_max",
-                    "partial_sum", "chunk", "phi"},
+  auto partialFn = createKernel(
+      module, rewriter, loc, (entry + "_partial_unified").str(),
+      bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
+                  binding::kPartialAcc, binding::kPartialMax,
+                  binding::kPartialSum, symbol::kChunk, binding::kPhi},
+                 partialOperands),
+      p.blockSize);
+  setManifestAttrs(partialFn, role::kPartial, entry,
+                   {symbol::kS, symbol::kHkv, symbol::kB}, variant::kTwoKernel,
                    um);
-  setVariant(partialFn, "two_kernel");
-  // Same occupancy hint as the online partial kernel.
-  setMinCtasPerSm(partialFn, rewriter, options);
   buildPartial(partialFn, rewriter, p);
 
-  SmallVector<Type> mergeTypes = {partial.getAcc().getType(),
-                                  op.getMax().getType(),
-                                  op.getSum().getType(),
-                                  op.getOut().getType(),
-                                  op.getQuery().getType(),
-                                  op.getKey().getType(),
-                                  op.getValue().getType(),
-                                  op.getLengths().getType(),
-                                  op.getFlags().getType(),
-                                  countType,
-                                  phiType,
-                                  statsType};
-  auto mergeFn =
-      createKernel(module, rewriter, loc, (entry + "_merge_unified").str(),
-                   mergeTypes, p.blockSize);
-  setManifestAttrs(mergeFn, rewriter, "merge", entry, {"Hq", "B"},
-                   {"partial_acc", "partial_max", "partial_sum", "out", "q",
-                    "k", "v", "lens", "row_flags", "fallback_count", "phi",
-                    "score_stats"},
-                   um);
-  setVariant(mergeFn, "two_kernel");
+  SmallVector<Value> mergeOperands = {
+      partial.getAcc(), op.getMax(),     op.getSum(),   op.getOut(),
+      op.getQuery(),    op.getKey(),     op.getValue(), op.getLengths(),
+      op.getFlags(),    countBuf,        phiBuf,        statsBuf};
+  auto mergeFn = createKernel(
+      module, rewriter, loc, (entry + "_merge_unified").str(),
+      bindValues({binding::kPartialAcc, binding::kPartialMax,
+                  binding::kPartialSum, binding::kOut, binding::kQ,
+                  binding::kK, binding::kV, binding::kLens, binding::kRowFlags,
+                  binding::kFallbackCount, binding::kPhi,
+                  binding::kScoreStats},
+                 mergeOperands),
+      p.blockSize);
+  setManifestAttrs(mergeFn, role::kMerge, entry, {symbol::kHq, symbol::kB},
+                   variant::kTwoKernel, um);
   buildMerge(mergeFn, rewriter, p);
 
   // Single-launch variant: not launched by the host IR (which shows the
   // two-kernel variant); fd-compile lists it and the runtime may pick it.
-  int64_t dyn = ShapedType::kDynamic;
-  int64_t hq = p.shape.numQueryHeads;
-  SmallVector<Type> singleTypes = {
-      op.getQuery().getType(),
-      op.getKey().getType(),
-      op.getValue().getType(),
-      op.getLengths().getType(),
-      op.getOut().getType(),
-      MemRefType::get({dyn, hq, p.shape.headDim}, f32),
-      MemRefType::get({dyn, hq}, f32),
-      MemRefType::get({dyn, hq}, i32),
-      MemRefType::get({dyn, p.shape.numKVHeads}, i32),
-      countType,
-      rewriter.getIndexType(),
-      phiType,
-      statsType};
+  int64_t dyn = ShapedType::kDynamic, hq = p.shape.numQueryHeads;
+  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+  SmallVector<KernelParam> singleParams = {
+      {binding::kQ, op.getQuery().getType()},
+      {binding::kK, op.getKey().getType()},
+      {binding::kV, op.getValue().getType()},
+      {binding::kLens, op.getLengths().getType()},
+      {binding::kOut, op.getOut().getType()},
+      {binding::kUaAcc, MemRefType::get({dyn, hq, p.shape.headDim}, f32)},
+      {binding::kUaSum, MemRefType::get({dyn, hq}, f32)},
+      {binding::kUaMax, MemRefType::get({dyn, hq}, i32)},
+      {binding::kUaCount, MemRefType::get({dyn, p.shape.numKVHeads}, i32)},
+      {binding::kFallbackCount, state.count},
+      {symbol::kChunk, rewriter.getIndexType()},
+      {binding::kPhi, state.phi},
+      {binding::kScoreStats, state.stats}};
   auto singleFn =
       createKernel(module, rewriter, loc, (entry + "_single_unified").str(),
-                   singleTypes, p.blockSize);
-  setManifestAttrs(singleFn, rewriter, "fused", entry, {"S", "Hkv", "B"},
-                   {"q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_max",
-                    "ua_count", "fallback_count", "chunk", "phi",
-                    "score_stats"},
-                   um);
-  setVariant(singleFn, "single_launch");
-  setMinCtasPerSm(singleFn, rewriter, options);
+                   singleParams, p.blockSize);
+  setManifestAttrs(singleFn, role::kFused, entry,
+                   {symbol::kS, symbol::kHkv, symbol::kB},
+                   variant::kSingleLaunch, um);
   buildSingle(singleFn, rewriter, p);
 
   // The two-kernel launches in place of the three ops.
@@ -625,28 +639,19 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
     Value batch = memref::DimOp::create(rewriter, ploc, partial.getQuery(), 0);
     Value kvHeads =
         arith::ConstantIndexOp::create(rewriter, ploc, p.shape.numKVHeads);
-    Value nthreads =
-        arith::ConstantIndexOp::create(rewriter, ploc, p.blockSize);
-    Value one = arith::ConstantIndexOp::create(rewriter, ploc, 1);
-    gpu::LaunchFuncOp::create(
-        rewriter, ploc, partialFn, gpu::KernelDim3{splits, kvHeads, batch},
-        gpu::KernelDim3{nthreads, one, one}, Value(), partialOperands);
+    launch(rewriter, ploc, partialFn, {splits, kvHeads, batch}, p.blockSize,
+           partialOperands);
   }
   rewriter.setInsertionPoint(op);
-  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  Value threads = arith::ConstantIndexOp::create(rewriter, loc, p.blockSize);
   Value batch = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);
   Value heads = arith::ConstantIndexOp::create(rewriter, loc, hq);
-  gpu::LaunchFuncOp::create(
-      rewriter, loc, mergeFn, gpu::KernelDim3{heads, batch, c1},
-      gpu::KernelDim3{threads, c1, c1}, Value(),
-      ValueRange{partial.getAcc(), op.getMax(), op.getSum(), op.getOut(),
-                 op.getQuery(), op.getKey(), op.getValue(), op.getLengths(),
-                 op.getFlags(), countBuf, phiBuf, statsBuf});
-  for (Value buf : {countBuf, phiBuf, statsBuf})
+  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  launch(rewriter, loc, mergeFn, {heads, batch, c1}, p.blockSize,
+         mergeOperands);
+  for (Value buf : stateBufs)
     memref::DeallocOp::create(rewriter, loc, buf);
   rewriter.eraseOp(op);
-  rewriter.eraseOp(merge);
+  rewriter.eraseOp(form->merge);
   rewriter.eraseOp(partial);
   return success();
 }

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
+#include "../Utils/KernelEmitter.h"
+#include "fd/Bundle/Schema.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,44 +29,8 @@ namespace mlir::fd {
 using namespace mlir;
 using namespace mlir::fd;
 
-static constexpr double kLog2e = 1.4426950408889634;
-
 namespace {
-/// Small builder helpers so the loop nests below read like the math.
-struct Emitter {
-  OpBuilder &b;
-  Location loc;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value load(Value mem, ValueRange ivs) {
-    Value v = memref::LoadOp::create(b, loc, mem, ivs);
-    if (v.getType().isF32())
-      return v;
-    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-  }
-  void store(Value v, Value mem, ValueRange ivs) {
-    Type et = cast<MemRefType>(mem.getType()).getElementType();
-    if (et != v.getType())
-      v = arith::TruncFOp::create(b, loc, et, v);
-    memref::StoreOp::create(b, loc, v, mem, ivs);
-  }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value exp2(Value x) { return math::Exp2Op::create(b, loc, x); }
-  Value maxf(Value x, Value y) {
-    return arith::MaximumFOp::create(b, loc, x, y);
-  }
-  Value length(Value lens, Value batch) {
-    Value l = memref::LoadOp::create(b, loc, lens, batch);
-    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
-    // A negative length is treated as empty rather than as a huge one.
-    return arith::MaxSIOp::create(b, loc, li, idx(0));
-  }
-};
+using Emitter = KernelEmitter;
 
 /// Attention of query row (batch, head) over tokens [start, end) of KV head
 /// `kvHead`, into `acc` (memref<Dxf32>, overwritten), in the log2 domain.
@@ -94,8 +60,8 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
         auto dot = scf::ForOp::create(
             b, loc, c0, cd, c1, ValueRange{e.f32(0)},
             [&](OpBuilder &, Location, Value d, ValueRange s) {
-              Value qd = e.load(q, {batch, head, d});
-              Value kd = e.load(k, {batch, kvHead, t, d});
+              Value qd = e.loadF32(q, {batch, head, d});
+              Value kd = e.loadF32(k, {batch, kvHead, t, d});
               scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
             });
         Value x = e.mul(dot.getResult(0), scaleLog2e);
@@ -103,13 +69,13 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
         Value mNew, corr;
         if (!phi) {
           mNew = e.maxf(state[0], x);
-          corr = e.exp2(e.sub(state[0], mNew));
+          corr = e.exp2Exact(e.sub(state[0], mNew));
         }
-        Value p = e.exp2(e.sub(x, phi ? phi : mNew));
+        Value p = e.exp2Exact(e.sub(x, phi ? phi : mNew));
         scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
                            [&](OpBuilder &, Location, Value d, ValueRange) {
                              Value a = memref::LoadOp::create(b, loc, acc, d);
-                             Value vd = e.load(v, {batch, kvHead, t, d});
+                             Value vd = e.loadF32(v, {batch, kvHead, t, d});
                              Value pv = e.mul(p, vd);
                              Value kept = corr ? e.mul(a, corr) : a;
                              memref::StoreOp::create(b, loc, e.add(kept, pv),
@@ -159,7 +125,7 @@ void emitNormalise(Emitter &e, Value acc, Value sum, Value out, Value batch,
   scf::ForOp::create(b, loc, e.idx(0), e.idx(headDim), e.idx(1), ValueRange{},
                      [&](OpBuilder &, Location, Value d, ValueRange) {
                        Value a = memref::LoadOp::create(b, loc, acc, d);
-                       e.store(e.mul(a, inv), out, {batch, head, d});
+                       e.storeAs(e.mul(a, inv), out, {batch, head, d});
                        scf::YieldOp::create(b, loc);
                      });
 }
@@ -294,7 +260,7 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
                   Value m =
                       memref::LoadOp::create(rewriter, loc, op.getMax(),
                                              ValueRange{batch, head, split});
-                  w = e.exp2(e.sub(m, big));
+                  w = e.exp2Exact(e.sub(m, big));
                 }
                 scf::ForOp::create(
                     rewriter, loc, c0, cd, c1, ValueRange{},
@@ -389,6 +355,22 @@ struct OverflowFallbackToSCF : OpRewritePattern<OverflowFallbackOp> {
   }
 };
 
+/// SplitFormula's domain for index values (all unsigned).
+struct ArithSplitOps {
+  KernelEmitter &e;
+  Value c(int64_t v) { return e.idx(v); }
+  Value ceilDiv(Value a, Value b) {
+    return arith::CeilDivUIOp::create(e.b, e.loc, a, b);
+  }
+  Value div(Value a, Value b) { return arith::DivUIOp::create(e.b, e.loc, a, b); }
+  Value max(Value a, Value b) { return arith::MaxUIOp::create(e.b, e.loc, a, b); }
+  Value min(Value a, Value b) { return arith::MinUIOp::create(e.b, e.loc, a, b); }
+  Value mul(Value a, Value b) { return arith::MulIOp::create(e.b, e.loc, a, b); }
+  Value selectGe(Value a, Value b, Value x, Value y) {
+    return e.select(e.cmp(arith::CmpIPredicate::uge, a, b), x, y);
+  }
+};
+
 struct SplitPlanToArith : OpRewritePattern<SplitPlanOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SplitPlanOp op,
@@ -406,30 +388,17 @@ struct SplitPlanToArith : OpRewritePattern<SplitPlanOp> {
               arith::MaxUIOp::create(rewriter, loc, st[0], l).getResult());
         });
     Value maxLen = maxLoop.getResult(0);
-    auto ceilDiv = [&](Value a, Value b) -> Value {
-      return arith::CeilDivUIOp::create(rewriter, loc, a, b);
-    };
-    auto umax = [&](Value a, Value b) -> Value {
-      return arith::MaxUIOp::create(rewriter, loc, a, b);
-    };
-    auto umin = [&](Value a, Value b) -> Value {
-      return arith::MinUIOp::create(rewriter, loc, a, b);
-    };
-    // The formula of fd.split_plan's description (and the runtime planner).
-    Value target = e.idx(op.getSmCount() * op.getCtasPerSm());
+    // The formula of fd.split_plan's description, shared with the runtime's
+    // planner (fd/Bundle/Schema.h).
+    ArithSplitOps ops{e};
+    ::fdb::SplitFormula<ArithSplitOps, Value> formula{ops};
     Value rows = arith::MulIOp::create(rewriter, loc, batchSize,
                                        e.idx(op.getNumKvHeads()));
-    rows = umax(rows, c1);
-    Value fills = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::uge, rows, target);
-    Value splits = arith::SelectOp::create(rewriter, loc, fills, c1,
-                                           ceilDiv(target, rows));
-    splits = umin(splits, umax(c1, ceilDiv(maxLen, e.idx(op.getMinChunk()))));
-    splits = umin(splits, e.idx(op.getMaxSplits()));
-    Value align = e.idx(op.getChunkAlign());
-    Value chunk = ceilDiv(umax(maxLen, c1), splits);
-    chunk = arith::MulIOp::create(rewriter, loc, ceilDiv(chunk, align), align);
-    splits = umax(c1, ceilDiv(maxLen, chunk));
+    Value wanted = formula.splitsToFill(
+        rows, e.idx(op.getSmCount() * op.getCtasPerSm()));
+    auto [splits, chunk] =
+        formula.finish(wanted, maxLen, e.idx(op.getMinChunk()),
+                       e.idx(op.getMaxSplits()), e.idx(op.getChunkAlign()));
     rewriter.replaceOp(op, ValueRange{splits, chunk});
     return success();
   }
@@ -454,14 +423,14 @@ struct FlatGemmToSCF : OpRewritePattern<FlatGemmOp> {
                     rewriter, loc, c0, e.idx(w.getDimSize(1)), c1,
                     ValueRange{e.f32(0)},
                     [&](OpBuilder &, Location, Value k, ValueRange st) {
-                      Value p = e.mul(e.load(op.getX(), {i, k}),
-                                      e.load(op.getW(), {n, k}));
+                      Value p = e.mul(e.loadF32(op.getX(), {i, k}),
+                                      e.loadF32(op.getW(), {n, k}));
                       scf::YieldOp::create(rewriter, loc, e.add(st[0], p));
                     });
                 Value y = dot.getResult(0);
                 if (Value bias = op.getBias())
-                  y = e.add(y, e.load(bias, {n}));
-                e.store(y, op.getY(), {i, n});
+                  y = e.add(y, e.loadF32(bias, {n}));
+                e.storeAs(y, op.getY(), {i, n});
                 scf::YieldOp::create(rewriter, loc);
               });
           scf::YieldOp::create(rewriter, loc);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
+#include "fd/Bundle/Schema.h"
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 #include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
@@ -113,10 +114,10 @@ mlir::fd::outlineFlatGemmLaunch(gpu::LaunchOp launch) {
   }
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
-  fn->setAttr(kernel_attr::kRole, variant);
-  fn->setAttr(kernel_attr::kEntry, b.getStringAttr(func.getName()));
-  fn->setAttr(kernel_attr::kGrid, grid);
-  fn->setAttr(kernel_attr::kArgs, binds);
+  fn->setAttr(::fdb::ir::kRole, variant);
+  fn->setAttr(::fdb::ir::kEntry, b.getStringAttr(func.getName()));
+  fn->setAttr(::fdb::ir::kGrid, grid);
+  fn->setAttr("fd.args", binds);
   fn->setAttr(kernel_attr::kMTile, mTile);
   fn->setAttr(kernel_attr::kDynamicSmem, b.getI64IntegerAttr(smemBytes));
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/ProgrammaticLaunch/ProgrammaticLaunch.h"
+#include "fd/Bundle/Schema.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -51,7 +52,7 @@ struct ProgrammaticLaunchPass
     if (targets.wasInterrupted())
       return signalPassFailure();
     getOperation().walk([](gpu::GPUFuncOp fn) {
-      if (!fn.isKernel() || fn->hasAttr(fd::kernel_attr::kPdl) ||
+      if (!fn.isKernel() || fn->hasAttr(::fdb::ir::kPdl) ||
           fn.getBody().empty())
         return;
       OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
@@ -59,7 +60,7 @@ struct ProgrammaticLaunchPass
                                      NVVM::GridDepActionKind::wait);
       NVVM::GriddepcontrolOp::create(
           b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);
-      fn->setAttr(fd::kernel_attr::kPdl, b.getUnitAttr());
+      fn->setAttr(::fdb::ir::kPdl, b.getUnitAttr());
     });
   }
 };

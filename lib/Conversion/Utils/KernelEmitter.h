@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
@@ -52,6 +53,9 @@ struct KernelEmitter {
         .getResult(0);
   }
 
+  /// 2^x as math.exp2: the CPU reference lowering's exact exponential.
+  Value exp2Exact(Value x) { return math::Exp2Op::create(b, loc, x); }
+
   // Index arithmetic.
   Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value addi(Value x, int64_t y) { return y == 0 ? x : addi(x, idx(y)); }
@@ -85,6 +89,20 @@ struct KernelEmitter {
       x = add(x, other);
     }
     return x;
+  }
+  /// mem[ivs] widened to f32.
+  Value loadF32(Value mem, ValueRange ivs) {
+    Value v = memref::LoadOp::create(b, loc, mem, ivs);
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+  /// Stores `v` into mem[ivs], truncated to mem's element type.
+  void storeAs(Value v, Value mem, ValueRange ivs) {
+    Type et = cast<MemRefType>(mem.getType()).getElementType();
+    if (et != v.getType())
+      v = arith::TruncFOp::create(b, loc, et, v);
+    memref::StoreOp::create(b, loc, v, mem, ivs);
   }
   /// The length of sequence `batch`; a negative length is an empty one.
   Value length(Value lens, Value batch) {

@@ -16,7 +16,7 @@ func.func @unsplit(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
 // -----
 
 func.func @gemm(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{has no GPU lowering yet}}
+  // expected-error @+1 {{must be lowered before convert-fd-to-gpu: run fd-tile-flat-gemm and convert-flat-gemm-to-gpu first}}
   fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>)
   return
 }

@@ -1,10 +1,8 @@
-// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s
 // RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4" | FileCheck %s --check-prefix=TUNED
-// RUN: fd-opt %s --convert-fd-to-gpu="min-ctas-per-sm=5" | FileCheck %s --check-prefix=MINCTAS
-// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=MERGE
-// RUN: fd-opt %s --convert-fd-to-gpu="prefetch=true unroll=2" | FileCheck %s --check-prefix=PREFETCH
-// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=UNSPLIT
-// RUN: fd-opt %s --convert-fd-to-gpu | FileCheck %s --check-prefix=ALONE
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=MERGE
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=UNSPLIT
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=ALONE
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.
@@ -22,9 +20,10 @@
 // CHECK-DAG: memref.global "private" @gqa_partial_online_acc : memref<8x128xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-DAG: memref.global "private" @gqa_partial_online_max : memref<8xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 
+// Every argument carries its binding, in signature order.
 // CHECK-LABEL: gpu.func @gqa_partial_online
+// CHECK-SAME: %arg0: memref<?x32x128xf16> {fd.binding = "q"}{{.*}}{fd.binding = "k"}{{.*}}{fd.binding = "v"}{{.*}}{fd.binding = "lens"}{{.*}}{fd.binding = "partial_acc"}{{.*}}{fd.binding = "partial_max"}{{.*}}{fd.binding = "partial_sum"}, %arg7: index {fd.binding = "chunk"})
 // CHECK-SAME: kernel
-// CHECK-SAME: fd.args = ["q", "k", "v", "lens", "partial_acc", "partial_max", "partial_sum", "chunk"]
 // CHECK-SAME: fd.grid = ["S", "Hkv", "B"], fd.role = "partial"
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // The group's 4 query rows, one 16-byte load each.
@@ -83,16 +82,8 @@ func.func @gqa(%q: memref<?x32x128xf16>,
   return
 }
 
-// min-ctas-per-sm reaches ptxas as .minnctapersm through nvvm.minctasm, on
-// the token-loop kernels (partial, unsplit) only; without the option no such
-// promise is made.
-// MINCTAS-LABEL: gpu.func @gqa_partial_online
-// MINCTAS-SAME: nvvm.minctasm = 5 : i32
-// MINCTAS-LABEL: gpu.func @gqa_unsplit_online
-// MINCTAS-SAME: nvvm.minctasm = 5 : i32
-// MINCTAS-LABEL: gpu.func @gqa_merge_online
-// MINCTAS-NOT: nvvm.minctasm
-// MINCTAS-LABEL: gpu.func @partial_only_partial_online
+// No kernel carries an occupancy promise (nvvm.minctasm, ptxas's
+// .minnctapersm): capping registers measured no better (docs/perf.md, item 5).
 // CHECK-NOT: nvvm.minctasm
 
 // The merge kernel walks the splits 8 at a time with the loads of a step
@@ -104,21 +95,6 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 // MERGE: arith.maximumf
 // MERGE: scf.for {{.*}} step %c1
 
-// prefetch: the first tile's K and V rows are loaded before the loop (only if
-// the split is not empty: a CTA-uniform scf.if), carried as iter_args, and
-// each iteration loads the next tile before computing the current one.
-// PREFETCH-LABEL: gpu.func @gqa_partial_online
-// PREFETCH: %[[FIRST:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
-// PREFETCH-COUNT-2: vector.load %arg1
-// PREFETCH-COUNT-2: vector.load %arg2
-// PREFETCH: } else {
-// PREFETCH: scf.for {{.*}} iter_args({{.*}}, %[[R0:.*]] = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1, %{{.*}} = %[[FIRST]]#2, %{{.*}} = %[[FIRST]]#3)
-// PREFETCH: %[[NEXT:.*]]:4 = scf.if
-// PREFETCH-COUNT-2: vector.load %arg1
-// PREFETCH-COUNT-2: vector.load %arg2
-// PREFETCH: arith.extf %[[R0]]
-// PREFETCH: scf.yield {{.*}}, %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3 :
-
 // A partial with its merge also gets the `unsplit` launch variant: one kernel
 // over the whole sequence (grid 1 x Hkv x B) that writes the normalised
 // output itself, with no partial buffers. The host IR launches the split
@@ -126,8 +102,7 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 // UNSPLIT-LABEL: gpu.func @gqa_partial_online
 // UNSPLIT-SAME: fd.variant = "split"
 // UNSPLIT-LABEL: gpu.func @gqa_unsplit_online
-// UNSPLIT-SAME: %arg4: memref<?x32x128xf16>, %arg5: index
-// UNSPLIT-SAME: fd.args = ["q", "k", "v", "lens", "out", "chunk"]
+// UNSPLIT-SAME: {fd.binding = "q"}{{.*}}{fd.binding = "k"}{{.*}}{fd.binding = "v"}{{.*}}{fd.binding = "lens"}, %arg4: memref<?x32x128xf16> {fd.binding = "out"}, %arg5: index {fd.binding = "chunk"})
 // UNSPLIT-SAME: fd.grid = ["1", "Hkv", "B"], fd.role = "fused"
 // UNSPLIT-SAME: fd.variant = "unsplit"
 // UNSPLIT: scf.for {{.*}} step %c16 iter_args

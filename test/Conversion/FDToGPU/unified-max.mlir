@@ -1,6 +1,5 @@
-// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s
+// RUN: fd-opt %s --fd-split-kv="ctas-per-sm=2 min-chunk=256" --convert-fd-to-gpu="unroll=2" | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-ptx)" | FileCheck %s --check-prefix=PTX
-// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="prefetch=true unroll=2" | FileCheck %s --check-prefix=PREFETCH
 
 // The host launches the two-kernel variant in place of partial, merge and
 // fallback; the single-launch kernel sits in the gpu.module for fd-compile.
@@ -23,7 +22,7 @@
 // Partial: phi read from its buffer and taken to the log2 domain; no
 // correction factor, so one ex2 per token and head and no running-max
 // rescale.
-// CHECK: gpu.func @llama_partial_unified({{.*}}, %[[PPHI:.*]]: memref<1xf32>) kernel attributes {fd.args = ["q", "k", "v", "lens", "partial_acc", "partial_max", "partial_sum", "chunk", "phi"], {{.*}}fd.grid = ["S", "Hkv", "B"], fd.role = "partial", fd.softmax = #fd.unified_max<phi = 4.000000e+00, threshold = 3.000000e+01>, fd.variant = "two_kernel"
+// CHECK: gpu.func @llama_partial_unified({{.*}}{fd.binding = "q"}{{.*}}{fd.binding = "k"}{{.*}}{fd.binding = "v"}{{.*}}{fd.binding = "lens"}{{.*}}{fd.binding = "partial_acc"}{{.*}}{fd.binding = "partial_max"}{{.*}}{fd.binding = "partial_sum"}{{.*}}{fd.binding = "chunk"}, %[[PPHI:arg[0-9]+]]: memref<1xf32> {fd.binding = "phi"}) kernel attributes {{.*}}fd.grid = ["S", "Hkv", "B"], fd.role = "partial", fd.softmax = #fd.unified_max<phi = 4.000000e+00, threshold = 3.000000e+01>, fd.variant = "two_kernel"
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant 1.44269{{[0-9]*}} : f32
 // CHECK: %[[P:.*]] = memref.load %[[PPHI]][%{{.*}}] : memref<1xf32>
 // CHECK: arith.mulf %[[P]], %[[LOG2E]] : f32
@@ -33,7 +32,7 @@
 // order-preserving keys: ~key and key, atomic max) and whether it fell back
 // to the score statistics; the fallback counter is incremented by the CTA
 // that recomputes its row.
-// CHECK: gpu.func @llama_merge_unified({{.*}}, %[[MPHI:.*]]: memref<1xf32>, %[[MSTATS:.*]]: memref<4xi32>) kernel attributes {fd.args = ["partial_acc", "partial_max", "partial_sum", "out", "q", "k", "v", "lens", "row_flags", "fallback_count", "phi", "score_stats"], {{.*}}fd.variant = "two_kernel"
+// CHECK: gpu.func @llama_merge_unified({{.*}}{fd.binding = "partial_acc"}{{.*}}{fd.binding = "partial_max"}{{.*}}{fd.binding = "partial_sum"}{{.*}}{fd.binding = "out"}{{.*}}{fd.binding = "q"}{{.*}}{fd.binding = "k"}{{.*}}{fd.binding = "v"}{{.*}}{fd.binding = "lens"}{{.*}}{fd.binding = "row_flags"}{{.*}}{fd.binding = "fallback_count"}, %[[MPHI:arg[0-9]+]]: memref<1xf32> {fd.binding = "phi"}, %[[MSTATS:arg[0-9]+]]: memref<4xi32> {fd.binding = "score_stats"}) kernel attributes {{.*}}fd.variant = "two_kernel"
 // CHECK-DAG: %[[PLUS:.*]] = arith.constant 3.000000e+01 : f32
 // CHECK-DAG: %[[MINUS:.*]] = arith.constant -3.000000e+01 : f32
 // CHECK: %[[M:.*]] = memref.load %[[MPHI]]
@@ -48,7 +47,7 @@
 // Single launch: atomics into the accumulators, the rows' largest scores as
 // keys (atomic max), a counter per (b, kv head), fences around it,
 // exchange-with-zero reads that reset the workspace, then the statistics.
-// CHECK: gpu.func @llama_single_unified({{.*}}) kernel attributes {fd.args = ["q", "k", "v", "lens", "out", "ua_acc", "ua_sum", "ua_max", "ua_count", "fallback_count", "chunk", "phi", "score_stats"], {{.*}}fd.variant = "single_launch"
+// CHECK: gpu.func @llama_single_unified({{.*}}{fd.binding = "q"}{{.*}}{fd.binding = "k"}{{.*}}{fd.binding = "v"}{{.*}}{fd.binding = "lens"}{{.*}}{fd.binding = "out"}{{.*}}{fd.binding = "ua_acc"}{{.*}}{fd.binding = "ua_sum"}{{.*}}{fd.binding = "ua_max"}{{.*}}{fd.binding = "ua_count"}{{.*}}{fd.binding = "fallback_count"}{{.*}}{fd.binding = "chunk"}{{.*}}{fd.binding = "phi"}{{.*}}{fd.binding = "score_stats"}) kernel attributes {{.*}}fd.variant = "single_launch"
 // CHECK: memref.atomic_rmw addf
 // CHECK: memref.atomic_rmw maxu
 // CHECK: llvm.fence syncscope("device") acq_rel
@@ -82,13 +81,3 @@ func.func @llama(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16, strided<[?,
       {scale = 0.0883883461 : f32, softmax = #fd.unified_max<phi = 4.0, threshold = 30.0>}
   return
 }
-
-// prefetch reaches the unified kernels' token loop as it does the online one:
-// the first tile is loaded before the loop and carried, the next one loaded
-// inside before the current one is used.
-// PREFETCH-LABEL: gpu.func @llama_partial_unified
-// PREFETCH: %[[FIRST:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
-// PREFETCH: scf.for {{.*}} iter_args({{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1, %{{.*}} = %[[FIRST]]#2, %{{.*}} = %[[FIRST]]#3)
-// PREFETCH-LABEL: gpu.func @llama_single_unified
-// PREFETCH: %[[FIRST2:.*]]:4 = scf.if %{{.*}} -> (vector<8xf16>, vector<8xf16>, vector<8xf16>, vector<8xf16>)
-// PREFETCH: scf.for {{.*}} iter_args({{.*}} = %[[FIRST2]]#0, %{{.*}} = %[[FIRST2]]#1, %{{.*}} = %[[FIRST2]]#2, %{{.*}} = %[[FIRST2]]#3)

@@ -12,11 +12,6 @@ namespace mlir::fd {
 /// (sm_90 and later).
 bool chipHasGridDependencyControl(llvm::StringRef chip);
 
-namespace kernel_attr {
-/// Unit attribute: the kernel waits for the previous grid before touching
-/// memory, so the runtime may launch it with programmatic serialization.
-inline constexpr const char *kPdl = "fd.pdl";
-} // namespace kernel_attr
 } // namespace mlir::fd
 
 #endif // FD_CONVERSION_PROGRAMMATICLAUNCH_PROGRAMMATICLAUNCH_H

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::fd {
 #define GEN_PASS_DEF_FDSPLITKV
@@ -85,6 +86,8 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       chunk = plan.getChunkSize();
     }
 
+    recordSplit(op, fixedSplits, fixedChunk);
+
     Type f32 = b.getF32Type();
     int64_t dyn = ShapedType::kDynamic;
     auto accType = MemRefType::get(
@@ -118,6 +121,31 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
     for (Value buf : buffers)
       memref::DeallocOp::create(b, loc, buf);
     op.erase();
+  }
+
+  /// Records the split on the enclosing function (fdb::ir::kSplit) for
+  /// the bundle writer, which must not re-derive this pass's decision.
+  void recordSplit(DecodeAttentionOp op, int64_t fixedSplits,
+                   int64_t fixedChunk) {
+    auto fn = op->getParentOfType<FunctionOpInterface>();
+    if (!fn)
+      return;
+    namespace key = ::fdb::key;
+    namespace mode = ::fdb::split_mode;
+    Builder b(op.getContext());
+    std::string_view m = fixedSplits > 0  ? mode::kFixed
+                         : fixedChunk > 0 ? mode::kChunk
+                                          : mode::kAuto;
+    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+    NamedAttribute entries[] = {
+        b.getNamedAttr(key::kMode, b.getStringAttr(StringRef(m.data(), m.size()))),
+        b.getNamedAttr(key::kNumSplits, i64(fixedSplits)),
+        b.getNamedAttr(key::kChunkSize, i64(fixedChunk)),
+        b.getNamedAttr(key::kCtasPerSm, i64(ctasPerSM)),
+        b.getNamedAttr(key::kMinChunk, i64(minChunk)),
+        b.getNamedAttr(key::kChunkAlign, i64(chunkAlign)),
+        b.getNamedAttr(key::kMaxSplits, i64(maxSplits))};
+    fn->setAttr(::fdb::ir::kSplit, b.getDictionaryAttr(entries));
   }
 };
 } // namespace

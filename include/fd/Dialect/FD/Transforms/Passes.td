@@ -49,14 +49,21 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"0",
            "Fixed tokens per split (0: not fixed)">,
     Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
-           "auto: SMs of the target GPU (132 on the H100 SXM)">,
-    Option<"ctasPerSM", "ctas-per-sm", "int64_t", /*default=*/"2",
-           "auto: CTAs per SM to aim for">,
-    Option<"minChunk", "min-chunk", "int64_t", /*default=*/"256",
+           "auto: SMs of the target GPU (132 on the H100 SXM and the H200)">,
+    // The split constants' defaults are the bundle schema's (measured by
+    // fd-bench; docs/perf.md), shared with fd-compile and the runtime.
+    Option<"ctasPerSM", "ctas-per-sm", "int64_t",
+           /*default=*/"::fdb::SplitConstants{}.ctasPerSm",
+           "auto: CTAs per SM to aim for (the runtime caps it at the partial "
+           "kernel's occupancy)">,
+    Option<"minChunk", "min-chunk", "int64_t",
+           /*default=*/"::fdb::SplitConstants{}.minChunk",
            "auto: smallest chunk, so short contexts are not cut into slivers">,
-    Option<"chunkAlign", "chunk-align", "int64_t", /*default=*/"64",
+    Option<"chunkAlign", "chunk-align", "int64_t",
+           /*default=*/"::fdb::SplitConstants{}.chunkAlign",
            "auto: chunks are a multiple of this many tokens">,
-    Option<"maxSplits", "max-splits", "int64_t", /*default=*/"256",
+    Option<"maxSplits", "max-splits", "int64_t",
+           /*default=*/"::fdb::SplitConstants{}.maxSplits",
            "auto: upper bound on the number of splits">
   ];
 }

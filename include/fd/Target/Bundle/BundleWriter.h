@@ -1,0 +1,103 @@
+//===- BundleWriter.h - fd kernel bundle (manifest + PTX) -------*- C++ -*-===//
+//
+// Collects what the runtime needs to launch fd's kernels and writes it in the
+// format of docs/bundle.md, with the names of fd/Bundle/Schema.h. What the
+// compiler decided (the split plan, the softmax strategy, the kernels and
+// their launch variants and bindings) is read from what the passes recorded
+// in the IR, never re-derived from options; only the op facts (shapes,
+// dtypes, scale) come from the input.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_TARGET_BUNDLE_BUNDLEWRITER_H
+#define FD_TARGET_BUNDLE_BUNDLEWRITER_H
+
+#include "fd/Bundle/Schema.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::fd::bundle_writer {
+
+struct KernelArg {
+  bool isMemref = false;
+  std::string bind; ///< a binding or symbol of fd/Bundle/Schema.h
+  std::string elem; ///< f16, bf16, f32, i32, i64
+  int64_t rank = 0;
+};
+
+/// ptxas's resource report for one kernel.
+struct Resources {
+  int64_t registers = 0, spillBytes = 0, sharedBytes = 0;
+};
+
+struct Kernel {
+  std::string symbol, entry, role;
+  /// Attention launch variant (fdb::variant), or "".
+  std::string variant;
+  std::vector<std::string> grid;
+  int64_t block[3] = {1, 1, 1};
+  int64_t staticSmem = 0;
+  int64_t dynamicSmem = 0;
+  /// Flat GEMM kernels: rows of M per CTA along the grid ("MT" = ceil(M/m_tile)).
+  int64_t mTile = 0;
+  /// Waits for the previous grid first (fd-programmatic-launch): may be
+  /// launched with programmatic stream serialization.
+  bool pdl = false;
+  std::vector<KernelArg> args;
+  std::optional<Resources> resources;
+};
+
+struct Entry {
+  std::string name, op, dtype;
+  // op == decode_attention: from the input op.
+  int64_t numQueryHeads = 0, numKVHeads = 0, headDim = 0;
+  double scale = 0;
+  // op == decode_attention: recorded by the passes.
+  std::string softmaxKind;
+  double phi = 0, threshold = 0;
+  std::string splitMode; ///< fdb::split_mode
+  int64_t numSplits = 0, chunkSize = 0;
+  ::fdb::SplitConstants splitConstants;
+  // op == flat_gemm: y[M,N] = x[M,K] W[N,K]^T (+ bias[N]).
+  int64_t n = 0, k = 0;
+  bool hasBias = false;
+  std::string outDtype;
+  /// Default GEMM kernel thresholds (docs/bundle.md, "Flat GEMM dispatch").
+  int64_t m1 = 1, m2 = 32;
+};
+
+struct Bundle {
+  std::string chip, features, ptx;
+  std::vector<Entry> entries;
+  std::vector<Kernel> kernels;
+};
+
+/// Reads the entries (one per function holding an fd.decode_attention or
+/// fd.flat_gemm) from the input module, before any lowering: the op facts.
+/// Fails with a diagnostic on input fd-compile cannot turn into a bundle.
+LogicalResult collectEntries(ModuleOp module, Bundle &bundle);
+
+/// After the lowering to GPU kernels: reads the kernels (gpu.func with fd.*
+/// attributes and bound arguments) and completes each entry with what the
+/// passes recorded: fd-split-kv's split (fdb::ir::kSplit on the entry's
+/// function), the softmax strategy of its kernels (fdb::ir::kSoftmax) and
+/// the flat GEMM dispatch thresholds (fdb::ir::kDispatch).
+LogicalResult collectKernels(ModuleOp module, Bundle &bundle);
+
+/// Reads the PTX of the bundle's gpu.binary after serialisation.
+LogicalResult collectPTX(ModuleOp module, Bundle &bundle);
+
+/// Parses `ptxas -v` output into per-kernel resources.
+llvm::StringMap<Resources> parsePtxasReport(llvm::StringRef report);
+
+/// Writes the bundle as JSON (docs/bundle.md).
+void writeBundle(const Bundle &bundle, llvm::raw_ostream &os);
+
+} // namespace mlir::fd::bundle_writer
+
+#endif // FD_TARGET_BUNDLE_BUNDLEWRITER_H

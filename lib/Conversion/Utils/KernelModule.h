@@ -1,0 +1,50 @@
+//===- KernelModule.h - fd's gpu.module and kernel creation -----*- C++ -*-===//
+//
+// Private to lib/Conversion. Every kernel family creates its kernels here:
+// in the one gpu.module of the bundle, with arguments bound by name and the
+// fd.* attributes the bundle writer reads (fd/Bundle/Schema.h, `ir`).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_UTILS_KERNELMODULE_H
+#define FD_LIB_CONVERSION_UTILS_KERNELMODULE_H
+
+#include "KernelSignature.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::fd {
+
+/// One kernel argument: its binding and type.
+struct KernelParam {
+  std::string_view binding;
+  Type type;
+};
+
+/// The kernel parameters of \p values bound to \p bindings, pairwise.
+SmallVector<KernelParam> bindValues(ArrayRef<std::string_view> bindings,
+                                    ValueRange values);
+
+/// Returns the gpu.module that holds fd's kernels (fdb::kModuleName),
+/// creating it on first use.
+gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b);
+
+/// Creates an empty kernel `name` (uniqued) with the given arguments, each
+/// carrying its binding, and a known block size of `blockSize` threads.
+gpu::GPUFuncOp createKernel(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
+                            StringRef name, ArrayRef<KernelParam> params,
+                            int64_t blockSize);
+
+/// The manifest attributes of a kernel: its role, entry, grid (symbols or
+/// decimal integers), and optionally its launch variant and softmax strategy.
+void setManifestAttrs(gpu::GPUFuncOp fn, std::string_view role,
+                      StringRef entry, ArrayRef<std::string_view> grid,
+                      std::string_view variant = {},
+                      Attribute softmax = nullptr);
+
+/// The name of the function holding `op` (the bundle entry).
+StringRef entryName(Operation *op);
+
+} // namespace mlir::fd
+
+#endif // FD_LIB_CONVERSION_UTILS_KERNELMODULE_H

@@ -1,0 +1,535 @@
+//===- BundleWriter.cpp - fd kernel bundle (manifest + PTX) ---------------===//
+#include "fd/Target/Bundle/BundleWriter.h"
+
+#include "fd/Dialect/FD/IR/FDOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Regex.h"
+
+using namespace mlir;
+using namespace mlir::fd::bundle_writer;
+namespace schema = ::fdb;
+namespace key = ::fdb::key;
+namespace ir = ::fdb::ir;
+
+static StringRef ref(std::string_view s) { return {s.data(), s.size()}; }
+
+static std::string typeName(Type t) {
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF32())
+    return "f32";
+  if (t.isInteger(32))
+    return "i32";
+  if (t.isInteger(64) || t.isIndex())
+    return "i64";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Entries: the op facts of the input
+//===----------------------------------------------------------------------===//
+
+static Entry gemmEntry(func::FuncOp fn, fd::FlatGemmOp gemm) {
+  auto wType = cast<MemRefType>(gemm.getW().getType());
+  Entry e;
+  e.name = fn.getName().str();
+  e.op = std::string(schema::op::kFlatGemm);
+  e.dtype = typeName(wType.getElementType());
+  e.n = wType.getDimSize(0);
+  e.k = wType.getDimSize(1);
+  e.hasBias = gemm.getBias() != nullptr;
+  e.outDtype =
+      typeName(cast<MemRefType>(gemm.getY().getType()).getElementType());
+  return e;
+}
+
+static Entry attentionEntry(func::FuncOp fn, fd::DecodeAttentionOp op) {
+  fd::AttentionShape shape = fd::getAttentionShape(op.getQuery(), op.getKey());
+  Entry e;
+  e.name = fn.getName().str();
+  e.op = std::string(schema::op::kDecodeAttention);
+  e.dtype = typeName(shape.elementType);
+  e.numQueryHeads = shape.numQueryHeads;
+  e.numKVHeads = shape.numKVHeads;
+  e.headDim = shape.headDim;
+  e.scale = op.getScale().convertToDouble();
+  return e;
+}
+
+LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
+                                                Bundle &bundle) {
+  bool ok = true;
+  module.walk([&](Operation *op) {
+    if (isa<fd::PartialAttentionOp, fd::MergePartialsOp, fd::SplitPlanOp>(
+            op)) {
+      op->emitOpError() << "is not supported by fd-compile yet: a bundle "
+                           "entry is a function holding one "
+                           "fd.decode_attention or fd.flat_gemm";
+      ok = false;
+    }
+  });
+  module.walk([&](func::FuncOp fn) {
+    SmallVector<fd::DecodeAttentionOp> ops;
+    SmallVector<fd::FlatGemmOp> gemms;
+    fn.walk([&](fd::DecodeAttentionOp op) { ops.push_back(op); });
+    fn.walk([&](fd::FlatGemmOp op) { gemms.push_back(op); });
+    if (ops.empty() && gemms.empty())
+      return;
+    if (ops.size() + gemms.size() > 1) {
+      fn.emitError() << "fd-compile: function '" << fn.getName() << "' holds "
+                     << ops.size() + gemms.size()
+                     << " fd.decode_attention / fd.flat_gemm ops; a bundle "
+                        "entry is one function with one op";
+      ok = false;
+      return;
+    }
+    bundle.entries.push_back(gemms.empty() ? attentionEntry(fn, ops.front())
+                                           : gemmEntry(fn, gemms.front()));
+  });
+  if (ok && bundle.entries.empty()) {
+    module.emitError() << "fd-compile: the input has no fd.decode_attention "
+                          "or fd.flat_gemm to compile";
+    return failure();
+  }
+  return success(ok);
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels and what the passes recorded
+//===----------------------------------------------------------------------===//
+
+/// The manifest kernel of `fn`, or failure (diagnosed) when the lowering did
+/// not leave the fd.* attributes or a binding on every argument.
+static FailureOr<Kernel> readKernel(gpu::GPUFuncOp fn) {
+  auto role = fn->getAttrOfType<StringAttr>(ir::kRole);
+  auto entry = fn->getAttrOfType<StringAttr>(ir::kEntry);
+  auto grid = fn->getAttrOfType<ArrayAttr>(ir::kGrid);
+  auto block = fn.getKnownBlockSizeAttr();
+  if (!role || !entry || !grid || !block)
+    return fn.emitError() << "fd-compile: kernel '" << fn.getName()
+                          << "' lacks the fd.* manifest attributes";
+  Kernel k;
+  k.symbol = fn.getName().str();
+  k.entry = entry.getValue().str();
+  k.role = role.getValue().str();
+  if (auto variant = fn->getAttrOfType<StringAttr>(ir::kVariant))
+    k.variant = variant.getValue().str();
+  for (Attribute g : grid)
+    k.grid.push_back(cast<StringAttr>(g).getValue().str());
+  for (unsigned i = 0; i < 3; ++i)
+    k.block[i] = block[i];
+  if (auto m = fn->getAttrOfType<IntegerAttr>(ir::kMTile))
+    k.mTile = m.getInt();
+  if (auto s = fn->getAttrOfType<IntegerAttr>(ir::kDynamicSmem))
+    k.dynamicSmem = s.getInt();
+  k.pdl = fn->hasAttr(ir::kPdl);
+  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
+    auto bind = fn.getArgAttrOfType<StringAttr>(i, ir::kBinding);
+    // TRANSITION: flat GEMM kernels still list their bindings in fd.args.
+    if (auto args = fn->getAttrOfType<ArrayAttr>("fd.args");
+        !bind && args && args.size() == fn.getNumArguments())
+      bind = cast<StringAttr>(args[i]);
+    if (!bind)
+      return fn.emitError() << "fd-compile: argument " << i << " of kernel '"
+                            << fn.getName() << "' has no " << ir::kBinding;
+    KernelArg a;
+    a.bind = bind.getValue().str();
+    if (auto mt = dyn_cast<MemRefType>(type)) {
+      a.isMemref = true;
+      a.elem = typeName(mt.getElementType());
+      a.rank = mt.getRank();
+    } else {
+      a.elem = typeName(type);
+    }
+    k.args.push_back(std::move(a));
+  }
+  // Static shared memory: the workgroup globals the kernel references.
+  auto gpuModule = fn->getParentOfType<gpu::GPUModuleOp>();
+  fn.walk([&](memref::GetGlobalOp get) {
+    if (auto global =
+            gpuModule.lookupSymbol<memref::GlobalOp>(get.getNameAttr())) {
+      MemRefType t = global.getType();
+      k.staticSmem += t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+    }
+  });
+  return k;
+}
+
+/// An i64 field of a recorded dictionary, or failure (diagnosed).
+static FailureOr<int64_t> readI64(Operation *at, DictionaryAttr dict,
+                                  const char *attr, const char *field) {
+  auto v = dict.getAs<IntegerAttr>(field);
+  if (!v)
+    return at->emitError() << "fd-compile: " << attr << " lacks the integer '"
+                           << field << "'";
+  return v.getInt();
+}
+
+/// fd-split-kv's record of how it split the entry's attention.
+static LogicalResult readSplit(func::FuncOp fn, Entry &e) {
+  auto split = fn->getAttrOfType<DictionaryAttr>(ir::kSplit);
+  auto mode = split ? split.getAs<StringAttr>(key::kMode) : StringAttr();
+  if (!mode)
+    return fn.emitError() << "fd-compile: function '" << fn.getName()
+                          << "' has no " << ir::kSplit
+                          << " record of fd-split-kv";
+  e.splitMode = mode.getValue().str();
+  schema::SplitConstants &c = e.splitConstants;
+  for (auto [field, out] :
+       {std::pair{key::kNumSplits, &e.numSplits},
+        std::pair{key::kChunkSize, &e.chunkSize},
+        std::pair{key::kCtasPerSm, &c.ctasPerSm},
+        std::pair{key::kMinChunk, &c.minChunk},
+        std::pair{key::kChunkAlign, &c.chunkAlign},
+        std::pair{key::kMaxSplits, &c.maxSplits}}) {
+    FailureOr<int64_t> v = readI64(fn, split, ir::kSplit, field);
+    if (failed(v))
+      return failure();
+    *out = *v;
+  }
+  return success();
+}
+
+/// The softmax strategy the entry's kernels were built for.
+static LogicalResult readSoftmax(func::FuncOp fn,
+                                 ArrayRef<gpu::GPUFuncOp> kernels, Entry &e) {
+  Attribute softmax;
+  for (gpu::GPUFuncOp k : kernels)
+    if (Attribute s = k->getAttr(ir::kSoftmax))
+      softmax = s;
+  if (auto um = dyn_cast_or_null<fd::UnifiedMaxAttr>(softmax)) {
+    e.softmaxKind = std::string(schema::softmax::kUnifiedMax);
+    e.phi = um.getPhi().convertToDouble();
+    e.threshold = um.getThreshold().convertToDouble();
+    return success();
+  }
+  if (isa_and_nonnull<fd::OnlineSoftmaxAttr>(softmax)) {
+    e.softmaxKind = std::string(schema::softmax::kOnline);
+    return success();
+  }
+  return fn.emitError() << "fd-compile: the kernels of '" << fn.getName()
+                        << "' carry no " << ir::kSoftmax << " strategy";
+}
+
+/// fd-tile-flat-gemm's default dispatch thresholds, if it recorded them.
+static LogicalResult readDispatch(func::FuncOp fn, Entry &e) {
+  auto dispatch = fn->getAttrOfType<DictionaryAttr>(ir::kDispatch);
+  if (!dispatch)
+    return success(); // the schema's defaults
+  for (auto [field, out] :
+       {std::pair{key::kM1, &e.m1}, std::pair{key::kM2, &e.m2}}) {
+    FailureOr<int64_t> v = readI64(fn, dispatch, ir::kDispatch, field);
+    if (failed(v))
+      return failure();
+    *out = *v;
+  }
+  return success();
+}
+
+LogicalResult fd::bundle_writer::collectKernels(ModuleOp module,
+                                                Bundle &bundle) {
+  bool ok = true;
+  llvm::StringMap<SmallVector<gpu::GPUFuncOp>> byEntry;
+  module.walk([&](gpu::GPUFuncOp fn) {
+    FailureOr<Kernel> k = readKernel(fn);
+    if (failed(k)) {
+      ok = false;
+      return;
+    }
+    byEntry[k->entry].push_back(fn);
+    bundle.kernels.push_back(std::move(*k));
+  });
+  if (!ok)
+    return failure();
+  // The manifest lists kernels in launch order: every partial before merge.
+  std::stable_sort(bundle.kernels.begin(), bundle.kernels.end(),
+                   [](const Kernel &a, const Kernel &b) {
+                     return a.role == schema::role::kPartial &&
+                            b.role != schema::role::kPartial;
+                   });
+  for (Entry &e : bundle.entries) {
+    auto kernels = byEntry.find(e.name);
+    if (kernels == byEntry.end()) {
+      module.emitError() << "fd-compile: no kernel was generated for '"
+                         << e.name << "'";
+      ok = false;
+      continue;
+    }
+    auto fn = module.lookupSymbol<func::FuncOp>(e.name);
+    if (!fn) {
+      module.emitError() << "fd-compile: entry function '" << e.name
+                         << "' is gone after lowering";
+      ok = false;
+      continue;
+    }
+    if (e.op == schema::op::kFlatGemm)
+      ok &= succeeded(readDispatch(fn, e));
+    else
+      ok &= succeeded(readSplit(fn, e)) &&
+            succeeded(readSoftmax(fn, kernels->second, e));
+  }
+  return success(ok);
+}
+
+LogicalResult fd::bundle_writer::collectPTX(ModuleOp module, Bundle &bundle) {
+  auto binary = module.lookupSymbol<gpu::BinaryOp>(ref(schema::kModuleName));
+  if (!binary || binary.getObjects().size() != 1) {
+    module.emitError() << "fd-compile: expected one gpu.binary @"
+                       << ref(schema::kModuleName)
+                       << " with one object after serialisation";
+    return failure();
+  }
+  auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
+  if (object.getFormat() != gpu::CompilationTarget::Assembly) {
+    module.emitError() << "fd-compile: the gpu.binary does not hold PTX";
+    return failure();
+  }
+  bundle.ptx = object.getObject().getValue().str();
+  return success();
+}
+
+llvm::StringMap<Resources>
+fd::bundle_writer::parsePtxasReport(StringRef report) {
+  // ptxas -v prints, per entry:
+  //   ptxas info : Compiling entry function 'NAME' for 'sm_90'
+  //   ...  N bytes stack frame, S bytes spill stores, L bytes spill loads
+  //   ptxas info : Used R registers, used B barriers, M bytes smem, ...
+  llvm::StringMap<Resources> result;
+  llvm::Regex entry("Compiling entry function '([^']+)'");
+  llvm::Regex spill("([0-9]+) bytes spill stores, ([0-9]+) bytes spill loads");
+  llvm::Regex regs("Used ([0-9]+) registers");
+  llvm::Regex smem("([0-9]+) bytes smem");
+  std::string current;
+  SmallVector<StringRef> lines;
+  report.split(lines, '\n');
+  for (StringRef line : lines) {
+    SmallVector<StringRef, 3> m;
+    if (entry.match(line, &m)) {
+      current = m[1].str();
+      result[current] = Resources();
+      continue;
+    }
+    if (current.empty())
+      continue;
+    Resources &r = result[current];
+    if (spill.match(line, &m)) {
+      int64_t stores = 0, loads = 0;
+      m[1].getAsInteger(10, stores);
+      m[2].getAsInteger(10, loads);
+      r.spillBytes = stores + loads;
+    }
+    if (regs.match(line, &m))
+      m[1].getAsInteger(10, r.registers);
+    if (smem.match(line, &m))
+      m[1].getAsInteger(10, r.sharedBytes);
+  }
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+namespace {
+class ManifestWriter {
+public:
+  ManifestWriter(const Bundle &bundle, llvm::raw_ostream &os)
+      : bundle(bundle), j(os, 2) {}
+
+  void write() {
+    j.object([&] {
+      j.attribute(key::kFormat, ref(schema::kFormat));
+      j.attribute(key::kVersion, schema::kVersion);
+      j.attribute(key::kProducer, ref(schema::kProducer));
+      j.attributeArray(key::kModules, [&] {
+        j.object([&] {
+          j.attribute(key::kName, ref(schema::kModuleName));
+          j.attribute(key::kChip, bundle.chip);
+          j.attribute(key::kFeatures, bundle.features);
+          j.attribute(key::kPtx, bundle.ptx);
+        });
+      });
+      j.attributeArray(key::kEntries, [&] {
+        for (const Entry &e : bundle.entries)
+          j.object([&] {
+            if (e.op == schema::op::kFlatGemm)
+              writeGemmEntry(e);
+            else
+              writeAttentionEntry(e);
+          });
+      });
+    });
+  }
+
+private:
+  /// A grid extent or shape dimension: a decimal constant or a symbol.
+  void sizeItem(StringRef s) {
+    int64_t v;
+    if (!s.getAsInteger(10, v))
+      j.value(v);
+    else
+      j.value(s);
+  }
+
+  void writeKernel(const Kernel &k) {
+    j.object([&] {
+      j.attribute(key::kSymbol, k.symbol);
+      j.attribute(key::kModule, ref(schema::kModuleName));
+      j.attribute(key::kRole, k.role);
+      j.attributeArray(key::kGrid, [&] {
+        for (const std::string &g : k.grid)
+          sizeItem(g);
+      });
+      j.attributeArray(key::kBlock, [&] {
+        for (int64_t b : k.block)
+          j.value(b);
+      });
+      j.attribute(key::kStaticSmem, k.staticSmem);
+      j.attribute(key::kDynamicSmem, k.dynamicSmem);
+      if (k.mTile > 0)
+        j.attribute(key::kMTile, k.mTile);
+      if (k.pdl)
+        j.attribute(key::kPdl, true);
+      j.attributeArray(key::kArgs, [&] {
+        for (const KernelArg &a : k.args)
+          j.object([&] {
+            j.attribute(key::kKind, ref(a.isMemref ? schema::arg_kind::kMemref
+                                                   : schema::arg_kind::kScalar));
+            j.attribute(key::kBind, a.bind);
+            if (a.isMemref) {
+              j.attribute(key::kElem, a.elem);
+              j.attribute(key::kRank, a.rank);
+            } else {
+              j.attribute(key::kType, a.elem);
+            }
+          });
+      });
+      if (k.resources)
+        j.attributeObject(key::kResources, [&] {
+          j.attribute(key::kRegisters, k.resources->registers);
+          j.attribute(key::kSpillBytes, k.resources->spillBytes);
+          j.attribute(key::kSharedBytes, k.resources->sharedBytes);
+        });
+    });
+  }
+
+  /// The kernels of entry `e` in `variant` (every one for "").
+  void writeKernels(const Entry &e, std::optional<StringRef> variant) {
+    j.attributeArray(key::kKernels, [&] {
+      for (const Kernel &k : bundle.kernels)
+        if (k.entry == e.name && (!variant || k.variant == *variant))
+          writeKernel(k);
+    });
+  }
+
+  void writeGemmEntry(const Entry &e) {
+    j.attribute(key::kName, e.name);
+    j.attribute(key::kOp, e.op);
+    j.attribute(key::kDtype, e.dtype);
+    j.attribute(key::kN, e.n);
+    j.attribute(key::kK, e.k);
+    j.attribute(key::kHasBias, e.hasBias);
+    j.attribute(key::kOutDtype, e.outDtype);
+    j.attributeObject(key::kDispatch, [&] {
+      j.attribute(key::kM1, e.m1);
+      j.attribute(key::kM2, e.m2);
+    });
+    writeKernels(e, std::nullopt);
+  }
+
+  /// The workspace buffers of one launch variant, in layout order.
+  void writeWorkspace(StringRef variant) {
+    j.attributeArray(key::kWorkspace, [&] {
+      schema::workspace::forEachBuffer(
+          std::string_view(variant.data(), variant.size()),
+          [&](const schema::WorkspaceBuffer &b) {
+            j.object([&] {
+              j.attribute(key::kName, ref(b.name));
+              j.attribute(key::kElem, ref(b.elem));
+              j.attributeArray(key::kShape, [&] {
+                for (int i = 0; i < b.rank; ++i)
+                  sizeItem(ref(b.shape[i]));
+              });
+            });
+          });
+    });
+  }
+
+  void writeAttentionEntry(const Entry &e) {
+    j.attribute(key::kName, e.name);
+    j.attribute(key::kOp, e.op);
+    j.attribute(key::kDtype, e.dtype);
+    j.attribute(key::kNumQHeads, e.numQueryHeads);
+    j.attribute(key::kNumKvHeads, e.numKVHeads);
+    j.attribute(key::kHeadDim, e.headDim);
+    j.attribute(key::kScale, e.scale);
+    j.attributeObject(key::kSoftmax, [&] {
+      j.attribute(key::kKind, e.softmaxKind);
+      if (e.softmaxKind == schema::softmax::kUnifiedMax) {
+        j.attribute(key::kPhi, e.phi);
+        j.attribute(key::kThreshold, e.threshold);
+      }
+    });
+    j.attributeObject(key::kSplit, [&] {
+      j.attribute(key::kMode, e.splitMode);
+      j.attribute(key::kNumSplits, e.numSplits);
+      j.attribute(key::kChunkSize, e.chunkSize);
+      j.attribute(key::kCtasPerSm, e.splitConstants.ctasPerSm);
+      j.attribute(key::kMinChunk, e.splitConstants.minChunk);
+      j.attribute(key::kChunkAlign, e.splitConstants.chunkAlign);
+      j.attribute(key::kMaxSplits, e.splitConstants.maxSplits);
+    });
+    // Variants in kernel order (two_kernel first, split before unsplit);
+    // an entry without them has the one unnamed variant.
+    std::vector<std::string> variants;
+    for (const Kernel &k : bundle.kernels)
+      if (k.entry == e.name && llvm::find(variants, k.variant) == variants.end())
+        variants.push_back(k.variant);
+    if (variants.empty())
+      variants.push_back("");
+    // The top level holds the first variant, so that a reader that does not
+    // know "variants" still finds a complete launch.
+    writeWorkspace(variants.front());
+    writeKernels(e, StringRef(variants.front()));
+    if (variants.front().empty())
+      return;
+    j.attributeArray(key::kVariants, [&] {
+      for (const std::string &variant : variants)
+        j.object([&] {
+          j.attribute(key::kName, variant);
+          // The single-launch accumulators, the fallback counter and the
+          // score statistics must start at zero (the kernels leave the
+          // accumulators zeroed); phi starts at the entry's softmax phi (the
+          // runtime's initWorkspace).
+          if (schema::variant::isUnifiedMax(variant)) {
+            j.attribute(key::kWorkspaceInit, ref(schema::kWorkspaceInitZero));
+            j.attribute(key::kFallbackCounter,
+                        ref(schema::binding::kFallbackCount));
+            j.attribute(key::kPhiBuffer, ref(schema::binding::kPhi));
+            j.attribute(key::kScoreStats, ref(schema::binding::kScoreStats));
+          }
+          writeWorkspace(variant);
+          writeKernels(e, StringRef(variant));
+        });
+    });
+  }
+
+  const Bundle &bundle;
+  llvm::json::OStream j;
+};
+} // namespace
+
+void fd::bundle_writer::writeBundle(const Bundle &bundle,
+                                    llvm::raw_ostream &os) {
+  ManifestWriter(bundle, os).write();
+  os << "\n";
+}
