@@ -222,7 +222,7 @@ TEST(PlanGridLimits) {
               "kernel 'fd_partial_online': grid.z = B = 70000 is outside "
               "CUDA's limit [0, 65535]");
   Expected<std::array<uint32_t, 3>> grid =
-      evaluateGrid(bundle->getEntries()[0].kernels[0],
+      evaluateGrid(bundle->getEntries()[0].variants[0].kernels[0],
                    getSymbolValues(bundle->getEntries()[0], 2, 3, 64));
   CHECK_OK(grid);
   if (grid)
