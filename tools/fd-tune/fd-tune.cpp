@@ -53,7 +53,8 @@ using namespace fd::rt;
 namespace {
 
 /// Read bandwidth the weight-bytes floor is computed with: a 2 GiB f16 sum
-/// reads at ~3.0 TB/s on the H100 here (docs/MEASURING.md). Overridable.
+/// reads at ~3.0 TB/s on the H100 here (../shared/MEASURING.md, outside
+/// the repository). Overridable.
 double floorBandwidth = 3.0e12;
 
 #define CUDA_CHECK(expr)                                                       \
@@ -643,7 +644,7 @@ int main(int argc, char **argv) {
     int copies = int(std::ceil(double(size_t(256) << 20) / bytes));
     std::string variant;
     for (const KernelSpec &k : le.gemm.kernels)
-      if (variant.empty() || k.role == "gemv")
+      if (variant.empty() || fd::bundle::gemm_kernel::isGemv(k.role))
         variant = k.role;
     for (int i = 0; i < copies; ++i)
       flushProblems.push_back(makeProblem(le, 1, 1000 + i));

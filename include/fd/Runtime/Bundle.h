@@ -169,6 +169,8 @@ struct KernelSpec {
   std::string symbol; ///< .entry name in the module's PTX
   std::string module;
   size_t moduleIndex = 0;
+  /// What the kernel does: fd::bundle::role (attention) or its tiling,
+  /// fd::bundle::gemm_kernel (flat GEMM).
   std::string role;
   /// Grid extents x, y, z; those the manifest leaves out are 1.
   std::array<SizeExpr, 3> grid;
@@ -245,7 +247,7 @@ struct EntrySpec {
   /// op == FlatGemm only.
   FlatGemmSpec gemm;
 
-  /// Index of the variant named \p name, or -1.
+  /// Index of the variant named \p variantName, or -1.
   int findVariant(std::string_view variantName) const;
 };
 

@@ -309,12 +309,12 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     if (!expectOk(plan.getStatus(), "planVariant"))
       return;
     DeviceBuffer ws(plan->workspaceBytes);
+    const UnifiedMaxState state(bound);
     expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
              "initWorkspace");
     for (int round = 0; round < 2; ++round) {
-      expectOk(
-          UnifiedMaxState(bound).resetFallbackCount(*plan, ws.get(), stream),
-          "resetFallbackCount");
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream),
+               "resetFallbackCount");
       p.poisonOut();
       expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
       sync();
@@ -324,8 +324,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     }
     // Ordinary data again on the same workspace: nothing left over.
     Problem calm(entry, 4, 1000, 98);
-    expectOk(UnifiedMaxState(bound).resetFallbackCount(*plan, ws.get(), stream),
-             "reset");
+    expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
     calm.poisonOut();
     expectOk(bound.run(*plan, calm.args, ws.get(), ws.bytes, stream), "run");
     sync();
@@ -399,10 +398,10 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     if (!expectOk(plan.getStatus(), "planVariant (run-time phi)"))
       return;
     DeviceBuffer ws(plan->workspaceBytes);
+    const UnifiedMaxState state(bound);
     expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
              "initWorkspace");
-    Expected<float> phi =
-        UnifiedMaxState(bound).readPhi(*plan, ws.get(), stream);
+    Expected<float> phi = state.readPhi(*plan, ws.get(), stream);
     expect(phi.ok() && *phi == float(phi0),
            "initWorkspace wrote the compiled phi " + std::to_string(phi0));
     expect(p.expectedFallbacks(phi0) == rows,
@@ -412,8 +411,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     sync();
     verify("phi 150 below the scores", p, tolerance,
            readCounter(bound, *plan, ws, stream), rows);
-    Expected<ScoreStats> stats =
-        UnifiedMaxState(bound).readScoreStats(*plan, ws.get(), stream);
+    Expected<ScoreStats> stats = state.readScoreStats(*plan, ws.get(), stream);
     if (expectOk(stats.getStatus(), "readScoreStats")) {
       char buf[200];
       std::snprintf(buf, sizeof(buf),
@@ -426,8 +424,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
                  near(stats->minRowMax, lo) && near(stats->maxRowMax, hi),
              buf);
     }
-    Expected<RecentreDecision> d =
-        UnifiedMaxState(bound).recentrePhi(*plan, ws.get(), stream);
+    Expected<RecentreDecision> d = state.recentrePhi(*plan, ws.get(), stream);
     if (expectOk(d.getStatus(), "recentrePhi")) {
       char buf[200];
       std::snprintf(buf, sizeof(buf),
@@ -436,42 +433,35 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       expect(d->decided && d->changed && d->covers &&
                  near(d->newPhi, (lo + hi) / 2),
              buf);
-      phi = UnifiedMaxState(bound).readPhi(*plan, ws.get(), stream);
+      phi = state.readPhi(*plan, ws.get(), stream);
       expect(phi.ok() && double(*phi) == d->newPhi,
              "readPhi returns the new phi");
-      stats = UnifiedMaxState(bound).readScoreStats(*plan, ws.get(), stream);
+      stats = state.readScoreStats(*plan, ws.get(), stream);
       expect(stats.ok() && stats->rows == 0 && stats->fallbacks == 0,
              "the decision zeroed the statistics");
       expect(p.expectedFallbacks(d->newPhi) == 0,
              "setup: no row leaves the re-centred band");
-      expectOk(
-          UnifiedMaxState(bound).resetFallbackCount(*plan, ws.get(), stream),
-          "reset");
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
       p.poisonOut();
       expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
       sync();
       verify("after re-centring", p, tolerance,
              readCounter(bound, *plan, ws, stream), 0);
-      stats = UnifiedMaxState(bound).readScoreStats(*plan, ws.get(), stream);
+      stats = state.readScoreStats(*plan, ws.get(), stream);
       expect(stats.ok() && int64_t(stats->rows) == rows &&
                  stats->fallbacks == 0,
              "stats after re-centring: every row checked, none fell back");
 
       // A graph captured now replays with whatever phi the workspace holds.
       CapturedRun graph(bound, *plan, p, ws, stream);
-      expectOk(
-          UnifiedMaxState(bound).resetFallbackCount(*plan, ws.get(), stream),
-          "reset");
-      expectOk(
-          UnifiedMaxState(bound).setPhi(*plan, ws.get(), float(phi0), stream),
-          "setPhi");
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
+      expectOk(state.setPhi(*plan, ws.get(), float(phi0), stream), "setPhi");
       p.poisonOut();
       graph.launch();
       sync();
       verify("graph replay, phi set back", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
-      expectOk(UnifiedMaxState(bound).setPhi(*plan, ws.get(), float(d->newPhi),
-                                             stream),
+      expectOk(state.setPhi(*plan, ws.get(), float(d->newPhi), stream),
                "setPhi");
       p.poisonOut();
       graph.launch();
@@ -479,7 +469,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       verify("graph replay, phi re-centred", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
     }
-    Status bad = UnifiedMaxState(bound).setPhi(*plan, ws.get(), NAN, stream);
+    Status bad = state.setPhi(*plan, ws.get(), NAN, stream);
     expect(!bad.ok() &&
                bad.getMessage().find("phi must be finite") != std::string::npos,
            "setPhi(NaN) is refused");
