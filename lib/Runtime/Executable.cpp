@@ -3,7 +3,6 @@
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/Launch.h"
 
-#include <cmath>
 #include <cstring>
 
 using namespace fd::rt;
