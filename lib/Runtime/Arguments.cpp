@@ -6,6 +6,8 @@
 #include <vector>
 
 using namespace fd::rt;
+namespace binding = fd::bundle::binding;
+namespace sym = fd::bundle::symbol;
 
 /// Kernels load q/k/v and store out 16 bytes at a time.
 static constexpr uint64_t kVectorBytes = 16;
@@ -166,52 +168,56 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
   std::string dFrom = "head_dim of entry '" + entry.name + "'";
   const char *bFrom = "the batch of 'q'";
   const char *lFrom = "L of 'k'";
-  const TensorExpectation q = {"q",
-                               entry.dtype,
-                               3,
-                               {-1, hq, d, 0},
-                               {"B", "Hq", "D", ""},
-                               {"", hqFrom.c_str(), dFrom.c_str(), ""},
-                               kVectorBytes,
-                               true,
-                               true};
-  const TensorExpectation k = {"k",
-                               entry.dtype,
-                               4,
-                               {b, hkv, -1, d},
-                               {"B", "Hkv", "L", "D"},
-                               {bFrom, hkvFrom.c_str(), "", dFrom.c_str()},
-                               kVectorBytes,
-                               true,
-                               false};
-  const TensorExpectation v = {"v",
-                               entry.dtype,
-                               4,
-                               {b, hkv, l, d},
-                               {"B", "Hkv", "L", "D"},
-                               {bFrom, hkvFrom.c_str(), lFrom, dFrom.c_str()},
-                               kVectorBytes,
-                               true,
-                               false};
+  const TensorExpectation q = {
+      binding::kQ.data(),
+      entry.dtype,
+      3,
+      {-1, hq, d, 0},
+      {sym::kB.data(), sym::kHq.data(), sym::kD.data(), ""},
+      {"", hqFrom.c_str(), dFrom.c_str(), ""},
+      kVectorBytes,
+      true,
+      true};
+  const TensorExpectation k = {
+      binding::kK.data(),
+      entry.dtype,
+      4,
+      {b, hkv, -1, d},
+      {sym::kB.data(), sym::kHkv.data(), sym::kL.data(), sym::kD.data()},
+      {bFrom, hkvFrom.c_str(), "", dFrom.c_str()},
+      kVectorBytes,
+      true,
+      false};
+  const TensorExpectation v = {
+      binding::kV.data(),
+      entry.dtype,
+      4,
+      {b, hkv, l, d},
+      {sym::kB.data(), sym::kHkv.data(), sym::kL.data(), sym::kD.data()},
+      {bFrom, hkvFrom.c_str(), lFrom, dFrom.c_str()},
+      kVectorBytes,
+      true,
+      false};
   // lens is read as scalars, so only its natural alignment matters.
-  const TensorExpectation lens = {"lens",
+  const TensorExpectation lens = {binding::kLens.data(),
                                   DType::I32,
                                   1,
                                   {b, 0, 0, 0},
-                                  {"B", "", "", ""},
+                                  {sym::kB.data(), "", "", ""},
                                   {bFrom, "", "", ""},
                                   4,
                                   false,
                                   true};
-  const TensorExpectation out = {"out",
-                                 entry.dtype,
-                                 3,
-                                 {b, hq, d, 0},
-                                 {"B", "Hq", "D", ""},
-                                 {bFrom, hqFrom.c_str(), dFrom.c_str(), ""},
-                                 kVectorBytes,
-                                 true,
-                                 true};
+  const TensorExpectation out = {
+      binding::kOut.data(),
+      entry.dtype,
+      3,
+      {b, hq, d, 0},
+      {sym::kB.data(), sym::kHq.data(), sym::kD.data(), ""},
+      {bFrom, hqFrom.c_str(), dFrom.c_str(), ""},
+      kVectorBytes,
+      true,
+      true};
   std::pair<const TensorRef *, const TensorExpectation *> checks[] = {
       {&args.q, &q},
       {&args.k, &k},
@@ -227,9 +233,10 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       return status;
   }
   if (b > plan.batch)
-    return argError(
-        "q", "batch " + std::to_string(b) + " exceeds the planned maximum " +
-                 std::to_string(plan.batch) + " (plan for a larger batch)");
+    return argError(binding::kQ.data(), "batch " + std::to_string(b) +
+                                            " exceeds the planned maximum " +
+                                            std::to_string(plan.batch) +
+                                            " (plan for a larger batch)");
   ProblemShape shape;
   shape.batch = b;
   shape.cacheLen = l;

@@ -2,7 +2,9 @@
 
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/fd_runtime.h"
 
 #include <cstddef>
@@ -11,6 +13,20 @@
 #include <string>
 
 using namespace fd::rt;
+namespace binding = fd::bundle::binding;
+
+/// The launch variants the C API reports for \p entry: its variants, or,
+/// for a flat_gemm entry (whose GEMM kernels are chosen per call, not
+/// variants), one unnamed.
+static int32_t getNumVariants(const EntrySpec &entry) {
+  return entry.op == OpKind::FlatGemm
+             ? 1
+             : static_cast<int32_t>(entry.variants.size());
+}
+static const char *getVariantName(const EntrySpec &entry, int32_t variant) {
+  return entry.op == OpKind::FlatGemm ? ""
+                                      : entry.variants[variant].name.c_str();
+}
 
 struct fd_bundle {
   std::shared_ptr<const Bundle> bundle;
@@ -84,8 +100,7 @@ static Expected<Plan> rebuildPlan(const Bundle &bundle, const fd_plan &plan) {
   if (!valid.ok())
     return valid;
   const EntrySpec &spec = bundle.getEntries()[plan.entry];
-  if (plan.variant < 0 ||
-      plan.variant >= static_cast<int32_t>(getNumVariants(spec)))
+  if (plan.variant < 0 || plan.variant >= getNumVariants(spec))
     return Status::error(ErrorCode::InvalidArgument,
                          "plan variant " + std::to_string(plan.variant) +
                              " is out of range (entry '" + spec.name +
@@ -346,16 +361,16 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
         executable->executable->bind(static_cast<size_t>(plan->entry));
     if (!bound)
       return bound.getStatus();
-    const std::pair<const char *, const fd_tensor *> tensors[] = {
-        {"q", &args->q},
-        {"k", &args->k},
-        {"v", &args->v},
-        {"lens", &args->lens},
-        {"out", &args->out}};
+    const std::pair<std::string_view, const fd_tensor *> tensors[] = {
+        {binding::kQ, &args->q},
+        {binding::kK, &args->k},
+        {binding::kV, &args->v},
+        {binding::kLens, &args->lens},
+        {binding::kOut, &args->out}};
     for (auto [name, tensor] : tensors)
       if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
         return Status::error(ErrorCode::InvalidArgument,
-                             std::string("argument '") + name +
+                             "argument '" + std::string(name) +
                                  "': unknown dtype code " +
                                  std::to_string(tensor->dtype));
     AttentionArgs cppArgs;
@@ -384,8 +399,7 @@ int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
     Status valid = checkEntry(*bundle->bundle, entry);
     if (!valid.ok())
       return valid;
-    *count = static_cast<int32_t>(
-        getNumVariants(bundle->bundle->getEntries()[entry]));
+    *count = getNumVariants(bundle->bundle->getEntries()[entry]);
     return Status::success();
   });
 }
@@ -402,12 +416,12 @@ int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
     if (!valid.ok())
       return valid;
     const EntrySpec &spec = bundle->bundle->getEntries()[entry];
-    if (variant < 0 || variant >= static_cast<int32_t>(getNumVariants(spec)))
+    if (variant < 0 || variant >= getNumVariants(spec))
       return Status::error(
           ErrorCode::InvalidArgument,
           "variant index " + std::to_string(variant) + " is out of range (" +
               std::to_string(getNumVariants(spec)) + " variants)");
-    *name = getVariant(spec, variant).variantName.c_str();
+    *name = getVariantName(spec, variant);
     return Status::success();
   });
 }
@@ -487,7 +501,8 @@ int fd_executable_read_fallback_count(fd_executable *executable,
     return onBoundPlan(executable, plan, fn,
                        [&](const BoundEntry &b, const Plan &p) -> Status {
                          Expected<uint32_t> n =
-                             b.readFallbackCount(p, workspace, stream);
+                             UnifiedMaxState(b).readFallbackCount(p, workspace,
+                                                                  stream);
                          if (!n)
                            return n.getStatus();
                          *count = *n;
@@ -503,7 +518,8 @@ int fd_executable_reset_fallback_count(fd_executable *executable,
   return guarded(fn, [&]() -> Status {
     return onBoundPlan(executable, plan, fn,
                        [&](const BoundEntry &b, const Plan &p) -> Status {
-                         return b.resetFallbackCount(p, workspace, stream);
+                         return UnifiedMaxState(b).resetFallbackCount(
+                             p, workspace, stream);
                        });
   });
 }
@@ -515,7 +531,8 @@ int fd_executable_set_phi(fd_executable *executable, const fd_plan *plan,
   return guarded(fn, [&]() -> Status {
     return onBoundPlan(executable, plan, fn,
                        [&](const BoundEntry &b, const Plan &p) -> Status {
-                         return b.setPhi(p, workspace, phi, stream);
+                         return UnifiedMaxState(b).setPhi(p, workspace, phi,
+                                                          stream);
                        });
   });
 }
@@ -530,7 +547,7 @@ int fd_executable_read_phi(fd_executable *executable, const fd_plan *plan,
     return onBoundPlan(executable, plan, fn,
                        [&](const BoundEntry &b, const Plan &p) -> Status {
                          Expected<float> value =
-                             b.readPhi(p, workspace, stream);
+                             UnifiedMaxState(b).readPhi(p, workspace, stream);
                          if (!value)
                            return value.getStatus();
                          *phi = *value;
@@ -554,7 +571,8 @@ int fd_executable_read_score_stats(fd_executable *executable,
     return onBoundPlan(executable, plan, fn,
                        [&](const BoundEntry &b, const Plan &p) -> Status {
                          Expected<ScoreStats> read =
-                             b.readScoreStats(p, workspace, stream);
+                             UnifiedMaxState(b).readScoreStats(p, workspace,
+                                                               stream);
                          if (!read)
                            return read.getStatus();
                          *stats = toC(*read);
@@ -575,7 +593,8 @@ int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
                          policy.minRows = min_rows;
                          policy.maxFallbackRate = max_fallback_rate;
                          Expected<RecentreDecision> d =
-                             b.recentrePhi(p, workspace, stream, policy);
+                             UnifiedMaxState(b).recentrePhi(p, workspace,
+                                                            stream, policy);
                          if (!d)
                            return d.getStatus();
                          if (decision)
@@ -621,7 +640,7 @@ int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
         selectFlatGemmKernel(spec, m, table ? &table->table : nullptr);
     if (!index)
       return index.getStatus();
-    *variant = flatGemmVariantName(spec, *index).c_str();
+    *variant = gemmKernelName(spec, *index).c_str();
     return Status::success();
   });
 }
@@ -640,13 +659,16 @@ int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
     Status valid = checkEntry(executable->executable->getBundle(), entry);
     if (!valid.ok())
       return valid;
-    const std::pair<const char *, const fd_tensor *> tensors[] = {
-        {"x", &args->x}, {"w", &args->w}, {"bias", &args->bias}, {"y", &args->y}};
+    const std::pair<std::string_view, const fd_tensor *> tensors[] = {
+        {binding::kX, &args->x},
+        {binding::kW, &args->w},
+        {binding::kBias, &args->bias},
+        {binding::kY, &args->y}};
     for (auto [name, tensor] : tensors)
       if (tensor->data &&
           (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64))
         return Status::error(ErrorCode::InvalidArgument,
-                             std::string("argument '") + name +
+                             "argument '" + std::string(name) +
                                  "': unknown dtype code " +
                                  std::to_string(tensor->dtype));
     Expected<const BoundEntry *> bound =
@@ -659,7 +681,7 @@ int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
     if (args->bias.data)
       cppArgs.bias = toTensorRef(args->bias);
     cppArgs.y = toTensorRef(args->y);
-    return (*bound)->runFlatGemm(cppArgs, table ? &table->table : nullptr,
+    return FlatGemm(**bound).run(cppArgs, table ? &table->table : nullptr,
                                  stream, variant ? variant : "");
   });
 }

@@ -3,7 +3,6 @@
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/Launch.h"
 
-#include <cmath>
 #include <cstring>
 
 using namespace fd::rt;
@@ -85,9 +84,17 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   std::unique_ptr<BoundEntry> bound(new BoundEntry());
   bound->spec = &spec;
   bound->context = context.get();
-  for (size_t v = 0; v < getNumVariants(spec); ++v) {
+  // Each launch variant's kernel sequence; a flat_gemm entry has one list,
+  // its GEMM kernels (one launched per call).
+  std::vector<const std::vector<KernelSpec> *> kernelLists;
+  if (spec.op == OpKind::FlatGemm)
+    kernelLists.push_back(&spec.gemm.kernels);
+  for (const VariantSpec &variant : spec.variants)
+    kernelLists.push_back(&variant.kernels);
+  for (const std::vector<KernelSpec> *list : kernelLists) {
+    std::vector<KernelInfo> infos;
     std::vector<CUfunction> functions;
-    for (const KernelSpec &kernel : getVariant(spec, v).kernels) {
+    for (const KernelSpec &kernel : *list) {
       Expected<CUmodule> module = getModuleLocked(kernel.moduleIndex);
       if (!module)
         return module.getStatus().withContext("binding entry '" + spec.name +
@@ -99,69 +106,55 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
       if (!info)
         return info.getStatus().withContext("binding entry '" + spec.name +
                                             "'");
-      if (v == 0)
-        bound->kernels.push_back(*info);
-      if (functions.empty())
-        bound->variantResidentCtas.push_back(info->residentCtasPerSm);
+      infos.push_back(*info);
       functions.push_back(info->function);
     }
-    if (functions.empty())
-      bound->variantResidentCtas.push_back(0);
-    bound->variantFunctions.push_back(std::move(functions));
+    // The first kernel is the one whose grid the split count sizes.
+    bound->residentCtasPerSm.push_back(
+        infos.empty() ? 0 : infos.front().residentCtasPerSm);
+    bound->kernels.push_back(std::move(infos));
+    bound->functions.push_back(std::move(functions));
   }
-  bound->functions = bound->variantFunctions.front();
   entries[entryIndex] = std::move(bound);
   return entries[entryIndex].get();
 }
 
-/// Resident CTAs per SM of the entry's first kernel (the partial kernel,
-/// whose grid the split count sizes); 0 if unknown.
-static int64_t residentCtas(const std::vector<KernelInfo> &kernels) {
-  return kernels.empty() ? 0 : kernels.front().residentCtasPerSm;
-}
-
-/// The launch variant for (batch, maxLen): the split decision needs the
-/// split partial kernel's occupancy (variant 0's first kernel).
-size_t BoundEntry::pickVariant(int64_t batch, int64_t maxLen) const {
-  return chooseVariant(*spec, batch, maxLen, context->getSmCount(),
-                       residentCtas(kernels));
+PlanRequest BoundEntry::makePlanRequest(int64_t batch, int64_t maxLen,
+                                        bool graphSafe, int variant) const {
+  PlanRequest request;
+  request.batch = batch;
+  request.maxLen = maxLen;
+  request.smCount = context->getSmCount();
+  request.residentCtasPerSm = residentCtasPerSm;
+  request.variant = variant;
+  request.graphSafe = graphSafe;
+  return request;
 }
 
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  size_t v = pickVariant(batch, maxLen);
-  return fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
-                      v == 0 ? residentCtas(kernels) : variantResidentCtas[v],
-                      int(v));
+  return fd::rt::plan(*spec, makePlanRequest(batch, maxLen));
 }
 
 Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
                                         int64_t maxLen) const {
-  size_t v = pickVariant(maxBatch, maxLen);
-  return fd::rt::planForGraph(
-      *spec, maxBatch, maxLen, context->getSmCount(),
-      v == 0 ? residentCtas(kernels) : variantResidentCtas[v], int(v));
+  return fd::rt::plan(*spec,
+                      makePlanRequest(maxBatch, maxLen, /*graphSafe=*/true));
 }
 
 Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,
                                        std::string_view variant,
                                        bool graphSafe) const {
-  int index = findVariant(*spec, variant);
+  int index = spec->findVariant(variant);
   if (index < 0) {
     std::string known;
-    for (size_t v = 0; v < getNumVariants(*spec); ++v)
-      known += (known.empty() ? "" : ", ") +
-               ("'" + getVariant(*spec, v).variantName + "'");
+    for (const VariantSpec &v : spec->variants)
+      known += (known.empty() ? "" : ", ") + ("'" + v.name + "'");
     return Status::error(ErrorCode::InvalidArgument,
                          "entry '" + spec->name + "' has no launch variant '" +
                              std::string(variant) + "' (variants: " + known +
                              ")");
   }
-  int64_t resident = variantResidentCtas[size_t(index)];
-  return graphSafe
-             ? fd::rt::planForGraph(*spec, batch, maxLen, context->getSmCount(),
-                                    resident, index)
-             : fd::rt::plan(*spec, batch, maxLen, context->getSmCount(),
-                            resident, index);
+  return fd::rt::plan(*spec, makePlanRequest(batch, maxLen, graphSafe, index));
 }
 
 /// The bits of \p x, for a 32-bit memset.
@@ -200,160 +193,6 @@ Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
   return Status::success();
 }
 
-/// The device address of the unified-max state at \p offset in \p
-/// workspace, or an error prefixed by \p what (no such buffer in this
-/// entry, null workspace).
-static Expected<CUdeviceptr> stateAddress(Expected<uint64_t> offset,
-                                          const void *workspace,
-                                          const std::string &what) {
-  if (!offset)
-    return offset.getStatus().withContext(what);
-  if (!workspace)
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": the workspace pointer is null");
-  return reinterpret_cast<CUdeviceptr>(workspace) + *offset;
-}
-
-/// Copies \p words u32 at \p address to \p host and waits for them.
-static Status readWords(const Context &context, CUdeviceptr address,
-                        uint32_t *host, size_t words, CUstream stream,
-                        const std::string &what) {
-  ContextGuard guard(context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context.getDriver();
-  CUresult r = api.cuMemcpyDtoHAsync(host, address, words * 4, stream);
-  if (r == CUDA_SUCCESS)
-    r = api.cuStreamSynchronize(stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": reading the workspace");
-  return Status::success();
-}
-
-/// Sets \p words u32 at \p address to \p value (stream-ordered, a
-/// graph-capturable memset).
-static Status writeWords(const Context &context, CUdeviceptr address,
-                         uint32_t value, size_t words, CUstream stream,
-                         const std::string &what) {
-  ContextGuard guard(context);
-  if (!guard.getStatus().ok())
-    return guard.getStatus().withContext(what);
-  const DriverApi &api = context.getDriver();
-  CUresult r = api.cuMemsetD32Async(address, value, words, stream);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuMemsetD32Async");
-  return Status::success();
-}
-
-Expected<uint32_t> BoundEntry::readFallbackCount(const Plan &plan,
-                                                 const void *workspace,
-                                                 CUstream stream) const {
-  std::string what = "readFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
-  if (!counter)
-    return counter.getStatus();
-  uint32_t count = 0;
-  Status s = readWords(*context, *counter, &count, 1, stream, what);
-  if (!s.ok())
-    return s;
-  return count;
-}
-
-Status BoundEntry::resetFallbackCount(const Plan &plan, void *workspace,
-                                      CUstream stream) const {
-  std::string what = "resetFallbackCount '" + spec->name + "'";
-  Expected<CUdeviceptr> counter =
-      stateAddress(getFallbackCounterOffset(*spec, plan), workspace, what);
-  if (!counter)
-    return counter.getStatus();
-  return writeWords(*context, *counter, 0, 1, stream, what);
-}
-
-Status BoundEntry::setPhi(const Plan &plan, void *workspace, float phi,
-                          CUstream stream) const {
-  std::string what = "setPhi '" + spec->name + "'";
-  if (!std::isfinite(phi))
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": phi must be finite, got " +
-                             std::to_string(phi));
-  Expected<CUdeviceptr> address =
-      stateAddress(getPhiOffset(*spec, plan), workspace, what);
-  if (!address)
-    return address.getStatus();
-  return writeWords(*context, *address, floatBits(phi), 1, stream, what);
-}
-
-Expected<float> BoundEntry::readPhi(const Plan &plan, const void *workspace,
-                                    CUstream stream) const {
-  std::string what = "readPhi '" + spec->name + "'";
-  Expected<CUdeviceptr> address =
-      stateAddress(getPhiOffset(*spec, plan), workspace, what);
-  if (!address)
-    return address.getStatus();
-  uint32_t bits = 0;
-  Status s = readWords(*context, *address, &bits, 1, stream, what);
-  if (!s.ok())
-    return s;
-  float phi;
-  std::memcpy(&phi, &bits, sizeof phi);
-  return phi;
-}
-
-Expected<ScoreStats> BoundEntry::readScoreStats(const Plan &plan,
-                                                const void *workspace,
-                                                CUstream stream) const {
-  std::string what = "readScoreStats '" + spec->name + "'";
-  Expected<CUdeviceptr> address =
-      stateAddress(getScoreStatsOffset(*spec, plan), workspace, what);
-  if (!address)
-    return address.getStatus();
-  uint32_t words[4] = {};
-  Status s = readWords(*context, *address, words, 4, stream, what);
-  if (!s.ok())
-    return s;
-  return decodeScoreStats(words);
-}
-
-Status BoundEntry::resetScoreStats(const Plan &plan, void *workspace,
-                                   CUstream stream) const {
-  std::string what = "resetScoreStats '" + spec->name + "'";
-  Expected<CUdeviceptr> address =
-      stateAddress(getScoreStatsOffset(*spec, plan), workspace, what);
-  if (!address)
-    return address.getStatus();
-  return writeWords(*context, *address, 0, 4, stream, what);
-}
-
-Expected<RecentreDecision>
-BoundEntry::recentrePhi(const Plan &plan, void *workspace, CUstream stream,
-                        const RecentrePolicy &policy) const {
-  if (!(policy.maxFallbackRate >= 0 && policy.maxFallbackRate <= 1))
-    return Status::error(ErrorCode::InvalidArgument,
-                         "recentrePhi '" + spec->name +
-                             "': maxFallbackRate must be in [0, 1], got " +
-                             std::to_string(policy.maxFallbackRate));
-  Expected<float> phi = readPhi(plan, workspace, stream);
-  if (!phi)
-    return phi.getStatus().withContext("recentrePhi");
-  Expected<ScoreStats> stats = readScoreStats(plan, workspace, stream);
-  if (!stats)
-    return stats.getStatus().withContext("recentrePhi");
-  RecentreDecision d =
-      decideRecentre(*stats, *phi, spec->softmax.threshold, policy);
-  if (d.decided) {
-    Status s = resetScoreStats(plan, workspace, stream);
-    if (!s.ok())
-      return s.withContext("recentrePhi");
-  }
-  if (d.changed) {
-    Status s = setPhi(plan, workspace, float(d.newPhi), stream);
-    if (!s.ok())
-      return s.withContext("recentrePhi");
-  }
-  return d;
-}
-
 Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
                        void *workspace, uint64_t workspaceBytes,
                        CUstream stream) const {
@@ -365,9 +204,9 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext("run '" + spec->name + "'");
-  Status launched = launchKernels(context->getDriver(), *spec,
-                                  variantFunctions[bindings.variant].data(),
-                                  bindings, stream);
+  Status launched =
+      launchKernels(context->getDriver(), *spec,
+                    functions[bindings.variant].data(), bindings, stream);
   if (!launched.ok())
     return launched.withContext("run '" + spec->name + "'");
   return Status::success();
@@ -380,6 +219,12 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   Expected<ProblemShape> shape = validateAttentionArgs(*spec, plan, args);
   if (!shape)
     return shape.getStatus().withContext(what);
+  if (plan.variant < 0 ||
+      plan.variant >= static_cast<int>(spec->variants.size()))
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": plan variant " +
+                             std::to_string(plan.variant) + " is out of range");
+  bool zeroInit = spec->variants[plan.variant].workspaceZeroInit;
   const DriverApi &api = context->getDriver();
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
@@ -408,7 +253,7 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
                          what + ": cuMemAllocAsync(" + std::to_string(bytes) +
                              " bytes)");
     Status status = Status::success();
-    if (getVariant(*spec, plan.variant).workspaceZeroInit)
+    if (zeroInit)
       status = initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes,
                              stream);
     if (status.ok())
@@ -426,7 +271,7 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
     return driverError(
         api, r, what + ": cuMemAlloc(" + std::to_string(bytes) + " bytes)");
   Status status = Status::success();
-  if (getVariant(*spec, plan.variant).workspaceZeroInit)
+  if (zeroInit)
     status =
         initWorkspace(plan, reinterpret_cast<void *>(workspace), bytes, stream);
   if (status.ok())

@@ -1,7 +1,6 @@
 //===- FlatGemm.cpp - Flat GEMM arguments, dispatch and launch ------------===//
 
 #include "fd/Runtime/FlatGemm.h"
-#include "fd/Runtime/Context.h"
 #include "fd/Runtime/Executable.h"
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <sstream>
 
 using namespace fd::rt;
+namespace binding = fd::bundle::binding;
+namespace gemm_kernel = fd::bundle::gemm_kernel;
 
 static Status invalid(const std::string &message) {
   return Status::error(ErrorCode::InvalidArgument, message);
@@ -26,9 +27,9 @@ static std::string shapeString(const TensorRef &t) {
 /// Checks rank, dtype, pointer and row-major contiguity of one tensor; the
 /// kernels declare identity layouts, so any other stride would be ignored
 /// by them and silently read the wrong elements.
-static Status checkTensor(const char *name, const TensorRef &t, int rank,
+static Status checkTensor(std::string_view name, const TensorRef &t, int rank,
                           DType dtype, uint64_t alignment) {
-  std::string what = std::string("argument '") + name + "'";
+  std::string what = "argument '" + std::string(name) + "'";
   if (!t.data)
     return invalid(what + ": data is null");
   if (t.rank != rank)
@@ -76,11 +77,11 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
     return invalid("entry '" + entry.name + "' is a " + entry.opName +
                    ", not a flat_gemm");
   const FlatGemmSpec &g = entry.gemm;
-  Status s = checkTensor("x", args.x, 2, entry.dtype, 16);
+  Status s = checkTensor(binding::kX, args.x, 2, entry.dtype, 16);
   if (s.ok())
-    s = checkTensor("w", args.w, 2, entry.dtype, 16);
+    s = checkTensor(binding::kW, args.w, 2, entry.dtype, 16);
   if (s.ok())
-    s = checkTensor("y", args.y, 2, g.outDtype, dtypeSize(g.outDtype));
+    s = checkTensor(binding::kY, args.y, 2, g.outDtype, dtypeSize(g.outDtype));
   if (!s.ok())
     return s;
   if (Status shapes = checkGemmShapes(g, args); !shapes.ok())
@@ -89,8 +90,8 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
     if (!args.bias.data)
       return invalid("argument 'bias': entry '" + entry.name +
                      "' was compiled with a bias, but none was given");
-    Status b =
-        checkTensor("bias", args.bias, 1, entry.dtype, dtypeSize(entry.dtype));
+    Status b = checkTensor(binding::kBias, args.bias, 1, entry.dtype,
+                           dtypeSize(entry.dtype));
     if (!b.ok())
       return b;
     if (args.bias.sizes[0] != g.n)
@@ -110,9 +111,9 @@ Expected<int64_t> fd::rt::validateFlatGemmArgs(const EntrySpec &entry,
 /// Checks one row-major matrix for cublasGemmEx and returns its leading
 /// dimension (row stride in elements). cuBLAS reads rows with a pitch, so
 /// only the inner stride must be 1; its int parameters bound the rest.
-static Expected<int> checkCublasMatrix(const char *name, const TensorRef &t,
-                                       DType dtype) {
-  std::string what = std::string("argument '") + name + "'";
+static Expected<int> checkCublasMatrix(std::string_view name,
+                                       const TensorRef &t, DType dtype) {
+  std::string what = "argument '" + std::string(name) + "'";
   constexpr int64_t intMax = std::numeric_limits<int>::max();
   if (!t.data)
     return invalid(what + ": data is null");
@@ -126,14 +127,16 @@ static Expected<int> checkCublasMatrix(const char *name, const TensorRef &t,
       return invalid(what + ": size " + std::to_string(t.sizes[i]) +
                      " is outside cuBLAS's range [0, 2^31)");
   if (t.sizes[1] > 1 && t.strides[1] != 1)
-    return invalid(what + ": the cublas variant needs unit inner stride, but "
-                          "stride 1 is " +
+    return invalid(what +
+                   ": the cublas variant needs unit inner stride, but "
+                   "stride 1 is " +
                    std::to_string(t.strides[1]));
   int64_t ld = std::max<int64_t>(t.sizes[1], 1);
   if (t.sizes[0] > 1) {
     if (t.strides[0] < ld)
-      return invalid(what + ": the cublas variant needs a row stride of at "
-                            "least the row length " +
+      return invalid(what +
+                     ": the cublas variant needs a row stride of at "
+                     "least the row length " +
                      std::to_string(ld) + ", but stride 0 is " +
                      std::to_string(t.strides[0]));
     ld = t.strides[0];
@@ -165,25 +168,25 @@ Expected<CublasGemm> fd::rt::planCublasFlatGemm(const EntrySpec &entry,
                    ", not a flat_gemm");
   const FlatGemmSpec &g = entry.gemm;
   // Rejected rather than run without it (a wrong result) or handed to a
-  // kernel (not the variant the caller forced): cublasGemmEx computes
+  // kernel (not the one the caller forced): cublasGemmEx computes
   // alpha*op(A)op(B) + beta*C and has no bias vector.
   if (g.hasBias || args.bias.data) {
     std::string kernels;
-    for (const KernelSpec &k : entry.kernels)
+    for (const KernelSpec &k : g.kernels)
       kernels += (kernels.empty() ? "" : ", ") + k.role;
     return invalid(std::string("the cublas variant does not take a bias; "
                                "entry '") +
                    entry.name + "' " +
                    (g.hasBias ? "adds one" : "has none but one was given") +
-                   ": run one of its own variants (" + kernels + ")");
+                   ": run one of its own kernels (" + kernels + ")");
   }
-  Expected<int> ldx = checkCublasMatrix("x", args.x, entry.dtype);
+  Expected<int> ldx = checkCublasMatrix(binding::kX, args.x, entry.dtype);
   if (!ldx)
     return ldx.getStatus();
-  Expected<int> ldw = checkCublasMatrix("w", args.w, entry.dtype);
+  Expected<int> ldw = checkCublasMatrix(binding::kW, args.w, entry.dtype);
   if (!ldw)
     return ldw.getStatus();
-  Expected<int> ldy = checkCublasMatrix("y", args.y, g.outDtype);
+  Expected<int> ldy = checkCublasMatrix(binding::kY, args.y, g.outDtype);
   if (!ldy)
     return ldy.getStatus();
   if (Status shapes = checkGemmShapes(g, args); !shapes.ok())
@@ -248,7 +251,7 @@ Expected<DispatchTable> DispatchTable::parse(std::string_view text,
         return bad("rule '" + rule +
                    "' is not <maxM>:<variant> with maxM >= 1");
       r.maxM = maxM;
-      r.variant = rule.substr(colon + 1);
+      r.kernel = rule.substr(colon + 1);
       if (!shape.rules.empty() && r.maxM <= shape.rules.back().maxM)
         return bad("rule '" + rule + "': maxM must increase along the line");
       shape.rules.push_back(std::move(r));
@@ -305,7 +308,7 @@ std::string DispatchTable::toString() const {
     out += std::to_string(s.n) + " " + std::to_string(s.k) + " " +
            dtypeName(s.dtype);
     for (const DispatchRule &r : s.rules)
-      out += " " + std::to_string(r.maxM) + ":" + r.variant;
+      out += " " + std::to_string(r.maxM) + ":" + r.kernel;
     out += "\n";
   }
   return out;
@@ -315,30 +318,33 @@ std::string DispatchTable::toString() const {
 // Selection and launch
 //===----------------------------------------------------------------------===//
 
-Expected<size_t> fd::rt::findFlatGemmVariant(const EntrySpec &entry,
-                                             std::string_view variant) {
-  if (variant == kCublasVariant)
+Expected<size_t> fd::rt::findGemmKernel(const EntrySpec &entry,
+                                        std::string_view name) {
+  if (name == kCublasName)
     return kCublasKernel;
+  const std::vector<KernelSpec> &kernels = entry.gemm.kernels;
   std::string known;
-  for (size_t i = 0; i < entry.kernels.size(); ++i) {
-    if (entry.kernels[i].role == variant)
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    if (kernels[i].role == name)
       return i;
-    known += (known.empty() ? "" : ", ") + entry.kernels[i].role;
+    known += (known.empty() ? "" : ", ") + kernels[i].role;
   }
-  return invalid("entry '" + entry.name + "' has no variant '" +
-                 std::string(variant) + "' (its variants: " + known +
+  return invalid("entry '" + entry.name + "' has no GEMM kernel '" +
+                 std::string(name) + "' (its kernels: " + known +
                  ", and cublas)");
 }
 
-const std::string &fd::rt::flatGemmVariantName(const EntrySpec &entry,
-                                               size_t index) {
-  static const std::string cublasName(kCublasVariant);
-  return index < entry.kernels.size() ? entry.kernels[index].role : cublasName;
+const std::string &fd::rt::gemmKernelName(const EntrySpec &entry,
+                                          size_t index) {
+  static const std::string cublasName(kCublasName);
+  return index < entry.gemm.kernels.size() ? entry.gemm.kernels[index].role
+                                           : cublasName;
 }
 
 Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
                                               const DispatchTable *table) {
-  if (entry.op != OpKind::FlatGemm || entry.kernels.empty())
+  const std::vector<KernelSpec> &kernels = entry.gemm.kernels;
+  if (entry.op != OpKind::FlatGemm || kernels.empty())
     return invalid("entry '" + entry.name + "' is not a flat_gemm");
   if (m < 0)
     return invalid("M = " + std::to_string(m) + " is negative");
@@ -351,7 +357,7 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
           chosen = &r;
           break;
         }
-      Expected<size_t> index = findFlatGemmVariant(entry, chosen->variant);
+      Expected<size_t> index = findGemmKernel(entry, chosen->kernel);
       if (!index)
         return index.getStatus().withContext("dispatch table");
       if (*index != kCublasKernel || !entry.gemm.hasBias)
@@ -364,24 +370,23 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
   // tiles only in an entry that has no ring tile.
   std::optional<size_t> gemv, smallestDirect, smallestFit, largest;
   bool hasRing = false;
-  for (const KernelSpec &k : entry.kernels)
-    hasRing = hasRing || k.role.rfind("mma_m", 0) == 0;
-  for (size_t i = 0; i < entry.kernels.size(); ++i) {
-    const KernelSpec &k = entry.kernels[i];
-    if (k.role == "gemv") {
+  for (const KernelSpec &k : kernels)
+    hasRing = hasRing || gemm_kernel::isMma(k.role);
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const KernelSpec &k = kernels[i];
+    if (gemm_kernel::isGemv(k.role)) {
       gemv = i;
       continue;
     }
-    bool isDirect = k.role.rfind("direct_m", 0) == 0;
+    bool isDirect = gemm_kernel::isDirect(k.role);
     if (isDirect && k.mTile >= m &&
-        (!smallestDirect || k.mTile < entry.kernels[*smallestDirect].mTile))
+        (!smallestDirect || k.mTile < kernels[*smallestDirect].mTile))
       smallestDirect = i;
     if (isDirect && hasRing)
       continue;
-    if (!largest || k.mTile > entry.kernels[*largest].mTile)
+    if (!largest || k.mTile > kernels[*largest].mTile)
       largest = i;
-    if (k.mTile >= m &&
-        (!smallestFit || k.mTile < entry.kernels[*smallestFit].mTile))
+    if (k.mTile >= m && (!smallestFit || k.mTile < kernels[*smallestFit].mTile))
       smallestFit = i;
   }
   if (gemv && (m <= entry.gemm.m1 || !largest))
@@ -434,20 +439,23 @@ Status fd::rt::packFlatGemmParams(const KernelSpec &kernel,
   return Status::success();
 }
 
-Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
-                               const DispatchTable *table, CUstream stream,
-                               std::string_view variant) const {
-  std::string what = "run flat_gemm '" + spec->name + "'";
+FlatGemm::FlatGemm(const BoundEntry &bound)
+    : entry(&bound.getSpec()), context(&bound.getContext()),
+      kernels(&bound.getKernels()) {}
+
+Status FlatGemm::run(const FlatGemmArgs &args, const DispatchTable *table,
+                     CUstream stream, std::string_view kernelName) const {
+  std::string what = "run flat_gemm '" + entry->name + "'";
   // Forced cublas takes pitched rows the kernels do not, so it is checked by
   // its own rules rather than validateFlatGemmArgs'.
-  if (variant == kCublasVariant)
+  if (kernelName == kCublasName)
     return runCublas(args, stream).withContext(what);
-  Expected<int64_t> m = validateFlatGemmArgs(*spec, args);
+  Expected<int64_t> m = validateFlatGemmArgs(*entry, args);
   if (!m)
     return m.getStatus().withContext(what);
-  Expected<size_t> index = variant.empty()
-                               ? selectFlatGemmKernel(*spec, *m, table)
-                               : findFlatGemmVariant(*spec, variant);
+  Expected<size_t> index = kernelName.empty()
+                               ? selectFlatGemmKernel(*entry, *m, table)
+                               : findGemmKernel(*entry, kernelName);
   if (!index)
     return index.getStatus().withContext(what);
   if (*index == kCublasKernel)
@@ -455,7 +463,7 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
   // M = 0 is a valid call with nothing to do; a zero grid is not launchable.
   if (*m == 0)
     return Status::success();
-  const KernelSpec &kernel = spec->kernels[*index];
+  const KernelSpec &kernel = entry->gemm.kernels[*index];
   Expected<std::array<uint32_t, 3>> grid = flatGemmGrid(kernel, *m);
   if (!grid)
     return grid.getStatus().withContext(what);
@@ -467,15 +475,15 @@ Status BoundEntry::runFlatGemm(const FlatGemmArgs &args,
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
   const DriverApi &api = context->getDriver();
-  Status launched = launchKernel(api, functions[*index], kernel, *grid, stream,
-                                 params.getPointers());
+  Status launched = launchKernel(api, (*kernels)[*index].function, kernel,
+                                 *grid, stream, params.getPointers());
   if (!launched.ok())
     return launched.withContext(what);
   return Status::success();
 }
 
-Status BoundEntry::runCublas(const FlatGemmArgs &args, CUstream stream) const {
-  Expected<CublasGemm> gemm = planCublasFlatGemm(*spec, args);
+Status FlatGemm::runCublas(const FlatGemmArgs &args, CUstream stream) const {
+  Expected<CublasGemm> gemm = planCublasFlatGemm(*entry, args);
   if (!gemm)
     return gemm.getStatus();
   // Nothing to do, as for the kernels (and cuBLAS need not be there).

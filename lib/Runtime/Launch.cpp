@@ -51,15 +51,16 @@ void **KernelParams::getPointers() {
   return pointers.data();
 }
 
-Status fd::rt::prepareLaunch(const EntrySpec &top, const Plan &plan,
+Status fd::rt::prepareLaunch(const EntrySpec &entry, const Plan &plan,
                              const AttentionArgs &args, void *workspace,
                              uint64_t workspaceBytes,
                              LaunchBindings &bindings) {
-  if (plan.variant < 0 || plan.variant >= static_cast<int>(getNumVariants(top)))
+  if (plan.variant < 0 ||
+      plan.variant >= static_cast<int>(entry.variants.size()))
     return Status::error(ErrorCode::InvalidArgument,
                          "plan variant " + std::to_string(plan.variant) +
-                             " is out of range for entry '" + top.name + "'");
-  const EntrySpec &entry = getVariant(top, plan.variant);
+                             " is out of range for entry '" + entry.name + "'");
+  const VariantSpec &variant = entry.variants[plan.variant];
   bindings.variant = plan.variant;
   Expected<ProblemShape> shape = validateAttentionArgs(entry, plan, args);
   if (!shape)
@@ -70,7 +71,7 @@ Status fd::rt::prepareLaunch(const EntrySpec &top, const Plan &plan,
                                      plan.chunk, shape->cacheLen);
   // Laid out for the actual batch: B in the workspace shapes is the batch of
   // the buffers, like everywhere else. It never exceeds the plan's size.
-  Expected<WorkspaceLayout> layout = layoutWorkspace(entry, bindings.symbols);
+  Expected<WorkspaceLayout> layout = layoutWorkspace(variant, bindings.symbols);
   if (!layout)
     return layout.getStatus();
   bindings.layout = *layout;
@@ -93,8 +94,8 @@ Status fd::rt::prepareLaunch(const EntrySpec &top, const Plan &plan,
                              "-byte aligned (cuMemAlloc memory is)");
 
   // Each buffer is contiguous row-major over its shape at its offset.
-  for (size_t i = 0; i < entry.workspace.size(); ++i) {
-    const WorkspaceSpec &spec = entry.workspace[i];
+  for (size_t i = 0; i < variant.workspace.size(); ++i) {
+    const WorkspaceSpec &spec = variant.workspace[i];
     WorkspaceMemref &buffer = bindings.buffers[i];
     buffer.pointer = bindings.workspace + layout->offsets[i];
     buffer.rank = static_cast<int>(spec.shape.size());
@@ -227,17 +228,17 @@ Status fd::rt::launchKernel(const DriverApi &api, CUfunction function,
   return Status::success();
 }
 
-Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &top,
+Status fd::rt::launchKernels(const DriverApi &api, const EntrySpec &entry,
                              const CUfunction *functions,
                              const LaunchBindings &bindings, CUstream stream) {
-  const EntrySpec &entry = getVariant(top, bindings.variant);
+  const VariantSpec &variant = entry.variants[bindings.variant];
   // An empty batch is a valid step with nothing to do; a zero grid extent
   // would be an error from the driver.
   if (bindings.symbols.get(Symbol::B) == 0)
     return Status::success();
   KernelParams params;
-  for (size_t i = 0; i < entry.kernels.size(); ++i) {
-    const KernelSpec &kernel = entry.kernels[i];
+  for (size_t i = 0; i < variant.kernels.size(); ++i) {
+    const KernelSpec &kernel = variant.kernels[i];
     Expected<std::array<uint32_t, 3>> grid =
         evaluateGrid(kernel, bindings.symbols);
     if (!grid)

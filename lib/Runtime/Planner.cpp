@@ -1,13 +1,14 @@
-//===- Planner.cpp - Split planning and workspace layout ------------------===//
+//===- Planner.cpp - Planning one decode-attention call -------------------===//
 
 #include "fd/Runtime/Planner.h"
 
 #include <algorithm>
+#include <tuple>
 
 using namespace fd::rt;
+namespace variant = fd::bundle::variant;
 
-static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+using HostSplitFormula = fd::bundle::SplitFormula<fd::bundle::IntOps, int64_t>;
 
 /// Largest batch / length / SM count accepted. lens are i32 on the device,
 /// and these bounds keep every product in the formulas inside int64.
@@ -55,52 +56,123 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
     return Status::error(ErrorCode::InvalidArgument,
                          "num_kv_heads must be at least 1");
 
+  fd::bundle::IntOps ops;
+  HostSplitFormula formula{ops};
   SplitChoice choice;
   switch (policy.mode) {
   case SplitMode::Auto: {
     // Enough CTAs to fill every SM ctas_per_sm times, but no split shorter
     // than min_chunk and no more than max_splits.
     int64_t work = batch * numKvHeads;
-    int64_t s;
-    if (residentCtasPerSm > 0) {
-      // The most splits that still fit in one wave of resident CTAs
-      // (ctas_per_sm caps the CTAs per SM counted).
-      int64_t target =
-          smCount * std::min(policy.ctasPerSm, residentCtasPerSm);
-      s = std::max<int64_t>(1, target / work);
-    } else {
-      int64_t target = smCount * policy.ctasPerSm;
-      s = work >= target ? 1 : ceilDiv(target, work);
-    }
-    s = std::min({s, std::max<int64_t>(1, ceilDiv(maxLen, policy.minChunk)),
-                  policy.maxSplits});
-    choice.chunk =
-        roundUp(ceilDiv(std::max<int64_t>(maxLen, 1), s), policy.chunkAlign);
-    // Rounding chunk up can leave trailing splits empty; drop them.
-    choice.numSplits = std::max<int64_t>(1, ceilDiv(maxLen, choice.chunk));
+    int64_t splits =
+        residentCtasPerSm > 0
+            // The most splits that still fit in one wave of resident CTAs
+            // (ctas_per_sm caps the CTAs per SM counted).
+            ? formula.splitsInOneWave(
+                  work, smCount * std::min(policy.ctasPerSm, residentCtasPerSm))
+            : formula.splitsToFill(work, smCount * policy.ctasPerSm);
+    std::tie(choice.numSplits, choice.chunk) = formula.finish(
+        splits, maxLen, policy.minChunk, policy.maxSplits, policy.chunkAlign);
     return choice;
   }
   case SplitMode::Fixed:
     choice.numSplits = policy.numSplits;
     choice.chunk =
-        roundUp(ceilDiv(std::max<int64_t>(maxLen, 1), policy.numSplits),
-                policy.chunkAlign);
+        formula.chunkForSplits(policy.numSplits, maxLen, policy.chunkAlign);
     return choice;
   case SplitMode::Chunk:
     choice.chunk = policy.chunkSize;
-    choice.numSplits = std::max<int64_t>(1, ceilDiv(maxLen, choice.chunk));
+    choice.numSplits = std::max<int64_t>(1, ops.ceilDiv(maxLen, choice.chunk));
     return choice;
   }
   return Status::error(ErrorCode::Internal, "unknown split mode");
 }
 
-Expected<WorkspaceLayout> fd::rt::layoutWorkspace(const EntrySpec &entry,
+size_t fd::rt::getDefaultVariant(const EntrySpec &entry) {
+  // Measured with fd-bench on an H100 (docs/unified-max.md): one query head
+  // per KV head (MHA), the single launch is the fastest (1-7% over online
+  // softmax); with GQA groups each CTA's atomics and the last CTA's serial
+  // tail cover several heads, and it lost 2-11% where the two-kernel
+  // variant stayed within 0-4% of online softmax.
+  int single = entry.findVariant(variant::kSingleLaunch);
+  int two = entry.findVariant(variant::kTwoKernel);
+  if (single >= 0 && (entry.numQHeads == entry.numKvHeads || two < 0))
+    return static_cast<size_t>(single);
+  return two >= 0 ? static_cast<size_t>(two) : 0;
+}
+
+/// The split of variant \p v: one split over the whole context for the
+/// unsplit variant (one CTA walks each sequence), else the split formula
+/// with that variant's occupancy.
+static Expected<SplitChoice> splitFor(const EntrySpec &entry, size_t v,
+                                      const PlanRequest &request) {
+  if (entry.variants[v].name == variant::kUnsplit) {
+    if (Status range = checkBatchAndLength(request.batch, request.maxLen);
+        !range.ok())
+      return range;
+    fd::bundle::IntOps ops;
+    HostSplitFormula formula{ops};
+    return SplitChoice{1, formula.chunkForSplits(
+                              1, request.maxLen,
+                              std::max<int64_t>(1, entry.split.chunkAlign))};
+  }
+  return chooseSplits(entry.split, request.batch, entry.numKvHeads,
+                      request.maxLen, request.smCount,
+                      request.getResidentCtas(v));
+}
+
+Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
+                                        const PlanRequest &request) {
+  size_t numVariants = entry.variants.size();
+  if (request.variant >= static_cast<int>(numVariants) || numVariants == 0)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry '" + entry.name + "' has no variant " +
+                             std::to_string(request.variant) + " (it has " +
+                             std::to_string(numVariants) + ")");
+  PlanChoice choice;
+  if (request.variant >= 0) {
+    choice.variant = static_cast<size_t>(request.variant);
+    choice.split = splitFor(entry, choice.variant, request);
+    return choice;
+  }
+  int split = entry.findVariant(variant::kSplit);
+  int unsplit = entry.findVariant(variant::kUnsplit);
+  if (split < 0 || unsplit < 0) {
+    choice.variant = getDefaultVariant(entry);
+    choice.split = splitFor(entry, choice.variant, request);
+    return choice;
+  }
+  // The split variant's plan decides: one split means B * Hkv CTAs already
+  // fill the GPU. Out-of-range arguments: planning the split variant
+  // reports them.
+  choice.variant = static_cast<size_t>(split);
+  choice.split = splitFor(entry, choice.variant, request);
+  if (choice.split && choice.split->numSplits == 1) {
+    choice.variant = static_cast<size_t>(unsplit);
+    choice.split = splitFor(entry, choice.variant, request);
+  }
+  return choice;
+}
+
+size_t fd::rt::chooseVariant(const EntrySpec &entry, int64_t batch,
+                             int64_t maxLen, int64_t smCount,
+                             int64_t residentCtasPerSm) {
+  PlanRequest request;
+  request.batch = batch;
+  request.maxLen = maxLen;
+  request.smCount = smCount;
+  request.residentCtasPerSm.assign(entry.variants.size(), residentCtasPerSm);
+  Expected<PlanChoice> choice = choosePlan(entry, request);
+  return choice ? choice->variant : 0;
+}
+
+Expected<WorkspaceLayout> fd::rt::layoutWorkspace(const VariantSpec &variant,
                                                   const SymbolValues &symbols) {
   WorkspaceLayout layout;
-  if (entry.workspace.size() > kMaxWorkspaceBuffers)
+  if (variant.workspace.size() > kMaxWorkspaceBuffers)
     return Status::error(ErrorCode::Internal, "too many workspace buffers");
   uint64_t offset = 0;
-  for (const WorkspaceSpec &buffer : entry.workspace) {
+  for (const WorkspaceSpec &buffer : variant.workspace) {
     uint64_t bytes = dtypeSize(buffer.elem);
     for (const SizeExpr &dim : buffer.shape) {
       int64_t extent = symbols.evaluate(dim);
@@ -141,23 +213,28 @@ fd::rt::evaluateGrid(const KernelSpec &kernel, const SymbolValues &symbols) {
   return grid;
 }
 
-Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
+/// The error for planning an entry that is not a decode_attention.
+static Status notPlannable(const EntrySpec &entry) {
+  return Status::error(ErrorCode::Unsupported,
+                       "entry '" + entry.name + "': op '" + entry.opName +
+                           "' cannot be planned by this runtime (only "
+                           "decode_attention)");
+}
+
+Expected<Plan> fd::rt::makePlan(const EntrySpec &entry, int64_t batch,
                                 int64_t maxLen, int64_t smCount,
                                 int64_t numSplits, int64_t chunk,
                                 bool graphSafe, int variant) {
-  if (variant >= static_cast<int>(getNumVariants(top)))
-    return Status::error(ErrorCode::InvalidArgument,
-                         "entry '" + top.name + "' has no variant " +
-                             std::to_string(variant) + " (it has " +
-                             std::to_string(getNumVariants(top)) + ")");
-  if (variant < 0)
-    variant = static_cast<int>(getDefaultVariant(top));
-  const EntrySpec &entry = getVariant(top, static_cast<size_t>(variant));
   if (entry.op != OpKind::DecodeAttention)
-    return Status::error(ErrorCode::Unsupported,
-                         "entry '" + entry.name + "': op '" + entry.opName +
-                             "' cannot be planned by this runtime (only "
-                             "decode_attention)");
+    return notPlannable(entry);
+  if (variant >= static_cast<int>(entry.variants.size()))
+    return Status::error(ErrorCode::InvalidArgument,
+                         "entry '" + entry.name + "' has no variant " +
+                             std::to_string(variant) + " (it has " +
+                             std::to_string(entry.variants.size()) + ")");
+  if (variant < 0)
+    variant = static_cast<int>(getDefaultVariant(entry));
+  const VariantSpec &launch = entry.variants[variant];
   if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
     return range;
   if (numSplits < 1 || numSplits > kMaxValue || chunk < 1 || chunk > kMaxValue)
@@ -184,13 +261,13 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
   result.numSplits = numSplits;
   result.chunk = chunk;
   SymbolValues symbols = getSymbolValues(entry, batch, numSplits, chunk);
-  for (const KernelSpec &kernel : entry.kernels) {
+  for (const KernelSpec &kernel : launch.kernels) {
     Expected<std::array<uint32_t, 3>> grid = evaluateGrid(kernel, symbols);
     if (!grid)
       return grid.getStatus().withContext("entry '" + entry.name + "'");
     result.grids.push_back(*grid);
   }
-  Expected<WorkspaceLayout> layout = layoutWorkspace(entry, symbols);
+  Expected<WorkspaceLayout> layout = layoutWorkspace(launch, symbols);
   if (!layout)
     return layout.getStatus().withContext("entry '" + entry.name + "'");
   result.workspace = *layout;
@@ -198,40 +275,42 @@ Expected<Plan> fd::rt::makePlan(const EntrySpec &top, int64_t batch,
   return result;
 }
 
-static Expected<Plan> planImpl(const EntrySpec &entry, int64_t batch,
-                               int64_t maxLen, int64_t smCount,
-                               int64_t residentCtasPerSm, bool graphSafe,
-                               int variant) {
+Expected<Plan> fd::rt::plan(const EntrySpec &entry,
+                            const PlanRequest &request) {
   if (entry.op != OpKind::DecodeAttention)
-    return makePlan(entry, batch, maxLen, smCount, 1, 1, graphSafe, variant);
-  if (variant < 0)
-    variant = static_cast<int>(
-        chooseVariant(entry, batch, maxLen, smCount, residentCtasPerSm));
-  if (variant < static_cast<int>(getNumVariants(entry)) &&
-      getVariant(entry, size_t(variant)).variantName == "unsplit") {
-    // One CTA walks the whole sequence: one split covering maxLen.
-    if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
-      return range.withContext("cannot plan entry '" + entry.name + "'");
-    int64_t align = std::max<int64_t>(1, entry.split.chunkAlign);
-    return makePlan(entry, batch, maxLen, smCount, 1,
-                    roundUp(std::max<int64_t>(maxLen, 1), align), graphSafe,
-                    variant);
-  }
-  Expected<SplitChoice> choice =
-      chooseSplits(entry.split, batch, entry.numKvHeads, maxLen, smCount,
-                   residentCtasPerSm);
+    return notPlannable(entry);
+  Expected<PlanChoice> choice = choosePlan(entry, request);
   if (!choice)
-    return choice.getStatus().withContext("cannot plan entry '" + entry.name +
-                                          "'");
-  return makePlan(entry, batch, maxLen, smCount, choice->numSplits,
-                  choice->chunk, graphSafe, variant);
+    return choice.getStatus();
+  if (!choice->split)
+    return choice->split.getStatus().withContext("cannot plan entry '" +
+                                                 entry.name + "'");
+  return makePlan(entry, request.batch, request.maxLen, request.smCount,
+                  choice->split->numSplits, choice->split->chunk,
+                  request.graphSafe, static_cast<int>(choice->variant));
+}
+
+/// A request with one occupancy figure for every variant.
+static PlanRequest makeRequest(const EntrySpec &entry, int64_t batch,
+                               int64_t maxLen, int64_t smCount,
+                               int64_t residentCtasPerSm, int variant,
+                               bool graphSafe) {
+  PlanRequest request;
+  request.batch = batch;
+  request.maxLen = maxLen;
+  request.smCount = smCount;
+  request.residentCtasPerSm.assign(entry.variants.size(), residentCtasPerSm);
+  request.variant = variant;
+  request.graphSafe = graphSafe;
+  return request;
 }
 
 Expected<Plan> fd::rt::plan(const EntrySpec &entry, int64_t batch,
                             int64_t maxLen, int64_t smCount,
                             int64_t residentCtasPerSm, int variant) {
-  return planImpl(entry, batch, maxLen, smCount, residentCtasPerSm,
-                  /*graphSafe=*/false, variant);
+  return plan(entry, makeRequest(entry, batch, maxLen, smCount,
+                                 residentCtasPerSm, variant,
+                                 /*graphSafe=*/false));
 }
 
 Expected<Plan> fd::rt::planForGraph(const EntrySpec &entry, int64_t maxBatch,
@@ -240,43 +319,44 @@ Expected<Plan> fd::rt::planForGraph(const EntrySpec &entry, int64_t maxBatch,
   // Correctness needs only S * chunk >= every length and a batch within the
   // plan, so a plan for the maxima serves every smaller step; a smaller step
   // merely leaves some of the planned parallelism idle.
-  return planImpl(entry, maxBatch, maxLen, smCount, residentCtasPerSm,
-                  /*graphSafe=*/true, variant);
+  return plan(entry, makeRequest(entry, maxBatch, maxLen, smCount,
+                                 residentCtasPerSm, variant,
+                                 /*graphSafe=*/true));
 }
 
 /// Byte offset of the workspace buffer \p index selects in \p plan's
 /// variant (a unified-max state buffer), or an error naming \p what.
 static Expected<uint64_t> stateOffset(const EntrySpec &entry, const Plan &plan,
-                                      int EntrySpec::*index, const char *what) {
+                                      int VariantSpec::*index,
+                                      const char *what) {
   if (plan.variant < 0 ||
-      plan.variant >= static_cast<int>(getNumVariants(entry)))
+      plan.variant >= static_cast<int>(entry.variants.size()))
     return Status::error(ErrorCode::InvalidArgument,
                          "plan variant " + std::to_string(plan.variant) +
-                             " is out of range for entry '" + entry.name +
-                             "'");
-  const EntrySpec &variant = getVariant(entry, plan.variant);
+                             " is out of range for entry '" + entry.name + "'");
+  const VariantSpec &variant = entry.variants[plan.variant];
   if (variant.*index < 0)
     return Status::error(ErrorCode::InvalidArgument,
                          "entry '" + entry.name + "' (variant '" +
-                             variant.variantName + "') has no " + what +
+                             variant.name + "') has no " + what +
                              ": only unified-max entries have one");
   return plan.workspace.offsets[variant.*index];
 }
 
 Expected<uint64_t> fd::rt::getFallbackCounterOffset(const EntrySpec &entry,
                                                     const Plan &plan) {
-  return stateOffset(entry, plan, &EntrySpec::fallbackCounter,
+  return stateOffset(entry, plan, &VariantSpec::fallbackCounter,
                      "fallback counter");
 }
 
 Expected<uint64_t> fd::rt::getPhiOffset(const EntrySpec &entry,
                                         const Plan &plan) {
-  return stateOffset(entry, plan, &EntrySpec::phiBuffer,
+  return stateOffset(entry, plan, &VariantSpec::phiBuffer,
                      "phi buffer (bundles before run-time phi bake phi into "
                      "the kernels)");
 }
 
 Expected<uint64_t> fd::rt::getScoreStatsOffset(const EntrySpec &entry,
                                                const Plan &plan) {
-  return stateOffset(entry, plan, &EntrySpec::scoreStats, "score statistics");
+  return stateOffset(entry, plan, &VariantSpec::scoreStats, "score statistics");
 }

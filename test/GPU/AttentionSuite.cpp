@@ -67,8 +67,7 @@ void report(const rt::EntrySpec &entry, const char *mode,
   if (p.lens().size() > 4)
     lens += ",...";
   std::string name = entry.name;
-  const std::string &variant =
-      rt::getVariant(entry, size_t(plan.variant)).variantName;
+  const std::string &variant = entry.variants[size_t(plan.variant)].name;
   if (!variant.empty())
     name += "/" + variant;
   std::printf("%-5s %-36s %-6s B=%-3lld L=%-6lld %-11s S=%-3lld lens=[%s] "
@@ -96,8 +95,8 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
     // unified max: two_kernel and single_launch), whichever the runtime
     // would choose for this shape.
     AttentionProblem p(entry, c.batch, c.len, c.layout, ++seed);
-    for (size_t v = 0; v < rt::getNumVariants(entry); ++v) {
-      const std::string &variant = rt::getVariant(entry, v).variantName;
+    for (size_t v = 0; v < entry.variants.size(); ++v) {
+      const std::string &variant = entry.variants[v].name;
       auto plan = variant.empty() ? bound.plan(c.batch, c.len)
                                   : bound.planVariant(c.batch, c.len, variant);
       if (!plan) {

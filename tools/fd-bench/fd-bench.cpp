@@ -237,12 +237,13 @@ int main(int argc, char **argv) {
   FlushMode flush = FlushMode::Read;
   bool torch = true, withRef = true, floorSweep = false, backToBack = false;
   auto usage = [] {
-    std::fprintf(
-        stderr,
-        "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-        "[--cases required|tune|unified-max|dispatch] [--case B,Hq,Hkv,L] [--runs N] "
-        "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
-        "[--torch-script path] [--flush read|write] [--floor-sweep] [--back-to-back]\n");
+    std::fprintf(stderr,
+                 "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
+                 "[--cases required|tune|unified-max|dispatch] [--case "
+                 "B,Hq,Hkv,L] [--runs N] "
+                 "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
+                 "[--torch-script path] [--flush read|write] [--floor-sweep] "
+                 "[--back-to-back]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -370,8 +371,8 @@ int main(int argc, char **argv) {
     std::printf("read bandwidth (2 GiB): %.1f GB/s\n", gbs);
     std::printf("| MB | bytes/bw us | read us | ratio | back-to-back us | "
                 "ratio | empty launch us |\n|---|---|---|---|---|---|---|\n");
-    for (double mb : {2.0, 4.0, 8.0, 16.0, 32.0, 33.55, 64.0, 90.18, 100.66,
-                      256.0}) {
+    for (double mb :
+         {2.0, 4.0, 8.0, 16.0, 32.0, 33.55, 64.0, 90.18, 100.66, 256.0}) {
       uint64_t bytes = uint64_t(mb * 1e6) / 16 * 16;
       double emptyUs = 0;
       double us = timer.measureReadTime(bytes, runs, emptyUs);
@@ -452,18 +453,18 @@ int main(int argc, char **argv) {
         // Every launch variant (unified max: two_kernel and single_launch),
         // named "fd:<bundle>/<variant>".
         const Measurement base = m;
-        const int64_t resident = bound->getKernels().front().residentCtasPerSm;
-        const size_t pick = rt::chooseVariant(spec, c.batch, c.len,
-                                              ctx.getSmCount(), resident);
-        for (size_t v = 0; v < rt::getNumVariants(spec); ++v) {
+        // Planned as BoundEntry plans: this device's SM count and each
+        // variant's own occupancy; "chosen" is the planner's choice.
+        rt::PlanRequest request = bound->makePlanRequest(c.batch, c.len);
+        const rt::Expected<rt::PlanChoice> pick = rt::choosePlan(spec, request);
+        for (size_t v = 0; v < spec.variants.size(); ++v) {
           m = base;
-          m.chosen = v == pick;
-          const std::string &variant = rt::getVariant(spec, v).variantName;
+          m.chosen = pick && v == pick->variant;
+          const std::string &variant = spec.variants[v].name;
           if (!variant.empty())
             m.name += "/" + variant;
-          auto plan =
-              rt::plan(spec, c.batch, c.len, ctx.getSmCount(),
-                       bound->getKernels().front().residentCtasPerSm, int(v));
+          request.variant = int(v);
+          auto plan = rt::plan(spec, request);
           if (!plan) {
             m.note = plan.getStatus().getMessage();
             result.results.push_back(m);
@@ -481,12 +482,13 @@ int main(int argc, char **argv) {
               error = s.getMessage();
             return s.ok();
           };
-          bool ok = init.ok() &&
-                    (backToBack
-                         ? timer.timeBackToBack(
-                               launch, int(std::max<size_t>(8, 2 * copyArgs.size())),
-                               1, runs, t)
-                         : timer.time([&] { return launch(0); }, 3, runs, t));
+          bool ok =
+              init.ok() &&
+              (backToBack
+                   ? timer.timeBackToBack(
+                         launch, int(std::max<size_t>(8, 2 * copyArgs.size())),
+                         1, runs, t)
+                   : timer.time([&] { return launch(0); }, 3, runs, t));
           if (!ok) {
             m.note = error;
           } else {

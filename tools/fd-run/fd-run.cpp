@@ -3,7 +3,8 @@
 // fd-run bundle.fdb --list    entries, kernels and their arguments
 // fd-run bundle.fdb --check   validate; with a GPU, JIT every module and
 //                             print each kernel's registers and spills
-// fd-run bundle.fdb --plan    the split plan of each entry
+// fd-run bundle.fdb --plan    the plan of each entry's launch variants and
+//                             which one the planner chooses
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +32,9 @@ struct Options {
   int64_t batch = 1;
   int64_t maxLen = 4096;
   int64_t smCount = 0; ///< 0: ask the device
+  /// Resident CTAs per SM to assume for every variant; 0: from the device
+  /// when there is one (no --sm-count), else unknown.
+  int64_t residentCtas = 0;
   int device = 0;
   std::string entry;
 };
@@ -48,6 +52,9 @@ static void printUsage(std::FILE *out) {
       "  --batch N       batch to plan for (default 1)\n"
       "  --max-len N     longest sequence to plan for (default 4096)\n"
       "  --sm-count N    plan for N SMs instead of asking the GPU\n"
+      "  --resident-ctas N\n"
+      "                  assume N resident CTAs per SM for every launch\n"
+      "                  variant instead of the loaded kernels' occupancy\n"
       "  --graph         plan in CUDA-graph-safe mode (for the maxima)\n"
       "  --entry NAME    only this entry (--plan, --check)\n"
       "  --device N      device ordinal (default 0)\n"
@@ -113,6 +120,9 @@ static bool parseOptions(int argc, char **argv, Options &options) {
     } else if (arg == "--sm-count") {
       if (!number("--sm-count", 1, options.smCount))
         return false;
+    } else if (arg == "--resident-ctas") {
+      if (!number("--resident-ctas", 1, options.residentCtas))
+        return false;
     } else if (arg == "--device") {
       int64_t device;
       if (!number("--device", 0, device))
@@ -151,15 +161,23 @@ static std::string formatSizes(const std::vector<SizeExpr> &sizes) {
 }
 
 static const char *splitModeName(SplitMode mode) {
+  namespace split_mode = fd::bundle::split_mode;
   switch (mode) {
   case SplitMode::Auto:
-    return "auto";
+    return split_mode::kAuto.data();
   case SplitMode::Fixed:
-    return "fixed";
+    return split_mode::kFixed.data();
   case SplitMode::Chunk:
-    return "chunk";
+    return split_mode::kChunk.data();
   }
   return "?";
+}
+
+/// The kernels listed at the entry's top level: variant 0's (the manifest's
+/// top level repeats it), or a flat_gemm entry's GEMM kernels.
+static const std::vector<KernelSpec> &topLevelKernels(const EntrySpec &entry) {
+  return entry.op == OpKind::FlatGemm ? entry.gemm.kernels
+                                      : entry.variants.front().kernels;
 }
 
 static void listBundle(const Bundle &bundle) {
@@ -179,7 +197,7 @@ static void listBundle(const Bundle &bundle) {
                   static_cast<long long>(entry.numKvHeads),
                   static_cast<long long>(entry.headDim), entry.scale);
       std::printf("  softmax %s", entry.softmax.kind.c_str());
-      if (entry.softmax.kind == "unified_max")
+      if (entry.softmax.kind == fd::bundle::softmax::kUnifiedMax)
         std::printf(" (phi %g, threshold %g)", entry.softmax.phi,
                     entry.softmax.threshold);
       const SplitPolicy &split = entry.split;
@@ -196,10 +214,18 @@ static void listBundle(const Bundle &bundle) {
     } else {
       std::printf("\n");
     }
-    for (const EntrySpec &variant : entry.variants) {
+    // The manifest's variants, when it lists them (their names are then
+    // never empty); then its top level, which repeats the first.
+    bool listsVariants =
+        entry.variants.size() > 1 ||
+        (entry.variants.size() == 1 && !entry.variants.front().name.empty());
+    for (size_t v = 0; listsVariants && v < entry.variants.size(); ++v) {
+      const VariantSpec &variant = entry.variants[v];
       std::printf("  variant %s: %zu kernels, workspace_init %s",
-                  variant.variantName.c_str(), variant.kernels.size(),
-                  variant.workspaceZeroInit ? "zero" : "none");
+                  variant.name.c_str(), variant.kernels.size(),
+                  variant.workspaceZeroInit
+                      ? fd::bundle::kWorkspaceInitZero.data()
+                      : fd::bundle::kWorkspaceInitNone.data());
       if (variant.fallbackCounter >= 0)
         std::printf(", fallback_counter %s",
                     variant.workspace[variant.fallbackCounter].name.c_str());
@@ -214,11 +240,13 @@ static void listBundle(const Bundle &bundle) {
         std::printf("    kernel %s (role '%s')\n", kernel.symbol.c_str(),
                     kernel.role.c_str());
     }
-    for (const WorkspaceSpec &buffer : entry.workspace)
-      std::printf("  workspace %s: %s %s\n", buffer.name.c_str(),
-                  dtypeName(buffer.elem), formatSizes(buffer.shape).c_str());
-    for (size_t k = 0; k < entry.kernels.size(); ++k) {
-      const KernelSpec &kernel = entry.kernels[k];
+    if (!entry.variants.empty())
+      for (const WorkspaceSpec &buffer : entry.variants.front().workspace)
+        std::printf("  workspace %s: %s %s\n", buffer.name.c_str(),
+                    dtypeName(buffer.elem), formatSizes(buffer.shape).c_str());
+    const std::vector<KernelSpec> &kernels = topLevelKernels(entry);
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const KernelSpec &kernel = kernels[k];
       std::printf("  kernel %zu: %s (module %s, role '%s')\n", k,
                   kernel.symbol.c_str(), kernel.module.c_str(),
                   kernel.role.c_str());
@@ -311,7 +339,7 @@ static int checkOnDevice(const std::shared_ptr<const Bundle> &bundle,
   for (size_t index : selected) {
     const EntrySpec &entry = bundle->getEntries()[index];
     bool modulesLoaded = true;
-    for (const KernelSpec &kernel : entry.kernels)
+    for (const KernelSpec &kernel : topLevelKernels(entry))
       modulesLoaded &= moduleOk[kernel.moduleIndex];
     if (!modulesLoaded)
       continue; // Already reported with its module.
@@ -322,12 +350,13 @@ static int checkOnDevice(const std::shared_ptr<const Bundle> &bundle,
       exitCode = 1;
       continue;
     }
-    for (size_t k = 0; k < entry.kernels.size(); ++k) {
+    const std::vector<KernelSpec> &kernels = topLevelKernels(entry);
+    for (size_t k = 0; k < kernels.size(); ++k) {
       const KernelInfo &info = (*bound)->getKernels()[k];
       std::printf("kernel %s/%s: %d registers, %d bytes local%s, %d bytes "
                   "static shared, max %d threads per block\n",
-                  entry.name.c_str(), entry.kernels[k].symbol.c_str(),
-                  info.numRegs, info.localBytes,
+                  entry.name.c_str(), kernels[k].symbol.c_str(), info.numRegs,
+                  info.localBytes,
                   info.localBytes ? " (SPILLS)" : " (no spills)",
                   info.staticSharedBytes, info.maxThreadsPerBlock);
     }
@@ -335,8 +364,56 @@ static int checkOnDevice(const std::shared_ptr<const Bundle> &bundle,
   return exitCode;
 }
 
-static int planEntries(const Bundle &bundle, const Options &options) {
+/// The occupancy an entry's plans assume: resident CTAs per SM of each
+/// variant's first kernel, and a line saying where it came from.
+struct Occupancy {
+  std::vector<int64_t> residentCtasPerSm;
+  std::string source;
+};
+
+/// --resident-ctas when given; else, with a device (no --sm-count), the
+/// loaded kernels' occupancy, which is what BoundEntry::plan uses; else
+/// unknown.
+static Occupancy getOccupancy(const EntrySpec &entry, size_t index,
+                              Executable *exe, const Options &options) {
+  Occupancy occupancy;
+  if (options.residentCtas > 0) {
+    occupancy.residentCtasPerSm.assign(entry.variants.size(),
+                                       options.residentCtas);
+    occupancy.source = "assuming " + std::to_string(options.residentCtas) +
+                       " resident CTAs per SM for every variant "
+                       "(--resident-ctas)";
+    return occupancy;
+  }
+  std::string why = "--sm-count: no kernels loaded";
+  if (exe) {
+    Expected<const BoundEntry *> bound = exe->bind(index);
+    if (bound) {
+      occupancy.residentCtasPerSm = (*bound)->getResidentCtasPerSm();
+      occupancy.source = "occupancy of the loaded kernels (resident CTAs per "
+                         "SM of each variant's first kernel:";
+      for (size_t v = 0; v < entry.variants.size(); ++v)
+        occupancy.source +=
+            (v ? ", " : " ") +
+            (entry.variants[v].name.empty() ? std::string("variant 0")
+                                            : entry.variants[v].name) +
+            " " + std::to_string(occupancy.residentCtasPerSm[v]);
+      occupancy.source += "), as BoundEntry::plan";
+      return occupancy;
+    }
+    why = "the kernels did not load: " + bound.getStatus().getMessage();
+  }
+  occupancy.source = "assuming unknown occupancy (" + why +
+                     "): auto splits fill ctas_per_sm x SMs; on a GPU "
+                     "BoundEntry::plan fills one wave of resident CTAs and "
+                     "may choose differently (--resident-ctas N)";
+  return occupancy;
+}
+
+static int planEntries(const std::shared_ptr<const Bundle> &bundle,
+                       const Options &options) {
   int64_t smCount = options.smCount;
+  std::shared_ptr<Executable> exe;
   if (smCount == 0) {
     Expected<std::shared_ptr<Context>> context =
         Context::create(options.device);
@@ -348,30 +425,39 @@ static int planEntries(const Bundle &bundle, const Options &options) {
       return 1;
     }
     smCount = (*context)->getSmCount();
+    // The kernels' occupancy, unless assumed: only a device knows it.
+    if (options.residentCtas == 0)
+      if (Expected<std::shared_ptr<Executable>> created =
+              Executable::create(context.take(), bundle))
+        exe = created.take();
   }
   std::vector<size_t> selected;
-  if (!selectEntries(bundle, options, selected))
+  if (!selectEntries(*bundle, options, selected))
     return 1;
   int exitCode = 0;
   for (size_t index : selected) {
-    const EntrySpec &entry = bundle.getEntries()[index];
+    const EntrySpec &entry = bundle->getEntries()[index];
     if (entry.op != OpKind::DecodeAttention) {
       std::printf("plan %s: skipped (op %s is not planned by this runtime)\n",
                   entry.name.c_str(), entry.opName.c_str());
       continue;
     }
-    // Every launch variant (unified max has two); the default one is the
-    // variant BoundEntry::plan picks.
-    size_t defaultVariant =
-        chooseVariant(entry, options.batch, options.maxLen, smCount, 0);
-    for (size_t v = 0; v < getNumVariants(entry); ++v) {
-      const EntrySpec &variant = getVariant(entry, v);
-      int index = static_cast<int>(v);
-      Expected<Plan> result =
-          options.graph ? planForGraph(entry, options.batch, options.maxLen,
-                                       smCount, /*residentCtasPerSm=*/0, index)
-                        : plan(entry, options.batch, options.maxLen, smCount,
-                               /*residentCtasPerSm=*/0, index);
+    Occupancy occupancy = getOccupancy(entry, index, exe.get(), options);
+    PlanRequest request;
+    request.batch = options.batch;
+    request.maxLen = options.maxLen;
+    request.smCount = smCount;
+    request.residentCtasPerSm = occupancy.residentCtasPerSm;
+    request.graphSafe = options.graph;
+    // "(default)" marks the variant the planner chooses for this request.
+    Expected<PlanChoice> choice = choosePlan(entry, request);
+    std::printf("plan %s: %s\n", entry.name.c_str(), occupancy.source.c_str());
+    // Every launch variant (online softmax: split and unsplit; unified max:
+    // two_kernel and single_launch).
+    for (size_t v = 0; v < entry.variants.size(); ++v) {
+      const VariantSpec &variant = entry.variants[v];
+      request.variant = static_cast<int>(v);
+      Expected<Plan> result = plan(entry, request);
       if (!result) {
         std::fprintf(stderr, "fd-run: %s\n",
                      result.getStatus().getMessage().c_str());
@@ -379,9 +465,9 @@ static int planEntries(const Bundle &bundle, const Options &options) {
         continue;
       }
       std::string label = entry.name;
-      if (!variant.variantName.empty())
-        label += " variant " + variant.variantName +
-                 (v == defaultVariant ? " (default)" : "");
+      if (!variant.name.empty())
+        label += " variant " + variant.name +
+                 (choice && v == choice->variant ? " (default)" : "");
       std::printf("plan %s: batch %lld, max_len %lld, sm_count %lld%s -> "
                   "num_splits %lld, chunk %lld, workspace %llu bytes\n",
                   label.c_str(), static_cast<long long>(result->batch),
@@ -442,10 +528,12 @@ int main(int argc, char **argv) {
     listBundle(**bundle);
   if (options.check) {
     size_t kernels = 0;
-    // Every launch variant's kernels (variant 0 is the top level).
-    for (const EntrySpec &entry : (*bundle)->getEntries())
-      for (size_t v = 0; v < getNumVariants(entry); ++v)
-        kernels += getVariant(entry, v).kernels.size();
+    // Every launch variant's kernels, or a flat_gemm entry's GEMM kernels.
+    for (const EntrySpec &entry : (*bundle)->getEntries()) {
+      kernels += entry.gemm.kernels.size();
+      for (const VariantSpec &variant : entry.variants)
+        kernels += variant.kernels.size();
+    }
     std::printf("%s: valid bundle (%zu modules, %zu entries, %zu kernels)\n",
                 options.bundlePath.c_str(), (*bundle)->getModules().size(),
                 (*bundle)->getEntries().size(), kernels);
@@ -453,6 +541,6 @@ int main(int argc, char **argv) {
     exitCode |= checkOnDevice(*bundle, options);
   }
   if (options.plan)
-    exitCode |= planEntries(**bundle, options);
+    exitCode |= planEntries(*bundle, options);
   return exitCode;
 }

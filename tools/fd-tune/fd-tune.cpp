@@ -53,7 +53,8 @@ using namespace fd::rt;
 namespace {
 
 /// Read bandwidth the weight-bytes floor is computed with: a 2 GiB f16 sum
-/// reads at ~3.0 TB/s on the H100 here (docs/MEASURING.md). Overridable.
+/// reads at ~3.0 TB/s on the H100 here (../shared/MEASURING.md, outside
+/// the repository). Overridable.
 double floorBandwidth = 3.0e12;
 
 #define CUDA_CHECK(expr)                                                       \
@@ -190,7 +191,7 @@ const int64_t kCheckMs[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 31, 64, 128};
 std::vector<std::string> variantsOf(const BoundEntry &bound) {
   const EntrySpec &e = bound.getSpec();
   std::vector<std::string> variants;
-  for (const KernelSpec &k : e.kernels)
+  for (const KernelSpec &k : e.gemm.kernels)
     variants.push_back(k.role);
   std::string why;
   if (e.gemm.hasBias) {
@@ -198,7 +199,7 @@ std::vector<std::string> variantsOf(const BoundEntry &bound) {
   } else {
     Expected<CublasHandle *> handle = bound.getContext().getCublas();
     if (handle)
-      variants.push_back(std::string(kCublasVariant));
+      variants.push_back(std::string(kCublasName));
     else
       why = handle.getStatus().getMessage();
   }
@@ -227,15 +228,16 @@ int runGraphCheck(const BoundEntry &bound, const DispatchTable *table,
   int failures = 0;
   for (const std::string &variant : variants) {
     const char *name = variant.empty() ? "dispatched" : variant.c_str();
-    checkStatus(bound.runFlatGemm(p.args(m), table, CUstream(stream), variant),
-                "run (before capture)");
+    checkStatus(
+        FlatGemm(bound).run(p.args(m), table, CUstream(stream), variant),
+        "run (before capture)");
     CUDA_CHECK(cudaStreamSynchronize(stream));
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
     CUDA_CHECK(
         cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     Status captured =
-        bound.runFlatGemm(p.args(m), table, CUstream(stream), variant);
+        FlatGemm(bound).run(p.args(m), table, CUstream(stream), variant);
     CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
     checkStatus(captured, "run (capture)");
     CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
@@ -285,7 +287,8 @@ int runCheck(const BoundEntry &bound, const DispatchTable *table) {
     for (int64_t m : kCheckMs) {
       // Poison: 0xFF bytes are NaN in f16, bf16 and f32.
       CUDA_CHECK(cudaMemset(p.dy, 0xFF, outBytes));
-      checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, variant), "run");
+      checkStatus(FlatGemm(bound).run(p.args(m), table, nullptr, variant),
+                  "run");
       CUDA_CHECK(cudaDeviceSynchronize());
       CUDA_CHECK(cudaMemcpy(host.data(), p.dy, outBytes, cudaMemcpyDefault));
       std::vector<double> out(size_t(m * g.n));
@@ -409,7 +412,7 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
     for (const std::string &v : variants) {
       double us = timer.median(
           [&] {
-            checkStatus(bound.runFlatGemm(p.args(m), table, nullptr, v),
+            checkStatus(FlatGemm(bound).run(p.args(m), table, nullptr, v),
                         "run");
           },
           reps);
@@ -419,11 +422,11 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
     size_t chosen = check(selectFlatGemmKernel(e, m, table), "select");
     double us = timer.median(
         [&] {
-          checkStatus(bound.runFlatGemm(p.args(m), table, nullptr), "run");
+          checkStatus(FlatGemm(bound).run(p.args(m), table, nullptr), "run");
         },
         reps);
     std::printf(" | %10.2f %9s %8.0f %7.3f\n", us,
-                flatGemmVariantName(e, chosen).c_str(), bytes / us / 1e3,
+                gemmKernelName(e, chosen).c_str(), bytes / us / 1e3,
                 us / floorUs);
     if (json) {
       std::fprintf(json,
@@ -432,10 +435,10 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
                    "\"us\": %.3f, \"floor_us\": %.3f, \"variants\": {",
                    firstJson ? "" : ",", e.name.c_str(), dtypeName(e.dtype),
                    (long long)g.n, (long long)g.k, (long long)m,
-                   flatGemmVariantName(e, chosen).c_str(), us, floorUs);
+                   gemmKernelName(e, chosen).c_str(), us, floorUs);
       for (size_t i = 0; i < times.size(); ++i)
-        std::fprintf(json, "%s\"%s\": %.3f", i ? ", " : "",
-                     variants[i].c_str(), times[i]);
+        std::fprintf(json, "%s\"%s\": %.3f", i ? ", " : "", variants[i].c_str(),
+                     times[i]);
       std::fprintf(json, "}}");
       firstJson = false;
     }
@@ -477,17 +480,17 @@ void runLayer(const std::vector<const BoundEntry *> &entries,
     double us[2];
     for (int pdl = 0; pdl < 2; ++pdl) {
       setProgrammaticLaunch(pdl == 1);
-      us[pdl] =
-          timer.median(
-              [&] {
-                for (int c = 0; c < copies; ++c)
-                  for (size_t i = 0; i < entries.size(); ++i)
-                    checkStatus(entries[i]->runFlatGemm(problems[c][i].args(m),
-                                                        table, nullptr),
-                                "run");
-              },
-              reps) /
-          copies;
+      us[pdl] = timer.median(
+                    [&] {
+                      for (int c = 0; c < copies; ++c)
+                        for (size_t i = 0; i < entries.size(); ++i)
+                          checkStatus(
+                              FlatGemm(*entries[i])
+                                  .run(problems[c][i].args(m), table, nullptr),
+                              "run");
+                    },
+                    reps) /
+                copies;
     }
     std::printf("%5lld %12.2f %7.3f %12.2f %7.3f %8.1f%%\n", (long long)m,
                 us[0], us[0] / floorUs, us[1], us[1] / floorUs,
@@ -514,7 +517,7 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
       double us = timer.median(
           [&] {
             checkStatus(
-                bound.runFlatGemm(p.args(m), nullptr, nullptr, variants[i]),
+                FlatGemm(bound).run(p.args(m), nullptr, nullptr, variants[i]),
                 "run");
           },
           reps);
@@ -524,7 +527,7 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
       }
     }
     const std::string &v = variants[best];
-    if (!rules.empty() && rules.back().variant == v)
+    if (!rules.empty() && rules.back().kernel == v)
       rules.back().maxM = m;
     else
       rules.push_back({m, v});
@@ -640,15 +643,16 @@ int main(int argc, char **argv) {
     double bytes = double(le.gemm.n) * le.gemm.k * dtypeSize(le.dtype);
     int copies = int(std::ceil(double(size_t(256) << 20) / bytes));
     std::string variant;
-    for (const KernelSpec &k : le.kernels)
-      if (variant.empty() || k.role == "gemv")
+    for (const KernelSpec &k : le.gemm.kernels)
+      if (variant.empty() || fd::bundle::gemm_kernel::isGemv(k.role))
         variant = k.role;
     for (int i = 0; i < copies; ++i)
       flushProblems.push_back(makeProblem(le, 1, 1000 + i));
     readFlush = [&flushProblems, largest, variant] {
       for (const Problem &p : flushProblems)
-        checkStatus(largest->runFlatGemm(p.args(1), nullptr, nullptr, variant),
-                    "flush");
+        checkStatus(
+            FlatGemm(*largest).run(p.args(1), nullptr, nullptr, variant),
+            "flush");
     };
     std::printf("L2 flush: %s\n",
                 flushMode == Flush::Read

@@ -115,6 +115,8 @@ inline constexpr std::string_view kScalar = "scalar";
 } // namespace arg_kind
 /// "workspace_init": the variant's workspace must start zeroed.
 inline constexpr std::string_view kWorkspaceInitZero = "zero";
+/// "workspace_init": no initialisation needed (the default).
+inline constexpr std::string_view kWorkspaceInitNone = "none";
 
 /// What a kernel does within its entry's launch sequence ("role").
 namespace role {
@@ -180,6 +182,8 @@ inline constexpr std::string_view kBias = "bias";
 inline constexpr std::string_view kY = "y";
 // Scalars.
 inline constexpr std::string_view kScale = "scale";
+/// Another name of the scalar binding symbol::kS (the merge's split count).
+inline constexpr std::string_view kNumSplits = "num_splits";
 // Workspace buffers (their "name" in the manifest's workspace).
 inline constexpr std::string_view kPartialAcc = "partial_acc";
 inline constexpr std::string_view kPartialMax = "partial_max";

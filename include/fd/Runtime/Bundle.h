@@ -2,14 +2,17 @@
 //
 // A bundle (docs/bundle.md) is one JSON file written by fd-compile: PTX
 // modules plus entries that say which kernels to launch, with what grid and
-// which arguments. Bundle::load* parses and validates it completely, with no
-// GPU involved; nothing else in the runtime re-checks the manifest.
+// which arguments. This header is the manifest's data model; Bundle::load*
+// (ManifestReader.cpp) parses and validates it completely, with no GPU
+// involved, and nothing else in the runtime re-checks it. The names the
+// manifest spells are those of fd/Bundle/Schema.h.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef FD_RUNTIME_BUNDLE_H
 #define FD_RUNTIME_BUNDLE_H
 
+#include "fd/Bundle/Schema.h"
 #include "fd/Runtime/Status.h"
 
 #include <array>
@@ -22,9 +25,6 @@
 #include <vector>
 
 namespace fd::rt {
-
-/// The bundle format version this runtime reads.
-constexpr int64_t kBundleVersion = 1;
 
 /// Most kernel parameters one kernel may take after memref expansion. The
 /// launch path packs parameters into a fixed array of this size so that it
@@ -51,7 +51,7 @@ size_t dtypeSize(DType type);
 /// Parses a dtype name; std::nullopt for an unknown one.
 std::optional<DType> parseDType(std::string_view name);
 
-/// The symbolic sizes of docs/bundle.md.
+/// The symbolic sizes of docs/bundle.md (fd::bundle::symbol).
 enum class Symbol : int {
   B,     ///< batch
   Hq,    ///< query heads
@@ -65,7 +65,7 @@ enum class Symbol : int {
 };
 constexpr int kNumSymbols = 9;
 
-/// "B", "Hq", "Hkv", "D", "L", "S", "chunk", "M" or "MT".
+/// The symbol's name in the manifest (fd::bundle::symbol).
 const char *symbolName(Symbol symbol);
 /// Parses a symbol name; std::nullopt for an unknown one.
 std::optional<Symbol> parseSymbol(std::string_view name);
@@ -95,6 +95,7 @@ struct ModuleSpec {
 
 /// Whether PTX for \p module can be loaded on a device of compute capability
 /// major.minor; the error names the module, its chip and the device's.
+/// Defined in PtxInfo.cpp.
 Status checkChipCompatible(const ModuleSpec &module, int ccMajor, int ccMinor);
 
 enum class OpKind { DecodeAttention, FlatGemm };
@@ -112,7 +113,7 @@ struct SplitPolicy {
 };
 
 struct SoftmaxSpec {
-  std::string kind; ///< "online" or "unified_max"
+  std::string kind; ///< fd::bundle::softmax::kOnline or kUnifiedMax
   double phi = 0;
   double threshold = 0;
 };
@@ -168,6 +169,8 @@ struct KernelSpec {
   std::string symbol; ///< .entry name in the module's PTX
   std::string module;
   size_t moduleIndex = 0;
+  /// What the kernel does: fd::bundle::role (attention) or its tiling,
+  /// fd::bundle::gemm_kernel (flat GEMM).
   std::string role;
   /// Grid extents x, y, z; those the manifest leaves out are 1.
   std::array<SizeExpr, 3> grid;
@@ -178,7 +181,7 @@ struct KernelSpec {
   int64_t dynamicSmem = 0;
   std::vector<ArgSpec> args;
   std::optional<ResourceInfo> resources;
-  /// Flat GEMM variants: rows of M per CTA (the "MT" grid symbol).
+  /// GEMM kernels: rows of M per CTA (the "MT" grid symbol).
   int64_t mTile = 0;
   /// The kernel waits for the previous grid before touching memory
   /// (fd-programmatic-launch), so it may be launched with programmatic
@@ -189,17 +192,40 @@ struct KernelSpec {
 };
 
 /// What a flat_gemm entry computes: y[M,N] = x[M,K] W[N,K]^T (+ bias[N]),
-/// and its default variant thresholds (docs/bundle.md, "Flat GEMM").
+/// its GEMM kernels and the thresholds that choose between them
+/// (docs/bundle.md, "Flat GEMM").
 struct FlatGemmSpec {
   int64_t n = 0;
   int64_t k = 0;
   bool hasBias = false;
   DType outDtype = DType::F16;
-  /// Largest M for the GEMV variant.
+  /// Largest M for the GEMV kernel.
   int64_t m1 = 1;
-  /// Largest M for the smallest fitting tensor-core variant; above it the
-  /// largest-tile variant.
+  /// Largest M for the smallest fitting tensor-core kernel; above it the
+  /// largest-tile kernel.
   int64_t m2 = 32;
+  /// The GEMM kernels, one per tiling; each kernel's role names it
+  /// (fd::bundle::gemm_kernel). One is launched per call.
+  std::vector<KernelSpec> kernels;
+};
+
+/// One launch variant of a decode_attention entry (docs/bundle.md,
+/// "Variants"): a kernel sequence, launched in order, and its workspace.
+struct VariantSpec {
+  /// fd::bundle::variant::*; "" for the one variant of an entry whose
+  /// manifest lists none.
+  std::string name;
+  std::vector<WorkspaceSpec> workspace;
+  std::vector<KernelSpec> kernels;
+  /// The caller must zero the workspace once before the first run (the
+  /// kernels leave it zeroed).
+  bool workspaceZeroInit = false;
+  /// Workspace indices of the unified-max state (docs/unified-max.md): the
+  /// i32 fallback-row counter, the f32 phi and the i32[4] score statistics;
+  /// -1 where the variant has none.
+  int fallbackCounter = -1;
+  int phiBuffer = -1;
+  int scoreStats = -1;
 };
 
 struct EntrySpec {
@@ -213,49 +239,17 @@ struct EntrySpec {
   double scale = 0;
   SoftmaxSpec softmax;
   SplitPolicy split;
-  std::vector<WorkspaceSpec> workspace;
-  std::vector<KernelSpec> kernels;
-  /// op == FlatGemm only; each kernel is one variant (its role names it).
+  /// decode_attention: its launch variants, at least one. The manifest's
+  /// top-level "workspace" and "kernels" repeat the first of its "variants"
+  /// (for readers without variants) and are variant 0 when it lists none.
+  /// flat_gemm: empty.
+  std::vector<VariantSpec> variants;
+  /// op == FlatGemm only.
   FlatGemmSpec gemm;
 
-  /// Launch variant (docs/bundle.md, "Variants"): its name ("" for an entry
-  /// without variants), whether the caller must zero its workspace once
-  /// before the first run (the kernels leave it zeroed), and the workspace
-  /// indices of its i32 fallback-row counter, its f32 phi and its i32[4]
-  /// score statistics (unified max, docs/unified-max.md; -1 if none).
-  std::string variantName;
-  bool workspaceZeroInit = false;
-  int fallbackCounter = -1;
-  int phiBuffer = -1;
-  int scoreStats = -1;
-  /// Every variant of the entry, each a complete EntrySpec whose workspace
-  /// and kernels are that variant's; empty when the manifest lists none
-  /// (the entry itself is then its one variant). variants[0] has the same
-  /// workspace and kernels as the entry's top level.
-  std::vector<EntrySpec> variants;
+  /// Index of the variant named \p variantName, or -1.
+  int findVariant(std::string_view variantName) const;
 };
-
-/// Number of launch variants of \p entry (at least 1).
-size_t getNumVariants(const EntrySpec &entry);
-/// Variant \p index of \p entry (the entry itself when it has none).
-const EntrySpec &getVariant(const EntrySpec &entry, size_t index);
-/// Index of the variant named \p name, or -1.
-int findVariant(const EntrySpec &entry, std::string_view name);
-/// The variant the runtime launches unless told otherwise: "single_launch"
-/// for MHA (Hq == Hkv), "two_kernel" for GQA/MQA, as measured; else the
-/// first.
-size_t getDefaultVariant(const EntrySpec &entry);
-/// The variant for a call. Online-softmax entries have "split" and
-/// "unsplit" (FlashDecoding++'s heuristic dataflow, split-KV or not per
-/// call): unsplit exactly when the split planner (chooseSplits, with the
-/// split partial kernel's \p residentCtasPerSm) would use one split, i.e.
-/// when B * Hkv CTAs already fill the GPU, since the merge then buys
-/// nothing. Measured on an H100 (docs/perf.md), the seed's coarser rule
-/// "unsplit once B * Hkv >= SMs" loses up to 5x at B * Hkv = 1-2 CTAs per
-/// SM: one CTA walking a whole sequence keeps too few loads in flight.
-/// Entries without these variants: getDefaultVariant.
-size_t chooseVariant(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                     int64_t smCount, int64_t residentCtasPerSm);
 
 /// A parsed, fully validated bundle. Immutable once loaded.
 class Bundle {

@@ -1,11 +1,11 @@
 //===- Cublas.h - cuBLAS, loaded at run time for flat GEMMs -----*- C++ -*-===//
 //
-// The flat GEMM's "cublas" pseudo-variant hands the product to cublasGemmEx.
-// Like libcuda (Driver.h), libcublas is opened with dlopen rather than
-// linked, so the runtime still builds and runs where cuBLAS is not installed;
-// asking for the variant there is an error naming the library. Neither
-// cublas_api.h nor library_types.h is included: the handful of types and
-// enum values used are declared below.
+// The flat GEMM's "cublas" pseudo GEMM kernel hands the product to
+// cublasGemmEx. Like libcuda (Driver.h), libcublas is opened with dlopen
+// rather than linked, so the runtime still builds and runs where cuBLAS is
+// not installed; asking for cublas there is an error naming the library.
+// Neither cublas_api.h nor library_types.h is included: the handful of
+// types and enum values used are declared below.
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,7 +2,11 @@
 //
 // An Executable is a validated Bundle on one Context. Modules are JIT-loaded
 // lazily, when an entry is first bound, so a bundle with many entries pays
-// only for those it uses. A BoundEntry plans and runs one entry.
+// only for those it uses. A BoundEntry is one entry with its kernels loaded;
+// it plans and runs decode attention. The unified-max state in a workspace
+// is read and written through UnifiedMaxState (UnifiedMaxState.h), a
+// flat_gemm entry runs through FlatGemm (FlatGemm.h); both are made from a
+// BoundEntry.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,11 +16,9 @@
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
-#include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Module.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
-#include "fd/Runtime/UnifiedMax.h"
 
 #include <memory>
 #include <mutex>
@@ -31,13 +33,26 @@ class BoundEntry {
 public:
   const EntrySpec &getSpec() const { return *spec; }
   const Context &getContext() const { return *context; }
-  /// The loaded kernels, parallel to getSpec().kernels.
-  const std::vector<KernelInfo> &getKernels() const { return kernels; }
+  /// The loaded kernels of launch variant \p variant, parallel to
+  /// getSpec().variants[variant].kernels; of a flat_gemm entry (variant 0),
+  /// its GEMM kernels, parallel to getSpec().gemm.kernels.
+  const std::vector<KernelInfo> &getKernels(size_t variant = 0) const {
+    return kernels[variant];
+  }
+  /// Resident CTAs per SM of each launch variant's first kernel (0 where
+  /// unknown): the occupancy the planner sizes the split count by.
+  const std::vector<int64_t> &getResidentCtasPerSm() const {
+    return residentCtasPerSm;
+  }
 
-  /// plan() with this device's SM count, for the launch variant
-  /// chooseVariant picks for this call (online softmax: split or unsplit).
+  /// The planner's request for this device: its SM count and the
+  /// occupancy of every variant.
+  PlanRequest makePlanRequest(int64_t batch, int64_t maxLen,
+                              bool graphSafe = false, int variant = -1) const;
+  /// Plans a call with this device's SM count and occupancy, for the
+  /// launch variant choosePlan picks (online softmax: split or unsplit).
   Expected<Plan> plan(int64_t batch, int64_t maxLen) const;
-  /// planForGraph() with this device's SM count.
+  /// planForGraph() with this device's SM count and occupancy.
   Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen) const;
   /// Either of the above for the launch variant named \p variant (e.g.
   /// "two_kernel" or "single_launch" of a unified-max entry).
@@ -54,41 +69,6 @@ public:
   /// resets the fallback counter and the score statistics.
   Status initWorkspace(const Plan &plan, void *workspace,
                        uint64_t workspaceBytes, CUstream stream) const;
-  /// Rows recomputed by the exact fallback since the counter was last
-  /// zeroed (initWorkspace or resetFallbackCount); unified max only.
-  /// Synchronises \p stream to read it.
-  Expected<uint32_t> readFallbackCount(const Plan &plan, const void *workspace,
-                                       CUstream stream) const;
-  /// Zeroes the fallback counter on \p stream (stream-ordered).
-  Status resetFallbackCount(const Plan &plan, void *workspace,
-                            CUstream stream) const;
-
-  /// Unified max, run-time phi (docs/unified-max.md, "Re-centring phi"):
-  /// the kernels read phi from the workspace at every launch, so a new
-  /// value takes effect from the next launch on \p stream, CUDA-graph
-  /// replays included. setPhi is a stream-ordered, graph-capturable memset;
-  /// phi is in the units of the scaled score (scale * q.k), finite.
-  Status setPhi(const Plan &plan, void *workspace, float phi,
-                CUstream stream) const;
-  /// The phi in the workspace (synchronises \p stream).
-  Expected<float> readPhi(const Plan &plan, const void *workspace,
-                          CUstream stream) const;
-  /// The rows checked and fallen back, and the range of their largest
-  /// scores, since the statistics were last zeroed (synchronises \p
-  /// stream). Unlike the fallback counter they are zeroed by every
-  /// recentrePhi decision.
-  Expected<ScoreStats> readScoreStats(const Plan &plan, const void *workspace,
-                                      CUstream stream) const;
-  Status resetScoreStats(const Plan &plan, void *workspace,
-                         CUstream stream) const;
-  /// Reads phi and the statistics, applies decideRecentre with the entry's
-  /// threshold, and, once decided, zeroes the statistics and writes the new
-  /// phi (stream-ordered). Synchronises \p stream: call it between decode
-  /// steps, e.g. every N steps, not inside a capture. Results stay exact
-  /// whatever phi is; re-centring only cuts the fallback work.
-  Expected<RecentreDecision>
-  recentrePhi(const Plan &plan, void *workspace, CUstream stream,
-              const RecentrePolicy &policy = {}) const;
 
   /// Launches the entry's kernels on \p stream (a stream of this device's
   /// primary context, e.g. one from the CUDA runtime API or PyTorch). The
@@ -107,32 +87,17 @@ public:
   Status run(const Plan &plan, const AttentionArgs &args,
              CUstream stream) const;
 
-  /// Runs a flat_gemm entry: y = x W^T (+ bias) for the M rows of x, with
-  /// the variant \p variant (a kernel role, e.g. "mma_m8", or "cublas") or,
-  /// when empty, the one selectFlatGemmKernel picks from M and \p table (may
-  /// be null: the entry's thresholds). The kernels allocate nothing and
-  /// never synchronise: graph-capturable. The cublas variant loads cuBLAS
-  /// and allocates its stream's workspace on first use (docs/runtime.md says
-  /// what that means for graphs). Defined in FlatGemm.cpp.
-  Status runFlatGemm(const FlatGemmArgs &args, const DispatchTable *table,
-                     CUstream stream, std::string_view variant = {}) const;
-
 private:
   friend class Executable;
   BoundEntry() = default;
-  size_t pickVariant(int64_t batch, int64_t maxLen) const;
-  /// The cublas variant of runFlatGemm.
-  Status runCublas(const FlatGemmArgs &args, CUstream stream) const;
 
   const EntrySpec *spec = nullptr;
   const Context *context = nullptr;
-  std::vector<KernelInfo> kernels;
-  /// Loaded kernels of each launch variant (variantFunctions[0] ==
-  /// functions).
-  std::vector<CUfunction> functions;
-  std::vector<std::vector<CUfunction>> variantFunctions;
-  /// Resident CTAs per SM of each variant's first kernel (0 if unknown).
-  std::vector<int64_t> variantResidentCtas;
+  /// Loaded kernels of each launch variant (a flat_gemm entry: one list,
+  /// its GEMM kernels), and their functions in launch order.
+  std::vector<std::vector<KernelInfo>> kernels;
+  std::vector<std::vector<CUfunction>> functions;
+  std::vector<int64_t> residentCtasPerSm;
 };
 
 /// A bundle loaded on a device.

@@ -1,12 +1,14 @@
 //===- FlatGemm.h - Flat GEMM arguments, dispatch and launch ----*- C++ -*-===//
 //
-// A flat_gemm entry holds several kernels for one [N, K]: a CUDA-core GEMV
-// and tensor-core variants that pad M to 8, 16, 32 ... rows per CTA. Which
-// one is fastest depends on M and the device, so the variant is chosen per
-// call from M: by a dispatch table measured with fd-tune when one is given,
-// otherwise by the entry's thresholds M1 (GEMV -> tensor cores) and M2
-// (smallest fitting tile -> largest tile). Everything here except the
-// launch itself is pure host logic, testable without a GPU.
+// A flat_gemm entry holds several GEMM kernels for one [N, K]: a CUDA-core
+// GEMV and tensor-core kernels that pad M to 8, 16, 32 ... rows per CTA.
+// Which one is fastest depends on M and the device, so the kernel is chosen
+// per call from M: by a dispatch table measured with fd-tune when one is
+// given, otherwise by the entry's thresholds M1 (GEMV -> tensor cores) and
+// M2 (smallest fitting tile -> largest tile). (They are not launch variants:
+// an attention variant is a whole kernel sequence, a GEMM kernel is one
+// launch.) Everything here except FlatGemm::run is pure host logic,
+// testable without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,8 +17,10 @@
 
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Context.h"
 #include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/Launch.h"
+#include "fd/Runtime/Module.h"
 #include "fd/Runtime/Status.h"
 
 #include <array>
@@ -40,18 +44,19 @@ struct FlatGemmArgs {
 Expected<int64_t> validateFlatGemmArgs(const EntrySpec &entry,
                                        const FlatGemmArgs &args);
 
-/// For M up to maxM (and above the previous rule's maxM), use `variant`.
+/// For M up to maxM (and above the previous rule's maxM), use the GEMM
+/// kernel `kernel` (a role, or "cublas").
 struct DispatchRule {
   int64_t maxM = 0;
-  std::string variant;
+  std::string kernel;
 };
 
-/// Measured variant choices per [N, K, dtype], in the text format of
+/// Measured GEMM kernel choices per [N, K, dtype], in the text format of
 /// docs/bundle.md ("Dispatch table"):
 ///   # comment
 ///   <n> <k> <dtype> <maxM>:<variant> [<maxM>:<variant> ...]
-/// Rules are in increasing maxM; an M above the last maxM uses the last
-/// rule's variant.
+/// (docs/bundle.md's <variant> is a GEMM kernel's role.) Rules are in
+/// increasing maxM; an M above the last maxM uses the last rule's kernel.
 class DispatchTable {
 public:
   struct Shape {
@@ -77,31 +82,32 @@ private:
   std::vector<Shape> shapes;
 };
 
-/// The pseudo-variant that hands the GEMM to cublasGemmEx instead of one
-/// of the entry's kernels (docs/runtime.md, "The cublas variant"). Every
-/// flat_gemm entry without a bias has it; no kernel has it as its role.
-constexpr std::string_view kCublasVariant = "cublas";
-/// What selectFlatGemmKernel and findFlatGemmVariant return for it; not an
-/// index into entry.kernels.
+/// The pseudo GEMM kernel that hands the GEMM to cublasGemmEx instead of
+/// one of the entry's kernels (docs/runtime.md, "The cublas variant").
+/// Every flat_gemm entry without a bias has it; no kernel has it as its
+/// role. A runtime name, not the compiler's: it is not in the manifest.
+constexpr std::string_view kCublasName = "cublas";
+/// What selectFlatGemmKernel and findGemmKernel return for it; not an
+/// index into entry.gemm.kernels.
 constexpr size_t kCublasKernel = std::numeric_limits<size_t>::max();
 
-/// Index (into entry.kernels) of the variant to launch for \p m rows, or
-/// kCublasKernel: the table's rule for the entry's shape when \p table has
-/// one, otherwise the entry's m1/m2 thresholds. A table naming a variant the
-/// entry does not have is an error. A rule naming "cublas" is skipped for an
-/// entry with a bias (cuBLAS cannot add it; the table is per [N, K, dtype]
-/// and may be shared with a bias-free entry): the thresholds choose instead.
+/// Index (into entry.gemm.kernels) of the GEMM kernel to launch for \p m
+/// rows, or kCublasKernel: the table's rule for the entry's shape when \p
+/// table has one, otherwise the entry's m1/m2 thresholds. A table naming a
+/// kernel the entry does not have is an error. A rule naming "cublas" is
+/// skipped for an entry with a bias (cuBLAS cannot add it; the table is per
+/// [N, K, dtype] and may be shared with a bias-free entry): the thresholds
+/// choose instead.
 Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
                                       const DispatchTable *table);
 
-/// Index of the kernel whose role is \p variant (e.g. "gemv", "mma_m8"), or
-/// kCublasKernel for "cublas".
-Expected<size_t> findFlatGemmVariant(const EntrySpec &entry,
-                                     std::string_view variant);
+/// Index of the GEMM kernel whose role is \p name (e.g. "gemv", "mma_m8"),
+/// or kCublasKernel for "cublas".
+Expected<size_t> findGemmKernel(const EntrySpec &entry, std::string_view name);
 
-/// The variant name of an index from the two functions above: the kernel's
-/// role, or "cublas".
-const std::string &flatGemmVariantName(const EntrySpec &entry, size_t index);
+/// The name of an index from the two functions above: the kernel's role, or
+/// "cublas".
+const std::string &gemmKernelName(const EntrySpec &entry, size_t index);
 
 /// Checks \p args for the cublas variant and builds its cublasGemmEx call.
 /// Unlike the kernels, cuBLAS takes row pitches: each of x, w, y needs a
@@ -119,6 +125,34 @@ Expected<std::array<uint32_t, 3>> flatGemmGrid(const KernelSpec &kernel,
 /// Packs \p kernel's parameters from validated \p args.
 Status packFlatGemmParams(const KernelSpec &kernel, const FlatGemmArgs &args,
                           KernelParams &params);
+
+class BoundEntry;
+
+/// A flat_gemm entry with its GEMM kernels loaded: runs y = x W^T (+ bias).
+/// A view of a BoundEntry (Executable.h): cheap to make, valid as long as
+/// it; const and safe to use from several threads.
+class FlatGemm {
+public:
+  explicit FlatGemm(const BoundEntry &bound);
+
+  /// Runs the GEMM for the M rows of x with the GEMM kernel \p kernel (a
+  /// role, e.g. "mma_m8", or "cublas") or, when empty, the one
+  /// selectFlatGemmKernel picks from M and \p table (may be null: the
+  /// entry's thresholds). The kernels allocate nothing and never
+  /// synchronise: graph-capturable. cublas loads cuBLAS and allocates its
+  /// stream's workspace on first use (docs/runtime.md says what that means
+  /// for graphs).
+  Status run(const FlatGemmArgs &args, const DispatchTable *table,
+             CUstream stream, std::string_view kernel = {}) const;
+
+private:
+  Status runCublas(const FlatGemmArgs &args, CUstream stream) const;
+
+  const EntrySpec *entry;
+  const Context *context;
+  /// Parallel to entry->gemm.kernels.
+  const std::vector<KernelInfo> *kernels;
+};
 
 } // namespace fd::rt
 

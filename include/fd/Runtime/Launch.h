@@ -88,7 +88,7 @@ struct WorkspaceMemref {
 /// Everything kernel arguments of one launch can be bound to.
 struct LaunchBindings {
   const AttentionArgs *args = nullptr;
-  /// The launch variant of the plan (index for getVariant).
+  /// The launch variant of the plan (index into EntrySpec::variants).
   int variant = 0;
   /// B and L from the buffers, S and chunk from the plan.
   SymbolValues symbols;
@@ -112,8 +112,8 @@ Status packKernelParams(const KernelSpec &kernel,
 
 /// Launches every kernel of the bindings' variant of \p entry in order on
 /// \p stream; \p functions are the loaded kernels, parallel to that
-/// variant's kernels. The entry's context
-/// must be current. A batch of 0 launches nothing.
+/// variant's kernels. The entry's context must be current. A batch of 0
+/// launches nothing.
 Status launchKernels(const DriverApi &api, const EntrySpec &entry,
                      const CUfunction *functions,
                      const LaunchBindings &bindings, CUstream stream);

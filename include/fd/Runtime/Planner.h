@@ -1,8 +1,11 @@
-//===- Planner.h - Split planning and workspace layout ----------*- C++ -*-===//
+//===- Planner.h - Planning one decode-attention call ----------*- C++ -*-===//
 //
-// Chooses the number of KV splits S and the chunk length for a batch, and
-// from them the grid of every kernel and the workspace layout, exactly as
-// docs/bundle.md specifies. Pure arithmetic: no GPU is needed.
+// Plans one call of a decode_attention entry: which launch variant, how many
+// KV splits S of how many tokens, and from them the grid of every kernel and
+// the workspace layout, exactly as docs/bundle.md specifies. The variant and
+// the split are chosen together, once (choosePlan); the split formula is
+// fd::bundle::SplitFormula, the one the compiler emits. Pure arithmetic: no
+// GPU is needed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,6 +60,59 @@ Expected<SplitChoice> chooseSplits(const SplitPolicy &policy, int64_t batch,
                                    int64_t smCount,
                                    int64_t residentCtasPerSm = 0);
 
+/// What the planner is asked: one call (or, graph-safe, every call up to
+/// the maxima) on a device of smCount SMs.
+struct PlanRequest {
+  int64_t batch = 0;
+  int64_t maxLen = 0;
+  int64_t smCount = 0;
+  /// Resident CTAs per SM of each launch variant's first kernel (the one
+  /// whose grid the split count sizes), parallel to EntrySpec::variants;
+  /// missing or 0 where unknown (chooseSplits says what that changes).
+  std::vector<int64_t> residentCtasPerSm;
+  /// The launch variant (index into EntrySpec::variants), or -1: the
+  /// planner's choice.
+  int variant = -1;
+  /// Planned for the maxima (planForGraph).
+  bool graphSafe = false;
+
+  int64_t getResidentCtas(size_t v) const {
+    return v < residentCtasPerSm.size() ? residentCtasPerSm[v] : 0;
+  }
+};
+
+/// The variant the runtime launches unless the split decides (below) or the
+/// caller says otherwise: "single_launch" for MHA (Hq == Hkv), "two_kernel"
+/// for GQA/MQA, as measured (docs/unified-max.md); else the first.
+size_t getDefaultVariant(const EntrySpec &entry);
+
+/// The planner's decision for one request: the launch variant and its
+/// split, or the error planning that variant reports.
+struct PlanChoice {
+  size_t variant = 0;
+  Expected<SplitChoice> split = SplitChoice();
+};
+
+/// Chooses the variant and the split of \p request together. An explicit
+/// request.variant is taken as is. Online-softmax entries have "split" and
+/// "unsplit" (FlashDecoding++'s heuristic dataflow, split-KV or not per
+/// call): unsplit exactly when the split formula, with the split variant's
+/// occupancy, gives one split, i.e. when B * Hkv CTAs already fill the GPU,
+/// since the merge then buys nothing. Measured on an H100 (docs/perf.md),
+/// the seed's coarser rule "unsplit once B * Hkv >= SMs" loses up to 5x at
+/// B * Hkv = 1-2 CTAs per SM: one CTA walking a whole sequence keeps too few
+/// loads in flight. Other entries: getDefaultVariant. The unsplit variant
+/// is one split over the whole (chunk_align-aligned) context. Errors only
+/// for an explicit variant out of range.
+Expected<PlanChoice> choosePlan(const EntrySpec &entry,
+                                const PlanRequest &request);
+
+/// choosePlan's variant for a call with \p residentCtasPerSm for every
+/// variant; with out-of-range arguments the split variant (planning it
+/// reports them).
+size_t chooseVariant(const EntrySpec &entry, int64_t batch, int64_t maxLen,
+                     int64_t smCount, int64_t residentCtasPerSm);
+
 /// Byte offsets and sizes of an entry's workspace buffers. Fixed capacity so
 /// that the launch path can compute it without allocating.
 struct WorkspaceLayout {
@@ -67,9 +123,9 @@ struct WorkspaceLayout {
   uint64_t totalBytes = 0;
 };
 
-/// Lays the workspace buffers out in manifest order, each at a 256-byte
-/// aligned offset, contiguous row-major over its shape.
-Expected<WorkspaceLayout> layoutWorkspace(const EntrySpec &entry,
+/// Lays \p variant's workspace buffers out in manifest order, each at a
+/// 256-byte aligned offset, contiguous row-major over its shape.
+Expected<WorkspaceLayout> layoutWorkspace(const VariantSpec &variant,
                                           const SymbolValues &symbols);
 
 /// The launch grid of \p kernel, checked against CUDA's grid limits.
@@ -88,7 +144,7 @@ struct Plan {
   /// Planned for the maxima (planForGraph): replays of one captured launch
   /// stay correct while lens change within maxLen.
   bool graphSafe = false;
-  /// The launch variant (index into getVariant(entry, i)); grids and
+  /// The launch variant (index into EntrySpec::variants); grids and
   /// workspace below are that variant's.
   int variant = 0;
   int64_t numSplits = 1;
@@ -101,10 +157,13 @@ struct Plan {
   uint64_t workspaceBytes = 0;
 };
 
-/// Plans \p entry for \p batch sequences whose longest is \p maxLen tokens on
-/// a GPU with \p smCount SMs. The caller knows maxLen on the host.
-/// \p residentCtasPerSm as for chooseSplits; \p variant picks a launch
-/// variant (-1: chooseVariant).
+/// Plans \p entry for \p request: choosePlan, then the grids and the
+/// workspace of the chosen variant. The caller knows maxLen on the host.
+Expected<Plan> plan(const EntrySpec &entry, const PlanRequest &request);
+
+/// plan() for \p batch sequences whose longest is \p maxLen tokens on a GPU
+/// with \p smCount SMs, \p residentCtasPerSm (as for chooseSplits) for
+/// every variant; \p variant picks a launch variant (-1: choosePlan's).
 Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
                     int64_t smCount, int64_t residentCtasPerSm = 0,
                     int variant = -1);
@@ -131,7 +190,8 @@ Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
 Expected<uint64_t> getPhiOffset(const EntrySpec &entry, const Plan &plan);
 /// Byte offset of the score statistics (four u32: ~key of the smallest row
 /// maximum, key of the largest, rows checked, rows fallen back; see
-/// fd/Runtime/UnifiedMax.h).
+/// fd/Runtime/UnifiedMax.h). The three offsets are where UnifiedMaxState
+/// reads and writes.
 Expected<uint64_t> getScoreStatsOffset(const EntrySpec &entry,
                                        const Plan &plan);
 

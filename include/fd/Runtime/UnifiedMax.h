@@ -4,7 +4,7 @@
 // workspace at every launch and add each row's largest score to score
 // statistics there. This header decodes those statistics and holds the
 // re-centring policy, apart from the driver so that it is testable on a
-// machine without a GPU; BoundEntry::recentrePhi applies it.
+// machine without a GPU; UnifiedMaxState::recentrePhi applies it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,7 +37,7 @@ struct ScoreStats {
 /// maximum, [1] key of the largest, [2] rows, [3] fallbacks.
 ScoreStats decodeScoreStats(const uint32_t words[4]);
 
-/// When BoundEntry::recentrePhi moves phi.
+/// When UnifiedMaxState::recentrePhi moves phi.
 struct RecentrePolicy {
   /// Decide only once this many rows were checked since the last decision;
   /// below it the statistics keep accumulating.

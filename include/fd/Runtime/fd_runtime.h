@@ -95,7 +95,10 @@ int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
                          int32_t *index);
 
 /* Plans without a GPU for a device of sm_count SMs. graph_safe != 0 plans
- * for the maxima (batch and max_len) for CUDA graph capture. */
+ * for the maxima (batch and max_len) for CUDA graph capture. Without a GPU
+ * the kernels' occupancy is unknown, so the split count, and for online
+ * softmax the choice between split and unsplit, can differ from what
+ * fd_executable_plan chooses on the device. */
 int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
                    int64_t max_len, int32_t sm_count, int32_t graph_safe,
                    fd_plan *plan);
@@ -108,7 +111,8 @@ int fd_executable_create(const fd_bundle *bundle, int32_t device,
 /* Accepts NULL. */
 void fd_executable_destroy(fd_executable *executable);
 int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count);
-/* Loads the entry's kernels (once) and plans with the device's SM count. */
+/* Loads the entry's kernels (once) and plans with the device's SM count and
+ * the kernels' occupancy (resident CTAs per SM). */
 int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
                        int64_t max_len, int32_t graph_safe, fd_plan *plan);
 /* Launches the entry's kernels on `stream`. With a workspace of
@@ -129,35 +133,41 @@ typedef struct fd_flat_gemm_args {
   fd_tensor x, w, bias, y;
 } fd_flat_gemm_args;
 
-/* Measured variant choices per [N, K, dtype] (written by fd-tune). */
+/* Measured GEMM kernel choices per [N, K, dtype] (written by fd-tune). */
 typedef struct fd_dispatch_table fd_dispatch_table;
 
 int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table);
 /* Accepts NULL. */
 void fd_dispatch_table_destroy(fd_dispatch_table *table);
 
-/* The variant (kernel role, e.g. "gemv", "mma_m8", or "cublas" where the
+/* The GEMM kernel (its role, e.g. "gemv", "mma_m8", or "cublas" where the
  * table names it) a run with M rows would launch. table may be NULL (the
  * entry's thresholds m1/m2). The name stays valid as long as the bundle. */
 int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                int64_t m, const fd_dispatch_table *table,
                                const char **variant);
 
-/* Launches a flat_gemm entry on `stream`, choosing the variant from M (x's
- * rows) and table (may be NULL), or the named variant when variant != NULL.
- * The kernels allocate nothing and do not synchronise (graph-capturable).
- * variant "cublas" runs cublasGemmEx instead (libcublas loaded at run time;
- * no bias; pitched rows allowed; FD_ERROR_UNSUPPORTED without the library;
- * first use per stream allocates its workspace: docs/runtime.md). */
+/* Launches a flat_gemm entry on `stream`, choosing the GEMM kernel from M
+ * (x's rows) and table (may be NULL), or the one whose role `variant` names
+ * when variant != NULL. The kernels allocate nothing and do not synchronise
+ * (graph-capturable). variant "cublas" runs cublasGemmEx instead (libcublas
+ * loaded at run time; no bias; pitched rows allowed; FD_ERROR_UNSUPPORTED
+ * without the library; first use per stream allocates its workspace:
+ * docs/runtime.md). */
 int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
                                 const fd_flat_gemm_args *args,
                                 const fd_dispatch_table *table,
                                 const char *variant,
                                 struct CUstream_st *stream);
-/* Launch variants of an entry (unified max: "two_kernel" and
- * "single_launch"; other entries have one, named ""). The name stays valid
- * as long as the bundle. Plans made without a variant use the default one
- * (single_launch when present). */
+/* Launch variants of an entry: alternative kernel sequences for the same
+ * computation. fd-compile writes "split" and "unsplit" for online softmax,
+ * "two_kernel" and "single_launch" for unified max; an entry whose manifest
+ * lists no variants, and a flat_gemm entry, have one, named "". The name
+ * stays valid as long as the bundle. Plans made without a variant use the
+ * planner's choice: online softmax unsplit exactly when the split plan has
+ * one split (B * Hkv CTAs already fill the GPU), else split; unified max
+ * single_launch for MHA (num_q_heads == num_kv_heads) and two_kernel for
+ * GQA/MQA; otherwise the first variant. */
 int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
                             int32_t *count);
 int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,

@@ -289,12 +289,12 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
               dtypeName(entry.dtype), static_cast<long long>(entry.numQHeads),
               static_cast<long long>(entry.numKvHeads),
               static_cast<long long>(entry.headDim));
-  for (size_t i = 0; i < entry.kernels.size(); ++i) {
+  for (size_t i = 0; i < entry.variants[0].kernels.size(); ++i) {
     const KernelInfo &info = bound.getKernels()[i];
     std::printf("  kernel %s: %d registers, %d bytes local, %d bytes static "
                 "shared\n",
-                entry.kernels[i].symbol.c_str(), info.numRegs, info.localBytes,
-                info.staticSharedBytes);
+                entry.variants[0].kernels[i].symbol.c_str(), info.numRegs,
+                info.localBytes, info.staticSharedBytes);
   }
   auto sync = [&] {
     check(drv.api->cuStreamSynchronize(stream), "cuStreamSynchronize");
@@ -353,7 +353,7 @@ void testEntry(const BoundEntry &bound, CUstream stream) {
           "    run(): %.2f us per call on the host (%zu launches)\n",
           std::chrono::duration<double, std::micro>(stop - start).count() /
               iterations,
-          entry.kernels.size());
+          entry.variants[0].kernels.size());
     }
   }
 

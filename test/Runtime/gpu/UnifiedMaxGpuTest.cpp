@@ -27,6 +27,7 @@
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Driver.h"
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/fd_runtime.h"
 #include "fd/ref/Reference.h"
 
@@ -237,7 +238,8 @@ void verify(const char *what, const Problem &p, double tolerance,
 
 int64_t readCounter(const BoundEntry &bound, const Plan &plan,
                     const DeviceBuffer &ws, CUstream stream) {
-  Expected<uint32_t> n = bound.readFallbackCount(plan, ws.get(), stream);
+  Expected<uint32_t> n =
+      UnifiedMaxState(bound).readFallbackCount(plan, ws.get(), stream);
   if (!expectOk(n.getStatus(), "readFallbackCount"))
     return -1;
   return *n;
@@ -307,10 +309,11 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     if (!expectOk(plan.getStatus(), "planVariant"))
       return;
     DeviceBuffer ws(plan->workspaceBytes);
+    const UnifiedMaxState state(bound);
     expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
              "initWorkspace");
     for (int round = 0; round < 2; ++round) {
-      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream),
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream),
                "resetFallbackCount");
       p.poisonOut();
       expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
@@ -321,7 +324,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     }
     // Ordinary data again on the same workspace: nothing left over.
     Problem calm(entry, 4, 1000, 98);
-    expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
+    expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
     calm.poisonOut();
     expectOk(bound.run(*plan, calm.args, ws.get(), ws.bytes, stream), "run");
     sync();
@@ -395,9 +398,10 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     if (!expectOk(plan.getStatus(), "planVariant (run-time phi)"))
       return;
     DeviceBuffer ws(plan->workspaceBytes);
+    const UnifiedMaxState state(bound);
     expectOk(bound.initWorkspace(*plan, ws.get(), ws.bytes, stream),
              "initWorkspace");
-    Expected<float> phi = bound.readPhi(*plan, ws.get(), stream);
+    Expected<float> phi = state.readPhi(*plan, ws.get(), stream);
     expect(phi.ok() && *phi == float(phi0),
            "initWorkspace wrote the compiled phi " + std::to_string(phi0));
     expect(p.expectedFallbacks(phi0) == rows,
@@ -407,7 +411,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
     sync();
     verify("phi 150 below the scores", p, tolerance,
            readCounter(bound, *plan, ws, stream), rows);
-    Expected<ScoreStats> stats = bound.readScoreStats(*plan, ws.get(), stream);
+    Expected<ScoreStats> stats = state.readScoreStats(*plan, ws.get(), stream);
     if (expectOk(stats.getStatus(), "readScoreStats")) {
       char buf[200];
       std::snprintf(buf, sizeof(buf),
@@ -420,7 +424,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
                  near(stats->minRowMax, lo) && near(stats->maxRowMax, hi),
              buf);
     }
-    Expected<RecentreDecision> d = bound.recentrePhi(*plan, ws.get(), stream);
+    Expected<RecentreDecision> d = state.recentrePhi(*plan, ws.get(), stream);
     if (expectOk(d.getStatus(), "recentrePhi")) {
       char buf[200];
       std::snprintf(buf, sizeof(buf),
@@ -429,35 +433,35 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       expect(d->decided && d->changed && d->covers &&
                  near(d->newPhi, (lo + hi) / 2),
              buf);
-      phi = bound.readPhi(*plan, ws.get(), stream);
+      phi = state.readPhi(*plan, ws.get(), stream);
       expect(phi.ok() && double(*phi) == d->newPhi,
              "readPhi returns the new phi");
-      stats = bound.readScoreStats(*plan, ws.get(), stream);
+      stats = state.readScoreStats(*plan, ws.get(), stream);
       expect(stats.ok() && stats->rows == 0 && stats->fallbacks == 0,
              "the decision zeroed the statistics");
       expect(p.expectedFallbacks(d->newPhi) == 0,
              "setup: no row leaves the re-centred band");
-      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
       p.poisonOut();
       expectOk(bound.run(*plan, p.args, ws.get(), ws.bytes, stream), "run");
       sync();
       verify("after re-centring", p, tolerance,
              readCounter(bound, *plan, ws, stream), 0);
-      stats = bound.readScoreStats(*plan, ws.get(), stream);
+      stats = state.readScoreStats(*plan, ws.get(), stream);
       expect(stats.ok() && int64_t(stats->rows) == rows &&
                  stats->fallbacks == 0,
              "stats after re-centring: every row checked, none fell back");
 
       // A graph captured now replays with whatever phi the workspace holds.
       CapturedRun graph(bound, *plan, p, ws, stream);
-      expectOk(bound.resetFallbackCount(*plan, ws.get(), stream), "reset");
-      expectOk(bound.setPhi(*plan, ws.get(), float(phi0), stream), "setPhi");
+      expectOk(state.resetFallbackCount(*plan, ws.get(), stream), "reset");
+      expectOk(state.setPhi(*plan, ws.get(), float(phi0), stream), "setPhi");
       p.poisonOut();
       graph.launch();
       sync();
       verify("graph replay, phi set back", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
-      expectOk(bound.setPhi(*plan, ws.get(), float(d->newPhi), stream),
+      expectOk(state.setPhi(*plan, ws.get(), float(d->newPhi), stream),
                "setPhi");
       p.poisonOut();
       graph.launch();
@@ -465,7 +469,7 @@ void testVariant(const BoundEntry &bound, const std::string &variant,
       verify("graph replay, phi re-centred", p, tolerance,
              readCounter(bound, *plan, ws, stream), rows);
     }
-    Status bad = bound.setPhi(*plan, ws.get(), NAN, stream);
+    Status bad = state.setPhi(*plan, ws.get(), NAN, stream);
     expect(!bad.ok() &&
                bad.getMessage().find("phi must be finite") != std::string::npos,
            "setPhi(NaN) is refused");
@@ -601,8 +605,8 @@ void timeEntries(Executable &exe, const Bundle &bundle, CUstream stream) {
       for (int64_t len : {512, 1024, 2048, 4096}) {
         Problem p(entry, batch, len, 3);
         std::string line;
-        for (size_t v = 0; v < getNumVariants(entry); ++v) {
-          const std::string &variantName = getVariant(entry, v).variantName;
+        for (size_t v = 0; v < entry.variants.size(); ++v) {
+          const std::string &variantName = entry.variants[v].name;
           Expected<Plan> plan =
               variantName.empty()
                   ? (*bound)->plan(batch, len)
@@ -612,7 +616,7 @@ void timeEntries(Executable &exe, const Bundle &bundle, CUstream stream) {
           DeviceBuffer ws(plan->workspaceBytes);
           (void)(*bound)->initWorkspace(*plan, ws.get(), ws.bytes, stream);
           double us = timeRuns(**bound, *plan, p, ws, stream);
-          const std::string &name = getVariant(entry, v).variantName;
+          const std::string &name = entry.variants[v].name;
           char buf[96];
           std::snprintf(buf, sizeof(buf), " %s %.2f (S=%lld)",
                         name.empty() ? "online" : name.c_str(), us,
@@ -677,8 +681,8 @@ int main(int argc, char **argv) {
                   static_cast<long long>(entry.numKvHeads),
                   static_cast<long long>(entry.headDim), entry.softmax.phi,
                   entry.softmax.threshold);
-      for (size_t v = 0; v < getNumVariants(entry); ++v) {
-        const std::string &name = getVariant(entry, v).variantName;
+      for (size_t v = 0; v < entry.variants.size(); ++v) {
+        const std::string &name = entry.variants[v].name;
         testVariant(**bound, name, stream);
         testCApi(path, int32_t(i), entry, name.c_str(), stream);
       }

@@ -45,12 +45,12 @@ TEST(BundleValidContents) {
   CHECK_EQ(entry->split.minChunk, 256);
   CHECK_EQ(entry->split.chunkAlign, 64);
   CHECK_EQ(entry->split.maxSplits, 256);
-  CHECK_EQ(entry->workspace.size(), size_t(3));
-  CHECK_EQ(entry->workspace[0].shape.size(), size_t(4));
-  CHECK(entry->workspace[0].shape[2].symbol == Symbol::S);
+  CHECK_EQ(entry->variants[0].workspace.size(), size_t(3));
+  CHECK_EQ(entry->variants[0].workspace[0].shape.size(), size_t(4));
+  CHECK(entry->variants[0].workspace[0].shape[2].symbol == Symbol::S);
 
-  CHECK_EQ(entry->kernels.size(), size_t(2));
-  const KernelSpec &partial = entry->kernels[0];
+  CHECK_EQ(entry->variants[0].kernels.size(), size_t(2));
+  const KernelSpec &partial = entry->variants[0].kernels[0];
   CHECK_EQ(partial.symbol, std::string("fd_partial_online"));
   CHECK_EQ(partial.moduleIndex, size_t(0));
   CHECK(partial.grid[0].symbol == Symbol::S);
@@ -69,7 +69,7 @@ TEST(BundleValidContents) {
   CHECK(partial.args[7].source == ArgSource::Symbol);
   CHECK(partial.args[7].symbol == Symbol::Chunk);
 
-  const KernelSpec &merge = entry->kernels[1];
+  const KernelSpec &merge = entry->variants[0].kernels[1];
   CHECK_EQ(merge.gridRank, size_t(2));
   CHECK(!merge.grid[2].symbol.has_value());
   CHECK_EQ(merge.grid[2].constant, 1); // missing extents are 1
@@ -283,8 +283,8 @@ TEST(BundleTooManyKernelParams) {
     CHECK_EQ(entry.softmax.phi, 0.5);
     CHECK_EQ(entry.softmax.threshold, 10.0);
     CHECK(entry.split.mode == SplitMode::Fixed);
-    CHECK_EQ(entry.kernels[0].getNumParams(), size_t(13 * 19));
-    CHECK_EQ(entry.kernels[0].dynamicSmem, 0);
+    CHECK_EQ(entry.variants[0].kernels[0].getNumParams(), size_t(13 * 19));
+    CHECK_EQ(entry.variants[0].kernels[0].dynamicSmem, 0);
   }
 }
 
@@ -305,7 +305,7 @@ TEST(BundleFlatGemmIsChecked) {
   if (bundle) {
     const EntrySpec &entry = (*bundle)->getEntries()[0];
     CHECK(entry.op == OpKind::FlatGemm);
-    CHECK(entry.kernels[0].args[0].source == ArgSource::X);
+    CHECK(entry.gemm.kernels[0].args[0].source == ArgSource::X);
     CHECK(entry.gemm.outDtype == DType::F16);
     CHECK_EQ(int((*bundle)->getModules()[0].archSuffix), int('a'));
   }
@@ -417,15 +417,15 @@ TEST(BundleVariants) {
   if (!bundle)
     return;
   const EntrySpec &entry = (*bundle)->getEntries()[0];
-  CHECK_EQ(getNumVariants(entry), size_t(2));
-  CHECK_EQ(entry.variantName, std::string("two_kernel"));
-  CHECK_EQ(getVariant(entry, 1).variantName, std::string("single_launch"));
-  CHECK(getVariant(entry, 1).workspaceZeroInit);
-  CHECK(!getVariant(entry, 0).workspaceZeroInit);
-  CHECK_EQ(getVariant(entry, 1).fallbackCounter, 3);
-  CHECK_EQ(getVariant(entry, 0).fallbackCounter, -1);
-  CHECK_EQ(findVariant(entry, "two_kernel"), 0);
-  CHECK_EQ(findVariant(entry, "nope"), -1);
+  CHECK_EQ(entry.variants.size(), size_t(2));
+  CHECK_EQ(entry.variants[0].name, std::string("two_kernel"));
+  CHECK_EQ(entry.variants[1].name, std::string("single_launch"));
+  CHECK(entry.variants[1].workspaceZeroInit);
+  CHECK(!entry.variants[0].workspaceZeroInit);
+  CHECK_EQ(entry.variants[1].fallbackCounter, 3);
+  CHECK_EQ(entry.variants[0].fallbackCounter, -1);
+  CHECK_EQ(entry.findVariant("two_kernel"), 0);
+  CHECK_EQ(entry.findVariant("nope"), -1);
   // GQA (32 query heads over 8 KV heads): the two-kernel variant measured
   // faster and is the default.
   CHECK_EQ(getDefaultVariant(entry), size_t(0));
@@ -454,7 +454,7 @@ TEST(BundleVariants) {
     CHECK_EQ(getDefaultVariant((*mha)->getEntries()[0]), size_t(1));
   // An entry without variants is its own only variant.
   std::shared_ptr<const Bundle> plain = fdtest::loadValid();
-  CHECK_EQ(getNumVariants(plain->getEntries()[0]), size_t(1));
+  CHECK_EQ(plain->getEntries()[0].variants.size(), size_t(1));
   CHECK_EQ(getDefaultVariant(plain->getEntries()[0]), size_t(0));
 }
 
@@ -480,9 +480,9 @@ TEST(BundlePhiAndScoreStats) {
   if (!bundle)
     return;
   const EntrySpec &entry = (*bundle)->getEntries()[0];
-  CHECK_EQ(getVariant(entry, 1).phiBuffer, 4);
-  CHECK_EQ(getVariant(entry, 1).scoreStats, 5);
-  CHECK_EQ(getVariant(entry, 0).phiBuffer, -1);
+  CHECK_EQ(entry.variants[1].phiBuffer, 4);
+  CHECK_EQ(entry.variants[1].scoreStats, 5);
+  CHECK_EQ(entry.variants[0].phiBuffer, -1);
   Expected<Plan> single = plan(entry, 4, 8192, 132, 0, 1);
   Expected<Plan> twoKernel = plan(entry, 4, 8192, 132);
   CHECK(single.ok() && twoKernel.ok());
@@ -515,7 +515,7 @@ TEST(BundleProgrammaticLaunchFlag) {
   Expected<std::shared_ptr<const Bundle>> plain = load(v);
   CHECK(plain.ok());
   if (plain)
-    CHECK(!(*plain)->getEntries()[0].kernels[0].pdl);
+    CHECK(!(*plain)->getEntries()[0].variants[0].kernels[0].pdl);
   // The partial kernel says it waits for the previous grid.
   std::string text = REPLACE(v, "\"static_smem\": 2048, \"dynamic_smem\": 0,",
                              "\"static_smem\": 2048, \"dynamic_smem\": 0, "
@@ -523,8 +523,8 @@ TEST(BundleProgrammaticLaunchFlag) {
   Expected<std::shared_ptr<const Bundle>> bundle = load(text);
   CHECK(bundle.ok());
   if (bundle) {
-    CHECK((*bundle)->getEntries()[0].kernels[0].pdl);
-    CHECK(!(*bundle)->getEntries()[0].kernels[1].pdl);
+    CHECK((*bundle)->getEntries()[0].variants[0].kernels[0].pdl);
+    CHECK(!(*bundle)->getEntries()[0].variants[0].kernels[1].pdl);
   }
   CHECK_ERROR(load(REPLACE(text, "\"pdl\": true", "\"pdl\": 1")),
               "entries[0].kernels[0].pdl: expected bool");

@@ -52,7 +52,7 @@ std::shared_ptr<const Bundle> loadGemm(const std::string &text) {
 
 const std::string &role(const EntrySpec &e, Expected<size_t> i) {
   static const std::string none = "<error>";
-  return i ? e.kernels[*i].role : none;
+  return i ? e.gemm.kernels[*i].role : none;
 }
 
 /// Fake device pointers: only their alignment is ever looked at.
@@ -91,18 +91,19 @@ TEST(flatGemmEntryLoads) {
   CHECK_EQ(e.gemm.n, 4096);
   CHECK_EQ(e.gemm.k, 4096);
   CHECK(!e.gemm.hasBias);
-  CHECK_EQ(e.kernels.size(), size_t(4));
-  CHECK_EQ(e.kernels[1].mTile, 8);
-  CHECK_EQ(e.kernels[3].dynamicSmem, 69632);
-  CHECK(e.kernels[0].args[0].source == ArgSource::X);
-  CHECK(e.kernels[0].args[2].source == ArgSource::Y);
+  CHECK_EQ(e.gemm.kernels.size(), size_t(4));
+  CHECK_EQ(e.gemm.kernels[1].mTile, 8);
+  CHECK_EQ(e.gemm.kernels[3].dynamicSmem, 69632);
+  CHECK(e.gemm.kernels[0].args[0].source == ArgSource::X);
+  CHECK(e.gemm.kernels[0].args[2].source == ArgSource::Y);
 }
 
 TEST(flatGemmEntryErrors) {
   std::string m = gemmManifest();
-  CHECK_ERROR(Bundle::loadMemory(
-                  REPLACE(m, R"("role": "mma_m16")", R"("role": "tiles")")),
-              "has role 'tiles' (expected gemv, mma_m<rows> or direct_m<rows>)");
+  CHECK_ERROR(
+      Bundle::loadMemory(
+          REPLACE(m, R"("role": "mma_m16")", R"("role": "tiles")")),
+      "has role 'tiles' (expected gemv, mma_m<rows> or direct_m<rows>)");
   CHECK_ERROR(Bundle::loadMemory(
                   REPLACE(m, R"("role": "mma_m16")", R"("role": "mma_m8")")),
               "two flat_gemm kernels have role 'mma_m8'");
@@ -166,11 +167,11 @@ TEST(flatGemmDirectDispatch) {
   // ring tiles; larger M goes to the ring tiles as before, and a table may
   // still name any variant.
   std::string ring = R"(, "m_tile": 32, "args")";
-  std::string direct = REPLACE(
-      REPLACE(REPLACE(gemmManifest(), R"("role": "mma_m16")",
-                      R"("role": "direct_m16")"),
-              R"(proj_flat_gemm_mma_m16)", "proj_flat_gemm_direct_m16"),
-      R"("role": "mma_m32")", R"("role": "direct_m8")");
+  std::string direct =
+      REPLACE(REPLACE(REPLACE(gemmManifest(), R"("role": "mma_m16")",
+                              R"("role": "direct_m16")"),
+                      R"(proj_flat_gemm_mma_m16)", "proj_flat_gemm_direct_m16"),
+              R"("role": "mma_m32")", R"("role": "direct_m8")");
   // direct_m8 replaced mma_m32 above: give it an 8-row tile.
   direct = REPLACE(direct, ring, R"(, "m_tile": 8, "args")");
   auto bundle = loadGemm(direct);
@@ -198,9 +199,9 @@ TEST(flatGemmDirectDispatch) {
              std::string("direct_m8"));
   }
   // Without the GEMV, M = 1 goes to the smallest direct tile.
-  auto noGemv = loadGemm(REPLACE(
-      REPLACE(direct, R"("role": "gemv")", R"("role": "direct_m1")"),
-      R"("m1": 1)", R"("m1": 0)"));
+  auto noGemv = loadGemm(
+      REPLACE(REPLACE(direct, R"("role": "gemv")", R"("role": "direct_m1")"),
+              R"("m1": 1)", R"("m1": 0)"));
   if (noGemv) {
     const EntrySpec &n = noGemv->getEntries()[0];
     CHECK_EQ(role(n, selectFlatGemmKernel(n, 1, nullptr)),
@@ -242,8 +243,8 @@ TEST(flatGemmDispatchTable) {
   DispatchTable stale;
   stale.set(4096, 4096, DType::F16, {{8, "mma_m64"}});
   CHECK_ERROR(selectFlatGemmKernel(e, 2, &stale),
-              "dispatch table: entry 'proj' has no variant 'mma_m64' (its "
-              "variants: gemv, mma_m8, mma_m16, mma_m32, and cublas)");
+              "dispatch table: entry 'proj' has no GEMM kernel 'mma_m64' (its "
+              "kernels: gemv, mma_m8, mma_m16, mma_m32, and cublas)");
 
   CHECK_ERROR(DispatchTable::parse("4096 4096 f16\n", "t.txt"),
               "t.txt:1: no rules");
@@ -325,24 +326,24 @@ TEST(flatGemmGridAndParams) {
   if (!bundle)
     return;
   const EntrySpec &e = bundle->getEntries()[0];
-  auto g = flatGemmGrid(e.kernels[2], 17); // mma_m16: ceil(17/16) = 2
+  auto g = flatGemmGrid(e.gemm.kernels[2], 17); // mma_m16: ceil(17/16) = 2
   CHECK_OK(g);
   if (g) {
     CHECK_EQ((*g)[0], 128u);
     CHECK_EQ((*g)[1], 1u);
     CHECK_EQ((*g)[2], 2u);
   }
-  auto gv = flatGemmGrid(e.kernels[0], 5); // gemv: (N/4, M)
+  auto gv = flatGemmGrid(e.gemm.kernels[0], 5); // gemv: (N/4, M)
   CHECK_OK(gv);
   if (gv) {
     CHECK_EQ((*gv)[0], 1024u);
     CHECK_EQ((*gv)[1], 5u);
   }
-  CHECK_ERROR(flatGemmGrid(e.kernels[0], 70000), "65535");
+  CHECK_ERROR(flatGemmGrid(e.gemm.kernels[0], 70000), "65535");
 
   KernelParams params;
   FlatGemmArgs a = goodArgs(3);
-  CHECK_OK(packFlatGemmParams(e.kernels[1], a, params));
+  CHECK_OK(packFlatGemmParams(e.gemm.kernels[1], a, params));
   CHECK_EQ(params.size(), size_t(3 * 7)); // three rank-2 memrefs
   CHECK_EQ(params.getSlot(0), uint64_t(0x10000));
   CHECK_EQ(params.getSlot(3), uint64_t(3));    // x size 0 = M
@@ -391,12 +392,12 @@ TEST(flatGemmCublasSelection) {
   CHECK_EQ(table->toString().find("64:cublas") != std::string::npos, true);
   auto pick = [&](const EntrySpec &entry, int64_t m) {
     Expected<size_t> i = selectFlatGemmKernel(entry, m, &*table);
-    return i ? flatGemmVariantName(entry, *i) : std::string("<error>");
+    return i ? gemmKernelName(entry, *i) : std::string("<error>");
   };
   CHECK_EQ(pick(e, 16), std::string("mma_m16"));
   CHECK_EQ(pick(e, 17), std::string("cublas"));
   CHECK_EQ(pick(e, 200), std::string("cublas")); // past the last rule
-  auto forced = findFlatGemmVariant(e, "cublas");
+  auto forced = findGemmKernel(e, "cublas");
   CHECK_OK(forced);
   if (forced)
     CHECK_EQ(*forced, kCublasKernel);
@@ -413,9 +414,9 @@ TEST(flatGemmCublasSelection) {
   CHECK_EQ(pick(be, 8), std::string("mma_m16"));
 
   // The C API reports the pseudo-variant by name.
-  std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR")
-                                                       : "/tmp") +
-                     "/fd-cublas-table-" + std::to_string(::getpid()) + ".txt";
+  std::string path =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+      "/fd-cublas-table-" + std::to_string(::getpid()) + ".txt";
   { std::ofstream(path) << "4096 4096 f16 8:gemv 64:cublas\n"; }
   std::string text = gemmManifest();
   fd_bundle *cb = nullptr;
@@ -513,7 +514,7 @@ TEST(flatGemmCublasArgs) {
     return;
   CHECK_ERROR(planCublasFlatGemm(biased->getEntries()[0], a),
               "the cublas variant does not take a bias; entry 'proj' adds one: "
-              "run one of its own variants (gemv, mma_m8, mma_m16, mma_m32)");
+              "run one of its own kernels (gemv, mma_m8, mma_m16, mma_m32)");
 
   // bf16 in, f32 out map onto CUDA_R_16BF / CUDA_R_32F.
   auto replaceAll = [](std::string text, const std::string &from,
@@ -523,8 +524,8 @@ TEST(flatGemmCublasArgs) {
       text.replace(pos, from.size(), to);
     return text;
   };
-  std::string text = replaceAll(gemmManifest(), R"("elem": "f16")",
-                                R"("elem": "bf16")");
+  std::string text =
+      replaceAll(gemmManifest(), R"("elem": "f16")", R"("elem": "bf16")");
   text = REPLACE(text, R"("dtype": "f16")", R"("dtype": "bf16")");
   text = REPLACE(text, R"("out_dtype": "f16")", R"("out_dtype": "f32")");
   text = replaceAll(text, R"("bind": "y", "elem": "bf16")",

@@ -124,7 +124,8 @@ TEST(PackPartialKernel) {
   CHECK_EQ(launch.bindings.symbols.get(Symbol::Chunk), 960);
 
   KernelParams params;
-  CHECK_OK(packKernelParams(launch.entry->kernels[0], launch.bindings, params));
+  CHECK_OK(packKernelParams(launch.entry->variants[0].kernels[0],
+                            launch.bindings, params));
   CHECK_EQ(params.size(), size_t(66));
   // q [2, 32, 128].
   CHECK_SLOTS(params, 0, {0x100000, 0x100000, 0, 2, 32, 128, 4096, 128, 1});
@@ -149,7 +150,8 @@ TEST(PackMergeKernel) {
   Launch launch;
   CHECK_OK(launch.prepare(fake(0x1000000), launch.plan.workspaceBytes));
   KernelParams params;
-  CHECK_OK(packKernelParams(launch.entry->kernels[1], launch.bindings, params));
+  CHECK_OK(packKernelParams(launch.entry->variants[0].kernels[1],
+                            launch.bindings, params));
   CHECK_EQ(params.size(), size_t(44));
   // partial_acc (11), partial_max (9), partial_sum (9), then lens, out.
   CHECK_SLOTS(params, 29, {0x600000, 0x600000, 0, 2, 1});  // lens
@@ -174,7 +176,8 @@ TEST(PackScaleAndI32Scalars) {
   launch.entry = &launch.bundle->getEntries()[0];
   CHECK_OK(launch.prepare(fake(0x1000000), launch.plan.workspaceBytes));
   KernelParams params;
-  CHECK_OK(packKernelParams(launch.entry->kernels[0], launch.bindings, params));
+  CHECK_OK(packKernelParams(launch.entry->variants[0].kernels[0],
+                            launch.bindings, params));
   CHECK_EQ(params.size(), size_t(68));
   void **pointers = params.getPointers();
   int32_t chunk;

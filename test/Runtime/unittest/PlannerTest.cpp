@@ -9,6 +9,8 @@
 
 #include "fd/Runtime/Planner.h"
 
+#include <algorithm>
+
 using namespace fd::rt;
 
 static SplitPolicy autoPolicy(int64_t ctasPerSm = 2, int64_t minChunk = 256,
@@ -222,7 +224,7 @@ TEST(PlanGridLimits) {
               "kernel 'fd_partial_online': grid.z = B = 70000 is outside "
               "CUDA's limit [0, 65535]");
   Expected<std::array<uint32_t, 3>> grid =
-      evaluateGrid(bundle->getEntries()[0].kernels[0],
+      evaluateGrid(bundle->getEntries()[0].variants[0].kernels[0],
                    getSymbolValues(bundle->getEntries()[0], 2, 3, 64));
   CHECK_OK(grid);
   if (grid)
@@ -290,4 +292,108 @@ TEST(PlanChoosesSplitOrUnsplit) {
   CHECK_OK(forced);
   if (forced)
     CHECK_EQ(forced->numSplits, 1);
+}
+
+/// The auto-mode formula as the planner wrote it before it used
+/// fd::bundle::SplitFormula, kept to pin that the two agree.
+static SplitChoice referenceAutoSplits(const SplitPolicy &policy, int64_t batch,
+                                       int64_t numKvHeads, int64_t maxLen,
+                                       int64_t smCount, int64_t resident) {
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  int64_t work = batch * numKvHeads;
+  int64_t s;
+  if (resident > 0)
+    s = std::max<int64_t>(1, smCount * std::min(policy.ctasPerSm, resident) /
+                                 work);
+  else
+    s = work >= smCount * policy.ctasPerSm
+            ? 1
+            : ceilDiv(smCount * policy.ctasPerSm, work);
+  s = std::min({s, std::max<int64_t>(1, ceilDiv(maxLen, policy.minChunk)),
+                policy.maxSplits});
+  SplitChoice choice;
+  choice.chunk =
+      ceilDiv(ceilDiv(std::max<int64_t>(maxLen, 1), s), policy.chunkAlign) *
+      policy.chunkAlign;
+  choice.numSplits = std::max<int64_t>(1, ceilDiv(maxLen, choice.chunk));
+  return choice;
+}
+
+TEST(PlanAutoMatchesTheFormerFormula) {
+  int mismatches = 0;
+  for (int64_t ctas : {1, 2, 16})
+    for (int64_t minChunk : {16, 256})
+      for (int64_t align : {1, 64, 256})
+        for (int64_t batch : {1, 3, 8, 33, 64, 300})
+          for (int64_t hkv : {1, 8, 32})
+            for (int64_t len : {0, 1, 100, 1000, 4096, 131072})
+              for (int64_t resident : {0, 1, 4, 9}) {
+                SplitPolicy policy = autoPolicy(ctas, minChunk, align, 64);
+                Expected<SplitChoice> got =
+                    chooseSplits(policy, batch, hkv, len, 132, resident);
+                SplitChoice want =
+                    referenceAutoSplits(policy, batch, hkv, len, 132, resident);
+                if (!got || got->numSplits != want.numSplits ||
+                    got->chunk != want.chunk)
+                  ++mismatches;
+              }
+  CHECK_EQ(mismatches, 0);
+}
+
+TEST(PlanChoosesOnceWithEachVariantsOccupancy) {
+  std::string text = fdtest::withVariants("none", "", "unsplit");
+  text = REPLACE(text, "\"name\": \"two_kernel\"", "\"name\": \"split\"");
+  auto bundle = Bundle::loadMemory(text);
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  const EntrySpec &entry = (*bundle)->getEntries()[0];
+  PlanRequest request;
+  request.batch = 32;
+  request.maxLen = 4000;
+  request.smCount = 132;
+  // The split variant's occupancy decides (the unsplit kernel's is not
+  // used): 4 resident, capped at ctas_per_sm 2, 264 CTAs for 256 -> unsplit.
+  request.residentCtasPerSm = {4, 1};
+  Expected<PlanChoice> choice = choosePlan(entry, request);
+  CHECK_OK(choice);
+  if (choice) {
+    CHECK_EQ(choice->variant, size_t(1));
+    CHECK_OK(choice->split);
+    if (choice->split) {
+      CHECK_EQ(choice->split->numSplits, 1);
+      CHECK_EQ(choice->split->chunk, 4032);
+    }
+  }
+  // Unknown occupancy of the split variant: ceil(264 / 256) = 2 -> split,
+  // and the plan is that choice's.
+  request.residentCtasPerSm = {0, 4};
+  choice = choosePlan(entry, request);
+  Expected<Plan> p = plan(entry, request);
+  CHECK_OK(choice);
+  CHECK_OK(p);
+  if (choice && p && choice->split) {
+    CHECK_EQ(choice->variant, size_t(0));
+    CHECK_EQ(p->variant, 0);
+    CHECK_EQ(p->numSplits, choice->split->numSplits);
+    CHECK_EQ(p->chunk, choice->split->chunk);
+  }
+  // A missing occupancy list is unknown occupancy.
+  request.residentCtasPerSm.clear();
+  choice = choosePlan(entry, request);
+  CHECK(choice && choice->variant == 0);
+  // An explicit variant is taken as is; one out of range is an error.
+  request.variant = 1;
+  choice = choosePlan(entry, request);
+  CHECK(choice && choice->variant == 1);
+  request.variant = 2;
+  CHECK_ERROR(choosePlan(entry, request), "has no variant 2 (it has 2)");
+  // Bad arguments: the split variant, with the error planning it reports.
+  request.variant = -1;
+  request.batch = 0;
+  choice = choosePlan(entry, request);
+  CHECK(choice && choice->variant == 0);
+  if (choice)
+    CHECK_ERROR(choice->split, "batch 0 is out of range");
+  CHECK_ERROR(plan(entry, request), "cannot plan entry 'llama3_decode'");
 }

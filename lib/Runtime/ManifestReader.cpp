@@ -1,0 +1,668 @@
+//===- ManifestReader.cpp - Reading and validating fd bundle manifests ---===//
+//
+// The document, its modules, entries and variants; kernels and their
+// arguments are read by KernelReader.cpp. Validation is complete here so
+// that planning and launching can trust the manifest.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ManifestReader.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+using namespace fd::rt;
+using namespace fd::bundle;
+
+bool BundleReader::fail(const JsonValue &at, const std::string &path,
+                        const std::string &what, ErrorCode code) {
+  if (!error.ok())
+    return false;
+  SourceLocation loc = getSourceLocation(text, at.getOffset());
+  std::string where = path.empty() ? "manifest" : path;
+  error =
+      Status::error(code, sourceName + ": " + where + ": " + what + " (line " +
+                              std::to_string(loc.line) + ", column " +
+                              std::to_string(loc.column) + ")");
+  return false;
+}
+
+const JsonValue *BundleReader::field(const JsonValue &object,
+                                     const std::string &path, const char *key,
+                                     Kind kind, bool required) {
+  const JsonValue *value = object.find(key);
+  if (!value) {
+    if (required)
+      fail(object, path,
+           std::string("missing required field '") + key + "' (" +
+               JsonValue::kindName(kind) + ")");
+    return nullptr;
+  }
+  if (value->getKind() != kind) {
+    fail(*value, joinPath(path, key),
+         std::string("expected ") + JsonValue::kindName(kind) + ", found " +
+             JsonValue::kindName(value->getKind()));
+    return nullptr;
+  }
+  return value;
+}
+
+bool BundleReader::readString(const JsonValue &object, const std::string &path,
+                              const char *key, std::string &out, bool required,
+                              bool nonEmpty) {
+  const JsonValue *value = field(object, path, key, Kind::String, required);
+  if (!value)
+    return error.ok();
+  if (nonEmpty && value->getString().empty())
+    return fail(*value, joinPath(path, key), "must not be empty");
+  out = value->getString();
+  return true;
+}
+
+bool BundleReader::readInt(const JsonValue &object, const std::string &path,
+                           const char *key, int64_t &out, int64_t minValue,
+                           int64_t maxValue, bool required) {
+  const JsonValue *value = object.find(key);
+  if (!value) {
+    if (required)
+      return fail(object, path,
+                  std::string("missing required field '") + key +
+                      "' (integer)");
+    return true;
+  }
+  if (!value->isInteger())
+    return fail(*value, joinPath(path, key),
+                std::string("expected an integer, found ") +
+                    (value->isNumber()
+                         ? "a non-integral number"
+                         : JsonValue::kindName(value->getKind())));
+  int64_t v = value->getInteger();
+  if (v < minValue || v > maxValue)
+    return fail(*value, joinPath(path, key),
+                "value " + std::to_string(v) + " is out of range [" +
+                    std::to_string(minValue) + ", " + std::to_string(maxValue) +
+                    "]");
+  out = v;
+  return true;
+}
+
+bool BundleReader::readDType(const JsonValue &object, const std::string &path,
+                             const char *key, DType &out) {
+  std::string name;
+  if (!readString(object, path, key, name))
+    return false;
+  std::optional<DType> type = parseDType(name);
+  if (!type)
+    return fail(*object.find(key), joinPath(path, key),
+                "unknown element type '" + name +
+                    "' (expected f16, bf16, f32, i32, i64 or f64)");
+  out = *type;
+  return true;
+}
+Expected<std::shared_ptr<const Bundle>> BundleReader::read() {
+  Expected<JsonValue> parsed = parseJson(text);
+  if (!parsed)
+    return parsed.getStatus().withContext(sourceName +
+                                          ": manifest is not valid JSON");
+  const JsonValue &root = *parsed;
+  auto bundle = std::make_shared<Bundle>();
+  auto result = [&]() -> Expected<std::shared_ptr<const Bundle>> {
+    if (!error.ok())
+      return error;
+    return std::shared_ptr<const Bundle>(std::move(bundle));
+  };
+
+  if (!root.isObject()) {
+    fail(root, "",
+         std::string("expected a JSON object at the top level, "
+                     "found ") +
+             JsonValue::kindName(root.getKind()));
+    return result();
+  }
+
+  // Format and version first: a file that is not a v1 bundle should say so
+  // rather than complain about the first field it does not recognise.
+  std::string format;
+  if (!readString(root, "", key::kFormat, format))
+    return result();
+  if (format != fd::bundle::kFormat) {
+    fail(*root.find(key::kFormat), key::kFormat,
+         "not an fd bundle: format is '" + format + "', expected '" +
+             std::string(fd::bundle::kFormat) + "'");
+    return result();
+  }
+  const JsonValue *version = root.find(key::kVersion);
+  if (!version) {
+    fail(root, "", "missing required field 'version' (integer)");
+    return result();
+  }
+  if (!version->isInteger()) {
+    fail(*version, key::kVersion, "expected an integer");
+    return result();
+  }
+  if (version->getInteger() != fd::bundle::kVersion) {
+    fail(*version, key::kVersion,
+         "unsupported bundle version " + std::to_string(version->getInteger()) +
+             " (this runtime reads version " +
+             std::to_string(fd::bundle::kVersion) + ")",
+         ErrorCode::Unsupported);
+    return result();
+  }
+  bundle->version = version->getInteger();
+  if (!readString(root, "", key::kProducer, bundle->producer,
+                  /*required=*/false,
+                  /*nonEmpty=*/false))
+    return result();
+
+  const JsonValue *modules = field(root, "", key::kModules, Kind::Array, true);
+  if (!modules)
+    return result();
+  std::set<std::string> moduleNames;
+  for (size_t i = 0; i < modules->size(); ++i) {
+    ModuleSpec module;
+    std::string path = indexPath(key::kModules, i);
+    if (!readModule(modules->getItems()[i], path, module))
+      return result();
+    if (!moduleNames.insert(module.name).second) {
+      fail(modules->getItems()[i], path,
+           "duplicate module name '" + module.name + "'");
+      return result();
+    }
+    moduleEntries.push_back(findPtxEntries(module.ptx));
+    bundle->modules.push_back(std::move(module));
+  }
+  modulesSeen = &bundle->modules;
+
+  const JsonValue *entries = field(root, "", key::kEntries, Kind::Array, true);
+  if (!entries)
+    return result();
+  std::set<std::string> entryNames;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    EntrySpec entry;
+    std::string path = indexPath(key::kEntries, i);
+    if (!readEntry(entries->getItems()[i], path, entry))
+      return result();
+    if (!entryNames.insert(entry.name).second) {
+      fail(entries->getItems()[i], path,
+           "duplicate entry name '" + entry.name + "'");
+      return result();
+    }
+    bundle->entries.push_back(std::move(entry));
+  }
+  return result();
+}
+
+bool BundleReader::readModule(const JsonValue &json, const std::string &path,
+                              ModuleSpec &module) {
+  if (!json.isObject())
+    return fail(json, path,
+                std::string("expected an object, found ") +
+                    JsonValue::kindName(json.getKind()));
+  if (!readString(json, path, key::kName, module.name) ||
+      !readString(json, path, key::kChip, module.chip) ||
+      !readString(json, path, key::kFeatures, module.features, false, false) ||
+      !readString(json, path, key::kPtx, module.ptx))
+    return false;
+  if (!parseChip(module.chip, module))
+    return fail(*json.find(key::kChip), joinPath(path, key::kChip),
+                "invalid chip '" + module.chip +
+                    "' (expected sm_<major><minor>[a|f], e.g. sm_90)");
+  // A PTX whose .target disagrees with "chip" would be checked against the
+  // wrong device at load time.
+  std::string target = findPtxTarget(module.ptx);
+  if (!target.empty() && target != module.chip)
+    return fail(*json.find(key::kPtx), joinPath(path, key::kPtx),
+                "PTX .target is " + target + " but chip is " + module.chip);
+  return true;
+}
+
+bool BundleReader::readSize(const JsonValue &json, const std::string &path,
+                            const char *what, SizeExpr &size) {
+  if (json.isInteger()) {
+    if (json.getInteger() < 1 || json.getInteger() > INT32_MAX)
+      return fail(json, path,
+                  std::string(what) + " " + std::to_string(json.getInteger()) +
+                      " is out of range [1, 2147483647]");
+    size.constant = json.getInteger();
+    return true;
+  }
+  if (!json.isString())
+    return fail(json, path,
+                std::string("expected a symbol name or a positive integer, "
+                            "found ") +
+                    JsonValue::kindName(json.getKind()));
+  std::optional<Symbol> symbol = parseSymbol(json.getString());
+  if (!symbol)
+    return fail(json, path,
+                "unknown symbol '" + json.getString() + "' in " + what +
+                    " (known: B, Hq, Hkv, D, S, chunk, M, MT)");
+  // Plans are made before the caller's K/V buffers are seen, so nothing the
+  // plan computes may depend on the cache capacity.
+  if (*symbol == Symbol::L)
+    return fail(json, path,
+                std::string("symbol 'L' (K/V cache capacity) cannot be used "
+                            "in ") +
+                    what + ": it is unknown when planning");
+  size.symbol = symbol;
+  return true;
+}
+
+bool BundleReader::readFlatGemm(const JsonValue &json, const std::string &path,
+                                EntrySpec &entry) {
+  FlatGemmSpec &g = entry.gemm;
+  if (!readInt(json, path, key::kN, g.n, 1, INT32_MAX) ||
+      !readInt(json, path, key::kK, g.k, 1, INT32_MAX))
+    return false;
+  // The kernels read rows with 16-byte loads.
+  if (g.k % 8 != 0)
+    return fail(*json.find(key::kK), joinPath(path, key::kK),
+                "k = " + std::to_string(g.k) + " is not a multiple of 8");
+  if (const JsonValue *bias =
+          field(json, path, key::kHasBias, Kind::Bool, false))
+    g.hasBias = bias->getBool();
+  else if (!error.ok())
+    return false;
+  g.outDtype = entry.dtype;
+  if (json.find(key::kOutDtype)) {
+    if (!readDType(json, path, key::kOutDtype, g.outDtype))
+      return false;
+    if (g.outDtype != entry.dtype && g.outDtype != DType::F32)
+      return fail(*json.find(key::kOutDtype), joinPath(path, key::kOutDtype),
+                  std::string("out_dtype must be the entry dtype or f32, "
+                              "found ") +
+                      dtypeName(g.outDtype));
+  }
+  if (const JsonValue *dispatch =
+          field(json, path, key::kDispatch, Kind::Object, false)) {
+    std::string dPath = joinPath(path, key::kDispatch);
+    if (!readInt(*dispatch, dPath, key::kM1, g.m1, 0, INT32_MAX, false) ||
+        !readInt(*dispatch, dPath, key::kM2, g.m2, 0, INT32_MAX, false))
+      return false;
+    if (g.m2 < g.m1)
+      return fail(*dispatch, dPath,
+                  "m2 (" + std::to_string(g.m2) + ") is less than m1 (" +
+                      std::to_string(g.m1) + ")");
+  } else if (!error.ok()) {
+    return false;
+  }
+  return true;
+}
+
+bool BundleReader::checkFlatGemmKernels(
+    const JsonValue &kernels, const std::string &path, const EntrySpec &entry,
+    const std::vector<KernelSpec> &gemmKernels) {
+  std::set<std::string> roles;
+  for (size_t i = 0; i < gemmKernels.size(); ++i) {
+    const KernelSpec &k = gemmKernels[i];
+    const JsonValue &at = kernels.getItems()[i];
+    std::string kPath = indexPath(joinPath(path, key::kKernels), i);
+    if (!gemm_kernel::isGemmKernel(k.role))
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol + "' has role '" + k.role +
+                      "' (expected gemv, mma_m<rows> or direct_m<rows>)");
+    if (!roles.insert(k.role).second)
+      return fail(at, kPath,
+                  "two flat_gemm kernels have role '" + k.role + "'");
+    if (k.mTile < 1)
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol + "' lacks 'm_tile'");
+    // The runtime binds exactly x, w, [bias], y, each once.
+    bool seen[4] = {false, false, false, false};
+    for (const ArgSpec &a : k.args) {
+      int slot = a.source == ArgSource::X      ? 0
+                 : a.source == ArgSource::W    ? 1
+                 : a.source == ArgSource::Bias ? 2
+                 : a.source == ArgSource::Y    ? 3
+                                               : -1;
+      if (slot < 0 || seen[slot])
+        return fail(at, kPath,
+                    "flat_gemm kernel '" + k.symbol + "' binds '" + a.bind +
+                        "' (expected x, w, bias, y, each at most once)");
+      seen[slot] = true;
+    }
+    if (!seen[0] || !seen[1] || !seen[3] || seen[2] != entry.gemm.hasBias)
+      return fail(at, kPath,
+                  "flat_gemm kernel '" + k.symbol + "' must bind x, w and y" +
+                      (entry.gemm.hasBias ? " and bias" : " and no bias") +
+                      " (has_bias is " +
+                      (entry.gemm.hasBias ? "true" : "false") + ")");
+  }
+  return true;
+}
+
+bool BundleReader::readSplit(const JsonValue &json, const std::string &path,
+                             SplitPolicy &split) {
+  std::string mode;
+  if (!readString(json, path, key::kMode, mode))
+    return false;
+  if (mode == split_mode::kAuto)
+    split.mode = SplitMode::Auto;
+  else if (mode == split_mode::kFixed)
+    split.mode = SplitMode::Fixed;
+  else if (mode == split_mode::kChunk)
+    split.mode = SplitMode::Chunk;
+  else
+    return fail(*json.find(key::kMode), joinPath(path, key::kMode),
+                "unknown split mode '" + mode +
+                    "' (expected auto, fixed or chunk)");
+  // A field the mode uses must be present and at least 1; the others may be
+  // absent or 0 (fd-compile writes 0 for unused ones).
+  bool isAuto = split.mode == SplitMode::Auto;
+  bool isFixed = split.mode == SplitMode::Fixed;
+  bool isChunk = split.mode == SplitMode::Chunk;
+  auto rd = [&](const char *key, int64_t &out, bool used) {
+    return readInt(json, path, key, out, used ? 1 : 0, INT32_MAX, used);
+  };
+  if (!rd(key::kNumSplits, split.numSplits, isFixed) ||
+      !rd(key::kChunkSize, split.chunkSize, isChunk) ||
+      !rd(key::kCtasPerSm, split.ctasPerSm, isAuto) ||
+      !rd(key::kMinChunk, split.minChunk, isAuto) ||
+      !rd(key::kChunkAlign, split.chunkAlign, isAuto || isFixed) ||
+      !rd(key::kMaxSplits, split.maxSplits, isAuto))
+    return false;
+  return true;
+}
+
+bool BundleReader::readSoftmax(const JsonValue &json, const std::string &path,
+                               SoftmaxSpec &softmax) {
+  if (!readString(json, path, key::kKind, softmax.kind))
+    return false;
+  if (softmax.kind == softmax::kOnline)
+    return true;
+  if (softmax.kind != softmax::kUnifiedMax)
+    return fail(*json.find(key::kKind), joinPath(path, key::kKind),
+                "unknown softmax kind '" + softmax.kind +
+                    "' (expected online or unified_max)");
+  const JsonValue *phi = field(json, path, key::kPhi, Kind::Number, true);
+  if (!phi)
+    return false;
+  const JsonValue *threshold =
+      field(json, path, key::kThreshold, Kind::Number, true);
+  if (!threshold)
+    return false;
+  softmax.phi = phi->getNumber();
+  softmax.threshold = threshold->getNumber();
+  return true;
+}
+
+bool BundleReader::readWorkspace(const JsonValue &json, const std::string &path,
+                                 WorkspaceSpec &buffer) {
+  if (!json.isObject())
+    return fail(json, path,
+                std::string("expected an object, found ") +
+                    JsonValue::kindName(json.getKind()));
+  if (!readString(json, path, key::kName, buffer.name) ||
+      !readDType(json, path, key::kElem, buffer.elem))
+    return false;
+  const JsonValue *shape = field(json, path, key::kShape, Kind::Array, true);
+  if (!shape)
+    return false;
+  if (shape->size() > 8)
+    return fail(*shape, joinPath(path, key::kShape),
+                "rank " + std::to_string(shape->size()) +
+                    " is larger than the supported 8");
+  for (size_t i = 0; i < shape->size(); ++i) {
+    SizeExpr size;
+    if (!readSize(shape->getItems()[i],
+                  indexPath(joinPath(path, key::kShape), i), "workspace shape",
+                  size))
+      return false;
+    buffer.shape.push_back(size);
+  }
+  return true;
+}
+
+bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
+                             EntrySpec &entry) {
+  if (!json.isObject())
+    return fail(json, path,
+                std::string("expected an object, found ") +
+                    JsonValue::kindName(json.getKind()));
+  if (!readString(json, path, key::kName, entry.name) ||
+      !readString(json, path, key::kOp, entry.opName))
+    return false;
+  if (entry.opName == op::kDecodeAttention)
+    entry.op = OpKind::DecodeAttention;
+  else if (entry.opName == op::kFlatGemm)
+    entry.op = OpKind::FlatGemm;
+  else
+    return fail(*json.find(key::kOp), joinPath(path, key::kOp),
+                "unknown op '" + entry.opName +
+                    "' (expected decode_attention or flat_gemm)");
+  if (!readDType(json, path, key::kDtype, entry.dtype))
+    return false;
+  if (entry.dtype != DType::F16 && entry.dtype != DType::BF16)
+    return fail(*json.find(key::kDtype), joinPath(path, key::kDtype),
+                std::string("entry dtype must be f16 or bf16, found ") +
+                    dtypeName(entry.dtype));
+
+  if (entry.op == OpKind::FlatGemm && !readFlatGemm(json, path, entry))
+    return false;
+  // The attention geometry and policy are what the runtime plans and checks
+  // tensors with, so a decode_attention entry must state all of them. Other
+  // ops are listed but not launched; their fields are checked if present.
+  bool attention = entry.op == OpKind::DecodeAttention;
+  if (!readInt(json, path, key::kNumQHeads, entry.numQHeads, 1, 65535,
+               attention) ||
+      !readInt(json, path, key::kNumKvHeads, entry.numKvHeads, 1, 65535,
+               attention) ||
+      !readInt(json, path, key::kHeadDim, entry.headDim, 1, 65535, attention))
+    return false;
+  if (attention && entry.numQHeads % entry.numKvHeads != 0)
+    return fail(*json.find(key::kNumQHeads), joinPath(path, key::kNumQHeads),
+                "num_q_heads (" + std::to_string(entry.numQHeads) +
+                    ") is not a multiple of num_kv_heads (" +
+                    std::to_string(entry.numKvHeads) + ")");
+  if (const JsonValue *scale =
+          field(json, path, key::kScale, Kind::Number, attention)) {
+    if (!std::isfinite(scale->getNumber()))
+      return fail(*scale, joinPath(path, key::kScale), "must be finite");
+    entry.scale = scale->getNumber();
+  } else if (!error.ok()) {
+    return false;
+  }
+  if (const JsonValue *softmax =
+          field(json, path, key::kSoftmax, Kind::Object, attention)) {
+    if (!readSoftmax(*softmax, joinPath(path, key::kSoftmax), entry.softmax))
+      return false;
+  } else if (!error.ok()) {
+    return false;
+  }
+  if (const JsonValue *split =
+          field(json, path, key::kSplit, Kind::Object, attention)) {
+    if (!readSplit(*split, joinPath(path, key::kSplit), entry.split))
+      return false;
+  } else if (!error.ok()) {
+    return false;
+  }
+
+  VariantSpec top;
+  if (!readLaunch(json, path, entry, top))
+    return false;
+  std::vector<VariantSpec> variants;
+  if (json.find(key::kVariants) &&
+      !readVariants(json, path, entry, top, variants))
+    return false;
+  if (entry.op == OpKind::FlatGemm) {
+    // One GEMM kernel per tiling, chosen per call: the entry's kernels are
+    // not a launch sequence, so it has no launch variants.
+    entry.gemm.kernels = std::move(top.kernels);
+    return true;
+  }
+  if (variants.empty())
+    variants.push_back(std::move(top));
+  entry.variants = std::move(variants);
+  return true;
+}
+
+bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
+                              const EntrySpec &entry, VariantSpec &launch) {
+  bool attention = entry.op == OpKind::DecodeAttention;
+  if (const JsonValue *workspace =
+          field(json, path, key::kWorkspace, Kind::Array, attention)) {
+    std::string wsPath = joinPath(path, key::kWorkspace);
+    if (workspace->size() > kMaxWorkspaceBuffers)
+      return fail(*workspace, wsPath,
+                  std::to_string(workspace->size()) +
+                      " buffers, more than the supported " +
+                      std::to_string(kMaxWorkspaceBuffers));
+    std::set<std::string> names;
+    for (std::string_view tensor :
+         {binding::kQ, binding::kK, binding::kV, binding::kLens, binding::kOut})
+      names.emplace(tensor);
+    for (size_t i = 0; i < workspace->size(); ++i) {
+      WorkspaceSpec buffer;
+      if (!readWorkspace(workspace->getItems()[i], indexPath(wsPath, i),
+                         buffer))
+        return false;
+      if (!names.insert(buffer.name).second)
+        return fail(workspace->getItems()[i], indexPath(wsPath, i),
+                    "workspace name '" + buffer.name +
+                        "' is already used by another buffer or tensor");
+      launch.workspace.push_back(std::move(buffer));
+    }
+  } else if (!error.ok()) {
+    return false;
+  }
+
+  const JsonValue *kernels =
+      field(json, path, key::kKernels, Kind::Array, true);
+  if (!kernels)
+    return false;
+  std::string kernelsPath = joinPath(path, key::kKernels);
+  if (kernels->size() == 0)
+    return fail(*kernels, kernelsPath, "an entry needs at least one kernel");
+  for (size_t i = 0; i < kernels->size(); ++i) {
+    KernelSpec kernel;
+    if (!readKernel(kernels->getItems()[i], indexPath(kernelsPath, i), entry,
+                    launch.workspace, kernel))
+      return false;
+    launch.kernels.push_back(std::move(kernel));
+  }
+  if (entry.op == OpKind::FlatGemm)
+    return checkFlatGemmKernels(*kernels, path, entry, launch.kernels);
+  // Kernels are launched in manifest order (docs/bundle.md); a merge before
+  // the partial kernel it consumes would read a workspace not yet written.
+  const std::vector<KernelSpec> &seq = launch.kernels;
+  for (size_t i = 0; i < seq.size(); ++i) {
+    if (seq[i].role != role::kMerge)
+      continue;
+    for (size_t j = i + 1; j < seq.size(); ++j)
+      if (seq[j].role == role::kPartial)
+        return fail(kernels->getItems()[i], indexPath(kernelsPath, i),
+                    "kernel '" + seq[i].symbol +
+                        "' (role merge) comes before kernel '" + seq[j].symbol +
+                        "' (role partial), but kernels are launched in "
+                        "manifest order: the merge would read partial "
+                        "results not yet written");
+  }
+  return true;
+}
+
+bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
+                                const EntrySpec &entry, const VariantSpec &top,
+                                std::vector<VariantSpec> &result) {
+  std::string vPath = joinPath(path, key::kVariants);
+  const JsonValue *variants =
+      field(json, path, key::kVariants, Kind::Array, true);
+  if (!variants)
+    return false;
+  if (variants->size() == 0)
+    return fail(*variants, vPath, "an entry's variants list cannot be empty");
+  for (size_t i = 0; i < variants->size(); ++i) {
+    const JsonValue &item = variants->getItems()[i];
+    std::string itemPath = indexPath(vPath, i);
+    if (!item.isObject())
+      return fail(item, itemPath,
+                  std::string("expected an object, found ") +
+                      JsonValue::kindName(item.getKind()));
+    VariantSpec variant;
+    if (!readString(item, itemPath, key::kName, variant.name))
+      return false;
+    for (const VariantSpec &seen : result)
+      if (seen.name == variant.name)
+        return fail(item, itemPath,
+                    "variant name '" + variant.name + "' is used twice");
+    std::string init(kWorkspaceInitNone);
+    if (!readString(item, itemPath, key::kWorkspaceInit, init, false))
+      return false;
+    if (init != kWorkspaceInitNone && init != kWorkspaceInitZero)
+      return fail(*item.find(key::kWorkspaceInit),
+                  joinPath(itemPath, key::kWorkspaceInit),
+                  "unknown workspace_init '" + init +
+                      "' (expected none or zero)");
+    variant.workspaceZeroInit = init == kWorkspaceInitZero;
+    if (!readLaunch(item, itemPath, entry, variant))
+      return false;
+    // A named workspace buffer of the variant with the given element type
+    // and number of elements.
+    auto readBufferRef = [&](const char *key, DType elem, int64_t elems,
+                             int &index) {
+      std::string name;
+      if (!readString(item, itemPath, key, name, false))
+        return false;
+      if (name.empty())
+        return true;
+      for (size_t w = 0; w < variant.workspace.size(); ++w)
+        if (variant.workspace[w].name == name)
+          index = static_cast<int>(w);
+      bool ok = index >= 0 && variant.workspace[index].elem == elem &&
+                variant.workspace[index].shape.size() == 1 &&
+                !variant.workspace[index].shape[0].symbol &&
+                variant.workspace[index].shape[0].constant == elems;
+      if (!ok)
+        return fail(*item.find(key), joinPath(itemPath, key),
+                    std::string(key) + " '" + name + "' is not an " +
+                        dtypeName(elem) + " [" + std::to_string(elems) +
+                        "] workspace buffer of the variant");
+      return true;
+    };
+    if (!readBufferRef(key::kFallbackCounter, DType::I32, 1,
+                       variant.fallbackCounter) ||
+        !readBufferRef(key::kPhiBuffer, DType::F32, 1, variant.phiBuffer) ||
+        !readBufferRef(key::kScoreStats, DType::I32, 4, variant.scoreStats))
+      return false;
+    result.push_back(std::move(variant));
+  }
+  // The top level repeats the first variant, for readers without variants;
+  // the runtime reads the variants alone.
+  const VariantSpec &first = result.front();
+  bool same = first.kernels.size() == top.kernels.size();
+  for (size_t k = 0; same && k < first.kernels.size(); ++k)
+    same = first.kernels[k].symbol == top.kernels[k].symbol;
+  if (!same)
+    return fail(*variants, vPath,
+                "the entry's top-level kernels must be those of its first "
+                "variant '" +
+                    first.name + "'");
+  return true;
+}
+
+Expected<std::shared_ptr<const Bundle>>
+Bundle::loadMemory(std::string_view text, std::string_view sourceName) {
+  return BundleReader(text, sourceName).read();
+}
+
+Expected<std::shared_ptr<const Bundle>>
+Bundle::loadFile(const std::string &path) {
+  // stdio rather than iostreams: errno then reliably says why it failed.
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return Status::error(
+        ErrorCode::Io, path + ": cannot open bundle: " + std::strerror(errno));
+  std::string contents;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    contents.append(buffer, n);
+  bool failed = std::ferror(file);
+  int err = errno;
+  std::fclose(file);
+  if (failed)
+    return Status::error(ErrorCode::Io,
+                         path + ": cannot read bundle: " + std::strerror(err));
+  return loadMemory(contents, path);
+}
