@@ -6,8 +6,8 @@
 #include <vector>
 
 using namespace fd::rt;
-namespace binding = fd::bundle::binding;
-namespace sym = fd::bundle::symbol;
+namespace binding = fdb::binding;
+namespace sym = fdb::symbol;
 
 /// Kernels load q/k/v and store out 16 bytes at a time.
 static constexpr uint64_t kVectorBytes = 16;

@@ -52,7 +52,7 @@ std::optional<DType> fd::rt::parseDType(std::string_view name) {
 }
 
 const char *fd::rt::symbolName(Symbol symbol) {
-  namespace sym = fd::bundle::symbol;
+  namespace sym = fdb::symbol;
   switch (symbol) {
   case Symbol::B:
     return sym::kB.data();

@@ -13,7 +13,7 @@
 #include <string>
 
 using namespace fd::rt;
-namespace binding = fd::bundle::binding;
+namespace binding = fdb::binding;
 
 /// The launch variants the C API reports for \p entry: its variants, or,
 /// for a flat_gemm entry (whose GEMM kernels are chosen per call, not

@@ -10,8 +10,8 @@
 #include <sstream>
 
 using namespace fd::rt;
-namespace binding = fd::bundle::binding;
-namespace gemm_kernel = fd::bundle::gemm_kernel;
+namespace binding = fdb::binding;
+namespace gemm_kernel = fdb::gemm_kernel;
 
 static Status invalid(const std::string &message) {
   return Status::error(ErrorCode::InvalidArgument, message);

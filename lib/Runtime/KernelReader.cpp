@@ -9,7 +9,7 @@
 #include "ManifestReader.h"
 
 using namespace fd::rt;
-using namespace fd::bundle;
+using namespace fdb;
 
 bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
                               const EntrySpec &entry,

@@ -15,7 +15,7 @@
 #include <set>
 
 using namespace fd::rt;
-using namespace fd::bundle;
+using namespace fdb;
 
 bool BundleReader::fail(const JsonValue &at, const std::string &path,
                         const std::string &what, ErrorCode code) {
@@ -128,10 +128,10 @@ Expected<std::shared_ptr<const Bundle>> BundleReader::read() {
   std::string format;
   if (!readString(root, "", key::kFormat, format))
     return result();
-  if (format != fd::bundle::kFormat) {
+  if (format != fdb::kFormat) {
     fail(*root.find(key::kFormat), key::kFormat,
          "not an fd bundle: format is '" + format + "', expected '" +
-             std::string(fd::bundle::kFormat) + "'");
+             std::string(fdb::kFormat) + "'");
     return result();
   }
   const JsonValue *version = root.find(key::kVersion);
@@ -143,11 +143,11 @@ Expected<std::shared_ptr<const Bundle>> BundleReader::read() {
     fail(*version, key::kVersion, "expected an integer");
     return result();
   }
-  if (version->getInteger() != fd::bundle::kVersion) {
+  if (version->getInteger() != fdb::kVersion) {
     fail(*version, key::kVersion,
          "unsupported bundle version " + std::to_string(version->getInteger()) +
              " (this runtime reads version " +
-             std::to_string(fd::bundle::kVersion) + ")",
+             std::to_string(fdb::kVersion) + ")",
          ErrorCode::Unsupported);
     return result();
   }

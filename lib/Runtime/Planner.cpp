@@ -6,9 +6,9 @@
 #include <tuple>
 
 using namespace fd::rt;
-namespace variant = fd::bundle::variant;
+namespace variant = fdb::variant;
 
-using HostSplitFormula = fd::bundle::SplitFormula<fd::bundle::IntOps, int64_t>;
+using HostSplitFormula = fdb::SplitFormula<fdb::IntOps, int64_t>;
 
 /// Largest batch / length / SM count accepted. lens are i32 on the device,
 /// and these bounds keep every product in the formulas inside int64.
@@ -56,7 +56,7 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
     return Status::error(ErrorCode::InvalidArgument,
                          "num_kv_heads must be at least 1");
 
-  fd::bundle::IntOps ops;
+  fdb::IntOps ops;
   HostSplitFormula formula{ops};
   SplitChoice choice;
   switch (policy.mode) {
@@ -110,7 +110,7 @@ static Expected<SplitChoice> splitFor(const EntrySpec &entry, size_t v,
     if (Status range = checkBatchAndLength(request.batch, request.maxLen);
         !range.ok())
       return range;
-    fd::bundle::IntOps ops;
+    fdb::IntOps ops;
     HostSplitFormula formula{ops};
     return SplitChoice{1, formula.chunkForSplits(
                               1, request.maxLen,

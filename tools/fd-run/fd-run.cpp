@@ -161,7 +161,7 @@ static std::string formatSizes(const std::vector<SizeExpr> &sizes) {
 }
 
 static const char *splitModeName(SplitMode mode) {
-  namespace split_mode = fd::bundle::split_mode;
+  namespace split_mode = fdb::split_mode;
   switch (mode) {
   case SplitMode::Auto:
     return split_mode::kAuto.data();
@@ -197,7 +197,7 @@ static void listBundle(const Bundle &bundle) {
                   static_cast<long long>(entry.numKvHeads),
                   static_cast<long long>(entry.headDim), entry.scale);
       std::printf("  softmax %s", entry.softmax.kind.c_str());
-      if (entry.softmax.kind == fd::bundle::softmax::kUnifiedMax)
+      if (entry.softmax.kind == fdb::softmax::kUnifiedMax)
         std::printf(" (phi %g, threshold %g)", entry.softmax.phi,
                     entry.softmax.threshold);
       const SplitPolicy &split = entry.split;
@@ -224,8 +224,8 @@ static void listBundle(const Bundle &bundle) {
       std::printf("  variant %s: %zu kernels, workspace_init %s",
                   variant.name.c_str(), variant.kernels.size(),
                   variant.workspaceZeroInit
-                      ? fd::bundle::kWorkspaceInitZero.data()
-                      : fd::bundle::kWorkspaceInitNone.data());
+                      ? fdb::kWorkspaceInitZero.data()
+                      : fdb::kWorkspaceInitNone.data());
       if (variant.fallbackCounter >= 0)
         std::printf(", fallback_counter %s",
                     variant.workspace[variant.fallbackCounter].name.c_str());

@@ -644,7 +644,7 @@ int main(int argc, char **argv) {
     int copies = int(std::ceil(double(size_t(256) << 20) / bytes));
     std::string variant;
     for (const KernelSpec &k : le.gemm.kernels)
-      if (variant.empty() || fd::bundle::gemm_kernel::isGemv(k.role))
+      if (variant.empty() || fdb::gemm_kernel::isGemv(k.role))
         variant = k.role;
     for (int i = 0; i < copies; ++i)
       flushProblems.push_back(makeProblem(le, 1, 1000 + i));

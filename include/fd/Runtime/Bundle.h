@@ -51,7 +51,7 @@ size_t dtypeSize(DType type);
 /// Parses a dtype name; std::nullopt for an unknown one.
 std::optional<DType> parseDType(std::string_view name);
 
-/// The symbolic sizes of docs/bundle.md (fd::bundle::symbol).
+/// The symbolic sizes of docs/bundle.md (fdb::symbol).
 enum class Symbol : int {
   B,     ///< batch
   Hq,    ///< query heads
@@ -65,7 +65,7 @@ enum class Symbol : int {
 };
 constexpr int kNumSymbols = 9;
 
-/// The symbol's name in the manifest (fd::bundle::symbol).
+/// The symbol's name in the manifest (fdb::symbol).
 const char *symbolName(Symbol symbol);
 /// Parses a symbol name; std::nullopt for an unknown one.
 std::optional<Symbol> parseSymbol(std::string_view name);
@@ -113,7 +113,7 @@ struct SplitPolicy {
 };
 
 struct SoftmaxSpec {
-  std::string kind; ///< fd::bundle::softmax::kOnline or kUnifiedMax
+  std::string kind; ///< fdb::softmax::kOnline or kUnifiedMax
   double phi = 0;
   double threshold = 0;
 };
@@ -169,8 +169,8 @@ struct KernelSpec {
   std::string symbol; ///< .entry name in the module's PTX
   std::string module;
   size_t moduleIndex = 0;
-  /// What the kernel does: fd::bundle::role (attention) or its tiling,
-  /// fd::bundle::gemm_kernel (flat GEMM).
+  /// What the kernel does: fdb::role (attention) or its tiling,
+  /// fdb::gemm_kernel (flat GEMM).
   std::string role;
   /// Grid extents x, y, z; those the manifest leaves out are 1.
   std::array<SizeExpr, 3> grid;
@@ -205,14 +205,14 @@ struct FlatGemmSpec {
   /// largest-tile kernel.
   int64_t m2 = 32;
   /// The GEMM kernels, one per tiling; each kernel's role names it
-  /// (fd::bundle::gemm_kernel). One is launched per call.
+  /// (fdb::gemm_kernel). One is launched per call.
   std::vector<KernelSpec> kernels;
 };
 
 /// One launch variant of a decode_attention entry (docs/bundle.md,
 /// "Variants"): a kernel sequence, launched in order, and its workspace.
 struct VariantSpec {
-  /// fd::bundle::variant::*; "" for the one variant of an entry whose
+  /// fdb::variant::*; "" for the one variant of an entry whose
   /// manifest lists none.
   std::string name;
   std::vector<WorkspaceSpec> workspace;

@@ -4,7 +4,7 @@
 // KV splits S of how many tokens, and from them the grid of every kernel and
 // the workspace layout, exactly as docs/bundle.md specifies. The variant and
 // the split are chosen together, once (choosePlan); the split formula is
-// fd::bundle::SplitFormula, the one the compiler emits. Pure arithmetic: no
+// fdb::SplitFormula, the one the compiler emits. Pure arithmetic: no
 // GPU is needed.
 //
 //===----------------------------------------------------------------------===//

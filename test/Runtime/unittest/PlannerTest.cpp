@@ -295,7 +295,7 @@ TEST(PlanChoosesSplitOrUnsplit) {
 }
 
 /// The auto-mode formula as the planner wrote it before it used
-/// fd::bundle::SplitFormula, kept to pin that the two agree.
+/// fdb::SplitFormula, kept to pin that the two agree.
 static SplitChoice referenceAutoSplits(const SplitPolicy &policy, int64_t batch,
                                        int64_t numKvHeads, int64_t maxLen,
                                        int64_t smCount, int64_t resident) {
