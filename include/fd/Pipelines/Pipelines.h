@@ -102,10 +102,6 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-gemv-warps",
       llvm::cl::desc("Flat GEMM: GEMV warps (outputs) per CTA"),
       llvm::cl::init(4)};
-  PassOptions::Option<int64_t> gemmGemvSplitK{
-      *this, "gemm-gemv-split-k",
-      llvm::cl::desc("Flat GEMM: GEMV warps per output (K slices)"),
-      llvm::cl::init(1)};
   PassOptions::Option<int64_t> gemmGemvUnroll{
       *this, "gemm-gemv-unroll",
       llvm::cl::desc("Flat GEMM: GEMV 16-byte loads in flight per lane"),
@@ -136,11 +132,6 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("Flat GEMM: direct variants load the next iteration "
                      "before the MMAs of the current one"),
       llvm::cl::init(true)};
-  PassOptions::Option<int64_t> gemmDirectL2Prefetch{
-      *this, "gemm-direct-l2-prefetch",
-      llvm::cl::desc("Flat GEMM: direct variants prefetch W into L2 this "
-                     "many iterations ahead (0: none)"),
-      llvm::cl::init(0)};
   PassOptions::Option<int64_t> gemmDirectUnroll{
       *this, "gemm-direct-unroll",
       llvm::cl::desc("Flat GEMM: 32-wide K steps per warp and iteration in "

@@ -19,7 +19,7 @@ namespace mlir::fd {
 
 /// Attribute name of an argument's binding.
 inline StringRef getBindingAttrName() {
-  return StringRef(bundle::ir::kBinding);
+  return StringRef(::fd::bundle::ir::kBinding);
 }
 
 /// A std::string_view of the schema as a StringRef.
