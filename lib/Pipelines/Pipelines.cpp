@@ -49,7 +49,6 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
   tile.gemvWarps = o.gemmGemvWarps;
   tile.gemvUnroll = o.gemmGemvUnroll;
-  tile.gemvSplitK = o.gemmGemvSplitK;
   tile.m1 = o.gemmM1;
   tile.m2 = o.gemmM2;
   tile.direct = o.gemmDirect;
@@ -57,7 +56,6 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.directSplitK = o.gemmDirectSplitK;
   tile.directUnroll = o.gemmDirectUnroll;
   tile.directPrefetch = o.gemmDirectPrefetch;
-  tile.directL2Prefetch = o.gemmDirectL2Prefetch;
   pm.addNestedPass<func::FuncOp>(createFDTileFlatGemm(tile));
   pm.addPass(createConvertFlatGemmToGPU());
   addSplit(pm, o);

@@ -59,21 +59,63 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
 
 
 def ConvertFlatGemmToGPU : Pass<"convert-flat-gemm-to-gpu", "ModuleOp"> {
-  let summary = "Outline fd-tile-flat-gemm's launches into fd kernels";
+  let summary = "Build the kernels fd-tile-flat-gemm chose";
   let description = [{
-    Turns each `gpu.launch` produced by `fd-tile-flat-gemm` into a `gpu.func`
-    kernel in the `fd_kernels` gpu.module plus a `gpu.launch_func`, with the
-    kernel arguments in the fixed order x, w, [bias], y, and the `fd.*`
-    attributes (`fd.role` = the variant, `fd.entry`, `fd.grid`, `fd.args`,
-    `fd.m_tile`, `fd.dynamic_smem`, `known_block_size`) from which
-    `fd-compile` writes the flat_gemm entry of the bundle.
+    Replaces each `fd.flat_gemm` that `fd-tile-flat-gemm` annotated with a
+    kernel description (`fd.flat_gemm.kernel`) by a `gpu.launch_func` of a
+    new `gpu.func` kernel in the `fd_kernels` gpu.module, named
+    `<function>_flat_gemm_<role>` with role `gemv`, `mma_m<P>` or
+    `direct_m<P>`:
 
-    Upstream `gpu-kernel-outlining` is not used because it orders kernel
-    arguments by first use and knows nothing of the manifest; the runtime
-    packs arguments by binding. An `fd.flat_gemm` still present is an error
-    (run `fd-tile-flat-gemm` first).
+    - `gemv`: grid (N / warps, M), 32 * warps threads; each warp reduces one
+      output over K with 16-byte loads and a shuffle butterfly.
+    - `mma_m<P>`: grid (N / tile_n, 1, ceil(M / P)), 32 * split_k threads.
+      W and x tiles stream through a `stages`-deep ring of dynamic shared
+      memory: `nvgpu.device_async_copy {bypassL1}` per 16-byte chunk (x rows
+      at or past M zero-filled, src-size 0), one
+      `nvgpu.device_async_create_group` per K tile, and
+      `nvgpu.device_async_wait {numGroups = stages - 2}` plus a barrier
+      before each tile is consumed, so the loads of tile k + stages - 1
+      overlap the MMAs of tile k. Rows of a stage are padded by 16 bytes so
+      `nvgpu.ldmatrix` is free of bank conflicts; f16 uses
+      `nvgpu.mma.sync`, bf16 `nvvm.mma.sync` on packed registers.
+    - `direct_m<P>`: grid (N / 16, 1, ceil(M / P)), 32 * split_k threads,
+      no shared memory in the K loop: each warp loads W and x fragments
+      with 16-byte `vector.load`s, k renamed so that one load per row is a
+      fragment (DirectFragments.h); K steps past K are masked (the address
+      clamped, the value zeroed), x rows at or past M read row m0 and are
+      zeroed; with `prefetch` the loads of iteration i + 1 are issued before
+      the MMAs of iteration i (the last iteration peeled).
+
+    The tensor-core kernels reduce their warps' partials once through
+    shared memory ([split_k][rows][P + 1] f32, one barrier) and store the
+    rows < M. Each kernel is built as a `gpu.launch` and outlined with
+    upstream's `outlineKernelFunc`, given the arguments in signature order
+    (x, w, [bias], y); every argument carries its binding (`fd.binding`)
+    and the kernel the attributes from which `fd-compile` writes the
+    flat_gemm entry of the bundle (`fd.role`, `fd.entry`, `fd.grid`,
+    `fd.m_tile`, `fd.dynamic_smem`, `known_block_size`). An
+    `fd.flat_gemm` without a description, or with a malformed one, is an
+    error.
+
+    ```mlir
+    fd.flat_gemm ins(%x, %w ...) outs(%y ...) {fd.flat_gemm.kernel =
+        {kind = "gemv", unroll = 4 : i64, warps = 4 : i64}}
+    ```
+    becomes
+    ```mlir
+    gpu.launch_func @fd_kernels::@f_flat_gemm_gemv blocks in (%c1024, %M, %c1)
+        threads in (%c128, %c1, %c1) args(%x : ..., %w : ..., %y : ...)
+    gpu.module @fd_kernels {
+      gpu.func @f_flat_gemm_gemv(%arg0: memref<?x4096xf16> {fd.binding = "x"},
+          ...) kernel attributes {fd.role = "gemv", fd.grid = ["1024", "M"], ...}
+    }
+    ```
   }];
-  let dependentDialects = ["gpu::GPUDialect", "memref::MemRefDialect"];
+  let dependentDialects = ["gpu::GPUDialect", "nvgpu::NVGPUDialect",
+                           "NVVM::NVVMDialect", "LLVM::LLVMDialect",
+                           "scf::SCFDialect", "arith::ArithDialect",
+                           "vector::VectorDialect", "memref::MemRefDialect"];
 }
 
 def FDProgrammaticLaunch : Pass<"fd-programmatic-launch", "ModuleOp"> {

@@ -20,6 +20,7 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   static inline const FDSplitKVOptions kSplit{};
   static inline const FDUnifiedMaxOptions kUnifiedMax{};
   static inline const ConvertFDToGPUOptions kGPU{};
+  static inline const FDTileFlatGemmOptions kTile{};
 
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("GPU architecture, e.g. sm_90 or sm_80"),
@@ -78,17 +79,17 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   // Flat GEMM knobs, mirroring fd-tile-flat-gemm's options.
   PassOptions::Option<int64_t> gemmStages{
       *this, "gemm-stages", llvm::cl::desc("Flat GEMM: cp.async stages"),
-      llvm::cl::init(6)};
+      llvm::cl::init(kTile.stages)};
   PassOptions::Option<int64_t> gemmTileN{
       *this, "gemm-tile-n", llvm::cl::desc("Flat GEMM: W rows per CTA"),
-      llvm::cl::init(32)};
+      llvm::cl::init(kTile.tileN)};
   PassOptions::Option<int64_t> gemmTileK{
       *this, "gemm-tile-k", llvm::cl::desc("Flat GEMM: most K per stage"),
-      llvm::cl::init(256)};
+      llvm::cl::init(kTile.tileK)};
   PassOptions::Option<int64_t> gemmSplitK{
       *this, "gemm-split-k",
       llvm::cl::desc("Flat GEMM: warps per CTA splitting each K tile"),
-      llvm::cl::init(4)};
+      llvm::cl::init(kTile.splitK)};
   PassOptions::ListOption<int64_t> gemmPadM{
       *this, "gemm-pad-m",
       llvm::cl::desc("Flat GEMM: M rows per CTA of each tensor-core variant "
@@ -96,27 +97,23 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<int64_t> gemmGemvWarps{
       *this, "gemm-gemv-warps",
       llvm::cl::desc("Flat GEMM: GEMV warps (outputs) per CTA"),
-      llvm::cl::init(4)};
-  PassOptions::Option<int64_t> gemmGemvSplitK{
-      *this, "gemm-gemv-split-k",
-      llvm::cl::desc("Flat GEMM: GEMV warps per output (K slices)"),
-      llvm::cl::init(1)};
+      llvm::cl::init(kTile.gemvWarps)};
   PassOptions::Option<int64_t> gemmGemvUnroll{
       *this, "gemm-gemv-unroll",
       llvm::cl::desc("Flat GEMM: GEMV 16-byte loads in flight per lane"),
-      llvm::cl::init(4)};
+      llvm::cl::init(kTile.gemvUnroll)};
   PassOptions::Option<int64_t> gemmM1{
       *this, "gemm-m1", llvm::cl::desc("Flat GEMM: largest M for GEMV"),
-      llvm::cl::init(1)};
+      llvm::cl::init(kTile.m1)};
   PassOptions::Option<int64_t> gemmM2{
       *this, "gemm-m2",
       llvm::cl::desc("Flat GEMM: largest M for the small tensor-core tiles"),
-      llvm::cl::init(32)};
+      llvm::cl::init(kTile.m2)};
   PassOptions::Option<bool> gemmDirect{
       *this, "gemm-direct",
       llvm::cl::desc("Flat GEMM: emit the register-direct tensor-core "
                      "variants (used up to the largest gemm-direct-pad-m)"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kTile.direct)};
   PassOptions::ListOption<int64_t> gemmDirectPadM{
       *this, "gemm-direct-pad-m",
       llvm::cl::desc("Flat GEMM: M rows per CTA of each direct variant "
@@ -125,22 +122,17 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-direct-split-k",
       llvm::cl::desc("Flat GEMM: warps per CTA splitting K in the direct "
                      "variants (0: auto)"),
-      llvm::cl::init(0)};
+      llvm::cl::init(kTile.directSplitK)};
   PassOptions::Option<bool> gemmDirectPrefetch{
       *this, "gemm-direct-prefetch",
       llvm::cl::desc("Flat GEMM: direct variants load the next iteration "
                      "before the MMAs of the current one"),
-      llvm::cl::init(true)};
-  PassOptions::Option<int64_t> gemmDirectL2Prefetch{
-      *this, "gemm-direct-l2-prefetch",
-      llvm::cl::desc("Flat GEMM: direct variants prefetch W into L2 this "
-                     "many iterations ahead (0: none)"),
-      llvm::cl::init(0)};
+      llvm::cl::init(kTile.directPrefetch)};
   PassOptions::Option<int64_t> gemmDirectUnroll{
       *this, "gemm-direct-unroll",
       llvm::cl::desc("Flat GEMM: 32-wide K steps per warp and iteration in "
                      "the direct variants"),
-      llvm::cl::init(4)};
+      llvm::cl::init(kTile.directUnroll)};
 };
 
 /// fd ops -> split form -> gpu.module kernels + host launches (still in

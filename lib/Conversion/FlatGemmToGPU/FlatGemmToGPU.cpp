@@ -1,24 +1,28 @@
-//===- FlatGemmToGPU.cpp - outline flat GEMM launches into fd kernels -----===//
+//===- FlatGemmToGPU.cpp - tiled fd.flat_gemm to fd kernels ---------------===//
 //
-// fd-tile-flat-gemm leaves its kernels as gpu.launch regions so that the
-// tiling is visible (and lit-tested) in the host function. This pass moves
-// each body into a gpu.func with the argument order and fd.* attributes the
-// bundle manifest and the runtime rely on.
+// Each fd.flat_gemm that fd-tile-flat-gemm gave a kernel description
+// (TileFlatGemm.h) becomes one kernel of the `fd_kernels` gpu.module and a
+// gpu.launch_func. The kernel is built as a gpu.launch by its family's
+// builder (GemvKernel.cpp, MmaKernel.cpp, DirectKernel.cpp) and outlined
+// with upstream's outlineKernelFunc, given the arguments in signature order;
+// every argument then carries its binding (fd.binding), and the kernel the
+// fd.* attributes from which fd-compile writes the bundle.
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FlatGemmToGPU/FlatGemmToGPU.h"
-#include "fd/Bundle/Schema.h"
+#include "../Utils/KernelModule.h"
+#include "GemmKernels.h"
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
-#include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/IR/IRMapping.h"
+#include "mlir/Dialect/GPU/Utils/GPUUtils.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Transforms/RegionUtils.h"
-#include "llvm/ADT/SetVector.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mlir::fd {
 #define GEN_PASS_DEF_CONVERTFLATGEMMTOGPU
@@ -27,162 +31,323 @@ namespace mlir::fd {
 
 using namespace mlir;
 using namespace mlir::fd;
+using namespace mlir::fd::flat_gemm;
+namespace bd = ::fdb;
 
-/// The gpu.module convert-fd-to-gpu also uses, so one bundle module holds
-/// every kernel.
-static gpu::GPUModuleOp getKernelModule(Operation *anchor, OpBuilder &b) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  if (auto m = module.lookupSymbol<gpu::GPUModuleOp>("fd_kernels"))
-    return m;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  return gpu::GPUModuleOp::create(b, module.getLoc(), "fd_kernels");
-}
-
-FailureOr<gpu::GPUFuncOp>
-mlir::fd::outlineFlatGemmLaunch(gpu::LaunchOp launch) {
-  namespace fa = flat_gemm_attr;
-  auto variant = launch->getAttrOfType<StringAttr>(fa::kVariant);
-  auto mTile = launch->getAttrOfType<IntegerAttr>(fa::kMTile);
-  auto grid = launch->getAttrOfType<ArrayAttr>(fa::kGrid);
-  auto binds = launch->getAttrOfType<ArrayAttr>(fa::kArgs);
-  if (!variant || !mTile || !grid || !binds)
-    return launch.emitOpError()
-           << "lacks the fd.flat_gemm.* attributes of fd-tile-flat-gemm";
-  if (!launch.getBody().hasOneBlock())
-    return launch.emitOpError() << "flat GEMM launch body must be one block";
-  auto func = launch->getParentOfType<FunctionOpInterface>();
-  if (!func)
-    return launch.emitOpError() << "flat GEMM launch is not in a function";
-
-  // The leading assume_alignment ops name the kernel arguments in order.
-  Block &body = launch.getBody().front();
-  SmallVector<Value> operands;
-  auto it = body.begin();
-  for (Attribute bind : binds) {
-    auto anchor =
-        it == body.end() ? nullptr : dyn_cast<memref::AssumeAlignmentOp>(*it);
-    if (!anchor)
-      return launch.emitOpError()
-             << "flat GEMM launch must start with one memref.assume_alignment "
-                "per binding; missing the one for '"
-             << cast<StringAttr>(bind).getValue() << "'";
-    operands.push_back(anchor.getMemref());
-    ++it;
-  }
-  llvm::SetVector<Value> captured;
-  getUsedValuesDefinedAbove(launch.getBody(), captured);
-  for (Value v : captured)
-    if (!llvm::is_contained(operands, v))
-      return launch.emitOpError()
-             << "flat GEMM launch uses a value defined outside it that is not "
-                "one of its bindings: "
-             << v;
-
-  SmallVector<int32_t> block;
-  for (Value v : {launch.getBlockSizeX(), launch.getBlockSizeY(),
-                  launch.getBlockSizeZ()}) {
-    std::optional<int64_t> c = getConstantIntValue(v);
-    if (!c)
-      return launch.emitOpError() << "flat GEMM block size must be constant";
-    block.push_back(static_cast<int32_t>(*c));
-  }
-  int64_t smemBytes = 0;
-  if (Value smem = launch.getDynamicSharedMemorySize()) {
-    std::optional<int64_t> c = getConstantIntValue(smem);
-    if (!c)
-      return launch.emitOpError()
-             << "flat GEMM dynamic shared memory size must be constant";
-    smemBytes = *c;
-  }
-
-  OpBuilder b(launch);
-  Location loc = launch.getLoc();
-  gpu::GPUModuleOp module = getKernelModule(launch, b);
-  gpu::GPUFuncOp fn;
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(module.getBody());
-    std::string name =
-        (func.getName() + "_flat_gemm_" + variant.getValue()).str();
-    fn = gpu::GPUFuncOp::create(
-        b, loc, name,
-        b.getFunctionType(ValueRange(operands).getTypes(), TypeRange{}));
-    SymbolTable(module).insert(fn); // renames on a clash
-  }
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
-  fn->setAttr(::fdb::ir::kRole, variant);
-  fn->setAttr(::fdb::ir::kEntry, b.getStringAttr(func.getName()));
-  fn->setAttr(::fdb::ir::kGrid, grid);
-  fn->setAttr("fd.args", binds);
-  fn->setAttr(kernel_attr::kMTile, mTile);
-  fn->setAttr(kernel_attr::kDynamicSmem, b.getI64IntegerAttr(smemBytes));
-
-  {
-    OpBuilder::InsertionGuard guard(b);
-    Block &entry = fn.getBody().front();
-    b.setInsertionPointToStart(&entry);
-    IRMapping map;
-    for (auto [v, arg] : llvm::zip(operands, entry.getArguments()))
-      map.map(v, arg);
-    auto mapDims = [&](gpu::KernelDim3 dims, auto makeOp) {
-      map.map(dims.x, makeOp(gpu::Dimension::x));
-      map.map(dims.y, makeOp(gpu::Dimension::y));
-      map.map(dims.z, makeOp(gpu::Dimension::z));
-    };
-    mapDims(launch.getBlockIds(), [&](gpu::Dimension d) -> Value {
-      return gpu::BlockIdOp::create(b, loc, d);
-    });
-    mapDims(launch.getThreadIds(), [&](gpu::Dimension d) -> Value {
-      return gpu::ThreadIdOp::create(b, loc, d);
-    });
-    mapDims(launch.getGridSize(), [&](gpu::Dimension d) -> Value {
-      return gpu::GridDimOp::create(b, loc, d);
-    });
-    mapDims(launch.getBlockSize(), [&](gpu::Dimension d) -> Value {
-      return gpu::BlockDimOp::create(b, loc, d);
-    });
-    for (Operation &op : body.without_terminator())
-      b.clone(op, map);
-    gpu::ReturnOp::create(b, loc);
-  }
-
-  gpu::KernelDim3 gridOps = {launch.getGridSizeX(), launch.getGridSizeY(),
-                             launch.getGridSizeZ()};
-  gpu::KernelDim3 blockOps = {launch.getBlockSizeX(), launch.getBlockSizeY(),
-                              launch.getBlockSizeZ()};
-  gpu::LaunchFuncOp::create(b, loc, fn, gridOps, blockOps,
-                            launch.getDynamicSharedMemorySize(), operands);
-  launch.erase();
-  return fn;
-}
+//===----------------------------------------------------------------------===//
+// The kernel description
+//===----------------------------------------------------------------------===//
 
 namespace {
+/// A parsed fd.flat_gemm.kernel: the family and its tiling.
+struct KernelDesc {
+  std::string kind;
+  GemvTiling gemv;
+  MmaTiling mma{};
+  DirectTiling direct{};
+};
+
+/// Reads the description's fields, naming the missing or mistyped one.
+struct DescReader {
+  FlatGemmOp op;
+  DictionaryAttr dict;
+  StringRef kind;
+
+  InFlightDiagnostic bad() { return op.emitOpError() << kKernelAttr << ": "; }
+  LogicalResult integer(const char *name, int64_t &out) {
+    auto a = dict.getAs<IntegerAttr>(name);
+    if (!a)
+      return bad() << "'" << kind << "' needs an integer '" << name << "'";
+    out = a.getInt();
+    return success();
+  }
+  LogicalResult boolean(const char *name, bool &out) {
+    auto a = dict.getAs<BoolAttr>(name);
+    if (!a)
+      return bad() << "'" << kind << "' needs a bool '" << name << "'";
+    out = a.getValue();
+    return success();
+  }
+};
+} // namespace
+
+static bool divides(int64_t d, int64_t n) { return d > 0 && n % d == 0; }
+
+/// Checks what the builders assume of a tiling (fd-tile-flat-gemm only
+/// writes tilings that satisfy it), so that hand-written IR gets a
+/// diagnostic rather than a broken kernel.
+static LogicalResult checkDesc(DescReader &r, const KernelDesc &d,
+                               const GemmShape &s) {
+  auto fail = [&](const Twine &msg) { return r.bad() << msg; };
+  if (d.kind == kind::kGemv) {
+    if (d.gemv.warps < 1 || d.gemv.warps > 32 || !divides(d.gemv.warps, s.n) ||
+        d.gemv.unroll < 1)
+      return fail("gemv needs 1 <= warps <= 32 dividing N = " + Twine(s.n) +
+                  " and unroll >= 1");
+    return success();
+  }
+  if (d.kind == kind::kMma) {
+    const MmaTiling &m = d.mma;
+    if (m.splitK < 1 || m.splitK > 32 || m.mTile < 8 || m.mTile % 8 != 0 ||
+        m.tileN % 16 != 0 || !divides(m.tileN, s.n) ||
+        !divides(16 * m.splitK, m.tileK) || !divides(m.tileK, s.k) ||
+        (m.mTile * m.tileK / kChunk) % m.threads() != 0)
+      return fail("mma needs m_tile a multiple of 8, tile_n a multiple of 16 "
+                  "dividing N = " +
+                  Twine(s.n) +
+                  ", 1 <= split_k <= 32, tile_k a multiple of 16 * split_k "
+                  "dividing K = " +
+                  Twine(s.k) + " and whole x copies per thread");
+    if (m.stages < 2 || m.stages - 1 > s.k / m.tileK)
+      return fail("mma needs 2 <= stages <= K / tile_k + 1 = " +
+                  Twine(s.k / m.tileK + 1) + ", got " + Twine(m.stages));
+    if (m.smemBytes() > kSmemLimit)
+      return fail("mma needs " + Twine(m.smemBytes()) +
+                  " bytes of shared memory, more than the 227 KB of sm_90");
+    return success();
+  }
+  const DirectTiling &t = d.direct;
+  if (!llvm::is_contained({8, 16, 32, 64}, t.mTile) || t.splitK < 1 ||
+      t.splitK > 32 || t.unroll < 1 || t.unroll > 16 || s.n % 16 != 0)
+    return fail("direct needs m_tile 8, 16, 32 or 64, 1 <= split_k <= 32, "
+                "1 <= unroll <= 16 and N a multiple of 16");
+  return success();
+}
+
+static GemmShape getShape(FlatGemmOp op) {
+  auto wType = cast<MemRefType>(op.getW().getType());
+  return {wType.getDimSize(0), wType.getDimSize(1), wType.getElementType()};
+}
+
+/// The description of \p op, or a diagnostic.
+static FailureOr<KernelDesc> parseKernelDesc(FlatGemmOp op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kKernelAttr);
+  if (!dict)
+    return op.emitOpError() << "has no kernel description (" << kKernelAttr
+                            << "): run fd-tile-flat-gemm first";
+  DescReader r{op, dict};
+  KernelDesc d;
+  auto kindAttr = dict.getAs<StringAttr>(key::kKind);
+  if (!kindAttr ||
+      !llvm::is_contained({StringRef(kind::kGemv), StringRef(kind::kMma),
+                           StringRef(kind::kDirect)},
+                          kindAttr.getValue()))
+    return r.bad() << "'" << key::kKind << "' must be \"" << kind::kGemv
+                   << "\", \"" << kind::kMma << "\" or \"" << kind::kDirect
+                   << "\"";
+  d.kind = kindAttr.getValue().str();
+  r.kind = kindAttr.getValue();
+  LogicalResult ok = success();
+  if (d.kind == kind::kGemv) {
+    ok = success(succeeded(r.integer(key::kWarps, d.gemv.warps)) &&
+                 succeeded(r.integer(key::kUnroll, d.gemv.unroll)));
+  } else if (d.kind == kind::kMma) {
+    MmaTiling &m = d.mma;
+    ok = success(succeeded(r.integer(key::kMTile, m.mTile)) &&
+                 succeeded(r.integer(key::kTileN, m.tileN)) &&
+                 succeeded(r.integer(key::kTileK, m.tileK)) &&
+                 succeeded(r.integer(key::kStages, m.stages)) &&
+                 succeeded(r.integer(key::kSplitK, m.splitK)));
+  } else {
+    DirectTiling &t = d.direct;
+    ok = success(succeeded(r.integer(key::kMTile, t.mTile)) &&
+                 succeeded(r.integer(key::kSplitK, t.splitK)) &&
+                 succeeded(r.integer(key::kUnroll, t.unroll)) &&
+                 succeeded(r.boolean(key::kPrefetch, t.prefetch)));
+  }
+  if (failed(ok) || failed(checkDesc(r, d, getShape(op))))
+    return failure();
+  return d;
+}
+
+//===----------------------------------------------------------------------===//
+// The launch
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// How a kernel is launched and named in the bundle.
+struct LaunchShape {
+  std::string role;
+  int64_t mTile = 1;
+  /// Grid extents: CTAs along x, and whether y (GEMV) or z (the tensor-core
+  /// kernels, ceil(M / mTile)) covers M.
+  int64_t ctas = 0;
+  bool mAlongY = false;
+  int64_t threads = 0;
+  int64_t smemBytes = 0;
+};
+} // namespace
+
+static LaunchShape getLaunchShape(const KernelDesc &d, const GemmShape &s) {
+  LaunchShape l;
+  if (d.kind == kind::kGemv) {
+    l.role = std::string(bd::gemm_kernel::kGemv);
+    l.ctas = s.n / d.gemv.warps;
+    l.mAlongY = true;
+    l.threads = d.gemv.threads();
+  } else if (d.kind == kind::kMma) {
+    l.role = (toRef(bd::gemm_kernel::kMmaPrefix) + Twine(d.mma.mTile)).str();
+    l.mTile = d.mma.mTile;
+    l.ctas = s.n / d.mma.tileN;
+    l.threads = d.mma.threads();
+    l.smemBytes = d.mma.smemBytes();
+  } else {
+    l.role =
+        (toRef(bd::gemm_kernel::kDirectPrefix) + Twine(d.direct.mTile)).str();
+    l.mTile = d.direct.mTile;
+    l.ctas = s.n / 16;
+    l.threads = d.direct.threads();
+    l.smemBytes = d.direct.smemBytes();
+  }
+  return l;
+}
+
+/// The grid as the manifest spells it: integers as strings, "M" or "MT".
+static ArrayAttr gridAttr(Builder &b, const LaunchShape &l) {
+  SmallVector<Attribute> grid = {b.getStringAttr(Twine(l.ctas))};
+  if (l.mAlongY) {
+    grid.push_back(b.getStringAttr(toRef(bd::symbol::kM)));
+  } else {
+    grid.push_back(b.getStringAttr("1"));
+    grid.push_back(b.getStringAttr(toRef(bd::symbol::kMT)));
+  }
+  return b.getArrayAttr(grid);
+}
+
+/// The kernel's arguments in ABI order: binding and the host value bound.
+static SmallVector<std::pair<std::string_view, Value>>
+getSignature(FlatGemmOp op) {
+  SmallVector<std::pair<std::string_view, Value>> sig = {
+      {bd::binding::kX, op.getX()}, {bd::binding::kW, op.getW()}};
+  if (op.getBias())
+    sig.push_back({bd::binding::kBias, op.getBias()});
+  sig.push_back({bd::binding::kY, op.getY()});
+  return sig;
+}
+
+/// A gpu.launch of \p d over the GEMM of \p op, its body built by the
+/// family's builder. \p grid and \p block get the launch sizes.
+static gpu::LaunchOp buildLaunch(OpBuilder &b, FlatGemmOp op,
+                                 const KernelDesc &d, const LaunchShape &l,
+                                 gpu::KernelDim3 &grid, gpu::KernelDim3 &block,
+                                 Value &smem) {
+  KernelEmitter e{b, op.getLoc()};
+  Value rows = memref::DimOp::create(b, e.loc, op.getX(), 0);
+  Value one = e.idx(1);
+  grid = {e.idx(l.ctas), one, one};
+  if (l.mAlongY)
+    grid.y = rows;
+  else
+    grid.z = e.divui(e.addi(rows, l.mTile - 1), l.mTile);
+  block = {e.idx(l.threads), one, one};
+  if (l.smemBytes > 0)
+    smem = arith::ConstantOp::create(
+        b, e.loc, b.getI32IntegerAttr(static_cast<int32_t>(l.smemBytes)));
+  auto launch = gpu::LaunchOp::create(b, e.loc, grid.x, grid.y, grid.z, block.x,
+                                      block.y, block.z, smem);
+  OpBuilder::InsertionGuard guard(b);
+  LaunchContext ctx{
+      launch, getShape(op), {op.getX(), op.getW(), op.getBias(), op.getY()}};
+  if (d.kind == kind::kGemv)
+    buildGemvBody(b, ctx, d.gemv);
+  else if (d.kind == kind::kMma)
+    buildMmaBody(b, ctx, d.mma);
+  else
+    buildDirectBody(b, ctx, d.direct);
+  return launch;
+}
+
+/// The fd.* attributes fd-compile reads (bundle::ir), and the bindings.
+static void setKernelAttrs(gpu::GPUFuncOp fn, FunctionOpInterface entry,
+                           const LaunchShape &l,
+                           ArrayRef<std::string_view> bindings) {
+  Builder b(fn.getContext());
+  fn->setAttr(bd::ir::kRole, b.getStringAttr(l.role));
+  fn->setAttr(bd::ir::kEntry, b.getStringAttr(entry.getName()));
+  fn->setAttr(bd::ir::kGrid, gridAttr(b, l));
+  fn->setAttr(bd::ir::kMTile, b.getI64IntegerAttr(l.mTile));
+  fn->setAttr(bd::ir::kDynamicSmem, b.getI64IntegerAttr(l.smemBytes));
+  setBindings(fn, bindings);
+}
+
+LogicalResult mlir::fd::lowerFlatGemmToKernel(RewriterBase &rewriter,
+                                              FlatGemmOp op) {
+  FailureOr<KernelDesc> desc = parseKernelDesc(op);
+  if (failed(desc))
+    return failure();
+  auto entry = op->getParentOfType<FunctionOpInterface>();
+  if (!entry)
+    return op.emitOpError() << "must be in a function to become a kernel";
+  const LaunchShape l = getLaunchShape(*desc, getShape(op));
+  SmallVector<std::pair<std::string_view, Value>> sig = getSignature(op);
+  SmallVector<std::string_view> bindings;
+  SmallVector<Value> operands;
+  for (auto [name, value] : sig) {
+    bindings.push_back(name);
+    operands.push_back(value);
+  }
+
+  // The gpu.launch is scaffolding for outlineKernelFunc: built and erased
+  // outside the rewriter, which only sees the launch_func and the kernel.
+  OpBuilder b(op);
+  gpu::KernelDim3 grid, block;
+  Value smem;
+  gpu::LaunchOp launch = buildLaunch(b, op, *desc, l, grid, block, smem);
+  std::string name = (entry.getName() + "_flat_gemm_" + l.role).str();
+  // The arguments in signature order; anything else the body captured
+  // would be appended (and is a builder bug).
+  gpu::GPUFuncOp fn = outlineKernelFunc(launch, name, operands);
+  launch.erase();
+  if (operands.size() != bindings.size()) {
+    fn.erase();
+    return op.emitOpError() << "flat GEMM kernel '" << name
+                            << "' captures a value that is not a binding";
+  }
+  gpu::GPUModuleOp module = getKernelModule(op, b);
+  SymbolTable(module).insert(fn); // renames on a clash
+  setKernelAttrs(fn, entry, l, bindings);
+  rewriter.setInsertionPoint(op);
+  gpu::LaunchFuncOp::create(rewriter, op.getLoc(), fn, grid, block, smem,
+                            operands);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pattern and pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct FlatGemmToKernel : OpRewritePattern<FlatGemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(FlatGemmOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op->hasAttr(kKernelAttr))
+      return rewriter.notifyMatchFailure(op, "no kernel description");
+    return lowerFlatGemmToKernel(rewriter, op);
+  }
+};
+
 struct ConvertFlatGemmToGPU
     : mlir::fd::impl::ConvertFlatGemmToGPUBase<ConvertFlatGemmToGPU> {
   using Base::Base;
   void runOnOperation() override {
-    ModuleOp module = getOperation();
+    // Every description is checked first, so that a bad one stops the pass
+    // with its diagnostic before any kernel is built.
     bool bad = false;
-    SmallVector<gpu::LaunchOp> launches;
-    module.walk([&](Operation *op) {
-      if (isa<FlatGemmOp>(op)) {
-        op->emitOpError() << "must be tiled before outlining: run "
-                             "fd-tile-flat-gemm first";
-        bad = true;
-      } else if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
-        if (launch->hasAttr(flat_gemm_attr::kVariant))
-          launches.push_back(launch);
-      }
-    });
+    getOperation().walk(
+        [&](FlatGemmOp op) { bad |= failed(parseKernelDesc(op)); });
     if (bad)
       return signalPassFailure();
-    for (gpu::LaunchOp launch : launches)
-      if (failed(outlineFlatGemmLaunch(launch)))
-        return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    populateFlatGemmToGPUPatterns(patterns);
+    // A walk, not the greedy driver: the kernels land in the gpu.module in
+    // the order of the host dispatch.
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };
 } // namespace
+
+void mlir::fd::populateFlatGemmToGPUPatterns(RewritePatternSet &patterns) {
+  patterns.add<FlatGemmToKernel>(patterns.getContext());
+}

@@ -134,10 +134,6 @@ static FailureOr<Kernel> readKernel(gpu::GPUFuncOp fn) {
   k.pdl = fn->hasAttr(ir::kPdl);
   for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
     auto bind = fn.getArgAttrOfType<StringAttr>(i, ir::kBinding);
-    // TRANSITION: flat GEMM kernels still list their bindings in fd.args.
-    if (auto args = fn->getAttrOfType<ArrayAttr>("fd.args");
-        !bind && args && args.size() == fn.getNumArguments())
-      bind = cast<StringAttr>(args[i]);
     if (!bind)
       return fn.emitError() << "fd-compile: argument " << i << " of kernel '"
                             << fn.getName() << "' has no " << ir::kBinding;

@@ -1,76 +1,86 @@
 // RUN: fd-opt %s --split-input-file --convert-flat-gemm-to-gpu -verify-diagnostics
 
+// The conversion builds what fd-tile-flat-gemm described; an op without a
+// description, or with one the kernel builders cannot honour, is a
+// diagnostic naming the field, never a broken kernel.
+
 func.func @untiled(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{must be tiled before outlining: run fd-tile-flat-gemm first}}
+  // expected-error @+1 {{has no kernel description (fd.flat_gemm.kernel): run fd-tile-flat-gemm first}}
   fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>)
   return
 }
 
 // -----
 
-// A launch tagged as a flat GEMM must start with its bindings' anchors.
-func.func @no_anchor(%x: memref<?x64xf16>) {
-  %c1 = arith.constant 1 : index
-  // expected-error @+1 {{flat GEMM launch must start with one memref.assume_alignment per binding; missing the one for 'x'}}
-  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    gpu.terminator
-  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+func.func @bad_kind(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: 'kind' must be "gemv", "mma" or "direct"}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "ring"}}
   return
 }
 
 // -----
 
-// Anything else captured from the host would be lost by the outlining.
-func.func @captures(%x: memref<?x64xf16>, %i: index) {
-  %c1 = arith.constant 1 : index
-  // expected-error @+1 {{flat GEMM launch uses a value defined outside it that is not one of its bindings}}
-  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    %a = memref.assume_alignment %x, 16 : memref<?x64xf16>
-    %v = memref.load %a[%i, %i] : memref<?x64xf16>
-    gpu.terminator
-  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+func.func @no_kind(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: 'kind' must be "gemv", "mma" or "direct"}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {warps = 4 : i64}}
   return
 }
 
 // -----
 
-func.func @no_attrs(%x: memref<?x64xf16>) {
-  %c1 = arith.constant 1 : index
-  // expected-error @+1 {{lacks the fd.flat_gemm.* attributes of fd-tile-flat-gemm}}
-  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    gpu.terminator
-  } {fd.flat_gemm.variant = "gemv"}
+// Every field of the family is required.
+func.func @missing_field(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: 'mma' needs an integer 'stages'}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, split_k = 1 : i64}}
   return
 }
 
 // -----
 
-// The manifest records a fixed block size.
-func.func @dynamic_block(%x: memref<?x64xf16>, %n: index) {
-  %c1 = arith.constant 1 : index
-  // expected-error @+1 {{flat GEMM block size must be constant}}
-  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %n, %sy = %c1, %sz = %c1) {
-    %a = memref.assume_alignment %x, 16 : memref<?x64xf16>
-    gpu.terminator
-  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+func.func @mistyped_field(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: 'direct' needs a bool 'prefetch'}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "direct", m_tile = 16 : i64, split_k = 1 : i64, unroll = 1 : i64, prefetch = 1 : i64}}
   return
 }
 
 // -----
 
-func.func @two_blocks(%x: memref<?x64xf16>) {
-  %c1 = arith.constant 1 : index
-  // expected-error @+1 {{flat GEMM launch body must be one block}}
-  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    %a = memref.assume_alignment %x, 16 : memref<?x64xf16>
-    cf.br ^bb1
-  ^bb1:
-    gpu.terminator
-  } {fd.flat_gemm.args = ["x"], fd.flat_gemm.grid = ["1"], fd.flat_gemm.m_tile = 1 : i64, fd.flat_gemm.variant = "gemv"}
+func.func @gemv_warps(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: gemv needs 1 <= warps <= 32 dividing N = 64 and unroll >= 1}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "gemv", warps = 3 : i64, unroll = 4 : i64}}
+  return
+}
+
+// -----
+
+// tile_k must divide K = 64.
+func.func @mma_tile_k(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs m_tile a multiple of 8, tile_n a multiple of 16 dividing N = 64, 1 <= split_k <= 32, tile_k a multiple of 16 * split_k dividing K = 64 and whole x copies per thread}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 48 : i64, stages = 2 : i64, split_k = 1 : i64}}
+  return
+}
+
+// -----
+
+// One K tile cannot fill a ring of 3 (the prologue issues stages - 1).
+func.func @mma_stages(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 2 <= stages <= K / tile_k + 1 = 2, got 3}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 3 : i64, split_k = 1 : i64}}
+  return
+}
+
+// -----
+
+func.func @mma_smem(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 1056768 bytes of shared memory, more than the 227 KB of sm_90}}
+  fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 64 : i64, tile_n = 64 : i64, tile_k = 1024 : i64, stages = 4 : i64, split_k = 1 : i64}}
+  return
+}
+
+// -----
+
+func.func @direct_tile(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: direct needs m_tile 8, 16, 32 or 64, 1 <= split_k <= 32, 1 <= unroll <= 16 and N a multiple of 16}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "direct", m_tile = 48 : i64, split_k = 1 : i64, unroll = 1 : i64, prefetch = true}}
   return
 }

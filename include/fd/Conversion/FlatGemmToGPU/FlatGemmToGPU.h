@@ -1,30 +1,27 @@
-//===- FlatGemmToGPU.h - outline flat GEMM launches into kernels -*- C++
-//-*-===//
+//===- FlatGemmToGPU.h - tiled fd.flat_gemm to fd kernels -------*- C++ -*-===//
 #ifndef FD_CONVERSION_FLATGEMMTOGPU_FLATGEMMTOGPU_H
 #define FD_CONVERSION_FLATGEMMTOGPU_FLATGEMMTOGPU_H
 
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
-namespace gpu {
-class LaunchOp;
-class GPUFuncOp;
-} // namespace gpu
+class RewritePatternSet;
+class RewriterBase;
 namespace fd {
+class FlatGemmOp;
+
 #define GEN_PASS_DECL_CONVERTFLATGEMMTOGPU
 #include "fd/Conversion/Passes.h.inc"
 
-/// Attribute names (beyond FDToGPU.h's kernel_attr) on flat GEMM kernels.
-namespace kernel_attr {
-inline constexpr const char *kMTile = "fd.m_tile";             // i64
-inline constexpr const char *kDynamicSmem = "fd.dynamic_smem"; // i64 bytes
-} // namespace kernel_attr
+/// Replaces \p op, a flat GEMM that fd-tile-flat-gemm gave a kernel
+/// description (fd/Dialect/FD/Transforms/TileFlatGemm.h), with a
+/// gpu.launch_func of a new kernel in the `fd_kernels` gpu.module. Emits a
+/// diagnostic and fails on a missing or malformed description.
+LogicalResult lowerFlatGemmToKernel(RewriterBase &rewriter, FlatGemmOp op);
 
-/// Outlines one launch made by fd-tile-flat-gemm into a kernel of the
-/// `fd_kernels` gpu.module and replaces it with a gpu.launch_func. Emits a
-/// diagnostic and fails on a launch that breaks the contract of
-/// TileFlatGemm.h.
-FailureOr<gpu::GPUFuncOp> outlineFlatGemmLaunch(gpu::LaunchOp launch);
+/// The pattern that applies lowerFlatGemmToKernel to every described
+/// fd.flat_gemm.
+void populateFlatGemmToGPUPatterns(RewritePatternSet &patterns);
 } // namespace fd
 } // namespace mlir
 

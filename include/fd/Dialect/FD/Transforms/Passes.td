@@ -70,83 +70,71 @@ def FDSplitKV : Pass<"fd-split-kv", "func::FuncOp"> {
 
 
 def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
-  let summary = "Tile fd.flat_gemm into tensor-core and GEMV launches";
+  let summary = "Choose the kernels of each fd.flat_gemm and dispatch on M";
   let description = [{
-    Rewrites every `fd.flat_gemm` (y = x * W^T, M small and dynamic) into
-    `gpu.launch` regions, one per kernel variant, selected on the host by M:
+    Decides how every `fd.flat_gemm` (y = x * W^T, M small and dynamic) is
+    computed: checks the options against the op's shape, fits the tiles to
+    it, and replaces the op with a host dispatch on M (`scf.if`) whose
+    branches hold one copy of the op each, annotated with the kernel that
+    computes it (`fd.flat_gemm.kernel`, see TileFlatGemm.h);
+    `convert-flat-gemm-to-gpu` builds the kernels. The kernels:
 
-    - `gemv` (M <= m1): CUDA cores, one warp per output column n, 16-byte
-      loads of W and x, a warp-shuffle reduction; no padding at all.
-    - `mma_mP` for each P in `pad-m`: y^T = W * x^T with
-      `nvgpu.mma.sync` m16n8k16, W on the m = 16 side and the batch on the
-      n = 8 side, so M is padded only to a multiple of 8 (P rows per CTA;
-      grid.z covers larger M). A CTA owns `tile-n` rows of W and `split-k`
-      warps, each reducing its own slice of every K tile (reduced once
-      through shared memory at the end). The K loop is a `stages`-deep
-      cp.async pipeline: `nvgpu.device_async_copy {bypassL1}` fills one
-      shared-memory buffer per stage, one `nvgpu.device_async_create_group`
-      per K tile, and `nvgpu.device_async_wait {numGroups = stages - 2}`
-      plus a barrier before each tile is consumed, so the loads of tile
-      k + stages - 1 overlap the MMAs of tile k. Rows of a stage are padded
-      by 16 bytes so `nvgpu.ldmatrix` is free of bank conflicts. x rows at
-      or past M are zero-filled by the copy (src-size 0), never read.
-    - `direct_mP` for each P in `direct-pad-m` (8, 16, 32, 64; default
-      16, 32, 64;
-      with `direct`, used for M up to the largest of them): the same
-      y^T = W * x^T MMAs without shared memory in the K loop. A CTA owns 16
-      rows of W; each of its `direct-split-k` warps loads its A fragments
-      (W) and B fragments (x) straight from global memory with 16-byte
-      loads, `direct-unroll` 32-wide K steps per iteration, every load
-      issued before the first MMA; with `direct-prefetch` (default) the
-      loads of iteration i + 1 are issued before the MMAs of iteration i
-      (register double buffering, last iteration peeled), and
-      `direct-l2-prefetch` > 0 adds `nvvm.prefetch` of W lines into L2. One
-      16-byte load per row is a fragment because k is renamed: lane t's
-      physical k 8t .. 8t + 7 of a 32-k step feed logical k 2t, 2t + 1,
-      2t + 8, 2t + 9 of two m16n8k16 MMAs (DirectFragments.h), identically
-      for W and x, so the sum is unchanged. K steps past K are masked (the
-      address clamped, the value zeroed); x rows at or past M read row m0
-      and are zeroed. The warps' accumulators are reduced once through
-      shared memory ([split-k][16][P + 1] f32, one barrier).
+    - `gemv` (M <= m1): CUDA cores, `gemv-warps` outputs per CTA, one warp
+      per output column n, 16-byte loads of W and x, a warp-shuffle
+      reduction; no padding at all.
+    - `mma` with `m_tile` P for each P in `pad-m`: y^T = W * x^T with
+      m16n8k16 MMAs, W on the m = 16 side and the batch on the n = 8 side,
+      so M is padded only to a multiple of 8 (P rows per CTA; grid.z covers
+      larger M). A CTA owns `tile-n` rows of W and `split-k` warps, each
+      reducing its own slice of every K tile. The K loop is a `stages`-deep
+      cp.async pipeline in shared memory. The K tile (`tile_k`) is the
+      largest multiple of 16 * split-k up to `tile-k` that divides K and
+      gives every P a whole number of x copies per thread; a variant whose
+      ring would exceed 227 KB, or a K loop shorter than the ring, gets
+      fewer `stages`.
+    - `direct` with `m_tile` P for each P in `direct-pad-m` (8, 16, 32, 64;
+      default 16, 32, 64; with `direct`, used for M up to the largest of
+      them): the same MMAs without shared memory in the K loop, each of the
+      CTA's `split_k` warps loading its fragments straight from global
+      memory, `unroll` 32-wide K steps per iteration (`direct-unroll`,
+      lowered for wide tiles), register double buffering with
+      `direct-prefetch`. `split_k` is `direct-split-k`, or with 0 the
+      smallest power of two giving about 1024 warps, at most 2048 of K per
+      warp (P <= 32), at most 16, and halved while the registers cannot hold
+      the loads in flight.
     - M > m2 uses the largest `pad-m` variant (the large-M fallback).
 
-    The host-side chain tests M against each variant in that order; the
-    tensor-core chain after the direct variants stays whole (its small tiles
+    The host chain tests M against each kernel in that order; the
+    tensor-core chain after the direct kernels stays whole (its small tiles
     are then only reached through the runtime's dispatch tables), so every
-    variant becomes a kernel of the bundle.
-
-    The launches carry `fd.flat_gemm.*` attributes and start with one
-    `memref.assume_alignment` per kernel argument (x, w, [bias], y, in that
-    order), which `convert-flat-gemm-to-gpu` uses to outline them into
-    kernels with a fixed argument order.
+    kernel becomes one of the bundle. M = 0 runs nothing.
 
     ```mlir
     fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
         outs(%y : memref<?x4096xf16>)
     ```
-    becomes (abridged)
+    becomes (abridged, `pad-m=8,16 direct=false`)
     ```mlir
     %M = memref.dim %x, %c0
-    scf.if (M <= m1) { gpu.launch ... { gemv } } else { scf.if (M <= 8) {
-      gpu.launch ... { direct_m8 } } else { scf.if (M <= 16) {
-      gpu.launch ... { direct_m16 } } else { scf.if (M <= 8) {
-      gpu.launch ... {
-        %smem = gpu.dynamic_shared_memory
-        %wbuf = memref.view %smem[..] : ... to memref<3x32x136xf16, 3>
-        nvgpu.device_async_copy ... {bypassL1}   // prologue: stages - 1 tiles
-        %g = nvgpu.device_async_create_group ...
-        scf.for %kt ... {
-          nvgpu.device_async_wait %g {numGroups = 1 : i32}
-          gpu.barrier
-          nvgpu.device_async_copy ...             // tile kt + 2
-          nvgpu.ldmatrix ... ; nvgpu.mma.sync ...  // tile kt
-        } ...
+    scf.if (M > 0) {
+      scf.if (M <= 1) {
+        fd.flat_gemm ins(%x, %w ...) outs(%y ...) {fd.flat_gemm.kernel =
+            {kind = "gemv", unroll = 4 : i64, warps = 4 : i64}}
+      } else {
+        scf.if (M <= 8) {
+          fd.flat_gemm ... {fd.flat_gemm.kernel = {kind = "mma",
+              m_tile = 8 : i64, split_k = 4 : i64, stages = 6 : i64,
+              tile_k = 256 : i64, tile_n = 32 : i64}}
+        } else {
+          fd.flat_gemm ... {fd.flat_gemm.kernel = {kind = "mma",
+              m_tile = 16 : i64, ...}}
+        }
+      }
+    }
     ```
   }];
-  let dependentDialects = ["gpu::GPUDialect", "nvgpu::NVGPUDialect",
-                           "scf::SCFDialect", "arith::ArithDialect",
-                           "vector::VectorDialect", "memref::MemRefDialect",
-                           "NVVM::NVVMDialect", "LLVM::LLVMDialect"];
+  let dependentDialects = ["scf::SCFDialect", "arith::ArithDialect",
+                           "memref::MemRefDialect"];
   let options = [
     ListOption<"padM", "pad-m", "int64_t",
                "M rows per CTA of each tensor-core variant (multiples of 8; "
@@ -165,10 +153,6 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "Also emit the CUDA-core GEMV variant">,
     Option<"gemvWarps", "gemv-warps", "int64_t", /*default=*/"4",
            "GEMV: warps (output columns) per CTA">,
-    Option<"gemvSplitK", "gemv-split-k", "int64_t", /*default=*/"1",
-           "GEMV: warps per output, each walking an interleaved K slice; "
-           "their sums meet in shared memory (gemv-warps x gemv-split-k <= "
-           "32)">,
     Option<"gemvUnroll", "gemv-unroll", "int64_t", /*default=*/"4",
            "GEMV: 16-byte W loads in flight per lane">,
     Option<"m1", "m1", "int64_t", /*default=*/"1",
@@ -191,10 +175,6 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
     Option<"directPrefetch", "direct-prefetch", "bool", /*default=*/"true",
            "Direct variants: load iteration i + 1 into registers before the "
            "MMAs of iteration i (register double buffering)">,
-    Option<"directL2Prefetch", "direct-l2-prefetch", "int64_t",
-           /*default=*/"0",
-           "Direct variants: prefetch into L2 the W lines this many "
-           "iterations ahead of the loads (0: none; at most 8)">,
     Option<"directUnroll", "direct-unroll", "int64_t", /*default=*/"4",
            "Direct variants: 32-wide K steps per warp and iteration, all "
            "loaded before the first MMA (1..16); wide tiles use fewer so "

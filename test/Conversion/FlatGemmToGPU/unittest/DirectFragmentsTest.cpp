@@ -1,9 +1,9 @@
 //===- DirectFragmentsTest.cpp - CPU emulation of the direct_mP MMAs ------===//
 //
-// Emulates what one warp of fd-tile-flat-gemm's direct_mP kernel computes
-// for one 32-wide K step, lane by lane: the 16-byte loads, the fragments
-// built with direct_gemm::pieceOffset (as the emitter builds them), and
-// mma.sync.m16n8k16.row.col as the PTX ISA defines its fragment layouts
+// Emulates what one warp of convert-flat-gemm-to-gpu's direct_mP kernel
+// computes for one 32-wide K step, lane by lane: the 16-byte loads, the
+// fragments built with direct_gemm::pieceOffset (as the emitter builds them),
+// and mma.sync.m16n8k16.row.col as the PTX ISA defines its fragment layouts
 // (independently of pieceOffset). The result must be the plain dot product
 // over the step's 32 physical k, for f16-exact integer data (so the
 // comparison is exact) and for random reals. A wrong k renaming gives a
@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "fd/Dialect/FD/Transforms/DirectFragments.h"
+#include "fd/Conversion/FlatGemmToGPU/DirectFragments.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,8 +1,9 @@
 //===- DirectFragments.h - k permutation of the direct_mP GEMM --*- C++ -*-===//
 //
-// The register-direct flat GEMM (fd-tile-flat-gemm's direct_mP variants)
-// loads mma.sync m16n8k16 fragments straight from global memory with one
-// 16-byte load per lane and row. mma.sync wants lane (g = lane / 4,
+// The register-direct flat GEMM (the direct_mP kernels of
+// convert-flat-gemm-to-gpu, DirectKernel.cpp) loads mma.sync m16n8k16
+// fragments straight from global memory with one 16-byte load per lane and
+// row. mma.sync wants lane (g = lane / 4,
 // t = lane % 4) to hold logical k = 2t, 2t + 1 and 2t + 8, 2t + 9 of a
 // 16-wide k step, four scattered pairs; a 16-byte load gives it 8
 // consecutive physical k. A dot product does not care about the order of k,
@@ -16,13 +17,14 @@
 // step exactly once. Each (2t, 2t + 1) pair is one aligned 32-bit register
 // of the loaded vector, so building a fragment moves no data.
 //
-// The emitter builds its fragments from `pieceOffset`, and
-// test/Transforms/direct-fragments.test emulates the PTX fragment layout
-// on the CPU with the same function (no MLIR dependency here).
+// The kernel builder makes its fragments from `pieceOffset`, and
+// test/Conversion/FlatGemmToGPU/direct-fragments.test emulates the PTX
+// fragment layout on the CPU with the same function (no MLIR dependency
+// here).
 //
 //===----------------------------------------------------------------------===//
-#ifndef FD_DIALECT_FD_TRANSFORMS_DIRECTFRAGMENTS_H
-#define FD_DIALECT_FD_TRANSFORMS_DIRECTFRAGMENTS_H
+#ifndef FD_CONVERSION_FLATGEMMTOGPU_DIRECTFRAGMENTS_H
+#define FD_CONVERSION_FLATGEMMTOGPU_DIRECTFRAGMENTS_H
 
 #include <cstdint>
 
@@ -46,4 +48,4 @@ constexpr int64_t physicalK(int64_t j, int64_t logicalK) {
 }
 } // namespace mlir::fd::direct_gemm
 
-#endif // FD_DIALECT_FD_TRANSFORMS_DIRECTFRAGMENTS_H
+#endif // FD_CONVERSION_FLATGEMMTOGPU_DIRECTFRAGMENTS_H

@@ -1,0 +1,88 @@
+//===- GemmKernels.h - the flat GEMM kernel builders ------------*- C++ -*-===//
+//
+// Private to lib/Conversion/FlatGemmToGPU: one builder per kernel family
+// (GemvKernel.cpp, MmaKernel.cpp, DirectKernel.cpp) and the pieces they
+// share (GemmKernels.cpp). Each builder fills the body of a gpu.launch that
+// FlatGemmToGPU.cpp then outlines; the body reaches the GEMM's tensors only
+// through GemmOperands, the values bound to x, w, bias and y.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_FLATGEMMTOGPU_GEMMKERNELS_H
+#define FD_LIB_CONVERSION_FLATGEMMTOGPU_GEMMKERNELS_H
+
+#include "../Utils/KernelEmitter.h"
+#include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+namespace mlir::fd::flat_gemm {
+
+/// The static shape of one GEMM: W is [n][k] of `elem`.
+struct GemmShape {
+  int64_t n = 0, k = 0;
+  Type elem;
+};
+
+/// The tensors a kernel binds (bias may be null).
+struct GemmOperands {
+  Value x, w, bias, y;
+};
+
+/// The launch a kernel body is built in: its ids and the operands.
+struct LaunchContext {
+  mutable gpu::LaunchOp launch; // op accessors are non-const
+  GemmShape shape;
+  GemmOperands ops;
+};
+
+/// Kernel bodies, built at the start of the launch's body and ended with
+/// its gpu.terminator.
+void buildGemvBody(OpBuilder &b, const LaunchContext &ctx,
+                   const GemvTiling &tiling);
+void buildMmaBody(OpBuilder &b, const LaunchContext &ctx,
+                  const MmaTiling &tiling);
+void buildDirectBody(OpBuilder &b, const LaunchContext &ctx,
+                     const DirectTiling &tiling);
+
+//===----------------------------------------------------------------------===//
+// Shared pieces
+//===----------------------------------------------------------------------===//
+
+/// Emits one memref.assume_alignment (16 bytes, what the vector loads and
+/// cp.async rely on) per operand, in binding order, and returns the
+/// aligned values.
+GemmOperands alignOperands(KernelEmitter &e, const GemmOperands &in);
+
+/// The launch's dynamic shared memory as bytes (memref<?xi8, workgroup>).
+Value dynamicSharedMemory(KernelEmitter &e);
+
+/// A static view of \p dims x \p elem at \p byteOffset into \p smem.
+Value sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
+                 Type elem, int64_t byteOffset);
+
+/// y[m, n] = acc (+ bias[n]), converted to y's element type.
+void storeOutput(KernelEmitter &e, const GemmOperands &ops, Value acc, Value m,
+                 Value n);
+
+/// Where a tensor-core kernel's warps leave their partial C tiles: `red` =
+/// [splitK][tileRows][padM + 1] f32 in shared memory, for the tile at
+/// (n0, m0) of a GEMM with `rows` batch rows.
+struct ReducedTile {
+  Value red;
+  int64_t threads, tileRows, padM, splitK;
+  Value n0, m0, rows;
+};
+
+/// The tensor-core kernels' epilogue, after the barrier that publishes
+/// `tile.red`: sums the warps' partials of every (n, m) and stores y for
+/// rows m < M. Consecutive threads take consecutive n so the y stores
+/// coalesce.
+void storeReducedTile(KernelEmitter &e, const GemmOperands &ops,
+                      const ReducedTile &tile, Value tid);
+
+/// One m16n8k16 MMA, D = A B + C (f16 or bf16 inputs, f32 accumulators).
+Value emitMma(KernelEmitter &e, Value a, Value bFrag, Value c);
+
+} // namespace mlir::fd::flat_gemm
+
+#endif // FD_LIB_CONVERSION_FLATGEMMTOGPU_GEMMKERNELS_H

@@ -1,0 +1,228 @@
+//===- MmaKernel.cpp - the cp.async-pipelined tensor-core kernel ----------===//
+//
+// mma_m<P> computes y^T = W x^T with mma.sync m16n8k16, W on the m = 16
+// side and the batch M on the n = 8 side, so M is padded to a multiple of
+// 8 only (FlashDecoding++'s flat GEMM). W and x tiles stream through a
+// `stages`-deep cp.async ring in shared memory, so the copies of later K
+// tiles overlap the MMAs of the current one. The pipeline is written out
+// explicitly rather than with scf's pipeliner (MLIR22-NOTES 10): the wait
+// counts are then exactly what the lit tests check.
+//
+//===----------------------------------------------------------------------===//
+#include "GemmKernels.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::fd;
+using namespace mlir::fd::flat_gemm;
+
+namespace {
+/// The kernel body over grid (N / tileN, 1, ceil(M / P)) with 32 * splitK
+/// threads; `build` emits it in order: ring views, prologue, steady state,
+/// drain, cross-warp reduction.
+struct MmaKernel {
+  KernelEmitter &e;
+  const LaunchContext &ctx;
+  const MmaTiling &cfg;
+  GemmOperands ops;
+  Value tid, n0, m0, warp, lane, rows;
+  Value smem, wBuf, xBuf;
+  Value aRow, aCol, bRow, bCol, warpK0;
+
+  int64_t mTiles() const { return cfg.tileN / 16; }
+  int64_t nTiles() const { return cfg.mTile / 8; }
+  int64_t chunksPerRow() const { return cfg.tileK / kChunk; }
+
+  void build();
+  void setUp();
+  Value issue(Value slot, Value kt);
+  void copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens);
+  SmallVector<Value> compute(Value slot, ValueRange in);
+  void wait(Value token, int64_t pending);
+  SmallVector<Value> pipeline();
+  void reduce(ArrayRef<Value> acc);
+};
+} // namespace
+
+/// The ids, the ring (the W slots, then the x slots) and the ldmatrix
+/// addresses: x4 on W gives the A fragment (rows 0-15 at k and at k + 8);
+/// x2 on x gives B (x is [M][K], i.e. x^T in the "col" layout).
+void MmaKernel::setUp() {
+  ops = alignOperands(e, ctx.ops);
+  tid = ctx.launch.getThreadIds().x;
+  n0 = e.muli(ctx.launch.getBlockIds().x, cfg.tileN);
+  m0 = e.muli(ctx.launch.getBlockIds().z, cfg.mTile);
+  warp = e.divui(tid, 32);
+  lane = e.remui(tid, 32);
+  rows = memref::DimOp::create(e.b, e.loc, ops.x, 0);
+  const int64_t stages = cfg.stages, ld = cfg.rowStride();
+  Type elem = ctx.shape.elem;
+  smem = dynamicSharedMemory(e);
+  wBuf = sharedView(e, smem, {stages, cfg.tileN, ld}, elem, 0);
+  xBuf = sharedView(e, smem, {stages, cfg.mTile, ld}, elem,
+                    stages * cfg.tileN * ld * 2);
+  aRow = e.remui(lane, 16);
+  aCol = e.muli(e.divui(lane, 16), kChunk);
+  bRow = e.remui(lane, 8);
+  bCol = e.muli(e.remui(e.divui(lane, 8), 2), kChunk);
+  warpK0 = e.muli(warp, cfg.tileK / cfg.splitK);
+}
+
+/// The x rows of K tile k0 into ring slot `slot`. Rows at or past M copy 0
+/// source bytes (zero fill) from row 0, which exists since the launch is
+/// skipped for M = 0.
+void MmaKernel::copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens) {
+  OpBuilder &b = e.b;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  const int64_t threads = cfg.threads(), perRow = chunksPerRow();
+  for (int64_t i = 0; i < cfg.mTile * perRow / threads; ++i) {
+    Value c = e.addi(tid, i * threads);
+    Value r = e.divui(c, perRow);
+    Value col = e.muli(e.remui(c, perRow), kChunk);
+    Value row = e.addi(m0, r);
+    Value valid = e.ult(row, rows);
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, e.loc, tokenType, xBuf, ValueRange{slot, r, col}, ops.x,
+        ValueRange{e.select(valid, row, e.idx(0)), e.addi(k0, col)},
+        b.getIndexAttr(kChunk), e.select(valid, e.idx(kChunk), e.idx(0)),
+        b.getUnitAttr()));
+  }
+}
+
+/// Copies the K tile `kt` (W, then x) into ring slot `slot`; returns its
+/// group token.
+Value MmaKernel::issue(Value slot, Value kt) {
+  OpBuilder &b = e.b;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  const int64_t threads = cfg.threads(), perRow = chunksPerRow();
+  SmallVector<Value> tokens;
+  Value k0 = e.muli(kt, cfg.tileK);
+  for (int64_t i = 0; i < cfg.tileN * perRow / threads; ++i) {
+    Value c = e.addi(tid, i * threads);
+    Value r = e.divui(c, perRow);
+    Value col = e.muli(e.remui(c, perRow), kChunk);
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, e.loc, tokenType, wBuf, ValueRange{slot, r, col}, ops.w,
+        ValueRange{e.addi(n0, r), e.addi(k0, col)}, b.getIndexAttr(kChunk),
+        Value(), b.getUnitAttr()));
+  }
+  copyRows(slot, k0, tokens);
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
+}
+
+/// The MMAs of the K tile in ring slot `slot`: the warp's K slice in
+/// 16-wide steps, accumulators [mTile][nTile] in `in`.
+SmallVector<Value> MmaKernel::compute(Value slot, ValueRange in) {
+  OpBuilder &b = e.b;
+  Type elem = ctx.shape.elem;
+  auto aFragType = VectorType::get({4, 2}, elem);
+  auto bFragType = VectorType::get({2, 2}, elem);
+  SmallVector<Value> acc(in.begin(), in.end());
+  for (int64_t ks = 0; ks < cfg.tileK / cfg.splitK / 16; ++ks) {
+    Value k = e.addi(warpK0, ks * 16);
+    SmallVector<Value> aFrag, bFrag;
+    for (int64_t mt = 0; mt < mTiles(); ++mt)
+      aFrag.push_back(nvgpu::LdMatrixOp::create(
+          b, e.loc, aFragType, wBuf,
+          ValueRange{slot, e.addi(aRow, mt * 16), e.addi(k, aCol)}, false, 4));
+    for (int64_t nt = 0; nt < nTiles(); ++nt)
+      bFrag.push_back(nvgpu::LdMatrixOp::create(
+          b, e.loc, bFragType, xBuf,
+          ValueRange{slot, e.addi(bRow, nt * 8), e.addi(k, bCol)}, false, 2));
+    for (int64_t mt = 0; mt < mTiles(); ++mt)
+      for (int64_t nt = 0; nt < nTiles(); ++nt)
+        acc[mt * nTiles() + nt] =
+            emitMma(e, aFrag[mt], bFrag[nt], acc[mt * nTiles() + nt]);
+  }
+  return acc;
+}
+
+void MmaKernel::wait(Value token, int64_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(e.b, e.loc, token,
+                                   e.b.getI32IntegerAttr(pending));
+  // Every thread's copies of the tile have landed, and every warp is done
+  // with the slot the next issue overwrites.
+  gpu::BarrierOp::create(e.b, e.loc);
+}
+
+/// The K loop; returns the accumulators.
+SmallVector<Value> MmaKernel::pipeline() {
+  OpBuilder &b = e.b;
+  const int64_t stages = cfg.stages;
+  const int64_t numKTiles = ctx.shape.k / cfg.tileK;
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+
+  // Prologue: tiles 0 .. stages-2 in flight.
+  Value token;
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    token = issue(e.idx(s), e.idx(s));
+
+  // Steady state: wait for tile kt, refill the slot tile kt-1 used with tile
+  // kt + stages - 1, then compute tile kt.
+  SmallVector<Value> init(mTiles() * nTiles(), e.zeros(accType));
+  init.push_back(token);
+  auto loop = scf::ForOp::create(
+      b, e.loc, e.idx(0), e.idx(numKTiles - (stages - 1)), e.idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange state) {
+        wait(state.back(), stages - 2);
+        Value next = e.addi(kt, stages - 1);
+        Value newToken = issue(e.remui(next, stages), next);
+        SmallVector<Value> acc =
+            compute(e.remui(kt, stages), state.drop_back());
+        acc.push_back(newToken);
+        scf::YieldOp::create(b, e.loc, acc);
+      });
+
+  // Drain: the last stages-1 tiles are in flight; fewer groups may stay
+  // pending before each one.
+  SmallVector<Value> acc(loop.getResults().drop_back());
+  token = loop.getResults().back();
+  for (int64_t j = 0; j + 1 < stages; ++j) {
+    int64_t kt = numKTiles - (stages - 1) + j;
+    wait(token, stages - 2 - j);
+    acc = compute(e.idx(kt % stages), acc);
+  }
+  return acc;
+}
+
+/// Cross-warp reduction through shared memory, reusing the ring: the last
+/// wait(0) + the barrier here mean no copy is in flight and no warp still
+/// reads.
+void MmaKernel::reduce(ArrayRef<Value> acc) {
+  OpBuilder &b = e.b;
+  gpu::BarrierOp::create(b, e.loc);
+  Value red = sharedView(e, smem, {cfg.splitK, cfg.tileN, cfg.mTile + 1},
+                         b.getF32Type(), 0);
+  Value g = e.divui(lane, 4), t2 = e.muli(e.remui(lane, 4), 2);
+  for (int64_t mt = 0; mt < mTiles(); ++mt)
+    for (int64_t nt = 0; nt < nTiles(); ++nt)
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < 2; ++j) {
+          Value v = vector::ExtractOp::create(b, e.loc, acc[mt * nTiles() + nt],
+                                              ArrayRef<int64_t>{i, j});
+          memref::StoreOp::create(b, e.loc, v, red,
+                                  ValueRange{warp, e.addi(g, mt * 16 + 8 * i),
+                                             e.addi(t2, nt * 8 + j)});
+        }
+  gpu::BarrierOp::create(b, e.loc);
+  storeReducedTile(
+      e, ops,
+      {red, cfg.threads(), cfg.tileN, cfg.mTile, cfg.splitK, n0, m0, rows},
+      tid);
+}
+
+void MmaKernel::build() {
+  setUp();
+  SmallVector<Value> acc = pipeline();
+  reduce(acc);
+  gpu::TerminatorOp::create(e.b, e.loc);
+}
+
+void flat_gemm::buildMmaBody(OpBuilder &b, const LaunchContext &ctx,
+                             const MmaTiling &tiling) {
+  b.setInsertionPointToStart(&ctx.launch.getBody().front());
+  KernelEmitter e{b, ctx.launch.getLoc()};
+  MmaKernel{e, ctx, tiling}.build();
+}
