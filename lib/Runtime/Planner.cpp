@@ -154,15 +154,28 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
   return choice;
 }
 
-size_t fd::rt::chooseVariant(const EntrySpec &entry, int64_t batch,
-                             int64_t maxLen, int64_t smCount,
-                             int64_t residentCtasPerSm) {
+/// A request with one occupancy figure for every variant.
+static PlanRequest makeRequest(const EntrySpec &entry, int64_t batch,
+                               int64_t maxLen, int64_t smCount,
+                               int64_t residentCtasPerSm, int variant,
+                               bool graphSafe) {
   PlanRequest request;
   request.batch = batch;
   request.maxLen = maxLen;
   request.smCount = smCount;
   request.residentCtasPerSm.assign(entry.variants.size(), residentCtasPerSm);
-  Expected<PlanChoice> choice = choosePlan(entry, request);
+  request.variant = variant;
+  request.graphSafe = graphSafe;
+  return request;
+}
+
+size_t fd::rt::chooseVariant(const EntrySpec &entry, int64_t batch,
+                             int64_t maxLen, int64_t smCount,
+                             int64_t residentCtasPerSm) {
+  Expected<PlanChoice> choice =
+      choosePlan(entry, makeRequest(entry, batch, maxLen, smCount,
+                                    residentCtasPerSm, /*variant=*/-1,
+                                    /*graphSafe=*/false));
   return choice ? choice->variant : 0;
 }
 
@@ -290,20 +303,6 @@ Expected<Plan> fd::rt::plan(const EntrySpec &entry,
                   request.graphSafe, static_cast<int>(choice->variant));
 }
 
-/// A request with one occupancy figure for every variant.
-static PlanRequest makeRequest(const EntrySpec &entry, int64_t batch,
-                               int64_t maxLen, int64_t smCount,
-                               int64_t residentCtasPerSm, int variant,
-                               bool graphSafe) {
-  PlanRequest request;
-  request.batch = batch;
-  request.maxLen = maxLen;
-  request.smCount = smCount;
-  request.residentCtasPerSm.assign(entry.variants.size(), residentCtasPerSm);
-  request.variant = variant;
-  request.graphSafe = graphSafe;
-  return request;
-}
 
 Expected<Plan> fd::rt::plan(const EntrySpec &entry, int64_t batch,
                             int64_t maxLen, int64_t smCount,
