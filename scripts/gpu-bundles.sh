@@ -5,6 +5,8 @@
 #   suite-umax.fdb  the same entries with unified max (phi 0, threshold 60)
 #   llama.fdb    the README example (fd-bench's entries), default options
 #   llama-umax.fdb  the example with unified max (two_kernel, single_launch)
+#   llama-cc.fdb the example with GQA on CUDA cores (mma-min-group=0), for
+#                fd-bench to compare with the tensor-core kernels
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
 #                per SM, for fd-bench to compare side by side
 #   gemm.fdb     LLaMA-2-7B's four flat GEMMs (scripts/gpu-gemm.sh, fd-tune)
@@ -26,6 +28,8 @@ compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
 compile examples/llama2_7b_gemm.mlir -o "$out/gemm.fdb"
 compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"
+compile examples/llama_decode.mlir -o "$out/llama-cc.fdb" \
+  --options="mma-min-group=0"
 if [ "${1:-}" != "--no-variants" ]; then
   rm -f "$out"/variants/*.fdb
   for v in "128 2 2" "128 4 2" "128 8 2" "256 4 2"; do

@@ -62,6 +62,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   ConvertFDToGPUOptions gpu;
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
+  gpu.mmaMinGroup = o.mmaMinGroup;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
   if (o.pdl && chipHasGridDependencyControl(o.chip))

@@ -47,13 +47,19 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
   }];
   let dependentDialects = ["gpu::GPUDialect", "scf::SCFDialect",
                            "arith::ArithDialect", "vector::VectorDialect",
-                           "memref::MemRefDialect", "LLVM::LLVMDialect"];
+                           "memref::MemRefDialect", "LLVM::LLVMDialect",
+                           "nvgpu::NVGPUDialect", "NVVM::NVVMDialect"];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "Threads per CTA of the partial kernel (a multiple of 32)">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"4",
            "Tokens each thread group loads per iteration (loads in flight; "
-           "4 was fastest in fd-bench's sweep of 2, 4, 8)">
+           "4 was fastest in fd-bench's sweep of 2, 4, 8)">,
+    Option<"mmaMinGroup", "mma-min-group", "int64_t", /*default=*/"2",
+           "Smallest GQA group (Hq / Hkv) whose partial kernels run on tensor "
+           "cores (mma.sync m16n8k16, query heads padded to 16); 0: never. "
+           "Groups above 16 and head dims other than 64, 128, 192 and 256 "
+           "stay on CUDA cores. Range 0-16">
   ];
 }
 

@@ -70,6 +70,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
   PassOptions::Option<int64_t> unroll{
       *this, "unroll", llvm::cl::desc("Tokens in flight per thread group"),
       llvm::cl::init(kGPU.unroll)};
+  PassOptions::Option<int64_t> mmaMinGroup{
+      *this, "mma-min-group",
+      llvm::cl::desc("Smallest GQA group on tensor cores (0: never)"),
+      llvm::cl::init(kGPU.mmaMinGroup)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: every kernel waits for "

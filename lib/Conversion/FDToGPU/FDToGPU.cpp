@@ -21,7 +21,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -59,10 +61,12 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     if (isa<UnifiedMaxAttr>(op.getSoftmax()))
       return rewriter.notifyMatchFailure(op, "lowered by UnifiedMaxToGPU");
     AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
-    int64_t blockSize = options.blockSize;
     // threadsPerRow (8, 16 or 32) divides any multiple of 32.
-    if (blockSize % 32 != 0 || blockSize > 1024 || options.unroll < 1)
+    if (options.blockSize % 32 != 0 || options.blockSize > 1024 ||
+        options.unroll < 1)
       return rewriter.notifyMatchFailure(op, "bad block size or unroll");
+    Engine engine = chooseEngine(options, shape);
+    int64_t blockSize = threadsFor(engine, options);
 
     Location loc = op.getLoc();
     gpu::GPUModuleOp module = getKernelModule(op, rewriter);
@@ -83,7 +87,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      {symbol::kS, symbol::kHkv, symbol::kB},
                      merge ? variant::kSplit : std::string_view(),
                      op.getSoftmax());
-    buildBody(fn, rewriter, shape, op.getScale().convertToDouble(),
+    buildBody(fn, rewriter, engine, shape, op.getScale().convertToDouble(),
               /*unsplit=*/false);
 
     // With the merge in the same block, the entry also gets the `unsplit`
@@ -105,8 +109,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       setManifestAttrs(unsplitFn, role::kFused, entryName(op),
                        {"1", symbol::kHkv, symbol::kB}, variant::kUnsplit,
                        op.getSoftmax());
-      buildBody(unsplitFn, rewriter, shape, op.getScale().convertToDouble(),
-                /*unsplit=*/true);
+      buildBody(unsplitFn, rewriter, engine, shape,
+                op.getScale().convertToDouble(), /*unsplit=*/true);
       // Read by MergePartialsToGPU, which lowers `merge` next.
       rewriter.modifyOpInPlace(merge, [&] {
         merge->setAttr(fdb::ir::kVariant,
@@ -124,7 +128,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     gpu::LaunchFuncOp::create(rewriter, loc, fn,
                               gpu::KernelDim3{splits, kvHeads, batch},
                               gpu::KernelDim3{threads, c1, c1},
-                              /*dynamicSharedMemorySize=*/Value(), operands);
+                              dynamicSharedMemorySize(rewriter, loc, fn),
+                              operands);
     rewriter.eraseOp(op);
     return success();
   }
@@ -143,8 +148,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
   /// The split kernel writes the (max, sum, acc) state of its split; the
   /// unsplit kernel (launched with one split) writes acc / sum, or zeros
   /// for an empty sequence, in the output's element type.
-  void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, const AttentionShape &shape,
-                 double scale, bool unsplit) const {
+  void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, Engine engine,
+                 const AttentionShape &shape, double scale,
+                 bool unsplit) const {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
     KernelEmitter e{b, fn.getLoc()};
@@ -160,22 +166,19 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       maxOut = getBoundArg(fn, binding::kPartialMax);
       sumOut = getBoundArg(fn, binding::kPartialSum);
     }
-    Layout lay =
-        makeLayout(e, shape.headDim, options.blockSize, options.unroll);
-    SplitWork w =
-        emitSplitWork(e, lay, shape, scale, q, k, v, lens, chunk, Mode::Online,
-                      /*phiLog2=*/Value());
+    Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options),
+                            options.unroll);
+    SplitWork w = emitSplitWork(fn, e, lay, engine, shape, scale, q, k, v,
+                                lens, chunk, Mode::Online,
+                                /*phiLog2=*/Value());
 
-    // Merge the thread groups' states, one query head at a time, through a
-    // small shared buffer (4 KB at 128 threads), then write the split's
-    // partial state (or the output).
-    SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/false);
+    // Combine the CTA's states, one query head at a time, then write the
+    // split's partial state (or the output).
     const int64_t group = shape.groupSize();
     for (int64_t i = 0; i < group; ++i) {
       Value head = w.heads[i];
-      auto [big, total] = combineGroups(
-          e, lay, sb, w.state.m[i], w.state.l[i], w.state.acc[i], Mode::Online,
-          [&](Value d, Value a, Value sum) {
+      auto [big, total] = w.combine(
+          i, [&](Value d, Value a, Value sum) {
             if (!unsplit) {
               memref::StoreOp::create(b, e.loc, a, accOut,
                                       ValueRange{w.batch, head, w.split, d});
@@ -370,9 +373,15 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
       }
     });
     if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
-        unroll < 1) {
+        unroll < 1 || unroll > 16) {
       module.emitError() << "convert-fd-to-gpu: block-size must be a positive "
-                            "multiple of 32 up to 1024 and unroll at least 1";
+                            "multiple of 32 up to 1024 and unroll in [1, 16]";
+      bad = true;
+    }
+    if (mmaMinGroup < 0 || mmaMinGroup > kMmaMaxGroup) {
+      module.emitError() << "convert-fd-to-gpu: mma-min-group must be in [0, "
+                         << kMmaMaxGroup << "] (0: never use tensor cores), got "
+                         << mmaMinGroup;
       bad = true;
     }
     if (bad)
@@ -381,6 +390,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     FDToGPUOptions options;
     options.blockSize = blockSize;
     options.unroll = unroll;
+    options.mmaMinGroup = mmaMinGroup;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

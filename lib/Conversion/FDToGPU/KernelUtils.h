@@ -24,6 +24,10 @@ namespace mlir::fd::gpu_kernels {
 /// Elements per 16-byte load of f16/bf16.
 inline constexpr int64_t kVectorWidth = 8;
 
+/// Threads per CTA of the tensor-core partial kernels: 4 warps, each taking
+/// 16 tokens of every 64-token tile (MmaSplitWork.cpp).
+inline constexpr int64_t kMmaWarps = 4, kMmaThreads = 32 * kMmaWarps;
+
 /// The one place that knows how a K or V row is addressed. Kernels ask for
 /// "the 8 elements at head-dim offset d0 of token t"; a paged KV cache (block
 /// tables, any page size) replaces this class, not the kernels.
@@ -38,10 +42,17 @@ public:
   Value loadRow(OpBuilder &b, Location loc, Value token, Value d0) const {
     auto type = cast<MemRefType>(cache.getType());
     auto vt = VectorType::get({kVectorWidth}, type.getElementType());
-    auto load = vector::LoadOp::create(b, loc, vt, cache,
-                                       ValueRange{batch, kvHead, token, d0});
+    auto load =
+        vector::LoadOp::create(b, loc, vt, cache, indices(token, d0));
     load.setAlignment(16);
     return load;
+  }
+
+  /// The memref and indices of element d0 of token t's row, for copies that
+  /// take a memref (cp.async).
+  Value memref() const { return cache; }
+  SmallVector<Value, 4> indices(Value token, Value d0) const {
+    return {batch, kvHead, token, d0};
   }
 
 private:

@@ -144,14 +144,16 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
 }
 
 SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                         bool withBroadcast) {
+                         bool withCombine, bool withBroadcast) {
   auto module = fn->getParentOfType<gpu::GPUModuleOp>();
   std::string base = fn.getName().str();
   SharedBuffers sb;
-  sb.acc = getSharedBuffer(module, e.b, e.loc, base + "_acc",
-                           {lay.rows, lay.headDim});
-  sb.max = getSharedBuffer(module, e.b, e.loc, base + "_max", {lay.rows});
-  sb.sum = getSharedBuffer(module, e.b, e.loc, base + "_sum", {lay.rows});
+  if (withCombine) {
+    sb.acc = getSharedBuffer(module, e.b, e.loc, base + "_acc",
+                             {lay.rows, lay.headDim});
+    sb.max = getSharedBuffer(module, e.b, e.loc, base + "_max", {lay.rows});
+    sb.sum = getSharedBuffer(module, e.b, e.loc, base + "_sum", {lay.rows});
+  }
   if (withBroadcast)
     sb.bcast = getSharedBuffer(module, e.b, e.loc, base + "_bcast", {4});
   return sb;
@@ -208,10 +210,27 @@ combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
   return {big, total};
 }
 
-SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
-                        const AttentionShape &shape, double scale, Value q,
-                        Value k, Value v, Value lens, Value chunk, Mode mode,
-                        Value phiLog2) {
+Engine chooseEngine(const FDToGPUOptions &options,
+                    const AttentionShape &shape) {
+  int64_t group = shape.groupSize();
+  // D a multiple of 64: the 128 threads then copy whole tiles of Q (16
+  // rows) and K/V (64 rows) in 16-byte pieces with no remainder.
+  bool fits = shape.headDim % 64 == 0 && shape.headDim <= kMmaMaxHeadDim &&
+              group <= kMmaMaxGroup;
+  return options.mmaMinGroup > 0 && group >= options.mmaMinGroup && fits
+             ? Engine::TensorCores
+             : Engine::CudaCores;
+}
+
+int64_t threadsFor(Engine engine, const FDToGPUOptions &options) {
+  return engine == Engine::TensorCores ? kMmaThreads : options.blockSize;
+}
+
+SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                        Engine engine, const AttentionShape &shape,
+                        double scale, Value q, Value k, Value v, Value lens,
+                        Value chunk, Mode mode, Value phiLog2,
+                        const SharedBuffers *combineBuffers) {
   OpBuilder &b = e.b;
   SplitWork w;
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
@@ -221,13 +240,26 @@ SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
   w.begin = e.mini(e.muli(w.split, chunk), w.len);
   w.end = e.mini(e.addi(w.begin, chunk), w.len);
   int64_t group = shape.groupSize();
-  SmallVector<Value> qFrag;
-  for (int64_t i = 0; i < group; ++i) {
+  for (int64_t i = 0; i < group; ++i)
     w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));
-    qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads.back(), scale));
+  if (engine == Engine::TensorCores) {
+    emitMmaTokenLoop(fn, e, lay, shape, scale, q, k, v, mode, phiLog2, w);
+    return w;
   }
-  w.state = emitTokenLoop(e, lay, qFrag, k, v, w.batch, w.kvHead, w.begin,
-                          w.end, mode, phiLog2);
+  SmallVector<Value> qFrag;
+  for (int64_t i = 0; i < group; ++i)
+    qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads[i], scale));
+  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, w.batch, w.kvHead,
+                                 w.begin, w.end, mode, phiLog2);
+  SharedBuffers sb = combineBuffers
+                         ? *combineBuffers
+                         : makeShared(fn, e, lay, /*withCombine=*/true,
+                                      /*withBroadcast=*/false);
+  w.combine = [&e, lay, sb, st, mode](
+                  int64_t i, function_ref<void(Value, Value, Value)> perElement) {
+    return combineGroups(e, lay, sb, st.m[i], st.l[i], st.acc[i], mode,
+                         perElement);
+  };
   return w;
 }
 

@@ -16,6 +16,7 @@
 
 #include "fd/Dialect/FD/IR/FDOps.h"
 
+#include <functional>
 #include <utility>
 
 namespace mlir::fd::gpu_kernels {
@@ -58,10 +59,10 @@ struct SharedBuffers {
   Value acc, max, sum, bcast;
 };
 
-/// The buffers of `fn`'s CTA combine; `withBroadcast` adds 4 floats for
-/// broadcasting a decision to the CTA.
+/// The buffers of `fn`'s CTA: `withCombine` those of combineGroups,
+/// `withBroadcast` 4 floats for broadcasting a decision to the CTA.
 SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                         bool withBroadcast);
+                         bool withCombine, bool withBroadcast);
 
 /// Combines one head's per-group state across the CTA. Every thread gets
 /// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
@@ -72,21 +73,62 @@ combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
               Value m, Value l, Value acc, Mode mode,
               function_ref<void(Value, Value, Value)> perElement);
 
-/// The token range and per-thread state of the CTA (split, KV head,
-/// sequence) = (block x, y, z) over `chunk`-token splits.
+/// Which token loop a split-attention kernel runs.
+enum class Engine {
+  /// Thread groups of D/8 lanes per token row, one dot product per query
+  /// head (emitTokenLoop): best for MHA, where a K row serves one head.
+  CudaCores,
+  /// The group's query heads as the m side of mma.sync m16n8k16 and the
+  /// tokens as n (MmaSplitWork.cpp): a K/V row serves every head of the
+  /// group at the cost of one MMA, not `group` dot products.
+  TensorCores,
+};
+
+/// The engine of the partial kernels for `shape`: tensor cores for group
+/// sizes in [options.mmaMinGroup, kMmaMaxGroup] (mmaMinGroup 0: never) when
+/// D is a multiple of 64 up to kMmaMaxHeadDim.
+inline constexpr int64_t kMmaMaxGroup = 16, kMmaMaxHeadDim = 256;
+Engine chooseEngine(const FDToGPUOptions &options, const AttentionShape &shape);
+
+/// Threads per CTA of a split-attention kernel on `engine`.
+int64_t threadsFor(Engine engine, const FDToGPUOptions &options);
+
+/// Combines query head `i` of the group across the CTA, as combineGroups
+/// does: returns (max, sum) to every thread and calls perElement(d, acc_d,
+/// sum) for the elements d = tid + k * threads it owns.
+using CombineFn = std::function<std::pair<Value, Value>(
+    int64_t i, function_ref<void(Value, Value, Value)> perElement)>;
+
+/// The token range and state of the CTA (split, KV head, sequence) =
+/// (block x, y, z) over `chunk`-token splits.
 struct SplitWork {
   Value split, kvHead, batch, len, begin, end;
   /// The query heads of the KV head's group.
   SmallVector<Value> heads;
-  ThreadState state;
+  /// The CTA's combined state per head; the caller separates consecutive
+  /// calls with a barrier.
+  CombineFn combine;
 };
 
 /// Everything before the combine: block ids, the split's token range, the
-/// group's query rows and the token loop.
-SplitWork emitSplitWork(KernelEmitter &e, const Layout &lay,
-                        const AttentionShape &shape, double scale, Value q,
-                        Value k, Value v, Value lens, Value chunk, Mode mode,
-                        Value phiLog2);
+/// group's query rows and the token loop of `engine`. `lay` must be made
+/// with threadsFor(engine). The CUDA-core engine takes its combine buffers
+/// as static shared memory; the tensor-core engine takes dynamic shared
+/// memory and records its size on `fn` (fd.dynamic_smem). `combineBuffers`
+/// (CUDA cores only; made here if null) lets a kernel that also needs
+/// combineGroups for something else share the buffers.
+SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                        Engine engine, const AttentionShape &shape,
+                        double scale, Value q, Value k, Value v, Value lens,
+                        Value chunk, Mode mode, Value phiLog2,
+                        const SharedBuffers *combineBuffers = nullptr);
+
+/// The tensor-core engine's part of emitSplitWork (MmaSplitWork.cpp): the
+/// token loop over [w.begin, w.end) and w.combine.
+void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                      const AttentionShape &shape, double scale, Value q,
+                      Value k, Value v, Mode mode, Value phiLog2,
+                      SplitWork &w);
 
 } // namespace mlir::fd::gpu_kernels
 

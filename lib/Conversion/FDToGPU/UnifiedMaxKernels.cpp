@@ -188,6 +188,10 @@ struct Params {
   AttentionShape shape;
   double scale, threshold;
   int64_t blockSize, unroll;
+  /// The partial and single-launch kernels' engine and threads (the merge
+  /// kernel and the row fallback run on CUDA cores with blockSize threads).
+  Engine engine;
+  int64_t partialThreads;
 };
 
 void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
@@ -223,22 +227,19 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
   Value accOut = arg(binding::kPartialAcc), maxOut = arg(binding::kPartialMax),
         sumOut = arg(binding::kPartialSum);
-  Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
+  Layout lay = makeLayout(e, p.shape.headDim, p.partialThreads, p.unroll);
   Band band = loadBand(e, arg(binding::kPhi), p.threshold);
-  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, arg(binding::kQ),
-                              arg(binding::kK), arg(binding::kV),
-                              arg(binding::kLens), arg(symbol::kChunk),
-                              Mode::FixedMax, band.phi);
+  SplitWork w = emitSplitWork(fn, e, lay, p.engine, p.shape, p.scale,
+                              arg(binding::kQ), arg(binding::kK),
+                              arg(binding::kV), arg(binding::kLens),
+                              arg(symbol::kChunk), Mode::FixedMax, band.phi);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
   const SmallVector<Value> &heads = w.heads;
-  const ThreadState &st = w.state;
-  SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
   for (int64_t i = 0; i < group; ++i) {
     Value head = heads[i];
-    auto [big, total] = combineGroups(
-        e, lay, sb, st.m[i], st.l[i], st.acc[i], Mode::FixedMax,
-        [&](Value d, Value a, Value) {
+    auto [big, total] = w.combine(
+        i, [&](Value d, Value a, Value) {
           memref::StoreOp::create(b, e.loc, a, accOut,
                                   ValueRange{batch, head, split, d});
         });
@@ -301,7 +302,8 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   scf::IfOp::create(
       b, loc, bad,
       [&](OpBuilder &, Location) {
-        SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
+        SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/true,
+                                      /*withBroadcast=*/false);
         emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
                         p.scale);
         ifThread0(e, lay, [&] {
@@ -354,23 +356,25 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         uAcc = arg(binding::kUaAcc), uSum = arg(binding::kUaSum),
         uMax = arg(binding::kUaMax), uCount = arg(binding::kUaCount),
         count = arg(binding::kFallbackCount), stats = arg(binding::kScoreStats);
-  Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
+  Layout lay = makeLayout(e, p.shape.headDim, p.partialThreads, p.unroll);
   Band band = loadBand(e, arg(binding::kPhi), p.threshold);
-  SplitWork w = emitSplitWork(e, lay, p.shape, p.scale, q, k, v, lens,
-                              arg(symbol::kChunk), Mode::FixedMax, band.phi);
+  // The row fallback runs on CUDA cores with these buffers, whatever the
+  // engine of the token loop; the CUDA-core loop shares them.
+  SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/true,
+                                /*withBroadcast=*/true);
+  SplitWork w =
+      emitSplitWork(fn, e, lay, p.engine, p.shape, p.scale, q, k, v, lens,
+                    arg(symbol::kChunk), Mode::FixedMax, band.phi, &sb);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
   Type i32 = b.getI32Type();
   const SmallVector<Value> &heads = w.heads;
-  const ThreadState &st = w.state;
-  SharedBuffers sb = makeShared(fn, e, lay, /*withBroadcast=*/true);
   // 1. Publish this split's partials. Empty splits add nothing.
   for (int64_t i = 0; i < group; ++i) {
     Value head = heads[i];
-    auto [big, total] = combineGroups(
-        e, lay, sb, st.m[i], st.l[i], st.acc[i], Mode::FixedMax,
-        [&](Value d, Value a, Value total) {
+    auto [big, total] = w.combine(
+        i, [&](Value d, Value a, Value total) {
           Value some = fcmp(e, arith::CmpFPredicate::UNE, total, e.f32(0));
           scf::IfOp::create(b, loc, some, [&](OpBuilder &, Location) {
             atomic(e, arith::AtomicRMWKind::addf, a, uAcc,
@@ -437,7 +441,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
           scf::YieldOp::create(b, loc);
         });
       });
-      for (int64_t base = 0; base < p.shape.headDim; base += p.blockSize) {
+      for (int64_t base = 0; base < p.shape.headDim; base += p.partialThreads) {
         Value d = e.addi(lay.tid, e.idx(base));
         Value inRange =
             e.cmp(arith::CmpIPredicate::ult, d, e.idx(p.shape.headDim));
@@ -540,7 +544,7 @@ void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value n = arith::ConstantIndexOp::create(b, loc, threads);
   gpu::LaunchFuncOp::create(b, loc, fn, grid, gpu::KernelDim3{n, one, one},
-                            /*dynamicSharedMemorySize=*/Value(), operands);
+                            dynamicSharedMemorySize(b, loc, fn), operands);
 }
 } // namespace
 
@@ -557,10 +561,15 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
     return rewriter.notifyMatchFailure(op, "bad block size or unroll");
   PartialAttentionOp partial = form->partial;
   UnifiedMaxAttr um = op.getSoftmax();
-  Params p{getAttentionShape(op.getQuery(), op.getKey()),
+  AttentionShape shape = getAttentionShape(op.getQuery(), op.getKey());
+  Engine engine = chooseEngine(options, shape);
+  Params p{shape,
            partial.getScale().convertToDouble(),
-           um.getThreshold().convertToDouble(), options.blockSize,
-           options.unroll};
+           um.getThreshold().convertToDouble(),
+           options.blockSize,
+           options.unroll,
+           engine,
+           threadsFor(engine, options)};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);
   StringRef entry = entryName(op);
@@ -582,7 +591,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
                   binding::kPartialAcc, binding::kPartialMax,
                   binding::kPartialSum, symbol::kChunk, binding::kPhi},
                  partialOperands),
-      p.blockSize);
+      p.partialThreads);
   setManifestAttrs(partialFn, role::kPartial, entry,
                    {symbol::kS, symbol::kHkv, symbol::kB}, variant::kTwoKernel,
                    um);
@@ -625,7 +634,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       {binding::kScoreStats, state.stats}};
   auto singleFn =
       createKernel(module, rewriter, loc, (entry + "_single_unified").str(),
-                   singleParams, p.blockSize);
+                   singleParams, p.partialThreads);
   setManifestAttrs(singleFn, role::kFused, entry,
                    {symbol::kS, symbol::kHkv, symbol::kB},
                    variant::kSingleLaunch, um);
@@ -639,8 +648,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
     Value batch = memref::DimOp::create(rewriter, ploc, partial.getQuery(), 0);
     Value kvHeads =
         arith::ConstantIndexOp::create(rewriter, ploc, p.shape.numKVHeads);
-    launch(rewriter, ploc, partialFn, {splits, kvHeads, batch}, p.blockSize,
-           partialOperands);
+    launch(rewriter, ploc, partialFn, {splits, kvHeads, batch},
+           p.partialThreads, partialOperands);
   }
   rewriter.setInsertionPoint(op);
   Value batch = memref::DimOp::create(rewriter, loc, op.getQuery(), 0);

@@ -11,6 +11,7 @@
 #define FD_LIB_CONVERSION_FLATGEMMTOGPU_GEMMKERNELS_H
 
 #include "../Utils/KernelEmitter.h"
+#include "../Utils/TensorCore.h"
 #include "fd/Dialect/FD/Transforms/TileFlatGemm.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -53,13 +54,6 @@ void buildDirectBody(OpBuilder &b, const LaunchContext &ctx,
 /// aligned values.
 GemmOperands alignOperands(KernelEmitter &e, const GemmOperands &in);
 
-/// The launch's dynamic shared memory as bytes (memref<?xi8, workgroup>).
-Value dynamicSharedMemory(KernelEmitter &e);
-
-/// A static view of \p dims x \p elem at \p byteOffset into \p smem.
-Value sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
-                 Type elem, int64_t byteOffset);
-
 /// y[m, n] = acc (+ bias[n]), converted to y's element type.
 void storeOutput(KernelEmitter &e, const GemmOperands &ops, Value acc, Value m,
                  Value n);
@@ -79,9 +73,6 @@ struct ReducedTile {
 /// coalesce.
 void storeReducedTile(KernelEmitter &e, const GemmOperands &ops,
                       const ReducedTile &tile, Value tid);
-
-/// One m16n8k16 MMA, D = A B + C (f16 or bf16 inputs, f32 accumulators).
-Value emitMma(KernelEmitter &e, Value a, Value bFrag, Value c);
 
 } // namespace mlir::fd::flat_gemm
 

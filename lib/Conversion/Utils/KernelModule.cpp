@@ -1,6 +1,7 @@
 //===- KernelModule.cpp - fd's gpu.module and kernel creation -------------===//
 #include "KernelModule.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -69,4 +70,12 @@ StringRef fd::entryName(Operation *op) {
   if (auto fn = op->getParentOfType<FunctionOpInterface>())
     return fn.getName();
   return "fd";
+}
+
+Value mlir::fd::dynamicSharedMemorySize(OpBuilder &b, Location loc,
+                                        gpu::GPUFuncOp fn) {
+  auto bytes = fn->getAttrOfType<IntegerAttr>(::fdb::ir::kDynamicSmem);
+  if (!bytes)
+    return Value();
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), bytes.getInt());
 }

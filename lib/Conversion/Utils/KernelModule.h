@@ -42,6 +42,10 @@ void setManifestAttrs(gpu::GPUFuncOp fn, std::string_view role,
                       std::string_view variant = {},
                       Attribute softmax = nullptr);
 
+/// The dynamic shared memory a launch of `fn` needs, as gpu.launch_func's
+/// i32 operand: fn's fd.dynamic_smem, or null (none) without it.
+Value dynamicSharedMemorySize(OpBuilder &b, Location loc, gpu::GPUFuncOp fn);
+
 /// The name of the function holding `op` (the bundle entry).
 StringRef entryName(Operation *op);
 

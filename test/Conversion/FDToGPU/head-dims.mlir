@@ -1,4 +1,4 @@
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s
 
 // D = 256 bf16: a whole warp reads one row (xor up to 16); MQA (8 heads on 1).
 // CHECK-LABEL: gpu.func @d256_partial_online

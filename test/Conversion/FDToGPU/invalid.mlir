@@ -1,7 +1,12 @@
 // RUN: fd-opt %s -split-input-file --convert-fd-to-gpu -verify-diagnostics
 // RUN: not fd-opt %s --convert-fd-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BLOCK
 
-// BLOCK: block-size must be a positive multiple of 32 up to 1024
+// RUN: not fd-opt %s --convert-fd-to-gpu="unroll=17" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=17" 2>&1 | FileCheck %s --check-prefix=MMA
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=-1" 2>&1 | FileCheck %s --check-prefix=MMA
+
+// BLOCK: block-size must be a positive multiple of 32 up to 1024 and unroll in [1, 16]
+// MMA: mma-min-group must be in [0, 16] (0: never use tensor cores)
 
 func.func @unsplit(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
     %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %out: memref<?x8x64xf16>) {

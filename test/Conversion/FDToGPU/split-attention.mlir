@@ -1,8 +1,8 @@
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s
-// RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4" | FileCheck %s --check-prefix=TUNED
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=MERGE
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=UNSPLIT
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2" | FileCheck %s --check-prefix=ALONE
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s
+// RUN: fd-opt %s --convert-fd-to-gpu="block-size=256 unroll=4 mma-min-group=0" | FileCheck %s --check-prefix=TUNED
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=MERGE
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=UNSPLIT
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=ALONE
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.

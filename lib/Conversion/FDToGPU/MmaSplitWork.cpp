@@ -1,0 +1,409 @@
+//===- MmaSplitWork.cpp - the split-attention work of one CTA on tensor cores ===//
+//
+// For grouped queries the CUDA-core token loop is instruction-bound: per
+// token and lane it computes every query head's dot product, shuffle
+// reduction, exp2 and FMA (docs/perf.md). Here the group's query heads are
+// the m = 16 side of mma.sync m16n8k16 (rows past the group are zero) and
+// tokens the n = 8 side, so a K/V row costs the same whatever the group:
+//
+//   S = Q K^T   A = Q (ldmatrix from shared memory, kept in registers up to
+//               D = 128), B = the K rows (ldmatrix: K's [token][d] layout is
+//               the "col" B operand as it is)
+//   O += P V    A = P straight from S's accumulators (TensorCore.h), B = the
+//               V rows (ldmatrix.trans)
+//
+// The CTA's 4 warps take 16 tokens each of every 64-token tile; tiles stream
+// through a `stages`-deep cp.async ring (bypassing L1), so the copies of the
+// next tiles overlap the MMAs of this one. Each warp keeps the online-softmax
+// (or fixed-max) state of its 16 rows; the warps are combined once, at the
+// end, through the same shared memory. Tokens past the split's end are
+// zero-filled by the copy (no byte past the length is read) and masked.
+//
+//===----------------------------------------------------------------------===//
+#include "../Utils/TensorCore.h"
+#include "TokenLoop.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cfloat>
+
+using namespace mlir;
+using namespace mlir::fd;
+
+namespace mlir::fd::gpu_kernels {
+namespace {
+/// Tokens of one ring slot: 16 per warp.
+constexpr int64_t kTile = 16 * kMmaWarps;
+/// Row padding (elements) of the shared tiles: a row stride of D + 8
+/// elements puts the 8 rows an ldmatrix phase reads in 8 distinct 16-byte
+/// bank groups.
+constexpr int64_t kPad = 8;
+
+struct MmaTokenLoop {
+  KernelEmitter &e;
+  const Layout &lay;
+  const AttentionShape &shape;
+  Mode mode;
+  Value phi;
+  KVCacheAccess keys, values;
+  SplitWork &w;
+
+  int64_t d = shape.headDim;
+  int64_t ld = d + kPad;
+  int64_t stages = d > 128 ? 2 : 3;
+  /// Q's A fragments stay in registers up to D = 128; at D = 256 they would
+  /// double the accumulators' 128 registers, so they are re-read per tile.
+  bool qInRegisters = d <= 128;
+  Type elem = shape.elementType;
+
+  Value smem, qBuf, kRing, vRing;
+  Value warp, lane, g, t2, aRow, aCol, kRow, kCol, vRow, vCol;
+  SmallVector<Value> qFrag;
+
+  int64_t qBytes() const { return 16 * ld * 2; }
+  int64_t slotBytes() const { return kTile * ld * 2; }
+  int64_t ringBytes() const { return qBytes() + 2 * stages * slotBytes(); }
+  int64_t combineBytes() const { return kMmaWarps * 16 * (d + 2) * 4; }
+  int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
+
+  void setUp(Value q);
+  Value issue(Value kt);
+  Value quadReduce(Value x, bool isMax);
+  SmallVector<Value> compute(Value kt, ValueRange state, double scale);
+  void finish(ValueRange state, Value token);
+};
+
+void MmaTokenLoop::setUp(Value q) {
+  OpBuilder &b = e.b;
+  warp = e.divui(lay.tid, 32);
+  lane = e.remui(lay.tid, 32);
+  g = e.divui(lane, 4);
+  t2 = e.muli(e.remui(lane, 4), 2);
+  // ldmatrix row addresses. A (Q, x4): rows lane % 16, k half lane / 16.
+  aRow = e.remui(lane, 16);
+  aCol = e.muli(e.divui(lane, 16), 8);
+  // B of S (K, x4 = two n tiles): token lane % 8 (+ 8 for lanes 16-31), k
+  // half (lane / 8) % 2.
+  kRow = e.addi(e.remui(lane, 8), e.muli(e.divui(lane, 16), 8));
+  kCol = e.muli(e.remui(e.divui(lane, 8), 2), 8);
+  // B of O (V, x4.trans = two d tiles): token lane % 16, d half lane / 16.
+  vRow = e.remui(lane, 16);
+  vCol = e.muli(e.divui(lane, 16), 8);
+
+  smem = dynamicSharedMemory(e);
+  qBuf = sharedView(e, smem, {16, ld}, elem, 0);
+  kRing = sharedView(e, smem, {stages, kTile, ld}, elem, qBytes());
+  vRing = sharedView(e, smem, {stages, kTile, ld}, elem,
+                     qBytes() + stages * slotBytes());
+
+  // The group's query rows into qBuf, zero rows past the group. The scale is
+  // applied to the f32 scores, not to Q, so Q keeps its input precision.
+  int64_t group = shape.groupSize(), perRow = d / kVectorWidth;
+  auto vt = VectorType::get({kVectorWidth}, elem);
+  for (int64_t i = 0; i < 16 * perRow / kMmaThreads; ++i) {
+    Value c = e.addi(lay.tid, i * kMmaThreads);
+    Value r = e.divui(c, perRow);
+    Value col = e.muli(e.remui(c, perRow), kVectorWidth);
+    Value inGroup = e.ult(r, e.idx(group));
+    Value head = e.addi(e.muli(w.kvHead, group),
+                        e.mini(r, e.idx(group - 1)));
+    auto ld16 =
+        vector::LoadOp::create(b, e.loc, vt, q, ValueRange{w.batch, head, col});
+    ld16.setAlignment(16);
+    Value row = e.select(inGroup, ld16, e.zeros(vt));
+    auto st = vector::StoreOp::create(b, e.loc, row, qBuf, ValueRange{r, col});
+    st.setAlignment(16);
+  }
+  gpu::BarrierOp::create(b, e.loc);
+  if (qInRegisters)
+    for (int64_t kd = 0; kd < d / 16; ++kd)
+      qFrag.push_back(nvgpu::LdMatrixOp::create(
+          b, e.loc, VectorType::get({4, 2}, elem), qBuf,
+          ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4));
+}
+
+/// Copies tile `kt` of the split (K then V, tokens begin + 64 kt ...) into
+/// ring slot kt % stages; tokens at or past the end copy no bytes (zero
+/// fill) from token 0. Returns the group's token.
+Value MmaTokenLoop::issue(Value kt) {
+  OpBuilder &b = e.b;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  Value slot = e.remui(kt, stages);
+  Value base = e.addi(w.begin, e.muli(kt, kTile));
+  int64_t perRow = d / kVectorWidth;
+  SmallVector<Value> tokens;
+  for (const KVCacheAccess *cache : {&keys, &values}) {
+    Value ring = cache == &keys ? kRing : vRing;
+    for (int64_t i = 0; i < kTile * perRow / kMmaThreads; ++i) {
+      Value c = e.addi(lay.tid, i * kMmaThreads);
+      Value r = e.divui(c, perRow);
+      Value col = e.muli(e.remui(c, perRow), kVectorWidth);
+      Value t = e.addi(base, r);
+      Value valid = e.ult(t, w.end);
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, e.loc, tokenType, ring, ValueRange{slot, r, col}, cache->memref(),
+          cache->indices(e.select(valid, t, e.idx(0)), col),
+          b.getIndexAttr(kVectorWidth),
+          e.select(valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
+    }
+  }
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
+}
+
+/// Max or sum over the 4 lanes of a quad (the lanes holding one row).
+Value MmaTokenLoop::quadReduce(Value x, bool isMax) {
+  for (int64_t off = 1; off < 4; off *= 2) {
+    Value other =
+        gpu::ShuffleOp::create(e.b, e.loc, x, off, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    x = isMax ? e.maxf(x, other) : e.add(x, other);
+  }
+  return x;
+}
+
+/// The loop state: m[2], l[2] (rows g and g + 8 of this lane), then the
+/// D / 8 accumulator tiles of O.
+SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
+                                         double scale) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto fragA = VectorType::get({4, 2}, elem);
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  Value slot = e.remui(kt, stages);
+  Value row0 = e.muli(warp, 16);
+
+  // S = Q K^T over this warp's 16 tokens: two n tiles of 8.
+  Value s[2] = {e.zeros(accType), e.zeros(accType)};
+  for (int64_t kd = 0; kd < d / 16; ++kd) {
+    Value a = qInRegisters
+                  ? qFrag[kd]
+                  : nvgpu::LdMatrixOp::create(
+                        b, loc, fragA, qBuf,
+                        ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4)
+                        .getResult();
+    Value kx4 = nvgpu::LdMatrixOp::create(
+        b, loc, fragA, kRing,
+        ValueRange{slot, e.addi(row0, kRow), e.addi(kCol, kd * 16)}, false,
+        4);
+    s[0] = emitMma(e, a, takeRowPair(e, kx4, 0), s[0]);
+    s[1] = emitMma(e, a, takeRowPair(e, kx4, 2), s[1]);
+  }
+
+  // Scores in the log2 domain, tokens past the end masked.
+  Value tok0 = e.addi(e.addi(w.begin, e.muli(kt, kTile)), e.addi(row0, t2));
+  Value x[2][2][2];   // [row half i][n tile][j]
+  Value ok[2][2];     // [n tile][j]
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t j = 0; j < 2; ++j)
+      ok[n][j] = e.ult(e.addi(tok0, 8 * n + j), w.end);
+  Value scaleLog2 = e.f32(scale * kLog2e);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value v = vector::ExtractOp::create(b, loc, s[n],
+                                            ArrayRef<int64_t>{i, j});
+        x[i][n][j] = e.select(ok[n][j], e.mul(v, scaleLog2), e.f32(-FLT_MAX));
+      }
+
+  // Per row half i: the quad's tile max mt, p = 2^(x - ref) and the
+  // factor `fac` the running state takes. Online: ref = the new running max,
+  // O and l rescaled by 2^(m - ref) first. Fixed max (unified max): ref = mt
+  // too, so every p is in (0, 1] — P is f16/bf16 for the MMA, and f16 would
+  // overflow at 2^(x - phi) > 65504 (a band of +-40 in natural units
+  // spans 2^+-58) — and the tile adds 2^(mt - phi) (P V) to O: the state
+  // stays relative to phi, which is what lets the splits merge by plain
+  // sums; a row out of range makes the factor (and so the sum) inf or 0,
+  // which the row check catches.
+  SmallVector<Value> next(state.begin(), state.end());
+  Value fac[2];
+  Value p[2][2][2];
+  for (int64_t i = 0; i < 2; ++i) {
+    Value mx = e.maxf(e.maxf(x[i][0][0], x[i][0][1]),
+                      e.maxf(x[i][1][0], x[i][1][1]));
+    Value mt = quadReduce(mx, /*isMax=*/true);
+    Value m = state[i], ref;
+    Value l = state[2 + i], tileSum = e.f32(0);
+    if (mode == Mode::Online) {
+      ref = e.maxf(m, mt);
+      fac[i] = e.exp2(e.sub(m, ref));
+      l = e.mul(l, fac[i]);
+    } else {
+      ref = mt;
+      fac[i] = e.exp2(e.sub(mt, phi));
+    }
+    next[i] = e.maxf(m, mt);
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t j = 0; j < 2; ++j) {
+        p[i][n][j] = e.select(ok[n][j], e.exp2(e.sub(x[i][n][j], ref)),
+                              e.f32(0));
+        tileSum = e.add(tileSum, p[i][n][j]);
+      }
+    next[2 + i] = mode == Mode::Online ? e.add(l, tileSum)
+                                       : e.add(l, e.mul(fac[i], tileSum));
+  }
+
+  // P as the A operand: its k halves are the two n tiles of S.
+  Value pTile[2];
+  for (int64_t n = 0; n < 2; ++n) {
+    Value t = e.zeros(accType);
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        t = vector::InsertOp::create(b, loc, p[i][n][j], t,
+                                     ArrayRef<int64_t>{i, j});
+    pTile[n] = t;
+  }
+  Value pA = accumulatorsToA(e, pTile[0], pTile[1], elem);
+  Value facTile = e.zeros(accType);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      facTile = vector::InsertOp::create(b, loc, fac[i], facTile,
+                                         ArrayRef<int64_t>{i, j});
+
+  // Online: O = O fac + P V. Fixed max: O = O + fac (P V). Two d tiles per
+  // ldmatrix.x4.trans.
+  for (int64_t dn = 0; dn < d / 16; ++dn) {
+    Value vx4 = nvgpu::LdMatrixOp::create(
+        b, loc, fragA, vRing,
+        ValueRange{slot, e.addi(row0, vRow), e.addi(vCol, dn * 16)}, true, 4);
+    for (int64_t h = 0; h < 2; ++h) {
+      Value &acc = next[4 + 2 * dn + h];
+      Value bFrag = takeRowPair(e, vx4, 2 * h);
+      if (mode == Mode::Online)
+        acc = emitMma(e, pA, bFrag, e.mul(acc, facTile));
+      else
+        acc = e.add(acc,
+                    e.mul(emitMma(e, pA, bFrag, e.zeros(accType)), facTile));
+    }
+  }
+  return next;
+}
+
+/// After the loop: the warps' states into shared memory (the ring, drained),
+/// and w.combine over them.
+void MmaTokenLoop::finish(ValueRange state, Value token) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Type f32 = b.getF32Type();
+  // No copy in flight (the zero-fill tiles issued past the end included) and
+  // no warp still reading the ring.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, token, b.getI32IntegerAttr(0));
+  gpu::BarrierOp::create(b, loc);
+  Value cAcc = sharedView(e, smem, {kMmaWarps, 16, d}, f32, 0);
+  Value cMax = sharedView(e, smem, {kMmaWarps, 16}, f32, kMmaWarps * 16 * d * 4);
+  Value cSum = sharedView(e, smem, {kMmaWarps, 16}, f32,
+                          kMmaWarps * 16 * (d + 1) * 4);
+  Value quadLeader = e.cmp(arith::CmpIPredicate::eq, e.remui(lane, 4), e.idx(0));
+  for (int64_t i = 0; i < 2; ++i) {
+    Value m = state[i]; // quad-uniform: built from quad maxima
+    Value l = quadReduce(state[2 + i], /*isMax=*/false);
+    Value r = e.addi(g, 8 * i);
+    scf::IfOp::create(b, loc, quadLeader, [&](OpBuilder &, Location) {
+      memref::StoreOp::create(b, loc, m, cMax, ValueRange{warp, r});
+      memref::StoreOp::create(b, loc, l, cSum, ValueRange{warp, r});
+      scf::YieldOp::create(b, loc);
+    });
+    for (int64_t nt = 0; nt < d / 8; ++nt)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value v = vector::ExtractOp::create(b, loc, state[4 + nt],
+                                            ArrayRef<int64_t>{i, j});
+        memref::StoreOp::create(b, loc, v, cAcc,
+                                ValueRange{warp, r, e.addi(t2, nt * 8 + j)});
+      }
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  Mode md = mode;
+  KernelEmitter &em = e;
+  Value tid = lay.tid;
+  int64_t headDim = d;
+  w.combine = [&em, md, tid, headDim, cAcc, cMax, cSum](
+                  int64_t i,
+                  function_ref<void(Value, Value, Value)> perElement) {
+    OpBuilder &b = em.b;
+    Location loc = em.loc;
+    Value row = em.idx(i);
+    SmallVector<Value> maxes, weights;
+    Value big = em.f32(-FLT_MAX);
+    for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
+      maxes.push_back(memref::LoadOp::create(b, loc, cMax,
+                                             ValueRange{em.idx(wi), row}));
+      big = em.maxf(big, maxes.back());
+    }
+    Value total = em.f32(0);
+    for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
+      Value wt = md == Mode::Online ? em.exp2(em.sub(maxes[wi], big)) : Value();
+      weights.push_back(wt);
+      Value l = memref::LoadOp::create(b, loc, cSum,
+                                       ValueRange{em.idx(wi), row});
+      total = em.add(total, wt ? em.mul(l, wt) : l);
+    }
+    for (int64_t base = 0; base < headDim; base += kMmaThreads) {
+      Value dIdx = em.addi(tid, em.idx(base));
+      Value inRange = em.ult(dIdx, em.idx(headDim));
+      scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
+        Value a = em.f32(0);
+        for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
+          Value x = memref::LoadOp::create(b, loc, cAcc,
+                                           ValueRange{em.idx(wi), row, dIdx});
+          a = em.add(a, weights[wi] ? em.mul(x, weights[wi]) : x);
+        }
+        perElement(dIdx, a, total);
+        scf::YieldOp::create(b, loc);
+      });
+    }
+    return std::make_pair(big, total);
+  };
+}
+} // namespace
+
+void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                      const AttentionShape &shape, double scale, Value q,
+                      Value k, Value v, Mode mode, Value phiLog2,
+                      SplitWork &w) {
+  assert((mode == Mode::Online) == !phiLog2 &&
+         "a fixed max needs phi, online softmax none");
+  assert(lay.blockSize == kMmaThreads && "the engine runs 4 warps");
+  MmaTokenLoop t{e,
+                 lay,
+                 shape,
+                 mode,
+                 phiLog2,
+                 KVCacheAccess(k, w.batch, w.kvHead),
+                 KVCacheAccess(v, w.batch, w.kvHead),
+                 w};
+  t.setUp(q);
+  OpBuilder &b = e.b;
+  fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
+
+  // Prologue: tiles 0 .. stages - 2 in flight.
+  Value token;
+  for (int64_t s = 0; s + 1 < t.stages; ++s)
+    token = t.issue(e.idx(s));
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  SmallVector<Value> init = {e.f32(-FLT_MAX), e.f32(-FLT_MAX), e.f32(0),
+                             e.f32(0)};
+  for (int64_t nt = 0; nt < t.d / 8; ++nt)
+    init.push_back(e.zeros(accType));
+  init.push_back(token);
+  // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
+  Value tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
+                               kTile - 1),
+                        kTile);
+  // Each step: wait for tile kt, refill the slot tile kt - 1 used with tile
+  // kt + stages - 1 (zero fill past the end), then compute tile kt.
+  auto loop = scf::ForOp::create(
+      b, e.loc, e.idx(0), tiles, e.idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange state) {
+        nvgpu::DeviceAsyncWaitOp::create(b, e.loc, state.back(),
+                                         b.getI32IntegerAttr(t.stages - 2));
+        gpu::BarrierOp::create(b, e.loc);
+        Value newToken = t.issue(e.addi(kt, t.stages - 1));
+        SmallVector<Value> next = t.compute(kt, state.drop_back(), scale);
+        next.push_back(newToken);
+        scf::YieldOp::create(b, e.loc, next);
+      });
+  t.finish(loop.getResults().drop_back(), loop.getResults().back());
+}
+
+} // namespace mlir::fd::gpu_kernels

@@ -1,0 +1,102 @@
+//===- TensorCore.cpp - mma.sync fragments and shared memory --------------===//
+#include "TensorCore.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::fd;
+
+static gpu::AddressSpaceAttr workgroup(OpBuilder &b) {
+  return gpu::AddressSpaceAttr::get(b.getContext(),
+                                    gpu::AddressSpace::Workgroup);
+}
+
+Value mlir::fd::dynamicSharedMemory(KernelEmitter &e) {
+  // Dynamic shared memory because workgroup attributions are only 2-byte
+  // aligned (MLIR22-NOTES 5) and cp.async / ld.shared.v4 need 16.
+  auto type = MemRefType::get({ShapedType::kDynamic}, e.b.getI8Type(),
+                              MemRefLayoutAttrInterface(), workgroup(e.b));
+  return gpu::DynamicSharedMemoryOp::create(e.b, e.loc, type);
+}
+
+Value mlir::fd::sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
+                           Type elem, int64_t byteOffset) {
+  auto type =
+      MemRefType::get(dims, elem, MemRefLayoutAttrInterface(), workgroup(e.b));
+  return memref::ViewOp::create(e.b, e.loc, type, smem, e.idx(byteOffset),
+                                ValueRange{})
+      .getResult();
+}
+
+/// The fragment \p frag ([rows][2] of bf16) as one i32 register per row,
+/// as PTX passes mma operands.
+static SmallVector<Value> packRows(KernelEmitter &e, Value frag, int64_t rows) {
+  Type i32 = e.b.getI32Type();
+  SmallVector<Value> regs;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value row = vector::ExtractOp::create(e.b, e.loc, frag, r);
+    Value cast =
+        vector::BitCastOp::create(e.b, e.loc, VectorType::get({1}, i32), row);
+    regs.push_back(vector::ExtractOp::create(e.b, e.loc, cast, 0));
+  }
+  return regs;
+}
+
+/// f16 goes through nvgpu.mma.sync; the upstream nvgpu-to-nvvm lowering
+/// cannot type bf16 operands (LLVM 22: "failed to deduce operand PTX
+/// types"), so bf16 builds nvvm.mma.sync with the fragments packed into i32
+/// registers.
+Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
+  auto aType = cast<VectorType>(a.getType());
+  if (!aType.getElementType().isBF16())
+    return nvgpu::MmaSyncOp::create(e.b, e.loc, a, bFrag, c,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  MLIRContext *ctx = e.b.getContext();
+  Type f32 = e.b.getF32Type();
+  SmallVector<Value> cRegs;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      cRegs.push_back(
+          vector::ExtractOp::create(e.b, e.loc, c, ArrayRef<int64_t>{i, j}));
+  auto resType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      e.b, e.loc, resType, packRows(e, a, 4), packRows(e, bFrag, 2), cRegs,
+      {16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value out = e.zeros(cast<VectorType>(c.getType()));
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      Value v = LLVM::ExtractValueOp::create(e.b, e.loc, d, 2 * i + j);
+      out =
+          vector::InsertOp::create(e.b, e.loc, v, out, ArrayRef<int64_t>{i, j});
+    }
+  return out;
+}
+
+Value mlir::fd::takeRowPair(KernelEmitter &e, Value x4, int64_t first) {
+  auto type = cast<VectorType>(x4.getType());
+  Value out = e.zeros(VectorType::get({2, 2}, type.getElementType()));
+  for (int64_t r = 0; r < 2; ++r)
+    out = vector::InsertOp::create(
+        e.b, e.loc, vector::ExtractOp::create(e.b, e.loc, x4, first + r), out,
+        r);
+  return out;
+}
+
+Value mlir::fd::accumulatorsToA(KernelEmitter &e, Value lo, Value hi,
+                                Type elem) {
+  auto row = VectorType::get({2}, elem);
+  Value out = e.zeros(VectorType::get({4, 2}, elem));
+  // a0a1 = (row g, k 0-7), a2a3 = (row g + 8, k 0-7), a4a5 / a6a7 the same
+  // rows at k 8-15.
+  Value halves[2] = {lo, hi};
+  for (int64_t r = 0; r < 4; ++r) {
+    Value c = vector::ExtractOp::create(e.b, e.loc, halves[r / 2], r % 2);
+    Value t = arith::TruncFOp::create(e.b, e.loc, row, c);
+    out = vector::InsertOp::create(e.b, e.loc, t, out, r);
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+//===- TensorCore.h - mma.sync fragments and shared memory -----*- C++ -*-===//
+//
+// Private to lib/Conversion: what every tensor-core kernel (the flat GEMM's
+// mma_m / direct_m and the grouped-query attention kernel) builds its
+// m16n8k16 MMAs and shared-memory views from, so the bf16 workaround and the
+// fragment layouts are written once.
+//
+// Fragments are nvgpu's: A is vector<4x2xT> (a0a1, a2a3, a4a5, a6a7), B is
+// vector<2x2xT>, C/D is vector<2x2xf32> where lane l holds rows l/4 and
+// l/4 + 8 (the outer index) and columns 2 (l % 4) + {0, 1} (the inner one).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_UTILS_TENSORCORE_H
+#define FD_LIB_CONVERSION_UTILS_TENSORCORE_H
+
+#include "KernelEmitter.h"
+
+namespace mlir::fd {
+
+/// One m16n8k16 MMA, D = A B + C (f16 or bf16 inputs, f32 accumulators).
+Value emitMma(KernelEmitter &e, Value a, Value bFrag, Value c);
+
+/// Rows [first, first + 2) of a vector<4x2xT> ldmatrix.x4 result as a
+/// vector<2x2xT> B fragment.
+Value takeRowPair(KernelEmitter &e, Value x4, int64_t first);
+
+/// The A fragment (vector<4x2xT>) of an m16k16 operand whose two k halves
+/// are the f32 C fragments \p lo (columns 0-7) and \p hi (8-15): the C
+/// layout of m16n8 is the A layout of m16k16, so P = softmax(S) feeds P V
+/// without leaving registers (FlashAttention-2's trick).
+Value accumulatorsToA(KernelEmitter &e, Value lo, Value hi, Type elem);
+
+/// The launch's dynamic shared memory as bytes (memref<?xi8, workgroup>).
+Value dynamicSharedMemory(KernelEmitter &e);
+
+/// A static view of \p dims x \p elem at \p byteOffset into \p smem.
+Value sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
+                 Type elem, int64_t byteOffset);
+
+} // namespace mlir::fd
+
+#endif // FD_LIB_CONVERSION_UTILS_TENSORCORE_H

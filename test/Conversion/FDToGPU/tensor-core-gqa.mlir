@@ -1,0 +1,128 @@
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=0" | FileCheck %s --check-prefix=OFF
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=6" | FileCheck %s --check-prefix=MIN6
+// RUN: fd-compile %s --no-ptxas -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
+
+// GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
+// cores with 4 warps and a 3-stage cp.async ring of 64-token K/V tiles in
+// dynamic shared memory: Q [16][136] + 2 x 3 x [64][136] f16 = 108800 bytes.
+// CHECK-LABEL: gpu.func @gqa4_partial_online
+// CHECK-SAME: fd.dynamic_smem = 108800
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// Q's rows into shared memory, then its 8 A fragments (k = 16 each).
+// CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
+// Prologue: tiles 0 and 1 (8 K and 8 V pieces of 16 bytes per thread each).
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
+// CHECK-NEXT: nvgpu.device_async_create_group
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
+// CHECK-NEXT: nvgpu.device_async_create_group
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK-NEXT: gpu.barrier
+// S = Q K^T: K fragments by ldmatrix as stored, two n tiles per x4.
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x64x136xf16
+// CHECK: nvgpu.mma.sync
+// The row max over the quad: xor 1 and 2 only.
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32
+// CHECK-NOT: gpu.shuffle  xor %{{.*}}, %c4_i32
+// P V: V fragments by ldmatrix.trans, P in registers.
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<3x64x136xf16
+// CHECK: nvgpu.mma.sync
+// CHECK: scf.yield
+// Drained before the ring becomes the warps' combine buffers.
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: memref.view {{.*}} to memref<4x16x128xf32, #gpu.address_space<workgroup>>
+// CHECK-LABEL: gpu.func @gqa4_unsplit_online
+// CHECK-SAME: fd.dynamic_smem = 108800
+// CHECK: nvgpu.mma.sync
+// CHECK-LABEL: gpu.func @gqa4_merge_online
+
+// OFF-LABEL: gpu.func @gqa4_partial_online
+// OFF-NOT: fd.dynamic_smem
+// OFF-NOT: nvgpu.mma.sync
+// OFF: gpu.return
+// MIN6-LABEL: gpu.func @gqa4_partial_online
+// MIN6-NOT: nvgpu.mma.sync
+// MIN6: gpu.return
+
+// PTX-LABEL: .entry gqa4_partial_online
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
+// PTX: cp.async.wait_group 1;
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+func.func @gqa4(%q: memref<?x32x128xf16>,
+    %k: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %v: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+      memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?xi32>)
+      outs(%out : memref<?x32x128xf16>)
+      {scale = 0.088388 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// Group 5 (FlashInfer's CUDA-core path refuses it), D = 256, bf16: rows
+// 5-15 of the m side are zero; bf16 MMAs are nvvm.mma.sync (nvgpu cannot
+// type them); Q is re-read from shared memory per tile (no registers left at
+// D = 256) and the ring has 2 stages: Q [16][264] + 2 x 2 x [64][264] bf16.
+// CHECK-LABEL: gpu.func @gqa5_d256_partial_online
+// CHECK-SAME: fd.dynamic_smem = 143616
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: nvgpu.ldmatrix %{{.*}} : memref<16x264xbf16
+// CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>
+// MIN6-LABEL: gpu.func @gqa5_d256_partial_online
+// MIN6-NOT: nvvm.mma.sync
+// MIN6: gpu.return
+// PTX-LABEL: .entry gqa5_d256_partial_online
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+func.func @gqa5_d256(%q: memref<?x40x256xbf16>, %k: memref<?x8x?x256xbf16>,
+    %v: memref<?x8x?x256xbf16>, %lens: memref<?xi32>,
+    %out: memref<?x40x256xbf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x40x256xbf16>,
+      memref<?x8x?x256xbf16>, memref<?x8x?x256xbf16>, memref<?xi32>)
+      outs(%out : memref<?x40x256xbf16>)
+      {scale = 0.0625 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// MHA stays on CUDA cores.
+// CHECK-LABEL: gpu.func @mha_partial_online
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.return
+func.func @mha(%q: memref<?x8x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>,
+    %out: memref<?x8x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x8x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>)
+      outs(%out : memref<?x8x128xf16>)
+      {scale = 0.088388 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// Unified max on tensor cores: the two-kernel partial and the single-launch
+// kernel share the token loop (p = 2^(x - tile max), scaled by
+// 2^(tile max - phi) into O); the merge's row fallback stays on CUDA cores.
+// CHECK-LABEL: gpu.func @umax_partial_unified
+// CHECK-SAME: fd.dynamic_smem
+// CHECK: nvgpu.mma.sync
+// CHECK-LABEL: gpu.func @umax_merge_unified
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK-LABEL: gpu.func @umax_single_unified
+// CHECK-SAME: fd.dynamic_smem
+// CHECK: nvgpu.mma.sync
+func.func @umax(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
+    %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>,
+    %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
+      memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>)
+      outs(%out : memref<?x32x128xf16>)
+      {scale = 0.088388 : f32,
+       softmax = #fd.unified_max<phi = 0.0, threshold = 40.0>}
+  return
+}
