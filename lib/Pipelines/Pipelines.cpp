@@ -63,6 +63,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.blockSize = o.blockSize;
   gpu.unroll = o.unroll;
   gpu.mmaMinGroup = o.mmaMinGroup;
+  gpu.mmaStages = o.mmaStages;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
   if (o.pdl && chipHasGridDependencyControl(o.chip))

@@ -82,13 +82,6 @@ Expected<KernelInfo> fd::rt::loadKernel(const Context &context, CUmodule module,
             std::to_string(info.maxThreadsPerBlock) + " (" +
             std::to_string(info.numRegs) + " registers per thread)");
 
-  if ((r = api.cuOccupancyMaxActiveBlocksPerMultiprocessor(
-           &info.residentCtasPerSm, info.function, threads,
-           size_t(kernel.dynamicSmem))) != CUDA_SUCCESS)
-    return driverError(api, r,
-                       "cuOccupancyMaxActiveBlocksPerMultiprocessor(" +
-                           kernel.symbol + ")");
-
   int64_t shared = info.staticSharedBytes + kernel.dynamicSmem;
   if (shared > context.getMaxSharedPerBlockOptin())
     return Status::error(
@@ -109,5 +102,22 @@ Expected<KernelInfo> fd::rt::loadKernel(const Context &context, CUmodule module,
                              ", MAX_DYNAMIC_SHARED_SIZE_BYTES = " +
                              std::to_string(kernel.dynamicSmem) + ")");
   }
+  // After raising the dynamic shared memory limit: before it, a kernel that
+  // needs more than the default 48 KB counts as never resident (0), and the
+  // planner would size the split for the wrong occupancy.
+  if ((r = api.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+           &info.residentCtasPerSm, info.function, threads,
+           size_t(kernel.dynamicSmem))) != CUDA_SUCCESS)
+    return driverError(api, r,
+                       "cuOccupancyMaxActiveBlocksPerMultiprocessor(" +
+                           kernel.symbol + ")");
+  if (info.residentCtasPerSm < 1)
+    return Status::error(ErrorCode::Unsupported,
+                         "kernel '" + kernel.symbol +
+                             "' cannot be resident on device " +
+                             context.getName() + " (" +
+                             std::to_string(info.numRegs) + " registers, " +
+                             std::to_string(shared) +
+                             " bytes of shared memory per block)");
   return info;
 }

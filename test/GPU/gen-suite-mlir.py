@@ -31,8 +31,16 @@ def entry(hq, hkv, d, t):
 
 
 def main():
-    global SOFTMAX
+    global SOFTMAX, HEADS, DIMS
     only = sys.argv[1:]  # optional filters: substrings of entry names
+    # --heads=HQ:HKV,... and --dims=D,...: another matrix (fd-bench's).
+    for arg in [a for a in only if a.startswith(("--heads=", "--dims="))]:
+        key, value = arg[2:].split("=", 1)
+        if key == "heads":
+            HEADS = [tuple(int(x) for x in h.split(":")) for h in value.split(",")]
+        else:
+            DIMS = [int(x) for x in value.split(",")]
+        only.remove(arg)
     # --unified-max=PHI,THRESHOLD: the same matrix with the unified max.
     for arg in [a for a in only if a.startswith("--unified-max=")]:
         phi, threshold = arg.split("=", 1)[1].split(",")

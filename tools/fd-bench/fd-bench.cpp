@@ -8,8 +8,8 @@
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases
-//   required|tune|unified-max|dispatch]
-//            [--case B,Hq,Hkv,L] [--runs N] [--json out.json] [--no-torch]
+//   required|tune|unified-max|dispatch|gqa|ragged]
+//            [--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]] [--runs N] [--json out.json] [--no-torch]
 //            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
 //            [--flush read|write] [--floor-sweep] [--back-to-back]
 //
@@ -45,6 +45,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <random>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -62,7 +63,23 @@ namespace {
 struct Case {
   int64_t batch, hq, hkv, len, d = 128;
   rt::DType dtype = rt::DType::F16;
+  /// Lengths uniform in [1, len] (fixed seed) instead of all len: the floor
+  /// counts the real tokens; torch's SDPA, with no ragged decode, reads the
+  /// padded [B, Hkv, len, D] cache.
+  bool ragged = false;
 };
+
+/// The sequence lengths of case \p c.
+std::vector<int32_t> caseLens(const Case &c) {
+  std::vector<int32_t> lens(size_t(c.batch), int32_t(c.len));
+  if (c.ragged) {
+    std::mt19937 gen(12345 + uint32_t(c.batch));
+    std::uniform_int_distribution<int32_t> dist(1, int32_t(c.len));
+    for (int32_t &l : lens)
+      l = dist(gen);
+  }
+  return lens;
+}
 
 /// The cases issue 4 asks for (D = 128, f16).
 std::vector<Case> requiredCases() {
@@ -101,6 +118,30 @@ std::vector<Case> dispatchCases() {
   return cases;
 }
 
+/// Group sizes FlashInfer's CUDA-core decode refuses (5, 6, 7) and 4, at
+/// D = 128 f16 and D = 256 bf16 (issue 13); the bundle must hold the entries
+/// (scripts/gpu-bundles.sh: bench-gqa.fdb).
+std::vector<Case> gqaCases() {
+  std::vector<Case> cases;
+  for (int64_t hq : {32, 40, 48, 56})
+    for (auto [d, dtype] : {std::pair{int64_t(128), rt::DType::F16},
+                            std::pair{int64_t(256), rt::DType::BF16}}) {
+      cases.push_back({1, hq, 8, 32768, d, dtype});
+      cases.push_back({8, hq, 8, 8192, d, dtype});
+    }
+  return cases;
+}
+
+/// Ragged batches: lengths uniform in [1, L] (issue 13: B = 16, L = 32K).
+std::vector<Case> raggedCases() {
+  std::vector<Case> cases;
+  cases.push_back({16, 32, 8, 32768, 128, rt::DType::F16, true});
+  cases.push_back({16, 32, 32, 32768, 128, rt::DType::F16, true});
+  cases.push_back({64, 32, 8, 8192, 128, rt::DType::F16, true});
+  cases.push_back({4, 32, 8, 131072, 128, rt::DType::F16, true});
+  return cases;
+}
+
 /// A short list for comparing compile variants.
 std::vector<Case> tuneCases() {
   return {{1, 32, 32, 4096},  {1, 32, 32, 131072}, {1, 32, 8, 4096},
@@ -128,9 +169,10 @@ struct LoadedBundle {
 
 std::string caseName(const Case &c) {
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "B=%lld Hq=%lld Hkv=%lld L=%lld D=%lld %s",
+  std::snprintf(buf, sizeof(buf), "B=%lld Hq=%lld Hkv=%lld L=%s%lld D=%lld %s",
                 (long long)c.batch, (long long)c.hq, (long long)c.hkv,
-                (long long)c.len, (long long)c.d, rt::dtypeName(c.dtype));
+                c.ragged ? "1.." : "", (long long)c.len, (long long)c.d,
+                rt::dtypeName(c.dtype));
   return buf;
 }
 
@@ -239,8 +281,8 @@ int main(int argc, char **argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-                 "[--cases required|tune|unified-max|dispatch] [--case "
-                 "B,Hq,Hkv,L] [--runs N] "
+                 "[--cases required|tune|unified-max|dispatch|gqa|ragged] "
+                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]] [--runs N] "
                  "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
                  "[--torch-script path] [--flush read|write] [--floor-sweep] "
                  "[--back-to-back]\n");
@@ -305,15 +347,41 @@ int main(int argc, char **argv) {
         p = *end == ',' ? end + 1 : end;
       }
     } else if (arg == "--case") {
+      // B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]
       Case c{};
-      long long b, hq, hkv, l;
-      if (std::sscanf(v, "%lld,%lld,%lld,%lld", &b, &hq, &hkv, &l) != 4 ||
-          b < 1 || hq < 1 || hkv < 1 || l < 1 || hq % hkv) {
-        std::fprintf(stderr, "fd-bench: bad --case '%s' (want B,Hq,Hkv,L)\n",
+      std::vector<std::string> f;
+      std::stringstream ss(v);
+      for (std::string item; std::getline(ss, item, ',');)
+        f.push_back(item);
+      auto num = [&](size_t i, long long lo, long long hi, long long &out) {
+        char *end = nullptr;
+        out = i < f.size() ? std::strtoll(f[i].c_str(), &end, 10) : 0;
+        return i < f.size() && end && *end == 0 && out >= lo && out <= hi;
+      };
+      long long b, hq, hkv, l, d = 128;
+      bool ok = f.size() >= 4 && f.size() <= 7 && num(0, 1, 65535, b) &&
+                num(1, 1, 1024, hq) && num(2, 1, 1024, hkv) &&
+                num(3, 1, INT32_MAX, l) && hq % hkv == 0 &&
+                (f.size() < 5 || (num(4, 64, 256, d) &&
+                                  (d == 64 || d == 128 || d == 256)));
+      if (ok && f.size() >= 6) {
+        if (f[5] == "bf16")
+          c.dtype = rt::DType::BF16;
+        else
+          ok = f[5] == "f16";
+      }
+      if (ok && f.size() == 7) {
+        c.ragged = f[6] == "ragged";
+        ok = c.ragged;
+      }
+      if (!ok) {
+        std::fprintf(stderr,
+                     "fd-bench: bad --case '%s' (want B,Hq,Hkv,L[,D[,f16|bf16"
+                     "[,ragged]]] with Hkv dividing Hq, D 64, 128 or 256)\n",
                      v);
         return 2;
       }
-      c.batch = b, c.hq = hq, c.hkv = hkv, c.len = l;
+      c.batch = b, c.hq = hq, c.hkv = hkv, c.len = l, c.d = d;
       cases.push_back(c);
     } else
       return usage();
@@ -327,6 +395,10 @@ int main(int argc, char **argv) {
       cases = tuneCases();
     else if (casesName == "unified-max")
       cases = unifiedMaxCases();
+    else if (casesName == "gqa")
+      cases = gqaCases();
+    else if (casesName == "ragged")
+      cases = raggedCases();
     else if (casesName == "dispatch")
       cases = dispatchCases();
     else {
@@ -408,7 +480,7 @@ int main(int argc, char **argv) {
     shapeOnly.scale = 1.0 / std::sqrt(double(c.d));
     AttentionProblem problem(shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
                              ci + 1);
-    problem.setLens(std::vector<int32_t>(size_t(c.batch), int32_t(c.len)));
+    problem.setLens(caseLens(c));
     result.bytes = problem.bytesMoved();
     // --back-to-back: more copies until their K/V exceed twice the L2.
     std::vector<std::unique_ptr<AttentionProblem>> copies;
@@ -419,8 +491,7 @@ int main(int argc, char **argv) {
         copies.push_back(std::make_unique<AttentionProblem>(
             shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
             1000 * (ci + 1) + copies.size()));
-        copies.back()->setLens(
-            std::vector<int32_t>(size_t(c.batch), int32_t(c.len)));
+        copies.back()->setLens(caseLens(c));
       }
     std::vector<rt::AttentionArgs> copyArgs = {problem.args()};
     for (const auto &copy : copies)
@@ -633,7 +704,8 @@ int main(int argc, char **argv) {
       f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch
         << ", \"Hq\": " << r.c.hq << ", \"Hkv\": " << r.c.hkv
         << ", \"L\": " << r.c.len << ", \"D\": " << r.c.d << ", \"dtype\": \""
-        << rt::dtypeName(r.c.dtype) << "\", \"bytes\": " << r.bytes
+        << rt::dtypeName(r.c.dtype) << "\", \"ragged\": "
+        << (r.c.ragged ? "true" : "false") << ", \"bytes\": " << r.bytes
         << ", \"floor_us\": " << r.floorUs << ", \"results\": [";
       for (size_t j = 0; j < r.results.size(); ++j) {
         const Measurement &m = r.results[j];

@@ -74,6 +74,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "mma-min-group",
       llvm::cl::desc("Smallest GQA group on tensor cores (0: never)"),
       llvm::cl::init(kGPU.mmaMinGroup)};
+  PassOptions::Option<int64_t> mmaStages{
+      *this, "mma-stages",
+      llvm::cl::desc("Tensor-core cp.async ring depth (0: by head dim)"),
+      llvm::cl::init(kGPU.mmaStages)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: every kernel waits for "

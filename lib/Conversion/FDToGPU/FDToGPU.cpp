@@ -168,8 +168,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     }
     Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options),
                             options.unroll);
-    SplitWork w = emitSplitWork(fn, e, lay, engine, shape, scale, q, k, v,
-                                lens, chunk, Mode::Online,
+    SplitWork w = emitSplitWork(fn, e, lay, engine, options.mmaStages, shape,
+                                scale, q, k, v, lens, chunk, Mode::Online,
                                 /*phiLog2=*/Value());
 
     // Combine the CTA's states, one query head at a time, then write the
@@ -378,6 +378,12 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                             "multiple of 32 up to 1024 and unroll in [1, 16]";
       bad = true;
     }
+    if (mmaStages != 0 && (mmaStages < 2 || mmaStages > 4)) {
+      module.emitError() << "convert-fd-to-gpu: mma-stages must be 0 (by "
+                            "head dim) or in [2, 4], got "
+                         << mmaStages;
+      bad = true;
+    }
     if (mmaMinGroup < 0 || mmaMinGroup > kMmaMaxGroup) {
       module.emitError() << "convert-fd-to-gpu: mma-min-group must be in [0, "
                          << kMmaMaxGroup << "] (0: never use tensor cores), got "
@@ -391,6 +397,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.blockSize = blockSize;
     options.unroll = unroll;
     options.mmaMinGroup = mmaMinGroup;
+    options.mmaStages = mmaStages;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

@@ -39,6 +39,8 @@ constexpr int64_t kTile = 16 * kMmaWarps;
 /// elements puts the 8 rows an ldmatrix phase reads in 8 distinct 16-byte
 /// bank groups.
 constexpr int64_t kPad = 8;
+/// Shared memory one block may opt into on sm_80 / sm_90 (227 KB).
+constexpr int64_t kMaxSharedPerBlock = 227 * 1024;
 
 struct MmaTokenLoop {
   KernelEmitter &e;
@@ -51,7 +53,7 @@ struct MmaTokenLoop {
 
   int64_t d = shape.headDim;
   int64_t ld = d + kPad;
-  int64_t stages = d > 128 ? 2 : 3;
+  int64_t stages = 0;
   /// Q's A fragments stay in registers up to D = 128; at D = 256 they would
   /// double the accumulators' 128 registers, so they are re-read per tile.
   bool qInRegisters = d <= 128;
@@ -358,7 +360,8 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
 } // namespace
 
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                      const AttentionShape &shape, double scale, Value q,
+                      int64_t stages, const AttentionShape &shape,
+                      double scale, Value q,
                       Value k, Value v, Mode mode, Value phiLog2,
                       SplitWork &w) {
   assert((mode == Mode::Online) == !phiLog2 &&
@@ -372,6 +375,12 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                  KVCacheAccess(k, w.batch, w.kvHead),
                  KVCacheAccess(v, w.batch, w.kvHead),
                  w};
+  // The ring depth: asked for, or 3 (2 tiles in flight while one is
+  // computed) where that leaves 2 CTAs per SM, i.e. up to D = 128; then as
+  // deep as fits in a block's 227 KB.
+  t.stages = stages > 0 ? stages : (t.d > 128 ? 2 : 3);
+  while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
+    --t.stages;
   t.setUp(q);
   OpBuilder &b = e.b;
   fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));

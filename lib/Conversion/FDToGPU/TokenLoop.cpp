@@ -227,7 +227,8 @@ int64_t threadsFor(Engine engine, const FDToGPUOptions &options) {
 }
 
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                        Engine engine, const AttentionShape &shape,
+                        Engine engine, int64_t mmaStages,
+                        const AttentionShape &shape,
                         double scale, Value q, Value k, Value v, Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers) {
@@ -243,7 +244,8 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   for (int64_t i = 0; i < group; ++i)
     w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));
   if (engine == Engine::TensorCores) {
-    emitMmaTokenLoop(fn, e, lay, shape, scale, q, k, v, mode, phiLog2, w);
+    emitMmaTokenLoop(fn, e, lay, mmaStages, shape, scale, q, k, v, mode,
+                     phiLog2, w);
     return w;
   }
   SmallVector<Value> qFrag;

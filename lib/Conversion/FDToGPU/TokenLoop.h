@@ -118,15 +118,18 @@ struct SplitWork {
 /// (CUDA cores only; made here if null) lets a kernel that also needs
 /// combineGroups for something else share the buffers.
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                        Engine engine, const AttentionShape &shape,
+                        Engine engine, int64_t mmaStages,
+                        const AttentionShape &shape,
                         double scale, Value q, Value k, Value v, Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers = nullptr);
 
 /// The tensor-core engine's part of emitSplitWork (MmaSplitWork.cpp): the
-/// token loop over [w.begin, w.end) and w.combine.
+/// token loop over [w.begin, w.end) and w.combine, with a ring of
+/// `stages` tiles (0: by head dim; convert-fd-to-gpu's mma-stages).
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                      const AttentionShape &shape, double scale, Value q,
+                      int64_t stages, const AttentionShape &shape,
+                      double scale, Value q,
                       Value k, Value v, Mode mode, Value phiLog2,
                       SplitWork &w);
 

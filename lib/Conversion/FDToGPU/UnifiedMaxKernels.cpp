@@ -191,7 +191,7 @@ struct Params {
   /// The partial and single-launch kernels' engine and threads (the merge
   /// kernel and the row fallback run on CUDA cores with blockSize threads).
   Engine engine;
-  int64_t partialThreads;
+  int64_t partialThreads, mmaStages;
 };
 
 void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
@@ -229,7 +229,8 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         sumOut = arg(binding::kPartialSum);
   Layout lay = makeLayout(e, p.shape.headDim, p.partialThreads, p.unroll);
   Band band = loadBand(e, arg(binding::kPhi), p.threshold);
-  SplitWork w = emitSplitWork(fn, e, lay, p.engine, p.shape, p.scale,
+  SplitWork w = emitSplitWork(fn, e, lay, p.engine, p.mmaStages, p.shape,
+                              p.scale,
                               arg(binding::kQ), arg(binding::kK),
                               arg(binding::kV), arg(binding::kLens),
                               arg(symbol::kChunk), Mode::FixedMax, band.phi);
@@ -363,7 +364,8 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/true,
                                 /*withBroadcast=*/true);
   SplitWork w =
-      emitSplitWork(fn, e, lay, p.engine, p.shape, p.scale, q, k, v, lens,
+      emitSplitWork(fn, e, lay, p.engine, p.mmaStages, p.shape, p.scale, q,
+                    k, v, lens,
                     arg(symbol::kChunk), Mode::FixedMax, band.phi, &sb);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
@@ -569,7 +571,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
            options.blockSize,
            options.unroll,
            engine,
-           threadsFor(engine, options)};
+           threadsFor(engine, options),
+           options.mmaStages};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);
   StringRef entry = entryName(op);

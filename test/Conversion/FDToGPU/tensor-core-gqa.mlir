@@ -1,6 +1,7 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=0" | FileCheck %s --check-prefix=OFF
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=6" | FileCheck %s --check-prefix=MIN6
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-stages=4" | FileCheck %s --check-prefix=STAGES
 // RUN: fd-compile %s --no-ptxas -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 
 // GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
@@ -39,6 +40,13 @@
 // CHECK-SAME: fd.dynamic_smem = 108800
 // CHECK: nvgpu.mma.sync
 // CHECK-LABEL: gpu.func @gqa4_merge_online
+
+// 4 stages: 4352 + 2 x 4 x 17408 bytes; at D = 256 only 3 fit in 227 KB.
+// STAGES-LABEL: gpu.func @gqa4_partial_online
+// STAGES-SAME: fd.dynamic_smem = 143616
+// STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// STAGES-LABEL: gpu.func @gqa5_d256_partial_online
+// STAGES-SAME: fd.dynamic_smem = 211200
 
 // OFF-LABEL: gpu.func @gqa4_partial_online
 // OFF-NOT: fd.dynamic_smem
