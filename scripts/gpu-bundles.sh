@@ -8,7 +8,7 @@
 #   llama-cc.fdb the example with GQA on CUDA cores (mma-min-group=0), for
 #                fd-bench to compare with the tensor-core kernels
 #   bench-gqa.fdb, bench-gqa-cc.fdb  fd-bench --cases gqa's entries (groups
-#                4-7 over 8 KV heads, D 128 and 256), tensor / CUDA cores
+#                2, 4-8 over 8 KV heads, D 128 and 256), tensor / CUDA cores
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
 #                per SM, for fd-bench to compare side by side
 #   gemm.fdb     LLaMA-2-7B's four flat GEMMs (scripts/gpu-gemm.sh, fd-tune)
@@ -32,7 +32,8 @@ compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"
 compile examples/llama_decode.mlir -o "$out/llama-cc.fdb" \
   --options="mma-min-group=0"
-python3 test/GPU/gen-suite-mlir.py --heads=32:8,40:8,48:8,56:8 --dims=128,256 \
+python3 test/GPU/gen-suite-mlir.py --heads=16:8,32:8,40:8,48:8,56:8,64:8 \
+  --dims=128,256 \
   > "$out/bench-gqa.mlir"
 compile "$out/bench-gqa.mlir" -o "$out/bench-gqa.fdb"
 compile "$out/bench-gqa.mlir" -o "$out/bench-gqa-cc.fdb" \
@@ -44,8 +45,12 @@ if [ "${1:-}" != "--no-variants" ]; then
     compile examples/llama_decode.mlir -o "$out/variants/b$1-u$2-c$3.fdb" \
       --options="block-size=$1 unroll=$2 ctas-per-sm=$3"
   done
-  for s in 2 4; do
+  for s in 2 3 4 6; do
     compile examples/llama_decode.mlir -o "$out/variants/mma-s$s.fdb" \
+      --options="mma-stages=$s"
+  done
+  for s in 4 6; do # D = 256 fits 3 stages at most
+    compile "$out/bench-gqa.mlir" -o "$out/variants/bench-gqa-s$s.fdb" \
       --options="mma-stages=$s"
   done
 fi

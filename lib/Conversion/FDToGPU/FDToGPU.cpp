@@ -378,9 +378,9 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                             "multiple of 32 up to 1024 and unroll in [1, 16]";
       bad = true;
     }
-    if (mmaStages != 0 && (mmaStages < 2 || mmaStages > 4)) {
+    if (mmaStages != 0 && (mmaStages < 2 || mmaStages > 8)) {
       module.emitError() << "convert-fd-to-gpu: mma-stages must be 0 (by "
-                            "head dim) or in [2, 4], got "
+                            "head dim) or in [2, 8], got "
                          << mmaStages;
       bad = true;
     }

@@ -6,10 +6,10 @@
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=-1" 2>&1 | FileCheck %s --check-prefix=MMA
 
 // BLOCK: block-size must be a positive multiple of 32 up to 1024 and unroll in [1, 16]
-// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=5" 2>&1 | FileCheck %s --check-prefix=STAGES
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=9" 2>&1 | FileCheck %s --check-prefix=STAGES
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES
 // MMA: mma-min-group must be in [0, 16] (0: never use tensor cores)
-// STAGES: mma-stages must be 0 (by head dim) or in [2, 4]
+// STAGES: mma-stages must be 0 (by head dim) or in [2, 8]
 
 func.func @unsplit(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
     %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %out: memref<?x8x64xf16>) {
