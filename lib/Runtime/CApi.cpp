@@ -315,6 +315,14 @@ int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count) {
 
 int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
                        int64_t max_len, int32_t graph_safe, fd_plan *plan) {
+  return fd_executable_plan_tokens(executable, entry, batch, max_len,
+                                   /*total_tokens=*/0, graph_safe, plan);
+}
+
+int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
+                              int64_t batch, int64_t max_len,
+                              int64_t total_tokens, int32_t graph_safe,
+                              fd_plan *plan) {
   const char *fn = __func__;
   return guarded(fn, [&]() -> Status {
     if (!executable)
@@ -330,8 +338,9 @@ int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
         executable->executable->bind(static_cast<size_t>(entry));
     if (!bound)
       return bound.getStatus();
-    Expected<Plan> result = graph_safe ? (*bound)->planForGraph(batch, max_len)
-                                       : (*bound)->plan(batch, max_len);
+    Expected<Plan> result =
+        graph_safe ? (*bound)->planForGraph(batch, max_len, total_tokens)
+                   : (*bound)->plan(batch, max_len, total_tokens);
     if (!result)
       return result.getStatus();
     toCPlan(*result, entry, plan);

@@ -131,14 +131,18 @@ PlanRequest BoundEntry::makePlanRequest(int64_t batch, int64_t maxLen,
   return request;
 }
 
-Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen) const {
-  return fd::rt::plan(*spec, makePlanRequest(batch, maxLen));
+Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen,
+                                int64_t totalTokens) const {
+  PlanRequest request = makePlanRequest(batch, maxLen);
+  request.totalTokens = totalTokens;
+  return fd::rt::plan(*spec, request);
 }
 
-Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch,
-                                        int64_t maxLen) const {
-  return fd::rt::plan(*spec,
-                      makePlanRequest(maxBatch, maxLen, /*graphSafe=*/true));
+Expected<Plan> BoundEntry::planForGraph(int64_t maxBatch, int64_t maxLen,
+                                        int64_t totalTokens) const {
+  PlanRequest request = makePlanRequest(maxBatch, maxLen, /*graphSafe=*/true);
+  request.totalTokens = totalTokens;
+  return fd::rt::plan(*spec, request);
 }
 
 Expected<Plan> BoundEntry::planVariant(int64_t batch, int64_t maxLen,

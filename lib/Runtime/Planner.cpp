@@ -45,7 +45,8 @@ static Status checkBatchAndLength(int64_t batch, int64_t maxLen) {
 Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
                                            int64_t batch, int64_t numKvHeads,
                                            int64_t maxLen, int64_t smCount,
-                                           int64_t residentCtasPerSm) {
+                                           int64_t residentCtasPerSm,
+                                           int64_t totalTokens) {
   if (Status range = checkBatchAndLength(batch, maxLen); !range.ok())
     return range;
   if (smCount < 1 || smCount > 65535)
@@ -55,6 +56,11 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
   if (numKvHeads < 1)
     return Status::error(ErrorCode::InvalidArgument,
                          "num_kv_heads must be at least 1");
+  if (totalTokens < 0 || totalTokens > batch * maxLen)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "total_tokens " + std::to_string(totalTokens) +
+                             " is out of range [0, batch * max_len = " +
+                             std::to_string(batch * maxLen) + "]");
 
   fdb::IntOps ops;
   HostSplitFormula formula{ops};
@@ -63,7 +69,12 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
   case SplitMode::Auto: {
     // Enough CTAs to fill every SM ctas_per_sm times, but no split shorter
     // than min_chunk and no more than max_splits.
-    int64_t work = batch * numKvHeads;
+    // Real tokens where known: a ragged batch is Hkv * totalTokens / maxLen
+    // sequences of the longest length.
+    int64_t work = totalTokens > 0 && maxLen > 0
+                       ? std::max<int64_t>(
+                             1, ops.ceilDiv(numKvHeads * totalTokens, maxLen))
+                       : batch * numKvHeads;
     int64_t splits =
         residentCtasPerSm > 0
             // The most splits that still fit in one wave of resident CTAs
@@ -118,7 +129,7 @@ static Expected<SplitChoice> splitFor(const EntrySpec &entry, size_t v,
   }
   return chooseSplits(entry.split, request.batch, entry.numKvHeads,
                       request.maxLen, request.smCount,
-                      request.getResidentCtas(v));
+                      request.getResidentCtas(v), request.totalTokens);
 }
 
 Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,

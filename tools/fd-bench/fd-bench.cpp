@@ -527,6 +527,13 @@ int main(int argc, char **argv) {
         // Planned as BoundEntry plans: this device's SM count and each
         // variant's own occupancy; "chosen" is the planner's choice.
         rt::PlanRequest request = bound->makePlanRequest(c.batch, c.len);
+        // Ragged cases plan with the real tokens, as an engine that knows
+        // its lengths would (fd_executable_plan_tokens).
+        if (c.ragged) {
+          std::vector<int32_t> lens = caseLens(c);
+          for (int32_t l : lens)
+            request.totalTokens += l;
+        }
         const rt::Expected<rt::PlanChoice> pick = rt::choosePlan(spec, request);
         for (size_t v = 0; v < spec.variants.size(); ++v) {
           m = base;

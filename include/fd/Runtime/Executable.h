@@ -51,9 +51,15 @@ public:
                               bool graphSafe = false, int variant = -1) const;
   /// Plans a call with this device's SM count and occupancy, for the
   /// launch variant choosePlan picks (online softmax: split or unsplit).
-  Expected<Plan> plan(int64_t batch, int64_t maxLen) const;
-  /// planForGraph() with this device's SM count and occupancy.
-  Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen) const;
+  /// \p totalTokens: the sum of the lengths where the caller knows it (0:
+  /// unknown); a ragged batch then gets a split by its real tokens
+  /// (chooseSplits).
+  Expected<Plan> plan(int64_t batch, int64_t maxLen,
+                      int64_t totalTokens = 0) const;
+  /// planForGraph() with this device's SM count and occupancy;
+  /// \p totalTokens: the tokens expected per call, as for plan().
+  Expected<Plan> planForGraph(int64_t maxBatch, int64_t maxLen,
+                              int64_t totalTokens = 0) const;
   /// Either of the above for the launch variant named \p variant (e.g.
   /// "two_kernel" or "single_launch" of a unified-max entry).
   Expected<Plan> planVariant(int64_t batch, int64_t maxLen,

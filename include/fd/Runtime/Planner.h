@@ -55,10 +55,17 @@ struct SplitChoice {
 /// (from the driver's occupancy calculator), or 0 if unknown. When known,
 /// auto mode fills exactly one wave instead of rounding the split count up,
 /// because a wave that is only slightly over-full costs a whole extra wave.
+/// \p totalTokens: the sum of the batch's lengths where the caller knows it
+/// (0: unknown, taken as batch * maxLen). Auto mode then counts the work in
+/// real tokens — Hkv * totalTokens / maxLen sequences of the longest length
+/// — so a ragged batch gets shorter chunks: more CTAs than one wave holds,
+/// most of the short sequences' CTAs empty, and the GPU's block scheduler
+/// balances the rest. Must be in [0, batch * maxLen].
 Expected<SplitChoice> chooseSplits(const SplitPolicy &policy, int64_t batch,
                                    int64_t numKvHeads, int64_t maxLen,
                                    int64_t smCount,
-                                   int64_t residentCtasPerSm = 0);
+                                   int64_t residentCtasPerSm = 0,
+                                   int64_t totalTokens = 0);
 
 /// What the planner is asked: one call (or, graph-safe, every call up to
 /// the maxima) on a device of smCount SMs.
@@ -75,6 +82,8 @@ struct PlanRequest {
   int variant = -1;
   /// Planned for the maxima (planForGraph).
   bool graphSafe = false;
+  /// The sum of the lengths, where known (chooseSplits); 0: unknown.
+  int64_t totalTokens = 0;
 
   int64_t getResidentCtas(size_t v) const {
     return v < residentCtasPerSm.size() ? residentCtasPerSm[v] : 0;

@@ -115,6 +115,16 @@ int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count);
  * the kernels' occupancy (resident CTAs per SM). */
 int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
                        int64_t max_len, int32_t graph_safe, fd_plan *plan);
+/* fd_executable_plan for a batch whose lengths sum to total_tokens (in
+ * [0, batch * max_len]; 0: unknown, as fd_executable_plan). A ragged batch
+ * then gets a split by its real tokens, not by the longest sequence: shorter
+ * chunks, more CTAs than one wave, the GPU's block scheduler balancing them.
+ * Graph-safe plans stay correct for any lengths up to the maxima; the hint
+ * only sizes the split. */
+int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
+                              int64_t batch, int64_t max_len,
+                              int64_t total_tokens, int32_t graph_safe,
+                              fd_plan *plan);
 /* Launches the entry's kernels on `stream`. With a workspace of
  * plan->workspace_bytes (256-byte aligned) it allocates nothing and does not
  * synchronise, so it can be captured into a CUDA graph. workspace == NULL

@@ -125,6 +125,29 @@ TEST(PlanFixedAndChunkModes) {
   checkSplits(chunk, 1, 8, 0, 132, 1, 512, __LINE__);
 }
 
+TEST(PlanAutoCountsRealTokens) {
+  // B = 16 ragged sequences of at most 32K with 2 resident CTAs on 132 SMs
+  // (264 slots). By the longest sequence: 128 CTAs of work, 2 splits of 16K.
+  // With half the tokens: 64 sequences' worth, 4 splits of 8K, so no CTA
+  // walks more than 8K tokens and the empty ones exit at once.
+  SplitPolicy p = autoPolicy(16, 32);
+  p.chunkAlign = 64;
+  auto splits = [&](int64_t total) {
+    Expected<SplitChoice> c = chooseSplits(p, 16, 8, 32768, 132, 2, total);
+    return c ? c->numSplits : -1;
+  };
+  CHECK(splits(0) == 2);
+  CHECK(splits(16 * 32768) == 2);
+  CHECK(splits(16 * 16384) == 4);
+  CHECK(splits(16 * 1024) == 64);
+  CHECK(splits(1) == 256);
+  CHECK_ERROR(chooseSplits(p, 16, 8, 32768, 132, 2, 16 * 32768 + 1),
+              "total_tokens 524289 is out of range [0, batch * max_len = "
+              "524288]");
+  CHECK_ERROR(chooseSplits(p, 16, 8, 32768, 132, 2, -1),
+              "total_tokens -1 is out of range");
+}
+
 TEST(PlanRejectsBadInputs) {
   CHECK_ERROR(chooseSplits(autoPolicy(), 0, 8, 100, 132),
               "batch 0 is out of range");
