@@ -5,6 +5,7 @@
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/UnifiedMaxState.h"
+#include "fd/Runtime/VariantTable.h"
 #include "fd/Runtime/fd_runtime.h"
 
 #include <cstddef>
@@ -37,6 +38,9 @@ struct fd_executable {
 };
 struct fd_dispatch_table {
   DispatchTable table;
+};
+struct fd_variant_table {
+  std::shared_ptr<const VariantTable> table;
 };
 
 static_assert(sizeof(fd_tensor) == sizeof(TensorRef) &&
@@ -631,6 +635,36 @@ int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
 }
 
 void fd_dispatch_table_destroy(fd_dispatch_table *table) { delete table; }
+
+int fd_variant_table_load_file(const char *path, fd_variant_table **table) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!path)
+      return nullArgument(fn, "path");
+    if (!table)
+      return nullArgument(fn, "table");
+    *table = nullptr;
+    Expected<VariantTable> loaded = VariantTable::loadFile(path);
+    if (!loaded)
+      return loaded.getStatus();
+    *table = new fd_variant_table{
+        std::make_shared<const VariantTable>(loaded.take())};
+    return Status::success();
+  });
+}
+
+void fd_variant_table_destroy(fd_variant_table *table) { delete table; }
+
+int fd_executable_set_variant_table(fd_executable *executable,
+                                    const fd_variant_table *table) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    executable->executable->setVariantTable(table ? table->table : nullptr);
+    return Status::success();
+  });
+}
 
 int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                int64_t m, const fd_dispatch_table *table,

@@ -84,6 +84,7 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   std::unique_ptr<BoundEntry> bound(new BoundEntry());
   bound->spec = &spec;
   bound->context = context.get();
+  bound->tableSlot = tableSlot;
   // Each launch variant's kernel sequence; a flat_gemm entry has one list,
   // its GEMM kernels (one launched per call).
   std::vector<const std::vector<KernelSpec> *> kernelLists;
@@ -128,7 +129,16 @@ PlanRequest BoundEntry::makePlanRequest(int64_t batch, int64_t maxLen,
   request.residentCtasPerSm = residentCtasPerSm;
   request.variant = variant;
   request.graphSafe = graphSafe;
+  if (tableSlot) {
+    std::lock_guard<std::mutex> lock(tableSlot->mutex);
+    request.variantTable = tableSlot->table;
+  }
   return request;
+}
+
+void Executable::setVariantTable(std::shared_ptr<const VariantTable> table) {
+  std::lock_guard<std::mutex> lock(tableSlot->mutex);
+  tableSlot->table = std::move(table);
 }
 
 Expected<Plan> BoundEntry::plan(int64_t batch, int64_t maxLen,

@@ -146,6 +146,13 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
     choice.split = splitFor(entry, choice.variant, request);
     return choice;
   }
+  if (request.variantTable)
+    if (std::optional<size_t> measured = request.variantTable->lookup(
+            entry, request.batch, request.maxLen)) {
+      choice.variant = *measured;
+      choice.split = splitFor(entry, choice.variant, request);
+      return choice;
+    }
   int split = entry.findVariant(variant::kSplit);
   int unsplit = entry.findVariant(variant::kUnsplit);
   if (split < 0 || unsplit < 0) {

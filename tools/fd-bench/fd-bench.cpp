@@ -33,6 +33,7 @@
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/VariantTable.h"
 #include "fd/ref/RefKernels.h"
 
 #include <cuda_runtime_api.h>
@@ -272,6 +273,9 @@ int main(int argc, char **argv) {
   std::vector<std::string> bundlePaths;
   std::vector<Case> cases;
   std::string jsonPath, commit = "unknown", casesName = "required";
+  // --write-variant-table: the fastest variant of the first bundle per case;
+  // --variant-table: plan with a table (what the runtime would then choose).
+  std::string writeTablePath, readTablePath;
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
   int runs = 50;
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
@@ -285,7 +289,8 @@ int main(int argc, char **argv) {
                  "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]] [--runs N] "
                  "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
                  "[--torch-script path] [--flush read|write] [--floor-sweep] "
-                 "[--back-to-back]\n");
+                 "[--back-to-back] [--write-variant-table out.txt] "
+                 "[--variant-table in.txt]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -305,9 +310,14 @@ int main(int argc, char **argv) {
     else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
               arg == "--case" || arg == "--runs" || arg == "--commit" ||
               arg == "--torch-script" || arg == "--ctas-per-sm" ||
-              arg == "--min-chunk" || arg == "--flush") &&
+              arg == "--min-chunk" || arg == "--flush" ||
+              arg == "--write-variant-table" || arg == "--variant-table") &&
              !(v = value()))
       return usage();
+    else if (arg == "--write-variant-table")
+      writeTablePath = v;
+    else if (arg == "--variant-table")
+      readTablePath = v;
     else if (arg == "--bundle")
       bundlePaths.push_back(v);
     else if (arg == "--json")
@@ -469,6 +479,17 @@ int main(int argc, char **argv) {
               readGBs, runs, flush == FlushMode::Read ? "reading" : "writing",
               rt::isProgrammaticLaunchEnabled() ? "on" : "off");
 
+  std::shared_ptr<const rt::VariantTable> readTable;
+  if (!readTablePath.empty()) {
+    rt::Expected<rt::VariantTable> t = rt::VariantTable::loadFile(readTablePath);
+    if (!t) {
+      std::fprintf(stderr, "fd-bench: %s\n", t.getStatus().getMessage().c_str());
+      return 1;
+    }
+    readTable = std::make_shared<const rt::VariantTable>(t.take());
+  }
+  rt::VariantTable writeTable;
+
   std::vector<CaseResult> results;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const Case &c = cases[ci];
@@ -498,6 +519,8 @@ int main(int argc, char **argv) {
       copyArgs.push_back(copy->args());
     result.floorUs = result.bytes / (readGBs * 1e9) * 1e6;
     int64_t planS = 0, planChunk = 0;
+    double bestUs = NAN;
+    std::string bestVariant, bestSoftmax;
 
     for (LoadedBundle &lb : bundles) {
       const rt::BoundEntry *bound = findEntry(*lb.exe, c);
@@ -527,6 +550,8 @@ int main(int argc, char **argv) {
         // Planned as BoundEntry plans: this device's SM count and each
         // variant's own occupancy; "chosen" is the planner's choice.
         rt::PlanRequest request = bound->makePlanRequest(c.batch, c.len);
+        if (readTable)
+          request.variantTable = readTable;
         // Ragged cases plan with the real tokens, as an engine that knows
         // its lengths would (fd_executable_plan_tokens).
         if (c.ragged) {
@@ -578,11 +603,21 @@ int main(int argc, char **argv) {
                         std::to_string(copyArgs.size()) + " copies";
             if (!planS)
               planS = plan->numSplits, planChunk = plan->chunk;
+            // The first bundle's fastest variant, for the table.
+            if (&lb == &bundles.front() && !variant.empty() &&
+                (!std::isfinite(bestUs) || m.medianUs < bestUs))
+              bestUs = m.medianUs, bestVariant = variant,
+              bestSoftmax = spec.softmax.kind;
           }
           result.results.push_back(m);
         }
       }
     }
+    // Uniform cases only: a ragged batch's best variant is not a property of
+    // (B, L) alone.
+    if (!bestVariant.empty() && !c.ragged)
+      writeTable.add({c.hq, c.hkv, c.d, c.dtype, bestSoftmax, c.batch, c.len,
+                      bestVariant});
 
     if (withRef) {
       ref::DecodeParams p;
@@ -694,6 +729,15 @@ int main(int argc, char **argv) {
         std::printf("note: %s, %s: %s\n", caseName(r.c).c_str(), m.name.c_str(),
                     m.note.c_str());
       }
+
+  if (!writeTablePath.empty()) {
+    std::ofstream f(writeTablePath);
+    f << "# " << ctx.getName() << " (" << ctx.getChip() << "), " << date
+      << ", commit " << commit << ", " << runs << " runs per case\n"
+      << writeTable.toString();
+    std::printf("fd-bench: wrote %s (%zu measured choices)\n",
+                writeTablePath.c_str(), writeTable.getRows().size());
+  }
 
   if (!jsonPath.empty()) {
     std::ofstream f(jsonPath);

@@ -63,8 +63,9 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     Option<"mmaStages", "mma-stages", "int64_t", /*default=*/"0",
            "Depth of the tensor-core kernels' cp.async ring of 64-token K/V "
            "tiles, 2-8 (each stage 2 x 64 x (D + 8) x 2 bytes of shared "
-           "memory; fewer stages, more resident CTAs); 0: 3 up to D = 128, "
-           "2 at D = 256. Reduced to what fits in 227 KB">
+           "memory; fewer stages, more resident CTAs); 0: 4 up to D = 128, "
+           "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
+           "227 KB">
   ];
 }
 

@@ -97,8 +97,16 @@ private:
   friend class Executable;
   BoundEntry() = default;
 
+  /// The owning Executable's variant table, shared so that a table set
+  /// after binding reaches entries bound before.
+  struct TableSlot {
+    mutable std::mutex mutex;
+    std::shared_ptr<const VariantTable> table;
+  };
+
   const EntrySpec *spec = nullptr;
   const Context *context = nullptr;
+  std::shared_ptr<const TableSlot> tableSlot;
   /// Loaded kernels of each launch variant (a flat_gemm entry: one list,
   /// its GEMM kernels), and their functions in launch order.
   std::vector<std::vector<KernelInfo>> kernels;
@@ -129,12 +137,19 @@ public:
   /// Loads module \p index if it is not loaded yet. Thread-safe.
   Expected<CUmodule> getModule(size_t index);
 
+  /// Measured launch-variant choices for this device (fd-bench
+  /// --write-variant-table; VariantTable.h) that every entry's planning
+  /// consults from now on; null: the planner's built-in rules. Thread-safe.
+  void setVariantTable(std::shared_ptr<const VariantTable> table);
+
 private:
   Executable() = default;
   Expected<CUmodule> getModuleLocked(size_t index);
 
   std::shared_ptr<Context> context;
   std::shared_ptr<const Bundle> bundle;
+  std::shared_ptr<BoundEntry::TableSlot> tableSlot =
+      std::make_shared<BoundEntry::TableSlot>();
   std::mutex mutex;
   std::vector<CUmodule> modules;
   std::vector<std::unique_ptr<BoundEntry>> entries;

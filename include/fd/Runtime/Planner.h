@@ -14,9 +14,11 @@
 
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Status.h"
+#include "fd/Runtime/VariantTable.h"
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,9 @@ struct PlanRequest {
   bool graphSafe = false;
   /// The sum of the lengths, where known (chooseSplits); 0: unknown.
   int64_t totalTokens = 0;
+  /// Measured variant choices (VariantTable.h), consulted first when the
+  /// variant is the planner's to choose; null: the built-in rules.
+  std::shared_ptr<const VariantTable> variantTable;
 
   int64_t getResidentCtas(size_t v) const {
     return v < residentCtasPerSm.size() ? residentCtasPerSm[v] : 0;
@@ -103,7 +108,8 @@ struct PlanChoice {
 };
 
 /// Chooses the variant and the split of \p request together. An explicit
-/// request.variant is taken as is. Online-softmax entries have "split" and
+/// request.variant is taken as is; then request.variantTable's measured
+/// choice for the entry's shape, where it has one. Online-softmax entries have "split" and
 /// "unsplit" (FlashDecoding++'s heuristic dataflow, split-KV or not per
 /// call): unsplit exactly when the split formula, with the split variant's
 /// occupancy, gives one split, i.e. when B * Hkv CTAs already fill the GPU,

@@ -134,6 +134,19 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
                       const fd_attention_args *args, void *workspace,
                       uint64_t workspace_bytes, struct CUstream_st *stream);
 
+/* Measured launch-variant choices (split / unsplit / two_kernel /
+ * single_launch) per shape, written by fd-bench --write-variant-table; see
+ * include/fd/Runtime/VariantTable.h for the format. Once set on an
+ * executable, fd_executable_plan* takes the variant of the nearest measured
+ * (B, L) of the entry's shape; NULL restores the built-in rules. The
+ * executable keeps its own reference: the table may be destroyed after. */
+typedef struct fd_variant_table fd_variant_table;
+int fd_variant_table_load_file(const char *path, fd_variant_table **table);
+/* Accepts NULL. */
+void fd_variant_table_destroy(fd_variant_table *table);
+int fd_executable_set_variant_table(fd_executable *executable,
+                                    const fd_variant_table *table);
+
 /* ---- Flat GEMM (entries with op "flat_gemm"; docs/bundle.md) ----------- */
 
 /* y [M,N] = x [M,K] * w [N,K]^T (+ bias [N]); all contiguous row-major,

@@ -375,10 +375,11 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                  KVCacheAccess(k, w.batch, w.kvHead),
                  KVCacheAccess(v, w.batch, w.kvHead),
                  w};
-  // The ring depth: asked for, or 3 (2 tiles in flight while one is
-  // computed) where that leaves 2 CTAs per SM, i.e. up to D = 128; then as
-  // deep as fits in a block's 227 KB.
-  t.stages = stages > 0 ? stages : (t.d > 128 ? 2 : 3);
+  // The ring depth: asked for, or as measured on the H200 (docs/perf.md,
+  // "tensor-core GQA"): 4 up to D = 128 (one 143 KB CTA per SM with 3 tiles
+  // in flight beat two CTAs with 2 each by 2-10%; 6 stages lost again), 2 at
+  // D = 256 (3 stages were 1-4% slower). Never more than fits in 227 KB.
+  t.stages = stages > 0 ? stages : (t.d > 128 ? 2 : 4);
   while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
     --t.stages;
   t.setUp(q);

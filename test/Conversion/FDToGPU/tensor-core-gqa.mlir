@@ -1,18 +1,21 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=0" | FileCheck %s --check-prefix=OFF
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=6" | FileCheck %s --check-prefix=MIN6
-// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-stages=4" | FileCheck %s --check-prefix=STAGES
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-stages=3" | FileCheck %s --check-prefix=STAGES
 // RUN: fd-compile %s --no-ptxas -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 
 // GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
-// cores with 4 warps and a 3-stage cp.async ring of 64-token K/V tiles in
-// dynamic shared memory: Q [16][136] + 2 x 3 x [64][136] f16 = 108800 bytes.
+// cores with 4 warps and a 4-stage cp.async ring of 64-token K/V tiles in
+// dynamic shared memory: Q [16][136] + 2 x 4 x [64][136] f16 = 143616 bytes.
 // CHECK-LABEL: gpu.func @gqa4_partial_online
-// CHECK-SAME: fd.dynamic_smem = 108800
+// CHECK-SAME: fd.dynamic_smem = 143616
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // Q's rows into shared memory, then its 8 A fragments (k = 16 each).
 // CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
-// Prologue: tiles 0 and 1 (8 K and 8 V pieces of 16 bytes per thread each).
+// Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread each).
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
+// CHECK-NEXT: nvgpu.device_async_create_group
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
 // CHECK-NEXT: nvgpu.device_async_create_group
@@ -20,31 +23,32 @@
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
 // CHECK-NEXT: nvgpu.device_async_create_group
 // CHECK: scf.for
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK-NEXT: gpu.barrier
 // S = Q K^T: K fragments by ldmatrix as stored, two n tiles per x4.
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x64x136xf16
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<4x64x136xf16
 // CHECK: nvgpu.mma.sync
 // The row max over the quad: xor 1 and 2 only.
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32
 // CHECK-NOT: gpu.shuffle  xor %{{.*}}, %c4_i32
 // P V: V fragments by ldmatrix.trans, P in registers.
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<3x64x136xf16
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<4x64x136xf16
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.yield
 // Drained before the ring becomes the warps' combine buffers.
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: memref.view {{.*}} to memref<4x16x128xf32, #gpu.address_space<workgroup>>
 // CHECK-LABEL: gpu.func @gqa4_unsplit_online
-// CHECK-SAME: fd.dynamic_smem = 108800
+// CHECK-SAME: fd.dynamic_smem = 143616
 // CHECK: nvgpu.mma.sync
 // CHECK-LABEL: gpu.func @gqa4_merge_online
 
-// 4 stages: 4352 + 2 x 4 x 17408 bytes; at D = 256 only 3 fit in 227 KB.
+// 3 stages: 4352 + 2 x 3 x 17408 bytes (two CTAs per SM); at D = 256
+// 8448 + 2 x 3 x 33792.
 // STAGES-LABEL: gpu.func @gqa4_partial_online
-// STAGES-SAME: fd.dynamic_smem = 143616
-// STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// STAGES-SAME: fd.dynamic_smem = 108800
+// STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // STAGES-LABEL: gpu.func @gqa5_d256_partial_online
 // STAGES-SAME: fd.dynamic_smem = 211200
 
@@ -59,7 +63,7 @@
 // PTX-LABEL: .entry gqa4_partial_online
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
-// PTX: cp.async.wait_group 1;
+// PTX: cp.async.wait_group 2;
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 func.func @gqa4(%q: memref<?x32x128xf16>,

@@ -203,3 +203,19 @@ TEST(CHeaderIsC) {
   CHECK_EQ(fdtest_c_header(), 3);
   CHECK(contains(lastError(), "'phi' is NULL"));
 }
+
+TEST(CApiVariantTable) {
+  fd_variant_table *table = reinterpret_cast<fd_variant_table *>(1);
+  CHECK(fd_variant_table_load_file("/nonexistent/vt.txt", &table) != FD_OK);
+  CHECK(table == nullptr);
+  CHECK(contains(lastError(), "/nonexistent/vt.txt: cannot open variant "
+                              "table"));
+  CHECK_EQ(fd_variant_table_load_file(nullptr, &table),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK_EQ(fd_executable_set_variant_table(nullptr, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "executable"));
+  CHECK_EQ(fd_executable_plan_tokens(nullptr, 0, 1, 1, 0, 0, nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  fd_variant_table_destroy(nullptr);
+}
