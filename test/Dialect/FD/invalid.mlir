@@ -580,3 +580,55 @@ func.func @fallback_stats(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
       {scale = 0.125 : f32, softmax = #fd.unified_max<phi = 0.0, threshold = 20.0>}
   return
 }
+
+// -----
+
+// Issue 16, item 1: Hkv = 0 was a division by zero in the verifier.
+func.func @zero_kv_heads(%q: memref<?x8x64xf16>, %k: memref<?x0x?x64xf16>,
+    %v: memref<?x0x?x64xf16>, %lens: memref<?xi32>, %out: memref<?x8x64xf16>) {
+  // expected-error @+1 {{numbers of query heads (8) and KV heads (0) must be in [1, 1024]}}
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x8x64xf16>,
+      memref<?x0x?x64xf16>, memref<?x0x?x64xf16>, memref<?xi32>)
+      outs(%out : memref<?x8x64xf16>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// Issue 16, item 6: unbounded heads made the kernels grow without limit.
+func.func @too_many_heads(%q: memref<?x2048x64xf16>, %k: memref<?x8x?x64xf16>,
+    %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>,
+    %out: memref<?x2048x64xf16>) {
+  // expected-error @+1 {{numbers of query heads (2048) and KV heads (8) must be in [1, 1024]}}
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x2048x64xf16>,
+      memref<?x8x?x64xf16>, memref<?x8x?x64xf16>, memref<?xi32>)
+      outs(%out : memref<?x2048x64xf16>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+func.func @group_too_large(%q: memref<?x512x64xf16>, %k: memref<?x2x?x64xf16>,
+    %v: memref<?x2x?x64xf16>, %lens: memref<?xi32>,
+    %out: memref<?x512x64xf16>) {
+  // expected-error @+1 {{group size Hq / Hkv = 256 is above the supported 128}}
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x512x64xf16>,
+      memref<?x2x?x64xf16>, memref<?x2x?x64xf16>, memref<?xi32>)
+      outs(%out : memref<?x512x64xf16>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// Issue 16, item 2: a rank-3 acc was read at dim 3 before its rank was checked.
+func.func @merge_acc_rank(%acc: memref<?x8x4xf32>, %max: memref<?x8x4xf32>,
+    %sum: memref<?x8x4xf32>, %out: memref<?x8x64xf16>) {
+  // expected-error @+1 {{'acc' must be a rank-4 memref [B, Hq, S, D], got rank 3}}
+  fd.merge_partials ins(%acc, %max, %sum : memref<?x8x4xf32>,
+      memref<?x8x4xf32>, memref<?x8x4xf32>)
+      outs(%out : memref<?x8x64xf16>) {softmax = #fd.online_softmax}
+  return
+}

@@ -96,6 +96,9 @@ private:
 };
 } // namespace
 
+/// Largest number of query or KV heads, and of query heads per KV head.
+constexpr int64_t kMaxHeads = 1024, kMaxGroup = 128;
+
 /// Checks q [B, Hq, D], K/V [B, Hkv, Lmax, D] and lengths [B]; shared by the
 /// unsplit and the split form.
 static FailureOr<AttentionShape> verifyAttentionInputs(Operation *op,
@@ -132,10 +135,19 @@ static FailureOr<AttentionShape> verifyAttentionInputs(Operation *op,
     return failure();
   if (*d != 64 && *d != 128 && *d != 256)
     return op->emitOpError() << "head dim D must be 64, 128 or 256, got " << *d;
+  // Bounds before any division; the group's heads are unrolled into every
+  // kernel, so the group is capped where the kernels stay reasonable.
+  if (*hkv < 1 || *hkv > kMaxHeads || *hq < 1 || *hq > kMaxHeads)
+    return op->emitOpError() << "numbers of query heads (" << *hq
+                             << ") and KV heads (" << *hkv
+                             << ") must be in [1, " << kMaxHeads << "]";
   if (*hq % *hkv != 0)
     return op->emitOpError() << "number of query heads " << *hq
                              << " must be a multiple of the number of KV heads "
                              << *hkv;
+  if (*hq / *hkv > kMaxGroup)
+    return op->emitOpError() << "group size Hq / Hkv = " << *hq / *hkv
+                             << " is above the supported " << kMaxGroup;
 
   if (failed(c.sameDim(*q, "query", 0, *k, "key", 0, "batch")) ||
       failed(c.sameDim(*q, "query", 0, *v, "value", 0, "batch")) ||
@@ -275,6 +287,10 @@ LogicalResult PartialAttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MergePartialsOp::verify() {
+  // acc's rank first: the output check reads its dim 3.
+  if (failed(OperandChecker(*this).memref(getAcc(), "acc", 4,
+                                          "[B, Hq, S, D]")))
+    return failure();
   if (failed(verifyAttentionOutput(*this, getOut(), getAcc(), "acc", 3,
                                    Type())))
     return failure();

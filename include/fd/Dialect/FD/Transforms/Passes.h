@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "fd/Bundle/Schema.h"
+#include "fd/Dialect/FD/IR/FDDialect.h"
 #include "mlir/Pass/Pass.h"
 
 #include <limits>

@@ -209,6 +209,8 @@ def FDUnifiedMax : Pass<"fd-unified-max", "func::FuncOp"> {
          softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
     ```
   }];
+  // It creates #fd.unified_max attributes, also in modules without fd ops.
+  let dependentDialects = ["mlir::fd::FDDialect"];
   let options = [
     Option<"phi", "phi", "double",
            /*default=*/"std::numeric_limits<double>::quiet_NaN()",
