@@ -632,3 +632,21 @@ func.func @merge_acc_rank(%acc: memref<?x8x4xf32>, %max: memref<?x8x4xf32>,
       outs(%out : memref<?x8x64xf16>) {softmax = #fd.online_softmax}
   return
 }
+
+// -----
+
+// Issue 16, item 3: K = 0 passed the verifier (0 % 8 == 0) and divided by
+// zero in fd-tile-flat-gemm; N = 0 passed too.
+func.func @gemm_k0(%x: memref<?x0xf16>, %w: memref<64x0xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{N (64) and K (0) must be in [1, 2147483647]}}
+  fd.flat_gemm ins(%x, %w : memref<?x0xf16>, memref<64x0xf16>) outs(%y : memref<?x64xf16>)
+  return
+}
+
+// -----
+
+func.func @gemm_n0(%x: memref<?x64xf16>, %w: memref<0x64xf16>, %y: memref<?x0xf16>) {
+  // expected-error @+1 {{N (0) and K (64) must be in [1, 2147483647]}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<0x64xf16>) outs(%y : memref<?x0xf16>)
+  return
+}

@@ -13,6 +13,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <climits>
 #include <cmath>
 
 using namespace mlir;
@@ -367,6 +368,10 @@ LogicalResult FlatGemmOp::verify() {
   auto k = c.staticDim(*w, "w", 1, "K");
   if (failed(n) || failed(k))
     return failure();
+  // The runtime's manifest limits; 0 divided by zero in the tiling.
+  if (*n < 1 || *n > INT32_MAX || *k < 1 || *k > INT32_MAX)
+    return emitOpError() << "N (" << *n << ") and K (" << *k
+                         << ") must be in [1, 2147483647]";
   if (*k % 8 != 0)
     return emitOpError() << "K must be a multiple of 8 (rows are read with "
                             "16-byte loads), got "
