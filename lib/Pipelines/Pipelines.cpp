@@ -16,9 +16,55 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 using namespace mlir::fd;
+
+bool mlir::fd::isKnownChip(StringRef chip) {
+  if (chip.empty())
+    return false;
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetMC();
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  // The generic subtarget (no CPU) only to ask about `chip`: creating one
+  // for an unknown chip would print LLVM's own warning.
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  return info && info->isCPUStringValid(chip);
+}
+
+namespace {
+/// Fails the pipeline with a diagnostic on a chip the NVPTX backend does not
+/// know, before any lowering: gpu-module-to-binary would abort in
+/// instruction selection ("Cannot select") instead. Private to the
+/// pipeline, so not a registered pass.
+struct CheckChipPass
+    : PassWrapper<CheckChipPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckChipPass)
+  explicit CheckChipPass(std::string chip) : chip(std::move(chip)) {}
+  StringRef getArgument() const final { return "fd-check-chip"; }
+  void runOnOperation() override {
+    if (isKnownChip(chip))
+      return;
+    // At the module's location, without printing the whole module.
+    mlir::emitError(getOperation().getLoc())
+        << "fd-lower-to-ptx: unknown GPU architecture '" << chip
+        << "' (LLVM's NVPTX backend knows e.g. sm_80, sm_90, sm_90a)";
+    signalPassFailure();
+  }
+  std::string chip;
+};
+} // namespace
 
 static void addSplit(OpPassManager &pm, const FDPipelineOptions &o) {
   if (o.unifiedMaxPhi.hasValue()) {
@@ -84,6 +130,7 @@ void mlir::fd::buildGPUToPTXPipeline(OpPassManager &pm,
 
 void mlir::fd::buildFDLowerToPTXPipeline(OpPassManager &pm,
                                          const FDPipelineOptions &o) {
+  pm.addPass(std::make_unique<CheckChipPass>(o.chip));
   buildFDToGPUPipeline(pm, o);
   buildGPUToPTXPipeline(pm, o);
 }

@@ -45,3 +45,9 @@ func.func @llama3_8b_decode(%q: memref<?x32x128xf16>,
       {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
   return
 }
+
+// Issue 16, item 5: an unknown chip is refused before lowering (it aborted in
+// instruction selection).
+// RUN: not fd-opt %s --fd-lower-to-ptx="chip=bogus" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not fd-opt %s --fd-lower-to-ptx="chip=sm_99999" 2>&1 | FileCheck %s --check-prefix=CHIP
+// CHIP: error: fd-lower-to-ptx: unknown GPU architecture '{{.*}}' (LLVM's NVPTX backend knows e.g. sm_80, sm_90, sm_90a)

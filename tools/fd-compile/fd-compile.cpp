@@ -20,10 +20,6 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
-#include "llvm/TargetParser/Triple.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -112,25 +108,6 @@ static FailureOr<std::string> runPtxas(StringRef ptxas, StringRef ptx,
   return text;
 }
 
-/// Whether LLVM's NVPTX backend knows \p chip (e.g. sm_90, sm_90a): an
-/// unknown one would abort instruction selection ("Cannot select") later.
-static bool isKnownChip(llvm::StringRef chip) {
-  if (chip.empty())
-    return false;
-  LLVMInitializeNVPTXTargetInfo();
-  LLVMInitializeNVPTXTarget();
-  LLVMInitializeNVPTXTargetMC();
-  llvm::Triple triple("nvptx64-nvidia-cuda");
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return false;
-  std::unique_ptr<llvm::MCSubtargetInfo> info(
-      target->createMCSubtargetInfo(triple, chip, ""));
-  return info && info->isCPUStringValid(chip);
-}
-
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -173,7 +150,7 @@ int main(int argc, char **argv) {
   auto options = fd::FDPipelineOptions::createFromString(optionString);
   if (!options)
     return fail("invalid --options '" + pipelineOptions + "'");
-  if (!isKnownChip(options->chip))
+  if (!fd::isKnownChip(options->chip))
     return fail("unknown GPU architecture '" + options->chip +
                 "' (LLVM's NVPTX backend knows e.g. sm_80, sm_90, sm_90a)");
 

@@ -160,6 +160,10 @@ void buildFDLowerToPTXPipeline(OpPassManager &pm,
 void buildFDLowerToCPUPipeline(OpPassManager &pm,
                                const FDPipelineOptions &options);
 
+/// Whether LLVM's NVPTX backend knows \p chip (e.g. sm_80, sm_90, sm_90a).
+/// fd-lower-to-ptx checks its chip option with it before lowering.
+bool isKnownChip(llvm::StringRef chip);
+
 /// Registers `fd-lower-to-ptx` and `fd-lower-to-cpu`.
 void registerFDPipelines();
 } // namespace fd
