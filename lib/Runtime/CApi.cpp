@@ -161,6 +161,25 @@ static Status onBoundPlan(fd_executable *executable, const fd_plan *plan,
   return body(*bound, cppPlan);
 }
 
+/// The C loaders of the measured tables: checks, loads \p path with
+/// Table::loadFile and wraps the table into a new handle with \p wrap.
+template <typename Table, typename Handle, typename Wrap>
+static int loadTableFile(const char *fn, const char *path, Handle **handle,
+                         Wrap wrap) {
+  return guarded(fn, [&]() -> Status {
+    if (!path)
+      return nullArgument(fn, "path");
+    if (!handle)
+      return nullArgument(fn, "table");
+    *handle = nullptr;
+    Expected<Table> loaded = Table::loadFile(path);
+    if (!loaded)
+      return loaded.getStatus();
+    *handle = wrap(loaded.take());
+    return Status::success();
+  });
+}
+
 extern "C" {
 
 const char *fd_last_error(void) { return lastError.c_str(); }
@@ -619,38 +638,19 @@ int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
 }
 
 int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
-  const char *fn = __func__;
-  return guarded(fn, [&]() -> Status {
-    if (!path)
-      return nullArgument(fn, "path");
-    if (!table)
-      return nullArgument(fn, "table");
-    *table = nullptr;
-    Expected<DispatchTable> loaded = DispatchTable::loadFile(path);
-    if (!loaded)
-      return loaded.getStatus();
-    *table = new fd_dispatch_table{loaded.take()};
-    return Status::success();
-  });
+  return loadTableFile<DispatchTable>(
+      __func__, path, table,
+      [](DispatchTable t) { return new fd_dispatch_table{std::move(t)}; });
 }
 
 void fd_dispatch_table_destroy(fd_dispatch_table *table) { delete table; }
 
 int fd_variant_table_load_file(const char *path, fd_variant_table **table) {
-  const char *fn = __func__;
-  return guarded(fn, [&]() -> Status {
-    if (!path)
-      return nullArgument(fn, "path");
-    if (!table)
-      return nullArgument(fn, "table");
-    *table = nullptr;
-    Expected<VariantTable> loaded = VariantTable::loadFile(path);
-    if (!loaded)
-      return loaded.getStatus();
-    *table = new fd_variant_table{
-        std::make_shared<const VariantTable>(loaded.take())};
-    return Status::success();
-  });
+  return loadTableFile<VariantTable>(
+      __func__, path, table, [](VariantTable t) {
+        return new fd_variant_table{
+            std::make_shared<const VariantTable>(std::move(t))};
+      });
 }
 
 void fd_variant_table_destroy(fd_variant_table *table) { delete table; }

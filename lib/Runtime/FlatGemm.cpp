@@ -1,6 +1,7 @@
 //===- FlatGemm.cpp - Flat GEMM arguments, dispatch and launch ------------===//
 
 #include "fd/Runtime/FlatGemm.h"
+#include "TextTable.h"
 #include "fd/Runtime/Executable.h"
 
 #include <algorithm>
@@ -213,74 +214,57 @@ Expected<CublasGemm> fd::rt::planCublasFlatGemm(const EntrySpec &entry,
 Expected<DispatchTable> DispatchTable::parse(std::string_view text,
                                              std::string_view sourceName) {
   DispatchTable table;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  int lineNo = 0;
-  auto bad = [&](const std::string &what) {
-    return Status::error(ErrorCode::Parse, std::string(sourceName) + ":" +
-                                               std::to_string(lineNo) + ": " +
-                                               what);
-  };
-  while (std::getline(in, line)) {
-    ++lineNo;
-    if (size_t hash = line.find('#'); hash != std::string::npos)
-      line.resize(hash);
-    std::istringstream fields(line);
-    Shape shape;
-    std::string dtype;
-    if (!(fields >> shape.n))
-      continue; // blank or comment
-    if (!(fields >> shape.k >> dtype))
-      return bad("expected '<n> <k> <dtype> <maxM>:<variant> ...'");
-    if (shape.n < 1 || shape.k < 1)
-      return bad("n and k must be positive");
-    std::optional<DType> type = parseDType(dtype);
-    if (!type || (*type != DType::F16 && *type != DType::BF16))
-      return bad("dtype '" + dtype + "' is not f16 or bf16");
-    shape.dtype = *type;
-    std::string rule;
-    while (fields >> rule) {
-      size_t colon = rule.find(':');
-      DispatchRule r;
-      char *end = nullptr;
-      errno = 0;
-      long long maxM =
-          colon == std::string::npos ? 0 : std::strtoll(rule.c_str(), &end, 10);
-      if (colon == std::string::npos || end != rule.c_str() + colon || errno ||
-          maxM < 1 || colon + 1 == rule.size())
-        return bad("rule '" + rule +
-                   "' is not <maxM>:<variant> with maxM >= 1");
-      r.maxM = maxM;
-      r.kernel = rule.substr(colon + 1);
-      if (!shape.rules.empty() && r.maxM <= shape.rules.back().maxM)
-        return bad("rule '" + rule + "': maxM must increase along the line");
-      shape.rules.push_back(std::move(r));
-    }
-    if (shape.rules.empty())
-      return bad("no rules for " + std::to_string(shape.n) + "x" +
-                 std::to_string(shape.k) + " " + dtype);
-    if (table.find(shape.n, shape.k, shape.dtype))
-      return bad("a second line for " + std::to_string(shape.n) + " " +
-                 std::to_string(shape.k) + " " + dtype);
-    table.shapes.push_back(std::move(shape));
-  }
+  Status parsed = forEachTableLine(
+      text, sourceName, [&](std::istringstream &fields) -> std::string {
+        Shape shape;
+        std::string dtype;
+        if (!(fields >> shape.n))
+          return ""; // blank or comment
+        if (!(fields >> shape.k >> dtype))
+          return "expected '<n> <k> <dtype> <maxM>:<variant> ...'";
+        if (shape.n < 1 || shape.k < 1)
+          return "n and k must be positive";
+        std::optional<DType> type = parseDType(dtype);
+        if (!type || (*type != DType::F16 && *type != DType::BF16))
+          return "dtype '" + dtype + "' is not f16 or bf16";
+        shape.dtype = *type;
+        std::string rule;
+        while (fields >> rule) {
+          size_t colon = rule.find(':');
+          DispatchRule r;
+          char *end = nullptr;
+          errno = 0;
+          long long maxM = colon == std::string::npos
+                               ? 0
+                               : std::strtoll(rule.c_str(), &end, 10);
+          if (colon == std::string::npos || end != rule.c_str() + colon ||
+              errno || maxM < 1 || colon + 1 == rule.size())
+            return "rule '" + rule + "' is not <maxM>:<variant> with maxM >= 1";
+          r.maxM = maxM;
+          r.kernel = rule.substr(colon + 1);
+          if (!shape.rules.empty() && r.maxM <= shape.rules.back().maxM)
+            return "rule '" + rule + "': maxM must increase along the line";
+          shape.rules.push_back(std::move(r));
+        }
+        if (shape.rules.empty())
+          return "no rules for " + std::to_string(shape.n) + "x" +
+                 std::to_string(shape.k) + " " + dtype;
+        if (table.find(shape.n, shape.k, shape.dtype))
+          return "a second line for " + std::to_string(shape.n) + " " +
+                 std::to_string(shape.k) + " " + dtype;
+        table.shapes.push_back(std::move(shape));
+        return "";
+      });
+  if (!parsed.ok())
+    return parsed;
   return table;
 }
 
 Expected<DispatchTable> DispatchTable::loadFile(const std::string &path) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    return Status::error(ErrorCode::Io, path +
-                                            ": cannot open dispatch "
-                                            "table: " +
-                                            std::strerror(errno));
-  std::string text;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
-    text.append(buffer, n);
-  std::fclose(file);
-  return parse(text, path);
+  Expected<std::string> text = readTableFile(path, "dispatch table");
+  if (!text)
+    return text.getStatus();
+  return parse(*text, path);
 }
 
 const std::vector<DispatchRule> *DispatchTable::find(int64_t n, int64_t k,

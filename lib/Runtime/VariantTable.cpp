@@ -1,12 +1,10 @@
 //===- VariantTable.cpp - measured launch-variant choices -----------------===//
 #include "fd/Runtime/VariantTable.h"
 
+#include "TextTable.h"
 #include "fd/Bundle/Schema.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <sstream>
 
 using namespace fd;
@@ -15,62 +13,47 @@ using namespace fd::rt;
 Expected<VariantTable> VariantTable::parse(std::string_view text,
                                            std::string_view sourceName) {
   VariantTable table;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  int lineNo = 0;
-  auto bad = [&](const std::string &what) {
-    return Status::error(ErrorCode::Parse, std::string(sourceName) + ":" +
-                                               std::to_string(lineNo) + ": " +
-                                               what);
-  };
-  while (std::getline(in, line)) {
-    ++lineNo;
-    if (size_t hash = line.find('#'); hash != std::string::npos)
-      line.resize(hash);
-    std::istringstream fields(line);
-    Row row;
-    std::string dtype, extra;
-    if (!(fields >> row.numQHeads))
-      continue; // blank or comment
-    if (!(fields >> row.numKvHeads >> row.headDim >> dtype >> row.softmax >>
-          row.batch >> row.maxLen >> row.variant) ||
-        (fields >> extra))
-      return bad("expected '<Hq> <Hkv> <D> <dtype> <softmax> <B> <L> "
-                 "<variant>'");
-    if (row.numQHeads < 1 || row.numKvHeads < 1 || row.numQHeads > 1024 ||
-        row.numQHeads % row.numKvHeads != 0)
-      return bad("Hq and Hkv must be positive, at most 1024, and Hkv must "
-                 "divide Hq");
-    if (row.headDim < 1 || row.headDim > 1024)
-      return bad("D must be in [1, 1024]");
-    std::optional<DType> type = parseDType(dtype);
-    if (!type || (*type != DType::F16 && *type != DType::BF16))
-      return bad("dtype '" + dtype + "' is not f16 or bf16");
-    row.dtype = *type;
-    if (row.softmax != fdb::softmax::kOnline &&
-        row.softmax != fdb::softmax::kUnifiedMax)
-      return bad("softmax '" + row.softmax + "' is not online or unified_max");
-    if (row.batch < 1 || row.batch > 65535)
-      return bad("B must be in [1, 65535]");
-    if (row.maxLen < 1 || row.maxLen > 2147483647)
-      return bad("L must be in [1, 2147483647]");
-    table.add(std::move(row));
-  }
+  Status parsed = forEachTableLine(
+      text, sourceName, [&](std::istringstream &fields) -> std::string {
+        Row row;
+        std::string dtype, extra;
+        if (!(fields >> row.numQHeads))
+          return ""; // blank or comment
+        if (!(fields >> row.numKvHeads >> row.headDim >> dtype >>
+              row.softmax >> row.batch >> row.maxLen >> row.variant) ||
+            (fields >> extra))
+          return "expected '<Hq> <Hkv> <D> <dtype> <softmax> <B> <L> "
+                 "<variant>'";
+        if (row.numQHeads < 1 || row.numKvHeads < 1 || row.numQHeads > 1024 ||
+            row.numQHeads % row.numKvHeads != 0)
+          return "Hq and Hkv must be positive, at most 1024, and Hkv must "
+                 "divide Hq";
+        if (row.headDim < 1 || row.headDim > 1024)
+          return "D must be in [1, 1024]";
+        std::optional<DType> type = parseDType(dtype);
+        if (!type || (*type != DType::F16 && *type != DType::BF16))
+          return "dtype '" + dtype + "' is not f16 or bf16";
+        row.dtype = *type;
+        if (row.softmax != fdb::softmax::kOnline &&
+            row.softmax != fdb::softmax::kUnifiedMax)
+          return "softmax '" + row.softmax + "' is not online or unified_max";
+        if (row.batch < 1 || row.batch > 65535)
+          return "B must be in [1, 65535]";
+        if (row.maxLen < 1 || row.maxLen > 2147483647)
+          return "L must be in [1, 2147483647]";
+        table.add(std::move(row));
+        return "";
+      });
+  if (!parsed.ok())
+    return parsed;
   return table;
 }
 
 Expected<VariantTable> VariantTable::loadFile(const std::string &path) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    return Status::error(ErrorCode::Io, path + ": cannot open variant table: " +
-                                            std::strerror(errno));
-  std::string text;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
-    text.append(buffer, n);
-  std::fclose(file);
-  return parse(text, path);
+  Expected<std::string> text = readTableFile(path, "variant table");
+  if (!text)
+    return text.getStatus();
+  return parse(*text, path);
 }
 
 void VariantTable::add(Row row) {

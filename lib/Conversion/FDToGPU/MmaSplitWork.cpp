@@ -71,7 +71,6 @@ struct MmaTokenLoop {
 
   void setUp(Value q);
   Value issue(Value kt);
-  Value quadReduce(Value x, bool isMax);
   SmallVector<Value> compute(Value kt, ValueRange state, double scale);
   void finish(ValueRange state, Value token);
 };
@@ -153,17 +152,6 @@ Value MmaTokenLoop::issue(Value kt) {
   return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
 }
 
-/// Max or sum over the 4 lanes of a quad (the lanes holding one row).
-Value MmaTokenLoop::quadReduce(Value x, bool isMax) {
-  for (int64_t off = 1; off < 4; off *= 2) {
-    Value other =
-        gpu::ShuffleOp::create(e.b, e.loc, x, off, 32, gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-    x = isMax ? e.maxf(x, other) : e.add(x, other);
-  }
-  return x;
-}
-
 /// The loop state: m[2], l[2] (rows g and g + 8 of this lane), then the
 /// D / 8 accumulator tiles of O.
 SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
@@ -223,7 +211,7 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
   for (int64_t i = 0; i < 2; ++i) {
     Value mx = e.maxf(e.maxf(x[i][0][0], x[i][0][1]),
                       e.maxf(x[i][1][0], x[i][1][1]));
-    Value mt = quadReduce(mx, /*isMax=*/true);
+    Value mt = e.groupMax(mx, 4);
     Value m = state[i], ref;
     Value l = state[2 + i], tileSum = e.f32(0);
     if (mode == Mode::Online) {
@@ -298,7 +286,7 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   Value quadLeader = e.cmp(arith::CmpIPredicate::eq, e.remui(lane, 4), e.idx(0));
   for (int64_t i = 0; i < 2; ++i) {
     Value m = state[i]; // quad-uniform: built from quad maxima
-    Value l = quadReduce(state[2 + i], /*isMax=*/false);
+    Value l = e.groupSum(state[2 + i], 4);
     Value r = e.addi(g, 8 * i);
     scf::IfOp::create(b, loc, quadLeader, [&](OpBuilder &, Location) {
       memref::StoreOp::create(b, loc, m, cMax, ValueRange{warp, r});
@@ -315,8 +303,9 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   }
   gpu::BarrierOp::create(b, loc);
 
-  Mode md = mode;
+  // The warps are the slots of the shared combine.
   KernelEmitter &em = e;
+  Mode md = mode;
   Value tid = lay.tid;
   int64_t headDim = d;
   w.combine = [&em, md, tid, headDim, cAcc, cMax, cSum](
@@ -325,36 +314,21 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
     OpBuilder &b = em.b;
     Location loc = em.loc;
     Value row = em.idx(i);
-    SmallVector<Value> maxes, weights;
-    Value big = em.f32(-FLT_MAX);
-    for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
-      maxes.push_back(memref::LoadOp::create(b, loc, cMax,
-                                             ValueRange{em.idx(wi), row}));
-      big = em.maxf(big, maxes.back());
-    }
-    Value total = em.f32(0);
-    for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
-      Value wt = md == Mode::Online ? em.exp2(em.sub(maxes[wi], big)) : Value();
-      weights.push_back(wt);
-      Value l = memref::LoadOp::create(b, loc, cSum,
-                                       ValueRange{em.idx(wi), row});
-      total = em.add(total, wt ? em.mul(l, wt) : l);
-    }
-    for (int64_t base = 0; base < headDim; base += kMmaThreads) {
-      Value dIdx = em.addi(tid, em.idx(base));
-      Value inRange = em.ult(dIdx, em.idx(headDim));
-      scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
-        Value a = em.f32(0);
-        for (int64_t wi = 0; wi < kMmaWarps; ++wi) {
-          Value x = memref::LoadOp::create(b, loc, cAcc,
-                                           ValueRange{em.idx(wi), row, dIdx});
-          a = em.add(a, weights[wi] ? em.mul(x, weights[wi]) : x);
-        }
-        perElement(dIdx, a, total);
-        scf::YieldOp::create(b, loc);
-      });
-    }
-    return std::make_pair(big, total);
+    return combineSlots(
+        em, kMmaWarps,
+        [&](int64_t wi) {
+          return memref::LoadOp::create(b, loc, cMax,
+                                        ValueRange{em.idx(wi), row});
+        },
+        [&](int64_t wi) {
+          return memref::LoadOp::create(b, loc, cSum,
+                                        ValueRange{em.idx(wi), row});
+        },
+        [&](int64_t wi, Value dIdx) {
+          return memref::LoadOp::create(b, loc, cAcc,
+                                        ValueRange{em.idx(wi), row, dIdx});
+        },
+        md, tid, kMmaThreads, headDim, perElement);
   };
 }
 } // namespace

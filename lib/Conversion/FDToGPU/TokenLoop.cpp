@@ -179,28 +179,45 @@ combineGroups(KernelEmitter &e, const Layout &lay, const SharedBuffers &sb,
     scf::YieldOp::create(b, loc);
   });
   gpu::BarrierOp::create(b, loc);
+  return combineSlots(
+      e, lay.rows,
+      [&](int64_t j) { return memref::LoadOp::create(b, loc, sb.max, e.idx(j)); },
+      [&](int64_t j) { return memref::LoadOp::create(b, loc, sb.sum, e.idx(j)); },
+      [&](int64_t j, Value d) {
+        return memref::LoadOp::create(b, loc, sb.acc, ValueRange{e.idx(j), d});
+      },
+      mode, lay.tid, lay.blockSize, lay.headDim, perElement);
+}
+
+std::pair<Value, Value>
+combineSlots(KernelEmitter &e, int64_t slots, function_ref<Value(int64_t)> max,
+             function_ref<Value(int64_t)> sum,
+             function_ref<Value(int64_t, Value)> acc, Mode mode, Value tid,
+             int64_t threads, int64_t headDim,
+             function_ref<void(Value, Value, Value)> perElement) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
   Value big = e.f32(-FLT_MAX);
   SmallVector<Value> maxes;
-  for (int64_t j = 0; j < lay.rows; ++j) {
-    maxes.push_back(memref::LoadOp::create(b, loc, sb.max, e.idx(j)));
+  for (int64_t j = 0; j < slots; ++j) {
+    maxes.push_back(max(j));
     big = e.maxf(big, maxes.back());
   }
   SmallVector<Value> weights;
   Value total = e.f32(0);
-  for (int64_t j = 0; j < lay.rows; ++j) {
+  for (int64_t j = 0; j < slots; ++j) {
     Value w = mode == Mode::Online ? e.exp2(e.sub(maxes[j], big)) : Value();
     weights.push_back(w);
-    Value lj = memref::LoadOp::create(b, loc, sb.sum, e.idx(j));
+    Value lj = sum(j);
     total = e.add(total, w ? e.mul(lj, w) : lj);
   }
-  for (int64_t base = 0; base < lay.headDim; base += lay.blockSize) {
-    Value d = e.addi(lay.tid, e.idx(base));
-    Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(lay.headDim));
+  for (int64_t base = 0; base < headDim; base += threads) {
+    Value d = e.addi(tid, e.idx(base));
+    Value inRange = e.cmp(arith::CmpIPredicate::ult, d, e.idx(headDim));
     scf::IfOp::create(b, loc, inRange, [&](OpBuilder &, Location) {
       Value a = e.f32(0);
-      for (int64_t j = 0; j < lay.rows; ++j) {
-        Value x =
-            memref::LoadOp::create(b, loc, sb.acc, ValueRange{e.idx(j), d});
+      for (int64_t j = 0; j < slots; ++j) {
+        Value x = acc(j, d);
         a = e.add(a, weights[j] ? e.mul(x, weights[j]) : x);
       }
       perElement(d, a, total);

@@ -64,6 +64,18 @@ struct SharedBuffers {
 SharedBuffers makeShared(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                          bool withCombine, bool withBroadcast);
 
+/// The combine of `slots` partial states (max, sum, acc) of one head into
+/// the CTA's: every thread gets (max, sum) and perElement(d, acc_d, sum)
+/// runs for the elements d = tid + k * threads it owns. Online: each slot
+/// weighted by 2^(max_j - max); fixed max: plain sums. Shared by both
+/// engines, whose slots are thread groups and warps.
+std::pair<Value, Value>
+combineSlots(KernelEmitter &e, int64_t slots, function_ref<Value(int64_t)> max,
+             function_ref<Value(int64_t)> sum,
+             function_ref<Value(int64_t, Value)> acc, Mode mode, Value tid,
+             int64_t threads, int64_t headDim,
+             function_ref<void(Value, Value, Value)> perElement);
+
 /// Combines one head's per-group state across the CTA. Every thread gets
 /// the CTA's (max, sum); `perElement(d, acc_d, sum)` runs for the elements d
 /// this thread owns (d = tid + k * blockSize). Ends without a barrier: the

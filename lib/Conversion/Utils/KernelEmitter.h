@@ -80,13 +80,16 @@ struct KernelEmitter {
   Value splat(Value x, VectorType t) {
     return vector::BroadcastOp::create(b, loc, t, x);
   }
-  /// Sum over the `width` consecutive lanes of a thread group (butterfly).
-  Value groupSum(Value x, int64_t width) {
+  /// Sum / max over the `width` consecutive lanes of a thread group
+  /// (butterfly).
+  Value groupSum(Value x, int64_t width) { return groupReduce(x, width, false); }
+  Value groupMax(Value x, int64_t width) { return groupReduce(x, width, true); }
+  Value groupReduce(Value x, int64_t width, bool isMax) {
     for (int64_t off = 1; off < width; off *= 2) {
       Value other =
           gpu::ShuffleOp::create(b, loc, x, off, 32, gpu::ShuffleMode::XOR)
               .getShuffleResult();
-      x = add(x, other);
+      x = isMax ? maxf(x, other) : add(x, other);
     }
     return x;
   }

@@ -1,0 +1,34 @@
+//===- TextTable.h - the line format of fd's measured tables ----*- C++ -*-===//
+//
+// Private to lib/Runtime: the dispatch table (FlatGemm.h) and the variant
+// table (VariantTable.h) are both text files of whitespace-separated fields,
+// one record per line, '#' starting a comment. This reads them once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_RUNTIME_TEXTTABLE_H
+#define FD_LIB_RUNTIME_TEXTTABLE_H
+
+#include "fd/Runtime/Status.h"
+
+#include <functional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace fd::rt {
+
+/// The whole file at \p path; the error names it and \p what (e.g.
+/// "dispatch table").
+Expected<std::string> readTableFile(const std::string &path,
+                                    std::string_view what);
+
+/// Calls \p parseLine with the fields of every line of \p text, comments
+/// removed. parseLine returns an error message ("" for none); the first one
+/// fails the parse as ErrorCode::Parse, prefixed "<sourceName>:<line>: ".
+Status forEachTableLine(
+    std::string_view text, std::string_view sourceName,
+    const std::function<std::string(std::istringstream &fields)> &parseLine);
+
+} // namespace fd::rt
+
+#endif // FD_LIB_RUNTIME_TEXTTABLE_H
