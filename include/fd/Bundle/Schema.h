@@ -175,6 +175,10 @@ inline constexpr std::string_view kK = "k";
 inline constexpr std::string_view kV = "v";
 inline constexpr std::string_view kLens = "lens";
 inline constexpr std::string_view kOut = "out";
+/// Paged KV cache: [B, max_pages] page indices (docs/bundle.md, "Paged").
+inline constexpr std::string_view kBlockTable = "block_table";
+/// Optional log-sum-exp output [B, Hq] f32.
+inline constexpr std::string_view kLse = "lse";
 // Flat GEMM tensors.
 inline constexpr std::string_view kX = "x";
 inline constexpr std::string_view kW = "w";

@@ -73,14 +73,14 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     SmallVector<Value> operands = {
         op.getQuery(), op.getKey(), op.getValue(), op.getLengths(),
         op.getAcc(),   op.getMax(), op.getSum(),   op.getChunkSize()};
+    SmallVector<std::string_view> bindings = {
+        binding::kQ,          binding::kK,          binding::kV,
+        binding::kLens,       binding::kPartialAcc, binding::kPartialMax,
+        binding::kPartialSum, symbol::kChunk};
+    appendBlockTable(bindings, operands, op.getBlockTable());
     std::string name = (entryName(op) + "_partial_online").str();
-    auto fn = createKernel(
-        module, rewriter, loc, name,
-        bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
-                    binding::kPartialAcc, binding::kPartialMax,
-                    binding::kPartialSum, symbol::kChunk},
-                   operands),
-        blockSize);
+    auto fn = createKernel(module, rewriter, loc, name,
+                           bindValues(bindings, operands), blockSize);
     // With a merge in the same block, this kernel is the `split` variant's.
     MergePartialsOp merge = findMerge(op);
     setManifestAttrs(fn, role::kPartial, entryName(op),
@@ -100,12 +100,17 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       SmallVector<Value> unsplitOperands = {op.getQuery(),   op.getKey(),
                                             op.getValue(),   op.getLengths(),
                                             merge.getOut(), op.getChunkSize()};
+      SmallVector<std::string_view> unsplitBindings = {
+          binding::kQ,    binding::kK,   binding::kV,
+          binding::kLens, binding::kOut, symbol::kChunk};
+      appendBlockTable(unsplitBindings, unsplitOperands, op.getBlockTable());
+      if (Value lse = merge.getLse()) {
+        unsplitBindings.push_back(binding::kLse);
+        unsplitOperands.push_back(lse);
+      }
       auto unsplitFn = createKernel(
           module, rewriter, loc, (entryName(op) + "_unsplit_online").str(),
-          bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
-                      binding::kOut, symbol::kChunk},
-                     unsplitOperands),
-          blockSize);
+          bindValues(unsplitBindings, unsplitOperands), blockSize);
       setManifestAttrs(unsplitFn, role::kFused, entryName(op),
                        {"1", symbol::kHkv, symbol::kB}, variant::kUnsplit,
                        op.getSoftmax());
@@ -154,13 +159,13 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
     KernelEmitter e{b, fn.getLoc()};
-    Value q = getBoundArg(fn, binding::kQ), k = getBoundArg(fn, binding::kK),
-          v = getBoundArg(fn, binding::kV),
+    Value q = getBoundArg(fn, binding::kQ),
           lens = getBoundArg(fn, binding::kLens),
           chunk = getBoundArg(fn, symbol::kChunk);
-    Value out, accOut, maxOut, sumOut;
+    Value out, lse, accOut, maxOut, sumOut;
     if (unsplit) {
       out = getBoundArg(fn, binding::kOut);
+      lse = lookupBoundArg(fn, binding::kLse);
     } else {
       accOut = getBoundArg(fn, binding::kPartialAcc);
       maxOut = getBoundArg(fn, binding::kPartialMax);
@@ -169,7 +174,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options),
                             options.unroll);
     SplitWork w = emitSplitWork(fn, e, lay, engine, options.mmaStages, shape,
-                                scale, q, k, v, lens, chunk, Mode::Online,
+                                scale, q, getKVCacheArgs(fn), lens, chunk,
+                                Mode::Online,
                                 /*phiLog2=*/Value());
 
     // Combine the CTA's states, one query head at a time, then write the
@@ -194,13 +200,18 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                                     arith::TruncFOp::create(b, e.loc, et, res),
                                     out, ValueRange{w.batch, head, d});
           });
-      if (!unsplit) {
+      if (!unsplit || lse) {
         Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
         scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
-          memref::StoreOp::create(b, e.loc, big, maxOut,
-                                  ValueRange{w.batch, head, w.split});
-          memref::StoreOp::create(b, e.loc, total, sumOut,
-                                  ValueRange{w.batch, head, w.split});
+          if (unsplit) {
+            memref::StoreOp::create(b, e.loc, e.logSumExp(big, total, false),
+                                    lse, ValueRange{w.batch, head});
+          } else {
+            memref::StoreOp::create(b, e.loc, big, maxOut,
+                                    ValueRange{w.batch, head, w.split});
+            memref::StoreOp::create(b, e.loc, total, sumOut,
+                                    ValueRange{w.batch, head, w.split});
+          }
           scf::YieldOp::create(b, e.loc);
         });
       }
@@ -231,14 +242,17 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     gpu::GPUModuleOp module = getKernelModule(op, rewriter);
     SmallVector<Value> operands = {op.getAcc(), op.getMax(), op.getSum(),
                                    op.getOut()};
+    SmallVector<std::string_view> bindings = {
+        binding::kPartialAcc, binding::kPartialMax, binding::kPartialSum,
+        binding::kOut};
+    if (Value lse = op.getLse()) {
+      bindings.push_back(binding::kLse);
+      operands.push_back(lse);
+    }
     std::string name = (entryName(op) + "_merge_online").str();
     // One thread per output element of a (sequence, query head) row.
     auto fn = createKernel(module, rewriter, loc, name,
-                           bindValues({binding::kPartialAcc,
-                                       binding::kPartialMax,
-                                       binding::kPartialSum, binding::kOut},
-                                      operands),
-                           headDim);
+                           bindValues(bindings, operands), headDim);
     StringAttr variant = op->getAttrOfType<StringAttr>(fdb::ir::kVariant);
     setManifestAttrs(fn, role::kMerge, entryName(op),
                      {symbol::kHq, symbol::kB},
@@ -351,6 +365,14 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Type et = cast<MemRefType>(out.getType()).getElementType();
     res = arith::TruncFOp::create(b, loc, et, res);
     memref::StoreOp::create(b, loc, res, out, ValueRange{batch, head, d});
+    if (Value lse = lookupBoundArg(fn, binding::kLse)) {
+      Value first = e.cmp(arith::CmpIPredicate::eq, d, e.idx(0));
+      scf::IfOp::create(b, loc, first, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, loc, e.logSumExp(big, total, false), lse,
+                                ValueRange{batch, head});
+        scf::YieldOp::create(b, loc);
+      });
+    }
     gpu::ReturnOp::create(b, loc);
   }
 };

@@ -9,6 +9,7 @@
 #define FD_LIB_CONVERSION_FDTOGPU_KERNELUTILS_H
 
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
+#include "../Utils/KVCache.h"
 #include "../Utils/KernelEmitter.h"
 #include "../Utils/KernelModule.h"
 
@@ -28,13 +29,15 @@ inline constexpr int64_t kVectorWidth = 8;
 /// 16 tokens of every 64-token tile (MmaSplitWork.cpp).
 inline constexpr int64_t kMmaWarps = 4, kMmaThreads = 32 * kMmaWarps;
 
-/// The one place that knows how a K or V row is addressed. Kernels ask for
-/// "the 8 elements at head-dim offset d0 of token t"; a paged KV cache (block
-/// tables, any page size) replaces this class, not the kernels.
+/// How the kernels read K or V rows. Kernels ask for "the 8 elements at
+/// head-dim offset d0 of token t"; whether the cache is contiguous or paged
+/// (block tables, any page size) is kvRowIndices' business, not theirs.
 class KVCacheAccess {
 public:
-  KVCacheAccess(Value cache, Value batch, Value kvHead)
-      : cache(cache), batch(batch), kvHead(kvHead) {}
+  KVCacheAccess(const KVCacheOperands &kv, bool isValue, Value batch,
+                Value kvHead)
+      : kv(kv), cache(isValue ? kv.value : kv.key), batch(batch),
+        kvHead(kvHead) {}
 
   /// One 16-byte load. The alignment promise holds because the verifier
   /// requires a unit innermost stride and the runtime checks the base pointer
@@ -42,8 +45,8 @@ public:
   Value loadRow(OpBuilder &b, Location loc, Value token, Value d0) const {
     auto type = cast<MemRefType>(cache.getType());
     auto vt = VectorType::get({kVectorWidth}, type.getElementType());
-    auto load =
-        vector::LoadOp::create(b, loc, vt, cache, indices(token, d0));
+    auto load = vector::LoadOp::create(b, loc, vt, cache,
+                                       indices(b, loc, token, d0));
     load.setAlignment(16);
     return load;
   }
@@ -51,13 +54,35 @@ public:
   /// The memref and indices of element d0 of token t's row, for copies that
   /// take a memref (cp.async).
   Value memref() const { return cache; }
-  SmallVector<Value, 4> indices(Value token, Value d0) const {
-    return {batch, kvHead, token, d0};
+  SmallVector<Value, 4> indices(OpBuilder &b, Location loc, Value token,
+                                Value d0) const {
+    KernelEmitter e{b, loc};
+    return kvRowIndices(e, kv, batch, kvHead, token, d0);
   }
 
 private:
+  KVCacheOperands kv;
   Value cache, batch, kvHead;
 };
+
+/// The K/V operands of kernel `fn`, by binding: k, v and, for a paged
+/// cache, the block table.
+inline KVCacheOperands getKVCacheArgs(FunctionOpInterface fn) {
+  return {getBoundArg(fn, ::fdb::binding::kK),
+          getBoundArg(fn, ::fdb::binding::kV),
+          lookupBoundArg(fn, ::fdb::binding::kBlockTable)};
+}
+
+/// Appends the paged cache's block table (if any) to a kernel's bindings
+/// and operands.
+inline void appendBlockTable(SmallVectorImpl<std::string_view> &bindings,
+                             SmallVectorImpl<Value> &operands,
+                             Value blockTable) {
+  if (!blockTable)
+    return;
+  bindings.push_back(::fdb::binding::kBlockTable);
+  operands.push_back(blockTable);
+}
 
 /// A `memref.global` in workgroup memory, 16-byte aligned: workgroup
 /// attributions only get `.align 2` (../shared/MLIR22-NOTES.md, item 5).

@@ -144,7 +144,7 @@ Value MmaTokenLoop::issue(Value kt) {
       Value valid = e.ult(t, w.end);
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, e.loc, tokenType, ring, ValueRange{slot, r, col}, cache->memref(),
-          cache->indices(e.select(valid, t, e.idx(0)), col),
+          cache->indices(b, e.loc, e.select(valid, t, e.idx(0)), col),
           b.getIndexAttr(kVectorWidth),
           e.select(valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
     }
@@ -336,7 +336,7 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
-                      Value k, Value v, Mode mode, Value phiLog2,
+                      const KVCacheOperands &kv, Mode mode, Value phiLog2,
                       SplitWork &w) {
   assert((mode == Mode::Online) == !phiLog2 &&
          "a fixed max needs phi, online softmax none");
@@ -346,8 +346,8 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                  shape,
                  mode,
                  phiLog2,
-                 KVCacheAccess(k, w.batch, w.kvHead),
-                 KVCacheAccess(v, w.batch, w.kvHead),
+                 KVCacheAccess(kv, /*isValue=*/false, w.batch, w.kvHead),
+                 KVCacheAccess(kv, /*isValue=*/true, w.batch, w.kvHead),
                  w};
   // The ring depth: asked for, or as measured on the H200 (docs/perf.md,
   // "tensor-core GQA"): 4 up to D = 128 (one 143 KB CTA per SM with 3 tiles

@@ -43,7 +43,8 @@ Value loadQuery(KernelEmitter &e, const Layout &l, Value q, Value batch,
 /// The trip count is CTA-uniform (full-warp shuffles inside), rows past
 /// `end` are clamped to a valid token and masked.
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
-                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
+                          ArrayRef<Value> qFrag, const KVCacheOperands &kv,
+                          Value batch,
                           Value kvHead, Value begin, Value end, Mode mode,
                           Value phiLog2) {
   OpBuilder &b = e.b;
@@ -58,7 +59,8 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
   for (int64_t i = 0; i < n; ++i)
     init.push_back(arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
-  KVCacheAccess keys(k, batch, kvHead), values(v, batch, kvHead);
+  KVCacheAccess keys(kv, /*isValue=*/false, batch, kvHead),
+      values(kv, /*isValue=*/true, batch, kvHead);
   assert((mode == Mode::Online) == !phiLog2 &&
          "a fixed max needs phi, online softmax none");
   Value phi = phiLog2;
@@ -246,7 +248,8 @@ int64_t threadsFor(Engine engine, const FDToGPUOptions &options) {
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Engine engine, int64_t mmaStages,
                         const AttentionShape &shape,
-                        double scale, Value q, Value k, Value v, Value lens,
+                        double scale, Value q, const KVCacheOperands &kv,
+                        Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers) {
   OpBuilder &b = e.b;
@@ -261,14 +264,14 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   for (int64_t i = 0; i < group; ++i)
     w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));
   if (engine == Engine::TensorCores) {
-    emitMmaTokenLoop(fn, e, lay, mmaStages, shape, scale, q, k, v, mode,
+    emitMmaTokenLoop(fn, e, lay, mmaStages, shape, scale, q, kv, mode,
                      phiLog2, w);
     return w;
   }
   SmallVector<Value> qFrag;
   for (int64_t i = 0; i < group; ++i)
     qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads[i], scale));
-  ThreadState st = emitTokenLoop(e, lay, qFrag, k, v, w.batch, w.kvHead,
+  ThreadState st = emitTokenLoop(e, lay, qFrag, kv, w.batch, w.kvHead,
                                  w.begin, w.end, mode, phiLog2);
   SharedBuffers sb = combineBuffers
                          ? *combineBuffers

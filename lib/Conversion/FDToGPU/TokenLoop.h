@@ -50,7 +50,8 @@ struct ThreadState {
 /// the log2 domain, a kernel value: the unified kernels read phi from the
 /// workspace so that the runtime can re-centre it without recompiling.
 ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
-                          ArrayRef<Value> qFrag, Value k, Value v, Value batch,
+                          ArrayRef<Value> qFrag, const KVCacheOperands &kv,
+                          Value batch,
                           Value kvHead, Value begin, Value end, Mode mode,
                           Value phiLog2);
 
@@ -132,7 +133,8 @@ struct SplitWork {
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Engine engine, int64_t mmaStages,
                         const AttentionShape &shape,
-                        double scale, Value q, Value k, Value v, Value lens,
+                        double scale, Value q, const KVCacheOperands &kv,
+                        Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers = nullptr);
 
@@ -142,7 +144,7 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
-                      Value k, Value v, Mode mode, Value phiLog2,
+                      const KVCacheOperands &kv, Mode mode, Value phiLog2,
                       SplitWork &w);
 
 } // namespace mlir::fd::gpu_kernels

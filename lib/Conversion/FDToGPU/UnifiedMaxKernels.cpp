@@ -150,21 +150,43 @@ void recordRow(KernelEmitter &e, Value rowMaxLog2, Value fellBack,
   rmw(arith::AtomicRMWKind::addi, toI32(e, fellBack), 3);
 }
 
+void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
+  scf::IfOp::create(e.b, e.loc, isThread0(e, lay), [&](OpBuilder &, Location) {
+    body();
+    scf::YieldOp::create(e.b, e.loc);
+  });
+}
+
+/// Thread 0 writes the row's natural log-sum-exp when the kernel has an
+/// `lse` output; `maxLog2` is the log2-domain reference of `total`.
+void storeLse(KernelEmitter &e, const Layout &lay, Value lse, Value maxLog2,
+              Value total, Value batch, Value head) {
+  if (!lse)
+    return;
+  ifThread0(e, lay, [&] {
+    memref::StoreOp::create(e.b, e.loc, e.logSumExp(maxLog2, total, false),
+                            lse, ValueRange{batch, head});
+  });
+}
+
 /// The exact path for a flagged row: online softmax over [0, len) of query
-/// head `head` by the whole CTA, normalised into `out`. The caller has made
-/// the condition CTA-uniform and separated it from earlier buffer use.
+/// head `head` by the whole CTA, normalised into `out` (and its log-sum-exp
+/// into `lse`, if any). The caller has made the condition CTA-uniform and
+/// separated it from earlier buffer use.
 void emitRowFallback(KernelEmitter &e, const Layout &lay,
-                     const SharedBuffers &sb, Value q, Value k, Value v,
-                     Value out, Value batch, Value head, Value kvHead,
-                     Value len, double scale) {
+                     const SharedBuffers &sb, Value q,
+                     const KVCacheOperands &kv, Value out, Value lse,
+                     Value batch, Value head, Value kvHead, Value len,
+                     double scale) {
   Value qFrag = loadQuery(e, lay, q, batch, head, scale);
-  ThreadState st = emitTokenLoop(e, lay, {qFrag}, k, v, batch, kvHead, e.idx(0),
+  ThreadState st = emitTokenLoop(e, lay, {qFrag}, kv, batch, kvHead, e.idx(0),
                                  len, Mode::Online, 0);
-  combineGroups(
+  auto [big, total] = combineGroups(
       e, lay, sb, st.m[0], st.l[0], st.acc[0], Mode::Online,
       [&](Value d, Value a, Value total) {
         storeOut(e, divideOrZero(e, a, total), out, ValueRange{batch, head, d});
       });
+  storeLse(e, lay, lse, big, total, batch, head);
 }
 
 //===----------------------------------------------------------------------===//
@@ -193,13 +215,6 @@ struct Params {
   Engine engine;
   int64_t partialThreads, mmaStages;
 };
-
-void ifThread0(KernelEmitter &e, const Layout &lay, function_ref<void()> body) {
-  scf::IfOp::create(e.b, e.loc, isThread0(e, lay), [&](OpBuilder &, Location) {
-    body();
-    scf::YieldOp::create(e.b, e.loc);
-  });
-}
 
 /// The row check of both variants: a row of positive length falls back when
 /// its largest score `rowMax` is outside the band or its sum `total` is 0,
@@ -231,8 +246,8 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Band band = loadBand(e, arg(binding::kPhi), p.threshold);
   SplitWork w = emitSplitWork(fn, e, lay, p.engine, p.mmaStages, p.shape,
                               p.scale,
-                              arg(binding::kQ), arg(binding::kK),
-                              arg(binding::kV), arg(binding::kLens),
+                              arg(binding::kQ), getKVCacheArgs(fn),
+                              arg(binding::kLens),
                               arg(symbol::kChunk), Mode::FixedMax, band.phi);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
@@ -267,8 +282,9 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
   Value acc = arg(binding::kPartialAcc), max = arg(binding::kPartialMax),
         sum = arg(binding::kPartialSum), out = arg(binding::kOut),
-        q = arg(binding::kQ), k = arg(binding::kK), v = arg(binding::kV),
-        lens = arg(binding::kLens), flags = arg(binding::kRowFlags),
+        q = arg(binding::kQ), lens = arg(binding::kLens),
+        lse = lookupBoundArg(fn, binding::kLse),
+        flags = arg(binding::kRowFlags),
         count = arg(binding::kFallbackCount), phiBuf = arg(binding::kPhi),
         scoreStats = arg(binding::kScoreStats);
   Layout lay = makeLayout(e, p.shape.headDim, p.blockSize, p.unroll);
@@ -305,8 +321,8 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       [&](OpBuilder &, Location) {
         SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/true,
                                       /*withBroadcast=*/false);
-        emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
-                        p.scale);
+        emitRowFallback(e, lay, sb, q, getKVCacheArgs(fn), out, lse, batch,
+                        head, kvHead, len, p.scale);
         ifThread0(e, lay, [&] {
           atomic(e, arith::AtomicRMWKind::addi,
                  arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1), count,
@@ -315,6 +331,8 @@ void buildMerge(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
         scf::YieldOp::create(b, loc);
       },
       [&](OpBuilder &, Location) {
+        // The sums are relative to phi, which every split shared.
+        storeLse(e, lay, lse, band.phi, total, batch, head);
         for (int64_t base = 0; base < p.shape.headDim; base += p.blockSize) {
           Value d = e.addi(lay.tid, e.idx(base));
           Value inRange =
@@ -352,8 +370,8 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   KernelEmitter e{b, fn.getLoc()};
   Location loc = e.loc;
   auto arg = [&](std::string_view name) { return getBoundArg(fn, name); };
-  Value q = arg(binding::kQ), k = arg(binding::kK), v = arg(binding::kV),
-        lens = arg(binding::kLens), out = arg(binding::kOut),
+  Value q = arg(binding::kQ), lens = arg(binding::kLens),
+        out = arg(binding::kOut), lse = lookupBoundArg(fn, binding::kLse),
         uAcc = arg(binding::kUaAcc), uSum = arg(binding::kUaSum),
         uMax = arg(binding::kUaMax), uCount = arg(binding::kUaCount),
         count = arg(binding::kFallbackCount), stats = arg(binding::kScoreStats);
@@ -365,7 +383,7 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
                                 /*withBroadcast=*/true);
   SplitWork w =
       emitSplitWork(fn, e, lay, p.engine, p.mmaStages, p.shape, p.scale, q,
-                    k, v, lens,
+                    getKVCacheArgs(fn), lens,
                     arg(symbol::kChunk), Mode::FixedMax, band.phi, &sb);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
@@ -458,9 +476,13 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
           scf::YieldOp::create(b, loc);
         });
       }
+      scf::IfOp::create(b, loc, good, [&](OpBuilder &, Location) {
+        storeLse(e, lay, lse, band.phi, total, batch, head);
+        scf::YieldOp::create(b, loc);
+      });
       scf::IfOp::create(b, loc, bad, [&](OpBuilder &, Location) {
-        emitRowFallback(e, lay, sb, q, k, v, out, batch, head, kvHead, len,
-                        p.scale);
+        emitRowFallback(e, lay, sb, q, getKVCacheArgs(fn), out, lse, batch,
+                        head, kvHead, len, p.scale);
         ifThread0(e, lay, [&] {
           atomic(e, arith::AtomicRMWKind::addi, i32Const(e, 1), count,
                  ValueRange{e.idx(0)});
@@ -503,7 +525,11 @@ FailureOr<SplitForm> findSplitForm(OverflowFallbackOp op) {
   }
   if (!f.partial || !f.merge || f.merge.getAcc() != f.partial.getAcc() ||
       f.partial.getSoftmax() != op.getSoftmaxAttr() ||
-      f.merge.getSoftmax() != op.getSoftmaxAttr())
+      f.merge.getSoftmax() != op.getSoftmaxAttr() ||
+      // One log-sum-exp output and one cache: the kernels are built from
+      // the three ops together.
+      f.merge.getLse() != op.getLse() ||
+      f.partial.getBlockTable() != op.getBlockTable())
     return failure();
   return f;
 }
@@ -588,13 +614,15 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       partial.getQuery(),   partial.getKey(),       partial.getValue(),
       partial.getLengths(), partial.getAcc(),       partial.getMax(),
       partial.getSum(),     partial.getChunkSize(), phiBuf};
-  auto partialFn = createKernel(
-      module, rewriter, loc, (entry + "_partial_unified").str(),
-      bindValues({binding::kQ, binding::kK, binding::kV, binding::kLens,
-                  binding::kPartialAcc, binding::kPartialMax,
-                  binding::kPartialSum, symbol::kChunk, binding::kPhi},
-                 partialOperands),
-      p.partialThreads);
+  SmallVector<std::string_view> partialBindings = {
+      binding::kQ,          binding::kK,          binding::kV,
+      binding::kLens,       binding::kPartialAcc, binding::kPartialMax,
+      binding::kPartialSum, symbol::kChunk,       binding::kPhi};
+  appendBlockTable(partialBindings, partialOperands, partial.getBlockTable());
+  auto partialFn = createKernel(module, rewriter, loc,
+                                (entry + "_partial_unified").str(),
+                                bindValues(partialBindings, partialOperands),
+                                p.partialThreads);
   setManifestAttrs(partialFn, role::kPartial, entry,
                    {symbol::kS, symbol::kHkv, symbol::kB}, variant::kTwoKernel,
                    um);
@@ -604,15 +632,20 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       partial.getAcc(), op.getMax(),     op.getSum(),   op.getOut(),
       op.getQuery(),    op.getKey(),     op.getValue(), op.getLengths(),
       op.getFlags(),    countBuf,        phiBuf,        statsBuf};
-  auto mergeFn = createKernel(
-      module, rewriter, loc, (entry + "_merge_unified").str(),
-      bindValues({binding::kPartialAcc, binding::kPartialMax,
-                  binding::kPartialSum, binding::kOut, binding::kQ,
-                  binding::kK, binding::kV, binding::kLens, binding::kRowFlags,
-                  binding::kFallbackCount, binding::kPhi,
-                  binding::kScoreStats},
-                 mergeOperands),
-      p.blockSize);
+  SmallVector<std::string_view> mergeBindings = {
+      binding::kPartialAcc, binding::kPartialMax,    binding::kPartialSum,
+      binding::kOut,        binding::kQ,             binding::kK,
+      binding::kV,          binding::kLens,          binding::kRowFlags,
+      binding::kFallbackCount, binding::kPhi,        binding::kScoreStats};
+  appendBlockTable(mergeBindings, mergeOperands, op.getBlockTable());
+  if (Value lse = op.getLse()) {
+    mergeBindings.push_back(binding::kLse);
+    mergeOperands.push_back(lse);
+  }
+  auto mergeFn = createKernel(module, rewriter, loc,
+                              (entry + "_merge_unified").str(),
+                              bindValues(mergeBindings, mergeOperands),
+                              p.blockSize);
   setManifestAttrs(mergeFn, role::kMerge, entry, {symbol::kHq, symbol::kB},
                    variant::kTwoKernel, um);
   buildMerge(mergeFn, rewriter, p);
@@ -635,6 +668,10 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       {symbol::kChunk, rewriter.getIndexType()},
       {binding::kPhi, state.phi},
       {binding::kScoreStats, state.stats}};
+  if (Value table = op.getBlockTable())
+    singleParams.push_back({binding::kBlockTable, table.getType()});
+  if (Value lse = op.getLse())
+    singleParams.push_back({binding::kLse, lse.getType()});
   auto singleFn =
       createKernel(module, rewriter, loc, (entry + "_single_unified").str(),
                    singleParams, p.partialThreads);

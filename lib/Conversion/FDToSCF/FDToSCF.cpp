@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
+#include "../Utils/KVCache.h"
 #include "../Utils/KernelEmitter.h"
 #include "fd/Bundle/Schema.h"
 
@@ -39,8 +40,8 @@ using Emitter = KernelEmitter;
 /// the fixed max `phiLog2`, `acc = sum 2^(x - phi) V` and `sum = sum
 /// 2^(x - phi)` need no running max and no rescaling; returns (largest x,
 /// sum), the largest x being what the overflow check reads.
-std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
-                                  Value acc, Value batch, Value head,
+std::pair<Value, Value> emitChunk(Emitter &e, Value q,
+                                  const KVCacheOperands &kv, Value acc, Value batch, Value head,
                                   Value kvHead, Value start, Value end,
                                   int64_t headDim, double scale,
                                   std::optional<double> phiLog2 = {}) {
@@ -61,7 +62,8 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
             b, loc, c0, cd, c1, ValueRange{e.f32(0)},
             [&](OpBuilder &, Location, Value d, ValueRange s) {
               Value qd = e.loadF32(q, {batch, head, d});
-              Value kd = e.loadF32(k, {batch, kvHead, t, d});
+              Value kd = e.loadF32(
+                  kv.key, kvRowIndices(e, kv, batch, kvHead, t, d));
               scf::YieldOp::create(b, loc, e.add(s[0], e.mul(qd, kd)));
             });
         Value x = e.mul(dot.getResult(0), scaleLog2e);
@@ -75,7 +77,9 @@ std::pair<Value, Value> emitChunk(Emitter &e, Value q, Value k, Value v,
         scf::ForOp::create(b, loc, c0, cd, c1, ValueRange{},
                            [&](OpBuilder &, Location, Value d, ValueRange) {
                              Value a = memref::LoadOp::create(b, loc, acc, d);
-                             Value vd = e.loadF32(v, {batch, kvHead, t, d});
+                             Value vd = e.loadF32(
+                                 kv.value,
+                                 kvRowIndices(e, kv, batch, kvHead, t, d));
                              Value pv = e.mul(p, vd);
                              Value kept = corr ? e.mul(a, corr) : a;
                              memref::StoreOp::create(b, loc, e.add(kept, pv),
@@ -130,6 +134,14 @@ void emitNormalise(Emitter &e, Value acc, Value sum, Value out, Value batch,
                      });
 }
 
+/// lse[batch, head] = the row's natural log-sum-exp, when the op has one.
+void emitLse(Emitter &e, Value lse, Value maxLog2, Value sum, Value batch,
+             Value head) {
+  if (lse)
+    memref::StoreOp::create(e.b, e.loc, e.logSumExp(maxLog2, sum, true), lse,
+                            ValueRange{batch, head});
+}
+
 /// log2-domain value of `x` in units of the scaled score.
 double toLog2(const llvm::APFloat &x) { return x.convertToDouble() * kLog2e; }
 
@@ -148,11 +160,11 @@ struct DecodeAttentionToSCF : OpRewritePattern<DecodeAttentionOp> {
     forEachRow(e, batchSize, s.numQueryHeads, s.groupSize(),
                [&](Value batch, Value head, Value kvHead) {
                  Value len = e.length(op.getLengths(), batch);
-                 auto [m, l] = emitChunk(
-                     e, op.getQuery(), op.getKey(), op.getValue(), acc, batch,
-                     head, kvHead, e.idx(0), len, s.headDim, scale);
-                 (void)m;
+                 auto [m, l] = emitChunk(e, op.getQuery(), getKVCache(op),
+                                         acc, batch, head, kvHead, e.idx(0),
+                                         len, s.headDim, scale);
                  emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
+                 emitLse(e, op.getLse(), m, l, batch, head);
                });
     rewriter.eraseOp(op);
     return success();
@@ -186,8 +198,8 @@ struct PartialAttentionToSCF : OpRewritePattern<PartialAttentionOp> {
                 Value end = arith::AddIOp::create(rewriter, loc, begin, chunk);
                 end = arith::MinUIOp::create(rewriter, loc, end, len);
                 auto [m, l] = emitChunk(
-                    e, op.getQuery(), op.getKey(), op.getValue(), acc, batch,
-                    head, kvHead, begin, end, s.headDim, scale,
+                    e, op.getQuery(), getKVCache(op), acc, batch, head,
+                    kvHead, begin, end, s.headDim, scale,
                     unified ? std::optional<double>(toLog2(unified.getPhi()))
                             : std::nullopt);
                 memref::StoreOp::create(rewriter, loc, m, op.getMax(),
@@ -277,6 +289,14 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
               });
           emitNormalise(e, acc, total.getResult(0), op.getOut(), batch, head,
                         headDim);
+          // Online: the sum is relative to the largest split max; unified
+          // max: to phi, which every split shares.
+          if (op.getLse())
+            emitLse(e, op.getLse(),
+                    unified ? e.f32(toLog2(cast<UnifiedMaxAttr>(
+                                  op.getSoftmax()).getPhi()))
+                            : big,
+                    total.getResult(0), batch, head);
         });
     rewriter.eraseOp(op);
     return success();
@@ -343,10 +363,10 @@ struct OverflowFallbackToSCF : OpRewritePattern<OverflowFallbackOp> {
                                   ValueRange{batch, head});
           scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &, Location) {
             auto [mx, l] =
-                emitChunk(e, op.getQuery(), op.getKey(), op.getValue(), acc,
-                          batch, head, kvHead, c0, len, s.headDim, scale);
-            (void)mx;
+                emitChunk(e, op.getQuery(), getKVCache(op), acc, batch, head,
+                          kvHead, c0, len, s.headDim, scale);
             emitNormalise(e, acc, l, op.getOut(), batch, head, s.headDim);
+            emitLse(e, op.getLse(), mx, l, batch, head);
             scf::YieldOp::create(rewriter, loc);
           });
         });

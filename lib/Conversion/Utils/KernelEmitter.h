@@ -16,9 +16,13 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
+#include <limits>
+
 namespace mlir::fd {
 
 inline constexpr double kLog2e = 1.4426950408889634;
+/// ln(2), back from the log2 domain.
+inline constexpr double kLn2 = 0.6931471805599453;
 
 /// Builder helpers for kernel bodies (and the CPU reference loops).
 struct KernelEmitter {
@@ -55,6 +59,29 @@ struct KernelEmitter {
 
   /// 2^x as math.exp2: the CPU reference lowering's exact exponential.
   Value exp2Exact(Value x) { return math::Exp2Op::create(b, loc, x); }
+
+  /// log2(x) as one `lg2.approx.f32` (relative error below 2^-22), for the
+  /// same reason as exp2; log2Exact is math.log2 for the CPU reference.
+  Value log2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, b.getF32Type(),
+               b.getStringAttr("llvm.nvvm.lg2.approx.f"), ValueRange{x})
+        .getResult(0);
+  }
+  Value log2Exact(Value x) { return math::Log2Op::create(b, loc, x); }
+
+  /// The natural log-sum-exp of a softmax state kept in the log2 domain:
+  /// ln(2^maxLog2 * sum) = (maxLog2 + log2(sum)) * ln 2, and -inf for an
+  /// empty row (sum 0), so that merging it with others gives it no weight.
+  Value logSumExp(Value maxLog2, Value sum, bool exact) {
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, sum, f32(0));
+    Value safe = select(positive, sum, f32(1));
+    Value lg = exact ? log2Exact(safe) : log2(safe);
+    Value lse = mul(add(maxLog2, lg), f32(kLn2));
+    return select(positive, lse,
+                  f32(-std::numeric_limits<double>::infinity()));
+  }
 
   // Index arithmetic.
   Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }

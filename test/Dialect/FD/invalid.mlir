@@ -26,15 +26,15 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 [B], got 'memref<?xi64>'}}
-func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi64>, %out: memref<?x32x128xf16>) {
-  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi64>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 or i64 [B], got 'memref<?xi16>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi16>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi16>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
 }
 
 // -----
 
-// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 [B], got 'memref<?x2xi32>'}}
+// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 or i64 [B], got 'memref<?x2xi32>'}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?x2xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?x2xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
@@ -274,7 +274,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 [B], got 'memref<?xf32>'}}
+// expected-error @+2 {{'lengths' must be a rank-1 memref of i32 or i64 [B], got 'memref<?xf32>'}}
 func.func @f(%lens: memref<?xf32>) {
   %s, %c = fd.split_plan %lens : memref<?xf32> {num_kv_heads = 8, sm_count = 132, ctas_per_sm = 2, min_chunk = 256, chunk_align = 64, max_splits = 256}
   return
@@ -648,5 +648,112 @@ func.func @gemm_k0(%x: memref<?x0xf16>, %w: memref<64x0xf16>, %y: memref<?x64xf1
 func.func @gemm_n0(%x: memref<?x64xf16>, %w: memref<0x64xf16>, %y: memref<?x0xf16>) {
   // expected-error @+1 {{N (0) and K (64) must be in [1, 2147483647]}}
   fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<0x64xf16>) outs(%y : memref<?x0xf16>)
+  return
+}
+
+// -----
+// Paged KV cache: the block table's rank and type, its batch, the static
+// page size and its range, K and V pools that disagree.
+
+// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages], got 'memref<?xi32>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages], got 'memref<?x?xf32>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xf32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xf32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{batch mismatch: 'query' dim 0 is 4 but 'block_table' dim 0 is 3}}
+func.func @f(%q: memref<4x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<4xi32>, %t: memref<3x?xi32>, %out: memref<4x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<4x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<4xi32>) block_table(%t : memref<3x?xi32>) outs(%out : memref<4x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{page size (dim 2 of 'key') must be static}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{page size (dim 2 of 'key') must be in [1, 65536], got 131072}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x131072x128xf16>, %v: memref<?x8x131072x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x131072x128xf16>, memref<?x8x131072x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{page size (dim 2 of 'key') must be in [1, 65536], got 0}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x0x128xf16>, %v: memref<?x8x0x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x0x128xf16>, memref<?x8x0x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{page count mismatch: 'key' dim 0 is 100 but 'value' dim 0 is 99}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<100x8x16x128xf16>, %v: memref<99x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<100x8x16x128xf16>, memref<99x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{page size mismatch: 'key' dim 2 is 16 but 'value' dim 2 is 32}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x32x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x32x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'key' must be a rank-4 memref [num_pages, Hkv, page_size, D], got rank 5}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x2x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x2x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+// The log-sum-exp output: rank, element type, batch and heads.
+
+// expected-error @+2 {{'lse' must be a rank-2 memref [B, Hq], got rank 3}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>, %lse: memref<?x32x1xf32>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x32x1xf32>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'lse' element type 'f16' does not match the log-sum-exp type 'f32'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>, %lse: memref<?x32xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x32xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{query head mismatch: 'lse' dim 1 is 8 but 'query' dim 1 is 32}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>, %lse: memref<?x8xf32>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x8xf32>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{batch mismatch: 'lse' dim 0 is 2 but 'out' dim 0 is 4}}
+func.func @f(%acc: memref<4x32x?x128xf32>, %max: memref<4x32x?xf32>, %sum: memref<4x32x?xf32>, %out: memref<4x32x128xf16>, %lse: memref<2x32xf32>) {
+  fd.merge_partials ins(%acc, %max, %sum : memref<4x32x?x128xf32>, memref<4x32x?xf32>, memref<4x32x?xf32>) outs(%out : memref<4x32x128xf16>) lse(%lse : memref<2x32xf32>) {softmax = #fd.online_softmax}
   return
 }

@@ -103,3 +103,24 @@ func.func @overflow_fallback(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>
        softmax = #fd.unified_max<phi = 6.0, threshold = 40.0>}
   return
 }
+
+// A paged cache (NHD pages of 16 tokens viewed as [num_pages, Hkv, 16, D])
+// through a vLLM block table, i64 lengths, strided q/out and the
+// log-sum-exp output.
+// CHECK-LABEL: func.func @paged_lse
+// CHECK: fd.decode_attention ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>, memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?xi64>) block_table(%{{.*}} : memref<?x?xi32>) outs(%{{.*}} : memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>) lse(%{{.*}} : memref<?x32xf32>)
+func.func @paged_lse(%q: memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>,
+    %k: memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %v: memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+    %lens: memref<?xi64>, %table: memref<?x?xi32>,
+    %out: memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>,
+    %lse: memref<?x32xf32>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>,
+      memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
+      memref<?x8x16x128xf16, strided<[?, ?, ?, 1], offset: ?>>, memref<?xi64>)
+      block_table(%table : memref<?x?xi32>)
+      outs(%out : memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>)
+      lse(%lse : memref<?x32xf32>)
+      {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
+  return
+}

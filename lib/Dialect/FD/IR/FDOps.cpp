@@ -100,28 +100,52 @@ private:
 /// Largest number of query or KV heads, and of query heads per KV head.
 constexpr int64_t kMaxHeads = 1024, kMaxGroup = 128;
 
-/// Checks q [B, Hq, D], K/V [B, Hkv, Lmax, D] and lengths [B]; shared by the
+/// Checks q [B, Hq, D], K/V [B, Hkv, Lmax, D] (or pages [P, Hkv, page_size,
+/// D] with a block table [B, max_pages]) and lengths [B]; shared by the
 /// unsplit and the split form.
-static FailureOr<AttentionShape> verifyAttentionInputs(Operation *op,
-                                                       Value query, Value key,
-                                                       Value value,
-                                                       Value lengths) {
+static FailureOr<AttentionShape>
+verifyAttentionInputs(Operation *op, Value query, Value key, Value value,
+                      Value lengths, Value blockTable) {
   OperandChecker c(op);
+  bool paged = static_cast<bool>(blockTable);
+  StringRef kvDims = paged ? "[num_pages, Hkv, page_size, D]"
+                           : "[B, Hkv, Lmax, D]";
   auto q = c.memref(query, "query", 3, "[B, Hq, D]");
   if (failed(q))
     return failure();
-  auto k = c.memref(key, "key", 4, "[B, Hkv, Lmax, D]");
+  auto k = c.memref(key, "key", 4, kvDims);
   if (failed(k))
     return failure();
-  auto v = c.memref(value, "value", 4, "[B, Hkv, Lmax, D]");
+  auto v = c.memref(value, "value", 4, kvDims);
   if (failed(v))
     return failure();
   auto lensType = cast<MemRefType>(lengths.getType());
-  if (lensType.getRank() != 1 || !lensType.getElementType().isInteger(32))
+  if (lensType.getRank() != 1 || !(lensType.getElementType().isInteger(32) ||
+                                   lensType.getElementType().isInteger(64)))
     return op->emitOpError()
-           << "'lengths' must be a rank-1 memref of i32 [B], got " << lensType;
+           << "'lengths' must be a rank-1 memref of i32 or i64 [B], got "
+           << lensType;
   if (failed(c.memref(lengths, "lengths", 1, "[B]")))
     return failure();
+  if (paged) {
+    auto tableType = cast<MemRefType>(blockTable.getType());
+    if (tableType.getRank() != 2 ||
+        !(tableType.getElementType().isInteger(32) ||
+          tableType.getElementType().isInteger(64)))
+      return op->emitOpError() << "'block_table' must be a rank-2 memref of "
+                                  "i32 or i64 [B, max_pages], got "
+                               << tableType;
+    if (failed(c.memref(blockTable, "block_table", 2, "[B, max_pages]")) ||
+        failed(c.sameDim(*q, "query", 0, tableType, "block_table", 0,
+                         "batch")))
+      return failure();
+    auto pageSize = c.staticDim(*k, "key", 2, "page size");
+    if (failed(pageSize))
+      return failure();
+    if (*pageSize < 1 || *pageSize > kMaxPageSize)
+      return op->emitOpError() << "page size (dim 2 of 'key') must be in [1, "
+                               << kMaxPageSize << "], got " << *pageSize;
+  }
 
   if (failed(c.halfElement(*q, "query")) ||
       failed(c.element(*k, "key", q->getElementType(), "'query' element type")) ||
@@ -150,11 +174,14 @@ static FailureOr<AttentionShape> verifyAttentionInputs(Operation *op,
     return op->emitOpError() << "group size Hq / Hkv = " << *hq / *hkv
                              << " is above the supported " << kMaxGroup;
 
-  if (failed(c.sameDim(*q, "query", 0, *k, "key", 0, "batch")) ||
-      failed(c.sameDim(*q, "query", 0, *v, "value", 0, "batch")) ||
-      failed(c.sameDim(*q, "query", 0, lensType, "lengths", 0, "batch")) ||
+  if ((!paged &&
+       (failed(c.sameDim(*q, "query", 0, *k, "key", 0, "batch")) ||
+        failed(c.sameDim(*q, "query", 0, *v, "value", 0, "batch")))) ||
+      (paged && failed(c.sameDim(*k, "key", 0, *v, "value", 0, "page count")))
+      || failed(c.sameDim(*q, "query", 0, lensType, "lengths", 0, "batch")) ||
       failed(c.sameDim(*k, "key", 1, *v, "value", 1, "KV head")) ||
-      failed(c.sameDim(*k, "key", 2, *v, "value", 2, "sequence capacity")) ||
+      failed(c.sameDim(*k, "key", 2, *v, "value", 2,
+                       paged ? "page size" : "sequence capacity")) ||
       failed(c.sameDim(*q, "query", 2, *k, "key", 3, "head dim")) ||
       failed(c.sameDim(*q, "query", 2, *v, "value", 3, "head dim")))
     return failure();
@@ -191,6 +218,29 @@ static LogicalResult verifyScale(Operation *op, FloatAttr scale) {
   return success();
 }
 
+/// Checks `lse [B, Hq]` (f32) against the query or output `ref`.
+static LogicalResult verifyLse(Operation *op, Value lse, Value ref,
+                               StringRef refName) {
+  if (!lse)
+    return success();
+  OperandChecker c(op);
+  auto l = c.memref(lse, "lse", 2, "[B, Hq]");
+  if (failed(l) ||
+      failed(c.element(*l, "lse", Float32Type::get(op->getContext()),
+                       "the log-sum-exp type")))
+    return failure();
+  auto r = cast<MemRefType>(ref.getType());
+  return success(
+      succeeded(c.sameDim(*l, "lse", 0, r, refName, 0, "batch")) &&
+      succeeded(c.sameDim(*l, "lse", 1, r, refName, 1, "query head")));
+}
+
+int64_t KVCacheOperands::pageSize() const {
+  if (!blockTable)
+    return 0;
+  return cast<MemRefType>(key.getType()).getDimSize(2);
+}
+
 AttentionShape mlir::fd::getAttentionShape(Value query, Value key) {
   auto q = cast<MemRefType>(query.getType());
   auto k = cast<MemRefType>(key.getType());
@@ -204,10 +254,11 @@ AttentionShape mlir::fd::getAttentionShape(Value query, Value key) {
 
 LogicalResult DecodeAttentionOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths());
+                                     getLengths(), getBlockTable());
   if (failed(shape) ||
       failed(verifyAttentionOutput(*this, getOut(), getQuery(), "query", 2,
                                    shape->elementType)) ||
+      failed(verifyLse(*this, getLse(), getQuery(), "query")) ||
       failed(verifyScale(*this, getScaleAttr())))
     return failure();
   // Read the attributes as signed: the generated accessors are unsigned and
@@ -230,9 +281,11 @@ LogicalResult DecodeAttentionOp::verify() {
 
 LogicalResult SplitPlanOp::verify() {
   auto lensType = cast<MemRefType>(getLengths().getType());
-  if (lensType.getRank() != 1 || !lensType.getElementType().isInteger(32))
-    return emitOpError() << "'lengths' must be a rank-1 memref of i32 [B], got "
-                         << lensType;
+  if (lensType.getRank() != 1 || !(lensType.getElementType().isInteger(32) ||
+                                   lensType.getElementType().isInteger(64)))
+    return emitOpError()
+           << "'lengths' must be a rank-1 memref of i32 or i64 [B], got "
+           << lensType;
   return success();
 }
 
@@ -276,7 +329,7 @@ static LogicalResult verifyPartials(Operation *op, Value acc, Value max,
 
 LogicalResult PartialAttentionOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths());
+                                     getLengths(), getBlockTable());
   if (failed(shape) || failed(verifyScale(*this, getScaleAttr())))
     return failure();
   return verifyPartials(*this, getAcc(), getMax(), getSum(), getQuery(),
@@ -300,6 +353,8 @@ LogicalResult MergePartialsOp::verify() {
     return emitOpError() << "head dim D must be 64, 128 or 256, got " << d;
   if (ShapedType::isDynamic(d))
     return emitOpError() << "head dim D (dim 2 of 'out') must be static";
+  if (failed(verifyLse(*this, getLse(), getOut(), "out")))
+    return failure();
   return verifyPartials(*this, getAcc(), getMax(), getSum(), getOut(), "out",
                         2);
 }
@@ -310,7 +365,7 @@ LogicalResult MergePartialsOp::verify() {
 
 LogicalResult OverflowFallbackOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths());
+                                     getLengths(), getBlockTable());
   if (failed(shape) ||
       failed(verifyAttentionOutput(*this, getOut(), getQuery(), "query", 2,
                                    shape->elementType)) ||
@@ -339,7 +394,7 @@ LogicalResult OverflowFallbackOp::verify() {
       failed(c.sameDim(*flags, "flags", 0, q, "query", 0, "batch")) ||
       failed(c.sameDim(*flags, "flags", 1, q, "query", 1, "query head")))
     return failure();
-  return success();
+  return verifyLse(*this, getLse(), getQuery(), "query");
 }
 
 //===----------------------------------------------------------------------===//

@@ -55,7 +55,14 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Value batch = memref::DimOp::create(b, loc, op.getQuery(), 0);
-    Value capacity = memref::DimOp::create(b, loc, op.getKey(), 2);
+    // The most tokens a sequence can hold: Lmax, or max_pages * page_size.
+    KVCacheOperands kv = getKVCache(op);
+    Value capacity =
+        kv.blockTable
+            ? arith::MulIOp::create(
+                  b, loc, memref::DimOp::create(b, loc, kv.blockTable, 1),
+                  cst(kv.pageSize())).getResult()
+            : memref::DimOp::create(b, loc, op.getKey(), 2).getResult();
 
     int64_t fixedSplits = numSplits, fixedChunk = chunkSize;
     if (auto n = op.getNumSplitsAttr()) {
@@ -101,9 +108,10 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
                                         ValueRange{batch, splits});
 
     PartialAttentionOp::create(b, loc, op.getQuery(), op.getKey(),
-                               op.getValue(), op.getLengths(), acc, max, sum,
-                               chunk, op.getScaleAttr(), op.getSoftmax());
-    MergePartialsOp::create(b, loc, acc, max, sum, op.getOut(),
+                               op.getValue(), op.getLengths(),
+                               op.getBlockTable(), acc, max, sum, chunk,
+                               op.getScaleAttr(), op.getSoftmax());
+    MergePartialsOp::create(b, loc, acc, max, sum, op.getOut(), op.getLse(),
                             op.getSoftmax());
     SmallVector<Value> buffers = {acc, max, sum};
     // A fixed unified max is only exact together with its fallback: rows
@@ -114,8 +122,8 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       Value flags = memref::AllocOp::create(b, loc, flagType, ValueRange{batch});
       OverflowFallbackOp::create(b, loc, op.getQuery(), op.getKey(),
                                  op.getValue(), op.getLengths(), max, sum,
-                                 op.getOut(), flags, op.getScaleAttr(),
-                                 unified);
+                                 op.getBlockTable(), op.getOut(), flags,
+                                 op.getLse(), op.getScaleAttr(), unified);
       buffers.push_back(flags);
     }
     for (Value buf : buffers)

@@ -24,6 +24,23 @@ struct AttentionShape {
 
 /// Reads the static attention sizes off verified q/K operands.
 AttentionShape getAttentionShape(Value query, Value key);
+
+/// Largest page size of a paged KV cache (dim 2 of its K/V pools).
+inline constexpr int64_t kMaxPageSize = 65536;
+
+/// How an attention op addresses its K/V rows: a contiguous cache
+/// [B, Hkv, Lmax, D], or pools of pages [num_pages, Hkv, page_size, D]
+/// through a block table [B, max_pages] (null `blockTable`: contiguous).
+struct KVCacheOperands {
+  Value key, value, blockTable;
+  /// Tokens per page; 0 for a contiguous cache.
+  int64_t pageSize() const;
+};
+
+/// The K/V operands of a verified attention op (decode, partial, fallback).
+template <typename OpTy> KVCacheOperands getKVCache(OpTy op) {
+  return {op.getKey(), op.getValue(), op.getBlockTable()};
+}
 } // namespace mlir::fd
 
 #endif // FD_DIALECT_FD_IR_FDOPS_H

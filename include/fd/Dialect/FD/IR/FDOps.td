@@ -20,7 +20,11 @@ def FD_PositiveI64 : ConfinedAttr<I64Attr, [IntPositive]>;
 // fd.decode_attention
 //===----------------------------------------------------------------------===//
 
-def FD_DecodeAttentionOp : FD_Op<"decode_attention"> {
+def FD_OptIn : Arg<Optional<AnyMemRef>, "", [MemRead]>;
+def FD_OptOut : Arg<Optional<AnyMemRef>, "", [MemWrite]>;
+
+def FD_DecodeAttentionOp : FD_Op<"decode_attention",
+                                 [AttrSizedOperandSegments]> {
   let summary = "Attention of one query token per sequence over a KV cache";
   let description = [{
     For every sequence `b < B` and query head `h < Hq`:
@@ -42,7 +46,23 @@ def FD_DecodeAttentionOp : FD_Op<"decode_attention"> {
     `softmax` selects the strategy (`#fd.online_softmax` or
     `#fd.unified_max<...>`). `num_splits` or `chunk_size` fixes how
     `fd-split-kv` splits the sequence; without them the split is chosen at
-    run time.
+    run time. `lengths` may be i32 or i64.
+
+    **Paged KV cache.** With `block_table(%table : memref<?x?xi32>)` K and V
+    are pools of pages `[num_pages, Hkv, page_size, D]` (any strides with an
+    innermost 1, so token-major NHD pages `[num_pages, page_size, Hkv, D]`
+    are the same pool viewed with swapped strides, and one KV tensor
+    `[num_pages, 2, page_size, Hkv, D]` is two views of one buffer). Token
+    `t` of sequence `b` is row `t mod page_size` of page
+    `table[b, t / page_size]`; `page_size` (dim 2) is static, any value in
+    [1, 65536]. Pages a sequence does not reach are never read, and every
+    page index it does reach must be in [0, num_pages): that is the
+    caller's contract (the runtime's page check verifies it on the device).
+
+    **Log-sum-exp.** With `lse(%lse : memref<?x32xf32>)` the op also writes
+    `lse[b, h] = ln(sum_t exp(scale * q[b,h,:] . K[b,g,t,:]))` (natural
+    log, f32), `-inf` for an empty sequence: what merging attention states
+    needs (cascade attention, chunked prefill, context parallelism).
 
     Example (LLaMA-3-8B: 32 query heads sharing 8 KV heads, D = 128):
 
@@ -57,14 +77,17 @@ def FD_DecodeAttentionOp : FD_Op<"decode_attention"> {
     ```
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
-                       FD_In:$lengths, FD_Out:$out,
+                       FD_In:$lengths, FD_OptIn:$block_table, FD_Out:$out,
+                       FD_OptOut:$lse,
                        F32Attr:$scale, FD_SoftmaxAttr:$softmax,
                        OptionalAttr<I64Attr>:$num_splits,
                        OptionalAttr<I64Attr>:$chunk_size);
   let assemblyFormat = [{
     `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
       type($key) `,` type($value) `,` type($lengths) `)`
-    `outs` `(` $out `:` type($out) `)` attr-dict
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    `outs` `(` $out `:` type($out) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
   }];
   let hasVerifier = 1;
 }
@@ -123,7 +146,8 @@ def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
       overflow check reads.
 
     An empty split writes `max = -FLT_MAX` (finite, so that merging never
-    computes `-inf - -inf`), `sum = 0` and `acc = 0`.
+    computes `-inf - -inf`), `sum = 0` and `acc = 0`. `block_table` reads a
+    paged cache as `fd.decode_attention` does.
 
     ```mlir
     fd.partial_attention
@@ -136,12 +160,14 @@ def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
     ```
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
-                       FD_In:$lengths, FD_Out:$acc, FD_Out:$max, FD_Out:$sum,
+                       FD_In:$lengths, FD_OptIn:$block_table, FD_Out:$acc,
+                       FD_Out:$max, FD_Out:$sum,
                        Index:$chunk_size, F32Attr:$scale,
                        FD_SoftmaxAttr:$softmax);
   let assemblyFormat = [{
     `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
       type($key) `,` type($value) `,` type($lengths) `)`
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
     `outs` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
       type($sum) `)`
     `chunk_size` `(` $chunk_size `)` attr-dict
@@ -160,6 +186,7 @@ def FD_MergePartialsOp : FD_Op<"merge_partials"> {
     by `2^(max_s - M)` with `M = max_s max_s` (log-sum-exp), unified max adds
     numerators and denominators as they are; both end with one division.
     A row whose total sum is 0 (every split empty) gets a zero output.
+    With `lse`, also the row's natural log-sum-exp (`-inf` when empty).
 
     ```mlir
     fd.merge_partials
@@ -169,11 +196,12 @@ def FD_MergePartialsOp : FD_Op<"merge_partials"> {
     ```
   }];
   let arguments = (ins FD_In:$acc, FD_In:$max, FD_In:$sum, FD_Out:$out,
-                       FD_SoftmaxAttr:$softmax);
+                       FD_OptOut:$lse, FD_SoftmaxAttr:$softmax);
   let assemblyFormat = [{
     `ins` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
       type($sum) `)`
-    `outs` `(` $out `:` type($out) `)` attr-dict
+    `outs` `(` $out `:` type($out) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
   }];
   let hasVerifier = 1;
 }
@@ -182,7 +210,8 @@ def FD_MergePartialsOp : FD_Op<"merge_partials"> {
 // fd.overflow_fallback
 //===----------------------------------------------------------------------===//
 
-def FD_OverflowFallbackOp : FD_Op<"overflow_fallback"> {
+def FD_OverflowFallbackOp : FD_Op<"overflow_fallback",
+                                  [AttrSizedOperandSegments]> {
   let summary = "Recompute the rows whose unified-max partials overflowed";
   let description = [{
     The exactness guarantee of the unified-max strategy (FlashDecoding++).
@@ -200,7 +229,9 @@ def FD_OverflowFallbackOp : FD_Op<"overflow_fallback"> {
     Such rows are recomputed from `q`, `K`, `V` with the synchronised
     online-softmax path (the same arithmetic as `#fd.online_softmax`) and
     overwrite `out`; `flags[b, h]` is set to 1 for them and 0 for every other
-    row, so the number of rows that fell back is the sum of `flags`.
+    row, so the number of rows that fell back is the sum of `flags`. With
+    `lse`, a recomputed row overwrites its log-sum-exp too; `block_table`
+    reads a paged cache as `fd.decode_attention` does.
 
     ```mlir
     fd.overflow_fallback
@@ -214,14 +245,18 @@ def FD_OverflowFallbackOp : FD_Op<"overflow_fallback"> {
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
                        FD_In:$lengths, FD_In:$max, FD_In:$sum,
+                       FD_OptIn:$block_table,
                        Arg<AnyMemRef, "", [MemRead, MemWrite]>:$out,
-                       FD_Out:$flags, F32Attr:$scale,
-                       FD_UnifiedMaxAttr:$softmax);
+                       FD_Out:$flags,
+                       Arg<Optional<AnyMemRef>, "", [MemRead, MemWrite]>:$lse,
+                       F32Attr:$scale, FD_UnifiedMaxAttr:$softmax);
   let assemblyFormat = [{
     `ins` `(` $query `,` $key `,` $value `,` $lengths `,` $max `,` $sum `:`
       type($query) `,` type($key) `,` type($value) `,` type($lengths) `,`
       type($max) `,` type($sum) `)`
-    `outs` `(` $out `,` $flags `:` type($out) `,` type($flags) `)` attr-dict
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    `outs` `(` $out `,` $flags `:` type($out) `,` type($flags) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
   }];
   let hasVerifier = 1;
 }

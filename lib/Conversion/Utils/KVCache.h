@@ -1,0 +1,42 @@
+//===- KVCache.h - addressing a K/V row, contiguous or paged ----*- C++ -*-===//
+//
+// Private to lib/Conversion. The one place that turns (sequence, KV head,
+// token) into memref indices of a K or V operand, for the reference loops
+// (FDToSCF) and every GPU kernel (FDToGPU's KVCacheAccess), so the paged
+// form reaches all of them by construction.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FD_LIB_CONVERSION_UTILS_KVCACHE_H
+#define FD_LIB_CONVERSION_UTILS_KVCACHE_H
+
+#include "KernelEmitter.h"
+
+#include "fd/Dialect/FD/IR/FDOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+namespace mlir::fd {
+
+/// The indices of element `d` of token `t` of (batch, kvHead) in `cache`
+/// (kv.key or kv.value): {batch, kvHead, t, d} in a contiguous cache,
+/// {table[batch, t / page_size], kvHead, t mod page_size, d} in a paged one.
+/// The page index is the caller's contract (FDOps.td); arith folds the
+/// division away for page size 1 and turns powers of two into shifts.
+inline SmallVector<Value, 4> kvRowIndices(KernelEmitter &e,
+                                          const KVCacheOperands &kv,
+                                          Value batch, Value kvHead, Value t,
+                                          Value d) {
+  if (!kv.blockTable)
+    return {batch, kvHead, t, d};
+  int64_t pageSize = kv.pageSize();
+  Value slot = e.divui(t, pageSize);
+  Value page = memref::LoadOp::create(e.b, e.loc, kv.blockTable,
+                                      ValueRange{batch, slot});
+  page = arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page);
+  return {page, kvHead, e.remui(t, pageSize), d};
+}
+
+} // namespace mlir::fd
+
+#endif // FD_LIB_CONVERSION_UTILS_KVCACHE_H
