@@ -47,10 +47,13 @@ struct TensorExpectation {
   /// when vector loads are used.
   uint64_t alignment;
   bool vectorStrides;
-  /// q, lens and out are identity-layout memrefs in the compiled kernels,
-  /// which compute addresses from the sizes and ignore the strides passed:
-  /// only k and v may be strided views (docs/bundle.md).
-  bool contiguous;
+  /// What the kernels were compiled for (the manifest's args): static sizes
+  /// and strides, and whether the layout is the identity, in which case the
+  /// compiled code computes addresses from the sizes alone.
+  const TensorSpec *spec;
+  /// Without recorded layouts (older bundles): whether the tensor must be
+  /// contiguous row-major (q, lens and out were identity memrefs).
+  bool legacyContiguous;
 };
 } // namespace
 
@@ -65,6 +68,13 @@ static std::string hexPointer(const void *p) {
   return buf;
 }
 
+static std::string joinInts(const int64_t *v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
 static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
   if (!t.data)
     return argError(want.name, "data pointer is null");
@@ -74,6 +84,8 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
   if (t.rank != want.rank)
     return argError(want.name, "rank is " + std::to_string(t.rank) +
                                    ", expected " + std::to_string(want.rank));
+  const TensorSpec *spec = want.spec;
+  bool recorded = spec && spec->sizes.size() == static_cast<size_t>(t.rank);
   for (int d = 0; d < t.rank; ++d) {
     std::string dim =
         "dim " + std::to_string(d) + " (" + want.dimNames[d] + ")";
@@ -85,6 +97,11 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
                                      ", expected " +
                                      std::to_string(want.sizes[d]) + " (" +
                                      want.origins[d] + ")");
+    if (recorded && spec->sizes[d] >= 0 && t.sizes[d] != spec->sizes[d])
+      return argError(want.name, dim + " is " + std::to_string(t.sizes[d]) +
+                                     ", but the entry was compiled for a "
+                                     "static " +
+                                     std::to_string(spec->sizes[d]));
     if (t.strides[d] < 0)
       return argError(want.name, dim + " has negative stride " +
                                      std::to_string(t.strides[d]));
@@ -97,29 +114,30 @@ static Status checkTensor(const TensorRef &t, const TensorExpectation &want) {
                                    std::to_string(t.strides[inner]) +
                                    ", expected 1 (the last dim must be "
                                    "contiguous)");
-  if (want.contiguous) {
-    int64_t expected = 1;
-    for (int d = inner; d >= 0; --d) {
-      if (t.sizes[d] > 1 && t.strides[d] != expected) {
-        std::string got, rowMajor;
-        int64_t stride = 1;
-        std::vector<int64_t> packed(t.rank);
-        for (int i = t.rank - 1; i >= 0; --i) {
-          packed[i] = stride;
-          stride *= t.sizes[i];
-        }
-        for (int i = 0; i < t.rank; ++i) {
-          got += (i ? ", " : "") + std::to_string(t.strides[i]);
-          rowMajor += (i ? ", " : "") + std::to_string(packed[i]);
-        }
-        return argError(want.name, "strides [" + got +
-                                       "] are not contiguous row-major "
-                                       "(expected [" +
-                                       rowMajor +
-                                       "]); only k and v may be strided");
-      }
-      expected *= t.sizes[d];
-    }
+  bool contiguous = recorded ? spec->contiguous : want.legacyContiguous;
+  int64_t packed[4] = {0, 0, 0, 0};
+  for (int64_t d = inner, stride = 1; d >= 0; --d) {
+    packed[d] = stride;
+    stride *= t.sizes[d];
+  }
+  for (int d = inner; d >= 0; --d) {
+    if (t.sizes[d] <= 1)
+      continue;
+    if (contiguous && t.strides[d] != packed[d])
+      return argError(want.name,
+                      "strides [" + joinInts(t.strides, t.rank) +
+                          "] are not contiguous row-major (expected [" +
+                          joinInts(packed, t.rank) +
+                          "]): the entry was compiled for an identity "
+                          "layout (give the function argument a "
+                          "strided<[...]> layout to pass views)");
+    if (recorded && spec->strides[d] >= 0 && t.strides[d] != spec->strides[d])
+      return argError(want.name, "stride of dim " + std::to_string(d) + " (" +
+                                     want.dimNames[d] + ") is " +
+                                     std::to_string(t.strides[d]) +
+                                     ", but the entry was compiled for a "
+                                     "static " +
+                                     std::to_string(spec->strides[d]));
   }
   uint64_t address = reinterpret_cast<uintptr_t>(t.data);
   if (address % want.alignment != 0)
@@ -160,14 +178,33 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
                          "the plan was made for entry '" + plan.entryName +
                              "', not '" + entry.name + "'");
   int64_t hq = entry.numQHeads, hkv = entry.numKvHeads, d = entry.headDim;
-  // B comes from q and L from k; every other tensor must agree with them.
+  bool paged = entry.tensor(Tensor::BlockTable).present;
+  bool hasLse = entry.tensor(Tensor::Lse).present;
+  // Tensors the entry does not take must not be passed: a caller that
+  // passes an lse buffer to an entry without that output would read garbage.
+  if (!paged && args.blockTable.data)
+    return argError(binding::kBlockTable.data(),
+                    "entry '" + entry.name +
+                        "' reads a contiguous KV cache; compile it with "
+                        "block_table(...) to pass pages");
+  if (!hasLse && args.lse.data)
+    return argError(binding::kLse.data(),
+                    "entry '" + entry.name +
+                        "' has no log-sum-exp output; compile it with "
+                        "lse(...)");
+  // B comes from q, L (or the page count) from k; every other tensor must
+  // agree with them.
   int64_t b = args.q.rank >= 1 ? args.q.sizes[0] : -1;
   int64_t l = args.k.rank >= 3 ? args.k.sizes[2] : -1;
+  int64_t pages = args.k.rank >= 1 ? args.k.sizes[0] : -1;
   std::string hqFrom = "num_q_heads of entry '" + entry.name + "'";
   std::string hkvFrom = "num_kv_heads of entry '" + entry.name + "'";
   std::string dFrom = "head_dim of entry '" + entry.name + "'";
+  std::string psFrom = "the page size of entry '" + entry.name + "'";
   const char *bFrom = "the batch of 'q'";
   const char *lFrom = "L of 'k'";
+  const char *pFrom = "the page count of 'k'";
+  auto spec = [&](Tensor t) { return &entry.tensor(t); };
   const TensorExpectation q = {
       binding::kQ.data(),
       entry.dtype,
@@ -177,8 +214,9 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       {"", hqFrom.c_str(), dFrom.c_str(), ""},
       kVectorBytes,
       true,
+      spec(Tensor::Q),
       true};
-  const TensorExpectation k = {
+  TensorExpectation k = {
       binding::kK.data(),
       entry.dtype,
       4,
@@ -187,26 +225,36 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       {bFrom, hkvFrom.c_str(), "", dFrom.c_str()},
       kVectorBytes,
       true,
+      spec(Tensor::K),
       false};
-  const TensorExpectation v = {
-      binding::kV.data(),
-      entry.dtype,
-      4,
-      {b, hkv, l, d},
-      {sym::kB.data(), sym::kHkv.data(), sym::kL.data(), sym::kD.data()},
-      {bFrom, hkvFrom.c_str(), lFrom, dFrom.c_str()},
-      kVectorBytes,
-      true,
-      false};
-  // lens is read as scalars, so only its natural alignment matters.
+  TensorExpectation v = k;
+  v.name = binding::kV.data();
+  v.sizes[2] = l;
+  v.origins[2] = lFrom;
+  v.spec = spec(Tensor::V);
+  if (paged) {
+    for (TensorExpectation *kv : {&k, &v}) {
+      kv->sizes[0] = -1;
+      kv->sizes[2] = entry.pageSize;
+      kv->dimNames[0] = "num_pages";
+      kv->dimNames[2] = "page_size";
+      kv->origins[2] = psFrom.c_str();
+    }
+    v.sizes[0] = pages;
+    v.origins[0] = pFrom;
+  }
+  const TensorSpec *lensSpec = spec(Tensor::Lens);
+  DType lensType = lensSpec->present ? lensSpec->elem : DType::I32;
+  // lens and the block table are read as scalars: natural alignment.
   const TensorExpectation lens = {binding::kLens.data(),
-                                  DType::I32,
+                                  lensType,
                                   1,
                                   {b, 0, 0, 0},
                                   {sym::kB.data(), "", "", ""},
                                   {bFrom, "", "", ""},
-                                  4,
+                                  dtypeSize(lensType),
                                   false,
+                                  lensSpec,
                                   true};
   const TensorExpectation out = {
       binding::kOut.data(),
@@ -217,14 +265,37 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       {bFrom, hqFrom.c_str(), dFrom.c_str(), ""},
       kVectorBytes,
       true,
+      spec(Tensor::Out),
       true};
+  const TensorSpec *tableSpec = spec(Tensor::BlockTable);
+  const TensorExpectation table = {binding::kBlockTable.data(),
+                                   tableSpec->elem,
+                                   2,
+                                   {b, -1, 0, 0},
+                                   {sym::kB.data(), "max_pages", "", ""},
+                                   {bFrom, "", "", ""},
+                                   dtypeSize(tableSpec->elem),
+                                   false,
+                                   tableSpec,
+                                   false};
+  const TensorExpectation lse = {binding::kLse.data(),
+                                 DType::F32,
+                                 2,
+                                 {b, hq, 0, 0},
+                                 {sym::kB.data(), sym::kHq.data(), "", ""},
+                                 {bFrom, hqFrom.c_str(), "", ""},
+                                 4,
+                                 false,
+                                 spec(Tensor::Lse),
+                                 false};
   std::pair<const TensorRef *, const TensorExpectation *> checks[] = {
-      {&args.q, &q},
-      {&args.k, &k},
-      {&args.v, &v},
-      {&args.lens, &lens},
-      {&args.out, &out}};
+      {&args.q, &q},         {&args.k, &k},
+      {&args.v, &v},         {&args.lens, &lens},
+      {&args.out, &out},     {&args.blockTable, paged ? &table : nullptr},
+      {&args.lse, hasLse ? &lse : nullptr}};
   for (auto [tensor, want] : checks) {
+    if (!want)
+      continue;
     if (tensor->rank < 0 || tensor->rank > 4)
       return argError(want->name, "rank " + std::to_string(tensor->rank) +
                                       " is out of range [0, 4]");
@@ -240,5 +311,20 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
   ProblemShape shape;
   shape.batch = b;
   shape.cacheLen = l;
+  if (paged) {
+    int64_t maxPages = args.blockTable.sizes[1];
+    if (maxPages < 1)
+      return argError(binding::kBlockTable.data(),
+                      "dim 1 (max_pages) is 0: a block table needs a column");
+    if (pages < 1)
+      return argError(binding::kK.data(),
+                      "dim 0 (num_pages) is 0: the page pool is empty");
+    if (maxPages > INT32_MAX / entry.pageSize)
+      return argError(binding::kBlockTable.data(),
+                      "max_pages " + std::to_string(maxPages) + " x page size " +
+                          std::to_string(entry.pageSize) +
+                          " tokens exceeds 2147483647");
+    shape.cacheLen = maxPages * entry.pageSize;
+  }
   return shape;
 }

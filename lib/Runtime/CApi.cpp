@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <exception>
 #include <new>
+#include <cstring>
 #include <string>
 
 using namespace fd::rt;
@@ -371,11 +372,25 @@ int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
   });
 }
 
-int fd_executable_run(fd_executable *executable, const fd_plan *plan,
-                      const fd_attention_args *args, void *workspace,
-                      uint64_t workspace_bytes, struct CUstream_st *stream) {
-  const char *fn = __func__;
+namespace {
+// Both run entry points; `fn` names the one the caller used in errors.
+int runAttention(const char *fn, fd_executable *executable, const fd_plan *plan,
+                 const fd_attention_args *args,
+                 const fd_attention_extras *extras, void *workspace,
+                 uint64_t workspace_bytes, CUstream stream) {
   return guarded(fn, [&]() -> Status {
+    // A caller built against an older header passes a smaller struct: read
+    // only what it has.
+    fd_attention_extras ex = {};
+    if (extras) {
+      if (extras->size < sizeof(uint32_t) || extras->size > sizeof(ex))
+        return Status::error(ErrorCode::InvalidArgument,
+                             std::string(fn) + ": extras->size is " +
+                                 std::to_string(extras->size) +
+                                 ", expected sizeof(fd_attention_extras) = " +
+                                 std::to_string(sizeof(ex)));
+      std::memcpy(&ex, extras, extras->size);
+    }
     if (!executable)
       return nullArgument(fn, "executable");
     if (!plan)
@@ -388,7 +403,7 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
       return valid;
     Expected<Plan> rebuilt = rebuildPlan(bundle, *plan);
     if (!rebuilt)
-      return rebuilt.getStatus().withContext("fd_executable_run: bad plan");
+      return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
     Expected<const BoundEntry *> bound =
         executable->executable->bind(static_cast<size_t>(plan->entry));
     if (!bound)
@@ -398,7 +413,9 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
         {binding::kK, &args->k},
         {binding::kV, &args->v},
         {binding::kLens, &args->lens},
-        {binding::kOut, &args->out}};
+        {binding::kOut, &args->out},
+        {binding::kBlockTable, &ex.block_table},
+        {binding::kLse, &ex.lse}};
     for (auto [name, tensor] : tensors)
       if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
         return Status::error(ErrorCode::InvalidArgument,
@@ -411,13 +428,32 @@ int fd_executable_run(fd_executable *executable, const fd_plan *plan,
     cppArgs.v = toTensorRef(args->v);
     cppArgs.lens = toTensorRef(args->lens);
     cppArgs.out = toTensorRef(args->out);
-    // cuda.h's CUstream is `struct CUstream_st *`: the same type.
-    CUstream cuStream = stream;
+    if (ex.block_table.data)
+      cppArgs.blockTable = toTensorRef(ex.block_table);
+    if (ex.lse.data)
+      cppArgs.lse = toTensorRef(ex.lse);
     if (!workspace && workspace_bytes == 0 && rebuilt->workspaceBytes > 0)
-      return (*bound)->run(*rebuilt, cppArgs, cuStream);
+      return (*bound)->run(*rebuilt, cppArgs, stream);
     return (*bound)->run(*rebuilt, cppArgs, workspace, workspace_bytes,
-                         cuStream);
+                         stream);
   });
+}
+} // namespace
+
+// cuda.h's CUstream is `struct CUstream_st *`: the same type.
+int fd_executable_run(fd_executable *executable, const fd_plan *plan,
+                      const fd_attention_args *args, void *workspace,
+                      uint64_t workspace_bytes, struct CUstream_st *stream) {
+  return runAttention(__func__, executable, plan, args, nullptr, workspace,
+                      workspace_bytes, stream);
+}
+
+int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
+                         const fd_attention_args *args,
+                         const fd_attention_extras *extras, void *workspace,
+                         uint64_t workspace_bytes, struct CUstream_st *stream) {
+  return runAttention(__func__, executable, plan, args, extras, workspace,
+                      workspace_bytes, stream);
 }
 
 int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,

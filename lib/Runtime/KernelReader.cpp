@@ -254,10 +254,17 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
   } else if (arg.bind == binding::kK || arg.bind == binding::kV) {
     arg.source = arg.bind == binding::kK ? ArgSource::K : ArgSource::V;
     wantRank = 4;
-  } else if (arg.bind == binding::kLens) {
-    arg.source = ArgSource::Lens;
-    wantElem = DType::I32;
-    wantRank = 1;
+  } else if (arg.bind == binding::kLens ||
+             arg.bind == binding::kBlockTable) {
+    // Read as integers of either width (the compiler accepts both).
+    arg.source = arg.bind == binding::kLens ? ArgSource::Lens
+                                            : ArgSource::BlockTable;
+    wantElem = arg.elem == DType::I64 ? DType::I64 : DType::I32;
+    wantRank = arg.source == ArgSource::Lens ? 1 : 2;
+  } else if (arg.bind == binding::kLse) {
+    arg.source = ArgSource::Lse;
+    wantElem = DType::F32;
+    wantRank = 2;
   } else {
     for (size_t i = 0; i < workspace.size(); ++i) {
       if (workspace[i].name != arg.bind)
@@ -271,8 +278,8 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
       if (attention)
         return fail(bindJson, bindPath,
                     "unknown memref binding '" + arg.bind +
-                        "' (expected q, k, v, lens, out or a workspace "
-                        "buffer name)");
+                        "' (expected q, k, v, lens, out, block_table, lse or "
+                        "a workspace buffer name)");
       arg.source = ArgSource::Other;
       return true;
     }
@@ -290,5 +297,39 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
     return fail(*json.find(key::kRank), joinPath(path, key::kRank),
                 "memref '" + arg.bind + "' has rank " + std::to_string(rank) +
                     ", expected " + std::to_string(wantRank));
+  return readLayout(json, path, arg);
+}
+
+bool BundleReader::readLayout(const JsonValue &json, const std::string &path,
+                              ArgSpec &arg) {
+  for (auto [name, out] : {std::pair{key::kSizes, &arg.sizes},
+                           std::pair{key::kStrides, &arg.strides}}) {
+    const JsonValue *list = field(json, path, name, Kind::Array, false);
+    if (!list) {
+      if (!error.ok())
+        return false;
+      continue;
+    }
+    std::string listPath = joinPath(path, name);
+    if (list->size() != static_cast<size_t>(arg.rank))
+      return fail(*list, listPath,
+                  std::to_string(list->size()) + " values for a rank-" +
+                      std::to_string(arg.rank) + " memref");
+    for (size_t i = 0; i < list->size(); ++i) {
+      const JsonValue &item = list->getItems()[i];
+      if (!item.isInteger() || item.getInteger() < -1 ||
+          item.getInteger() > INT64_MAX / 2)
+        return fail(item, indexPath(listPath, i),
+                    "expected -1 (dynamic) or a non-negative integer");
+      out->push_back(item.getInteger());
+    }
+  }
+  if (arg.sizes.empty() != arg.strides.empty())
+    return fail(json, path, "'sizes' and 'strides' come together");
+  if (const JsonValue *c = field(json, path, key::kContiguous, Kind::Bool,
+                                 false))
+    arg.contiguous = c->getBool();
+  else if (!error.ok())
+    return false;
   return true;
 }

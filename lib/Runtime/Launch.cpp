@@ -160,6 +160,12 @@ Status fd::rt::packKernelParams(const KernelSpec &kernel,
     case ArgSource::Out:
       tensor = &args.out;
       break;
+    case ArgSource::BlockTable:
+      tensor = &args.blockTable;
+      break;
+    case ArgSource::Lse:
+      tensor = &args.lse;
+      break;
     case ArgSource::Workspace: {
       const WorkspaceMemref &buffer = bindings.buffers[arg.workspaceIndex];
       params.pushMemref(buffer.pointer, buffer.rank, buffer.sizes,

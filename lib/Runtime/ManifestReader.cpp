@@ -495,6 +495,66 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
   if (variants.empty())
     variants.push_back(std::move(top));
   entry.variants = std::move(variants);
+  return collectTensors(json, path, entry);
+}
+
+/// The Tensor a memref argument binds, if it binds a caller tensor.
+static std::optional<Tensor> tensorOf(ArgSource source) {
+  switch (source) {
+  case ArgSource::Q:
+    return Tensor::Q;
+  case ArgSource::K:
+    return Tensor::K;
+  case ArgSource::V:
+    return Tensor::V;
+  case ArgSource::Lens:
+    return Tensor::Lens;
+  case ArgSource::Out:
+    return Tensor::Out;
+  case ArgSource::BlockTable:
+    return Tensor::BlockTable;
+  case ArgSource::Lse:
+    return Tensor::Lse;
+  default:
+    return std::nullopt;
+  }
+}
+
+bool BundleReader::collectTensors(const JsonValue &json,
+                                  const std::string &path, EntrySpec &entry) {
+  // Every kernel argument bound to one tensor comes from one function
+  // argument, so all must agree; a bundle where they do not was not
+  // written by fd-compile.
+  for (const VariantSpec &variant : entry.variants)
+    for (const KernelSpec &kernel : variant.kernels)
+      for (const ArgSpec &arg : kernel.args) {
+        std::optional<Tensor> t = tensorOf(arg.source);
+        if (!t)
+          continue;
+        TensorSpec &spec = entry.tensors[static_cast<int>(*t)];
+        if (!spec.present) {
+          spec = {true, arg.elem, arg.rank, arg.sizes, arg.strides,
+                  arg.contiguous};
+          continue;
+        }
+        if (spec.elem != arg.elem || spec.sizes != arg.sizes ||
+            spec.strides != arg.strides || spec.contiguous != arg.contiguous)
+          return fail(json, path,
+                      "kernel '" + kernel.symbol + "' takes '" + arg.bind +
+                          "' with another type or layout than an earlier "
+                          "kernel of the entry");
+      }
+  const TensorSpec &table = entry.tensor(Tensor::BlockTable);
+  const TensorSpec &k = entry.tensor(Tensor::K);
+  if (table.present) {
+    // The kernels divide by the page size; it is static in the compiled
+    // code, so the manifest must say it.
+    if (k.sizes.size() != 4 || k.sizes[2] < 1)
+      return fail(json, path,
+                  "a paged entry (with 'block_table') must record k's static "
+                  "page size (dim 2 of its 'sizes')");
+    entry.pageSize = k.sizes[2];
+  }
   return true;
 }
 
@@ -511,7 +571,8 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
                       std::to_string(kMaxWorkspaceBuffers));
     std::set<std::string> names;
     for (std::string_view tensor :
-         {binding::kQ, binding::kK, binding::kV, binding::kLens, binding::kOut})
+         {binding::kQ, binding::kK, binding::kV, binding::kLens, binding::kOut,
+          binding::kBlockTable, binding::kLse})
       names.emplace(tensor);
     for (size_t i = 0; i < workspace->size(); ++i) {
       WorkspaceSpec buffer;

@@ -66,6 +66,12 @@ private:
   bool readArg(const JsonValue &json, const std::string &path,
                const EntrySpec &entry,
                const std::vector<WorkspaceSpec> &workspace, ArgSpec &arg);
+  /// A memref argument's optional "sizes", "strides" and "contiguous".
+  bool readLayout(const JsonValue &json, const std::string &path,
+                  ArgSpec &arg);
+  /// EntrySpec::tensors and pageSize from the kernels' arguments.
+  bool collectTensors(const JsonValue &json, const std::string &path,
+                      EntrySpec &entry);
   bool readSize(const JsonValue &json, const std::string &path,
                 const char *what, SizeExpr &size);
   bool checkPtxParams(const JsonValue &args, const std::string &path,

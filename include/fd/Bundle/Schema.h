@@ -88,6 +88,12 @@ inline constexpr const char *kPdl = "pdl";
 inline constexpr const char *kArgs = "args";
 inline constexpr const char *kBind = "bind";
 inline constexpr const char *kRank = "rank";
+/// A memref argument's static sizes and strides (-1: dynamic) and whether
+/// its layout is the identity (row-major over its sizes): what the kernels
+/// were compiled for, which the runtime holds every caller tensor to.
+inline constexpr const char *kSizes = "sizes";
+inline constexpr const char *kStrides = "strides";
+inline constexpr const char *kContiguous = "contiguous";
 inline constexpr const char *kType = "type";
 inline constexpr const char *kResources = "resources";
 inline constexpr const char *kRegisters = "registers";

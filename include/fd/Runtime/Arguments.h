@@ -31,22 +31,29 @@ struct TensorRef {
 TensorRef makeTensorRef(void *data, DType dtype,
                         std::initializer_list<int64_t> sizes);
 
-/// The buffers of one decode-attention step:
-/// q [B,Hq,D], k and v [B,Hkv,L,D], lens [B] i32, out [B,Hq,D].
+/// The buffers of one decode-attention step: q [B,Hq,D], k and v
+/// [B,Hkv,L,D] (paged: pools [num_pages,Hkv,page_size,D]), lens [B] (i32 or
+/// i64, as compiled), out [B,Hq,D]; for a paged entry the block table
+/// [B,max_pages], for an entry with that output lse [B,Hq] f32. Tensors an
+/// entry does not take stay empty (null data).
 struct AttentionArgs {
   TensorRef q, k, v, lens, out;
+  TensorRef blockTable, lse;
 };
 
 /// What validation learned about the step.
 struct ProblemShape {
   int64_t batch = 0;    ///< B
-  int64_t cacheLen = 0; ///< L, the K/V capacity
+  int64_t cacheLen = 0; ///< L, the most tokens a sequence can hold
 };
 
 /// Checks \p args against \p entry and \p plan: ranks, dtypes, Hq/Hkv/D,
-/// B consistent and within the plan, L equal for k and v, innermost stride 1,
-/// non-null pointers and the 16-byte alignment that vector loads need. Each
-/// error names the argument and what was expected.
+/// B consistent and within the plan, L equal for k and v (pages: the page
+/// size compiled in), innermost stride 1, the static sizes and strides and
+/// the contiguity the kernels were compiled for (the manifest's args),
+/// non-null pointers and the 16-byte alignment that vector loads need; a
+/// block table or lse only where the entry takes one. Each error names the
+/// argument and what was expected.
 Expected<ProblemShape> validateAttentionArgs(const EntrySpec &entry,
                                              const Plan &plan,
                                              const AttentionArgs &args);

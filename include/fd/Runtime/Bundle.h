@@ -139,6 +139,8 @@ enum class ArgSource {
   W,         ///< flat GEMM weight W [N, K]
   Bias,      ///< flat GEMM bias [N]
   Y,         ///< flat GEMM output y [M, N]
+  BlockTable, ///< paged KV cache: page indices [B, max_pages]
+  Lse,        ///< log-sum-exp output [B, Hq] f32
   Other,     ///< a memref of an op this runtime cannot launch (listed only)
 };
 
@@ -151,6 +153,11 @@ struct ArgSpec {
   ArgSource source = ArgSource::Other;
   int workspaceIndex = -1;
   Symbol symbol = Symbol::B;
+  /// Memrefs: the static sizes and strides the kernel was compiled for (-1
+  /// where dynamic) and whether its layout is the identity; empty when the
+  /// manifest does not record them (older bundles).
+  std::vector<int64_t> sizes, strides;
+  bool contiguous = false;
 
   /// Kernel parameters this argument expands to (3 + 2 * rank for memrefs).
   size_t getNumParams() const {
@@ -228,6 +235,21 @@ struct VariantSpec {
   int scoreStats = -1;
 };
 
+/// One caller tensor of a decode_attention entry as its kernels take it
+/// (the first kernel argument bound to it; the reader checks that every
+/// other agrees).
+struct TensorSpec {
+  bool present = false;
+  DType elem = DType::F16;
+  int rank = 0;
+  std::vector<int64_t> sizes, strides; ///< -1: dynamic; empty: unrecorded
+  bool contiguous = false;
+};
+
+/// The caller tensors of a decode_attention entry, in TensorSpec order.
+enum class Tensor : int { Q, K, V, Lens, Out, BlockTable, Lse };
+constexpr int kNumTensors = 7;
+
 struct EntrySpec {
   std::string name;
   OpKind op = OpKind::DecodeAttention;
@@ -249,6 +271,14 @@ struct EntrySpec {
 
   /// Index of the variant named \p variantName, or -1.
   int findVariant(std::string_view variantName) const;
+  /// decode_attention: its caller tensors (Tensor order). block_table is
+  /// present for a paged KV cache, lse for an entry with that output.
+  std::array<TensorSpec, kNumTensors> tensors;
+  const TensorSpec &tensor(Tensor t) const {
+    return tensors[static_cast<int>(t)];
+  }
+  /// Tokens per page of a paged KV cache (dim 2 of k), 0 if contiguous.
+  int64_t pageSize = 0;
 };
 
 /// A parsed, fully validated bundle. Immutable once loaded.

@@ -53,10 +53,30 @@ typedef struct fd_tensor {
   int64_t strides[4];
 } fd_tensor;
 
-/* q [B,Hq,D], k and v [B,Hkv,L,D], lens [B] i32 (device), out [B,Hq,D]. */
+/* q [B,Hq,D], k and v [B,Hkv,L,D], lens [B] i32 (device), out [B,Hq,D].
+ * q and out may be strided views where the entry was compiled with a
+ * strided layout for them; lens is i64 where compiled so. For a paged entry
+ * k and v are page pools [num_pages,Hkv,page_size,D] (see extras). */
 typedef struct fd_attention_args {
   fd_tensor q, k, v, lens, out;
 } fd_attention_args;
+
+/* The tensors only some entries take. Zero-initialise, set `size` to
+ * sizeof(fd_attention_extras) and fill what the entry has; a tensor with
+ * data == NULL is absent, and passing one an entry does not take is an
+ * error, as is leaving out one it needs.
+ *   block_table: paged entries, [B, max_pages] i32 (or i64 as compiled) on
+ *     the device: token t of sequence b is row t % page_size of page
+ *     block_table[b][t / page_size]. Pages a sequence reaches must be in
+ *     [0, num_pages) (the caller's contract, as in vLLM).
+ *   lse: entries compiled with an lse output, [B, Hq] f32: the natural
+ *     log-sum-exp of each row's scores, -inf for an empty sequence. */
+typedef struct fd_attention_extras {
+  uint32_t size;
+  uint32_t reserved;
+  fd_tensor block_table;
+  fd_tensor lse;
+} fd_attention_extras;
 
 /* How an entry is launched (see docs/bundle.md, "Split planning"). Filled by
  * the planning functions; run recomputes grids and the workspace layout from
@@ -133,6 +153,14 @@ int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
 int fd_executable_run(fd_executable *executable, const fd_plan *plan,
                       const fd_attention_args *args, void *workspace,
                       uint64_t workspace_bytes, struct CUstream_st *stream);
+/* fd_executable_run with the tensors of paged entries and of entries with
+ * an lse output (extras may be NULL: none). CUDA-graph safe as run is: the
+ * block table and lengths are read on the device, grids come from the
+ * plan. */
+int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
+                         const fd_attention_args *args,
+                         const fd_attention_extras *extras, void *workspace,
+                         uint64_t workspace_bytes, struct CUstream_st *stream);
 
 /* Measured launch-variant choices (split / unsplit / two_kernel /
  * single_launch) per shape, written by fd-bench --write-variant-table; see

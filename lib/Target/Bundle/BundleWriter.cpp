@@ -143,6 +143,25 @@ static FailureOr<Kernel> readKernel(gpu::GPUFuncOp fn) {
       a.isMemref = true;
       a.elem = typeName(mt.getElementType());
       a.rank = mt.getRank();
+      SmallVector<int64_t> strides;
+      int64_t offset = 0;
+      if (failed(mt.getStridesAndOffset(strides, offset)))
+        return fn.emitError() << "fd-compile: argument " << i << " of kernel '"
+                              << fn.getName() << "' has a non-strided layout "
+                              << mt;
+      // The runtime passes offset 0 and the tensor's own base pointer.
+      if (!ShapedType::isDynamic(offset) && offset != 0)
+        return fn.emitError() << "fd-compile: argument " << i << " of kernel '"
+                              << fn.getName() << "' has the static offset "
+                              << offset << "; use offset 0 or ?";
+      auto dynToMinus1 = [](int64_t v) {
+        return ShapedType::isDynamic(v) ? int64_t(-1) : v;
+      };
+      for (int64_t s : mt.getShape())
+        a.sizes.push_back(dynToMinus1(s));
+      for (int64_t s : strides)
+        a.strides.push_back(dynToMinus1(s));
+      a.contiguous = mt.getLayout().isIdentity();
     } else {
       a.elem = typeName(type);
     }
@@ -404,6 +423,16 @@ private:
             if (a.isMemref) {
               j.attribute(key::kElem, a.elem);
               j.attribute(key::kRank, a.rank);
+              j.attributeArray(key::kSizes, [&] {
+                for (int64_t s : a.sizes)
+                  j.value(s);
+              });
+              j.attributeArray(key::kStrides, [&] {
+                for (int64_t s : a.strides)
+                  j.value(s);
+              });
+              if (a.contiguous)
+                j.attribute(key::kContiguous, true);
             } else {
               j.attribute(key::kType, a.elem);
             }

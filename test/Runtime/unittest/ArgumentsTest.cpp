@@ -162,7 +162,8 @@ TEST(ArgsStrides) {
   step.args.q.strides[0] = 4104;
   CHECK_ERROR(step.validate(), "argument 'q': strides [4104, 128, 1] are not "
                                "contiguous row-major (expected [4096, 128, "
-                               "1]); only k and v may be strided");
+                               "1]): the entry was compiled for an identity "
+                               "layout");
   step = Step();
   step.args.out.strides[1] = 256;
   CHECK_ERROR(step.validate(), "argument 'out': strides [4096, 256, 1] are "
@@ -208,4 +209,143 @@ TEST(ArgsPlanOfAnotherEntry) {
   step.plan.entryName = "other";
   CHECK_ERROR(step.validate(), "the plan was made for entry 'other', not "
                                "'llama3_decode'");
+}
+
+namespace {
+/// A Step whose entry records its kernels' layouts (as fd-compile writes
+/// them) and can be made paged or given an lse output.
+struct RecordedStep : Step {
+  EntrySpec recorded;
+  RecordedStep() : recorded(*entry) {
+    auto set = [&](Tensor t, DType elem, std::vector<int64_t> sizes,
+                   std::vector<int64_t> strides, bool contiguous) {
+      recorded.tensors[static_cast<int>(t)] = {
+          true, elem, static_cast<int>(sizes.size()), sizes, strides,
+          contiguous};
+    };
+    // q and out strided over batch and head (a slice of a fused QKV
+    // projection), k/v strided, lens identity.
+    set(Tensor::Q, DType::F16, {-1, 32, 128}, {-1, -1, 1}, false);
+    set(Tensor::Out, DType::F16, {-1, 32, 128}, {-1, -1, 1}, false);
+    set(Tensor::K, DType::F16, {-1, 8, -1, 128}, {-1, -1, -1, 1}, false);
+    set(Tensor::V, DType::F16, {-1, 8, -1, 128}, {-1, -1, -1, 1}, false);
+    set(Tensor::Lens, DType::I32, {-1}, {1}, true);
+    entry = &recorded;
+  }
+  // `entry` points into this object: copies re-point it.
+  RecordedStep(const RecordedStep &o) : Step(o), recorded(o.recorded) {
+    entry = &recorded;
+  }
+  RecordedStep &operator=(const RecordedStep &o) {
+    Step::operator=(o);
+    recorded = o.recorded;
+    entry = &recorded;
+    return *this;
+  }
+  void makePaged(int64_t pageSize, int64_t pages, int64_t maxPages) {
+    recorded.tensors[static_cast<int>(Tensor::BlockTable)] = {
+        true, DType::I32, 2, {-1, -1}, {-1, 1}, true};
+    recorded.pageSize = pageSize;
+    for (Tensor t : {Tensor::K, Tensor::V})
+      recorded.tensors[static_cast<int>(t)].sizes = {-1, 8, pageSize, 128};
+    args.k = makeTensorRef(fake(0x200000), DType::F16, {pages, 8, pageSize, 128});
+    args.v = makeTensorRef(fake(0x400000), DType::F16, {pages, 8, pageSize, 128});
+    args.blockTable = makeTensorRef(fake(0x800000), DType::I32, {2, maxPages});
+  }
+  void addLse() {
+    recorded.tensors[static_cast<int>(Tensor::Lse)] = {
+        true, DType::F32, 2, {-1, 32}, {32, 1}, true};
+    args.lse = makeTensorRef(fake(0x900000), DType::F32, {2, 32});
+  }
+};
+} // namespace
+
+TEST(ArgsRecordedLayouts) {
+  // q sliced out of a fused QKV projection [B, 48, 128]: strides [6144, 128,
+  // 1]; out with a padded batch stride. Accepted: compiled strided.
+  RecordedStep step;
+  step.args.q.strides[0] = 6144;
+  step.args.out.strides[0] = 8192;
+  CHECK_OK(step.validate());
+  // A static size or stride the kernels baked in must be met.
+  step = RecordedStep();
+  step.recorded.tensors[static_cast<int>(Tensor::Q)].sizes[0] = 4;
+  CHECK_ERROR(step.validate(), "argument 'q': dim 0 (B) is 2, but the entry "
+                               "was compiled for a static 4");
+  step = RecordedStep();
+  step.recorded.tensors[static_cast<int>(Tensor::K)].strides[2] = 128;
+  step.args.k.strides[2] = 1024;
+  step.args.k.strides[1] = 1024 * 1024;
+  step.args.k.strides[0] = 8 * 1024 * 1024;
+  CHECK_ERROR(step.validate(), "argument 'k': stride of dim 2 (L) is 1024, "
+                               "but the entry was compiled for a static 128");
+  // Identity layouts recorded as contiguous stay contiguous.
+  step = RecordedStep();
+  step.args.lens.strides[0] = 2;
+  CHECK_ERROR(step.validate(), "argument 'lens': innermost stride is 2");
+  // i64 lengths when compiled so, and only then.
+  step = RecordedStep();
+  step.recorded.tensors[static_cast<int>(Tensor::Lens)].elem = DType::I64;
+  CHECK_ERROR(step.validate(), "argument 'lens': dtype is i32, expected i64");
+  step.args.lens.dtype = DType::I64;
+  CHECK_OK(step.validate());
+}
+
+TEST(ArgsPaged) {
+  RecordedStep step;
+  step.makePaged(16, 100, 8);
+  Expected<ProblemShape> shape = step.validate();
+  CHECK_OK(shape);
+  if (shape)
+    CHECK_EQ(shape->cacheLen, 8 * 16);
+  // Page size compiled in; one pool size for k and v; a table per sequence.
+  step.args.k.sizes[2] = 32;
+  CHECK_ERROR(step.validate(), "argument 'k': dim 2 (page_size) is 32, "
+                               "expected 16 (the page size of entry");
+  step = RecordedStep();
+  step.makePaged(16, 100, 8);
+  step.args.v.sizes[0] = 99;
+  CHECK_ERROR(step.validate(), "argument 'v': dim 0 (num_pages) is 99, "
+                               "expected 100 (the page count of 'k')");
+  step = RecordedStep();
+  step.makePaged(16, 100, 8);
+  step.args.blockTable.sizes[0] = 3;
+  CHECK_ERROR(step.validate(), "argument 'block_table': dim 0 (B) is 3, "
+                               "expected 2 (the batch of 'q')");
+  step = RecordedStep();
+  step.makePaged(16, 100, 8);
+  step.args.blockTable.data = nullptr;
+  CHECK_ERROR(step.validate(), "argument 'block_table': data pointer is null");
+  step = RecordedStep();
+  step.makePaged(16, 100, 0);
+  CHECK_ERROR(step.validate(), "argument 'block_table': dim 1 (max_pages) is "
+                               "0");
+  step = RecordedStep();
+  step.makePaged(16, 100, 8);
+  step.args.blockTable.dtype = DType::I64;
+  CHECK_ERROR(step.validate(), "argument 'block_table': dtype is i64, "
+                               "expected i32");
+  // A contiguous entry refuses a block table rather than ignore it.
+  RecordedStep contiguous;
+  contiguous.args.blockTable =
+      makeTensorRef(Step::fake(0x800000), DType::I32, {2, 8});
+  CHECK_ERROR(contiguous.validate(), "argument 'block_table': entry 'llama3_decode' "
+                                     "reads a contiguous KV cache");
+}
+
+TEST(ArgsLse) {
+  RecordedStep step;
+  step.addLse();
+  CHECK_OK(step.validate());
+  step.args.lse.dtype = DType::F16;
+  CHECK_ERROR(step.validate(), "argument 'lse': dtype is f16, expected f32");
+  step = RecordedStep();
+  step.addLse();
+  step.args.lse.data = nullptr;
+  CHECK_ERROR(step.validate(), "argument 'lse': data pointer is null");
+  // An entry without the output refuses an lse buffer.
+  RecordedStep none;
+  none.args.lse = makeTensorRef(Step::fake(0x900000), DType::F32, {2, 32});
+  CHECK_ERROR(none.validate(), "argument 'lse': entry 'llama3_decode' has no "
+                               "log-sum-exp output");
 }

@@ -120,6 +120,24 @@ TEST(CApiNoDevice) {
   CHECK_EQ(fd_executable_run(nullptr, nullptr, nullptr, nullptr, 0, nullptr),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "fd_executable_run: 'executable' is NULL"));
+  // The extras struct is versioned by its size: one larger than this header's
+  // (or too small to hold the size) is refused before anything is read.
+  fd_attention_extras extras = {};
+  extras.size = sizeof(extras) + 8;
+  CHECK_EQ(fd_executable_run_ex(nullptr, nullptr, nullptr, &extras, nullptr, 0,
+                                nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_executable_run_ex: extras->size is " +
+                                  std::to_string(sizeof(extras) + 8)));
+  extras.size = 2;
+  CHECK_EQ(fd_executable_run_ex(nullptr, nullptr, nullptr, &extras, nullptr, 0,
+                                nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  extras.size = sizeof(extras);
+  CHECK_EQ(fd_executable_run_ex(nullptr, nullptr, nullptr, &extras, nullptr, 0,
+                                nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_executable_run_ex: 'executable' is NULL"));
   fd_executable_destroy(nullptr);
   fd_bundle_destroy(bundle);
 }

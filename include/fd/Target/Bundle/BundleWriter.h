@@ -28,6 +28,10 @@ struct KernelArg {
   std::string bind; ///< a binding or symbol of fd/Bundle/Schema.h
   std::string elem; ///< f16, bf16, f32, i32, i64
   int64_t rank = 0;
+  /// Memrefs: static sizes and strides (-1: dynamic) and whether the layout
+  /// is the identity; the runtime holds caller tensors to them.
+  std::vector<int64_t> sizes, strides;
+  bool contiguous = false;
 };
 
 /// ptxas's resource report for one kernel.
