@@ -3,6 +3,11 @@
 # bundles that scripts/gpu-check.sh runs into build-gpu/ (ignored by git):
 #   suite.fdb    the GPU suite's entries: (Hq,Hkv) x D x dtype, online softmax
 #   suite-umax.fdb  the same entries with unified max (phi 0, threshold 60)
+#   suite-paged.fdb the paged matrix (pages of 1, 16, 64, 128, 256; strided
+#                q/out; lse), suite-paged-umax.fdb its D = 128 entries at
+#                pages 1 and 16 with unified max
+#   paged-bench.fdb fd-bench --cases paged's entries (32/32 and 32/8, D 128,
+#                pages of 16 and 1, contiguous q/out, no lse)
 #   llama.fdb    the README example (fd-bench's entries), default options
 #   llama-umax.fdb  the example with unified max (two_kernel, single_launch)
 #   llama-cc.fdb the example with GQA on CUDA cores (mma-min-group=0), for
@@ -25,6 +30,14 @@ python3 test/GPU/gen-suite-mlir.py > "$out/suite.mlir"
 compile "$out/suite.mlir" -o "$out/suite.fdb"
 python3 test/GPU/gen-suite-mlir.py --unified-max=0,60 > "$out/suite-umax.mlir"
 compile "$out/suite-umax.mlir" -o "$out/suite-umax.fdb"
+python3 test/GPU/gen-suite-mlir.py --paged=1,16,64,128,256 > "$out/suite-paged.mlir"
+compile "$out/suite-paged.mlir" -o "$out/suite-paged.fdb"
+python3 test/GPU/gen-suite-mlir.py --paged=1,16 --unified-max=0,60 _d128_ \
+  > "$out/suite-paged-umax.mlir"
+compile "$out/suite-paged-umax.mlir" -o "$out/suite-paged-umax.fdb"
+python3 test/GPU/gen-suite-mlir.py --paged=16,1 --bench-form \
+  --heads=32:32,32:8 --dims=128 > "$out/paged-bench.mlir"
+compile "$out/paged-bench.mlir" -o "$out/paged-bench.fdb"
 compile examples/llama_decode.mlir -o "$out/llama.fdb"
 compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
 compile examples/llama2_7b_gemm.mlir -o "$out/gemm.fdb"

@@ -3,12 +3,14 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test suite suite-umax sanitize bench bench-umax gemm pdl
-# tune" (default: all but tune).
+# Steps: FD_STEPS="test suite suite-umax suite-paged sanitize bench bench-umax
+# bench-paged peer-flashinfer gemm pdl tune" (default: all but tune).
+# peer-flashinfer runs build-peers/flashinfer_decode (bench/peers/README.md)
+# on bench-paged's page-16 shapes when that binary is there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test suite suite-umax sanitize bench bench-umax gemm pdl}
+steps=${FD_STEPS:-test suite suite-umax suite-paged sanitize bench bench-umax bench-paged peer-flashinfer gemm pdl}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -40,12 +42,18 @@ if step suite-umax; then
   run suite-umax 900 $bin/fd-gpu-suite build-gpu/suite-umax.fdb \
     --filter "${FD_UMAX_FILTER:-d128}"
 fi
+if step suite-paged; then
+  run suite-paged 900 $bin/fd-gpu-suite build-gpu/suite-paged.fdb
+  run suite-paged-umax 600 $bin/fd-gpu-suite build-gpu/suite-paged-umax.fdb
+fi
 if step sanitize; then
   cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   run memcheck 600 "$cs" --tool memcheck --error-exitcode 1 \
     $bin/fd-gpu-suite build-gpu/suite.fdb --quick --filter d128
   run racecheck 600 "$cs" --tool racecheck --error-exitcode 1 \
     $bin/fd-gpu-suite build-gpu/suite.fdb --quick --filter h32_8_d128_f16
+  run memcheck-paged 600 "$cs" --tool memcheck --error-exitcode 1 \
+    $bin/fd-gpu-suite build-gpu/suite-paged.fdb --quick --filter _d128_f16_p
 fi
 step bench && run bench 900 $bin/fd-bench --bundle build-gpu/llama.fdb \
   --cases required --commit "$commit" --json "$results/bench.json"
@@ -53,6 +61,14 @@ step bench-umax && run bench-umax 900 $bin/fd-bench \
   --bundle build-gpu/llama.fdb --bundle build-gpu/llama-umax.fdb \
   --cases unified-max --no-torch --commit "$commit" \
   --json "$results/bench-umax.json"
+step bench-paged && run bench-paged 900 $bin/fd-bench \
+  --bundle build-gpu/llama.fdb --bundle build-gpu/paged-bench.fdb \
+  --cases paged --no-ref --commit "$commit" --json "$results/bench-paged.json"
+if step peer-flashinfer && [ -x build-peers/flashinfer_decode ]; then
+  run peer-flashinfer 300 build-peers/flashinfer_decode --path=both \
+    1,32,8,4096,16 1,32,8,32768,16 8,32,8,32768,16 32,32,8,4096,16 \
+    64,32,8,2048,16 1,32,32,32768,16 8,32,32,8192,16 64,32,8,8192,16,ragged
+fi
 if step gemm; then
   run gemm-check 120 $bin/fd-tune build-gpu/gemm.fdb --check
   run gemm-bench 300 $bin/fd-tune build-gpu/gemm.fdb --bench \

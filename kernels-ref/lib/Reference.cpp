@@ -33,7 +33,7 @@ struct Bits16Load {
 template <typename Load>
 static void decodeImpl(const DecodeShape &s, double scale, Load q, Load k,
                        KVStrides ks, Load v, KVStrides vs,
-                       const int32_t *lens, double *out) {
+                       const int32_t *lens, double *out, double *lse) {
   if (s.B < 0 || s.Hq <= 0 || s.Hkv <= 0 || s.L < 0 || s.D <= 0)
     fatal("decodeAttention: bad shape");
   if (s.Hq % s.Hkv != 0)
@@ -50,6 +50,8 @@ static void decodeImpl(const DecodeShape &s, double scale, Load q, Load k,
       const int64_t qRow = (int64_t(b) * s.Hq + h) * s.D;
       double *o = out + qRow;
       std::fill(o, o + s.D, 0.0);
+      if (lse)
+        lse[b * s.Hq + h] = -std::numeric_limits<double>::infinity();
       if (n == 0)
         continue; // Empty softmax: defined as a zero row.
       const int64_t kHead = b * ks.b + g * ks.h, vHead = b * vs.b + g * vs.h;
@@ -71,6 +73,8 @@ static void decodeImpl(const DecodeShape &s, double scale, Load q, Load k,
       }
       for (int d = 0; d < s.D; ++d)
         o[d] /= sum;
+      if (lse)
+        lse[b * s.Hq + h] = maxScore + std::log(sum);
     }
   }
 }
@@ -79,18 +83,19 @@ void fd::ref::decodeAttention(const DecodeShape &shape, double scale,
                               const float *q, const float *k,
                               KVStrides kStrides, const float *v,
                               KVStrides vStrides, const int32_t *lens,
-                              double *out) {
+                              double *out, double *lse) {
   decodeImpl(shape, scale, FloatLoad{q}, FloatLoad{k}, kStrides, FloatLoad{v},
-             vStrides, lens, out);
+             vStrides, lens, out, lse);
 }
 
 void fd::ref::decodeAttention(DType dtype, const DecodeShape &shape,
                               double scale, const uint16_t *q,
                               const uint16_t *k, KVStrides kStrides,
                               const uint16_t *v, KVStrides vStrides,
-                              const int32_t *lens, double *out) {
+                              const int32_t *lens, double *out,
+                              double *lse) {
   decodeImpl(shape, scale, Bits16Load{dtype, q}, Bits16Load{dtype, k},
-             kStrides, Bits16Load{dtype, v}, vStrides, lens, out);
+             kStrides, Bits16Load{dtype, v}, vStrides, lens, out, lse);
 }
 
 template <typename Load>

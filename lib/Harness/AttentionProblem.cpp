@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <thread>
 
 using namespace fd;
@@ -47,6 +48,9 @@ template <typename Fn> static void parallelFor(int64_t n, Fn fn) {
     t.join();
 }
 
+/// The bit pattern of a quiet NaN in f16 and in bf16 (and, twice, in f32).
+constexpr uint16_t kNaNBits = 0xffff;
+
 AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
                                    int64_t cacheLen, KVLayout layout,
                                    uint64_t seed)
@@ -55,6 +59,19 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
       // and a kernel that reads past lens or L reads garbage, not a fault.
       allocatedLen(cacheLen + 8), kvLayout(layout) {
   const int64_t hq = entry.numQHeads, hkv = entry.numKvHeads, d = entry.headDim;
+  pageTokens = entry.pageSize;
+  if (pageTokens > 0) {
+    maxPages = std::max<int64_t>(1, (cacheLen + pageTokens - 1) / pageTokens);
+    allocatedLen = maxPages * pageTokens;
+    // A quarter more pages than the sequences can use (at least one): the
+    // NaN pages that unused table slots point at.
+    numPages = batch * maxPages + std::max<int64_t>(1, batch * maxPages / 4);
+    if (layout == KVLayout::HeadMajor) {
+      poolT = d, poolH = pageTokens * d, poolPage = hkv * pageTokens * d;
+    } else {
+      poolH = d, poolT = hkv * d, poolPage = pageTokens * hkv * d;
+    }
+  }
   if (layout == KVLayout::HeadMajor) {
     strideL = d;
     strideH = allocatedLen * d;
@@ -64,7 +81,16 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
     strideL = hkv * d;
     strideB = allocatedLen * hkv * d;
   }
-  const size_t qElems = size_t(batch * hq * d);
+  // q as a slice of a fused [B, Hq + 2 Hkv, D] QKV projection and out with
+  // a head stride of 2 D, where the manifest says they may be strided.
+  const rt::TensorSpec &qSpec = entry.tensor(rt::Tensor::Q),
+                       &outSpec = entry.tensor(rt::Tensor::Out);
+  qStrideH = d;
+  qStrideB = (qSpec.present && !qSpec.contiguous) ? (hq + 2 * hkv) * d : hq * d;
+  outStrideH = (outSpec.present && !outSpec.contiguous) ? 2 * d : d;
+  outStrideB = outStrideH == d ? hq * d : hq * outStrideH + 8;
+  qElems = size_t(batch * qStrideB);
+  outElems = size_t(batch * outStrideB);
   const size_t kvElems = size_t(batch * strideB);
   ref::DType type = refType(entry.dtype);
 
@@ -79,7 +105,7 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
         data[j] = ref::fromFloat(type, random.uniform());
     });
   };
-  fill(hostQ, qElems, 1);
+  fill(hostQ, size_t(batch * hq * d), 1);
   fill(hostK, kvElems, 2);
   fill(hostV, kvElems, 3);
   Random random(seed);
@@ -91,26 +117,58 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
       checkCuda(cudaMemcpy(ptr, data, bytes, cudaMemcpyHostToDevice),
                 "cudaMemcpy(host to device)");
   };
-  upload(deviceQ, hostQ.data(), qElems * 2);
-  upload(deviceK, hostK.data(), kvElems * 2);
-  upload(deviceV, hostV.data(), kvElems * 2);
+  std::vector<uint16_t> stagedQ(qElems, kNaNBits);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < hq; ++h)
+      std::copy_n(&hostQ[size_t((b * hq + h) * d)], d,
+                  &stagedQ[size_t(b * qStrideB + h * qStrideH)]);
+  upload(deviceQ, stagedQ.data(), qElems * 2);
   upload(deviceLens, lengths.data(), lengths.size() * 4);
-  upload(deviceOut, nullptr, qElems * 2);
+  upload(deviceOut, nullptr, outElems * 2);
 
-  arguments.q = rt::makeTensorRef(deviceQ, entry.dtype, {batch, hq, d});
-  arguments.out = rt::makeTensorRef(deviceOut, entry.dtype, {batch, hq, d});
-  arguments.k =
-      rt::makeTensorRef(deviceK, entry.dtype, {batch, hkv, cacheLen, d});
-  arguments.k.strides[0] = strideB;
-  arguments.k.strides[1] = strideH;
-  arguments.k.strides[2] = strideL;
+  const rt::TensorSpec &tableSpec = entry.tensor(rt::Tensor::BlockTable);
+  tableType = tableSpec.present ? tableSpec.elem : rt::DType::I32;
+  if (pageTokens > 0) {
+    const size_t poolBytes = size_t(numPages * poolPage) * 2;
+    upload(deviceK, nullptr, poolBytes);
+    upload(deviceV, nullptr, poolBytes);
+    upload(deviceTable, nullptr,
+           size_t(batch * maxPages) * (tableType == rt::DType::I64 ? 8 : 4));
+    shufflePages(seed);
+    arguments.k = rt::makeTensorRef(deviceK, entry.dtype,
+                                    {numPages, hkv, pageTokens, d});
+    arguments.k.strides[0] = poolPage;
+    arguments.k.strides[1] = poolH;
+    arguments.k.strides[2] = poolT;
+    arguments.blockTable =
+        rt::makeTensorRef(deviceTable, tableType, {batch, maxPages});
+  } else {
+    upload(deviceK, hostK.data(), kvElems * 2);
+    upload(deviceV, hostV.data(), kvElems * 2);
+    arguments.k =
+        rt::makeTensorRef(deviceK, entry.dtype, {batch, hkv, cacheLen, d});
+    arguments.k.strides[0] = strideB;
+    arguments.k.strides[1] = strideH;
+    arguments.k.strides[2] = strideL;
+  }
   arguments.v = arguments.k;
   arguments.v.data = deviceV;
+  if (entry.tensor(rt::Tensor::Lse).present) {
+    upload(deviceLse, nullptr, size_t(batch * hq) * 4);
+    arguments.lse = rt::makeTensorRef(deviceLse, rt::DType::F32, {batch, hq});
+  }
+  arguments.q = rt::makeTensorRef(deviceQ, entry.dtype, {batch, hq, d});
+  arguments.q.strides[0] = qStrideB;
+  arguments.q.strides[1] = qStrideH;
+  arguments.out = rt::makeTensorRef(deviceOut, entry.dtype, {batch, hq, d});
+  arguments.out.strides[0] = outStrideB;
+  arguments.out.strides[1] = outStrideH;
   arguments.lens = rt::makeTensorRef(deviceLens, rt::DType::I32, {batch});
 }
 
 AttentionProblem::~AttentionProblem() {
-  for (void *p : {deviceQ, deviceK, deviceV, deviceLens, deviceOut})
+  for (void *p : {deviceQ, deviceK, deviceV, deviceLens, deviceOut,
+                  deviceTable, deviceLse})
     if (p)
       (void)cudaFree(p);
 }
@@ -120,28 +178,101 @@ void AttentionProblem::setLens(const std::vector<int32_t> &newLens) {
   checkCuda(cudaMemcpy(deviceLens, lengths.data(), lengths.size() * 4,
                        cudaMemcpyHostToDevice),
             "cudaMemcpy(lens)");
+  // Rows past a sequence's length are NaN in the pool: refill for the new
+  // lengths with the same page order.
+  if (pageTokens > 0)
+    uploadPages();
+}
+
+void AttentionProblem::shufflePages(uint64_t seed) {
+  if (pageTokens == 0)
+    return;
+  pageOrder.resize(size_t(numPages));
+  for (int64_t i = 0; i < numPages; ++i)
+    pageOrder[size_t(i)] = i;
+  std::mt19937_64 gen(seed * 6364136223846793005ull + 1442695040888963407ull);
+  std::shuffle(pageOrder.begin(), pageOrder.end(), gen);
+  uploadPages();
+}
+
+void AttentionProblem::uploadPages() {
+  const int64_t hkv = entry.numKvHeads, d = entry.headDim;
+  // Slot j of sequence b owns page pageOrder[b * maxPages + j]; the table
+  // points slots past the sequence's pages at spare (NaN) pages instead.
+  const int64_t used = numBatch * maxPages, spare = numPages - used;
+  table.resize(size_t(used));
+  for (int64_t b = 0; b < numBatch; ++b) {
+    const int64_t pages = (lengths[size_t(b)] + pageTokens - 1) / pageTokens;
+    for (int64_t j = 0; j < maxPages; ++j) {
+      const int64_t slot = b * maxPages + j;
+      table[size_t(slot)] =
+          pageOrder[size_t(j < pages ? slot : used + slot % spare)];
+    }
+  }
+  std::vector<uint16_t> poolK(size_t(numPages * poolPage), kNaNBits),
+      poolV(poolK.size(), kNaNBits);
+  parallelFor(numBatch * hkv, [&](int64_t task) {
+    const int64_t b = task / hkv, h = task % hkv, len = lengths[size_t(b)];
+    for (int64_t t = 0; t < len; ++t) {
+      const int64_t page = table[size_t(b * maxPages + t / pageTokens)];
+      const size_t to = size_t(page * poolPage + h * poolH +
+                               (t % pageTokens) * poolT),
+                   from = size_t(b * strideB + h * strideH + t * strideL);
+      std::copy_n(&hostK[from], d, &poolK[to]);
+      std::copy_n(&hostV[from], d, &poolV[to]);
+    }
+  });
+  checkCuda(cudaMemcpy(deviceK, poolK.data(), poolK.size() * 2,
+                       cudaMemcpyHostToDevice),
+            "cudaMemcpy(k pool)");
+  checkCuda(cudaMemcpy(deviceV, poolV.data(), poolV.size() * 2,
+                       cudaMemcpyHostToDevice),
+            "cudaMemcpy(v pool)");
+  if (tableType == rt::DType::I64) {
+    checkCuda(cudaMemcpy(deviceTable, table.data(), table.size() * 8,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(block table)");
+  } else {
+    std::vector<int32_t> narrow(table.begin(), table.end());
+    checkCuda(cudaMemcpy(deviceTable, narrow.data(), narrow.size() * 4,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(block table)");
+  }
 }
 
 void AttentionProblem::poisonOut() {
-  checkCuda(cudaMemset(deviceOut, 0xff,
-                       size_t(numBatch * entry.numQHeads * entry.headDim * 2)),
-            "cudaMemset(out)");
+  checkCuda(cudaMemset(deviceOut, 0xff, outElems * 2), "cudaMemset(out)");
+  if (deviceLse)
+    checkCuda(cudaMemset(deviceLse, 0xff, size_t(numBatch * entry.numQHeads) * 4),
+              "cudaMemset(lse)");
 }
 
-double AttentionProblem::relativeError() const {
+CheckResult AttentionProblem::check() const {
   const int64_t hq = entry.numQHeads, hkv = entry.numKvHeads, d = entry.headDim,
                 group = hq / hkv;
   const size_t n = size_t(numBatch * hq * d);
-  std::vector<uint16_t> bits(n);
-  checkCuda(cudaMemcpy(bits.data(), deviceOut, n * 2, cudaMemcpyDeviceToHost),
+  std::vector<uint16_t> bits(outElems);
+  checkCuda(cudaMemcpy(bits.data(), deviceOut, outElems * 2,
+                       cudaMemcpyDeviceToHost),
             "cudaMemcpy(out)");
+  CheckResult result;
   ref::DType type = refType(entry.dtype);
-  std::vector<double> out(n), want(n);
-  for (size_t i = 0; i < n; ++i)
-    out[i] = ref::toFloat(type, bits[i]);
+  std::vector<double> out(n), want(n), wantLse(size_t(numBatch * hq));
+  std::vector<bool> inView(outElems, false);
+  for (int64_t b = 0; b < numBatch; ++b)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t i = 0; i < d; ++i) {
+        const size_t at = size_t(b * outStrideB + h * outStrideH + i);
+        out[size_t((b * hq + h) * d + i)] = ref::toFloat(type, bits[at]);
+        inView[at] = true;
+      }
+  // Nothing outside the out view may be written.
+  for (size_t i = 0; i < outElems; ++i)
+    if (!inView[i] && bits[i] != kNaNBits)
+      result.untouched = false;
   // One task per (sequence, KV head): the reference of a GQA group.
   ref::KVStrides strides{strideB, strideH, strideL};
-  ref::DecodeShape shape{1, int(group), 1, int(capacityUsed), int(d)};
+  ref::DecodeShape shape{1, int(group), 1, int(allocatedLen), int(d)};
   parallelFor(numBatch * hkv, [&](int64_t task) {
     int64_t b = task / hkv, h = task % hkv;
     size_t qOffset = size_t((b * hq + h * group) * d);
@@ -149,19 +280,44 @@ double AttentionProblem::relativeError() const {
     ref::decodeAttention(type, shape, entry.scale, hostQ.data() + qOffset,
                          hostK.data() + kvOffset, strides,
                          hostV.data() + kvOffset, strides, &lengths[size_t(b)],
-                         want.data() + qOffset);
+                         want.data() + qOffset,
+                         wantLse.data() + size_t(b * hq + h * group));
   });
-  return ref::relativeError(out.data(), want.data(), n);
+  result.outError = ref::relativeError(out.data(), want.data(), n);
+  if (deviceLse) {
+    std::vector<float> lse(wantLse.size());
+    checkCuda(cudaMemcpy(lse.data(), deviceLse, lse.size() * 4,
+                         cudaMemcpyDeviceToHost),
+              "cudaMemcpy(lse)");
+    for (size_t i = 0; i < lse.size(); ++i) {
+      const double got = lse[i], ref = wantLse[i];
+      // An empty row's -inf must be -inf exactly.
+      const double err = std::isinf(ref)
+                             ? (got == ref ? 0.0 : HUGE_VAL)
+                             : std::fabs(got - ref) / std::max(1.0, std::fabs(ref));
+      if (!(err <= result.lseError))
+        result.lseError = err; // NaN sticks
+      if (std::isnan(result.lseError))
+        break;
+    }
+  }
+  return result;
 }
 
 double AttentionProblem::bytesMoved() const {
-  double tokens = 0;
-  for (int32_t len : lengths)
+  double tokens = 0, pages = 0;
+  for (int32_t len : lengths) {
     tokens += len;
+    if (pageTokens > 0)
+      pages += double((len + pageTokens - 1) / pageTokens);
+  }
   const double elem = 2;
+  const double tableBytes =
+      pages * (tableType == rt::DType::I64 ? 8 : 4);
   return tokens * entry.numKvHeads * entry.headDim * elem * 2 +
          double(numBatch) * entry.numQHeads * entry.headDim * elem * 2 +
-         double(numBatch) * 4;
+         double(numBatch) * 4 + tableBytes +
+         (deviceLse ? double(numBatch) * entry.numQHeads * 4 : 0);
 }
 
 DeviceWorkspace::DeviceWorkspace(const rt::BoundEntry &bound,

@@ -68,6 +68,9 @@ struct Case {
   /// counts the real tokens; torch's SDPA, with no ragged decode, reads the
   /// padded [B, Hkv, len, D] cache.
   bool ragged = false;
+  /// Tokens per page of a paged cache (token-major pages, NHD, in random
+  /// order, as serving engines keep them); 0: a contiguous head-major cache.
+  int64_t page = 0;
 };
 
 /// The sequence lengths of case \p c.
@@ -143,6 +146,24 @@ std::vector<Case> raggedCases() {
   return cases;
 }
 
+/// Paged against contiguous (issue 14): each shape contiguous, with pages of
+/// 16 and of 1 token; the bundles must hold paged entries of page size 16
+/// and 1 (scripts/gpu-bundles.sh: paged-bench.fdb).
+std::vector<Case> pagedCases() {
+  std::vector<Case> shapes = {
+      {1, 32, 8, 4096},  {1, 32, 8, 32768},  {8, 32, 8, 32768},
+      {32, 32, 8, 4096}, {64, 32, 8, 2048},  {1, 32, 32, 32768},
+      {8, 32, 32, 8192}, {64, 32, 8, 8192, 128, rt::DType::F16, true}};
+  std::vector<Case> cases;
+  for (const Case &shape : shapes)
+    for (int64_t page : {0, 16, 1}) {
+      Case c = shape;
+      c.page = page;
+      cases.push_back(c);
+    }
+  return cases;
+}
+
 /// A short list for comparing compile variants.
 std::vector<Case> tuneCases() {
   return {{1, 32, 32, 4096},  {1, 32, 32, 131072}, {1, 32, 8, 4096},
@@ -174,7 +195,10 @@ std::string caseName(const Case &c) {
                 (long long)c.batch, (long long)c.hq, (long long)c.hkv,
                 c.ragged ? "1.." : "", (long long)c.len, (long long)c.d,
                 rt::dtypeName(c.dtype));
-  return buf;
+  std::string name = buf;
+  if (c.page)
+    name += " page=" + std::to_string(c.page) + " NHD";
+  return name;
 }
 
 std::string baseName(const std::string &path) {
@@ -188,7 +212,8 @@ const rt::BoundEntry *findEntry(rt::Executable &exe, const Case &c) {
   for (size_t i = 0; i < entries.size(); ++i) {
     const rt::EntrySpec &e = entries[i];
     if (e.op == rt::OpKind::DecodeAttention && e.numQHeads == c.hq &&
-        e.numKvHeads == c.hkv && e.headDim == c.d && e.dtype == c.dtype) {
+        e.numKvHeads == c.hkv && e.headDim == c.d && e.dtype == c.dtype &&
+        e.pageSize == c.page && !e.tensor(rt::Tensor::Lse).present) {
       auto bound = exe.bind(i);
       if (!bound) {
         std::fprintf(stderr, "fd-bench: %s\n",
@@ -285,8 +310,8 @@ int main(int argc, char **argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-                 "[--cases required|tune|unified-max|dispatch|gqa|ragged] "
-                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]] [--runs N] "
+                 "[--cases required|tune|unified-max|dispatch|gqa|ragged|paged] "
+                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN]] [--runs N] "
                  "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
                  "[--torch-script path] [--flush read|write] [--floor-sweep] "
                  "[--back-to-back] [--write-variant-table out.txt] "
@@ -363,6 +388,19 @@ int main(int argc, char **argv) {
       std::stringstream ss(v);
       for (std::string item; std::getline(ss, item, ',');)
         f.push_back(item);
+      // A trailing pN: a paged cache of N-token pages.
+      if (f.size() > 4 && f.back().size() > 1 && f.back()[0] == 'p') {
+        char *end = nullptr;
+        long long page = std::strtoll(f.back().c_str() + 1, &end, 10);
+        if (*end || page < 1 || page > 65536) {
+          std::fprintf(stderr, "fd-bench: bad page size '%s' in --case '%s' "
+                               "(want p1 .. p65536)\n",
+                       f.back().c_str(), v);
+          return 2;
+        }
+        c.page = page;
+        f.pop_back();
+      }
       auto num = [&](size_t i, long long lo, long long hi, long long &out) {
         char *end = nullptr;
         out = i < f.size() ? std::strtoll(f[i].c_str(), &end, 10) : 0;
@@ -411,6 +449,8 @@ int main(int argc, char **argv) {
       cases = raggedCases();
     else if (casesName == "dispatch")
       cases = dispatchCases();
+    else if (casesName == "paged")
+      cases = pagedCases();
     else {
       std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
                    casesName.c_str());
@@ -499,8 +539,14 @@ int main(int argc, char **argv) {
     shapeOnly.numQHeads = c.hq, shapeOnly.numKvHeads = c.hkv;
     shapeOnly.headDim = c.d, shapeOnly.dtype = c.dtype;
     shapeOnly.scale = 1.0 / std::sqrt(double(c.d));
-    AttentionProblem problem(shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
-                             ci + 1);
+    shapeOnly.pageSize = c.page;
+    if (c.page) {
+      rt::TensorSpec &table =
+          shapeOnly.tensors[int(rt::Tensor::BlockTable)];
+      table.present = true, table.elem = rt::DType::I32;
+    }
+    const KVLayout layout = c.page ? KVLayout::TokenMajor : KVLayout::HeadMajor;
+    AttentionProblem problem(shapeOnly, c.batch, c.len, layout, ci + 1);
     problem.setLens(caseLens(c));
     result.bytes = problem.bytesMoved();
     // --back-to-back: more copies until their K/V exceed twice the L2.
@@ -510,7 +556,7 @@ int main(int argc, char **argv) {
            copies.empty() || total < double(timer.coldBytes());
            total += result.bytes) {
         copies.push_back(std::make_unique<AttentionProblem>(
-            shapeOnly, c.batch, c.len, KVLayout::HeadMajor,
+            shapeOnly, c.batch, c.len, layout,
             1000 * (ci + 1) + copies.size()));
         copies.back()->setLens(caseLens(c));
       }
@@ -619,7 +665,13 @@ int main(int argc, char **argv) {
       writeTable.add({c.hq, c.hkv, c.d, c.dtype, bestSoftmax, c.batch, c.len,
                       bestVariant});
 
-    if (withRef) {
+    // The hand-written references read a contiguous cache only.
+    if (withRef && c.page) {
+      result.results.push_back({"ref-baseline", NAN, NAN, NAN,
+                                "contiguous caches only"});
+      result.results.push_back({"ref-split", NAN, NAN, NAN,
+                                "contiguous caches only"});
+    } else if (withRef) {
       ref::DecodeParams p;
       p.dtype = c.dtype == rt::DType::BF16 ? ref::DType::BF16 : ref::DType::F16;
       p.shape = {int(c.batch), int(c.hq), int(c.hkv), int(c.len), int(c.d)};
@@ -756,7 +808,8 @@ int main(int argc, char **argv) {
         << ", \"Hq\": " << r.c.hq << ", \"Hkv\": " << r.c.hkv
         << ", \"L\": " << r.c.len << ", \"D\": " << r.c.d << ", \"dtype\": \""
         << rt::dtypeName(r.c.dtype) << "\", \"ragged\": "
-        << (r.c.ragged ? "true" : "false") << ", \"bytes\": " << r.bytes
+        << (r.c.ragged ? "true" : "false") << ", \"page\": " << r.c.page
+        << ", \"bytes\": " << r.bytes
         << ", \"floor_us\": " << r.floorUs << ", \"results\": [";
       for (size_t j = 0; j < r.results.size(); ++j) {
         const Measurement &m = r.results[j];

@@ -23,8 +23,9 @@
 namespace fd::harness {
 
 /// Where the token axis sits in the K/V cache. Head-major is
-/// [B, Hkv, capacity, D] (a paged or per-head cache); token-major is
-/// [B, capacity, Hkv, D] (the layout of most inference engines).
+/// [B, Hkv, capacity, D] (paged: [pages, Hkv, page_size, D], HND); token-major
+/// is [B, capacity, Hkv, D] (paged: [pages, page_size, Hkv, D], NHD, the
+/// layout of most inference engines).
 enum class KVLayout { HeadMajor, TokenMajor };
 const char *layoutName(KVLayout layout);
 
@@ -32,9 +33,28 @@ const char *layoutName(KVLayout layout);
 /// the harness's own calls are not what is under test.
 void checkCuda(int error, const char *what);
 
-/// One decode step of an entry: q, k, v, lens, out on the device (k and v in
-/// their own allocations, with spare capacity so strides are not the dense
-/// ones), fresh random inputs, and the host copies for the fp64 reference.
+/// What a check of one run found.
+struct CheckResult {
+  double outError = 0; ///< ||out - ref|| / ||ref|| (NaN if out has NaN)
+  double lseError = 0; ///< max |lse - ref|; 0 without lse, NaN/inf: wrong
+  bool untouched = true; ///< memory around strided q/out views unchanged
+  bool ok(double outTolerance, double lseTolerance) const {
+    return outError < outTolerance && lseError <= lseTolerance && untouched;
+  }
+};
+
+/// One decode step of an entry, shaped as the entry takes it: q, k, v, lens,
+/// out on the device (k and v in their own allocations, with spare capacity
+/// so strides are not the dense ones), fresh random inputs, and the host
+/// copies for the fp64 reference. The entry's manifest decides the rest:
+///  - paged (entry.pageSize > 0): k/v are page pools in \p layout with the
+///    sequences' pages scattered over them in random order, unused pages
+///    and table slots past a sequence's pages pointing at NaN-filled pages
+///    (a kernel that reads a page it should not gets NaN, not a fault), and
+///    a block table of the entry's index type;
+///  - q/out not contiguous in the manifest: q is a view of a fused QKV
+///    buffer and out one with a head stride of 2 D, the gaps NaN;
+///  - lse present: a [B, Hq] f32 output checked against the reference.
 class AttentionProblem {
 public:
   AttentionProblem(const rt::EntrySpec &entry, int64_t batch, int64_t cacheLen,
@@ -48,27 +68,48 @@ public:
   const std::vector<int32_t> &lens() const { return lengths; }
   /// Uploads new lengths (each in [0, cacheLen]).
   void setLens(const std::vector<int32_t> &newLens);
-  /// Fills out with NaN bit patterns so a row the kernels skip cannot pass.
+  /// Paged: scatters the sequences over the pool in a new random order and
+  /// uploads pool and block table into the same device buffers (what a
+  /// CUDA graph captured on them replays with). No-op when not paged.
+  void shufflePages(uint64_t seed);
+  /// Fills out (and lse, and the gaps of strided views) with NaN bit
+  /// patterns so a row the kernels skip cannot pass.
   void poisonOut();
-  /// ||out - ref|| / ||ref|| against the fp64 reference (NaN if out has NaN).
-  /// The reference runs on all host cores.
-  double relativeError() const;
-  /// Bytes a kernel must move: K and V rows up to lens, q, out and lens.
+  /// Compares out (and lse) with the fp64 reference, run on all host cores.
+  CheckResult check() const;
+  /// Bytes a kernel must move: K and V rows up to lens, q, out, lens and
+  /// the block table rows it reads.
   double bytesMoved() const;
 
   int64_t batch() const { return numBatch; }
   int64_t cacheLen() const { return capacityUsed; }
   KVLayout layout() const { return kvLayout; }
+  int64_t pageSize() const { return pageTokens; }
+  bool hasLse() const { return deviceLse != nullptr; }
 
 private:
+  void uploadPages();
+
   const rt::EntrySpec &entry;
   int64_t numBatch, capacityUsed, allocatedLen;
   KVLayout kvLayout;
+  // The contiguous host cache the reference reads ([B, Hkv, allocatedLen, D]
+  // in kvLayout's order).
   int64_t strideB = 0, strideH = 0, strideL = 0;
+  // Paged: pool geometry and the page of each (sequence, slot).
+  int64_t pageTokens = 0, maxPages = 0, numPages = 0;
+  int64_t poolPage = 0, poolH = 0, poolT = 0;
+  rt::DType tableType = rt::DType::I32;
+  std::vector<int64_t> pageOrder, table;
+  // q and out views (element strides over batch and head) in buffers of
+  // qElems / outElems elements.
+  int64_t qStrideB = 0, qStrideH = 0, outStrideB = 0, outStrideH = 0;
+  size_t qElems = 0, outElems = 0;
   std::vector<uint16_t> hostQ, hostK, hostV;
   std::vector<int32_t> lengths;
   void *deviceQ = nullptr, *deviceK = nullptr, *deviceV = nullptr,
-       *deviceLens = nullptr, *deviceOut = nullptr;
+       *deviceLens = nullptr, *deviceOut = nullptr, *deviceTable = nullptr,
+       *deviceLse = nullptr;
   rt::AttentionArgs arguments;
 };
 

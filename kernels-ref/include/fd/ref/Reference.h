@@ -46,16 +46,19 @@ struct DecodeShape {
 /// with g = h / (Hq / Hkv) and n = lens[b]. q and out are contiguous
 /// [B, Hq, D]; K and V are addressed through their strides. A sequence with
 /// lens[b] = 0 yields an all-zero row. Tokens at or past lens[b] are never
-/// read. Aborts unless 0 <= lens[b] <= L and Hq % Hkv == 0.
+/// read. Aborts unless 0 <= lens[b] <= L and Hq % Hkv == 0. If \p lse is
+/// non-null it receives [B, Hq] the natural log-sum-exp of each row's scaled
+/// scores (max + ln(sum exp(s - max))), -inf for an empty sequence.
 void decodeAttention(const DecodeShape &shape, double scale, const float *q,
                      const float *k, KVStrides kStrides, const float *v,
-                     KVStrides vStrides, const int32_t *lens, double *out);
+                     KVStrides vStrides, const int32_t *lens, double *out,
+                     double *lse = nullptr);
 
 /// As above, for f16 or bf16 inputs given as bit patterns.
 void decodeAttention(DType dtype, const DecodeShape &shape, double scale,
                      const uint16_t *q, const uint16_t *k, KVStrides kStrides,
                      const uint16_t *v, KVStrides vStrides,
-                     const int32_t *lens, double *out);
+                     const int32_t *lens, double *out, double *lse = nullptr);
 
 /// Flat GEMM in double: y[M,N] = x[M,K] . W[N,K]^T (+ bias[N] if non-null).
 /// All operands are contiguous row-major.
