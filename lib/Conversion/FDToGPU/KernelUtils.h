@@ -59,6 +59,19 @@ public:
     KernelEmitter e{b, loc};
     return kvRowIndices(e, kv, batch, kvHead, token, d0);
   }
+  /// Paged: the page of `token` (null when contiguous), loaded once for K
+  /// and V and ahead of the copy that uses it.
+  Value page(OpBuilder &b, Location loc, Value token) const {
+    KernelEmitter e{b, loc};
+    return kvPageOf(e, kv, batch, token);
+  }
+  /// indices() with the page already known.
+  SmallVector<Value, 4> indicesInPage(OpBuilder &b, Location loc, Value token,
+                                      Value page, Value d0) const {
+    KernelEmitter e{b, loc};
+    return kvRowIndicesInPage(e, kv, batch, kvHead, token, page, d0);
+  }
+  bool isPaged() const { return static_cast<bool>(kv.blockTable); }
 
 private:
   KVCacheOperands kv;

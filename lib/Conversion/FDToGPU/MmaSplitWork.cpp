@@ -70,7 +70,16 @@ struct MmaTokenLoop {
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
   void setUp(Value q);
-  Value issue(Value kt);
+  int64_t rowsPerThread() const { return kTile * (d / kVectorWidth) / kMmaThreads; }
+  /// The i-th 16-byte copy this thread makes of tile kt: ring row and
+  /// column, the token (token 0 past the end: those copies move no bytes)
+  /// and whether it is in the split.
+  struct RowCopy {
+    Value row, col, token, valid;
+  };
+  RowCopy rowCopy(Value kt, int64_t i);
+  SmallVector<Value> pagesOf(Value kt);
+  Value issue(Value kt, ValueRange pages);
   SmallVector<Value> compute(Value kt, ValueRange state, double scale);
   void finish(ValueRange state, Value token);
 };
@@ -124,29 +133,49 @@ void MmaTokenLoop::setUp(Value q) {
           ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4));
 }
 
+MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
+  int64_t perRow = d / kVectorWidth;
+  Value base = e.addi(w.begin, e.muli(kt, kTile));
+  Value c = e.addi(lay.tid, i * kMmaThreads);
+  Value r = e.divui(c, perRow);
+  Value col = e.muli(e.remui(c, perRow), kVectorWidth);
+  Value t = e.addi(base, r);
+  Value valid = e.ult(t, w.end);
+  return {r, col, e.select(valid, t, e.idx(0)), valid};
+}
+
+/// Paged: the page of each row this thread copies of tile kt, one table
+/// load per row for both K and V; empty for a contiguous cache. The loop
+/// loads them a tile ahead so that the table's latency overlaps the
+/// compute of the current tile instead of stalling the copies behind it
+/// (measured: 1.24-1.37x slower than contiguous when loaded in issue()).
+SmallVector<Value> MmaTokenLoop::pagesOf(Value kt) {
+  SmallVector<Value> pages;
+  if (!keys.isPaged())
+    return pages;
+  for (int64_t i = 0; i < rowsPerThread(); ++i)
+    pages.push_back(keys.page(e.b, e.loc, rowCopy(kt, i).token));
+  return pages;
+}
+
 /// Copies tile `kt` of the split (K then V, tokens begin + 64 kt ...) into
 /// ring slot kt % stages; tokens at or past the end copy no bytes (zero
-/// fill) from token 0. Returns the group's token.
-Value MmaTokenLoop::issue(Value kt) {
+/// fill) from token 0. `pages`: pagesOf(kt). Returns the group's token.
+Value MmaTokenLoop::issue(Value kt, ValueRange pages) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   Value slot = e.remui(kt, stages);
-  Value base = e.addi(w.begin, e.muli(kt, kTile));
-  int64_t perRow = d / kVectorWidth;
   SmallVector<Value> tokens;
   for (const KVCacheAccess *cache : {&keys, &values}) {
     Value ring = cache == &keys ? kRing : vRing;
-    for (int64_t i = 0; i < kTile * perRow / kMmaThreads; ++i) {
-      Value c = e.addi(lay.tid, i * kMmaThreads);
-      Value r = e.divui(c, perRow);
-      Value col = e.muli(e.remui(c, perRow), kVectorWidth);
-      Value t = e.addi(base, r);
-      Value valid = e.ult(t, w.end);
+    for (int64_t i = 0; i < rowsPerThread(); ++i) {
+      RowCopy c = rowCopy(kt, i);
+      Value page = pages.empty() ? Value() : pages[i];
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, e.loc, tokenType, ring, ValueRange{slot, r, col}, cache->memref(),
-          cache->indices(b, e.loc, e.select(valid, t, e.idx(0)), col),
+          b, e.loc, tokenType, ring, ValueRange{slot, c.row, c.col},
+          cache->memref(), cache->indicesInPage(b, e.loc, c.token, page, c.col),
           b.getIndexAttr(kVectorWidth),
-          e.select(valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
+          e.select(c.valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
     }
   }
   return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
@@ -360,15 +389,19 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   OpBuilder &b = e.b;
   fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
 
-  // Prologue: tiles 0 .. stages - 2 in flight.
+  // Prologue: tiles 0 .. stages - 2 in flight, the pages of the first tile
+  // the loop issues loaded.
   Value token;
   for (int64_t s = 0; s + 1 < t.stages; ++s)
-    token = t.issue(e.idx(s));
+    token = t.issue(e.idx(s), t.pagesOf(e.idx(s)));
+  SmallVector<Value> firstPages = t.pagesOf(e.idx(t.stages - 1));
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   SmallVector<Value> init = {e.f32(-FLT_MAX), e.f32(-FLT_MAX), e.f32(0),
                              e.f32(0)};
   for (int64_t nt = 0; nt < t.d / 8; ++nt)
     init.push_back(e.zeros(accType));
+  const size_t numAcc = init.size(), numPages = firstPages.size();
+  llvm::append_range(init, firstPages);
   init.push_back(token);
   // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
   Value tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
@@ -382,12 +415,15 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
         nvgpu::DeviceAsyncWaitOp::create(b, e.loc, state.back(),
                                          b.getI32IntegerAttr(t.stages - 2));
         gpu::BarrierOp::create(b, e.loc);
-        Value newToken = t.issue(e.addi(kt, t.stages - 1));
-        SmallVector<Value> next = t.compute(kt, state.drop_back(), scale);
+        Value newToken = t.issue(e.addi(kt, t.stages - 1),
+                                 state.slice(numAcc, numPages));
+        SmallVector<Value> nextPages = t.pagesOf(e.addi(kt, t.stages));
+        SmallVector<Value> next = t.compute(kt, state.take_front(numAcc), scale);
+        llvm::append_range(next, nextPages);
         next.push_back(newToken);
         scf::YieldOp::create(b, e.loc, next);
       });
-  t.finish(loop.getResults().drop_back(), loop.getResults().back());
+  t.finish(loop.getResults().take_front(numAcc), loop.getResults().back());
 }
 
 } // namespace mlir::fd::gpu_kernels

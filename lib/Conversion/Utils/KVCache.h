@@ -18,23 +18,43 @@
 
 namespace mlir::fd {
 
+/// The page holding token `t` of sequence `batch` (an index), or null for a
+/// contiguous cache. The page index is the caller's contract (FDOps.td);
+/// arith folds the division away for page size 1 and turns powers of two
+/// into shifts.
+inline Value kvPageOf(KernelEmitter &e, const KVCacheOperands &kv, Value batch,
+                      Value t) {
+  if (!kv.blockTable)
+    return {};
+  Value slot = e.divui(t, kv.pageSize());
+  Value page = memref::LoadOp::create(e.b, e.loc, kv.blockTable,
+                                      ValueRange{batch, slot});
+  return arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page);
+}
+
+/// The indices of element `d` of token `t` of (batch, kvHead) given the
+/// token's page from kvPageOf (null for a contiguous cache): {batch, kvHead,
+/// t, d}, or {page, kvHead, t mod page_size, d}. Kernels that copy ahead
+/// load the page early and pass it here, so the table's latency overlaps
+/// work instead of stalling the copy.
+inline SmallVector<Value, 4> kvRowIndicesInPage(KernelEmitter &e,
+                                                const KVCacheOperands &kv,
+                                                Value batch, Value kvHead,
+                                                Value t, Value page, Value d) {
+  if (!kv.blockTable)
+    return {batch, kvHead, t, d};
+  return {page, kvHead, e.remui(t, kv.pageSize()), d};
+}
+
 /// The indices of element `d` of token `t` of (batch, kvHead) in `cache`
 /// (kv.key or kv.value): {batch, kvHead, t, d} in a contiguous cache,
 /// {table[batch, t / page_size], kvHead, t mod page_size, d} in a paged one.
-/// The page index is the caller's contract (FDOps.td); arith folds the
-/// division away for page size 1 and turns powers of two into shifts.
 inline SmallVector<Value, 4> kvRowIndices(KernelEmitter &e,
                                           const KVCacheOperands &kv,
                                           Value batch, Value kvHead, Value t,
                                           Value d) {
-  if (!kv.blockTable)
-    return {batch, kvHead, t, d};
-  int64_t pageSize = kv.pageSize();
-  Value slot = e.divui(t, pageSize);
-  Value page = memref::LoadOp::create(e.b, e.loc, kv.blockTable,
-                                      ValueRange{batch, slot});
-  page = arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page);
-  return {page, kvHead, e.remui(t, pageSize), d};
+  return kvRowIndicesInPage(e, kv, batch, kvHead, t,
+                            kvPageOf(e, kv, batch, t), d);
 }
 
 } // namespace mlir::fd

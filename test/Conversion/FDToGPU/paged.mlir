@@ -13,13 +13,21 @@
 // SPLIT: fd.partial_attention {{.*}} block_table(%arg4 : memref<?x?xi32>)
 // SPLIT: fd.merge_partials {{.*}} lse(%arg6 : memref<?x32xf32>)
 
-// Tensor cores (group 4): cp.async from the page the table names.
+// Tensor cores (group 4): cp.async from the page the table names, one table
+// load per copied row for K and V, loaded a tile ahead: the loop carries
+// the next tile's 8 pages (D = 128: 8 rows per thread) beside m, l, the 16
+// accumulator tiles and the copy group.
 // CHECK-LABEL: gpu.func @paged_gqa_partial_online
 // CHECK-SAME: %arg8: memref<?x?xi32> {fd.binding = "block_table"}
 // CHECK: %[[P:.*]] = memref.load %arg8[%block_id_z, %{{.*}}] : memref<?x?xi32>
 // CHECK-NEXT: %[[PI:.*]] = arith.index_cast %[[P]] : i32 to index
-// CHECK-NEXT: %[[ROW:.*]] = arith.remui %{{.*}}, %c16
-// CHECK-NEXT: nvgpu.device_async_copy %arg1[%[[PI]], %{{.*}}, %[[ROW]], %{{.*}}]
+// CHECK: nvgpu.device_async_copy %arg1[%[[PI]], %block_id_y,
+// CHECK: nvgpu.device_async_copy %arg2[%[[PI]], %block_id_y,
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, [[ACC:(vector<2x2xf32>, ){16}]][[PAGES:(index, ){8}]]!nvgpu.device.async.token)
+// CHECK: nvgpu.device_async_copy
+// CHECK: memref.load %arg8
+// CHECK: nvgpu.mma.sync
+// CHECK: scf.yield
 // CHECK-LABEL: gpu.func @paged_gqa_unsplit_online
 // CHECK-SAME: {fd.binding = "block_table"}
 // CHECK-SAME: {fd.binding = "lse"}
