@@ -68,9 +68,13 @@ struct Case {
   /// counts the real tokens; torch's SDPA, with no ragged decode, reads the
   /// padded [B, Hkv, len, D] cache.
   bool ragged = false;
-  /// Tokens per page of a paged cache (token-major pages, NHD, in random
-  /// order, as serving engines keep them); 0: a contiguous head-major cache.
+  /// Tokens per page of a paged cache (pages in random order, as serving
+  /// engines keep them); 0: a contiguous cache.
   int64_t page = 0;
+  /// Token-major K/V ([.., tokens, Hkv, D], NHD) instead of head-major
+  /// (HND); the default is HND for a contiguous cache, NHD for pages (what
+  /// vLLM and FlashInfer use).
+  bool tokenMajor = false;
 };
 
 /// The sequence lengths of case \p c.
@@ -159,6 +163,7 @@ std::vector<Case> pagedCases() {
     for (int64_t page : {0, 16, 1}) {
       Case c = shape;
       c.page = page;
+      c.tokenMajor = page > 0;
       cases.push_back(c);
     }
   return cases;
@@ -197,7 +202,9 @@ std::string caseName(const Case &c) {
                 rt::dtypeName(c.dtype));
   std::string name = buf;
   if (c.page)
-    name += " page=" + std::to_string(c.page) + " NHD";
+    name += " page=" + std::to_string(c.page);
+  if (c.page || c.tokenMajor)
+    name += c.tokenMajor ? " NHD" : " HND";
   return name;
 }
 
@@ -311,7 +318,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr,
                  "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
                  "[--cases required|tune|unified-max|dispatch|gqa|ragged|paged] "
-                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN]] [--runs N] "
+                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN][,nhd|hnd]] "
+                 "[--runs N] "
                  "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
                  "[--torch-script path] [--flush read|write] [--floor-sweep] "
                  "[--back-to-back] [--write-variant-table out.txt] "
@@ -388,7 +396,14 @@ int main(int argc, char **argv) {
       std::stringstream ss(v);
       for (std::string item; std::getline(ss, item, ',');)
         f.push_back(item);
-      // A trailing pN: a paged cache of N-token pages.
+      // Trailing nhd / hnd: the K/V layout.
+      bool layoutGiven = false;
+      if (f.size() > 4 && (f.back() == "nhd" || f.back() == "hnd")) {
+        c.tokenMajor = f.back() == "nhd";
+        layoutGiven = true;
+        f.pop_back();
+      }
+      // Then pN: a paged cache of N-token pages (NHD unless hnd was given).
       if (f.size() > 4 && f.back().size() > 1 && f.back()[0] == 'p') {
         char *end = nullptr;
         long long page = std::strtoll(f.back().c_str() + 1, &end, 10);
@@ -399,6 +414,8 @@ int main(int argc, char **argv) {
           return 2;
         }
         c.page = page;
+        if (!layoutGiven)
+          c.tokenMajor = true;
         f.pop_back();
       }
       auto num = [&](size_t i, long long lo, long long hi, long long &out) {
@@ -545,7 +562,8 @@ int main(int argc, char **argv) {
           shapeOnly.tensors[int(rt::Tensor::BlockTable)];
       table.present = true, table.elem = rt::DType::I32;
     }
-    const KVLayout layout = c.page ? KVLayout::TokenMajor : KVLayout::HeadMajor;
+    const KVLayout layout =
+        c.tokenMajor ? KVLayout::TokenMajor : KVLayout::HeadMajor;
     AttentionProblem problem(shapeOnly, c.batch, c.len, layout, ci + 1);
     problem.setLens(caseLens(c));
     result.bytes = problem.bytesMoved();
@@ -808,7 +826,8 @@ int main(int argc, char **argv) {
         << ", \"Hq\": " << r.c.hq << ", \"Hkv\": " << r.c.hkv
         << ", \"L\": " << r.c.len << ", \"D\": " << r.c.d << ", \"dtype\": \""
         << rt::dtypeName(r.c.dtype) << "\", \"ragged\": "
-        << (r.c.ragged ? "true" : "false") << ", \"page\": " << r.c.page
+        << (r.c.ragged ? "true" : "false") << ", \"page\": " << r.c.page << ", \"layout\": \""
+        << (r.c.tokenMajor ? "NHD" : "HND") << "\""
         << ", \"bytes\": " << r.bytes
         << ", \"floor_us\": " << r.floorUs << ", \"results\": [";
       for (size_t j = 0; j < r.results.size(); ++j) {

@@ -72,6 +72,8 @@ public:
     return kvRowIndicesInPage(e, kv, batch, kvHead, token, page, d0);
   }
   bool isPaged() const { return static_cast<bool>(kv.blockTable); }
+  Value blockTable() const { return kv.blockTable; }
+  int64_t pageSize() const { return kv.pageSize(); }
 
 private:
   KVCacheOperands kv;

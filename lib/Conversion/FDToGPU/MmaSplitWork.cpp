@@ -59,13 +59,26 @@ struct MmaTokenLoop {
   bool qInRegisters = d <= 128;
   Type elem = shape.elementType;
 
-  Value smem, qBuf, kRing, vRing;
+  Value smem, qBuf, kRing, vRing, tRing;
   Value warp, lane, g, t2, aRow, aCol, kRow, kCol, vRow, vCol;
   SmallVector<Value> qFrag;
 
   int64_t qBytes() const { return 16 * ld * 2; }
   int64_t slotBytes() const { return kTile * ld * 2; }
-  int64_t ringBytes() const { return qBytes() + 2 * stages * slotBytes(); }
+  /// Paged: a ring of page numbers beside the K/V ring, one per copy thread
+  /// and slot (threads past the tile's 64 tokens zero-fill theirs).
+  int64_t tableRingBytes() const {
+    if (!keys.isPaged())
+      return 0;
+    return stages * kMmaThreads * tableElemBytes();
+  }
+  int64_t tableElemBytes() const {
+    auto t = cast<MemRefType>(keys.blockTable().getType());
+    return t.getElementTypeBitWidth() / 8;
+  }
+  int64_t ringBytes() const {
+    return qBytes() + 2 * stages * slotBytes() + tableRingBytes();
+  }
   int64_t combineBytes() const { return kMmaWarps * 16 * (d + 2) * 4; }
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
@@ -79,7 +92,8 @@ struct MmaTokenLoop {
   };
   RowCopy rowCopy(Value kt, int64_t i);
   SmallVector<Value> pagesOf(Value kt);
-  Value issue(Value kt, ValueRange pages);
+  SmallVector<Value> pagesFromRing(Value kt);
+  Value issue(Value kt, ValueRange pages, Value tableTile);
   SmallVector<Value> compute(Value kt, ValueRange state, double scale);
   void finish(ValueRange state, Value token);
 };
@@ -106,6 +120,11 @@ void MmaTokenLoop::setUp(Value q) {
   kRing = sharedView(e, smem, {stages, kTile, ld}, elem, qBytes());
   vRing = sharedView(e, smem, {stages, kTile, ld}, elem,
                      qBytes() + stages * slotBytes());
+  if (keys.isPaged())
+    tRing = sharedView(
+        e, smem, {stages, kMmaThreads},
+        cast<MemRefType>(keys.blockTable().getType()).getElementType(),
+        qBytes() + 2 * stages * slotBytes());
 
   // The group's query rows into qBuf, zero rows past the group. The scale is
   // applied to the f32 scores, not to Q, so Q keeps its input precision.
@@ -145,10 +164,8 @@ MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
 }
 
 /// Paged: the page of each row this thread copies of tile kt, one table
-/// load per row for both K and V; empty for a contiguous cache. The loop
-/// loads them a tile ahead so that the table's latency overlaps the
-/// compute of the current tile instead of stalling the copies behind it
-/// (measured: 1.24-1.37x slower than contiguous when loaded in issue()).
+/// load per row for both K and V; empty for a contiguous cache. Read from
+/// the block table itself: the prologue's tiles only.
 SmallVector<Value> MmaTokenLoop::pagesOf(Value kt) {
   SmallVector<Value> pages;
   if (!keys.isPaged())
@@ -158,10 +175,33 @@ SmallVector<Value> MmaTokenLoop::pagesOf(Value kt) {
   return pages;
 }
 
+/// Paged: as pagesOf, from the table ring that issue() filled stages - 1
+/// tiles earlier (in a copy group the loop has waited for and behind a
+/// barrier). Loading the pages from the table just before the copies put
+/// the table's latency (a DRAM miss per 32 entries) on every tile's
+/// critical path: paged decode was 1.24-1.58x slower than contiguous, with
+/// the loads one tile ahead in registers still 1.24x.
+SmallVector<Value> MmaTokenLoop::pagesFromRing(Value kt) {
+  SmallVector<Value> pages;
+  if (!keys.isPaged())
+    return pages;
+  Value slot = e.remui(kt, stages);
+  for (int64_t i = 0; i < rowsPerThread(); ++i) {
+    Value page = memref::LoadOp::create(e.b, e.loc, tRing,
+                                        ValueRange{slot, rowCopy(kt, i).row});
+    pages.push_back(
+        arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page));
+  }
+  return pages;
+}
+
 /// Copies tile `kt` of the split (K then V, tokens begin + 64 kt ...) into
 /// ring slot kt % stages; tokens at or past the end copy no bytes (zero
-/// fill) from token 0. `pages`: pagesOf(kt). Returns the group's token.
-Value MmaTokenLoop::issue(Value kt, ValueRange pages) {
+/// fill) from token 0. `pages`: the pages of kt's rows (pagesOf). Paged, the
+/// same group also copies the page of each token of tile `tableTile` into
+/// its table ring slot (thread i: token i; tokens past the end: token 0's).
+/// Returns the group's token.
+Value MmaTokenLoop::issue(Value kt, ValueRange pages, Value tableTile) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   Value slot = e.remui(kt, stages);
@@ -177,6 +217,17 @@ Value MmaTokenLoop::issue(Value kt, ValueRange pages) {
           b.getIndexAttr(kVectorWidth),
           e.select(c.valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
     }
+  }
+  if (keys.isPaged()) {
+    static_assert(kTile <= kMmaThreads, "one table entry per thread");
+    Value t = e.addi(e.addi(w.begin, e.muli(tableTile, kTile)), lay.tid);
+    Value valid = e.andi(e.ult(lay.tid, e.idx(kTile)), e.ult(t, w.end));
+    Value tableSlot = e.divui(e.select(valid, t, e.idx(0)), keys.pageSize());
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, e.loc, tokenType, tRing,
+        ValueRange{e.remui(tableTile, stages), lay.tid}, keys.blockTable(),
+        ValueRange{w.batch, tableSlot}, b.getIndexAttr(1),
+        e.select(valid, e.idx(1), e.idx(0)), UnitAttr()));
   }
   return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
 }
@@ -389,41 +440,40 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   OpBuilder &b = e.b;
   fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
 
-  // Prologue: tiles 0 .. stages - 2 in flight, the pages of the first tile
-  // the loop issues loaded.
+  // Prologue: tiles 0 .. stages - 2 in flight, their pages read from the
+  // table; each group also fetches the pages of the tile stages - 1 later.
   Value token;
   for (int64_t s = 0; s + 1 < t.stages; ++s)
-    token = t.issue(e.idx(s), t.pagesOf(e.idx(s)));
-  SmallVector<Value> firstPages = t.pagesOf(e.idx(t.stages - 1));
+    token = t.issue(e.idx(s), t.pagesOf(e.idx(s)), e.idx(s + t.stages - 1));
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   SmallVector<Value> init = {e.f32(-FLT_MAX), e.f32(-FLT_MAX), e.f32(0),
                              e.f32(0)};
   for (int64_t nt = 0; nt < t.d / 8; ++nt)
     init.push_back(e.zeros(accType));
-  const size_t numAcc = init.size(), numPages = firstPages.size();
-  llvm::append_range(init, firstPages);
   init.push_back(token);
   // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
   Value tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
                                kTile - 1),
                         kTile);
-  // Each step: wait for tile kt, refill the slot tile kt - 1 used with tile
-  // kt + stages - 1 (zero fill past the end), then compute tile kt.
+  // Each step: wait for tile kt (and with it the pages of tile
+  // kt + stages - 1), refill the slot tile kt - 1 used with tile
+  // kt + stages - 1 (zero fill past the end), then compute tile kt. The
+  // barrier also orders every thread's reads of a table ring slot before
+  // the copy that refills it.
   auto loop = scf::ForOp::create(
       b, e.loc, e.idx(0), tiles, e.idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange state) {
         nvgpu::DeviceAsyncWaitOp::create(b, e.loc, state.back(),
                                          b.getI32IntegerAttr(t.stages - 2));
         gpu::BarrierOp::create(b, e.loc);
-        Value newToken = t.issue(e.addi(kt, t.stages - 1),
-                                 state.slice(numAcc, numPages));
-        SmallVector<Value> nextPages = t.pagesOf(e.addi(kt, t.stages));
-        SmallVector<Value> next = t.compute(kt, state.take_front(numAcc), scale);
-        llvm::append_range(next, nextPages);
-        next.push_back(newToken);
-        scf::YieldOp::create(b, e.loc, next);
+        Value next = e.addi(kt, t.stages - 1);
+        Value newToken = t.issue(next, t.pagesFromRing(next),
+                                 e.addi(next, t.stages - 1));
+        SmallVector<Value> nextState = t.compute(kt, state.drop_back(), scale);
+        nextState.push_back(newToken);
+        scf::YieldOp::create(b, e.loc, nextState);
       });
-  t.finish(loop.getResults().take_front(numAcc), loop.getResults().back());
+  t.finish(loop.getResults().drop_back(), loop.getResults().back());
 }
 
 } // namespace mlir::fd::gpu_kernels

@@ -13,19 +13,29 @@
 // SPLIT: fd.partial_attention {{.*}} block_table(%arg4 : memref<?x?xi32>)
 // SPLIT: fd.merge_partials {{.*}} lse(%arg6 : memref<?x32xf32>)
 
-// Tensor cores (group 4): cp.async from the page the table names, one table
-// load per copied row for K and V, loaded a tile ahead: the loop carries
-// the next tile's 8 pages (D = 128: 8 rows per thread) beside m, l, the 16
-// accumulator tiles and the copy group.
+// Tensor cores (group 4): cp.async from the page the table names, one page
+// per copied row for K and V. The prologue's tiles read their pages from
+// the table; each copy group also fetches, one 4-byte cp.async per thread,
+// the pages of the tile 3 (stages - 1) later into a table ring in shared
+// memory, where the loop reads them: the table's latency is hidden like the
+// K/V data's.
 // CHECK-LABEL: gpu.func @paged_gqa_partial_online
 // CHECK-SAME: %arg8: memref<?x?xi32> {fd.binding = "block_table"}
+// CHECK: %[[TR:.*]] = memref.view {{.*}} to memref<4x128xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[P:.*]] = memref.load %arg8[%block_id_z, %{{.*}}] : memref<?x?xi32>
 // CHECK-NEXT: %[[PI:.*]] = arith.index_cast %[[P]] : i32 to index
 // CHECK: nvgpu.device_async_copy %arg1[%[[PI]], %block_id_y,
 // CHECK: nvgpu.device_async_copy %arg2[%[[PI]], %block_id_y,
-// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, [[ACC:(vector<2x2xf32>, ){16}]][[PAGES:(index, ){8}]]!nvgpu.device.async.token)
-// CHECK: nvgpu.device_async_copy
-// CHECK: memref.load %arg8
+// CHECK: nvgpu.device_async_copy %arg8[%block_id_z, %{{.*}}], %[[TR]][%c3, %thread_id_x], 1, %{{.*}} : memref<?x?xi32> to memref<4x128xi32
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait
+// CHECK: gpu.barrier
+// CHECK: %[[RP:.*]] = memref.load %[[TR]][%{{.*}}, %{{.*}}] : memref<4x128xi32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[RPI:.*]] = arith.index_cast %[[RP]] : i32 to index
+// CHECK-NOT: memref.load %arg8
+// CHECK: nvgpu.device_async_copy %arg1[%[[RPI]], %block_id_y,
+// CHECK-NOT: memref.load %arg8
+// CHECK: nvgpu.device_async_copy %arg8
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.yield
 // CHECK-LABEL: gpu.func @paged_gqa_unsplit_online
