@@ -240,6 +240,26 @@ void AttentionProblem::uploadPages() {
   }
 }
 
+void AttentionProblem::pokeTable(int64_t batch, int64_t slot, int64_t value) {
+  const size_t at = size_t(batch * maxPages + slot);
+  if (tableType == rt::DType::I64) {
+    checkCuda(cudaMemcpy(static_cast<int64_t *>(deviceTable) + at, &value, 8,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(block table entry)");
+  } else {
+    int32_t narrow = int32_t(value);
+    checkCuda(cudaMemcpy(static_cast<int32_t *>(deviceTable) + at, &narrow, 4,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(block table entry)");
+  }
+}
+
+void AttentionProblem::pokeLen(int64_t batch, int32_t value) {
+  checkCuda(cudaMemcpy(static_cast<int32_t *>(deviceLens) + batch, &value, 4,
+                       cudaMemcpyHostToDevice),
+            "cudaMemcpy(length)");
+}
+
 void AttentionProblem::poisonOut() {
   checkCuda(cudaMemset(deviceOut, 0xff, outElems * 2), "cudaMemset(out)");
   if (deviceLse)

@@ -373,69 +373,102 @@ int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
 }
 
 namespace {
+/// A caller built against an older header passes a smaller extras struct;
+/// one larger than this header's, or too small for its size, is refused.
+Status checkExtrasSize(const char *fn, const fd_attention_extras *extras) {
+  if (!extras || (extras->size >= sizeof(uint32_t) &&
+                  extras->size <= sizeof(fd_attention_extras)))
+    return Status::success();
+  return Status::error(ErrorCode::InvalidArgument,
+                       std::string(fn) + ": extras->size is " +
+                           std::to_string(extras->size) +
+                           ", expected sizeof(fd_attention_extras) = " +
+                           std::to_string(sizeof(fd_attention_extras)));
+}
+
+/// The C arguments as the C++ API's, with dtype codes checked; only the
+/// `size` bytes of extras the caller has are read.
+Status toAttentionArgs(const char *fn, const fd_attention_args &args,
+                       const fd_attention_extras *extras, AttentionArgs &out) {
+  Status sized = checkExtrasSize(fn, extras);
+  if (!sized.ok())
+    return sized;
+  fd_attention_extras ex = {};
+  if (extras)
+    std::memcpy(&ex, extras, extras->size);
+  const std::pair<std::string_view, const fd_tensor *> tensors[] = {
+      {binding::kQ, &args.q},
+      {binding::kK, &args.k},
+      {binding::kV, &args.v},
+      {binding::kLens, &args.lens},
+      {binding::kOut, &args.out},
+      {binding::kBlockTable, &ex.block_table},
+      {binding::kLse, &ex.lse}};
+  for (auto [name, tensor] : tensors)
+    if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
+      return Status::error(ErrorCode::InvalidArgument,
+                           "argument '" + std::string(name) +
+                               "': unknown dtype code " +
+                               std::to_string(tensor->dtype));
+  out.q = toTensorRef(args.q);
+  out.k = toTensorRef(args.k);
+  out.v = toTensorRef(args.v);
+  out.lens = toTensorRef(args.lens);
+  out.out = toTensorRef(args.out);
+  if (ex.block_table.data)
+    out.blockTable = toTensorRef(ex.block_table);
+  if (ex.lse.data)
+    out.lse = toTensorRef(ex.lse);
+  return Status::success();
+}
+
+/// The bound entry and rebuilt plan of a C plan; `fn` names the caller.
+Status resolvePlan(const char *fn, fd_executable *executable,
+                   const fd_plan *plan, const BoundEntry *&bound,
+                   Plan &rebuiltPlan) {
+  if (!executable)
+    return nullArgument(fn, "executable");
+  if (!plan)
+    return nullArgument(fn, "plan");
+  const Bundle &bundle = executable->executable->getBundle();
+  Status valid = checkEntry(bundle, plan->entry);
+  if (!valid.ok())
+    return valid;
+  Expected<Plan> rebuilt = rebuildPlan(bundle, *plan);
+  if (!rebuilt)
+    return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
+  Expected<const BoundEntry *> b =
+      executable->executable->bind(static_cast<size_t>(plan->entry));
+  if (!b)
+    return b.getStatus();
+  bound = *b;
+  rebuiltPlan = *rebuilt;
+  return Status::success();
+}
+
 // Both run entry points; `fn` names the one the caller used in errors.
 int runAttention(const char *fn, fd_executable *executable, const fd_plan *plan,
                  const fd_attention_args *args,
                  const fd_attention_extras *extras, void *workspace,
                  uint64_t workspace_bytes, CUstream stream) {
   return guarded(fn, [&]() -> Status {
-    // A caller built against an older header passes a smaller struct: read
-    // only what it has.
-    fd_attention_extras ex = {};
-    if (extras) {
-      if (extras->size < sizeof(uint32_t) || extras->size > sizeof(ex))
-        return Status::error(ErrorCode::InvalidArgument,
-                             std::string(fn) + ": extras->size is " +
-                                 std::to_string(extras->size) +
-                                 ", expected sizeof(fd_attention_extras) = " +
-                                 std::to_string(sizeof(ex)));
-      std::memcpy(&ex, extras, extras->size);
-    }
-    if (!executable)
-      return nullArgument(fn, "executable");
-    if (!plan)
-      return nullArgument(fn, "plan");
+    Status sized = checkExtrasSize(fn, extras); // before anything is read
+    if (!sized.ok())
+      return sized;
+    const BoundEntry *bound = nullptr;
+    Plan rebuilt;
+    Status resolved = resolvePlan(fn, executable, plan, bound, rebuilt);
+    if (!resolved.ok())
+      return resolved;
     if (!args)
       return nullArgument(fn, "args");
-    const Bundle &bundle = executable->executable->getBundle();
-    Status valid = checkEntry(bundle, plan->entry);
-    if (!valid.ok())
-      return valid;
-    Expected<Plan> rebuilt = rebuildPlan(bundle, *plan);
-    if (!rebuilt)
-      return rebuilt.getStatus().withContext(std::string(fn) + ": bad plan");
-    Expected<const BoundEntry *> bound =
-        executable->executable->bind(static_cast<size_t>(plan->entry));
-    if (!bound)
-      return bound.getStatus();
-    const std::pair<std::string_view, const fd_tensor *> tensors[] = {
-        {binding::kQ, &args->q},
-        {binding::kK, &args->k},
-        {binding::kV, &args->v},
-        {binding::kLens, &args->lens},
-        {binding::kOut, &args->out},
-        {binding::kBlockTable, &ex.block_table},
-        {binding::kLse, &ex.lse}};
-    for (auto [name, tensor] : tensors)
-      if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
-        return Status::error(ErrorCode::InvalidArgument,
-                             "argument '" + std::string(name) +
-                                 "': unknown dtype code " +
-                                 std::to_string(tensor->dtype));
     AttentionArgs cppArgs;
-    cppArgs.q = toTensorRef(args->q);
-    cppArgs.k = toTensorRef(args->k);
-    cppArgs.v = toTensorRef(args->v);
-    cppArgs.lens = toTensorRef(args->lens);
-    cppArgs.out = toTensorRef(args->out);
-    if (ex.block_table.data)
-      cppArgs.blockTable = toTensorRef(ex.block_table);
-    if (ex.lse.data)
-      cppArgs.lse = toTensorRef(ex.lse);
-    if (!workspace && workspace_bytes == 0 && rebuilt->workspaceBytes > 0)
-      return (*bound)->run(*rebuilt, cppArgs, stream);
-    return (*bound)->run(*rebuilt, cppArgs, workspace, workspace_bytes,
-                         stream);
+    Status converted = toAttentionArgs(fn, *args, extras, cppArgs);
+    if (!converted.ok())
+      return converted;
+    if (!workspace && workspace_bytes == 0 && rebuilt.workspaceBytes > 0)
+      return bound->run(rebuilt, cppArgs, stream);
+    return bound->run(rebuilt, cppArgs, workspace, workspace_bytes, stream);
   });
 }
 } // namespace
@@ -454,6 +487,27 @@ int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
                          uint64_t workspace_bytes, struct CUstream_st *stream) {
   return runAttention(__func__, executable, plan, args, extras, workspace,
                       workspace_bytes, stream);
+}
+
+int fd_executable_check_pages(fd_executable *executable, const fd_plan *plan,
+                              const fd_attention_args *args,
+                              const fd_attention_extras *extras,
+                              struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    const BoundEntry *bound = nullptr;
+    Plan rebuilt;
+    Status resolved = resolvePlan(fn, executable, plan, bound, rebuilt);
+    if (!resolved.ok())
+      return resolved;
+    if (!args)
+      return nullArgument(fn, "args");
+    AttentionArgs cppArgs;
+    Status converted = toAttentionArgs(fn, *args, extras, cppArgs);
+    if (!converted.ok())
+      return converted;
+    return bound->checkPages(rebuilt, cppArgs, stream);
+  });
 }
 
 int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,

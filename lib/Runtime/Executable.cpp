@@ -1,6 +1,8 @@
 //===- Executable.cpp - A bundle bound to a device ------------------------===//
 
 #include "fd/Runtime/Executable.h"
+
+#include "PageCheck.h"
 #include "fd/Runtime/Launch.h"
 
 #include <cstring>
@@ -22,7 +24,7 @@ Executable::create(std::shared_ptr<Context> context,
 }
 
 Executable::~Executable() {
-  bool any = false;
+  bool any = pageCheckModule != nullptr;
   for (CUmodule module : modules)
     any |= module != nullptr;
   if (!any)
@@ -33,6 +35,8 @@ Executable::~Executable() {
   for (CUmodule module : modules)
     if (module)
       (void)context->getDriver().cuModuleUnload(module);
+  if (pageCheckModule)
+    (void)context->getDriver().cuModuleUnload(pageCheckModule);
 }
 
 Expected<CUmodule> Executable::getModule(size_t index) {
@@ -115,6 +119,24 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
         infos.empty() ? 0 : infos.front().residentCtasPerSm);
     bound->kernels.push_back(std::move(infos));
     bound->functions.push_back(std::move(functions));
+  }
+  if (spec.pageSize > 0) {
+    ContextGuard guard(*context);
+    if (!guard.getStatus().ok())
+      return guard.getStatus();
+    if (!pageCheckModule) {
+      Expected<CUmodule> module = loadModule(*context, getPageCheckModule());
+      if (!module)
+        return module.getStatus().withContext("binding entry '" + spec.name +
+                                              "' (block-table check)");
+      pageCheckModule = *module;
+    }
+    CUresult r = context->getDriver().cuModuleGetFunction(
+        &bound->pageCheck, pageCheckModule, kPageCheckKernel);
+    if (r != CUDA_SUCCESS)
+      return driverError(context->getDriver(), r,
+                         "binding entry '" + spec.name +
+                             "': cuModuleGetFunction(fd_check_pages)");
   }
   entries[entryIndex] = std::move(bound);
   return entries[entryIndex].get();
@@ -207,6 +229,22 @@ Status BoundEntry::initWorkspace(const Plan &plan, void *workspace,
   return Status::success();
 }
 
+Status BoundEntry::checkPages(const Plan &plan, const AttentionArgs &args,
+                              CUstream stream) const {
+  std::string what = "checkPages '" + spec->name + "'";
+  if (!pageCheck)
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": the entry takes no block table (not a "
+                                "paged cache)");
+  Expected<ProblemShape> shape = validateAttentionArgs(*spec, plan, args);
+  if (!shape)
+    return shape.getStatus().withContext(what);
+  ContextGuard guard(*context);
+  if (!guard.getStatus().ok())
+    return guard.getStatus().withContext(what);
+  return checkPagesOnDevice(*context, pageCheck, *spec, args, stream);
+}
+
 Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
                        void *workspace, uint64_t workspaceBytes,
                        CUstream stream) const {
@@ -215,6 +253,11 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
       prepareLaunch(*spec, plan, args, workspace, workspaceBytes, bindings);
   if (!prepared.ok())
     return prepared.withContext("run '" + spec->name + "'");
+  if (pageCheck && isPageCheckRequested()) {
+    Status checked = checkPages(plan, args, stream);
+    if (!checked.ok())
+      return checked.withContext("run '" + spec->name + "' (FD_CHECK_PAGES=1)");
+  }
   ContextGuard guard(*context);
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext("run '" + spec->name + "'");

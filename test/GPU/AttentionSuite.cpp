@@ -111,6 +111,49 @@ void expectOk(const rt::Status &status, const std::string &what) {
   ++failures;
 }
 
+/// \p status must be an error whose message contains \p expected.
+void expectError(const rt::Status &status, const std::string &what,
+                 const std::string &expected) {
+  bool ok = !status.ok() &&
+            status.getMessage().find(expected) != std::string::npos;
+  std::printf("%-5s %s: %s\n", ok ? "ok" : "FAIL", what.c_str(),
+              status.ok() ? "no error" : status.getMessage().c_str());
+  ok ? ++passes : ++failures;
+}
+
+/// Paged entries: the runtime's checking mode passes a good table and
+/// names a page out of range and a length out of range.
+void checkPageCheck(const rt::BoundEntry &bound, cudaStream_t stream,
+                    uint64_t &seed) {
+  const rt::EntrySpec &entry = bound.getSpec();
+  AttentionProblem p(entry, 3, 300, KVLayout::TokenMajor, ++seed);
+  auto plan = bound.plan(3, 300);
+  if (!plan) {
+    expectOk(plan.getStatus(), entry.name + " plan");
+    return;
+  }
+  rt::Status good = bound.checkPages(*plan, p.args(), CUstream(stream));
+  std::printf("%-5s %s page check: valid table%s%s\n", good.ok() ? "ok" : "FAIL",
+              entry.name.c_str(), good.ok() ? "" : ": ",
+              good.ok() ? "" : good.getMessage().c_str());
+  good.ok() ? ++passes : ++failures;
+  // lens[0] = 300: its last slot is read.
+  const int64_t numPages = p.args().k.sizes[0];
+  const int64_t slot = (p.lens()[0] - 1) / p.pageSize();
+  p.pokeTable(0, slot, numPages + 7);
+  expectError(bound.checkPages(*plan, p.args(), CUstream(stream)),
+              entry.name + " page check: page out of range",
+              "block_table[0][" + std::to_string(slot) + "] = " +
+                  std::to_string(numPages + 7) + " is outside [0, num_pages = " +
+                  std::to_string(numPages) + ")");
+  p.pokeTable(0, slot, 0);
+  const int64_t capacity = p.args().blockTable.sizes[1] * p.pageSize();
+  p.pokeLen(2, int32_t(capacity + 1));
+  expectError(bound.checkPages(*plan, p.args(), CUstream(stream)),
+              entry.name + " page check: length out of range",
+              "lens[2] = " + std::to_string(capacity + 1) + " is outside");
+}
+
 void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
               uint64_t &seed) {
   const rt::EntrySpec &entry = bound.getSpec();
@@ -144,6 +187,9 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
         report(entry, "eager", p, *plan);
     }
   }
+
+  if (paged)
+    checkPageCheck(bound, stream, seed);
 
   // CUDA graph: captured once for the maxima, replayed while lens change
   // (paged: and the block table, to a new page order).

@@ -72,6 +72,11 @@ public:
   /// uploads pool and block table into the same device buffers (what a
   /// CUDA graph captured on them replays with). No-op when not paged.
   void shufflePages(uint64_t seed);
+  /// Overwrites one block-table entry / one length on the device only (the
+  /// host copies and the pool stay as they were): bad input for the
+  /// runtime's page check.
+  void pokeTable(int64_t batch, int64_t slot, int64_t value);
+  void pokeLen(int64_t batch, int32_t value);
   /// Fills out (and lse, and the gaps of strided views) with NaN bit
   /// patterns so a row the kernels skip cannot pass.
   void poisonOut();

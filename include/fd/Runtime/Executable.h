@@ -93,6 +93,16 @@ public:
   Status run(const Plan &plan, const AttentionArgs &args,
              CUstream stream) const;
 
+  /// Paged entries: the checking mode. Validates \p args, then checks on
+  /// the device that every length is in [0, max_pages * page_size] and every
+  /// page a sequence reaches is in [0, num_pages), and waits for the answer:
+  /// an InvalidArgument error names the first bad entry (sequence, slot,
+  /// value). Synchronises \p stream, so it is refused while the stream
+  /// captures a CUDA graph. With FD_CHECK_PAGES=1 in the environment, run()
+  /// does this before every launch of a paged entry (then not graph-safe).
+  Status checkPages(const Plan &plan, const AttentionArgs &args,
+                    CUstream stream) const;
+
 private:
   friend class Executable;
   BoundEntry() = default;
@@ -112,6 +122,8 @@ private:
   std::vector<std::vector<KernelInfo>> kernels;
   std::vector<std::vector<CUfunction>> functions;
   std::vector<int64_t> residentCtasPerSm;
+  /// Paged entries: the block-table check kernel (PageCheck.h).
+  CUfunction pageCheck = nullptr;
 };
 
 /// A bundle loaded on a device.
@@ -152,6 +164,8 @@ private:
       std::make_shared<BoundEntry::TableSlot>();
   std::mutex mutex;
   std::vector<CUmodule> modules;
+  /// The block-table check's module, loaded with the first paged entry.
+  CUmodule pageCheckModule = nullptr;
   std::vector<std::unique_ptr<BoundEntry>> entries;
 };
 

@@ -162,6 +162,18 @@ int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
                          const fd_attention_extras *extras, void *workspace,
                          uint64_t workspace_bytes, struct CUstream_st *stream);
 
+/* The checking mode for paged entries: checks on the device that every
+ * lens[b] is in [0, max_pages * page_size] and every page a sequence reaches
+ * is in [0, num_pages), waits for the result, and fails with
+ * FD_ERROR_INVALID_ARGUMENT naming the first bad entry (sequence, slot,
+ * value). Synchronises the stream: refused while it captures a CUDA graph.
+ * Setting FD_CHECK_PAGES=1 in the environment makes every run of a paged
+ * entry check first. */
+int fd_executable_check_pages(fd_executable *executable, const fd_plan *plan,
+                              const fd_attention_args *args,
+                              const fd_attention_extras *extras,
+                              struct CUstream_st *stream);
+
 /* Measured launch-variant choices (split / unsplit / two_kernel /
  * single_launch) per shape, written by fd-bench --write-variant-table; see
  * include/fd/Runtime/VariantTable.h for the format. Once set on an

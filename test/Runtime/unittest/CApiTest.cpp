@@ -138,6 +138,12 @@ TEST(CApiNoDevice) {
                                 nullptr),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(contains(lastError(), "fd_executable_run_ex: 'executable' is NULL"));
+  CHECK_EQ(fd_executable_check_pages(nullptr, nullptr, nullptr, nullptr,
+                                     nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(),
+                 "fd_executable_check_pages: 'executable' is NULL"));
+
   fd_executable_destroy(nullptr);
   fd_bundle_destroy(bundle);
 }
