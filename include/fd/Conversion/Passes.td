@@ -45,10 +45,8 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     and the bundle writer lists them in signature order, so the runtime
     packs them by name.
   }];
-  let dependentDialects = ["gpu::GPUDialect", "scf::SCFDialect",
-                           "arith::ArithDialect", "vector::VectorDialect",
-                           "memref::MemRefDialect", "LLVM::LLVMDialect",
-                           "nvgpu::NVGPUDialect", "NVVM::NVVMDialect"];
+  // Dependent dialects: KernelDialects (lib/Conversion/Utils/KernelModule.h),
+  // declared in getDependentDialects.
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "Threads per CTA of the partial kernel (a multiple of 32)">,
@@ -124,10 +122,8 @@ def ConvertFlatGemmToGPU : Pass<"convert-flat-gemm-to-gpu", "ModuleOp"> {
     }
     ```
   }];
-  let dependentDialects = ["gpu::GPUDialect", "nvgpu::NVGPUDialect",
-                           "NVVM::NVVMDialect", "LLVM::LLVMDialect",
-                           "scf::SCFDialect", "arith::ArithDialect",
-                           "vector::VectorDialect", "memref::MemRefDialect"];
+  // Dependent dialects: KernelDialects (lib/Conversion/Utils/KernelModule.h),
+  // declared in getDependentDialects.
 }
 
 def FDProgrammaticLaunch : Pass<"fd-programmatic-launch", "ModuleOp"> {

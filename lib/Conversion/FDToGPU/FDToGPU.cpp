@@ -236,6 +236,13 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
                                 PatternRewriter &rewriter) const override {
     if (isa<UnifiedMaxAttr>(op.getSoftmax()))
       return rewriter.notifyMatchFailure(op, "lowered by UnifiedMaxToGPU");
+    // The partial pattern builds the `unsplit` variant from the pair, so the
+    // merge waits until its partial is lowered: whatever order a driver
+    // visits them in (bottom-up, the greedy default, reaches the merge
+    // first), the result is the same.
+    for (Operation *user : op.getAcc().getUsers())
+      if (isa<PartialAttentionOp>(user))
+        return rewriter.notifyMatchFailure(op, "its partial is lowered first");
     Location loc = op.getLoc();
     auto outType = cast<MemRefType>(op.getOut().getType());
     int64_t headDim = outType.getDimSize(2);
@@ -379,6 +386,9 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
 
 struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
   using Base::Base;
+  void getDependentDialects(DialectRegistry &registry) const override {
+    KernelDialects::insert(registry);
+  }
   void runOnOperation() override {
     ModuleOp module = getOperation();
     bool bad = false;
@@ -458,6 +468,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
 
 void mlir::fd::populateFDToGPUPatterns(RewritePatternSet &patterns,
                                        const FDToGPUOptions &options) {
+  KernelDialects::load(patterns.getContext());
   patterns.add<PartialAttentionToGPU>(patterns.getContext(), options);
   patterns.add<MergePartialsToGPU>(patterns.getContext());
   populateUnifiedMaxToGPUPatterns(patterns, options);

@@ -330,6 +330,9 @@ struct FlatGemmToKernel : OpRewritePattern<FlatGemmOp> {
 
 struct ConvertFlatGemmToGPU
     : mlir::fd::impl::ConvertFlatGemmToGPUBase<ConvertFlatGemmToGPU> {
+  void getDependentDialects(DialectRegistry &registry) const override {
+    KernelDialects::insert(registry);
+  }
   using Base::Base;
   void runOnOperation() override {
     // Every description is checked first, so that a bad one stops the pass
@@ -349,5 +352,6 @@ struct ConvertFlatGemmToGPU
 } // namespace
 
 void mlir::fd::populateFlatGemmToGPUPatterns(RewritePatternSet &patterns) {
+  KernelDialects::load(patterns.getContext());
   patterns.add<FlatGemmToKernel>(patterns.getContext());
 }

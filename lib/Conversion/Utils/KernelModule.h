@@ -10,10 +10,38 @@
 
 #include "KernelSignature.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
 
 namespace mlir::fd {
+
+/// The dialects whose ops fd's kernel builders create, listed once: the
+/// passes declare them (getDependentDialects) and the populate* functions
+/// load them, so a caller who only adds the patterns to its own driver
+/// need not know the list (creating an op of an unloaded dialect aborts).
+template <typename... Dialects> struct DialectList {
+  static void insert(DialectRegistry &registry) {
+    registry.insert<Dialects...>();
+  }
+  static void load(MLIRContext *context) {
+    context->loadDialect<Dialects...>();
+  }
+};
+using KernelDialects =
+    DialectList<gpu::GPUDialect, nvgpu::NVGPUDialect, NVVM::NVVMDialect,
+                LLVM::LLVMDialect, scf::SCFDialect, arith::ArithDialect,
+                math::MathDialect, vector::VectorDialect,
+                memref::MemRefDialect>;
 
 /// One kernel argument: its binding and type.
 struct KernelParam {
