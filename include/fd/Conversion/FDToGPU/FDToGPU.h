@@ -22,7 +22,15 @@ using FDToGPUOptions = ConvertFDToGPUOptions;
 /// `gpu.func` kernels (created in a `gpu.module` of the enclosing module) and
 /// `gpu.launch_func` ops, plus the host lowering of `fd.split_plan`. The
 /// enclosing module must allow symbol insertion (it is given the
-/// `gpu.container_module` attribute).
+/// `gpu.container_module` attribute). The input is the fd-split-kv form.
+///
+/// For a caller's own driver: this loads every dialect the kernels are built
+/// from (gpu, nvgpu, nvvm, llvm, scf, arith, math, vector, memref), so the
+/// context needs only its input's; the patterns give the same kernels under
+/// any application order (a merge waits for its partial, which builds the
+/// `unsplit` variant from the pair; test/Conversion/FDToGPU/
+/// patterns-any-order.test). An op they do not lower stays in place;
+/// convert-fd-to-gpu then reports it.
 void populateFDToGPUPatterns(RewritePatternSet &patterns,
                              const FDToGPUOptions &options);
 

@@ -20,7 +20,8 @@ class FlatGemmOp;
 LogicalResult lowerFlatGemmToKernel(RewriterBase &rewriter, FlatGemmOp op);
 
 /// The pattern that applies lowerFlatGemmToKernel to every described
-/// fd.flat_gemm.
+/// fd.flat_gemm. Loads the dialects the kernels are built from, so a
+/// caller's context needs only its input's.
 void populateFlatGemmToGPUPatterns(RewritePatternSet &patterns);
 } // namespace fd
 } // namespace mlir
