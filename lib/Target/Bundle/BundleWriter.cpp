@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Regex.h"
 
@@ -65,35 +66,95 @@ static Entry attentionEntry(func::FuncOp fn, fd::DecodeAttentionOp op) {
   return e;
 }
 
+static Entry splitEntry(func::FuncOp fn, fd::PartialAttentionOp op) {
+  fd::AttentionShape shape = fd::getAttentionShape(op.getQuery(), op.getKey());
+  Entry e;
+  e.name = fn.getName().str();
+  e.op = std::string(schema::op::kDecodeAttention);
+  e.dtype = typeName(shape.elementType);
+  e.numQueryHeads = shape.numQueryHeads;
+  e.numKVHeads = shape.numKVHeads;
+  e.headDim = shape.headDim;
+  e.scale = op.getScale().convertToDouble();
+  return e;
+}
+
+/// Whether `op` may sit in an entry function beside its fd op: the bundle
+/// carries only the kernels, so anything with an effect of its own would be
+/// silently dropped. Allowed: the return, ops without memory effects (index
+/// arithmetic, memref.dim), and, in the split form, fd-split-kv's own host
+/// code (fd.split_plan, and the allocs and deallocs of buffers only fd ops
+/// use: they become the runtime's workspace).
+static bool isCarried(Operation *op, bool splitForm) {
+  if (isa<func::ReturnOp, fd::DecodeAttentionOp, fd::FlatGemmOp>(op) ||
+      isMemoryEffectFree(op))
+    return true;
+  if (!splitForm)
+    return false;
+  if (isa<fd::SplitPlanOp, fd::PartialAttentionOp, fd::MergePartialsOp,
+          fd::OverflowFallbackOp>(op))
+    return true;
+  if (isa<memref::AllocOp>(op))
+    return llvm::all_of(op->getResult(0).getUsers(), [](Operation *user) {
+      return isa<fd::FDDialect>(user->getDialect()) ||
+             isa<memref::DeallocOp>(user);
+    });
+  if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
+    return isa_and_nonnull<memref::AllocOp>(
+        dealloc.getMemref().getDefiningOp());
+  return false;
+}
+
 LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
                                                 Bundle &bundle) {
   bool ok = true;
-  module.walk([&](Operation *op) {
-    if (isa<fd::PartialAttentionOp, fd::MergePartialsOp, fd::SplitPlanOp>(
-            op)) {
-      op->emitOpError() << "is not supported by fd-compile yet: a bundle "
-                           "entry is a function holding one "
-                           "fd.decode_attention or fd.flat_gemm";
-      ok = false;
-    }
-  });
   module.walk([&](func::FuncOp fn) {
-    SmallVector<fd::DecodeAttentionOp> ops;
-    SmallVector<fd::FlatGemmOp> gemms;
-    fn.walk([&](fd::DecodeAttentionOp op) { ops.push_back(op); });
-    fn.walk([&](fd::FlatGemmOp op) { gemms.push_back(op); });
-    if (ops.empty() && gemms.empty())
+    SmallVector<Operation *> computes;
+    SmallVector<fd::PartialAttentionOp> partials;
+    fn.walk([&](Operation *op) {
+      if (isa<fd::DecodeAttentionOp, fd::FlatGemmOp>(op))
+        computes.push_back(op);
+      if (auto p = dyn_cast<fd::PartialAttentionOp>(op))
+        partials.push_back(p);
+    });
+    if (computes.empty() && partials.empty())
       return;
-    if (ops.size() + gemms.size() > 1) {
+    if (computes.size() + partials.size() > 1) {
       fn.emitError() << "fd-compile: function '" << fn.getName() << "' holds "
-                     << ops.size() + gemms.size()
-                     << " fd.decode_attention / fd.flat_gemm ops; a bundle "
-                        "entry is one function with one op";
+                     << computes.size() + partials.size()
+                     << " fd.decode_attention / fd.partial_attention / "
+                        "fd.flat_gemm ops; a bundle entry is one function "
+                        "with one op";
       ok = false;
       return;
     }
-    bundle.entries.push_back(gemms.empty() ? attentionEntry(fn, ops.front())
-                                           : gemmEntry(fn, gemms.front()));
+    const bool splitForm = !partials.empty();
+    // An already-split entry: fd-split-kv's output, which records its plan
+    // on the function (the runtime plans from it).
+    if (splitForm && !fn->hasAttr(ir::kSplit)) {
+      fn.emitError() << "fd-compile: function '" << fn.getName()
+                     << "' is in the split form but has no " << ir::kSplit
+                     << " record; write fd.decode_attention, or give "
+                        "fd-split-kv's output as it is";
+      ok = false;
+      return;
+    }
+    fn.walk([&](Operation *op) {
+      if (op == fn.getOperation() || isCarried(op, splitForm))
+        return;
+      op->emitOpError() << "in entry function '" << fn.getName()
+                        << "' would not be carried into the bundle: a bundle "
+                           "entry is the function's fd op (its kernels), and "
+                           "no host code around it is compiled";
+      ok = false;
+    });
+    if (splitForm)
+      bundle.entries.push_back(splitEntry(fn, partials.front()));
+    else if (auto gemm = dyn_cast<fd::FlatGemmOp>(computes.front()))
+      bundle.entries.push_back(gemmEntry(fn, gemm));
+    else
+      bundle.entries.push_back(
+          attentionEntry(fn, cast<fd::DecodeAttentionOp>(computes.front())));
   });
   if (ok && bundle.entries.empty()) {
     module.emitError() << "fd-compile: the input has no fd.decode_attention "
