@@ -20,6 +20,13 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.fd_tools_dir, append_path=True)
 
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+# The build tree, for the tests that install it (test/Embed).
+config.substitutions.append(("%fd_obj_root", config.fd_obj_root))
+# The runtime's shared library (lib/Runtime, target fd_runtime_shared): the
+# tests of its exports and of the Python package load it.
+config.substitutions.append(
+    ("%fd_runtime_lib",
+     os.path.join(config.fd_obj_root, "lib", "libfd_runtime.so.1")))
 config.substitutions.append(
     ("%mlir_runner_utils",
      os.path.join(config.mlir_lib_dir, "libmlir_runner_utils.so")))

@@ -267,6 +267,59 @@ int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
   });
 }
 
+int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
+                         fd_entry_info *info) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!bundle)
+      return nullArgument(fn, "bundle");
+    if (!info)
+      return nullArgument(fn, "info");
+    // As extras: an older caller's smaller struct gets its prefix; a larger
+    // one (a newer header than this library) is refused rather than left
+    // partly unwritten.
+    if (info->size < sizeof(uint32_t) || info->size > sizeof(fd_entry_info))
+      return Status::error(ErrorCode::InvalidArgument,
+                           std::string(fn) + ": info->size is " +
+                               std::to_string(info->size) +
+                               ", expected sizeof(fd_entry_info) = " +
+                               std::to_string(sizeof(fd_entry_info)));
+    Status valid = checkEntry(*bundle->bundle, entry);
+    if (!valid.ok())
+      return valid;
+    const EntrySpec &spec = bundle->bundle->getEntries()[entry];
+    bool attention = spec.op == OpKind::DecodeAttention;
+    auto dtypeOf = [&](Tensor t) -> int32_t {
+      const TensorSpec &tensor = spec.tensor(t);
+      return attention && tensor.present ? static_cast<int32_t>(tensor.elem)
+                                         : -1;
+    };
+    fd_entry_info full = {};
+    full.size = info->size;
+    full.dtype = static_cast<int32_t>(spec.dtype);
+    full.op = spec.opName.c_str();
+    full.softmax = attention ? spec.softmax.kind.c_str() : "";
+    if (attention) {
+      full.num_q_heads = spec.numQHeads;
+      full.num_kv_heads = spec.numKvHeads;
+      full.head_dim = spec.headDim;
+      full.page_size = spec.pageSize;
+      full.scale = spec.scale;
+    } else {
+      full.gemm_has_bias = spec.gemm.hasBias ? 1 : 0;
+      full.gemm_n = spec.gemm.n;
+      full.gemm_k = spec.gemm.k;
+    }
+    full.lens_dtype = dtypeOf(Tensor::Lens);
+    full.block_table_dtype = dtypeOf(Tensor::BlockTable);
+    full.has_lse = dtypeOf(Tensor::Lse) >= 0 ? 1 : 0;
+    full.gemm_out_dtype =
+        attention ? -1 : static_cast<int32_t>(spec.gemm.outDtype);
+    std::memcpy(info, &full, info->size);
+    return Status::success();
+  });
+}
+
 int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
                    int64_t max_len, int32_t sm_count, int32_t graph_safe,
                    fd_plan *plan) {

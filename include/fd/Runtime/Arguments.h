@@ -10,6 +10,7 @@
 #define FD_RUNTIME_ARGUMENTS_H
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
 
@@ -28,8 +29,8 @@ struct TensorRef {
 };
 
 /// A contiguous row-major TensorRef over \p data (at most rank 4).
-TensorRef makeTensorRef(void *data, DType dtype,
-                        std::initializer_list<int64_t> sizes);
+FD_RT_API TensorRef makeTensorRef(void *data, DType dtype,
+                                  std::initializer_list<int64_t> sizes);
 
 /// The buffers of one decode-attention step: q [B,Hq,D], k and v
 /// [B,Hkv,L,D] (paged: pools [num_pages,Hkv,page_size,D]), lens [B] (i32 or
@@ -54,9 +55,9 @@ struct ProblemShape {
 /// non-null pointers and the 16-byte alignment that vector loads need; a
 /// block table or lse only where the entry takes one. Each error names the
 /// argument and what was expected.
-Expected<ProblemShape> validateAttentionArgs(const EntrySpec &entry,
-                                             const Plan &plan,
-                                             const AttentionArgs &args);
+FD_RT_API Expected<ProblemShape>
+validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
+                      const AttentionArgs &args);
 
 } // namespace fd::rt
 

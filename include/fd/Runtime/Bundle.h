@@ -13,6 +13,7 @@
 #define FD_RUNTIME_BUNDLE_H
 
 #include "fd/Bundle/Schema.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Status.h"
 
 #include <array>
@@ -45,11 +46,11 @@ enum class DType : int {
 };
 
 /// "f16", "bf16", "f32", "i32", "i64" or "f64".
-const char *dtypeName(DType type);
+FD_RT_API const char *dtypeName(DType type);
 /// Size of one element in bytes.
-size_t dtypeSize(DType type);
+FD_RT_API size_t dtypeSize(DType type);
 /// Parses a dtype name; std::nullopt for an unknown one.
-std::optional<DType> parseDType(std::string_view name);
+FD_RT_API std::optional<DType> parseDType(std::string_view name);
 
 /// The symbolic sizes of docs/bundle.md (fdb::symbol).
 enum class Symbol : int {
@@ -66,9 +67,9 @@ enum class Symbol : int {
 constexpr int kNumSymbols = 9;
 
 /// The symbol's name in the manifest (fdb::symbol).
-const char *symbolName(Symbol symbol);
+FD_RT_API const char *symbolName(Symbol symbol);
 /// Parses a symbol name; std::nullopt for an unknown one.
-std::optional<Symbol> parseSymbol(std::string_view name);
+FD_RT_API std::optional<Symbol> parseSymbol(std::string_view name);
 
 /// A grid extent or workspace dimension: a symbol or a constant.
 struct SizeExpr {
@@ -77,7 +78,7 @@ struct SizeExpr {
 };
 
 /// "B" or "7".
-std::string toString(const SizeExpr &size);
+FD_RT_API std::string toString(const SizeExpr &size);
 
 /// One PTX module.
 struct ModuleSpec {
@@ -96,7 +97,8 @@ struct ModuleSpec {
 /// Whether PTX for \p module can be loaded on a device of compute capability
 /// major.minor; the error names the module, its chip and the device's.
 /// Defined in PtxInfo.cpp.
-Status checkChipCompatible(const ModuleSpec &module, int ccMajor, int ccMinor);
+FD_RT_API Status checkChipCompatible(const ModuleSpec &module, int ccMajor,
+                                     int ccMinor);
 
 enum class OpKind { DecodeAttention, FlatGemm };
 enum class SplitMode { Auto, Fixed, Chunk };
@@ -172,7 +174,7 @@ struct ResourceInfo {
   int64_t sharedBytes = 0;
 };
 
-struct KernelSpec {
+struct FD_RT_API KernelSpec {
   std::string symbol; ///< .entry name in the module's PTX
   std::string module;
   size_t moduleIndex = 0;
@@ -250,7 +252,7 @@ struct TensorSpec {
 enum class Tensor : int { Q, K, V, Lens, Out, BlockTable, Lse };
 constexpr int kNumTensors = 7;
 
-struct EntrySpec {
+struct FD_RT_API EntrySpec {
   std::string name;
   OpKind op = OpKind::DecodeAttention;
   std::string opName;
@@ -282,7 +284,7 @@ struct EntrySpec {
 };
 
 /// A parsed, fully validated bundle. Immutable once loaded.
-class Bundle {
+class FD_RT_API Bundle {
 public:
   /// Reads and validates \p path. Errors name the file.
   static Expected<std::shared_ptr<const Bundle>>

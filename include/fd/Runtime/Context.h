@@ -10,6 +10,7 @@
 #define FD_RUNTIME_CONTEXT_H
 
 #include "fd/Runtime/Driver.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Status.h"
 
 #include <memory>
@@ -22,7 +23,7 @@ class CublasHandle;
 
 /// A retained primary context of one device, with the device properties the
 /// runtime plans and checks with.
-class Context {
+class FD_RT_API Context {
 public:
   /// Retains the primary context of device \p ordinal. Fails with NoDevice
   /// when there is no driver or no GPU.
@@ -76,7 +77,7 @@ private:
 /// Makes a context current on this thread for the guard's lifetime and then
 /// restores whatever was current before, so callers' own context state is
 /// left as it was.
-class ContextGuard {
+class FD_RT_API ContextGuard {
 public:
   explicit ContextGuard(const Context &context);
   ~ContextGuard();

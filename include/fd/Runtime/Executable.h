@@ -16,6 +16,7 @@
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Module.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
@@ -29,7 +30,7 @@ namespace fd::rt {
 
 /// One entry with its kernels loaded, ready to plan and run. Owned by its
 /// Executable; const and safe to use from several threads.
-class BoundEntry {
+class FD_RT_API BoundEntry {
 public:
   const EntrySpec &getSpec() const { return *spec; }
   const Context &getContext() const { return *context; }
@@ -127,7 +128,7 @@ private:
 };
 
 /// A bundle loaded on a device.
-class Executable {
+class FD_RT_API Executable {
 public:
   /// Binds \p bundle to \p context. Loads nothing yet.
   static Expected<std::shared_ptr<Executable>>

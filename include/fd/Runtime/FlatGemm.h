@@ -19,6 +19,7 @@
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Cublas.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Module.h"
 #include "fd/Runtime/Status.h"
@@ -41,8 +42,8 @@ struct FlatGemmArgs {
 /// Checks \p args against \p entry (dtypes, ranks, N and K, M consistent
 /// between x and y, contiguity, 16-byte alignment of x and w, bias present
 /// exactly when the entry has one). Returns M. Errors name the argument.
-Expected<int64_t> validateFlatGemmArgs(const EntrySpec &entry,
-                                       const FlatGemmArgs &args);
+FD_RT_API Expected<int64_t> validateFlatGemmArgs(const EntrySpec &entry,
+                                                 const FlatGemmArgs &args);
 
 /// For M up to maxM (and above the previous rule's maxM), use the GEMM
 /// kernel `kernel` (a role, or "cublas").
@@ -57,7 +58,7 @@ struct DispatchRule {
 ///   <n> <k> <dtype> <maxM>:<variant> [<maxM>:<variant> ...]
 /// (docs/bundle.md's <variant> is a GEMM kernel's role.) Rules are in
 /// increasing maxM; an M above the last maxM uses the last rule's kernel.
-class DispatchTable {
+class FD_RT_API DispatchTable {
 public:
   struct Shape {
     int64_t n = 0, k = 0;
@@ -98,40 +99,44 @@ constexpr size_t kCublasKernel = std::numeric_limits<size_t>::max();
 /// skipped for an entry with a bias (cuBLAS cannot add it; the table is per
 /// [N, K, dtype] and may be shared with a bias-free entry): the thresholds
 /// choose instead.
-Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
-                                      const DispatchTable *table);
+FD_RT_API Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry,
+                                                int64_t m,
+                                                const DispatchTable *table);
 
 /// Index of the GEMM kernel whose role is \p name (e.g. "gemv", "mma_m8"),
 /// or kCublasKernel for "cublas".
-Expected<size_t> findGemmKernel(const EntrySpec &entry, std::string_view name);
+FD_RT_API Expected<size_t> findGemmKernel(const EntrySpec &entry,
+                                          std::string_view name);
 
 /// The name of an index from the two functions above: the kernel's role, or
 /// "cublas".
-const std::string &gemmKernelName(const EntrySpec &entry, size_t index);
+FD_RT_API const std::string &gemmKernelName(const EntrySpec &entry,
+                                            size_t index);
 
 /// Checks \p args for the cublas variant and builds its cublasGemmEx call.
 /// Unlike the kernels, cuBLAS takes row pitches: each of x, w, y needs a
 /// unit inner stride and a row stride of at least its row length (K, K, N);
 /// element alignment suffices. The entry must have no bias and none may be
 /// given. Errors name the argument.
-Expected<CublasGemm> planCublasFlatGemm(const EntrySpec &entry,
-                                        const FlatGemmArgs &args);
+FD_RT_API Expected<CublasGemm> planCublasFlatGemm(const EntrySpec &entry,
+                                                  const FlatGemmArgs &args);
 
 /// The grid of \p kernel for \p m rows (symbols M and MT), checked against
 /// CUDA's limits.
-Expected<std::array<uint32_t, 3>> flatGemmGrid(const KernelSpec &kernel,
-                                               int64_t m);
+FD_RT_API Expected<std::array<uint32_t, 3>>
+flatGemmGrid(const KernelSpec &kernel, int64_t m);
 
 /// Packs \p kernel's parameters from validated \p args.
-Status packFlatGemmParams(const KernelSpec &kernel, const FlatGemmArgs &args,
-                          KernelParams &params);
+FD_RT_API Status packFlatGemmParams(const KernelSpec &kernel,
+                                    const FlatGemmArgs &args,
+                                    KernelParams &params);
 
 class BoundEntry;
 
 /// A flat_gemm entry with its GEMM kernels loaded: runs y = x W^T (+ bias).
 /// A view of a BoundEntry (Executable.h): cheap to make, valid as long as
 /// it; const and safe to use from several threads.
-class FlatGemm {
+class FD_RT_API FlatGemm {
 public:
   explicit FlatGemm(const BoundEntry &bound);
 

@@ -14,6 +14,7 @@
 #include "fd/Runtime/Arguments.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Driver.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
 
@@ -28,21 +29,21 @@ namespace fd::rt {
 /// for it in-kernel before touching memory). On by default where the
 /// driver has cuLaunchKernelEx; FD_PDL=0 in the environment, or
 /// setProgrammaticLaunch(false), launches every kernel plainly. Process-wide.
-void setProgrammaticLaunch(bool enabled);
-bool isProgrammaticLaunchEnabled();
+FD_RT_API void setProgrammaticLaunch(bool enabled);
+FD_RT_API bool isProgrammaticLaunchEnabled();
 
 /// Launches \p kernel's function \p function: with programmatic stream
 /// serialization when the kernel allows it and it is enabled, else with
 /// cuLaunchKernel. Errors name the kernel.
-Status launchKernel(const DriverApi &api, CUfunction function,
-                    const KernelSpec &kernel,
-                    const std::array<uint32_t, 3> &grid, CUstream stream,
-                    void **params);
+FD_RT_API Status launchKernel(const DriverApi &api, CUfunction function,
+                              const KernelSpec &kernel,
+                              const std::array<uint32_t, 3> &grid,
+                              CUstream stream, void **params);
 
 /// The parameters of one kernel launch: one 8-byte slot per parameter (a
 /// 4-byte parameter uses the low half; the driver reads only its size) and
 /// the pointer array cuLaunchKernel takes. Fixed capacity, no allocation.
-class KernelParams {
+class FD_RT_API KernelParams {
 public:
   KernelParams() = default;
   KernelParams(const KernelParams &) = delete;
@@ -102,21 +103,23 @@ struct LaunchBindings {
 
 /// Validates \p args and the workspace against \p entry and \p plan and
 /// resolves the bindings of the launch. No GPU involved.
-Status prepareLaunch(const EntrySpec &entry, const Plan &plan,
-                     const AttentionArgs &args, void *workspace,
-                     uint64_t workspaceBytes, LaunchBindings &bindings);
+FD_RT_API Status prepareLaunch(const EntrySpec &entry, const Plan &plan,
+                               const AttentionArgs &args, void *workspace,
+                               uint64_t workspaceBytes,
+                               LaunchBindings &bindings);
 
 /// Packs the parameters of \p kernel per the ABI.
-Status packKernelParams(const KernelSpec &kernel,
-                        const LaunchBindings &bindings, KernelParams &params);
+FD_RT_API Status packKernelParams(const KernelSpec &kernel,
+                                  const LaunchBindings &bindings,
+                                  KernelParams &params);
 
 /// Launches every kernel of the bindings' variant of \p entry in order on
 /// \p stream; \p functions are the loaded kernels, parallel to that
 /// variant's kernels. The entry's context must be current. A batch of 0
 /// launches nothing.
-Status launchKernels(const DriverApi &api, const EntrySpec &entry,
-                     const CUfunction *functions,
-                     const LaunchBindings &bindings, CUstream stream);
+FD_RT_API Status launchKernels(const DriverApi &api, const EntrySpec &entry,
+                               const CUfunction *functions,
+                               const LaunchBindings &bindings, CUstream stream);
 
 } // namespace fd::rt
 

@@ -13,6 +13,7 @@
 #define FD_RUNTIME_PLANNER_H
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Status.h"
 #include "fd/Runtime/VariantTable.h"
 
@@ -42,9 +43,9 @@ struct SymbolValues {
 
 /// Symbol values of \p entry for batch B, S splits of \p chunk tokens and a
 /// K/V capacity L (0 when unknown, as when planning).
-SymbolValues getSymbolValues(const EntrySpec &entry, int64_t batch,
-                             int64_t numSplits, int64_t chunk,
-                             int64_t cacheLen = 0);
+FD_RT_API SymbolValues getSymbolValues(const EntrySpec &entry, int64_t batch,
+                                       int64_t numSplits, int64_t chunk,
+                                       int64_t cacheLen = 0);
 
 /// The outcome of the split formula.
 struct SplitChoice {
@@ -63,11 +64,11 @@ struct SplitChoice {
 /// — so a ragged batch gets shorter chunks: more CTAs than one wave holds,
 /// most of the short sequences' CTAs empty, and the GPU's block scheduler
 /// balances the rest. Must be in [0, batch * maxLen].
-Expected<SplitChoice> chooseSplits(const SplitPolicy &policy, int64_t batch,
-                                   int64_t numKvHeads, int64_t maxLen,
-                                   int64_t smCount,
-                                   int64_t residentCtasPerSm = 0,
-                                   int64_t totalTokens = 0);
+FD_RT_API Expected<SplitChoice> chooseSplits(const SplitPolicy &policy,
+                                             int64_t batch, int64_t numKvHeads,
+                                             int64_t maxLen, int64_t smCount,
+                                             int64_t residentCtasPerSm = 0,
+                                             int64_t totalTokens = 0);
 
 /// What the planner is asked: one call (or, graph-safe, every call up to
 /// the maxima) on a device of smCount SMs.
@@ -98,7 +99,7 @@ struct PlanRequest {
 /// The variant the runtime launches unless the split decides (below) or the
 /// caller says otherwise: "single_launch" for MHA (Hq == Hkv), "two_kernel"
 /// for GQA/MQA, as measured (docs/unified-max.md); else the first.
-size_t getDefaultVariant(const EntrySpec &entry);
+FD_RT_API size_t getDefaultVariant(const EntrySpec &entry);
 
 /// The planner's decision for one request: the launch variant and its
 /// split, or the error planning that variant reports.
@@ -119,14 +120,15 @@ struct PlanChoice {
 /// loads in flight. Other entries: getDefaultVariant. The unsplit variant
 /// is one split over the whole (chunk_align-aligned) context. Errors only
 /// for an explicit variant out of range.
-Expected<PlanChoice> choosePlan(const EntrySpec &entry,
-                                const PlanRequest &request);
+FD_RT_API Expected<PlanChoice> choosePlan(const EntrySpec &entry,
+                                          const PlanRequest &request);
 
 /// choosePlan's variant for a call with \p residentCtasPerSm for every
 /// variant; with out-of-range arguments the split variant (planning it
 /// reports them).
-size_t chooseVariant(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                     int64_t smCount, int64_t residentCtasPerSm);
+FD_RT_API size_t chooseVariant(const EntrySpec &entry, int64_t batch,
+                               int64_t maxLen, int64_t smCount,
+                               int64_t residentCtasPerSm);
 
 /// Byte offsets and sizes of an entry's workspace buffers. Fixed capacity so
 /// that the launch path can compute it without allocating.
@@ -140,12 +142,12 @@ struct WorkspaceLayout {
 
 /// Lays \p variant's workspace buffers out in manifest order, each at a
 /// 256-byte aligned offset, contiguous row-major over its shape.
-Expected<WorkspaceLayout> layoutWorkspace(const VariantSpec &variant,
-                                          const SymbolValues &symbols);
+FD_RT_API Expected<WorkspaceLayout>
+layoutWorkspace(const VariantSpec &variant, const SymbolValues &symbols);
 
 /// The launch grid of \p kernel, checked against CUDA's grid limits.
-Expected<std::array<uint32_t, 3>> evaluateGrid(const KernelSpec &kernel,
-                                               const SymbolValues &symbols);
+FD_RT_API Expected<std::array<uint32_t, 3>>
+evaluateGrid(const KernelSpec &kernel, const SymbolValues &symbols);
 
 /// How one entry is launched for at most `batch` sequences of at most
 /// `maxLen` tokens.
@@ -174,41 +176,45 @@ struct Plan {
 
 /// Plans \p entry for \p request: choosePlan, then the grids and the
 /// workspace of the chosen variant. The caller knows maxLen on the host.
-Expected<Plan> plan(const EntrySpec &entry, const PlanRequest &request);
+FD_RT_API Expected<Plan> plan(const EntrySpec &entry,
+                              const PlanRequest &request);
 
 /// plan() for \p batch sequences whose longest is \p maxLen tokens on a GPU
 /// with \p smCount SMs, \p residentCtasPerSm (as for chooseSplits) for
 /// every variant; \p variant picks a launch variant (-1: choosePlan's).
-Expected<Plan> plan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                    int64_t smCount, int64_t residentCtasPerSm = 0,
-                    int variant = -1);
+FD_RT_API Expected<Plan> plan(const EntrySpec &entry, int64_t batch,
+                              int64_t maxLen, int64_t smCount,
+                              int64_t residentCtasPerSm = 0, int variant = -1);
 
 /// Plans for the maxima, for CUDA-graph capture: the kernels read lens on
 /// the device, so a captured launch replays correctly as long as the batch
 /// stays <= maxBatch and every length <= maxLen.
-Expected<Plan> planForGraph(const EntrySpec &entry, int64_t maxBatch,
-                            int64_t maxLen, int64_t smCount,
-                            int64_t residentCtasPerSm = 0, int variant = -1);
+FD_RT_API Expected<Plan> planForGraph(const EntrySpec &entry, int64_t maxBatch,
+                                      int64_t maxLen, int64_t smCount,
+                                      int64_t residentCtasPerSm = 0,
+                                      int variant = -1);
 
 /// Completes a plan from an explicit S and chunk (e.g. one that came through
 /// the C API); checks that they cover maxLen.
-Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch, int64_t maxLen,
-                        int64_t smCount, int64_t numSplits, int64_t chunk,
-                        bool graphSafe, int variant = -1);
+FD_RT_API Expected<Plan> makePlan(const EntrySpec &entry, int64_t batch,
+                                  int64_t maxLen, int64_t smCount,
+                                  int64_t numSplits, int64_t chunk,
+                                  bool graphSafe, int variant = -1);
 
 /// Byte offset of the fallback-row counter (one i32) in the workspace of
 /// \p plan, or an error when its variant has none.
-Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
-                                            const Plan &plan);
+FD_RT_API Expected<uint64_t> getFallbackCounterOffset(const EntrySpec &entry,
+                                                      const Plan &plan);
 /// Byte offset of phi (one f32, natural units of the scaled score) in the
 /// workspace of \p plan: the unified-max kernels read it at every launch.
-Expected<uint64_t> getPhiOffset(const EntrySpec &entry, const Plan &plan);
+FD_RT_API Expected<uint64_t> getPhiOffset(const EntrySpec &entry,
+                                          const Plan &plan);
 /// Byte offset of the score statistics (four u32: ~key of the smallest row
 /// maximum, key of the largest, rows checked, rows fallen back; see
 /// fd/Runtime/UnifiedMax.h). The three offsets are where UnifiedMaxState
 /// reads and writes.
-Expected<uint64_t> getScoreStatsOffset(const EntrySpec &entry,
-                                       const Plan &plan);
+FD_RT_API Expected<uint64_t> getScoreStatsOffset(const EntrySpec &entry,
+                                                 const Plan &plan);
 
 } // namespace fd::rt
 

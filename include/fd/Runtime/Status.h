@@ -9,6 +9,8 @@
 #ifndef FD_RUNTIME_STATUS_H
 #define FD_RUNTIME_STATUS_H
 
+#include "fd/Runtime/Export.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,7 +32,7 @@ enum class ErrorCode : int {
 };
 
 /// Short lower-case name of \p code ("invalid argument", ...).
-const char *errorCodeName(ErrorCode code);
+FD_RT_API const char *errorCodeName(ErrorCode code);
 
 /// Success, or an error code with a human-readable message.
 class [[nodiscard]] Status {

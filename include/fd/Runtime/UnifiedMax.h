@@ -11,15 +11,17 @@
 #ifndef FD_RUNTIME_UNIFIEDMAX_H
 #define FD_RUNTIME_UNIFIEDMAX_H
 
+#include "fd/Runtime/Export.h"
+
 #include <cstdint>
 
 namespace fd::rt {
 
 /// The kernels' order-preserving key of an f32: unsigned order of keys is
 /// the order of the floats, and 0 (a zeroed workspace) is below all of them.
-uint32_t orderedKey(float x);
+FD_RT_API uint32_t orderedKey(float x);
 /// The float of orderedKey.
-float fromOrderedKey(uint32_t key);
+FD_RT_API float fromOrderedKey(uint32_t key);
 
 /// What the kernels accumulated since the statistics were last zeroed.
 struct ScoreStats {
@@ -35,7 +37,7 @@ struct ScoreStats {
 
 /// Decodes the four u32 the kernels write: [0] ~key of the smallest row
 /// maximum, [1] key of the largest, [2] rows, [3] fallbacks.
-ScoreStats decodeScoreStats(const uint32_t words[4]);
+FD_RT_API ScoreStats decodeScoreStats(const uint32_t words[4]);
 
 /// When UnifiedMaxState::recentrePhi moves phi.
 struct RecentrePolicy {
@@ -65,8 +67,9 @@ struct RecentreDecision {
 /// the fallback rate exceeds the policy's, phi moves to the middle of the
 /// observed row maxima (fd-calibrate's rule for a range within 2 *
 /// threshold). Non-finite maxima (NaN or infinite scores) never move phi.
-RecentreDecision decideRecentre(const ScoreStats &stats, double phi,
-                                double threshold, const RecentrePolicy &policy);
+FD_RT_API RecentreDecision decideRecentre(const ScoreStats &stats, double phi,
+                                          double threshold,
+                                          const RecentrePolicy &policy);
 
 } // namespace fd::rt
 

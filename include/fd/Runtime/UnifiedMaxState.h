@@ -15,6 +15,7 @@
 
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/Status.h"
 #include "fd/Runtime/UnifiedMax.h"
@@ -29,7 +30,7 @@ class BoundEntry;
 /// make, valid as long as the BoundEntry. Every call takes the plan the
 /// workspace was sized by; an entry or variant without unified max is an
 /// error naming what it lacks.
-class UnifiedMaxState {
+class FD_RT_API UnifiedMaxState {
 public:
   explicit UnifiedMaxState(const BoundEntry &bound);
 

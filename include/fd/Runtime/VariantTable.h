@@ -20,6 +20,7 @@
 #define FD_RUNTIME_VARIANTTABLE_H
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Export.h"
 #include "fd/Runtime/Status.h"
 
 #include <optional>
@@ -29,7 +30,7 @@
 
 namespace fd::rt {
 
-class VariantTable {
+class FD_RT_API VariantTable {
 public:
   struct Row {
     int64_t numQHeads = 0, numKvHeads = 0, headDim = 0;

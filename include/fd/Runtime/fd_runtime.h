@@ -10,6 +10,8 @@
 #ifndef FD_RUNTIME_FD_RUNTIME_H
 #define FD_RUNTIME_FD_RUNTIME_H
 
+#include "fd/Runtime/Export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,68 +101,105 @@ typedef struct fd_executable fd_executable;
 
 /* The message of the last failed call on this thread ("" if none). Valid
  * until the next failing call on this thread; successful calls keep it. */
-const char *fd_last_error(void);
+FD_RT_API const char *fd_last_error(void);
 
 /* Parses and validates a bundle. */
-int fd_bundle_load_file(const char *path, fd_bundle **bundle);
-int fd_bundle_load_memory(const void *data, size_t size, fd_bundle **bundle);
+FD_RT_API int fd_bundle_load_file(const char *path, fd_bundle **bundle);
+FD_RT_API int fd_bundle_load_memory(const void *data, size_t size,
+                                    fd_bundle **bundle);
 /* Accepts NULL. Executables created from the bundle stay valid. */
-void fd_bundle_destroy(fd_bundle *bundle);
+FD_RT_API void fd_bundle_destroy(fd_bundle *bundle);
 
-int fd_bundle_entry_count(const fd_bundle *bundle, int32_t *count);
+FD_RT_API int fd_bundle_entry_count(const fd_bundle *bundle, int32_t *count);
 /* The name stays valid as long as the bundle. */
-int fd_bundle_entry_name(const fd_bundle *bundle, int32_t index,
-                         const char **name);
-int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
-                         int32_t *index);
+FD_RT_API int fd_bundle_entry_name(const fd_bundle *bundle, int32_t index,
+                                   const char **name);
+FD_RT_API int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
+                                   int32_t *index);
+
+/* What an entry computes and the tensors it takes, as its manifest says
+ * (docs/bundle.md), for callers that allocate the tensors (FFI users have no
+ * fd::rt::EntrySpec). Zero-initialise and set `size` to
+ * sizeof(fd_entry_info), as for fd_attention_extras: a caller built against
+ * an older header gets the fields its struct has. Strings stay valid as
+ * long as the bundle. */
+typedef struct fd_entry_info {
+  uint32_t size;
+  int32_t dtype;       /* FD_DTYPE_* of q, k, v, out (flat_gemm: x, w) */
+  const char *op;      /* "decode_attention" or "flat_gemm" */
+  const char *softmax; /* "online" or "unified_max"; "" for flat_gemm */
+  /* decode_attention (0 for flat_gemm): Hq, Hkv, D, and the tokens per page
+   * of a paged KV cache (0: contiguous). */
+  int64_t num_q_heads;
+  int64_t num_kv_heads;
+  int64_t head_dim;
+  int64_t page_size;
+  double scale;
+  int32_t lens_dtype;        /* FD_DTYPE_I32 or FD_DTYPE_I64; -1 flat_gemm */
+  int32_t block_table_dtype; /* paged entries; -1 where none */
+  int32_t has_lse;           /* the entry takes an lse output */
+  /* flat_gemm (0 otherwise): y [M, gemm_n] = x [M, gemm_k] * w^T. */
+  int32_t gemm_has_bias;
+  int64_t gemm_n;
+  int64_t gemm_k;
+  int32_t gemm_out_dtype; /* FD_DTYPE_* of y; -1 for decode_attention */
+  int32_t reserved;
+} fd_entry_info;
+FD_RT_API int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
+                                   fd_entry_info *info);
 
 /* Plans without a GPU for a device of sm_count SMs. graph_safe != 0 plans
  * for the maxima (batch and max_len) for CUDA graph capture. Without a GPU
  * the kernels' occupancy is unknown, so the split count, and for online
  * softmax the choice between split and unsplit, can differ from what
  * fd_executable_plan chooses on the device. */
-int fd_bundle_plan(const fd_bundle *bundle, int32_t entry, int64_t batch,
-                   int64_t max_len, int32_t sm_count, int32_t graph_safe,
-                   fd_plan *plan);
-int fd_plan_workspace_size(const fd_plan *plan, uint64_t *bytes);
+FD_RT_API int fd_bundle_plan(const fd_bundle *bundle, int32_t entry,
+                             int64_t batch, int64_t max_len, int32_t sm_count,
+                             int32_t graph_safe, fd_plan *plan);
+FD_RT_API int fd_plan_workspace_size(const fd_plan *plan, uint64_t *bytes);
 
 /* Binds the bundle to the primary context of device `device`. Fails with
  * FD_ERROR_NO_DEVICE when there is no driver or GPU. */
-int fd_executable_create(const fd_bundle *bundle, int32_t device,
-                         fd_executable **executable);
+FD_RT_API int fd_executable_create(const fd_bundle *bundle, int32_t device,
+                                   fd_executable **executable);
 /* Accepts NULL. */
-void fd_executable_destroy(fd_executable *executable);
-int fd_executable_sm_count(const fd_executable *executable, int32_t *sm_count);
+FD_RT_API void fd_executable_destroy(fd_executable *executable);
+FD_RT_API int fd_executable_sm_count(const fd_executable *executable,
+                                     int32_t *sm_count);
 /* Loads the entry's kernels (once) and plans with the device's SM count and
  * the kernels' occupancy (resident CTAs per SM). */
-int fd_executable_plan(fd_executable *executable, int32_t entry, int64_t batch,
-                       int64_t max_len, int32_t graph_safe, fd_plan *plan);
+FD_RT_API int fd_executable_plan(fd_executable *executable, int32_t entry,
+                                 int64_t batch, int64_t max_len,
+                                 int32_t graph_safe, fd_plan *plan);
 /* fd_executable_plan for a batch whose lengths sum to total_tokens (in
  * [0, batch * max_len]; 0: unknown, as fd_executable_plan). A ragged batch
  * then gets a split by its real tokens, not by the longest sequence: shorter
  * chunks, more CTAs than one wave, the GPU's block scheduler balancing them.
  * Graph-safe plans stay correct for any lengths up to the maxima; the hint
  * only sizes the split. */
-int fd_executable_plan_tokens(fd_executable *executable, int32_t entry,
-                              int64_t batch, int64_t max_len,
-                              int64_t total_tokens, int32_t graph_safe,
-                              fd_plan *plan);
+FD_RT_API int fd_executable_plan_tokens(fd_executable *executable,
+                                        int32_t entry, int64_t batch,
+                                        int64_t max_len, int64_t total_tokens,
+                                        int32_t graph_safe, fd_plan *plan);
 /* Launches the entry's kernels on `stream`. With a workspace of
  * plan->workspace_bytes (256-byte aligned) it allocates nothing and does not
  * synchronise, so it can be captured into a CUDA graph. workspace == NULL
  * with workspace_bytes == 0 allocates the workspace itself (not graph-safe)
  * when the plan needs one. */
-int fd_executable_run(fd_executable *executable, const fd_plan *plan,
-                      const fd_attention_args *args, void *workspace,
-                      uint64_t workspace_bytes, struct CUstream_st *stream);
+FD_RT_API int fd_executable_run(fd_executable *executable, const fd_plan *plan,
+                                const fd_attention_args *args, void *workspace,
+                                uint64_t workspace_bytes,
+                                struct CUstream_st *stream);
 /* fd_executable_run with the tensors of paged entries and of entries with
  * an lse output (extras may be NULL: none). CUDA-graph safe as run is: the
  * block table and lengths are read on the device, grids come from the
  * plan. */
-int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
-                         const fd_attention_args *args,
-                         const fd_attention_extras *extras, void *workspace,
-                         uint64_t workspace_bytes, struct CUstream_st *stream);
+FD_RT_API int fd_executable_run_ex(fd_executable *executable,
+                                   const fd_plan *plan,
+                                   const fd_attention_args *args,
+                                   const fd_attention_extras *extras,
+                                   void *workspace, uint64_t workspace_bytes,
+                                   struct CUstream_st *stream);
 
 /* The checking mode for paged entries: checks on the device that every
  * lens[b] is in [0, max_pages * page_size] and every page a sequence reaches
@@ -169,10 +208,11 @@ int fd_executable_run_ex(fd_executable *executable, const fd_plan *plan,
  * value). Synchronises the stream: refused while it captures a CUDA graph.
  * Setting FD_CHECK_PAGES=1 in the environment makes every run of a paged
  * entry check first. */
-int fd_executable_check_pages(fd_executable *executable, const fd_plan *plan,
-                              const fd_attention_args *args,
-                              const fd_attention_extras *extras,
-                              struct CUstream_st *stream);
+FD_RT_API int fd_executable_check_pages(fd_executable *executable,
+                                        const fd_plan *plan,
+                                        const fd_attention_args *args,
+                                        const fd_attention_extras *extras,
+                                        struct CUstream_st *stream);
 
 /* Measured launch-variant choices (split / unsplit / two_kernel /
  * single_launch) per shape, written by fd-bench --write-variant-table; see
@@ -181,11 +221,12 @@ int fd_executable_check_pages(fd_executable *executable, const fd_plan *plan,
  * (B, L) of the entry's shape; NULL restores the built-in rules. The
  * executable keeps its own reference: the table may be destroyed after. */
 typedef struct fd_variant_table fd_variant_table;
-int fd_variant_table_load_file(const char *path, fd_variant_table **table);
+FD_RT_API int fd_variant_table_load_file(const char *path,
+                                         fd_variant_table **table);
 /* Accepts NULL. */
-void fd_variant_table_destroy(fd_variant_table *table);
-int fd_executable_set_variant_table(fd_executable *executable,
-                                    const fd_variant_table *table);
+FD_RT_API void fd_variant_table_destroy(fd_variant_table *table);
+FD_RT_API int fd_executable_set_variant_table(fd_executable *executable,
+                                              const fd_variant_table *table);
 
 /* ---- Flat GEMM (entries with op "flat_gemm"; docs/bundle.md) ----------- */
 
@@ -199,16 +240,18 @@ typedef struct fd_flat_gemm_args {
 /* Measured GEMM kernel choices per [N, K, dtype] (written by fd-tune). */
 typedef struct fd_dispatch_table fd_dispatch_table;
 
-int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table);
+FD_RT_API int fd_dispatch_table_load_file(const char *path,
+                                          fd_dispatch_table **table);
 /* Accepts NULL. */
-void fd_dispatch_table_destroy(fd_dispatch_table *table);
+FD_RT_API void fd_dispatch_table_destroy(fd_dispatch_table *table);
 
 /* The GEMM kernel (its role, e.g. "gemv", "mma_m8", or "cublas" where the
  * table names it) a run with M rows would launch. table may be NULL (the
  * entry's thresholds m1/m2). The name stays valid as long as the bundle. */
-int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
-                               int64_t m, const fd_dispatch_table *table,
-                               const char **variant);
+FD_RT_API int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
+                                         int64_t m,
+                                         const fd_dispatch_table *table,
+                                         const char **variant);
 
 /* Launches a flat_gemm entry on `stream`, choosing the GEMM kernel from M
  * (x's rows) and table (may be NULL), or the one whose role `variant` names
@@ -217,11 +260,12 @@ int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
  * loaded at run time; no bias; pitched rows allowed; FD_ERROR_UNSUPPORTED
  * without the library; first use per stream allocates its workspace:
  * docs/runtime.md). */
-int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
-                                const fd_flat_gemm_args *args,
-                                const fd_dispatch_table *table,
-                                const char *variant,
-                                struct CUstream_st *stream);
+FD_RT_API int fd_executable_run_flat_gemm(fd_executable *executable,
+                                          int32_t entry,
+                                          const fd_flat_gemm_args *args,
+                                          const fd_dispatch_table *table,
+                                          const char *variant,
+                                          struct CUstream_st *stream);
 /* Launch variants of an entry: alternative kernel sequences for the same
  * computation. fd-compile writes "split" and "unsplit" for online softmax,
  * "two_kernel" and "single_launch" for unified max; an entry whose manifest
@@ -231,57 +275,60 @@ int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
  * one split (B * Hkv CTAs already fill the GPU), else split; unified max
  * single_launch for MHA (num_q_heads == num_kv_heads) and two_kernel for
  * GQA/MQA; otherwise the first variant. */
-int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
-                            int32_t *count);
-int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
-                           int32_t variant, const char **name);
+FD_RT_API int fd_bundle_variant_count(const fd_bundle *bundle, int32_t entry,
+                                      int32_t *count);
+FD_RT_API int fd_bundle_variant_name(const fd_bundle *bundle, int32_t entry,
+                                     int32_t variant, const char **name);
 /* fd_executable_plan for the launch variant named `variant`. */
-int fd_executable_plan_variant(fd_executable *executable, int32_t entry,
-                               int64_t batch, int64_t max_len,
-                               int32_t graph_safe, const char *variant,
-                               fd_plan *plan);
+FD_RT_API int fd_executable_plan_variant(fd_executable *executable,
+                                         int32_t entry, int64_t batch,
+                                         int64_t max_len, int32_t graph_safe,
+                                         const char *variant, fd_plan *plan);
 /* Zeroes the plan's workspace on `stream` (stream-ordered memset). Unified
  * max needs it once after allocating a workspace: its kernels leave the
  * workspace zeroed for the next run and for CUDA-graph replays. */
-int fd_executable_init_workspace(fd_executable *executable,
-                                 const fd_plan *plan, void *workspace,
-                                 uint64_t workspace_bytes,
-                                 struct CUstream_st *stream);
+FD_RT_API int fd_executable_init_workspace(fd_executable *executable,
+                                           const fd_plan *plan, void *workspace,
+                                           uint64_t workspace_bytes,
+                                           struct CUstream_st *stream);
 /* Unified max: byte offset in the workspace of the fallback-row counter, a
  * uint32 counting the (batch, query head) rows recomputed by the exact
  * fallback since it was last zeroed. */
-int fd_plan_fallback_counter_offset(const fd_bundle *bundle,
-                                    const fd_plan *plan, uint64_t *offset);
+FD_RT_API int fd_plan_fallback_counter_offset(const fd_bundle *bundle,
+                                              const fd_plan *plan,
+                                              uint64_t *offset);
 /* Reads the counter (synchronises `stream`) / zeroes it (stream-ordered). */
-int fd_executable_read_fallback_count(fd_executable *executable,
-                                      const fd_plan *plan,
-                                      const void *workspace,
-                                      struct CUstream_st *stream,
-                                      uint32_t *count);
-int fd_executable_reset_fallback_count(fd_executable *executable,
-                                       const fd_plan *plan, void *workspace,
-                                       struct CUstream_st *stream);
+FD_RT_API int fd_executable_read_fallback_count(fd_executable *executable,
+                                                const fd_plan *plan,
+                                                const void *workspace,
+                                                struct CUstream_st *stream,
+                                                uint32_t *count);
+FD_RT_API int fd_executable_reset_fallback_count(fd_executable *executable,
+                                                 const fd_plan *plan,
+                                                 void *workspace,
+                                                 struct CUstream_st *stream);
 
 /* Unified max, run-time phi (docs/unified-max.md, "Re-centring phi"): the
  * kernels read phi (units of scale * q.k) from the workspace at every launch.
  * set_phi is a stream-ordered memset (graph-capturable); read_phi and
  * read_score_stats synchronise `stream`. */
-int fd_executable_set_phi(fd_executable *executable, const fd_plan *plan,
-                          void *workspace, float phi,
-                          struct CUstream_st *stream);
-int fd_executable_read_phi(fd_executable *executable, const fd_plan *plan,
-                           const void *workspace, struct CUstream_st *stream,
-                           float *phi);
+FD_RT_API int fd_executable_set_phi(fd_executable *executable,
+                                    const fd_plan *plan, void *workspace,
+                                    float phi, struct CUstream_st *stream);
+FD_RT_API int fd_executable_read_phi(fd_executable *executable,
+                                     const fd_plan *plan, const void *workspace,
+                                     struct CUstream_st *stream, float *phi);
 /* Rows checked and fallen back, and the smallest and largest of their
  * largest scores, since the statistics were last zeroed. */
 typedef struct fd_score_stats {
   uint32_t rows, fallbacks;
   float min_row_max, max_row_max; /* meaningful when rows > 0 */
 } fd_score_stats;
-int fd_executable_read_score_stats(fd_executable *executable,
-                                   const fd_plan *plan, const void *workspace,
-                                   struct CUstream_st *stream,
-                                   fd_score_stats *stats);
+FD_RT_API int fd_executable_read_score_stats(fd_executable *executable,
+                                             const fd_plan *plan,
+                                             const void *workspace,
+                                             struct CUstream_st *stream,
+                                             fd_score_stats *stats);
 /* Once at least `min_rows` rows were checked since the last decision, and
  * more than `max_fallback_rate` of them fell back, moves phi to the middle of
  * the observed row maxima; a decision zeroes the statistics. Synchronises
@@ -291,10 +338,12 @@ typedef struct fd_recentre_decision {
   double old_phi, new_phi;
   fd_score_stats stats;
 } fd_recentre_decision;
-int fd_executable_recentre_phi(fd_executable *executable, const fd_plan *plan,
-                               void *workspace, struct CUstream_st *stream,
-                               uint32_t min_rows, double max_fallback_rate,
-                               fd_recentre_decision *decision);
+FD_RT_API int fd_executable_recentre_phi(fd_executable *executable,
+                                         const fd_plan *plan, void *workspace,
+                                         struct CUstream_st *stream,
+                                         uint32_t min_rows,
+                                         double max_fallback_rate,
+                                         fd_recentre_decision *decision);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -4,6 +4,7 @@
 
 #include "fd/Runtime/fd_runtime.h"
 
+#include <cstddef>
 #include <cstring>
 
 static std::string lastError() { return fd_last_error(); }
@@ -102,6 +103,52 @@ TEST(CApiPlan) {
   CHECK_EQ(fd_bundle_plan(bundle, 0, 1, 8192, 132, 0, nullptr),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK_EQ(fd_plan_workspace_size(nullptr, &bytes), FD_ERROR_INVALID_ARGUMENT);
+  fd_bundle_destroy(bundle);
+}
+
+TEST(CApiEntryInfo) {
+  const std::string &text = fdtest::validManifest();
+  fd_bundle *bundle = nullptr;
+  CHECK_EQ(fd_bundle_load_memory(text.data(), text.size(), &bundle), FD_OK);
+  fd_entry_info info = {};
+  info.size = sizeof(info);
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, &info), FD_OK);
+  CHECK_EQ(info.size, uint32_t(sizeof(info)));
+  CHECK_EQ(info.dtype, int32_t(FD_DTYPE_F16));
+  CHECK(info.op && std::strcmp(info.op, "decode_attention") == 0);
+  CHECK(info.softmax && std::strcmp(info.softmax, "online") == 0);
+  CHECK_EQ(info.num_q_heads, 32);
+  CHECK_EQ(info.num_kv_heads, 8);
+  CHECK_EQ(info.head_dim, 128);
+  CHECK_EQ(info.page_size, 0);
+  CHECK(info.scale > 0.0883 && info.scale < 0.0884);
+  CHECK_EQ(info.lens_dtype, int32_t(FD_DTYPE_I32));
+  CHECK_EQ(info.block_table_dtype, -1);
+  CHECK_EQ(info.has_lse, 0);
+  CHECK_EQ(info.gemm_n, 0);
+  CHECK_EQ(info.gemm_out_dtype, -1);
+
+  // An older caller's shorter struct: only its prefix is written.
+  fd_entry_info prefix;
+  std::memset(&prefix, 0x7f, sizeof(prefix));
+  prefix.size = offsetof(fd_entry_info, num_q_heads);
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, &prefix), FD_OK);
+  CHECK(prefix.op && std::strcmp(prefix.op, "decode_attention") == 0);
+  CHECK_EQ(prefix.num_q_heads, int64_t(0x7f7f7f7f7f7f7f7f));
+
+  info.size = sizeof(info) + 8;
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, &info), FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "info->size is " +
+                                  std::to_string(sizeof(info) + 8) +
+                                  ", expected sizeof(fd_entry_info)"));
+  info.size = 0;
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, &info), FD_ERROR_INVALID_ARGUMENT);
+  info.size = sizeof(info);
+  CHECK_EQ(fd_bundle_entry_info(bundle, 1, &info), FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "entry index 1 is out of range"));
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, nullptr), FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_bundle_entry_info: 'info' is NULL"));
+  CHECK_EQ(fd_bundle_entry_info(nullptr, 0, &info), FD_ERROR_INVALID_ARGUMENT);
   fd_bundle_destroy(bundle);
 }
 

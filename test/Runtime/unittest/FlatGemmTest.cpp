@@ -361,6 +361,18 @@ TEST(flatGemmCApi) {
   CHECK(variant && std::strcmp(variant, "gemv") == 0);
   CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 0, 12, nullptr, &variant), FD_OK);
   CHECK(variant && std::strcmp(variant, "mma_m16") == 0);
+  fd_entry_info info = {};
+  info.size = sizeof(info);
+  CHECK_EQ(fd_bundle_entry_info(bundle, 0, &info), FD_OK);
+  CHECK(info.op && std::strcmp(info.op, "flat_gemm") == 0);
+  CHECK(info.softmax && std::strcmp(info.softmax, "") == 0);
+  CHECK_EQ(info.dtype, int32_t(FD_DTYPE_F16));
+  CHECK_EQ(info.gemm_n, 4096);
+  CHECK_EQ(info.gemm_k, 4096);
+  CHECK_EQ(info.gemm_has_bias, 0);
+  CHECK_EQ(info.gemm_out_dtype, int32_t(FD_DTYPE_F16));
+  CHECK_EQ(info.num_q_heads, 0);
+  CHECK_EQ(info.lens_dtype, -1);
   CHECK_EQ(fd_bundle_flat_gemm_select(bundle, 3, 12, nullptr, &variant),
            FD_ERROR_INVALID_ARGUMENT);
   CHECK(std::strstr(fd_last_error(), "entry index 3 is out of range"));

@@ -1,0 +1,197 @@
+"""A bundle bound to a GPU: planning with the device, running."""
+
+import ctypes
+import os
+import weakref
+
+from fd import _capi
+from fd import tensors as _tensors
+from fd._library import library
+from fd.bundle import Plan
+from fd.errors import check, invalid_argument
+
+
+class Executable:
+    """``bundle`` bound to the primary context of CUDA device ``device``
+    (the context PyTorch and the CUDA runtime use). Raises NoDeviceError
+    where there is no driver or GPU."""
+
+    def __init__(self, bundle, device=0):
+        lib = bundle._lib
+        handle = ctypes.c_void_p()
+        check(lib, lib.fd_executable_create(bundle._handle, device,
+                                            ctypes.byref(handle)))
+        self._lib = lib
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.fd_executable_destroy,
+                                           handle)
+        self.bundle = bundle
+        self.device = device
+        count = ctypes.c_int32()
+        check(lib, lib.fd_executable_sm_count(handle, ctypes.byref(count)))
+        self.sm_count = count.value
+        self._variant_table = None
+
+    def plan(self, entry, batch, max_len, graph_safe=False, total_tokens=0,
+             variant=None):
+        """Plans ``entry`` with this device's SM count and the kernels'
+        occupancy (loads the entry's kernels on first use). ``graph_safe``
+        plans for the maxima, for CUDA-graph capture: any batch <= ``batch``
+        and lengths <= ``max_len`` then replay correctly. ``total_tokens``:
+        the sum of the lengths where known (a ragged batch's split).
+        ``variant``: a launch variant by name (default: the planner's)."""
+        e = self.bundle.entry(entry)
+        p = _capi.fd_plan()
+        lib = self._lib
+        if variant is None:
+            status = lib.fd_executable_plan_tokens(
+                self._handle, e.index, batch, max_len, total_tokens,
+                1 if graph_safe else 0, ctypes.byref(p))
+        else:
+            status = lib.fd_executable_plan_variant(
+                self._handle, e.index, batch, max_len, 1 if graph_safe else 0,
+                variant.encode("utf-8"), ctypes.byref(p))
+        check(lib, status)
+        return Plan(e, p)
+
+    def _own_plan(self, plan):
+        if not isinstance(plan, Plan):
+            raise invalid_argument("plan: expected an fd.Plan, got %s"
+                                   % type(plan).__name__)
+        if plan.entry.bundle is not self.bundle:
+            raise invalid_argument("the plan of entry '%s' was made for "
+                                   "another bundle" % plan.entry.name)
+        return plan
+
+    def _view(self, name, x, writable, stream):
+        if x is None:
+            return _tensors.absent()
+        v = _tensors.view(name, x, writable=writable, stream=stream)
+        if v.device is not None and v.device != self.device:
+            raise invalid_argument("argument '%s' is on CUDA device %d, the "
+                                   "executable on device %d"
+                                   % (name, v.device, self.device))
+        return v
+
+    def _workspace(self, plan, workspace, stream):
+        """(pointer, bytes, owner) of the caller's workspace; None: the
+        runtime allocates one itself where the plan needs it (not
+        graph-safe). An int is a device pointer of plan.workspace_bytes."""
+        if workspace is None:
+            return None, 0, None
+        if isinstance(workspace, int):
+            return workspace, plan.workspace_bytes, None
+        v = self._view("workspace", workspace, True, stream)
+        return v.tensor.data, v.nbytes, v
+
+    def _attention(self, plan, q, k, v, lens, out, block_table, lse, stream):
+        views = [self._view("q", q, False, stream),
+                 self._view("k", k, False, stream),
+                 self._view("v", v, False, stream),
+                 self._view("lens", lens, False, stream),
+                 self._view("out", out, True, stream),
+                 self._view("block_table", block_table, False, stream),
+                 self._view("lse", lse, True, stream)]
+        args = _capi.fd_attention_args(*(x.tensor for x in views[:5]))
+        extras = _capi.fd_attention_extras()
+        extras.size = ctypes.sizeof(extras)
+        extras.block_table = views[5].tensor
+        extras.lse = views[6].tensor
+        return args, extras, views
+
+    def run(self, plan, q, k, v, lens, out, workspace=None, stream=None,
+            block_table=None, lse=None):
+        """Launches the plan's entry on ``stream`` (None: torch's current
+        stream when torch is imported, else the default stream). Tensors:
+        torch tensors, __cuda_array_interface__ or __dlpack__ objects. With
+        a workspace of plan.workspace_bytes it allocates nothing and never
+        synchronises (CUDA-graph capturable). Returns ``out``."""
+        plan = self._own_plan(plan)
+        s = _tensors.stream_handle(stream, self.device)
+        args, extras, views = self._attention(plan, q, k, v, lens, out,
+                                              block_table, lse, s)
+        pointer, size, ws = self._workspace(plan, workspace, s)
+        check(self._lib, self._lib.fd_executable_run_ex(
+            self._handle, ctypes.byref(plan._c), ctypes.byref(args),
+            ctypes.byref(extras), pointer, size, s))
+        del views, ws  # held until the launch is enqueued
+        return out
+
+    def check_pages(self, plan, q, k, v, lens, out, block_table, stream=None,
+                    lse=None):
+        """Paged entries: checks the block table and lengths on the device
+        and raises InvalidArgumentError naming the first bad entry.
+        Synchronises the stream (not inside a graph capture)."""
+        plan = self._own_plan(plan)
+        s = _tensors.stream_handle(stream, self.device)
+        args, extras, views = self._attention(plan, q, k, v, lens, out,
+                                              block_table, lse, s)
+        check(self._lib, self._lib.fd_executable_check_pages(
+            self._handle, ctypes.byref(plan._c), ctypes.byref(args),
+            ctypes.byref(extras), s))
+        del views
+
+    def init_workspace(self, plan, workspace, stream=None):
+        """Zeroes a new workspace (and writes the compiled phi) on
+        ``stream``; unified-max entries need it once per workspace."""
+        plan = self._own_plan(plan)
+        s = _tensors.stream_handle(stream, self.device)
+        pointer, size, ws = self._workspace(plan, workspace, s)
+        check(self._lib, self._lib.fd_executable_init_workspace(
+            self._handle, ctypes.byref(plan._c), pointer, size, s))
+        del ws
+
+    def set_variant_table(self, path):
+        """Measured launch-variant choices (fd-bench --write-variant-table)
+        for every later plan; None restores the planner's rules."""
+        lib = self._lib
+        table = ctypes.c_void_p()
+        if path is not None:
+            check(lib, lib.fd_variant_table_load_file(os.fsencode(path),
+                                                      ctypes.byref(table)))
+        try:
+            check(lib, lib.fd_executable_set_variant_table(self._handle,
+                                                           table))
+        finally:
+            # The executable keeps its own reference.
+            lib.fd_variant_table_destroy(table)
+
+    def run_flat_gemm(self, entry, x, w, y, bias=None, variant=None,
+                      dispatch_table=None, stream=None):
+        """y = x w^T (+ bias) with a flat_gemm entry; the GEMM kernel is
+        chosen from x's rows and ``dispatch_table``, or named by ``variant``
+        ("gemv", "mma_m8", ..., "cublas"): ``dispatch_table`` is an
+        fd.DispatchTable (fd-tune's measurements) or None (the entry's
+        thresholds). Returns ``y``."""
+        e = self.bundle.entry(entry)
+        s = _tensors.stream_handle(stream, self.device)
+        views = [self._view("x", x, False, s), self._view("w", w, False, s),
+                 self._view("bias", bias, False, s),
+                 self._view("y", y, True, s)]
+        args = _capi.fd_flat_gemm_args(*(t.tensor for t in views))
+        if dispatch_table is not None and not isinstance(dispatch_table,
+                                                         DispatchTable):
+            raise invalid_argument("dispatch_table: expected an "
+                                   "fd.DispatchTable, got %s"
+                                   % type(dispatch_table).__name__)
+        table = dispatch_table._handle if dispatch_table else None
+        check(self._lib, self._lib.fd_executable_run_flat_gemm(
+            self._handle, e.index, ctypes.byref(args), table,
+            variant.encode("utf-8") if variant is not None else None, s))
+        del views
+        return y
+
+
+class DispatchTable:
+    """Measured flat-GEMM kernel choices per [N, K, dtype], as fd-tune
+    writes them (docs/bundle.md, "Dispatch table"), loaded once."""
+
+    def __init__(self, path):
+        lib = library()
+        handle = ctypes.c_void_p()
+        check(lib, lib.fd_dispatch_table_load_file(os.fsencode(path),
+                                                   ctypes.byref(handle)))
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.fd_dispatch_table_destroy,
+                                           handle)
+        self.path = os.fspath(path)
