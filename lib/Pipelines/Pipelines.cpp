@@ -45,15 +45,23 @@ bool mlir::fd::isKnownChip(StringRef chip) {
 
 namespace {
 /// Fails the pipeline with a diagnostic on a chip the NVPTX backend does not
-/// know, before any lowering: gpu-module-to-binary would abort in
-/// instruction selection ("Cannot select") instead. Private to the
+/// know or an opt-level out of range, before any lowering:
+/// gpu-module-to-binary would abort in instruction selection ("Cannot
+/// select") instead. Private to the
 /// pipeline, so not a registered pass.
 struct CheckChipPass
     : PassWrapper<CheckChipPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckChipPass)
-  explicit CheckChipPass(std::string chip) : chip(std::move(chip)) {}
+  CheckChipPass(std::string chip, int optLevel)
+      : chip(std::move(chip)), optLevel(optLevel) {}
   StringRef getArgument() const final { return "fd-check-chip"; }
   void runOnOperation() override {
+    if (optLevel < 0 || optLevel > kMaxOptLevel) {
+      mlir::emitError(getOperation().getLoc())
+          << "fd-lower-to-ptx: opt-level must be in [0, " << kMaxOptLevel
+          << "], got " << optLevel;
+      return signalPassFailure();
+    }
     if (isKnownChip(chip))
       return;
     // At the module's location, without printing the whole module.
@@ -63,6 +71,7 @@ struct CheckChipPass
     signalPassFailure();
   }
   std::string chip;
+  int optLevel;
 };
 } // namespace
 
@@ -130,7 +139,7 @@ void mlir::fd::buildGPUToPTXPipeline(OpPassManager &pm,
 
 void mlir::fd::buildFDLowerToPTXPipeline(OpPassManager &pm,
                                          const FDPipelineOptions &o) {
-  pm.addPass(std::make_unique<CheckChipPass>(o.chip));
+  pm.addPass(std::make_unique<CheckChipPass>(o.chip, o.optLevel));
   buildFDToGPUPipeline(pm, o);
   buildGPUToPTXPipeline(pm, o);
 }

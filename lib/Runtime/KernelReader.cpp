@@ -34,9 +34,17 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
                 "unknown module '" + kernel.module + "'");
   kernel.moduleIndex = m;
   // Catch a symbol typo now rather than as CUDA_ERROR_NOT_FOUND on the GPU.
-  // Only possible when the PTX declares entries (hand-written test bundles
-  // may carry a stub).
+  // Text without PTX directives is a hand-written test bundle's stub and
+  // not checked; PTX (it has a .version or .target) that declares no .entry
+  // at all cannot hold the kernel.
   const std::vector<PtxEntry> &ptxEntries = moduleEntries[m];
+  const std::string &ptx = modules[m].ptx;
+  bool isPtx = ptx.find(".version") != std::string::npos ||
+               !findPtxTarget(ptx).empty();
+  if (ptxEntries.empty() && isPtx)
+    return fail(*json.find(key::kSymbol), joinPath(path, key::kSymbol),
+                "module '" + kernel.module + "' has no .entry '" +
+                    kernel.symbol + "' (its PTX declares no .entry at all)");
   if (!ptxEntries.empty()) {
     std::string list;
     for (const PtxEntry &declared : ptxEntries) {

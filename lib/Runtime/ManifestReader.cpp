@@ -8,14 +8,44 @@
 
 #include "ManifestReader.h"
 
-#include <cerrno>
+#include "FileRead.h"
+
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <set>
 
 using namespace fd::rt;
 using namespace fdb;
+
+/// Why \p name cannot name an entry, module or variant ("" if it can): the
+/// names are printed in errors and tables and passed to the C API as
+/// NUL-terminated strings, where an embedded NUL would cut them short.
+static std::string badName(const std::string &name) {
+  if (name.empty())
+    return "must not be empty";
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof(code), "0x%02x", c);
+      return std::string("contains the control character ") + code;
+    }
+  return "";
+}
+
+/// \p x as printf's %g writes it (1e+39, 0.5), for messages.
+static std::string showNumber(double x) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", x);
+  return text;
+}
+
+bool BundleReader::checkName(const JsonValue &object, const std::string &path,
+                             const std::string &name) {
+  std::string why = badName(name);
+  if (why.empty())
+    return true;
+  return fail(*object.find(key::kName), joinPath(path, key::kName), why);
+}
 
 bool BundleReader::fail(const JsonValue &at, const std::string &path,
                         const std::string &what, ErrorCode code) {
@@ -204,7 +234,8 @@ bool BundleReader::readModule(const JsonValue &json, const std::string &path,
   if (!readString(json, path, key::kName, module.name) ||
       !readString(json, path, key::kChip, module.chip) ||
       !readString(json, path, key::kFeatures, module.features, false, false) ||
-      !readString(json, path, key::kPtx, module.ptx))
+      !readString(json, path, key::kPtx, module.ptx) ||
+      !checkName(json, path, module.name))
     return false;
   if (!parseChip(module.chip, module))
     return fail(*json.find(key::kChip), joinPath(path, key::kChip),
@@ -383,6 +414,17 @@ bool BundleReader::readSoftmax(const JsonValue &json, const std::string &path,
       field(json, path, key::kThreshold, Kind::Number, true);
   if (!threshold)
     return false;
+  // The kernels compute with both in f32: beyond FLT_MAX they would be
+  // infinite there, and a threshold <= 0 leaves no score inside the band.
+  const double limit = kMaxUnifiedMaxValue;
+  if (!std::isfinite(phi->getNumber()) || std::fabs(phi->getNumber()) > limit)
+    return fail(*phi, joinPath(path, key::kPhi),
+                "phi " + showNumber(phi->getNumber()) +
+                    " is outside the f32 range [-3.40282e+38, 3.40282e+38]");
+  if (!(threshold->getNumber() > 0) || threshold->getNumber() > limit)
+    return fail(*threshold, joinPath(path, key::kThreshold),
+                "threshold " + showNumber(threshold->getNumber()) +
+                    " is not in (0, 3.40282e+38]");
   softmax.phi = phi->getNumber();
   softmax.threshold = threshold->getNumber();
   return true;
@@ -421,7 +463,8 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     return fail(json, path,
                 std::string("expected an object, found ") +
                     JsonValue::kindName(json.getKind()));
-  if (!readString(json, path, key::kName, entry.name) ||
+  if (!readString(json, path, key::kName, entry.name, true, false) ||
+      !checkName(json, path, entry.name) ||
       !readString(json, path, key::kOp, entry.opName))
     return false;
   if (entry.opName == op::kDecodeAttention)
@@ -451,6 +494,11 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
                attention) ||
       !readInt(json, path, key::kHeadDim, entry.headDim, 1, 65535, attention))
     return false;
+  if (attention && !isSupportedHeadDim(entry.headDim))
+    return fail(*json.find(key::kHeadDim), joinPath(path, key::kHeadDim),
+                "head_dim " + std::to_string(entry.headDim) +
+                    " is not one the kernels are written for (64, 128 or "
+                    "256)");
   if (attention && entry.numQHeads % entry.numKvHeads != 0)
     return fail(*json.find(key::kNumQHeads), joinPath(path, key::kNumQHeads),
                 "num_q_heads (" + std::to_string(entry.numQHeads) +
@@ -460,6 +508,10 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
           field(json, path, key::kScale, Kind::Number, attention)) {
     if (!std::isfinite(scale->getNumber()))
       return fail(*scale, joinPath(path, key::kScale), "must be finite");
+    // Scores are scale * q.k: a scale <= 0 inverts or flattens attention.
+    if (attention && !(scale->getNumber() > 0))
+      return fail(*scale, joinPath(path, key::kScale),
+                  "must be positive, found " + showNumber(scale->getNumber()));
     entry.scale = scale->getNumber();
   } else if (!error.ok()) {
     return false;
@@ -479,6 +531,13 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     return false;
   }
 
+  // A unified-max launch needs a zeroed workspace and the state buffers
+  // (fallback counter, phi) that only a variant declares.
+  if (attention && entry.softmax.kind == softmax::kUnifiedMax &&
+      !json.find(key::kVariants))
+    return fail(json, path,
+                "a unified_max entry must list its launch variants "
+                "(two_kernel, single_launch) in 'variants'");
   VariantSpec top;
   if (!readLaunch(json, path, entry, top))
     return false;
@@ -544,6 +603,38 @@ bool BundleReader::collectTensors(const JsonValue &json,
                           "' with another type or layout than an earlier "
                           "kernel of the entry");
       }
+  // The kernels were compiled for the static sizes the manifest records; a
+  // head_dim or num_q_heads that disagrees would be what the runtime checks
+  // caller tensors and sizes workspaces with, while the kernels use theirs.
+  struct Dim {
+    Tensor tensor;
+    std::string_view name;
+    int dim; // -1: the last
+    const char *field;
+    int64_t value;
+  };
+  const Dim dims[] = {
+      {Tensor::Q, binding::kQ, -1, key::kHeadDim, entry.headDim},
+      {Tensor::K, binding::kK, -1, key::kHeadDim, entry.headDim},
+      {Tensor::V, binding::kV, -1, key::kHeadDim, entry.headDim},
+      {Tensor::Out, binding::kOut, -1, key::kHeadDim, entry.headDim},
+      {Tensor::Q, binding::kQ, 1, key::kNumQHeads, entry.numQHeads},
+      {Tensor::Out, binding::kOut, 1, key::kNumQHeads, entry.numQHeads},
+  };
+  for (const Dim &d : dims) {
+    const TensorSpec &spec = entry.tensor(d.tensor);
+    if (!spec.present || spec.sizes.empty())
+      continue;
+    size_t i = d.dim < 0 ? spec.sizes.size() - 1 : size_t(d.dim);
+    if (i >= spec.sizes.size() || spec.sizes[i] < 0 ||
+        spec.sizes[i] == d.value)
+      continue;
+    return fail(*json.find(d.field), joinPath(path, d.field),
+                std::string(d.field) + " " + std::to_string(d.value) +
+                    " disagrees with the kernels: '" + std::string(d.name) +
+                    "' has static size " + std::to_string(spec.sizes[i]) +
+                    " in dim " + std::to_string(i));
+  }
   const TensorSpec &table = entry.tensor(Tensor::BlockTable);
   const TensorSpec &k = entry.tensor(Tensor::K);
   if (table.present) {
@@ -623,6 +714,38 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
   return true;
 }
 
+bool BundleReader::checkOnlineWorkspace(const JsonValue &item,
+                                       const std::string &path,
+                                       const VariantSpec &variant) {
+  // Buffers that only the unified-max variants have (their state, row
+  // flags, the single launch's accumulators): an online variant holding one
+  // was given a unified-max launch's kernels under an online name.
+  std::set<std::string_view> online, unifiedOnly;
+  fdb::workspace::forEachBuffer(
+      variant::kSplit,
+      [&](const fdb::WorkspaceBuffer &b) { online.insert(b.name); });
+  for (std::string_view v : {variant::kTwoKernel, variant::kSingleLaunch})
+    fdb::workspace::forEachBuffer(v, [&](const fdb::WorkspaceBuffer &b) {
+      if (!online.count(b.name))
+        unifiedOnly.insert(b.name);
+    });
+  for (size_t w = 0; w < variant.workspace.size(); ++w)
+    if (unifiedOnly.count(variant.workspace[w].name))
+      return fail(item, path,
+                  "variant '" + variant.name + "' has the workspace buffer '" +
+                      variant.workspace[w].name +
+                      "' of a unified-max launch: its kernels are not an "
+                      "online-softmax " + variant.name + " launch");
+  for (const char *key :
+       {key::kFallbackCounter, key::kPhiBuffer, key::kScoreStats})
+    if (item.find(key))
+      return fail(*item.find(key), joinPath(path, key),
+                  "variant '" + variant.name +
+                      "' is an online-softmax launch: only unified-max "
+                      "variants have '" + key + "'");
+  return true;
+}
+
 bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
                                 const EntrySpec &entry, const VariantSpec &top,
                                 std::vector<VariantSpec> &result) {
@@ -641,8 +764,27 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
                   std::string("expected an object, found ") +
                       JsonValue::kindName(item.getKind()));
     VariantSpec variant;
-    if (!readString(item, itemPath, key::kName, variant.name))
+    if (!readString(item, itemPath, key::kName, variant.name, true, false) ||
+        !checkName(item, itemPath, variant.name))
       return false;
+    const JsonValue &nameJson = *item.find(key::kName);
+    std::string namePath = joinPath(itemPath, key::kName);
+    bool attention = entry.op == OpKind::DecodeAttention;
+    // The planner chooses among, and the launcher initialises, only the
+    // schema's variants; another name would be launched as variant 0's
+    // kind with no one knowing what its kernels expect.
+    if (attention && !variant::isKnown(variant.name))
+      return fail(nameJson, namePath,
+                  "unknown variant name '" + variant.name +
+                      "' (expected split, unsplit, two_kernel or "
+                      "single_launch)");
+    bool unifiedEntry = entry.softmax.kind == softmax::kUnifiedMax;
+    if (attention && variant::isUnifiedMax(variant.name) != unifiedEntry)
+      return fail(nameJson, namePath,
+                  "variant '" + variant.name + "' is " +
+                      (unifiedEntry ? "an online-softmax" : "a unified-max") +
+                      " launch but the entry's softmax is " +
+                      entry.softmax.kind);
     for (const VariantSpec &seen : result)
       if (seen.name == variant.name)
         return fail(item, itemPath,
@@ -657,6 +799,9 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
                       "' (expected none or zero)");
     variant.workspaceZeroInit = init == kWorkspaceInitZero;
     if (!readLaunch(item, itemPath, entry, variant))
+      return false;
+    if (attention && !variant::isUnifiedMax(variant.name) &&
+        !checkOnlineWorkspace(item, itemPath, variant))
       return false;
     // A named workspace buffer of the variant with the given element type
     // and number of elements.
@@ -704,26 +849,21 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
 
 Expected<std::shared_ptr<const Bundle>>
 Bundle::loadMemory(std::string_view text, std::string_view sourceName) {
+  if (text.size() > kMaxBundleBytes)
+    return Status::error(ErrorCode::InvalidBundle,
+                         std::string(sourceName) + ": manifest is " +
+                             std::to_string(text.size()) +
+                             " bytes, more than the " +
+                             std::to_string(kMaxBundleBytes) +
+                             " this runtime reads");
   return BundleReader(text, sourceName).read();
 }
 
 Expected<std::shared_ptr<const Bundle>>
 Bundle::loadFile(const std::string &path) {
-  // stdio rather than iostreams: errno then reliably says why it failed.
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    return Status::error(
-        ErrorCode::Io, path + ": cannot open bundle: " + std::strerror(errno));
-  std::string contents;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
-    contents.append(buffer, n);
-  bool failed = std::ferror(file);
-  int err = errno;
-  std::fclose(file);
-  if (failed)
-    return Status::error(ErrorCode::Io,
-                         path + ": cannot read bundle: " + std::strerror(err));
-  return loadMemory(contents, path);
+  Expected<std::string> contents = readRegularFile(path, "bundle",
+                                                   kMaxBundleBytes);
+  if (!contents)
+    return contents.getStatus();
+  return loadMemory(*contents, path);
 }

@@ -77,6 +77,14 @@ private:
   bool checkPtxParams(const JsonValue &args, const std::string &path,
                       const KernelSpec &kernel, const PtxEntry &ptxEntry);
 
+  /// An online-softmax variant holds none of the unified-max buffers.
+  bool checkOnlineWorkspace(const JsonValue &item, const std::string &path,
+                            const VariantSpec &variant);
+  /// \p name (the "name" of \p object) is not empty and has no control
+  /// characters.
+  bool checkName(const JsonValue &object, const std::string &path,
+                 const std::string &name);
+
   /// Records an error at \p at; always returns false.
   bool fail(const JsonValue &at, const std::string &path,
             const std::string &what, ErrorCode code = ErrorCode::InvalidBundle);

@@ -42,6 +42,17 @@ static Status checkBatchAndLength(int64_t batch, int64_t maxLen) {
   return Status::success();
 }
 
+/// \p choice with its chunk at most kMaxValue (the kernels' i32 lengths;
+/// makePlan refuses more). Rounding ceil(maxLen / S) up to chunk_align can
+/// pass INT32_MAX (S = 1 at max_len = INT32_MAX gives 2^31). The clamped
+/// chunk INT32_MAX is still >= maxLen, so split 0 covers every token and
+/// starts at 0, where alignment does not matter; later splits are empty,
+/// as rounding up already leaves some.
+static SplitChoice clampChunk(SplitChoice choice) {
+  choice.chunk = std::min(choice.chunk, kMaxValue);
+  return choice;
+}
+
 Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
                                            int64_t batch, int64_t numKvHeads,
                                            int64_t maxLen, int64_t smCount,
@@ -84,13 +95,13 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
             : formula.splitsToFill(work, smCount * policy.ctasPerSm);
     std::tie(choice.numSplits, choice.chunk) = formula.finish(
         splits, maxLen, policy.minChunk, policy.maxSplits, policy.chunkAlign);
-    return choice;
+    return clampChunk(choice);
   }
   case SplitMode::Fixed:
     choice.numSplits = policy.numSplits;
     choice.chunk =
         formula.chunkForSplits(policy.numSplits, maxLen, policy.chunkAlign);
-    return choice;
+    return clampChunk(choice);
   case SplitMode::Chunk:
     choice.chunk = policy.chunkSize;
     choice.numSplits = std::max<int64_t>(1, ops.ceilDiv(maxLen, choice.chunk));
@@ -123,9 +134,9 @@ static Expected<SplitChoice> splitFor(const EntrySpec &entry, size_t v,
       return range;
     fdb::IntOps ops;
     HostSplitFormula formula{ops};
-    return SplitChoice{1, formula.chunkForSplits(
-                              1, request.maxLen,
-                              std::max<int64_t>(1, entry.split.chunkAlign))};
+    return clampChunk(SplitChoice{
+        1, formula.chunkForSplits(1, request.maxLen,
+                                  std::max<int64_t>(1, entry.split.chunkAlign))});
   }
   return chooseSplits(entry.split, request.batch, entry.numKvHeads,
                       request.maxLen, request.smCount,

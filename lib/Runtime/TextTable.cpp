@@ -1,27 +1,14 @@
 //===- TextTable.cpp - the line format of fd's measured tables ------------===//
 #include "TextTable.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include "FileRead.h"
 
 using namespace fd;
 using namespace fd::rt;
 
 Expected<std::string> fd::rt::readTableFile(const std::string &path,
                                             std::string_view what) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    return Status::error(ErrorCode::Io, path + ": cannot open " +
-                                            std::string(what) + ": " +
-                                            std::strerror(errno));
-  std::string text;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
-    text.append(buffer, n);
-  std::fclose(file);
-  return text;
+  return readRegularFile(path, what, kMaxTableBytes);
 }
 
 Status fd::rt::forEachTableLine(

@@ -10,6 +10,7 @@
 
 #include "fd/Runtime/Status.h"
 
+#include <cstdint>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -17,8 +18,13 @@
 
 namespace fd::rt {
 
-/// The whole file at \p path; the error names it and \p what (e.g.
-/// "dispatch table").
+/// The largest table file read: a table has a line per measured shape
+/// (tens of bytes each), so 64 MiB is millions of measurements and a larger
+/// file is not a table.
+inline constexpr uint64_t kMaxTableBytes = uint64_t(64) << 20;
+
+/// The whole regular file at \p path, at most kMaxTableBytes; the error
+/// names it and \p what (e.g. "dispatch table").
 Expected<std::string> readTableFile(const std::string &path,
                                     std::string_view what);
 

@@ -1,32 +1,68 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES
+// RUN: not fd-opt %s --fd-tile-flat-gemm="stages=33" 2>&1 | FileCheck %s --check-prefix=STAGES33
 // RUN: not fd-opt %s --fd-tile-flat-gemm="split-k=0" 2>&1 | FileCheck %s --check-prefix=SPLITK
+// RUN: not fd-opt %s --fd-tile-flat-gemm="split-k=576460752303423488" 2>&1 | FileCheck %s --check-prefix=SPLITKBIG
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,12" 2>&1 | FileCheck %s --check-prefix=PADM
+// RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,264" 2>&1 | FileCheck %s --check-prefix=PADMBIG
 // RUN: not fd-opt %s --fd-tile-flat-gemm="m1=4 m2=2" 2>&1 | FileCheck %s --check-prefix=THRESH
+// RUN: not fd-opt %s --fd-tile-flat-gemm="m1=-1" 2>&1 | FileCheck %s --check-prefix=M1
+// RUN: not fd-opt %s --fd-tile-flat-gemm="m2=2147483648" 2>&1 | FileCheck %s --check-prefix=M2
 // RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-warps=3" 2>&1 | FileCheck %s --check-prefix=GEMV
+// RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-warps=33" 2>&1 | FileCheck %s --check-prefix=GEMV33
+// RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-unroll=0" 2>&1 | FileCheck %s --check-prefix=GUNROLL0
+// RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-unroll=1000000" 2>&1 | FileCheck %s --check-prefix=GUNROLL
 // RUN: not fd-opt %s --fd-tile-flat-gemm="tile-k=64" 2>&1 | FileCheck %s --check-prefix=COPIES
+// tile-k was a search from the value down in steps of 16 * split-k: 2^57
+// steps for this one. It is out of range now, and the search starts at K.
+// RUN: not fd-opt %s --fd-tile-flat-gemm="tile-k=9223372036854775807" 2>&1 | FileCheck %s --check-prefix=TILEK
+// RUN: not fd-opt %s --fd-tile-flat-gemm="tile-k=8" 2>&1 | FileCheck %s --check-prefix=TILEK8
+// RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=24" 2>&1 | FileCheck %s --check-prefix=TILEN
+// RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=2048" 2>&1 | FileCheck %s --check-prefix=TILEN2048
+// RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=48" 2>&1 | FileCheck %s --check-prefix=TILEN48
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=256 tile-k=1024" 2>&1 | FileCheck %s --check-prefix=SMEM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-pad-m=8,48" 2>&1 | FileCheck %s --check-prefix=DPADM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=-1" 2>&1 | FileCheck %s --check-prefix=DSPLIT
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=33" 2>&1 | FileCheck %s --check-prefix=DSPLIT33
+// RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=-9223372036854775808" 2>&1 | FileCheck %s --check-prefix=DSPLITMIN
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-unroll=0" 2>&1 | FileCheck %s --check-prefix=DUNROLL
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-unroll=17" 2>&1 | FileCheck %s --check-prefix=DUNROLL17
 // With the direct variants off, their options are still checked.
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct=false direct-unroll=0" 2>&1 | FileCheck %s --check-prefix=DUNROLL
+// The pipeline's gemm-* options reach the pass.
+// RUN: not fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-ptx{gemm-gemv-unroll=64})" 2>&1 | FileCheck %s --check-prefix=GUNROLL64
 
-// Bad option values are reported on the op, with the value.
-// STAGES: error: 'fd.flat_gemm' op fd-tile-flat-gemm: stages must be at least 2, got 1
-// SPLITK: error: 'fd.flat_gemm' op fd-tile-flat-gemm: split-k must be in [1, 32], got 0
-// PADM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m value 12 must be a positive multiple of 8
-// THRESH: error: 'fd.flat_gemm' op fd-tile-flat-gemm: thresholds must satisfy 0 <= m1 <= m2
-// GEMV: error: 'fd.flat_gemm' op fd-tile-flat-gemm: gemv-warps (3) must be in [1, 32] and divide N
+// An option out of its range is reported on the function before any op is
+// tiled, naming the option, the range and the value.
+// STAGES: error: fd-tile-flat-gemm: stages must be in [2, 32], got 1
+// STAGES33: error: fd-tile-flat-gemm: stages must be in [2, 32], got 33
+// SPLITK: error: fd-tile-flat-gemm: split-k must be in [1, 32], got 0
+// SPLITKBIG: error: fd-tile-flat-gemm: split-k must be in [1, 32], got 576460752303423488
+// PADM: error: fd-tile-flat-gemm: pad-m value 12 must be a multiple of 8 in [8, 256]
+// PADMBIG: error: fd-tile-flat-gemm: pad-m value 264 must be a multiple of 8 in [8, 256]
+// THRESH: error: fd-tile-flat-gemm: thresholds must satisfy 0 <= m1 <= m2, got m1 = 4, m2 = 2
+// M1: error: fd-tile-flat-gemm: m1 must be in [0, 2147483647], got -1
+// M2: error: fd-tile-flat-gemm: m2 must be in [0, 2147483647], got 2147483648
+// GEMV33: error: fd-tile-flat-gemm: gemv-warps must be in [1, 32], got 33
+// GUNROLL0: error: fd-tile-flat-gemm: gemv-unroll must be in [1, 16], got 0
+// GUNROLL: error: fd-tile-flat-gemm: gemv-unroll must be in [1, 16], got 1000000
+// GUNROLL64: error: fd-tile-flat-gemm: gemv-unroll must be in [1, 16], got 64
+// TILEK: error: fd-tile-flat-gemm: tile-k must be in [16, 4096], got 9223372036854775807
+// TILEK8: error: fd-tile-flat-gemm: tile-k must be in [16, 4096], got 8
+// TILEN: error: fd-tile-flat-gemm: tile-n must be a multiple of 16 in [16, 1024], got 24
+// TILEN2048: error: fd-tile-flat-gemm: tile-n must be a multiple of 16 in [16, 1024], got 2048
+// DPADM: error: fd-tile-flat-gemm: direct-pad-m value 48 must be 8, 16, 32 or 64
+// DSPLIT: error: fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got -1
+// DSPLIT33: error: fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got 33
+// DSPLITMIN: error: fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got -9223372036854775808
+// DUNROLL: error: fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 0
+// DUNROLL17: error: fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 17
+
+// Values in range that do not fit the op's shape are reported on the op.
+// GEMV: error: 'fd.flat_gemm' op fd-tile-flat-gemm: gemv-warps (3) must divide N = 4096
+// TILEN48: error: 'fd.flat_gemm' op fd-tile-flat-gemm: tile-n (48) must be a multiple of 16 that divides N = 4096
 // An 8 x 64 x tile is 64 16-byte copies, fewer than the 128 threads.
 // COPIES: error: 'fd.flat_gemm' op fd-tile-flat-gemm: no K tile fits: it must be a multiple of 16 * split-k = 64, at most tile-k (64), divide K = 4096 and give every pad-m a whole number of 16-byte x copies per thread
 // SMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 needs {{[0-9]+}} bytes of shared memory with 2 stages, more than the 227 KB of sm_90
-// DPADM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-pad-m value 48 must be 8, 16, 32 or 64
-// DSPLIT: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got -1
-// DSPLIT33: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-split-k must be in [0, 32] (0: auto), got 33
-// DUNROLL: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 0
-// DUNROLL17: error: 'fd.flat_gemm' op fd-tile-flat-gemm: direct-unroll must be in [1, 16], got 17
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>)
   return

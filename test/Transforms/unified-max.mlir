@@ -1,7 +1,19 @@
 // RUN: fd-opt %s -split-input-file --fd-unified-max="phi=6 threshold=40" | FileCheck %s
 // RUN: fd-opt %s -split-input-file --fd-unified-max="phi=6 threshold=40" --fd-split-kv="num-splits=4 ctas-per-sm=2 min-chunk=256" | FileCheck %s --check-prefix=SPLIT
 // RUN: fd-opt %s -split-input-file --fd-unified-max -verify-diagnostics
-// RUN: fd-opt %s -split-input-file --fd-unified-max="phi=1 threshold=0" -verify-diagnostics
+// Given values must be finite f32s (the kernels compute in f32), the
+// threshold positive: a diagnostic names the option, the range and the value.
+// RUN: not fd-opt %s --fd-unified-max="phi=1 threshold=0" 2>&1 | FileCheck %s --check-prefix=THRESH0
+// RUN: not fd-opt %s --fd-unified-max="phi=1 threshold=-3" 2>&1 | FileCheck %s --check-prefix=THRESHNEG
+// RUN: not fd-opt %s --fd-unified-max="phi=1 threshold=1e39" 2>&1 | FileCheck %s --check-prefix=THRESHBIG
+// RUN: not fd-opt %s --fd-unified-max="phi=1e39" 2>&1 | FileCheck %s --check-prefix=PHI
+// RUN: not fd-opt %s --fd-unified-max="phi=-1e39" 2>&1 | FileCheck %s --check-prefix=PHINEG
+// RUN: not fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-cpu{unified-max-phi=1e39})" 2>&1 | FileCheck %s --check-prefix=PHI
+// THRESH0: error: fd-unified-max: threshold must be in (0, 3.40282347e+38] (finite, an f32), got 0
+// THRESHNEG: error: fd-unified-max: threshold must be in (0, 3.40282347e+38] (finite, an f32), got -3
+// THRESHBIG: error: fd-unified-max: threshold must be in (0, 3.40282347e+38] (finite, an f32), got 1e+39
+// PHI: error: fd-unified-max: phi must be in [-3.40282347e+38, 3.40282347e+38] (finite, an f32), got 1e+39
+// PHINEG: error: fd-unified-max: phi must be in [-3.40282347e+38, 3.40282347e+38] (finite, an f32), got -1e+39
 
 // CHECK-LABEL: func.func @online
 // CHECK: fd.decode_attention {{.*}}softmax = #fd.unified_max<phi = 6.000000e+00, threshold = 4.000000e+01>
@@ -20,7 +32,7 @@
 func.func @online(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>,
     %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>,
     %out: memref<?x32x128xf16>) {
-  // expected-error @-3 {{fd-unified-max: phi must be given and finite and threshold positive and finite}}
+  // expected-error @-3 {{fd-unified-max: phi must be given; fd-calibrate derives phi and threshold from score samples}}
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>,
       memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>)
       outs(%out : memref<?x32x128xf16>)

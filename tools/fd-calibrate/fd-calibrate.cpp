@@ -17,6 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fd/Bundle/Schema.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
@@ -29,7 +31,20 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 namespace {
+
+/// The largest |phi|, |threshold| and |score| the unified-max kernels hold
+/// in f32 (fd-compile and the runtime refuse larger ones).
+constexpr double kF32Max = fdb::kMaxUnifiedMaxValue;
+
+/// \p x as %g writes it, for messages.
+std::string show(double x) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", x);
+  return text;
+}
 
 [[noreturn]] void fail(const std::string &message) {
   std::fprintf(stderr, "fd-calibrate: error: %s\n", message.c_str());
@@ -67,6 +82,10 @@ struct Samples {
 };
 
 Samples readSamples(const std::string &path) {
+  // A device or FIFO (/dev/zero) would be read as one endless line.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
+    fail("samples file '" + path + "' is not a regular file");
   std::ifstream in(path);
   if (!in)
     fail("cannot open samples file '" + path + "': " + std::strerror(errno));
@@ -140,13 +159,21 @@ Samples readSamples(const std::string &path) {
       double dot = 0;
       for (long i = 0; i < s.headDim; ++i)
         dot += q[size_t(i)] * k[size_t(i)];
-      current = std::max(current, dot * s.scale);
+      double score = dot * s.scale;
+      if (!std::isfinite(score) || std::fabs(score) > kF32Max)
+        fail(where() + "the score scale * q.k = " + show(score) +
+             " is outside the f32 range the kernels compute in");
+      current = std::max(current, score);
       ++s.scores;
     } else if (key == "s") {
       closeRow();
       std::vector<double> xs = numbers(words, "s");
       if (xs.empty())
         fail(where() + "'s' needs at least one score");
+      for (double x : xs)
+        if (std::fabs(x) > kF32Max)
+          fail(where() + "score " + show(x) +
+               " is outside the f32 range the kernels compute in");
       s.rowMax.push_back(*std::max_element(xs.begin(), xs.end()));
       s.scores += long(xs.size());
     } else {
@@ -186,6 +213,9 @@ int main(int argc, char **argv) {
       std::string v = value();
       if (!parseDouble(v, threshold) || threshold <= 0)
         fail("--threshold expects a positive number, got '" + v + "'");
+      if (threshold > kF32Max)
+        fail("--threshold " + v + " is beyond the f32 range (" +
+             show(kF32Max) + ")");
     } else if (arg == "-h" || arg == "--help") {
       usage();
       return 0;
@@ -241,6 +271,11 @@ int main(int argc, char **argv) {
     covered = best;
   }
   double fallbackRate = 1.0 - double(covered) / double(m.size());
+  // Row maxima near FLT_MAX can put phi = max + threshold past it: the
+  // kernels would hold an infinite phi, and JSON has no inf.
+  if (!std::isfinite(phi) || std::fabs(phi) > kF32Max)
+    fail("phi " + show(phi) + " (from row maxima up to " + show(hi) +
+         ") is beyond the f32 range (" + show(kF32Max) + ")");
 
   std::printf("fd-calibrate: %zu score rows (%ld scores) from %s\n", m.size(),
               s.scores, input.c_str());
@@ -259,6 +294,13 @@ int main(int argc, char **argv) {
   std::printf("  fd-opt --fd-unified-max=\"phi=%.9g threshold=%.9g\"\n", phi,
               threshold);
   if (!output.empty()) {
+    // JSON numbers cannot be inf or nan; the checks above keep them out,
+    // and this keeps a file that fd-compile could not read from being
+    // written should one slip through.
+    for (double x : {phi, threshold, lo, median, hi, fallbackRate})
+      if (!std::isfinite(x))
+        fail("a result is not finite (" + show(x) + "); not writing '" +
+             output + "'");
     std::ofstream out(output);
     if (!out)
       fail("cannot write '" + output + "': " + std::strerror(errno));

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "fd/Target/Bundle/BundleWriter.h"
 
+#include "fd/Dialect/FD/IR/FDAttrs.h"
 #include "fd/InitAll.h"
 #include "fd/Pipelines/Pipelines.h"
 
@@ -138,9 +139,9 @@ int main(int argc, char **argv) {
                   "' is not an fd-calibrate output (expected an object with "
                   "\"format\": \"fd-calibration\", numbers \"phi\" and "
                   "\"threshold\")");
-    if (!std::isfinite(*phi) || !std::isfinite(*threshold) || *threshold <= 0)
-      return fail("--calibration '" + calibration +
-                  "': phi must be finite and threshold positive");
+    std::string bad = fd::checkUnifiedMaxValues(*phi, *threshold);
+    if (!bad.empty())
+      return fail("--calibration '" + calibration + "': " + bad);
     char buf[128];
     std::snprintf(buf, sizeof(buf),
                   " unified-max-phi=%.17g unified-max-threshold=%.17g", *phi,
@@ -150,6 +151,18 @@ int main(int argc, char **argv) {
   auto options = fd::FDPipelineOptions::createFromString(optionString);
   if (!options)
     return fail("invalid --options '" + pipelineOptions + "'");
+  // Refused here, before anything is lowered, with the option's name
+  // (fd-unified-max and fd-lower-to-ptx check the same ranges).
+  if (options->unifiedMaxPhi.hasValue()) {
+    std::string bad = fd::checkUnifiedMaxValues(
+        options->unifiedMaxPhi, options->unifiedMaxThreshold,
+        "unified-max-phi", "unified-max-threshold");
+    if (!bad.empty())
+      return fail(bad);
+  }
+  if (options->optLevel < 0 || options->optLevel > fd::kMaxOptLevel)
+    return fail("opt-level must be in [0, " + Twine(fd::kMaxOptLevel) +
+                "], got " + Twine(int(options->optLevel)));
   if (!fd::isKnownChip(options->chip))
     return fail("unknown GPU architecture '" + options->chip +
                 "' (LLVM's NVPTX backend knows e.g. sm_80, sm_90, sm_90a)");

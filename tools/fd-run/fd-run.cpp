@@ -14,6 +14,8 @@
 #include "fd/Runtime/Planner.h"
 
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -65,13 +67,14 @@ static void printUsage(std::FILE *out) {
       out);
 }
 
-static bool parseInt(const char *text, int64_t minValue, int64_t &out) {
+static bool parseInt(const char *text, int64_t minValue, int64_t maxValue,
+                     int64_t &out) {
   if (!text || !*text)
     return false;
   errno = 0;
   char *end = nullptr;
   long long value = std::strtoll(text, &end, 10);
-  if (errno || *end || value < minValue)
+  if (errno || *end || value < minValue || value > maxValue)
     return false;
   out = value;
   return true;
@@ -88,14 +91,22 @@ static bool parseOptions(int argc, char **argv, Options &options) {
       }
       return argv[++i];
     };
-    auto number = [&](const char *name, int64_t minValue, int64_t &out) {
+    auto number = [&](const char *name, int64_t minValue, int64_t &out,
+                      int64_t maxValue = INT64_MAX) {
       const char *text = value(name);
       if (!text)
         return false;
-      if (!parseInt(text, minValue, out)) {
-        std::fprintf(stderr,
-                     "fd-run: %s expects an integer >= %lld, got '%s'\n", name,
-                     static_cast<long long>(minValue), text);
+      if (!parseInt(text, minValue, maxValue, out)) {
+        if (maxValue == INT64_MAX)
+          std::fprintf(stderr,
+                       "fd-run: %s expects an integer >= %lld, got '%s'\n",
+                       name, static_cast<long long>(minValue), text);
+        else
+          std::fprintf(stderr,
+                       "fd-run: %s expects an integer in [%lld, %lld], got "
+                       "'%s'\n",
+                       name, static_cast<long long>(minValue),
+                       static_cast<long long>(maxValue), text);
         return false;
       }
       return true;
@@ -124,8 +135,9 @@ static bool parseOptions(int argc, char **argv, Options &options) {
       if (!number("--resident-ctas", 1, options.residentCtas))
         return false;
     } else if (arg == "--device") {
+      // The driver takes an int ordinal: a larger value must not wrap.
       int64_t device;
-      if (!number("--device", 0, device))
+      if (!number("--device", 0, device, INT_MAX))
         return false;
       options.device = static_cast<int>(device);
     } else if (arg == "--entry") {
@@ -523,6 +535,11 @@ int main(int argc, char **argv) {
                  bundle.getStatus().getMessage().c_str());
     return 1;
   }
+  // A misspelt --entry must fail every action, not only those (--plan, a
+  // GPU --check) that reach their per-entry work.
+  std::vector<size_t> selected;
+  if (!selectEntries(**bundle, options, selected))
+    return 1;
   int exitCode = 0;
   if (options.list)
     listBundle(**bundle);

@@ -151,7 +151,18 @@ inline constexpr std::string_view kSingleLaunch = "single_launch";
 constexpr bool isUnifiedMax(std::string_view name) {
   return name == kTwoKernel || name == kSingleLaunch;
 }
+/// Whether \p name is one of the variants above: the runtime plans and
+/// launches no other.
+constexpr bool isKnown(std::string_view name) {
+  return name == kSplit || name == kUnsplit || isUnifiedMax(name);
+}
 } // namespace variant
+
+/// The head dims D the attention kernels are written for (the fd dialect's
+/// verifier accepts the same).
+constexpr bool isSupportedHeadDim(int64_t d) {
+  return d == 64 || d == 128 || d == 256;
+}
 
 /// Flat GEMM kernels: each kernel of a flat_gemm entry is one tiling, its
 /// role names it ("gemv", "mma_m<P>", "direct_m<P>"; P rows of M per CTA).
@@ -300,6 +311,18 @@ inline constexpr const char *kDispatch = "fd.dispatch";
 //===----------------------------------------------------------------------===//
 // The split plan
 //===----------------------------------------------------------------------===//
+
+/// The largest count the manifest carries: the split fields (num_splits,
+/// chunk_size and the auto plan's constants) and a flat GEMM's n, k, m1 and
+/// m2. The kernels take them as i32, so the runtime rejects larger values
+/// and the compiler refuses to write them. Every such field is also at
+/// least 1 where it is used (m1, m2 and the unused split fields: 0).
+inline constexpr int64_t kMaxCount = 2147483647; // INT32_MAX
+
+/// The largest magnitude of the unified max's phi and threshold (FLT_MAX):
+/// the kernels compute with them in f32, so a larger value would become
+/// infinite there.
+inline constexpr double kMaxUnifiedMaxValue = 3.40282346638528859812e+38;
 
 /// The constants of the auto split plan and their defaults (fd-split-kv's
 /// options, the manifest's "split" object). ctas_per_sm 16: the runtime caps

@@ -13,6 +13,9 @@ namespace mlir {
 class OpPassManager;
 namespace fd {
 
+/// The NVPTX optimisation levels (`opt-level`): 0 to 3, as for llc.
+inline constexpr int kMaxOptLevel = 3;
+
 /// Options of the fd pipelines. Those that configure a pass take their
 /// defaults from the pass's generated options struct, so each default (and
 /// its measurement, in Passes.td) is defined once.
@@ -30,7 +33,7 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::desc("PTX features; sm_90 needs +ptx80 or newer"),
       llvm::cl::init("+ptx80")};
   PassOptions::Option<int> optLevel{*this, "opt-level",
-                                    llvm::cl::desc("NVPTX optimisation level"),
+                                    llvm::cl::desc("NVPTX optimisation level (0-3)"),
                                     llvm::cl::init(3)};
   PassOptions::Option<int64_t> numSplits{
       *this, "num-splits", llvm::cl::desc("Fixed split count (0: auto)"),

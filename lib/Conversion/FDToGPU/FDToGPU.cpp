@@ -404,22 +404,27 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
         bad = true;
       }
     });
-    if (blockSize <= 0 || blockSize % 32 != 0 || blockSize > 1024 ||
-        unroll < 1 || unroll > 16) {
-      module.emitError() << "convert-fd-to-gpu: block-size must be a positive "
-                            "multiple of 32 up to 1024 and unroll in [1, 16]";
+    if (blockSize < 32 || blockSize % 32 != 0 || blockSize > 1024) {
+      module.emitError() << "convert-fd-to-gpu: block-size must be a multiple "
+                            "of 32 in [32, 1024], got "
+                         << int64_t(blockSize);
+      bad = true;
+    }
+    if (unroll < 1 || unroll > 16) {
+      module.emitError() << "convert-fd-to-gpu: unroll must be in [1, 16], got "
+                         << int64_t(unroll);
       bad = true;
     }
     if (mmaStages != 0 && (mmaStages < 2 || mmaStages > 8)) {
       module.emitError() << "convert-fd-to-gpu: mma-stages must be 0 (by "
                             "head dim) or in [2, 8], got "
-                         << mmaStages;
+                         << int64_t(mmaStages);
       bad = true;
     }
     if (mmaMinGroup < 0 || mmaMinGroup > kMmaMaxGroup) {
       module.emitError() << "convert-fd-to-gpu: mma-min-group must be in [0, "
                          << kMmaMaxGroup << "] (0: never use tensor cores), got "
-                         << mmaMinGroup;
+                         << int64_t(mmaMinGroup);
       bad = true;
     }
     if (bad)

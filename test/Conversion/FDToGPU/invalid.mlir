@@ -1,15 +1,31 @@
 // RUN: fd-opt %s -split-input-file --convert-fd-to-gpu -verify-diagnostics
-// RUN: not fd-opt %s --convert-fd-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// Each option out of its range is a diagnostic naming it, the range and the
+// value, before anything is lowered.
+// RUN: not fd-opt %s --convert-fd-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BLOCK100
+// RUN: not fd-opt %s --convert-fd-to-gpu="block-size=0" 2>&1 | FileCheck %s --check-prefix=BLOCK0
+// RUN: not fd-opt %s --convert-fd-to-gpu="block-size=2048" 2>&1 | FileCheck %s --check-prefix=BLOCK2048
+// RUN: not fd-opt %s --convert-fd-to-gpu="unroll=17" 2>&1 | FileCheck %s --check-prefix=UNROLL17
+// RUN: not fd-opt %s --convert-fd-to-gpu="unroll=0" 2>&1 | FileCheck %s --check-prefix=UNROLL0
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=17" 2>&1 | FileCheck %s --check-prefix=MMA17
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=-1" 2>&1 | FileCheck %s --check-prefix=MMANEG
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=9" 2>&1 | FileCheck %s --check-prefix=STAGES9
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES1
+// The pipeline's options reach the pass.
+// RUN: not fd-opt %S/../../../examples/llama_decode.mlir --pass-pipeline="builtin.module(fd-lower-to-ptx{block-size=1056})" 2>&1 | FileCheck %s --check-prefix=PIPE
+// RUN: not fd-opt %s --pass-pipeline="builtin.module(fd-lower-to-ptx{opt-level=4})" 2>&1 | FileCheck %s --check-prefix=OPTLEVEL
 
-// RUN: not fd-opt %s --convert-fd-to-gpu="unroll=17" 2>&1 | FileCheck %s --check-prefix=BLOCK
-// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=17" 2>&1 | FileCheck %s --check-prefix=MMA
-// RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=-1" 2>&1 | FileCheck %s --check-prefix=MMA
-
-// BLOCK: block-size must be a positive multiple of 32 up to 1024 and unroll in [1, 16]
-// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=9" 2>&1 | FileCheck %s --check-prefix=STAGES
-// RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES
-// MMA: mma-min-group must be in [0, 16] (0: never use tensor cores)
-// STAGES: mma-stages must be 0 (by head dim) or in [2, 8]
+// BLOCK100: convert-fd-to-gpu: block-size must be a multiple of 32 in [32, 1024], got 100
+// BLOCK0: convert-fd-to-gpu: block-size must be a multiple of 32 in [32, 1024], got 0
+// BLOCK2048: convert-fd-to-gpu: block-size must be a multiple of 32 in [32, 1024], got 2048
+// UNROLL17: convert-fd-to-gpu: unroll must be in [1, 16], got 17
+// UNROLL0: convert-fd-to-gpu: unroll must be in [1, 16], got 0
+// The values used to print as characters ("got A" for 65).
+// MMA17: convert-fd-to-gpu: mma-min-group must be in [0, 16] (0: never use tensor cores), got 17
+// MMANEG: convert-fd-to-gpu: mma-min-group must be in [0, 16] (0: never use tensor cores), got -1
+// STAGES9: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 9
+// STAGES1: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 1
+// PIPE: convert-fd-to-gpu: block-size must be a multiple of 32 in [32, 1024], got 1056
+// OPTLEVEL: error: fd-lower-to-ptx: opt-level must be in [0, 3], got 4
 
 func.func @unsplit(%q: memref<?x8x64xf16>, %k: memref<?x8x?x64xf16>,
     %v: memref<?x8x?x64xf16>, %lens: memref<?xi32>, %out: memref<?x8x64xf16>) {

@@ -226,7 +226,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{'num_splits' must be at least 1, got 0}}
+// expected-error @+2 {{'num_splits' must be in [1, 2147483647], got 0}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 1.0 : f32, num_splits = 0 : i64, softmax = #fd.online_softmax}
   return
@@ -234,7 +234,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{'chunk_size' must be at least 1, got -4}}
+// expected-error @+2 {{'chunk_size' must be in [1, 2147483647], got -4}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 1.0 : f32, chunk_size = -4 : i64, softmax = #fd.online_softmax}
   return
@@ -258,7 +258,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{unified_max: 'phi' must be finite}}
+// expected-error @+2 {{unified_max: 'phi' must be in [-3.40282347e+38, 3.40282347e+38] (finite, an f32), got inf}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 1.0 : f32, softmax = #fd.unified_max<phi = 0x7FF0000000000000, threshold = 40.0>}
   return
@@ -266,7 +266,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 
 // -----
 
-// expected-error @+2 {{unified_max: 'threshold' must be positive and finite}}
+// expected-error @+2 {{unified_max: 'threshold' must be in (0, 3.40282347e+38] (finite, an f32), got 0}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8x?x128xf16>, %lens: memref<?xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16>, memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 1.0 : f32, softmax = #fd.unified_max<phi = 6.0, threshold = 0.0>}
   return

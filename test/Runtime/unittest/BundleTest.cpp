@@ -5,8 +5,11 @@
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Planner.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 using namespace fd::rt;
 
@@ -257,7 +260,7 @@ TEST(BundleTooManyKernelParams) {
     "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
     "entries": [{ "name": "e", "op": "decode_attention", "dtype": "bf16",
       "num_q_heads": 8, "num_kv_heads": 8, "head_dim": 64, "scale": 1,
-      "softmax": { "kind": "unified_max", "phi": 0.5, "threshold": 10 },
+      "softmax": { "kind": "online" },
       "split": { "mode": "fixed", "num_splits": 4, "chunk_align": 32 },
       "workspace": [{ "name": "big", "elem": "f32",
                       "shape": ["B", 1, 1, 1, 1, 1, 1, 1] }],
@@ -267,7 +270,7 @@ TEST(BundleTooManyKernelParams) {
   CHECK_ERROR(load(text), "entries[0].kernels[0].args: expands to 266 kernel "
                           "parameters, more than the supported 256");
   // The same with 13 loads: optional fields (role, smem, resources) may be
-  // absent, unified_max carries phi and threshold, integer scale is fine.
+  // absent, integer scale is fine.
   std::string ok = text;
   ok.replace(
       ok.find(
@@ -280,8 +283,6 @@ TEST(BundleTooManyKernelParams) {
   CHECK_OK(bundle);
   if (bundle) {
     const EntrySpec &entry = (*bundle)->getEntries()[0];
-    CHECK_EQ(entry.softmax.phi, 0.5);
-    CHECK_EQ(entry.softmax.threshold, 10.0);
     CHECK(entry.split.mode == SplitMode::Fixed);
     CHECK_EQ(entry.variants[0].kernels[0].getNumParams(), size_t(13 * 19));
     CHECK_EQ(entry.variants[0].kernels[0].dynamicSmem, 0);
@@ -417,6 +418,9 @@ TEST(BundleVariants) {
   if (!bundle)
     return;
   const EntrySpec &entry = (*bundle)->getEntries()[0];
+  // unified_max carries phi and threshold.
+  CHECK_EQ(entry.softmax.phi, 0.5);
+  CHECK_EQ(entry.softmax.threshold, 20.0);
   CHECK_EQ(entry.variants.size(), size_t(2));
   CHECK_EQ(entry.variants[0].name, std::string("two_kernel"));
   CHECK_EQ(entry.variants[1].name, std::string("single_launch"));
@@ -551,4 +555,153 @@ TEST(BundleRejectsBadVariants) {
                    "\"variants\": [{\"name\": \"two_kernel\", ",
                    "\"variants\": [\"two_kernel\", {\"name\": \"a\", ")),
       "entries[0].variants[0]: expected an object, found string");
+}
+
+TEST(BundleRejectsNonsenseValues) {
+  const std::string &v = fdtest::validManifest();
+  // q with its static sizes recorded, as fd-compile writes them.
+  std::string sized =
+      REPLACE(v, R"({ "kind": "memref", "bind": "q",    "elem": "f16", "rank": 3 })",
+              R"({ "kind": "memref", "bind": "q",    "elem": "f16", "rank": 3, )"
+              R"("sizes": [-1, 32, 128], "strides": [4096, 128, 1] })");
+  CHECK_OK(load(sized));
+  struct Case {
+    std::string text;
+    const char *message;
+  } cases[] = {
+      {REPLACE(v, "\"head_dim\": 128", "\"head_dim\": 96"),
+       "entries[0].head_dim: head_dim 96 is not one the kernels are written "
+       "for (64, 128 or 256)"},
+      {REPLACE(v, "\"head_dim\": 128", "\"head_dim\": 1"),
+       "entries[0].head_dim: head_dim 1 is not one"},
+      {REPLACE(sized, "\"head_dim\": 128", "\"head_dim\": 64"),
+       "entries[0].head_dim: head_dim 64 disagrees with the kernels: 'q' has "
+       "static size 128 in dim 2"},
+      {REPLACE(sized, "[-1, 32, 128]", "[-1, 16, 128]"),
+       "entries[0].num_q_heads: num_q_heads 32 disagrees with the kernels: "
+       "'q' has static size 16 in dim 1"},
+      {REPLACE(v, "\"scale\": 0.08838834764831845", "\"scale\": 0"),
+       "entries[0].scale: must be positive, found 0"},
+      {REPLACE(v, "\"scale\": 0.08838834764831845", "\"scale\": -0.5"),
+       "entries[0].scale: must be positive, found -0.5"},
+      {REPLACE(fdtest::withVariants("zero", "fallback_count"), "\"phi\": 0.5",
+               "\"phi\": 1e39"),
+       "entries[0].softmax.phi: phi 1e+39 is outside the f32 range"},
+      {REPLACE(fdtest::withVariants("zero", "fallback_count"),
+               "\"threshold\": 20", "\"threshold\": 0"),
+       "entries[0].softmax.threshold: threshold 0 is not in (0, 3.40282e+38]"},
+      {REPLACE(fdtest::withVariants("zero", "fallback_count"),
+               "\"threshold\": 20", "\"threshold\": -1e300"),
+       "entries[0].softmax.threshold: threshold -1e+300 is not in"},
+  };
+  for (const Case &c : cases)
+    CHECK_ERROR(load(c.text), c.message);
+}
+
+TEST(BundleKernelsMustBeInThePtx) {
+  const std::string &v = fdtest::validManifest();
+  // PTX that declares some entries but not every kernel's symbol.
+  CHECK_ERROR(load(REPLACE(v, ".entry fd_merge_online(", ".entry fd_other(")),
+              "entries[0].kernels[1].symbol: module 'fd_attn_llama3' has no "
+              ".entry 'fd_merge_online' (its entries: fd_partial_online, "
+              "fd_other)");
+  // PTX (it has .version and .target) that declares no entry at all.
+  std::string empty = REPLACE(fdtest::withStubPtx(v), "\"ptx\": \"stub\"",
+                              "\"ptx\": \".version 8.0\\n.target sm_90\\n"
+                              ".address_size 64\\n\"");
+  CHECK_ERROR(load(empty),
+              "entries[0].kernels[0].symbol: module 'fd_attn_llama3' has no "
+              ".entry 'fd_partial_online' (its PTX declares no .entry at "
+              "all)");
+  CHECK_ERROR(load(REPLACE(fdtest::withStubPtx(v), "\"ptx\": \"stub\"",
+                           "\"ptx\": \".version 8.0\"")),
+              "its PTX declares no .entry at all");
+  // A hand-written stub (no PTX directives) is still not checked.
+  CHECK_OK(load(fdtest::withStubPtx(v)));
+}
+
+TEST(BundleVariantNamesMatchTheirKernels) {
+  std::string unified = fdtest::withVariants("zero", "fallback_count");
+  std::string online = fdtest::withVariants("none", "", "unsplit");
+  CHECK_OK(load(unified));
+  CHECK_OK(load(online));
+  const char *unifiedSoftmax =
+      R"("softmax": { "kind": "unified_max", "phi": 0.5, "threshold": 20 })";
+  const char *onlineSoftmax = R"("softmax": { "kind": "online" })";
+  // A name outside the schema's variants.
+  CHECK_ERROR(load(fdtest::withVariants("none", "", "fast")),
+              "entries[0].variants[1].name: unknown variant name 'fast' "
+              "(expected split, unsplit, two_kernel or single_launch)");
+  // Unified-max variants on an online entry, and the reverse.
+  CHECK_ERROR(load(REPLACE(unified, unifiedSoftmax, onlineSoftmax)),
+              "entries[0].variants[0].name: variant 'two_kernel' is a "
+              "unified-max launch but the entry's softmax is online");
+  CHECK_ERROR(load(REPLACE(online, onlineSoftmax, unifiedSoftmax)),
+              "entries[0].variants[0].name: variant 'split' is an "
+              "online-softmax launch but the entry's softmax is "
+              "unified_max");
+  // A unified-max launch renamed to the online pair: its state buffers
+  // give it away.
+  std::string renamed =
+      REPLACE(REPLACE(REPLACE(unified, unifiedSoftmax, onlineSoftmax),
+                      "\"name\": \"two_kernel\"", "\"name\": \"split\""),
+              "\"name\": \"single_launch\"", "\"name\": \"unsplit\"");
+  CHECK_ERROR(load(renamed),
+              "entries[0].variants[1]: variant 'unsplit' has the workspace "
+              "buffer 'fallback_count' of a unified-max launch: its kernels "
+              "are not an online-softmax unsplit launch");
+  CHECK_ERROR(load(fdtest::withVariants("none", "partial_sum", "unsplit")),
+              "entries[0].variants[1].fallback_counter: variant 'unsplit' is "
+              "an online-softmax launch: only unified-max variants have "
+              "'fallback_counter'");
+  // A unified-max entry without variants: no zeroed workspace, no state.
+  CHECK_ERROR(load(REPLACE(fdtest::validManifest(), onlineSoftmax,
+                           unifiedSoftmax)),
+              "entries[0]: a unified_max entry must list its launch variants "
+              "(two_kernel, single_launch) in 'variants'");
+}
+
+TEST(BundleRejectsBadEntryNames) {
+  const std::string &v = fdtest::validManifest();
+  const char *name = "\"name\": \"llama3_decode\"";
+  CHECK_ERROR(load(REPLACE(v, name, "\"name\": \"\\u0000\"")),
+              "entries[0].name: contains the control character 0x00");
+  CHECK_ERROR(load(REPLACE(v, name, "\"name\": \"llama\\u0000x\"")),
+              "entries[0].name: contains the control character 0x00");
+  CHECK_ERROR(load(REPLACE(v, name, "\"name\": \"a\\tb\"")),
+              "entries[0].name: contains the control character 0x09");
+  CHECK_ERROR(load(REPLACE(v, name, "\"name\": \"a\\u007f\"")),
+              "entries[0].name: contains the control character 0x7f");
+  CHECK_ERROR(load(REPLACE(v, "\"name\": \"fd_attn_llama3\"",
+                           "\"name\": \"m\\n\"")),
+              "modules[0].name: contains the control character 0x0a");
+  CHECK_ERROR(load(REPLACE(fdtest::withVariants("none", "", "unsplit"),
+                           "\"name\": \"unsplit\"", "\"name\": \"\"")),
+              "entries[0].variants[1].name: must not be empty");
+  // UTF-8 is fine.
+  CHECK_OK(load(REPLACE(v, name, "\"name\": \"llama3_d\\u00e9code\"")));
+}
+
+TEST(BundleLoadRefusesWhatIsNotAFile) {
+  // /dev/zero never ends: it used to be read until allocation failed.
+  for (const std::string &path :
+       {std::string("/dev/zero"), std::string(FD_TEST_INPUTS)}) {
+    Expected<std::shared_ptr<const Bundle>> bundle = Bundle::loadFile(path);
+    CHECK_ERROR(bundle, path + ": cannot read bundle: not a regular file");
+    CHECK(bundle.getStatus().getCode() == ErrorCode::Io);
+  }
+  // A (sparse) file one byte over the limit is refused before reading.
+  std::string big = "/tmp/fd-unittest-big-" + std::to_string(::getpid());
+  {
+    std::ofstream file(big);
+  }
+  CHECK_EQ(::truncate(big.c_str(), off_t(kMaxBundleBytes) + 1), 0);
+  CHECK_ERROR(Bundle::loadFile(big), "bundle is 1073741825 bytes, more than "
+                                     "the 1073741824 this runtime reads");
+  std::remove(big.c_str());
+  // The same limit in memory; the text is never read.
+  char one = '{';
+  CHECK_ERROR(Bundle::loadMemory(
+                  std::string_view(&one, size_t(kMaxBundleBytes) + 1), "big"),
+              "big: manifest is 1073741825 bytes, more than the 1073741824");
 }

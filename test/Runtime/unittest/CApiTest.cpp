@@ -47,6 +47,10 @@ TEST(CApiLoadFile) {
   CHECK_EQ(fd_bundle_load_file("/nonexistent.fdb", &bundle), FD_ERROR_IO);
   CHECK(bundle == nullptr); // cleared on failure
   CHECK(contains(lastError(), "/nonexistent.fdb: cannot open bundle"));
+  // A device is refused, not read until allocation fails.
+  CHECK_EQ(fd_bundle_load_file("/dev/zero", &bundle), FD_ERROR_IO);
+  CHECK(contains(lastError(), "/dev/zero: cannot read bundle: not a regular "
+                              "file"));
 }
 
 TEST(CApiLoadErrors) {

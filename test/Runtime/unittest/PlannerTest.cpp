@@ -195,12 +195,15 @@ TEST(PlanEntryGridsAndWorkspace) {
 }
 
 TEST(PlanWorkspaceAlignment) {
-  // Odd sizes: with B=1, Hq=5, S=3, D=3: partial_acc 180 bytes at 0,
+  // Odd sizes: with B=1, Hq=5, S=3 and a last dim of 3 (a constant: the
+  // head dim itself must be 64, 128 or 256): partial_acc 180 bytes at 0,
   // partial_max 60 bytes at 256, partial_sum 60 bytes at 512; total 572.
   std::string text = REPLACE(
-      REPLACE(fdtest::validManifest(),
-              "\"num_q_heads\": 32, \"num_kv_heads\": 8, \"head_dim\": 128",
-              "\"num_q_heads\": 5, \"num_kv_heads\": 1, \"head_dim\": 3"),
+      REPLACE(REPLACE(fdtest::validManifest(),
+                      "\"num_q_heads\": 32, \"num_kv_heads\": 8",
+                      "\"num_q_heads\": 5, \"num_kv_heads\": 1"),
+              "\"shape\": [\"B\", \"Hq\", \"S\", \"D\"]",
+              "\"shape\": [\"B\", \"Hq\", \"S\", 3]"),
       "\"mode\": \"auto\"", "\"mode\": \"fixed\"");
   text = REPLACE(text, "\"num_splits\": 0", "\"num_splits\": 3");
   auto bundle = Bundle::loadMemory(text);
@@ -276,7 +279,6 @@ TEST(PlanChoosesSplitOrUnsplit) {
   // The test manifest's entry (Hkv = 8, ctas_per_sm 2, min_chunk 256) with
   // launch variants named as fd-compile names an online-softmax entry's.
   std::string text = fdtest::withVariants("none", "", "unsplit");
-  text = REPLACE(text, "\"name\": \"two_kernel\"", "\"name\": \"split\"");
   auto bundle = Bundle::loadMemory(text);
   CHECK_OK(bundle);
   if (!bundle)
@@ -365,7 +367,6 @@ TEST(PlanAutoMatchesTheFormerFormula) {
 
 TEST(PlanChoosesOnceWithEachVariantsOccupancy) {
   std::string text = fdtest::withVariants("none", "", "unsplit");
-  text = REPLACE(text, "\"name\": \"two_kernel\"", "\"name\": \"split\"");
   auto bundle = Bundle::loadMemory(text);
   CHECK_OK(bundle);
   if (!bundle)
@@ -419,4 +420,72 @@ TEST(PlanChoosesOnceWithEachVariantsOccupancy) {
   if (choice)
     CHECK_ERROR(choice->split, "batch 0 is out of range");
   CHECK_ERROR(plan(entry, request), "cannot plan entry 'llama3_decode'");
+}
+
+/// Plans \p entry (variant \p variant, -1: the default) for \p batch
+/// sequences of up to \p maxLen tokens and checks that the plan covers them
+/// with a chunk the kernels accept.
+static void checkPlansAt(const EntrySpec &entry, int64_t batch, int64_t maxLen,
+                         int variant, int line) {
+  for (bool graph : {false, true}) {
+    Expected<Plan> p = graph ? planForGraph(entry, batch, maxLen, 132, 0,
+                                            variant)
+                             : plan(entry, batch, maxLen, 132, 0, variant);
+    if (!p) {
+      fdtest::fail(__FILE__, line,
+                   "planning B = " + std::to_string(batch) + ", max_len = " +
+                       std::to_string(maxLen) + " failed: " +
+                       p.getStatus().getMessage());
+      continue;
+    }
+    if (p->chunk < 1 || p->chunk > INT32_MAX || p->numSplits < 1 ||
+        p->numSplits * p->chunk < maxLen)
+      fdtest::fail(__FILE__, line,
+                   "S = " + std::to_string(p->numSplits) + ", chunk = " +
+                       std::to_string(p->chunk) + " does not cover " +
+                       std::to_string(maxLen));
+  }
+}
+
+TEST(PlanAtTheLargestLength) {
+  // max_len = INT32_MAX is documented as planable: rounding the one split's
+  // chunk up to chunk_align (2^31) must not push it past INT32_MAX. B =
+  // 65535 (grid.z's limit, the largest batch the kernels launch): one split.
+  const int64_t maxLen = INT32_MAX;
+  std::shared_ptr<const Bundle> online = fdtest::loadValid();
+  const EntrySpec &auto_ = online->getEntries()[0];
+  for (int64_t b : {int64_t(1), int64_t(7), int64_t(65535)})
+    for (int64_t len : {int64_t(1), int64_t(INT32_MAX - 63), maxLen})
+      checkPlansAt(auto_, b, len, -1, __LINE__);
+  // Fixed: one split of the whole context.
+  auto fixed = Bundle::loadMemory(
+      REPLACE(REPLACE(fdtest::validManifest(), "\"mode\": \"auto\"",
+                      "\"mode\": \"fixed\""),
+              "\"num_splits\": 0", "\"num_splits\": 1"));
+  CHECK_OK(fixed);
+  if (fixed)
+    checkPlansAt((*fixed)->getEntries()[0], 65535, maxLen, -1, __LINE__);
+  // The split and unsplit variants of an online entry.
+  auto splitUnsplit =
+      Bundle::loadMemory(fdtest::withVariants("none", "", "unsplit"));
+  CHECK_OK(splitUnsplit);
+  if (splitUnsplit)
+    for (int v : {-1, 0, 1})
+      checkPlansAt((*splitUnsplit)->getEntries()[0], 65535, maxLen, v,
+                   __LINE__);
+  // A unified-max entry's two_kernel and single_launch.
+  auto unified =
+      Bundle::loadMemory(fdtest::withVariants("zero", "fallback_count"));
+  CHECK_OK(unified);
+  if (unified)
+    for (int v : {-1, 0, 1})
+      for (int64_t b : {int64_t(1), int64_t(65535)})
+        checkPlansAt((*unified)->getEntries()[0], b, maxLen, v, __LINE__);
+  // Past the limits: a clear error, never a truncated plan.
+  CHECK_ERROR(plan(auto_, 65536, maxLen, 132),
+              "grid.z = B = 65536 is outside CUDA's limit [0, 65535]");
+  CHECK_ERROR(plan(auto_, int64_t(INT32_MAX) + 1, 1, 132),
+              "batch 2147483648 is out of range [1, 2147483647]");
+  CHECK_ERROR(plan(auto_, 1, int64_t(INT32_MAX) + 1, 132),
+              "maxLen 2147483648 is out of range [0, 2147483647]");
 }

@@ -82,7 +82,15 @@ const std::string &fdtest::validManifest() {
 std::string fdtest::withVariants(const std::string &init,
                                  const std::string &counter,
                                  const std::string &secondName) {
-  const std::string &v = fdtest::validManifest();
+  // The bundle reader holds variant names to the entry's softmax: the
+  // unified-max pair (two_kernel first) on a unified_max entry, with the
+  // counter buffer only those have; else split first, online softmax.
+  bool unified = fdb::variant::isUnifiedMax(secondName);
+  std::string v = fdtest::validManifest();
+  if (unified)
+    v = REPLACE(v, R"("softmax": { "kind": "online" })",
+                R"("softmax": { "kind": "unified_max", "phi": 0.5, )"
+                R"("threshold": 20 })");
   size_t begin = v.find("\"workspace\": [");
   size_t end = v.rfind("]\n    }\n  ]");
   std::string launch = v.substr(begin, end + 1 - begin);
@@ -90,15 +98,17 @@ std::string fdtest::withVariants(const std::string &init,
   std::string last =
       R"({ "name": "partial_sum", "elem": "f32", "shape": ["B", "Hq", "S"] })";
   size_t at = extended.find(last);
-  extended.insert(
-      at + last.size(),
-      R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
+  if (unified)
+    extended.insert(
+        at + last.size(),
+        R"(, { "name": "fallback_count", "elem": "i32", "shape": [1] })");
   std::string second =
       "{\"name\": \"" + secondName + "\", \"workspace_init\": \"" + init +
       "\"" +
       (counter.empty() ? "" : ", \"fallback_counter\": \"" + counter + "\"") +
       ", " + extended + "}";
-  std::string variants = ", \"variants\": [{\"name\": \"two_kernel\", " +
+  std::string first = unified ? "two_kernel" : "split";
+  std::string variants = ", \"variants\": [{\"name\": \"" + first + "\", " +
                          launch + "}, " + second + "]";
   std::string text = v;
   text.insert(end + 1, variants);

@@ -57,9 +57,12 @@ std::string replaceOnce(const std::string &text, const std::string &from,
 std::string withStubPtx(const std::string &text);
 
 /// validManifest() with a "variants" list: two copies of its own launch,
-/// "two_kernel" and \p secondName, the second with \p init as its
-/// workspace_init, \p counter as its fallback_counter (none when empty) and
-/// an extra i32 workspace buffer "fallback_count" of shape [1].
+/// the second named \p secondName with \p init as its workspace_init and
+/// \p counter as its fallback_counter (none when empty). A unified-max
+/// \p secondName makes the entry unified_max (phi 0.5, threshold 20), the
+/// first variant "two_kernel" and gives the second an extra i32 workspace
+/// buffer "fallback_count" of shape [1]; otherwise the entry stays online
+/// and the first variant is "split".
 std::string withVariants(const std::string &init, const std::string &counter,
                          const std::string &secondName = "single_launch");
 

@@ -1,6 +1,7 @@
 //===- VariantTableTest.cpp - Tests of measured variant choices -----------===//
 #include "TestUtil.h"
 
+#include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/VariantTable.h"
 
@@ -11,7 +12,6 @@ namespace {
 /// the launch variants "split" (0) and "unsplit" (1).
 std::shared_ptr<const Bundle> loadSplitUnsplit() {
   std::string text = fdtest::withVariants("none", "", "unsplit");
-  text = REPLACE(text, "\"name\": \"two_kernel\"", "\"name\": \"split\"");
   auto bundle = Bundle::loadMemory(text);
   CHECK_OK(bundle);
   return bundle ? *bundle : nullptr;
@@ -96,4 +96,14 @@ TEST(VariantTableRejectsBadLines) {
               "L must be in [1, 2147483647]");
   CHECK_ERROR(VariantTable::loadFile("/nonexistent/table.txt"),
               "/nonexistent/table.txt: cannot open variant table");
+}
+
+TEST(TablesRefuseWhatIsNotAFile) {
+  // Both tables are read whole: a device would be read without end.
+  CHECK_ERROR(VariantTable::loadFile("/dev/zero"),
+              "/dev/zero: cannot read variant table: not a regular file");
+  CHECK_ERROR(DispatchTable::loadFile("/dev/zero"),
+              "/dev/zero: cannot read dispatch table: not a regular file");
+  CHECK_ERROR(VariantTable::loadFile("/nonexistent/t.txt"),
+              "/nonexistent/t.txt: cannot open variant table: No such file");
 }

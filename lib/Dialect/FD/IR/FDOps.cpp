@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Dialect/FD/IR/FDOps.h"
+#include "fd/Bundle/Schema.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -262,13 +263,13 @@ LogicalResult DecodeAttentionOp::verify() {
       failed(verifyScale(*this, getScaleAttr())))
     return failure();
   // Read the attributes as signed: the generated accessors are unsigned and
-  // would turn a negative count into a huge one.
-  if (auto n = getNumSplitsAttr(); n && n.getInt() < 1)
-    return emitOpError() << "'num_splits' must be at least 1, got "
-                         << n.getInt();
-  if (auto n = getChunkSizeAttr(); n && n.getInt() < 1)
-    return emitOpError() << "'chunk_size' must be at least 1, got "
-                         << n.getInt();
+  // would turn a negative count into a huge one. The manifest's split
+  // fields are i32 for the runtime.
+  for (auto [attr, name] : {std::pair{getNumSplitsAttr(), "num_splits"},
+                            std::pair{getChunkSizeAttr(), "chunk_size"}})
+    if (attr && (attr.getInt() < 1 || attr.getInt() > fdb::kMaxCount))
+      return emitOpError() << "'" << name << "' must be in [1, "
+                           << fdb::kMaxCount << "], got " << attr.getInt();
   if (getNumSplits() && getChunkSize())
     return emitOpError() << "'num_splits' and 'chunk_size' are mutually "
                             "exclusive: give at most one";
@@ -286,6 +287,19 @@ LogicalResult SplitPlanOp::verify() {
     return emitOpError()
            << "'lengths' must be a rank-1 memref of i32 or i64 [B], got "
            << lensType;
+  // ODS checked that each is positive; the host computes the plan in
+  // 64-bit index arithmetic and the runtime reads the constants as i32.
+  if (getNumKvHeads() > uint64_t(kMaxHeads))
+    return emitOpError() << "'num_kv_heads' must be in [1, " << kMaxHeads
+                         << "], got " << getNumKvHeads();
+  std::pair<uint64_t, const char *> constants[] = {
+      {getSmCount(), "sm_count"},     {getCtasPerSm(), "ctas_per_sm"},
+      {getMinChunk(), "min_chunk"},   {getChunkAlign(), "chunk_align"},
+      {getMaxSplits(), "max_splits"}};
+  for (auto [v, name] : constants)
+    if (v > uint64_t(fdb::kMaxCount))
+      return emitOpError() << "'" << name << "' must be in [1, "
+                           << fdb::kMaxCount << "], got " << v;
   return success();
 }
 

@@ -28,21 +28,35 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (numSplits < 0 || chunkSize < 0 || (numSplits > 0 && chunkSize > 0)) {
+    // Every value ends up in the manifest's "split" (or, sm-count, in the
+    // host's split plan next to them), whose fields the runtime reads as
+    // i32: [1, kMaxCount], 0 meaning "not fixed" for the first two.
+    const int64_t max = ::fdb::kMaxCount;
+    auto bad = [&](StringRef name, int64_t v, int64_t lo,
+                   StringRef note = "") {
       getOperation().emitError()
-          << "fd-split-kv: give at most one of num-splits and chunk-size, "
-             "each positive (got num-splits="
+          << "fd-split-kv: " << name << " must be in [" << lo << ", " << max
+          << "]" << note << ", got " << v;
+      signalPassFailure();
+    };
+    if (numSplits < 0 || numSplits > max)
+      return bad("num-splits", numSplits, 0, " (0: not fixed)");
+    if (chunkSize < 0 || chunkSize > max)
+      return bad("chunk-size", chunkSize, 0, " (0: not fixed)");
+    if (numSplits > 0 && chunkSize > 0) {
+      getOperation().emitError()
+          << "fd-split-kv: give at most one of num-splits and chunk-size "
+             "(got num-splits="
           << int64_t(numSplits) << ", chunk-size=" << int64_t(chunkSize) << ")";
       return signalPassFailure();
     }
-    for (int64_t v : {int64_t(smCount), int64_t(ctasPerSM), int64_t(minChunk),
-                      int64_t(chunkAlign), int64_t(maxSplits)})
-      if (v <= 0) {
-        getOperation().emitError()
-            << "fd-split-kv: sm-count, ctas-per-sm, min-chunk, chunk-align "
-               "and max-splits must be positive";
-        return signalPassFailure();
-      }
+    std::pair<StringRef, int64_t> constants[] = {
+        {"sm-count", smCount},     {"ctas-per-sm", ctasPerSM},
+        {"min-chunk", minChunk},   {"chunk-align", chunkAlign},
+        {"max-splits", maxSplits}};
+    for (auto [name, v] : constants)
+      if (v < 1 || v > max)
+        return bad(name, v, 1);
     getOperation().walk([&](DecodeAttentionOp op) { split(op); });
   }
 

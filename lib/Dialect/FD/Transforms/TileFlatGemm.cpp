@@ -56,6 +56,16 @@ constexpr int64_t kDirectWarps = 1024;
 constexpr int64_t kDirectMaxWarpK = 2048;
 constexpr int64_t kDirectMaxPadForKBound = 32;
 
+/// Upper bounds of the options (checkOptions), each well past what is
+/// useful: a 2-stage ring of tile-k or tile-n above 2413 never fits in
+/// 227 KB (2 x (16 + 8) rows x (tile-k + 8) x 2 bytes at the narrowest
+/// tiles); tile-n 1024 is 64 row tiles of MMAs per warp and pad-m 256 32
+/// n-tiles; the deepest ring measured was 8 stages (docs/perf.md).
+constexpr int64_t kMaxStages = 32;
+constexpr int64_t kMaxTileK = 4096;
+constexpr int64_t kMaxTileN = 1024;
+constexpr int64_t kMaxPadM = 256;
+
 /// One kernel of the dispatch: used for M <= maxM (the last one for every
 /// larger M).
 struct Choice {
@@ -103,6 +113,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(checkOptions()))
+      return signalPassFailure();
     SmallVector<FlatGemmOp> ops;
     getOperation().walk([&](FlatGemmOp op) {
       // Already tiled (a described op of an earlier run): left alone.
@@ -115,6 +127,47 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         return signalPassFailure();
       emitDispatch(op, choices);
     }
+  }
+
+  /// Checks every numeric option against its range before any op is
+  /// looked at, so that the tiling arithmetic below never overflows and the
+  /// searches stay short; the shape-dependent checks follow per op.
+  LogicalResult checkOptions() {
+    auto bad = [&](const Twine &msg) {
+      return getOperation().emitError() << "fd-tile-flat-gemm: " << msg;
+    };
+    auto range = [&](StringRef name, int64_t v, int64_t lo, int64_t hi,
+                     StringRef note = "") -> LogicalResult {
+      if (v >= lo && v <= hi)
+        return success();
+      return bad(name + " must be in [" + Twine(lo) + ", " + Twine(hi) + "]" +
+                 note + ", got " + Twine(v));
+    };
+    if (failed(range("stages", stages, 2, kMaxStages)) ||
+        failed(range("split-k", splitK, 1, 32)) ||
+        failed(range("tile-k", tileK, 16, kMaxTileK)) ||
+        failed(range("gemv-warps", gemvWarps, 1, 32)) ||
+        failed(range("gemv-unroll", gemvUnroll, 1, 16)) ||
+        failed(range("direct-split-k", directSplitK, 0, 32, " (0: auto)")) ||
+        failed(range("direct-unroll", directUnroll, 1, 16)) ||
+        failed(range("m1", m1, 0, fdb::kMaxCount)) ||
+        failed(range("m2", m2, 0, fdb::kMaxCount)))
+      return failure();
+    if (tileN < 16 || tileN > kMaxTileN || tileN % 16 != 0)
+      return bad("tile-n must be a multiple of 16 in [16, " + Twine(kMaxTileN) +
+                 "], got " + Twine(tileN));
+    if (m2 < m1)
+      return bad("thresholds must satisfy 0 <= m1 <= m2, got m1 = " +
+                 Twine(m1) + ", m2 = " + Twine(m2));
+    for (int64_t p : padM)
+      if (p < 8 || p > kMaxPadM || p % 8 != 0)
+        return bad("pad-m value " + Twine(p) + " must be a multiple of 8 in "
+                   "[8, " + Twine(kMaxPadM) + "]");
+    for (int64_t p : directPadM)
+      if (p != 8 && p != 16 && p != 32 && p != 64)
+        return bad("direct-pad-m value " + Twine(p) +
+                   " must be 8, 16, 32 or 64");
+    return success();
   }
 
   SmallVector<int64_t> getPadM() const {
@@ -181,16 +234,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     auto bad = [&](const Twine &msg) {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
-    for (int64_t p : pads)
-      if (p != 8 && p != 16 && p != 32 && p != 64)
-        return bad("direct-pad-m value " + Twine(p) +
-                   " must be 8, 16, 32 or 64");
-    if (directSplitK < 0 || directSplitK > 32)
-      return bad("direct-split-k must be in [0, 32] (0: auto), got " +
-                 Twine(directSplitK));
-    if (directUnroll < 1 || directUnroll > 16)
-      return bad("direct-unroll must be in [1, 16], got " +
-                 Twine(directUnroll));
+    // The options' ranges were checked by checkOptions.
     if (pads.empty())
       return success();
     // N % 16 == 0 and K % 8 == 0 (whole 16-byte pieces, 16-byte aligned
@@ -224,7 +268,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                return (p * tk / kChunk) % threads == 0;
              });
     };
-    int64_t tk = tileK - tileK % kStep;
+    // Never above K: a larger tile cannot divide it.
+    const int64_t most = std::min<int64_t>(tileK, shape.k);
+    int64_t tk = most - most % kStep;
     while (tk >= kStep && !fits(tk))
       tk -= kStep;
     return tk < kStep ? 0 : tk;
@@ -240,18 +286,12 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     auto bad = [&](const Twine &msg) {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
-    if (stages < 2)
-      return bad("stages must be at least 2, got " + Twine(stages));
-    if (splitK < 1 || splitK > 32)
-      return bad("split-k must be in [1, 32], got " + Twine(splitK));
-    if (tileN < 16 || tileN % 16 != 0 || shape.n % tileN != 0)
+    // The options' ranges were checked by checkOptions; here they meet
+    // the shape.
+    if (shape.n % tileN != 0)
       return bad(
           "tile-n (" + Twine(tileN) +
           ") must be a multiple of 16 that divides N = " + Twine(shape.n));
-    for (int64_t p : pads)
-      if (p < 8 || p % 8 != 0)
-        return bad("pad-m value " + Twine(p) +
-                   " must be a positive multiple of 8");
     const int64_t tileKUsed = fitTileK(shape, pads);
     if (tileKUsed == 0)
       return bad("no K tile fits: it must be a multiple of 16 * split-k = " +
@@ -259,12 +299,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  "), divide K = " + Twine(shape.k) +
                  " and give every pad-m a whole number of 16-byte x copies "
                  "per thread");
-    if (gemv && (gemvWarps < 1 || gemvWarps > 32 || shape.n % gemvWarps != 0 ||
-                 gemvUnroll < 1))
-      return bad("gemv-warps (" + Twine(gemvWarps) +
-                 ") must be in [1, 32] and divide N, gemv-unroll >= 1");
-    if (m1 < 0 || m2 < m1)
-      return bad("thresholds must satisfy 0 <= m1 <= m2");
+    if (gemv && shape.n % gemvWarps != 0)
+      return bad("gemv-warps (" + Twine(gemvWarps) + ") must divide N = " +
+                 Twine(shape.n));
     // A K loop shorter than the ring needs fewer stages; a wide M tile may
     // fit fewer buffers in shared memory than a narrow one.
     for (int64_t p : pads) {

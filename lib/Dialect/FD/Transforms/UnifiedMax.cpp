@@ -1,5 +1,4 @@
-//===- UnifiedMax.cpp - switch decode attention to the unified max
-//---------===//
+//===- UnifiedMax.cpp - switch decode attention to the unified max --------===//
 //
 // FlashDecoding++ replaces the per-split running max by one value phi known
 // before the kernel runs, which removes the rescaling of partials and with it
@@ -27,12 +26,16 @@ struct FDUnifiedMax : mlir::fd::impl::FDUnifiedMaxBase<FDUnifiedMax> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (!std::isfinite(phi) || !std::isfinite(threshold) || threshold <= 0) {
+    // phi's default is NaN: not given.
+    if (std::isnan(phi)) {
       getOperation().emitError()
-          << "fd-unified-max: phi must be given and finite and threshold "
-             "positive and finite (got phi="
-          << double(phi) << ", threshold=" << double(threshold)
-          << "); fd-calibrate derives both from score samples";
+          << "fd-unified-max: phi must be given; fd-calibrate derives phi "
+             "and threshold from score samples";
+      return signalPassFailure();
+    }
+    std::string bad = checkUnifiedMaxValues(phi, threshold);
+    if (!bad.empty()) {
+      getOperation().emitError() << "fd-unified-max: " << bad;
       return signalPassFailure();
     }
     auto attr = UnifiedMaxAttr::get(&getContext(), llvm::APFloat(double(phi)),
