@@ -499,6 +499,20 @@ Status resolvePlan(const char *fn, fd_executable *executable,
   return Status::success();
 }
 
+/// What run and check_pages share: the bound entry, the rebuilt plan and
+/// the C++ arguments of one attention call.
+Status resolveCall(const char *fn, fd_executable *executable,
+                   const fd_plan *plan, const fd_attention_args *args,
+                   const fd_attention_extras *extras, const BoundEntry *&bound,
+                   Plan &rebuilt, AttentionArgs &cppArgs) {
+  Status resolved = resolvePlan(fn, executable, plan, bound, rebuilt);
+  if (!resolved.ok())
+    return resolved;
+  if (!args)
+    return nullArgument(fn, "args");
+  return toAttentionArgs(fn, *args, extras, cppArgs);
+}
+
 // Both run entry points; `fn` names the one the caller used in errors.
 int runAttention(const char *fn, fd_executable *executable, const fd_plan *plan,
                  const fd_attention_args *args,
@@ -510,15 +524,11 @@ int runAttention(const char *fn, fd_executable *executable, const fd_plan *plan,
       return sized;
     const BoundEntry *bound = nullptr;
     Plan rebuilt;
-    Status resolved = resolvePlan(fn, executable, plan, bound, rebuilt);
+    AttentionArgs cppArgs;
+    Status resolved = resolveCall(fn, executable, plan, args, extras, bound,
+                                  rebuilt, cppArgs);
     if (!resolved.ok())
       return resolved;
-    if (!args)
-      return nullArgument(fn, "args");
-    AttentionArgs cppArgs;
-    Status converted = toAttentionArgs(fn, *args, extras, cppArgs);
-    if (!converted.ok())
-      return converted;
     if (!workspace && workspace_bytes == 0 && rebuilt.workspaceBytes > 0)
       return bound->run(rebuilt, cppArgs, stream);
     return bound->run(rebuilt, cppArgs, workspace, workspace_bytes, stream);
@@ -550,15 +560,11 @@ int fd_executable_check_pages(fd_executable *executable, const fd_plan *plan,
   return guarded(fn, [&]() -> Status {
     const BoundEntry *bound = nullptr;
     Plan rebuilt;
-    Status resolved = resolvePlan(fn, executable, plan, bound, rebuilt);
+    AttentionArgs cppArgs;
+    Status resolved = resolveCall(fn, executable, plan, args, extras, bound,
+                                  rebuilt, cppArgs);
     if (!resolved.ok())
       return resolved;
-    if (!args)
-      return nullArgument(fn, "args");
-    AttentionArgs cppArgs;
-    Status converted = toAttentionArgs(fn, *args, extras, cppArgs);
-    if (!converted.ok())
-      return converted;
     return bound->checkPages(rebuilt, cppArgs, stream);
   });
 }

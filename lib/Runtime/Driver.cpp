@@ -104,3 +104,16 @@ Status fd::rt::driverError(const DriverApi &api, CUresult result,
     code = ErrorCode::NoDevice;
   return Status::error(code, message);
 }
+
+Status fd::rt::refuseCapture(const DriverApi &api, CUstream stream,
+                             const std::string &what, std::string_view why) {
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUresult r = api.cuStreamIsCapturing(stream, &capture);
+  if (r != CUDA_SUCCESS)
+    return driverError(api, r, what + ": cuStreamIsCapturing");
+  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
+    return Status::error(ErrorCode::InvalidArgument,
+                         what + ": the stream is capturing a CUDA graph, but " +
+                             std::string(why));
+  return Status::success();
+}

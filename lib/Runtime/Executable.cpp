@@ -287,21 +287,19 @@ Status BoundEntry::run(const Plan &plan, const AttentionArgs &args,
   if (!guard.getStatus().ok())
     return guard.getStatus().withContext(what);
 
-  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
-  CUresult r = api.cuStreamIsCapturing(stream, &capture);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuStreamIsCapturing");
-  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": the stream is capturing a CUDA graph, but "
-                                "run without a workspace allocates; pass a "
-                                "workspace of plan.workspaceBytes instead");
+  Status capturable = refuseCapture(
+      api, stream, what,
+      "run without a workspace allocates; pass a workspace of "
+      "plan.workspaceBytes instead");
+  if (!capturable.ok())
+    return capturable;
 
   uint64_t bytes = plan.workspaceBytes;
   if (bytes == 0)
     return run(plan, args, nullptr, 0, stream);
 
   CUdeviceptr workspace = 0;
+  CUresult r = CUDA_SUCCESS;
   if (context->hasMemoryPools()) {
     // Stream-ordered: no host synchronisation, the memory is reused by the
     // pool once the kernels are done.

@@ -60,15 +60,11 @@ Status fd::rt::checkPagesOnDevice(const Context &context, CUfunction kernel,
                                   const AttentionArgs &args, CUstream stream) {
   const std::string what = "page check of '" + entry.name + "'";
   const DriverApi &api = context.getDriver();
-  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
-  CUresult r = api.cuStreamIsCapturing(stream, &capture);
-  if (r != CUDA_SUCCESS)
-    return driverError(api, r, what + ": cuStreamIsCapturing");
-  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
-    return Status::error(ErrorCode::InvalidArgument,
-                         what + ": the stream is capturing a CUDA graph, but "
-                                "the check waits for its result; check the "
-                                "tables outside the capture");
+  Status capturable = refuseCapture(
+      api, stream, what,
+      "the check waits for its result; check the tables outside the capture");
+  if (!capturable.ok())
+    return capturable;
   const int64_t batch = args.q.sizes[0];
   if (batch == 0)
     return Status::success();
@@ -85,7 +81,7 @@ Status fd::rt::checkPagesOnDevice(const Context &context, CUfunction kernel,
   int64_t stride = batch > 1 ? table.strides[0] : maxPages;
 
   CUdeviceptr result = 0;
-  r = api.cuMemAlloc(&result, size_t(batch) * 4);
+  CUresult r = api.cuMemAlloc(&result, size_t(batch) * 4);
   if (r != CUDA_SUCCESS)
     return driverError(api, r, what + ": cuMemAlloc");
   std::vector<int32_t> found(size_t(batch), 0);

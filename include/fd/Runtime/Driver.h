@@ -86,6 +86,11 @@ void *lookupDriverSymbol(const char *name);
 Status driverError(const DriverApi &api, CUresult result, std::string_view what,
                    ErrorCode code = ErrorCode::Driver);
 
+/// Refuses \p stream while it captures a CUDA graph, for calls that cannot
+/// be captured: "<what>: the stream is capturing a CUDA graph, but <why>".
+Status refuseCapture(const DriverApi &api, CUstream stream,
+                     const std::string &what, std::string_view why);
+
 } // namespace fd::rt
 
 #endif // FD_RUNTIME_DRIVER_H

@@ -53,8 +53,11 @@ static Entry gemmEntry(func::FuncOp fn, fd::FlatGemmOp gemm) {
   return e;
 }
 
-static Entry attentionEntry(func::FuncOp fn, fd::DecodeAttentionOp op) {
-  fd::AttentionShape shape = fd::getAttentionShape(op.getQuery(), op.getKey());
+/// A decode-attention entry from its op: fd.decode_attention, or the
+/// fd.partial_attention of fd-split-kv's output.
+static Entry attentionEntry(func::FuncOp fn, Value query, Value key,
+                            llvm::APFloat scale) {
+  fd::AttentionShape shape = fd::getAttentionShape(query, key);
   Entry e;
   e.name = fn.getName().str();
   e.op = std::string(schema::op::kDecodeAttention);
@@ -62,20 +65,7 @@ static Entry attentionEntry(func::FuncOp fn, fd::DecodeAttentionOp op) {
   e.numQueryHeads = shape.numQueryHeads;
   e.numKVHeads = shape.numKVHeads;
   e.headDim = shape.headDim;
-  e.scale = op.getScale().convertToDouble();
-  return e;
-}
-
-static Entry splitEntry(func::FuncOp fn, fd::PartialAttentionOp op) {
-  fd::AttentionShape shape = fd::getAttentionShape(op.getQuery(), op.getKey());
-  Entry e;
-  e.name = fn.getName().str();
-  e.op = std::string(schema::op::kDecodeAttention);
-  e.dtype = typeName(shape.elementType);
-  e.numQueryHeads = shape.numQueryHeads;
-  e.numKVHeads = shape.numKVHeads;
-  e.headDim = shape.headDim;
-  e.scale = op.getScale().convertToDouble();
+  e.scale = scale.convertToDouble();
   return e;
 }
 
@@ -148,13 +138,17 @@ LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
                            "no host code around it is compiled";
       ok = false;
     });
-    if (splitForm)
-      bundle.entries.push_back(splitEntry(fn, partials.front()));
-    else if (auto gemm = dyn_cast<fd::FlatGemmOp>(computes.front()))
-      bundle.entries.push_back(gemmEntry(fn, gemm));
-    else
+    if (splitForm) {
+      fd::PartialAttentionOp p = partials.front();
       bundle.entries.push_back(
-          attentionEntry(fn, cast<fd::DecodeAttentionOp>(computes.front())));
+          attentionEntry(fn, p.getQuery(), p.getKey(), p.getScale()));
+    } else if (auto gemm = dyn_cast<fd::FlatGemmOp>(computes.front())) {
+      bundle.entries.push_back(gemmEntry(fn, gemm));
+    } else {
+      auto op = cast<fd::DecodeAttentionOp>(computes.front());
+      bundle.entries.push_back(
+          attentionEntry(fn, op.getQuery(), op.getKey(), op.getScale()));
+    }
   });
   if (ok && bundle.entries.empty()) {
     module.emitError() << "fd-compile: the input has no fd.decode_attention "
