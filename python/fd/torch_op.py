@@ -70,8 +70,11 @@ def _lookup(handle):
 def _decode_attention(handle: int, q: torch.Tensor, k: torch.Tensor,
                       v: torch.Tensor, lens: torch.Tensor, out: torch.Tensor,
                       workspace: torch.Tensor,
-                      block_table: Optional[torch.Tensor] = None,
-                      lse: Optional[torch.Tensor] = None) -> None:
+                      block_table: Optional[torch.Tensor],
+                      lse: Optional[torch.Tensor]) -> None:
+    # No defaults on the optional tensors: torch (2.11) drops trailing
+    # arguments equal to their defaults before its in-place bookkeeping,
+    # which then indexes the mutated `lse` past the end of the arguments.
     r = _lookup(handle)
     if workspace.numel() < r.workspace_bytes:
         # Else the runtime would allocate one itself: not capture-safe.
@@ -87,7 +90,7 @@ def _decode_attention(handle: int, q: torch.Tensor, k: torch.Tensor,
 
 
 @_decode_attention.register_fake
-def _(handle, q, k, v, lens, out, workspace, block_table=None, lse=None):
+def _(handle, q, k, v, lens, out, workspace, block_table, lse):
     # Writes out (and lse, workspace) in place; returns nothing.
     return None
 

@@ -14,7 +14,8 @@
 //
 // The CTA's 4 warps take 16 tokens each of every 64-token tile; tiles stream
 // through a `stages`-deep cp.async ring (bypassing L1), so the copies of the
-// next tiles overlap the MMAs of this one. Each warp keeps the online-softmax
+// next tiles overlap the MMAs of this one. The ring's rows are dense and
+// XOR-swizzled (ringCol), not padded: see kPad. Each warp keeps the online-softmax
 // (or fixed-max) state of its 16 rows; the warps are combined once, at the
 // end, through the same shared memory. Tokens past the split's end are
 // zero-filled by the copy (no byte past the length is read) and masked.
@@ -35,9 +36,15 @@ namespace mlir::fd::gpu_kernels {
 namespace {
 /// Tokens of one ring slot: 16 per warp.
 constexpr int64_t kTile = 16 * kMmaWarps;
-/// Row padding (elements) of the shared tiles: a row stride of D + 8
-/// elements puts the 8 rows an ldmatrix phase reads in 8 distinct 16-byte
-/// bank groups.
+/// Row padding (elements) of the query tile, written by plain stores: a row
+/// stride of D + 8 elements puts the 8 rows an ldmatrix phase reads in 8
+/// distinct 16-byte bank groups. The K/V ring is not padded: a cp.async whose
+/// destination rows are 16 bytes apart modulo 128 splits the warp's 32-byte
+/// global sectors over two shared-memory wavefronts and fetches 1.5x the
+/// sectors from L2 (ncu at 45f1805: L2 hit rate 34% on a pure stream, L2 94%
+/// busy while DRAM ran at 87%; a copy probe on the H200 moved 4.10 TB/s padded
+/// and 4.35 dense or swizzled, docs/perf.md "Session 8"). The ring swizzles
+/// instead (ringCol).
 constexpr int64_t kPad = 8;
 /// Shared memory one block may opt into on sm_80 / sm_90 (227 KB).
 constexpr int64_t kMaxSharedPerBlock = 227 * 1024;
@@ -52,7 +59,8 @@ struct MmaTokenLoop {
   SplitWork &w;
 
   int64_t d = shape.headDim;
-  int64_t ld = d + kPad;
+  /// Row strides (elements) of the query tile and of the ring.
+  int64_t qLd = d + kPad, ld = d;
   int64_t stages = 0;
   /// Q's A fragments stay in registers up to D = 128; at D = 256 they would
   /// double the accumulators' 128 registers, so they are re-read per tile.
@@ -61,9 +69,12 @@ struct MmaTokenLoop {
 
   Value smem, qBuf, kRing, vRing, tRing;
   Value warp, lane, g, t2, aRow, aCol, kRow, kCol, vRow, vCol;
+  /// lane % 8: the ring row modulo 8 of every ldmatrix row address this lane
+  /// gives (the warps' 16-row blocks start at multiples of 8).
+  Value rowPhase;
   SmallVector<Value> qFrag;
 
-  int64_t qBytes() const { return 16 * ld * 2; }
+  int64_t qBytes() const { return 16 * qLd * 2; }
   int64_t slotBytes() const { return kTile * ld * 2; }
   /// Paged: a ring of page numbers beside the K/V ring, one per copy thread
   /// and slot (threads past the tile's 64 tokens zero-fill theirs).
@@ -88,8 +99,16 @@ struct MmaTokenLoop {
   /// column, the token (token 0 past the end: those copies move no bytes)
   /// and whether it is in the split.
   struct RowCopy {
-    Value row, col, token, valid;
+    Value row, col, ringCol, token, valid;
   };
+  /// Where element `col` (a multiple of 8) of a ring row with row % 8 ==
+  /// `phase` is stored: 16-byte chunk c at c ^ phase. The 8 rows of an
+  /// ldmatrix phase (consecutive rows, one logical chunk) land in 8 distinct
+  /// bank groups, and each 128-byte line of a row still holds 8 chunks of
+  /// that row, so a warp's copy fills whole lines.
+  Value ringCol(Value phase, Value col) {
+    return e.muli(e.xori(e.divui(col, kVectorWidth), phase), kVectorWidth);
+  }
   RowCopy rowCopy(Value kt, int64_t i);
   SmallVector<Value> pagesOf(Value kt);
   SmallVector<Value> pagesFromRing(Value kt);
@@ -114,9 +133,10 @@ void MmaTokenLoop::setUp(Value q) {
   // B of O (V, x4.trans = two d tiles): token lane % 16, d half lane / 16.
   vRow = e.remui(lane, 16);
   vCol = e.muli(e.divui(lane, 16), 8);
+  rowPhase = e.remui(lane, 8);
 
   smem = dynamicSharedMemory(e);
-  qBuf = sharedView(e, smem, {16, ld}, elem, 0);
+  qBuf = sharedView(e, smem, {16, qLd}, elem, 0);
   kRing = sharedView(e, smem, {stages, kTile, ld}, elem, qBytes());
   vRing = sharedView(e, smem, {stages, kTile, ld}, elem,
                      qBytes() + stages * slotBytes());
@@ -160,7 +180,8 @@ MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
   Value col = e.muli(e.remui(c, perRow), kVectorWidth);
   Value t = e.addi(base, r);
   Value valid = e.ult(t, w.end);
-  return {r, col, e.select(valid, t, e.idx(0)), valid};
+  return {r, col, ringCol(e.remui(r, 8), col), e.select(valid, t, e.idx(0)),
+          valid};
 }
 
 /// Paged: the page of each row this thread copies of tile kt, one table
@@ -212,7 +233,7 @@ Value MmaTokenLoop::issue(Value kt, ValueRange pages, Value tableTile) {
       RowCopy c = rowCopy(kt, i);
       Value page = pages.empty() ? Value() : pages[i];
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, e.loc, tokenType, ring, ValueRange{slot, c.row, c.col},
+          b, e.loc, tokenType, ring, ValueRange{slot, c.row, c.ringCol},
           cache->memref(), cache->indicesInPage(b, e.loc, c.token, page, c.col),
           b.getIndexAttr(kVectorWidth),
           e.select(c.valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
@@ -254,7 +275,9 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
                         .getResult();
     Value kx4 = nvgpu::LdMatrixOp::create(
         b, loc, fragA, kRing,
-        ValueRange{slot, e.addi(row0, kRow), e.addi(kCol, kd * 16)}, false,
+        ValueRange{slot, e.addi(row0, kRow),
+                   ringCol(rowPhase, e.addi(kCol, kd * 16))},
+        false,
         4);
     s[0] = emitMma(e, a, takeRowPair(e, kx4, 0), s[0]);
     s[1] = emitMma(e, a, takeRowPair(e, kx4, 2), s[1]);
@@ -335,7 +358,9 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
   for (int64_t dn = 0; dn < d / 16; ++dn) {
     Value vx4 = nvgpu::LdMatrixOp::create(
         b, loc, fragA, vRing,
-        ValueRange{slot, e.addi(row0, vRow), e.addi(vCol, dn * 16)}, true, 4);
+        ValueRange{slot, e.addi(row0, vRow),
+                   ringCol(rowPhase, e.addi(vCol, dn * 16))},
+        true, 4);
     for (int64_t h = 0; h < 2; ++h) {
       Value &acc = next[4 + 2 * dn + h];
       Value bFrag = takeRowPair(e, vx4, 2 * h);

@@ -6,9 +6,10 @@
 
 // GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
 // cores with 4 warps and a 4-stage cp.async ring of 64-token K/V tiles in
-// dynamic shared memory: Q [16][136] + 2 x 4 x [64][136] f16 = 143616 bytes.
+// dynamic shared memory: Q [16][136] (padded rows) + 2 x 4 x [64][128] f16
+// (dense, XOR-swizzled rows) = 135424 bytes.
 // CHECK-LABEL: gpu.func @gqa4_partial_online
-// CHECK-SAME: fd.dynamic_smem = 143616
+// CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // Q's rows into shared memory, then its 8 A fragments (k = 16 each).
 // CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
@@ -26,31 +27,34 @@
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK-NEXT: gpu.barrier
 // S = Q K^T: K fragments by ldmatrix as stored, two n tiles per x4.
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<4x64x136xf16
+// The ring column of each ldmatrix row address: chunk ^ (lane % 8).
+// CHECK: arith.xori
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<4x64x128xf16
 // CHECK: nvgpu.mma.sync
 // The row max over the quad: xor 1 and 2 only.
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32
 // CHECK-NOT: gpu.shuffle  xor %{{.*}}, %c4_i32
 // P V: V fragments by ldmatrix.trans, P in registers.
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<4x64x136xf16
+// CHECK: arith.xori
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<4x64x128xf16
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.yield
 // Drained before the ring becomes the warps' combine buffers.
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: memref.view {{.*}} to memref<4x16x128xf32, #gpu.address_space<workgroup>>
 // CHECK-LABEL: gpu.func @gqa4_unsplit_online
-// CHECK-SAME: fd.dynamic_smem = 143616
+// CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK: nvgpu.mma.sync
 // CHECK-LABEL: gpu.func @gqa4_merge_online
 
-// 3 stages: 4352 + 2 x 3 x 17408 bytes (two CTAs per SM); at D = 256
-// 8448 + 2 x 3 x 33792.
+// 3 stages: 4352 + 2 x 3 x 16384 bytes (two CTAs per SM); at D = 256
+// 8448 + 2 x 3 x 32768.
 // STAGES-LABEL: gpu.func @gqa4_partial_online
-// STAGES-SAME: fd.dynamic_smem = 108800
+// STAGES-SAME: fd.dynamic_smem = 102656
 // STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // STAGES-LABEL: gpu.func @gqa5_d256_partial_online
-// STAGES-SAME: fd.dynamic_smem = 211200
+// STAGES-SAME: fd.dynamic_smem = 205056
 
 // OFF-LABEL: gpu.func @gqa4_partial_online
 // OFF-NOT: fd.dynamic_smem
@@ -81,9 +85,9 @@ func.func @gqa4(%q: memref<?x32x128xf16>,
 // Group 5 (FlashInfer's CUDA-core path refuses it), D = 256, bf16: rows
 // 5-15 of the m side are zero; bf16 MMAs are nvvm.mma.sync (nvgpu cannot
 // type them); Q is re-read from shared memory per tile (no registers left at
-// D = 256) and the ring has 2 stages: Q [16][264] + 2 x 2 x [64][264] bf16.
+// D = 256) and the ring has 2 stages: Q [16][264] + 2 x 2 x [64][256] bf16.
 // CHECK-LABEL: gpu.func @gqa5_d256_partial_online
-// CHECK-SAME: fd.dynamic_smem = 143616
+// CHECK-SAME: fd.dynamic_smem = 139520
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: nvgpu.ldmatrix %{{.*}} : memref<16x264xbf16
