@@ -173,7 +173,10 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     }
     Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options),
                             options.unroll);
-    SplitWork w = emitSplitWork(fn, e, lay, engine, options.mmaStages, shape,
+    int64_t stages = options.mmaStages != 0
+                         ? options.mmaStages
+                         : defaultMmaStages(shape.headDim, unsplit);
+    SplitWork w = emitSplitWork(fn, e, lay, engine, stages, shape,
                                 scale, q, getKVCacheArgs(fn), lens, chunk,
                                 Mode::Online,
                                 /*phiLog2=*/Value());

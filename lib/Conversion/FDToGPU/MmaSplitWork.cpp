@@ -438,6 +438,17 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
 }
 } // namespace
 
+int64_t defaultMmaStages(int64_t headDim, bool unsplit) {
+  // Session 6 (padded ring): at D = 128 4 stages (one CTA per SM, 3 tiles in
+  // flight) beat 3 (two CTAs with 2 each) by 2-10% at B = 1 and 8, and 6
+  // lost again. Session 8 (swizzled ring, 100 KB at 3 stages): 3 stages won
+  // for the unsplit kernel at B = 32 / 64 (126.9 vs 130.0 us, 129.3 vs
+  // 134.2) and still lost 2-4% for the split kernel at B = 1.
+  if (headDim > 128)
+    return 2;
+  return unsplit ? 3 : 4;
+}
+
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
@@ -454,11 +465,9 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                  KVCacheAccess(kv, /*isValue=*/false, w.batch, w.kvHead),
                  KVCacheAccess(kv, /*isValue=*/true, w.batch, w.kvHead),
                  w};
-  // The ring depth: asked for, or as measured on the H200 (docs/perf.md,
-  // "tensor-core GQA"): 4 up to D = 128 (one 143 KB CTA per SM with 3 tiles
-  // in flight beat two CTAs with 2 each by 2-10%; 6 stages lost again), 2 at
-  // D = 256 (3 stages were 1-4% slower). Never more than fits in 227 KB.
-  t.stages = stages > 0 ? stages : (t.d > 128 ? 2 : 4);
+  // The ring depth: asked for, or defaultMmaStages; never more than fits in
+  // 227 KB.
+  t.stages = stages > 0 ? stages : defaultMmaStages(t.d, /*unsplit=*/false);
   while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
     --t.stages;
   t.setUp(q);

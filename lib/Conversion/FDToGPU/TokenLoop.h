@@ -138,9 +138,18 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers = nullptr);
 
+/// The tensor-core ring depth when convert-fd-to-gpu's mma-stages is 0, as
+/// measured on the H200 (docs/perf.md, sessions 6 and 8): 2 at D = 256 (3
+/// stages were 1-4% slower); at D <= 128, 4 for the split kernels (one wave
+/// of CTAs, one per SM, 3 tiles in flight) and 3 for the unsplit kernel,
+/// which runs when the sequences alone fill the GPU (often several waves):
+/// two 100 KB CTAs per SM hide one CTA's prologue and tail under the
+/// other's stream, 2.4-3.7% faster at B = 32 and 64.
+int64_t defaultMmaStages(int64_t headDim, bool unsplit);
+
 /// The tensor-core engine's part of emitSplitWork (MmaSplitWork.cpp): the
 /// token loop over [w.begin, w.end) and w.combine, with a ring of
-/// `stages` tiles (0: by head dim; convert-fd-to-gpu's mma-stages).
+/// `stages` tiles (0: defaultMmaStages of a split kernel).
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
