@@ -30,10 +30,29 @@ struct MmaKernel {
   Value tid, n0, m0, warp, lane, rows;
   Value smem, wBuf, xBuf;
   Value aRow, aCol, bRow, bCol, warpK0;
+  /// Per lane: the swizzled columns of the A and B addresses of the 4 K steps
+  /// of an 8-chunk group (just aCol / bCol when not swizzled).
+  SmallVector<Value, 4> aCols, bCols;
 
   int64_t mTiles() const { return cfg.tileN / 16; }
   int64_t nTiles() const { return cfg.mTile / 8; }
   int64_t chunksPerRow() const { return cfg.tileK / kChunk; }
+  /// The ring column of element `col` (a multiple of kChunk) of a row with
+  /// row % 8 == `phase` (MmaTiling::swizzled).
+  Value ringCol(Value phase, Value col) {
+    if (!cfg.swizzled())
+      return col;
+    return e.muli(e.xori(e.divui(col, kChunk), phase), kChunk);
+  }
+  /// The ring column of the ldmatrix address at K step ks of this warp's
+  /// slice, for the lane's column `cols[ks % 4]` of the 4-step group
+  /// (swizzled; precomputed so that the steps add constants only: XORs per
+  /// step made mma_m64 spill).
+  Value stepCol(ArrayRef<Value> cols, int64_t ks) {
+    if (!cfg.swizzled())
+      return e.addi(warpK0, e.addi(cols[0], e.idx(ks * 16)));
+    return e.addi(warpK0, e.addi(cols[ks % 4], e.idx(ks / 4 * 8 * kChunk)));
+  }
 
   void build();
   void setUp();
@@ -68,6 +87,12 @@ void MmaKernel::setUp() {
   bRow = e.remui(lane, 8);
   bCol = e.muli(e.remui(e.divui(lane, 8), 2), kChunk);
   warpK0 = e.muli(warp, cfg.tileK / cfg.splitK);
+  // Every ldmatrix row address of this lane is a ring row = lane (mod 8).
+  Value phase = e.remui(lane, 8);
+  for (int64_t j = 0; j < (cfg.swizzled() ? 4 : 1); ++j) {
+    aCols.push_back(ringCol(phase, e.addi(aCol, e.idx(16 * j))));
+    bCols.push_back(ringCol(phase, e.addi(bCol, e.idx(16 * j))));
+  }
 }
 
 /// The x rows of K tile k0 into ring slot `slot`. Rows at or past M copy 0
@@ -84,7 +109,8 @@ void MmaKernel::copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens) {
     Value row = e.addi(m0, r);
     Value valid = e.ult(row, rows);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, e.loc, tokenType, xBuf, ValueRange{slot, r, col}, ops.x,
+        b, e.loc, tokenType, xBuf,
+        ValueRange{slot, r, ringCol(e.remui(r, 8), col)}, ops.x,
         ValueRange{e.select(valid, row, e.idx(0)), e.addi(k0, col)},
         b.getIndexAttr(kChunk), e.select(valid, e.idx(kChunk), e.idx(0)),
         b.getUnitAttr()));
@@ -104,7 +130,8 @@ Value MmaKernel::issue(Value slot, Value kt) {
     Value r = e.divui(c, perRow);
     Value col = e.muli(e.remui(c, perRow), kChunk);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, e.loc, tokenType, wBuf, ValueRange{slot, r, col}, ops.w,
+        b, e.loc, tokenType, wBuf,
+        ValueRange{slot, r, ringCol(e.remui(r, 8), col)}, ops.w,
         ValueRange{e.addi(n0, r), e.addi(k0, col)}, b.getIndexAttr(kChunk),
         Value(), b.getUnitAttr()));
   }
@@ -121,16 +148,16 @@ SmallVector<Value> MmaKernel::compute(Value slot, ValueRange in) {
   auto bFragType = VectorType::get({2, 2}, elem);
   SmallVector<Value> acc(in.begin(), in.end());
   for (int64_t ks = 0; ks < cfg.tileK / cfg.splitK / 16; ++ks) {
-    Value k = e.addi(warpK0, ks * 16);
+    Value aK = stepCol(aCols, ks), bK = stepCol(bCols, ks);
     SmallVector<Value> aFrag, bFrag;
     for (int64_t mt = 0; mt < mTiles(); ++mt)
       aFrag.push_back(nvgpu::LdMatrixOp::create(
           b, e.loc, aFragType, wBuf,
-          ValueRange{slot, e.addi(aRow, mt * 16), e.addi(k, aCol)}, false, 4));
+          ValueRange{slot, e.addi(aRow, mt * 16), aK}, false, 4));
     for (int64_t nt = 0; nt < nTiles(); ++nt)
       bFrag.push_back(nvgpu::LdMatrixOp::create(
           b, e.loc, bFragType, xBuf,
-          ValueRange{slot, e.addi(bRow, nt * 8), e.addi(k, bCol)}, false, 2));
+          ValueRange{slot, e.addi(bRow, nt * 8), bK}, false, 2));
     for (int64_t mt = 0; mt < mTiles(); ++mt)
       for (int64_t nt = 0; nt < nTiles(); ++nt)
         acc[mt * nTiles() + nt] =

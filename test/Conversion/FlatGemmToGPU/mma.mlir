@@ -93,11 +93,11 @@
 // TWO: gpu.launch_func  @fd_kernels::@proj_flat_gemm_mma_m8
 // TWO: gpu.launch_func  @fd_kernels::@proj_flat_gemm_mma_m16
 // TWO-LABEL: gpu.func @proj_flat_gemm_mma_m8
-// TWO: memref<2x32x264xf16, #gpu.address_space<workgroup>>
+// TWO: memref<2x32x256xf16, #gpu.address_space<workgroup>>
 // TWO: scf.for
 // TWO-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // TWO-LABEL: gpu.func @proj_flat_gemm_mma_m16
-// TWO: memref<2x16x264xf16, #gpu.address_space<workgroup>>
+// TWO: memref<2x16x256xf16, #gpu.address_space<workgroup>>
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>,
                 %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
@@ -124,12 +124,15 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 
 // The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
 // except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
+// Rows of whole 8-chunk warp slices are dense and XOR-swizzled (256), the
+// m64 kernel's (at the register limit) and 32-wide slices' padded (264, 136).
 // FIT-LABEL: gpu.func @proj_flat_gemm_mma_m8
-// FIT: memref<6x32x264xf16, #gpu.address_space<workgroup>>
+// FIT: memref<6x32x256xf16, #gpu.address_space<workgroup>>
+// FIT: arith.xori
 // FIT-LABEL: gpu.func @proj_flat_gemm_mma_m16
-// FIT: memref<6x16x264xf16, #gpu.address_space<workgroup>>
+// FIT: memref<6x16x256xf16, #gpu.address_space<workgroup>>
 // FIT-LABEL: gpu.func @proj_flat_gemm_mma_m32
-// FIT: memref<6x32x264xf16, #gpu.address_space<workgroup>>
+// FIT: memref<6x32x256xf16, #gpu.address_space<workgroup>>
 // FIT-LABEL: gpu.func @proj_flat_gemm_mma_m64
 // FIT: memref<4x32x264xf16, #gpu.address_space<workgroup>>
 // FIT: memref<4x64x264xf16, #gpu.address_space<workgroup>>

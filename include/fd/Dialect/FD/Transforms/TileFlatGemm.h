@@ -46,9 +46,13 @@ inline constexpr const char *kDirect = "direct";
 
 /// Elements of f16/bf16 per 16-byte copy.
 inline constexpr int64_t kChunk = 8;
-/// Shared-memory rows of the mma ring are padded by one chunk: consecutive
-/// rows then start 16 bytes apart modulo 128, so the 8 row addresses of an
-/// ldmatrix phase hit 8 different 16-byte bank groups.
+/// The 8 row addresses of an ldmatrix phase must hit 8 different 16-byte
+/// bank groups. The mma ring gets there by an XOR swizzle when each warp's K
+/// slice is whole groups of 8 chunks (chunk c of row r at c ^ (r % 8), rows
+/// dense), and otherwise by padding rows with one chunk. Padding costs
+/// bandwidth: cp.async into rows 16 bytes apart modulo 128 splits each warp's
+/// 32-byte global sectors and fetches 1.5x the sectors from L2 (docs/perf.md,
+/// "Session 8").
 inline constexpr int64_t kRowPad = 8;
 /// sm_90's opt-in maximum of dynamic shared memory per CTA.
 inline constexpr int64_t kSmemLimit = 227 * 1024;
@@ -66,7 +70,13 @@ struct GemvTiling {
 struct MmaTiling {
   int64_t mTile, tileN, tileK, stages, splitK;
   int64_t threads() const { return 32 * splitK; }
-  int64_t rowStride() const { return tileK + kRowPad; }
+  /// Whole 8-chunk groups per warp slice: swizzled, else padded (kRowPad).
+  /// mma_m64 stays padded: it is at the register limit, and the swizzle's
+  /// per-lane columns made ptxas spill.
+  bool swizzled() const {
+    return mTile < 64 && (tileK / splitK) % (8 * kChunk) == 0;
+  }
+  int64_t rowStride() const { return swizzled() ? tileK : tileK + kRowPad; }
   int64_t pipelineBytes() const {
     return stages * (tileN + mTile) * rowStride() * 2;
   }
