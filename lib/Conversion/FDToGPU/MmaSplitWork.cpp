@@ -38,13 +38,10 @@ namespace {
 constexpr int64_t kTile = 16 * kMmaWarps;
 /// Row padding (elements) of the query tile, written by plain stores: a row
 /// stride of D + 8 elements puts the 8 rows an ldmatrix phase reads in 8
-/// distinct 16-byte bank groups. The K/V ring is not padded: a cp.async whose
-/// destination rows are 16 bytes apart modulo 128 splits the warp's 32-byte
-/// global sectors over two shared-memory wavefronts and fetches 1.5x the
-/// sectors from L2 (ncu at 45f1805: L2 hit rate 34% on a pure stream, L2 94%
-/// busy while DRAM ran at 87%; a copy probe on the H200 moved 4.10 TB/s padded
-/// and 4.35 dense or swizzled, docs/perf.md "Session 8"). The ring swizzles
-/// instead (ringCol).
+/// distinct 16-byte bank groups. The K/V ring, filled by cp.async, swizzles
+/// instead (ringCol, swizzledColumn): padded, it fetched 1.5x the sectors
+/// from L2 (ncu at 45f1805: L2 hit rate 34% on a pure stream, L2 94% busy
+/// while DRAM ran at 87%; docs/perf.md "Session 8").
 constexpr int64_t kPad = 8;
 /// Shared memory one block may opt into on sm_80 / sm_90 (227 KB).
 constexpr int64_t kMaxSharedPerBlock = 227 * 1024;
@@ -101,13 +98,10 @@ struct MmaTokenLoop {
   struct RowCopy {
     Value row, col, ringCol, token, valid;
   };
-  /// Where element `col` (a multiple of 8) of a ring row with row % 8 ==
-  /// `phase` is stored: 16-byte chunk c at c ^ phase. The 8 rows of an
-  /// ldmatrix phase (consecutive rows, one logical chunk) land in 8 distinct
-  /// bank groups, and each 128-byte line of a row still holds 8 chunks of
-  /// that row, so a warp's copy fills whole lines.
+  /// Where element `col` of a ring row with row % 8 == `phase` is stored
+  /// (D is a multiple of 64: whole 8-chunk rows).
   Value ringCol(Value phase, Value col) {
-    return e.muli(e.xori(e.divui(col, kVectorWidth), phase), kVectorWidth);
+    return swizzledColumn(e, phase, col);
   }
   RowCopy rowCopy(Value kt, int64_t i);
   SmallVector<Value> pagesOf(Value kt);

@@ -42,7 +42,7 @@ struct MmaKernel {
   Value ringCol(Value phase, Value col) {
     if (!cfg.swizzled())
       return col;
-    return e.muli(e.xori(e.divui(col, kChunk), phase), kChunk);
+    return swizzledColumn(e, phase, col);
   }
   /// The ring column of the ldmatrix address at K step ks of this warp's
   /// slice, for the lane's column `cols[ks % 4]` of the 4-step group

@@ -29,6 +29,11 @@ Value mlir::fd::sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
       .getResult();
 }
 
+Value mlir::fd::swizzledColumn(KernelEmitter &e, Value phase, Value col) {
+  constexpr int64_t kChunkElems = 8;
+  return e.muli(e.xori(e.divui(col, kChunkElems), phase), kChunkElems);
+}
+
 /// The fragment \p frag ([rows][2] of bf16) as one i32 register per row,
 /// as PTX passes mma operands.
 static SmallVector<Value> packRows(KernelEmitter &e, Value frag, int64_t rows) {

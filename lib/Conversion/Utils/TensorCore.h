@@ -37,6 +37,17 @@ Value dynamicSharedMemory(KernelEmitter &e);
 Value sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
                  Type elem, int64_t byteOffset);
 
+/// The column at which element \p col (a multiple of 8 f16/bf16, one
+/// 16-byte chunk) of a dense shared-memory row with row % 8 == \p phase is
+/// stored: chunk c at c ^ phase. The 8 consecutive rows an ldmatrix phase
+/// reads at one logical chunk land in 8 distinct bank groups, and each
+/// 128-byte line of a row still holds 8 chunks of that row, so a warp's
+/// cp.async fills whole lines. Padding rows by a chunk spreads the rows too,
+/// but a cp.async into rows 16 bytes apart modulo 128 fetches 1.5x the
+/// sectors from L2 (docs/perf.md, "Session 8"). Rows must hold a multiple of
+/// 8 chunks.
+Value swizzledColumn(KernelEmitter &e, Value phase, Value col);
+
 } // namespace mlir::fd
 
 #endif // FD_LIB_CONVERSION_UTILS_TENSORCORE_H
