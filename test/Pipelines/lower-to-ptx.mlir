@@ -21,7 +21,7 @@
 // CHECK-NOT: ld.global
 // CHECK-SAME: griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
 // CHECK-SAME: ld.global
-// CHECK-SAME: ld.global.v4
+// CHECK-SAME: cp.async.cg.shared.global
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: ex2.approx.ftz.f32
 // CHECK-SAME: .entry llama3_8b_decode_merge_online

@@ -90,7 +90,9 @@ struct MmaTokenLoop {
   int64_t combineBytes() const { return kMmaWarps * 16 * (d + 2) * 4; }
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
-  void setUp(Value q);
+  void setUp();
+  Value issueQuery(Value q);
+  void loadQueryFragments(Value token, int64_t groupsAfter);
   int64_t rowsPerThread() const { return kTile * (d / kVectorWidth) / kMmaThreads; }
   /// The i-th 16-byte copy this thread makes of tile kt: ring row and
   /// column, the token (token 0 past the end: those copies move no bytes)
@@ -111,8 +113,7 @@ struct MmaTokenLoop {
   void finish(ValueRange state, Value token);
 };
 
-void MmaTokenLoop::setUp(Value q) {
-  OpBuilder &b = e.b;
+void MmaTokenLoop::setUp() {
   warp = e.divui(lay.tid, 32);
   lane = e.remui(lay.tid, 32);
   g = e.divui(lane, 4);
@@ -139,11 +140,19 @@ void MmaTokenLoop::setUp(Value q) {
         e, smem, {stages, kMmaThreads},
         cast<MemRefType>(keys.blockTable().getType()).getElementType(),
         qBytes() + 2 * stages * slotBytes());
+}
 
-  // The group's query rows into qBuf, zero rows past the group. The scale is
-  // applied to the f32 scores, not to Q, so Q keeps its input precision.
+Value MmaTokenLoop::issueQuery(Value q) {
+  // The group's query rows into qBuf by cp.async, rows past the group
+  // zero-filled (no byte read). Issued before anything waits on the
+  // sequence length: staged through registers and a barrier, Q's load was
+  // a whole memory latency on every CTA's critical path before the first
+  // K/V copy could start. The scale is applied to the f32 scores, not to Q,
+  // so Q keeps its input precision.
+  OpBuilder &b = e.b;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   int64_t group = shape.groupSize(), perRow = d / kVectorWidth;
-  auto vt = VectorType::get({kVectorWidth}, elem);
+  SmallVector<Value> tokens;
   for (int64_t i = 0; i < 16 * perRow / kMmaThreads; ++i) {
     Value c = e.addi(lay.tid, i * kMmaThreads);
     Value r = e.divui(c, perRow);
@@ -151,19 +160,27 @@ void MmaTokenLoop::setUp(Value q) {
     Value inGroup = e.ult(r, e.idx(group));
     Value head = e.addi(e.muli(w.kvHead, group),
                         e.mini(r, e.idx(group - 1)));
-    auto ld16 =
-        vector::LoadOp::create(b, e.loc, vt, q, ValueRange{w.batch, head, col});
-    ld16.setAlignment(16);
-    Value row = e.select(inGroup, ld16, e.zeros(vt));
-    auto st = vector::StoreOp::create(b, e.loc, row, qBuf, ValueRange{r, col});
-    st.setAlignment(16);
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, e.loc, tokenType, qBuf, ValueRange{r, col}, q,
+        ValueRange{w.batch, head, col}, b.getIndexAttr(kVectorWidth),
+        e.select(inGroup, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
   }
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
+}
+
+void MmaTokenLoop::loadQueryFragments(Value token, int64_t groupsAfter) {
+  if (!qInRegisters)
+    return; // read from qBuf per tile, after the loop's first wait
+  OpBuilder &b = e.b;
+  // Q's group is the oldest: let the K/V groups issued after it stay in
+  // flight.
+  nvgpu::DeviceAsyncWaitOp::create(b, e.loc, token,
+                                   b.getI32IntegerAttr(groupsAfter));
   gpu::BarrierOp::create(b, e.loc);
-  if (qInRegisters)
-    for (int64_t kd = 0; kd < d / 16; ++kd)
-      qFrag.push_back(nvgpu::LdMatrixOp::create(
-          b, e.loc, VectorType::get({4, 2}, elem), qBuf,
-          ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4));
+  for (int64_t kd = 0; kd < d / 16; ++kd)
+    qFrag.push_back(nvgpu::LdMatrixOp::create(
+        b, e.loc, VectorType::get({4, 2}, elem), qBuf,
+        ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4));
 }
 
 MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
@@ -464,8 +481,9 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   t.stages = stages > 0 ? stages : defaultMmaStages(t.d, /*unsplit=*/false);
   while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
     --t.stages;
-  t.setUp(q);
+  t.setUp();
   OpBuilder &b = e.b;
+  Value qToken = t.issueQuery(q);
   fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
 
   // Prologue: tiles 0 .. stages - 2 in flight, their pages read from the
@@ -473,6 +491,7 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   Value token;
   for (int64_t s = 0; s + 1 < t.stages; ++s)
     token = t.issue(e.idx(s), t.pagesOf(e.idx(s)), e.idx(s + t.stages - 1));
+  t.loadQueryFragments(qToken, t.stages - 1);
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   SmallVector<Value> init = {e.f32(-FLT_MAX), e.f32(-FLT_MAX), e.f32(0),
                              e.f32(0)};

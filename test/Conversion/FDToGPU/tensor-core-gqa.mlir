@@ -11,8 +11,13 @@
 // CHECK-LABEL: gpu.func @gqa4_partial_online
 // CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// Q's rows into shared memory, then its 8 A fragments (k = 16 each).
-// CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
+// Q's 16 rows (2 x 16 bytes per thread, rows past the group of 4 zero-filled)
+// by cp.async, in a group of their own issued before the K/V copies, which
+// wait for the sequence length.
+// CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
+// CHECK-NEXT: arith.addi
+// CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
+// CHECK-NEXT: nvgpu.device_async_create_group
 // Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread each).
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
@@ -23,6 +28,11 @@
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
 // CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
 // CHECK-NEXT: nvgpu.device_async_create_group
+// Only Q's group waited for (3 K/V groups stay in flight), then its 8 A
+// fragments (k = 16 each).
+// CHECK-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 3 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK-NEXT: gpu.barrier
