@@ -232,6 +232,58 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 // fd.merge_partials
 //===----------------------------------------------------------------------===//
 
+/// Splits merged per step of the merge loop: every load of a step is issued
+/// before any is used, so a step costs one memory latency.
+constexpr int64_t kMergeUnroll = 16;
+
+struct MergedRow {
+  Value max, total, numer;
+};
+
+/// The log-sum-exp merge of element \p d of row (batch, head) over the
+/// splits [0, numSplits) of the partial state (acc, max, sum), in one pass:
+/// kMergeUnroll splits per step (the last step masked), the running state
+/// rescaled to each step's new max. Two passes (the largest max first, then
+/// every split rescaled to it) with rolled remainders cost 4 dependent
+/// round trips at S = 16: ncu measured the merge kernel at 4.6 us beside a
+/// 7.3 us partial at B = 1, L = 1K (docs/perf.md, session 9).
+MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
+                          Value batch, Value head, Value d, Value numSplits) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value last = arith::SubIOp::create(b, loc, numSplits, e.idx(1));
+  auto loop = scf::ForOp::create(
+      b, loc, e.idx(0), numSplits, e.idx(kMergeUnroll),
+      ValueRange{e.f32(-FLT_MAX), e.f32(0), e.f32(0)},
+      [&](OpBuilder &, Location, Value s0, ValueRange st) {
+        SmallVector<Value> ms, ls, as;
+        for (int64_t i = 0; i < kMergeUnroll; ++i) {
+          Value s = e.addi(s0, e.idx(i));
+          Value valid = e.ult(s, numSplits);
+          Value at = e.mini(s, last);
+          auto ld = [&](Value buf, ValueRange idx, Value dflt) {
+            return e.select(valid, memref::LoadOp::create(b, loc, buf, idx),
+                            dflt);
+          };
+          ms.push_back(ld(max, ValueRange{batch, head, at}, e.f32(-FLT_MAX)));
+          ls.push_back(ld(sum, ValueRange{batch, head, at}, e.f32(0)));
+          as.push_back(ld(acc, ValueRange{batch, head, at, d}, e.f32(0)));
+        }
+        Value big = st[0];
+        for (Value m : ms)
+          big = e.maxf(big, m);
+        Value f = e.exp2(e.sub(st[0], big));
+        Value total = e.mul(st[1], f), numer = e.mul(st[2], f);
+        for (int64_t i = 0; i < kMergeUnroll; ++i) {
+          Value w = e.exp2(e.sub(ms[i], big));
+          total = e.add(total, e.mul(ls[i], w));
+          numer = e.add(numer, e.mul(as[i], w));
+        }
+        scf::YieldOp::create(b, loc, ValueRange{big, total, numer});
+      });
+  return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+}
+
 struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -283,36 +335,6 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     return success();
   }
 
-  /// Splits merged per step of the unrolled loops.
-  static constexpr int64_t kMergeUnroll = 8;
-  using SplitStep =
-      function_ref<SmallVector<Value>(ArrayRef<Value> splits, ValueRange)>;
-
-  /// Folds \p step over splits [0, numSplits): kMergeUnroll splits per
-  /// iteration, then the remainder one at a time. Returns the final state.
-  static SmallVector<Value> forEachSplit(KernelEmitter &e, Value numSplits,
-                                         ValueRange init, SplitStep step) {
-    OpBuilder &b = e.b;
-    Location loc = e.loc;
-    Value unroll = e.idx(kMergeUnroll);
-    Value full =
-        e.muli(arith::DivUIOp::create(b, loc, numSplits, unroll), unroll);
-    auto main =
-        scf::ForOp::create(b, loc, e.idx(0), full, unroll, init,
-                           [&](OpBuilder &, Location, Value s0, ValueRange st) {
-                             SmallVector<Value> ss;
-                             for (int64_t i = 0; i < kMergeUnroll; ++i)
-                               ss.push_back(e.addi(s0, e.idx(i)));
-                             scf::YieldOp::create(b, loc, step(ss, st));
-                           });
-    auto rest =
-        scf::ForOp::create(b, loc, full, numSplits, e.idx(1), main.getResults(),
-                           [&](OpBuilder &, Location, Value s, ValueRange st) {
-                             scf::YieldOp::create(b, loc, step({s}, st));
-                           });
-    return SmallVector<Value>(rest.getResults());
-  }
-
   static void buildBody(gpu::GPUFuncOp fn, OpBuilder &b) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
@@ -327,50 +349,13 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     Value splits = memref::DimOp::create(b, loc, acc, 2);
 
-    // Log-sum-exp: the largest split max, then every split rescaled to it.
-    // Both loops over the splits are unrolled with all loads of a step
-    // issued first: a rolled loop waits one memory latency per split, which
-    // at S = 64 splits costs tens of microseconds, more than the whole merge
-    // should.
-    auto gmax = forEachSplit(
-        e, splits, ValueRange{e.f32(-FLT_MAX)},
-        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
-          SmallVector<Value> ms;
-          for (Value s : ss)
-            ms.push_back(memref::LoadOp::create(b, loc, max,
-                                                ValueRange{batch, head, s}));
-          Value m = st[0];
-          for (Value x : ms)
-            m = e.maxf(m, x);
-          return {m};
-        });
-    Value big = gmax[0];
-    auto sums = forEachSplit(
-        e, splits, ValueRange{e.f32(0), e.f32(0)},
-        [&](ArrayRef<Value> ss, ValueRange st) -> SmallVector<Value> {
-          SmallVector<Value> ms, ls, as;
-          for (Value s : ss) {
-            ms.push_back(memref::LoadOp::create(b, loc, max,
-                                                ValueRange{batch, head, s}));
-            ls.push_back(memref::LoadOp::create(b, loc, sum,
-                                                ValueRange{batch, head, s}));
-            as.push_back(memref::LoadOp::create(b, loc, acc,
-                                                ValueRange{batch, head, s, d}));
-          }
-          Value total = st[0], numer = st[1];
-          for (size_t i = 0; i < ss.size(); ++i) {
-            Value w = e.exp2(e.sub(ms[i], big));
-            total = e.add(total, e.mul(ls[i], w));
-            numer = e.add(numer, e.mul(as[i], w));
-          }
-          return {total, numer};
-        });
+    auto [big, total, numer] =
+        emitOnlineMerge(e, acc, max, sum, batch, head, d, splits);
     // A row whose splits are all empty (length 0) has total 0: write zeros.
-    Value total = sums[0];
     Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                            total, e.f32(0));
     Value safe = e.select(positive, total, e.f32(1));
-    Value res = arith::DivFOp::create(b, loc, sums[1], safe);
+    Value res = arith::DivFOp::create(b, loc, numer, safe);
     res = e.select(positive, res, e.f32(0));
     Type et = cast<MemRefType>(out.getType()).getElementType();
     res = arith::TruncFOp::create(b, loc, et, res);

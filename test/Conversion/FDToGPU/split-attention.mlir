@@ -55,8 +55,8 @@
 // CHECK-SAME: fd.grid = ["Hq", "B"], fd.role = "merge"
 // CHECK: scf.for
 // CHECK: arith.maximumf
-// CHECK: scf.for
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK: scf.yield
 // CHECK: arith.cmpf ogt
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 
@@ -86,14 +86,17 @@ func.func @gqa(%q: memref<?x32x128xf16>,
 // .minnctapersm): capping registers measured no better (docs/perf.md, item 5).
 // CHECK-NOT: nvvm.minctasm
 
-// The merge kernel walks the splits 8 at a time with the loads of a step
-// issued before they are used (then a remainder loop), so it waits one memory
-// latency per 8 splits rather than per split.
+// The merge kernel walks the splits in one pass, 16 at a time with the loads
+// of a step (max, sum and acc of each split; the last step masked) issued
+// before any is used, so it waits one memory latency per 16 splits.
 // MERGE-LABEL: gpu.func @gqa_merge_online
-// MERGE: scf.for {{.*}} step %c8
-// MERGE-COUNT-8: memref.load %arg1
+// MERGE: scf.for {{.*}} step %c16
+// MERGE-COUNT-16: memref.load %arg1
+// MERGE-NOT: scf.for
+// MERGE: memref.load %arg0
 // MERGE: arith.maximumf
-// MERGE: scf.for {{.*}} step %c1
+// MERGE-NOT: scf.for
+// MERGE: gpu.return
 
 // A partial with its merge also gets the `unsplit` launch variant: one kernel
 // over the whole sequence (grid 1 x Hkv x B) that writes the normalised
