@@ -104,8 +104,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
   tile.gemvWarps = o.gemmGemvWarps;
   tile.gemvUnroll = o.gemmGemvUnroll;
-  tile.m1 = o.gemmM1;
-  tile.m2 = o.gemmM2;
+  tile.dispatch.assign(o.gemmDispatch.begin(), o.gemmDispatch.end());
   tile.direct = o.gemmDirect;
   tile.directPadM.assign(o.gemmDirectPadM.begin(), o.gemmDirectPadM.end());
   tile.directSplitK = o.gemmDirectSplitK;

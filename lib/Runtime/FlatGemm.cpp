@@ -332,54 +332,37 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
     return invalid("entry '" + entry.name + "' is not a flat_gemm");
   if (m < 0)
     return invalid("M = " + std::to_string(m) + " is negative");
+  // The first rule with M <= maxM, else the last one.
+  auto byRules = [&](const std::vector<DispatchRule> &rules) {
+    for (const DispatchRule &r : rules)
+      if (m <= r.maxM)
+        return &r;
+    return &rules.back();
+  };
   if (table)
     if (const std::vector<DispatchRule> *rules =
             table->find(entry.gemm.n, entry.gemm.k, entry.dtype)) {
-      const DispatchRule *chosen = &rules->back();
-      for (const DispatchRule &r : *rules)
-        if (m <= r.maxM) {
-          chosen = &r;
-          break;
-        }
-      Expected<size_t> index = findGemmKernel(entry, chosen->kernel);
+      Expected<size_t> index = findGemmKernel(entry, byRules(*rules)->kernel);
       if (!index)
         return index.getStatus().withContext("dispatch table");
+      // cuBLAS adds no bias: such an M falls through to the defaults.
       if (*index != kCublasKernel || !entry.gemm.hasBias)
         return index;
     }
-  // Defaults: GEMV up to m1; then the smallest register-direct tile holding
-  // M (they beat the shared-memory ring for small M: docs/perf.md); then
-  // the smallest ring (mma) tile holding M up to m2; beyond m2 (or when no
-  // tile holds M) the largest ring tile. Direct tiles stand in for the ring
-  // tiles only in an entry that has no ring tile.
-  std::optional<size_t> gemv, smallestDirect, smallestFit, largest;
-  bool hasRing = false;
-  for (const KernelSpec &k : kernels)
-    hasRing = hasRing || gemm_kernel::isMma(k.role);
+  // The manifest's rules (the bundle reader checked their kernels).
+  if (!entry.gemm.dispatch.empty())
+    return findGemmKernel(entry, byRules(entry.gemm.dispatch)->kernel);
+  // No rules: the kernel with the smallest m_tile >= M (the first listed
+  // among equals), else the one with the largest m_tile.
+  std::optional<size_t> smallestFit, largest;
   for (size_t i = 0; i < kernels.size(); ++i) {
-    const KernelSpec &k = kernels[i];
-    if (gemm_kernel::isGemv(k.role)) {
-      gemv = i;
-      continue;
-    }
-    bool isDirect = gemm_kernel::isDirect(k.role);
-    if (isDirect && k.mTile >= m &&
-        (!smallestDirect || k.mTile < kernels[*smallestDirect].mTile))
-      smallestDirect = i;
-    if (isDirect && hasRing)
-      continue;
-    if (!largest || k.mTile > kernels[*largest].mTile)
+    int64_t tile = kernels[i].mTile;
+    if (!largest || tile > kernels[*largest].mTile)
       largest = i;
-    if (k.mTile >= m && (!smallestFit || k.mTile < kernels[*smallestFit].mTile))
+    if (tile >= m && (!smallestFit || tile < kernels[*smallestFit].mTile))
       smallestFit = i;
   }
-  if (gemv && (m <= entry.gemm.m1 || !largest))
-    return *gemv;
-  if (smallestDirect)
-    return *smallestDirect;
-  if (m <= entry.gemm.m2 && smallestFit)
-    return *smallestFit;
-  return *largest;
+  return smallestFit ? *smallestFit : *largest;
 }
 
 Expected<std::array<uint32_t, 3>> fd::rt::flatGemmGrid(const KernelSpec &kernel,

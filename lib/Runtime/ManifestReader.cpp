@@ -8,6 +8,8 @@
 
 #include "ManifestReader.h"
 
+#include <algorithm>
+
 #include "FileRead.h"
 
 #include <cmath>
@@ -307,15 +309,30 @@ bool BundleReader::readFlatGemm(const JsonValue &json, const std::string &path,
                       dtypeName(g.outDtype));
   }
   if (const JsonValue *dispatch =
-          field(json, path, key::kDispatch, Kind::Object, false)) {
+          field(json, path, key::kDispatch, Kind::Array, false)) {
     std::string dPath = joinPath(path, key::kDispatch);
-    if (!readInt(*dispatch, dPath, key::kM1, g.m1, 0, INT32_MAX, false) ||
-        !readInt(*dispatch, dPath, key::kM2, g.m2, 0, INT32_MAX, false))
-      return false;
-    if (g.m2 < g.m1)
-      return fail(*dispatch, dPath,
-                  "m2 (" + std::to_string(g.m2) + ") is less than m1 (" +
-                      std::to_string(g.m1) + ")");
+    if (dispatch->size() == 0)
+      return fail(*dispatch, dPath, "dispatch needs at least one rule");
+    for (size_t i = 0; i < dispatch->size(); ++i) {
+      const JsonValue &item = dispatch->getItems()[i];
+      std::string rPath = indexPath(dPath, i);
+      if (!item.isObject())
+        return fail(item, rPath,
+                    std::string("expected a rule object, found ") +
+                        JsonValue::kindName(item.getKind()));
+      DispatchRule rule;
+      rule.maxM = INT64_MAX;
+      bool last = i + 1 == dispatch->size();
+      if (!readString(item, rPath, key::kKernel, rule.kernel) ||
+          !readInt(item, rPath, key::kMaxM, rule.maxM, 1, INT32_MAX, !last))
+        return false;
+      if (!g.dispatch.empty() && g.dispatch.back().maxM >= rule.maxM)
+        return fail(item, rPath,
+                    "max_m " + std::to_string(rule.maxM) +
+                        " does not increase on the rule before (" +
+                        std::to_string(g.dispatch.back().maxM) + ")");
+      g.dispatch.push_back(std::move(rule));
+    }
   } else if (!error.ok()) {
     return false;
   }
@@ -360,6 +377,28 @@ bool BundleReader::checkFlatGemmKernels(
                       (entry.gemm.hasBias ? " and bias" : " and no bias") +
                       " (has_bias is " +
                       (entry.gemm.hasBias ? "true" : "false") + ")");
+  }
+  return true;
+}
+
+bool BundleReader::checkDispatchKernels(
+    const JsonValue &json, const std::string &path, const EntrySpec &entry,
+    const std::vector<KernelSpec> &gemmKernels) {
+  const std::vector<DispatchRule> &rules = entry.gemm.dispatch;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    bool known = std::any_of(
+        gemmKernels.begin(), gemmKernels.end(),
+        [&](const KernelSpec &k) { return k.role == rules[i].kernel; });
+    if (known)
+      continue;
+    std::string have;
+    for (const KernelSpec &k : gemmKernels)
+      have += (have.empty() ? "" : ", ") + k.role;
+    const JsonValue &item = json.find(key::kDispatch)->getItems()[i];
+    return fail(item, indexPath(joinPath(path, key::kDispatch), i),
+                "dispatch rule names the kernel '" + rules[i].kernel +
+                    "', which the entry does not have (its kernels: " + have +
+                    ")");
   }
   return true;
 }
@@ -695,7 +734,8 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
     launch.kernels.push_back(std::move(kernel));
   }
   if (entry.op == OpKind::FlatGemm)
-    return checkFlatGemmKernels(*kernels, path, entry, launch.kernels);
+    return checkFlatGemmKernels(*kernels, path, entry, launch.kernels) &&
+           checkDispatchKernels(json, path, entry, launch.kernels);
   // Kernels are launched in manifest order (docs/bundle.md); a merge before
   // the partial kernel it consumes would read a workspace not yet written.
   const std::vector<KernelSpec> &seq = launch.kernels;

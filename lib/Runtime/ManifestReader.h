@@ -46,6 +46,10 @@ private:
   bool checkFlatGemmKernels(const JsonValue &kernels, const std::string &path,
                             const EntrySpec &entry,
                             const std::vector<KernelSpec> &gemmKernels);
+  /// Every "dispatch" rule names one of the entry's kernels.
+  bool checkDispatchKernels(const JsonValue &json, const std::string &path,
+                            const EntrySpec &entry,
+                            const std::vector<KernelSpec> &gemmKernels);
   bool readSoftmax(const JsonValue &json, const std::string &path,
                    SoftmaxSpec &softmax);
   bool readWorkspace(const JsonValue &json, const std::string &path,

@@ -102,7 +102,7 @@ class ErrorTest(unittest.TestCase):
         finally:
             os.unlink(f.name)
         with self.assertRaises(fd.InvalidBundleError) as cm:
-            fd.Bundle.from_bytes('{"format": "fd-bundle", "version": 1}')
+            fd.Bundle.from_bytes('{"format": "fd-bundle", "version": 2}')
         self.assertEqual(cm.exception.code, 4)
 
     def test_codes_are_the_headers(self):

@@ -1,26 +1,35 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-pad-m=8,16 direct-unroll=2 direct-prefetch=false direct-split-k=16}))' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-pad-m=8,16 direct-unroll=2 direct-prefetch=false direct-split-k=16 dispatch=1:gemv,8:direct_m8,16:direct_m16,mma_m32}))' | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm))' | FileCheck %s --check-prefix=PF
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-split-k=2 direct-pad-m=8}))' | FileCheck %s --check-prefix=SPLIT
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=OFF
 
 // The register-direct kernels fd-tile-flat-gemm chooses
 // (test/Conversion/FlatGemmToGPU/direct.mlir checks what they become).
-// Host dispatch: GEMV for M <= 1, then the direct tiles by size, then the
-// whole ring (mma) chain; the options as given.
+// Host dispatch from the rules given: GEMV for M <= 1, the direct tiles up
+// to their sizes, mma_m32 beyond; the other ring tiles only through tables
+// (M <= 0). Kernels in the bundle's order: GEMV, direct, ring.
 // CHECK-LABEL: func.func @proj
+// CHECK-SAME: fd.dispatch = [{kernel = "gemv", max_m = 1 : i64}, {kernel = "direct_m8", max_m = 8 : i64}, {kernel = "direct_m16", max_m = 16 : i64}, {kernel = "mma_m32"}]
 // CHECK: %[[M:.*]] = memref.dim %arg0, %c0
-// CHECK: arith.cmpi ule, %[[M]], %{{.*}}
-// CHECK: kind = "gemv"
+// CHECK: arith.cmpi ule, %[[M]], %c1
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: kind = "gemv"
+// CHECK: arith.cmpi ugt, %[[M]], %c1
 // CHECK: arith.cmpi ule, %[[M]], %c8
-// CHECK-NEXT: scf.if
-// CHECK-NEXT: fd.flat_gemm {{.*}} {fd.flat_gemm.kernel = {kind = "direct", m_tile = 8 : i64, prefetch = false, split_k = 16 : i64, unroll = 2 : i64}}
+// CHECK: fd.flat_gemm {{.*}} {fd.flat_gemm.kernel = {kind = "direct", m_tile = 8 : i64, prefetch = false, split_k = 16 : i64, unroll = 2 : i64}}
 // CHECK: arith.cmpi ule, %[[M]], %c16
+// CHECK: fd.flat_gemm {{.*}} {fd.flat_gemm.kernel = {kind = "direct", m_tile = 16 : i64, prefetch = false, split_k = 16 : i64, unroll = 2 : i64}}
+// CHECK: arith.cmpi ule, %[[M]], %c0
 // CHECK-NEXT: scf.if
-// CHECK-NEXT: fd.flat_gemm {{.*}} {fd.flat_gemm.kernel = {kind = "direct", m_tile = 16 : i64, prefetch = false, split_k = 16 : i64, unroll = 2 : i64}}
-// CHECK: kind = "mma", m_tile = 8
-// CHECK: kind = "mma", m_tile = 16
-// CHECK: kind = "mma", m_tile = 32
-// CHECK: kind = "mma", m_tile = 64
+// CHECK-NEXT: kind = "mma", m_tile = 8
+// CHECK: arith.cmpi ule, %[[M]], %c0
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: kind = "mma", m_tile = 16
+// CHECK: arith.cmpi ugt, %[[M]], %c16
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: kind = "mma", m_tile = 32
+// CHECK: } else {
+// CHECK-NEXT: kind = "mma", m_tile = 64
 
 // Defaults: direct_m16, m32, m64 (no m8: docs/perf.md), double buffered,
 // the unroll lowered for wide tiles (4, 2, 1) and the auto split-k: 256

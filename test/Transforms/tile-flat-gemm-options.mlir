@@ -4,9 +4,15 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="split-k=576460752303423488" 2>&1 | FileCheck %s --check-prefix=SPLITKBIG
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,12" 2>&1 | FileCheck %s --check-prefix=PADM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,264" 2>&1 | FileCheck %s --check-prefix=PADMBIG
-// RUN: not fd-opt %s --fd-tile-flat-gemm="m1=4 m2=2" 2>&1 | FileCheck %s --check-prefix=THRESH
-// RUN: not fd-opt %s --fd-tile-flat-gemm="m1=-1" 2>&1 | FileCheck %s --check-prefix=M1
-// RUN: not fd-opt %s --fd-tile-flat-gemm="m2=2147483648" 2>&1 | FileCheck %s --check-prefix=M2
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=16:mma_m16,8:mma_m8" 2>&1 | FileCheck %s --check-prefix=ORDER
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=0:mma_m8" 2>&1 | FileCheck %s --check-prefix=BOUND0
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=2147483648:mma_m8" 2>&1 | FileCheck %s --check-prefix=BOUNDBIG
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=x:mma_m8" 2>&1 | FileCheck %s --check-prefix=BOUNDX
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=mma_m8,mma_m16" 2>&1 | FileCheck %s --check-prefix=BARE
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=8:tiles" 2>&1 | FileCheck %s --check-prefix=KIND
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=8:mma_m128" 2>&1 | FileCheck %s --check-prefix=ABSENT
+// RUN: not fd-opt %s --fd-tile-flat-gemm="dispatch=8:mma_m8,mma_m8" 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: not fd-opt %s --fd-tile-flat-gemm="gemv=false dispatch=1:gemv,mma_m8" 2>&1 | FileCheck %s --check-prefix=NOGEMV
 // RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-warps=3" 2>&1 | FileCheck %s --check-prefix=GEMV
 // RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-warps=33" 2>&1 | FileCheck %s --check-prefix=GEMV33
 // RUN: not fd-opt %s --fd-tile-flat-gemm="gemv-unroll=0" 2>&1 | FileCheck %s --check-prefix=GUNROLL0
@@ -39,9 +45,15 @@
 // SPLITKBIG: error: fd-tile-flat-gemm: split-k must be in [1, 32], got 576460752303423488
 // PADM: error: fd-tile-flat-gemm: pad-m value 12 must be a multiple of 8 in [8, 256]
 // PADMBIG: error: fd-tile-flat-gemm: pad-m value 264 must be a multiple of 8 in [8, 256]
-// THRESH: error: fd-tile-flat-gemm: thresholds must satisfy 0 <= m1 <= m2, got m1 = 4, m2 = 2
-// M1: error: fd-tile-flat-gemm: m1 must be in [0, 2147483647], got -1
-// M2: error: fd-tile-flat-gemm: m2 must be in [0, 2147483647], got 2147483648
+// ORDER: error: fd-tile-flat-gemm: dispatch: '8:mma_m8': bounds must increase (the rule before ends at 16)
+// BOUND0: error: fd-tile-flat-gemm: dispatch: '0:mma_m8': <maxM> must be an integer in [1, 2147483647]
+// BOUNDBIG: error: fd-tile-flat-gemm: dispatch: '2147483648:mma_m8': <maxM> must be an integer in [1, 2147483647]
+// BOUNDX: error: fd-tile-flat-gemm: dispatch: 'x:mma_m8': <maxM> must be an integer in [1, 2147483647]
+// BARE: error: fd-tile-flat-gemm: dispatch: only the last rule may omit its <maxM>: got 'mma_m8' before others
+// KIND: error: fd-tile-flat-gemm: dispatch: '8:tiles': unknown kernel 'tiles' (expected gemv, mma_m<P> or direct_m<P>)
+// ABSENT: error: 'fd.flat_gemm' op fd-tile-flat-gemm: dispatch names the kernel 'mma_m128', which the options do not emit (kernels: gemv, direct_m16, direct_m32, direct_m64, mma_m8, mma_m16, mma_m32, mma_m64)
+// TWICE: error: 'fd.flat_gemm' op fd-tile-flat-gemm: dispatch names the kernel 'mma_m8' twice
+// NOGEMV: error: 'fd.flat_gemm' op fd-tile-flat-gemm: dispatch names the kernel 'gemv', which the options do not emit (kernels: direct_m16, direct_m32, direct_m64, mma_m8, mma_m16, mma_m32, mma_m64)
 // GEMV33: error: fd-tile-flat-gemm: gemv-warps must be in [1, 32], got 33
 // GUNROLL0: error: fd-tile-flat-gemm: gemv-unroll must be in [1, 16], got 0
 // GUNROLL: error: fd-tile-flat-gemm: gemv-unroll must be in [1, 16], got 1000000

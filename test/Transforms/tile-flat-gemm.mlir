@@ -5,16 +5,19 @@
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false},fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=FIT
 
 // The pass only decides: the kernels (test/Conversion/FlatGemmToGPU builds
-// them) and the host dispatch on M. Nothing for M = 0, GEMV for
-// M <= m1 = 1, then the pad-to-8 tensor-core kernel, whose K tile is the
-// largest multiple of 16 * split-k up to tile-k dividing K (128), with the
-// 3 ring stages asked for.
+// them) and the host dispatch on M. Nothing for M = 0; the one ring tile
+// (pad-to-8, its K tile the largest multiple of 16 * split-k up to tile-k
+// dividing K, 128, with the 3 ring stages asked for) is the default rule
+// for every M; the GEMV, which no rule names, sits behind M <= 0 (never
+// true inside M > 0: reached through dispatch tables only). The rules go
+// on the function for the bundle writer.
 // CHECK-LABEL: func.func @proj
+// CHECK-SAME: fd.dispatch = [{kernel = "mma_m8"}]
 // CHECK: %[[M:.*]] = memref.dim %arg0, %c0
 // CHECK: %[[NE:.*]] = arith.cmpi ugt, %[[M]], %c0
 // CHECK: scf.if %[[NE]] {
-// CHECK: %[[GEMV:.*]] = arith.cmpi ule, %[[M]], %c1
-// CHECK: scf.if %[[GEMV]] {
+// CHECK: %[[NEVER:.*]] = arith.cmpi ule, %[[M]], %c0
+// CHECK: scf.if %[[NEVER]] {
 // CHECK-NEXT: fd.flat_gemm ins(%arg0, %arg1 : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%arg2 : memref<?x4096xf16>) {fd.flat_gemm.kernel = {kind = "gemv", unroll = 4 : i64, warps = 4 : i64}}
 // CHECK-NEXT: } else {
 // CHECK-NEXT: fd.flat_gemm ins(%arg0, %arg1 : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%arg2 : memref<?x4096xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, split_k = 4 : i64, stages = 3 : i64, tile_k = 128 : i64, tile_n = 32 : i64}}
@@ -23,8 +26,9 @@
 // CHECK-NOT: fd.flat_gemm ins
 // CHECK: return
 
-// Two stages, two tensor-core kernels behind M <= 8, no GEMV.
+// Two stages, two tensor-core kernels: M <= 8, then the rest; no GEMV.
 // TWO-LABEL: func.func @proj
+// TWO-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16"}]
 // TWO-NOT: kind = "gemv"
 // TWO: arith.cmpi ule, %{{.*}}, %c8
 // TWO: kind = "mma", m_tile = 8 : i64, split_k = 4 : i64, stages = 2 : i64, tile_k = 256 : i64
@@ -51,16 +55,20 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 
 // The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
 // except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
-// The chain: the smallest tile that holds M up to m2 = 32, the largest
-// (64) beyond.
+// The default rules (measured on the H200): mma_m8 up to 8, mma_m16 up to
+// 16, mma_m32 beyond; the GEMV and mma_m64 only through tables. Kernels in
+// the bundle's order: GEMV, then the ring tiles by size.
 // FIT-LABEL: func.func @proj
-// FIT: arith.cmpi ule, %{{.*}}, %c1
+// FIT-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32"}]
+// FIT: arith.cmpi ule, %{{.*}}, %c0
 // FIT: kind = "gemv"
 // FIT: arith.cmpi ule, %{{.*}}, %c8
 // FIT: kind = "mma", m_tile = 8 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
+// FIT: arith.cmpi ugt, %{{.*}}, %c8
 // FIT: arith.cmpi ule, %{{.*}}, %c16
+// FIT: arith.andi
 // FIT: kind = "mma", m_tile = 16 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
-// FIT: arith.cmpi ule, %{{.*}}, %c32
+// FIT: arith.cmpi ugt, %{{.*}}, %c16
 // FIT: kind = "mma", m_tile = 32 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
 // FIT: } else {
 // FIT-NEXT: fd.flat_gemm {{.*}}kind = "mma", m_tile = 64 : i64, split_k = 4 : i64, stages = 4 : i64, tile_k = 256 : i64, tile_n = 32 : i64

@@ -22,7 +22,9 @@ namespace fdb {
 
 /// The manifest's "format", "version" and "producer".
 inline constexpr std::string_view kFormat = "fd-bundle";
-inline constexpr int64_t kVersion = 1;
+/// 2: a flat GEMM's "dispatch" is a list of rules ({max_m, kernel}), not
+/// the m1/m2 thresholds of version 1.
+inline constexpr int64_t kVersion = 2;
 inline constexpr std::string_view kProducer = "fd-compile";
 /// The one PTX module fd-compile writes (and its gpu.module / gpu.binary).
 inline constexpr std::string_view kModuleName = "fd_kernels";
@@ -73,8 +75,10 @@ inline constexpr const char *kK = "k";
 inline constexpr const char *kHasBias = "has_bias";
 inline constexpr const char *kOutDtype = "out_dtype";
 inline constexpr const char *kDispatch = "dispatch";
-inline constexpr const char *kM1 = "m1";
-inline constexpr const char *kM2 = "m2";
+/// A flat GEMM "dispatch" rule: its largest M (absent on a last rule that
+/// takes every larger M) and its kernel's role.
+inline constexpr const char *kMaxM = "max_m";
+inline constexpr const char *kKernel = "kernel";
 // Kernels.
 inline constexpr const char *kSymbol = "symbol";
 inline constexpr const char *kModule = "module";
@@ -303,8 +307,9 @@ inline constexpr const char *kPdl = "fd.pdl";
 /// the manifest's split keys: mode, num_splits, chunk_size and the auto
 /// plan's constants), read by the bundle writer.
 inline constexpr const char *kSplit = "fd.split";
-/// On a function: a flat GEMM's default dispatch thresholds (a dictionary
-/// with the manifest's "dispatch" keys m1, m2), from fd-tile-flat-gemm.
+/// On a function: a flat GEMM's default dispatch rules (an array of
+/// dictionaries with the manifest's rule keys max_m, kernel), from
+/// fd-tile-flat-gemm.
 inline constexpr const char *kDispatch = "fd.dispatch";
 } // namespace ir
 
@@ -313,10 +318,10 @@ inline constexpr const char *kDispatch = "fd.dispatch";
 //===----------------------------------------------------------------------===//
 
 /// The largest count the manifest carries: the split fields (num_splits,
-/// chunk_size and the auto plan's constants) and a flat GEMM's n, k, m1 and
-/// m2. The kernels take them as i32, so the runtime rejects larger values
-/// and the compiler refuses to write them. Every such field is also at
-/// least 1 where it is used (m1, m2 and the unused split fields: 0).
+/// chunk_size and the auto plan's constants) and a flat GEMM's n, k and
+/// dispatch bounds (max_m). The kernels take them as i32, so the runtime
+/// rejects larger values and the compiler refuses to write them. Every such
+/// field is also at least 1 where it is used (the unused split fields: 0).
 inline constexpr int64_t kMaxCount = 2147483647; // INT32_MAX
 
 /// The largest magnitude of the unified max's phi and threshold (FLT_MAX):

@@ -113,17 +113,14 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-gemv-unroll",
       llvm::cl::desc("Flat GEMM: GEMV 16-byte loads in flight per lane"),
       llvm::cl::init(kTile.gemvUnroll)};
-  PassOptions::Option<int64_t> gemmM1{
-      *this, "gemm-m1", llvm::cl::desc("Flat GEMM: largest M for GEMV"),
-      llvm::cl::init(kTile.m1)};
-  PassOptions::Option<int64_t> gemmM2{
-      *this, "gemm-m2",
-      llvm::cl::desc("Flat GEMM: largest M for the small tensor-core tiles"),
-      llvm::cl::init(kTile.m2)};
+  PassOptions::ListOption<std::string> gemmDispatch{
+      *this, "gemm-dispatch",
+      llvm::cl::desc("Flat GEMM: default dispatch rules <maxM>:<kernel>,... "
+                     "(fd-tile-flat-gemm's dispatch)")};
   PassOptions::Option<bool> gemmDirect{
       *this, "gemm-direct",
       llvm::cl::desc("Flat GEMM: emit the register-direct tensor-core "
-                     "variants (used up to the largest gemm-direct-pad-m)"),
+                     "variants (for the dispatch rules and tables)"),
       llvm::cl::init(kTile.direct)};
   PassOptions::ListOption<int64_t> gemmDirectPadM{
       *this, "gemm-direct-pad-m",

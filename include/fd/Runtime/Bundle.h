@@ -200,19 +200,25 @@ struct FD_RT_API KernelSpec {
   size_t getNumParams() const;
 };
 
+/// For M up to maxM (and above the previous rule's maxM), use the GEMM
+/// kernel `kernel` (a role, or in a dispatch table "cublas").
+struct DispatchRule {
+  int64_t maxM = 0;
+  std::string kernel;
+};
+
 /// What a flat_gemm entry computes: y[M,N] = x[M,K] W[N,K]^T (+ bias[N]),
-/// its GEMM kernels and the thresholds that choose between them
+/// its GEMM kernels and the rules that choose between them
 /// (docs/bundle.md, "Flat GEMM").
 struct FlatGemmSpec {
   int64_t n = 0;
   int64_t k = 0;
   bool hasBias = false;
   DType outDtype = DType::F16;
-  /// Largest M for the GEMV kernel.
-  int64_t m1 = 1;
-  /// Largest M for the smallest fitting tensor-core kernel; above it the
-  /// largest-tile kernel.
-  int64_t m2 = 32;
+  /// The manifest's default dispatch rules (empty: none given), as a
+  /// dispatch table's: the first rule with M <= maxM, else the last one; a
+  /// last rule without max_m has maxM INT64_MAX.
+  std::vector<DispatchRule> dispatch;
   /// The GEMM kernels, one per tiling; each kernel's role names it
   /// (fdb::gemm_kernel). One is launched per call.
   std::vector<KernelSpec> kernels;

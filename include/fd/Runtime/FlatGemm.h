@@ -45,13 +45,6 @@ struct FlatGemmArgs {
 FD_RT_API Expected<int64_t> validateFlatGemmArgs(const EntrySpec &entry,
                                                  const FlatGemmArgs &args);
 
-/// For M up to maxM (and above the previous rule's maxM), use the GEMM
-/// kernel `kernel` (a role, or "cublas").
-struct DispatchRule {
-  int64_t maxM = 0;
-  std::string kernel;
-};
-
 /// Measured GEMM kernel choices per [N, K, dtype], in the text format of
 /// docs/bundle.md ("Dispatch table"):
 ///   # comment
@@ -94,10 +87,11 @@ constexpr size_t kCublasKernel = std::numeric_limits<size_t>::max();
 
 /// Index (into entry.gemm.kernels) of the GEMM kernel to launch for \p m
 /// rows, or kCublasKernel: the table's rule for the entry's shape when \p
-/// table has one, otherwise the entry's m1/m2 thresholds. A table naming a
-/// kernel the entry does not have is an error. A rule naming "cublas" is
-/// skipped for an entry with a bias (cuBLAS cannot add it; the table is per
-/// [N, K, dtype] and may be shared with a bias-free entry): the thresholds
+/// table has one, otherwise the entry's "dispatch" rules (without rules:
+/// the smallest m_tile >= M, else the largest). A table naming a kernel the
+/// entry does not have is an error. A rule naming "cublas" is skipped for
+/// an entry with a bias (cuBLAS cannot add it; the table is per [N, K,
+/// dtype] and may be shared with a bias-free entry): the entry's rules
 /// choose instead.
 FD_RT_API Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry,
                                                 int64_t m,

@@ -247,7 +247,7 @@ FD_RT_API void fd_dispatch_table_destroy(fd_dispatch_table *table);
 
 /* The GEMM kernel (its role, e.g. "gemv", "mma_m8", or "cublas" where the
  * table names it) a run with M rows would launch. table may be NULL (the
- * entry's thresholds m1/m2). The name stays valid as long as the bundle. */
+ * entry's dispatch rules). The name stays valid as long as the bundle. */
 FD_RT_API int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                          int64_t m,
                                          const fd_dispatch_table *table,

@@ -290,17 +290,30 @@ static LogicalResult readSoftmax(func::FuncOp fn,
                         << "' carry no " << ir::kSoftmax << " strategy";
 }
 
-/// fd-tile-flat-gemm's default dispatch thresholds, if it recorded them.
+/// fd-tile-flat-gemm's default dispatch rules, if it recorded them.
 static LogicalResult readDispatch(func::FuncOp fn, Entry &e) {
-  auto dispatch = fn->getAttrOfType<DictionaryAttr>(ir::kDispatch);
-  if (!dispatch)
-    return success(); // the schema's defaults
-  for (auto [field, out] :
-       {std::pair{key::kM1, &e.m1}, std::pair{key::kM2, &e.m2}}) {
-    FailureOr<int64_t> v = readI64(fn, dispatch, ir::kDispatch, field);
-    if (failed(v))
-      return failure();
-    *out = *v;
+  Attribute attr = fn->getAttr(ir::kDispatch);
+  if (!attr)
+    return success(); // the runtime's default (docs/bundle.md)
+  auto list = dyn_cast<ArrayAttr>(attr);
+  if (!list || list.empty())
+    return fn.emitError() << "fd-compile: " << ir::kDispatch
+                          << " must be a non-empty array of rules";
+  for (Attribute item : list) {
+    auto rule = dyn_cast<DictionaryAttr>(item);
+    auto kernel = rule ? rule.getAs<StringAttr>(key::kKernel) : StringAttr();
+    if (!kernel)
+      return fn.emitError() << "fd-compile: every " << ir::kDispatch
+                            << " rule needs a string '" << key::kKernel << "'";
+    Entry::DispatchRule r;
+    r.kernel = kernel.getValue().str();
+    if (rule.get(key::kMaxM)) {
+      FailureOr<int64_t> v = readI64(fn, rule, ir::kDispatch, key::kMaxM);
+      if (failed(v))
+        return failure();
+      r.maxM = *v;
+    }
+    e.dispatch.push_back(std::move(r));
   }
   return success();
 }
@@ -519,10 +532,15 @@ private:
     j.attribute(key::kK, e.k);
     j.attribute(key::kHasBias, e.hasBias);
     j.attribute(key::kOutDtype, e.outDtype);
-    j.attributeObject(key::kDispatch, [&] {
-      j.attribute(key::kM1, e.m1);
-      j.attribute(key::kM2, e.m2);
-    });
+    if (!e.dispatch.empty())
+      j.attributeArray(key::kDispatch, [&] {
+        for (const Entry::DispatchRule &r : e.dispatch)
+          j.object([&] {
+            if (r.maxM)
+              j.attribute(key::kMaxM, *r.maxM);
+            j.attribute(key::kKernel, r.kernel);
+          });
+      });
     writeKernels(e, std::nullopt);
   }
 

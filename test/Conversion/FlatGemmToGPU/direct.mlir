@@ -1,7 +1,8 @@
 // The plain loop (no register double buffering), both direct tiles, 16
 // warps:
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-pad-m=8,16 direct-unroll=2 direct-prefetch=false direct-split-k=16}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
-// The defaults (direct_m16 only, auto split-k, double buffering):
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-pad-m=8,16 direct-unroll=2 direct-prefetch=false direct-split-k=16 dispatch=1:gemv,8:direct_m8,16:direct_m16,mma_m32}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
+// The defaults (direct_m16, m32, m64, auto split-k, double buffering;
+// dispatched through tables only):
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s --check-prefix=PF
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct-split-k=2 direct-pad-m=8}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=SPLIT
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=OFF
@@ -10,15 +11,15 @@
 // fd-tile-flat-gemm's descriptions (test/Transforms/tile-flat-gemm-direct.mlir
 // checks the decisions).
 
-// Host dispatch: GEMV for M <= 1, then the direct tiles by size, then the
-// ring (mma) chain. N / 16 = 256 CTAs of 16 warps; the [16][16][9] f32
+// Host dispatch from the rules given: GEMV for M <= 1, the direct tiles up
+// to their sizes, mma_m32 beyond, the other ring tiles through tables only. N / 16 = 256 CTAs of 16 warps; the [16][16][9] f32
 // reduction buffer is the only shared memory.
 // CHECK-LABEL: func.func @proj
 // CHECK: %[[M:.*]] = memref.dim %arg0, %c0
 // CHECK: arith.cmpi ule, %[[M]], %c1
 // CHECK: gpu.launch_func  @fd_kernels::@proj_flat_gemm_gemv
-// CHECK: %[[LE8:.*]] = arith.cmpi ule, %[[M]], %c8
-// CHECK: scf.if %[[LE8]]
+// CHECK: arith.cmpi ule, %[[M]], %c8
+// CHECK: scf.if
 // CHECK: gpu.launch_func  @fd_kernels::@proj_flat_gemm_direct_m8 blocks in (%c256, %c1, %{{.*}}) threads in (%c512, %c1, %c1)  dynamic_shared_memory_size %c9216_i32
 // CHECK: arith.cmpi ule, %[[M]], %c16
 // Two n-tiles: a [16][16][17] buffer.
@@ -103,7 +104,6 @@
 // iterations - 1 peeled) carries the pieces and loads iteration it + 1's
 // before the MMAs of iteration it, which use the carried ones.
 // PF-LABEL: func.func @proj
-// PF: arith.cmpi ule, %{{.*}}, %c16
 // PF: gpu.launch_func  @fd_kernels::@proj_flat_gemm_direct_m16 blocks in (%c256, %c1, %{{.*}}) threads in (%c128, %c1, %c1)  dynamic_shared_memory_size %c4352_i32
 // PF-NOT: direct_m8
 // The auto split-k also bounds the K one warp walks (2048) for tiles of
@@ -112,7 +112,6 @@
 // 1024 warps) would give 4, as @proj (K = 4096) keeps. direct_m64 keeps 4
 // (one CTA per SM at 8 warps: two waves).
 // PF-LABEL: func.func @ffn_down
-// PF: arith.cmpi ule, %{{.*}}, %c16
 // PF: gpu.launch_func  @fd_kernels::@ffn_down_flat_gemm_direct_m16 blocks in (%c256, %c1, %{{.*}}) threads in (%c256, %c1, %c1)
 // PF: gpu.launch_func  @fd_kernels::@ffn_down_flat_gemm_direct_m32 blocks in (%c256, %c1, %{{.*}}) threads in (%c256, %c1, %c1)
 // PF: gpu.launch_func  @fd_kernels::@ffn_down_flat_gemm_direct_m64 blocks in (%c256, %c1, %{{.*}}) threads in (%c128, %c1, %c1)

@@ -1,4 +1,4 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false dispatch=1:gemv,mma_m8}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false direct=false}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=TWO
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=FIT
 
@@ -6,7 +6,7 @@
 // from fd-tile-flat-gemm's descriptions (test/Transforms/tile-flat-gemm.mlir
 // checks the decisions).
 
-// Host: nothing for M = 0, GEMV for M <= m1 = 1, then the pad-to-8
+// Host: nothing for M = 0, GEMV for M <= 1 (the rules given), then the pad-to-8
 // tensor-core launch with grid.z = ceil(M / 8).
 // CHECK-LABEL: func.func @proj
 // CHECK: %[[M:.*]] = memref.dim %arg0, %c0

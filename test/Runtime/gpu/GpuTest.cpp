@@ -570,7 +570,7 @@ std::string referenceManifest() {
             { "kind": "scalar", "bind": "num_splits", "type": "i32" } ] }
       ] })";
   };
-  return R"({ "format": "fd-bundle", "version": 1,
+  return R"({ "format": "fd-bundle", "version": 2,
   "producer": "fd-runtime-gputest",
   "modules": [ { "name": "ref", "chip": "sm_90", "features": "+ptx80", "ptx": )" +
          jsonString(ptx) + R"( } ],

@@ -19,7 +19,7 @@ static Expected<std::shared_ptr<const Bundle>> load(const std::string &text) {
 
 TEST(BundleValidContents) {
   std::shared_ptr<const Bundle> bundle = fdtest::loadValid();
-  CHECK_EQ(bundle->getVersion(), 1);
+  CHECK_EQ(bundle->getVersion(), 2);
   CHECK_EQ(bundle->getProducer(), std::string("hand-written test bundle"));
   CHECK_EQ(bundle->getModules().size(), size_t(1));
   const ModuleSpec &module = bundle->getModules()[0];
@@ -104,9 +104,9 @@ TEST(BundleErrorCodes) {
   CHECK_ERROR(parse, "test.fdb: manifest is not valid JSON: line");
   CHECK(parse.getStatus().getCode() == ErrorCode::Parse);
 
-  auto version = load(REPLACE(valid, "\"version\": 1", "\"version\": 7"));
+  auto version = load(REPLACE(valid, "\"version\": 2", "\"version\": 7"));
   CHECK_ERROR(version, "unsupported bundle version 7 (this runtime reads "
-                       "version 1)");
+                       "version 2)");
   CHECK(version.getStatus().getCode() == ErrorCode::Unsupported);
 
   auto invalid = load(REPLACE(valid, "\"head_dim\": 128,", ""));
@@ -128,9 +128,9 @@ TEST(BundleRejectsBadManifests) {
       {"{}", "manifest: missing required field 'format' (string)"},
       {REPLACE(v, "\"format\": \"fd-bundle\"", "\"format\": 1"),
        "format: expected string, found number"},
-      {REPLACE(v, "\"version\": 1,", ""),
+      {REPLACE(v, "\"version\": 2,", ""),
        "manifest: missing required field 'version' (integer)"},
-      {REPLACE(v, "\"version\": 1", "\"version\": \"1\""),
+      {REPLACE(v, "\"version\": 2", "\"version\": \"1\""),
        "version: expected an integer"},
       {REPLACE(v, "\"modules\": [", "\"modules\": {\"x\": ["),
        ""}, // not valid JSON any more; just must not crash
@@ -256,7 +256,7 @@ TEST(BundleTooManyKernelParams) {
   for (int i = 0; i < 14; ++i)
     args += std::string(i ? "," : "") +
             R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 })";
-  std::string text = R"({"format": "fd-bundle", "version": 1,
+  std::string text = R"({"format": "fd-bundle", "version": 2,
     "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
     "entries": [{ "name": "e", "op": "decode_attention", "dtype": "bf16",
       "num_q_heads": 8, "num_kv_heads": 8, "head_dim": 64, "scale": 1,
@@ -292,7 +292,7 @@ TEST(BundleTooManyKernelParams) {
 TEST(BundleFlatGemmIsChecked) {
   // flat_gemm entries are launched by the runtime now, so their shape and
   // bindings are validated like attention's (FlatGemmTest has the details).
-  std::string text = R"({"format": "fd-bundle", "version": 1,
+  std::string text = R"({"format": "fd-bundle", "version": 2,
     "modules": [{ "name": "m", "chip": "sm_90a", "ptx": "stub" }],
     "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
       "n": 64, "k": 64,

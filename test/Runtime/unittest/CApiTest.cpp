@@ -59,9 +59,9 @@ TEST(CApiLoadErrors) {
   CHECK_EQ(fd_bundle_load_memory(garbage, std::strlen(garbage), &bundle),
            FD_ERROR_PARSE);
   CHECK(contains(lastError(), "<memory>: manifest is not valid JSON: line 1"));
-  std::string v2 =
-      REPLACE(fdtest::validManifest(), "\"version\": 1", "\"version\": 2");
-  CHECK_EQ(fd_bundle_load_memory(v2.data(), v2.size(), &bundle),
+  std::string v3 =
+      REPLACE(fdtest::validManifest(), "\"version\": 2", "\"version\": 3");
+  CHECK_EQ(fd_bundle_load_memory(v3.data(), v3.size(), &bundle),
            FD_ERROR_UNSUPPORTED);
   std::string bad =
       REPLACE(fdtest::validManifest(), "\"Hkv\", \"B\"", "\"Hkv\", \"Q\"");

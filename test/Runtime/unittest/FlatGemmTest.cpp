@@ -31,12 +31,13 @@ std::string gemmManifest() {
         {"kind": "memref", "bind": "w", "elem": "f16", "rank": 2},
         {"kind": "memref", "bind": "y", "elem": "f16", "rank": 2}]})";
   };
-  return R"({"format": "fd-bundle", "version": 1, "producer": "test",
+  return R"({"format": "fd-bundle", "version": 2, "producer": "test",
   "modules": [{"name": "fd_kernels", "chip": "sm_90", "features": "+ptx80",
                "ptx": "stub"}],
   "entries": [{"name": "proj", "op": "flat_gemm", "dtype": "f16",
     "n": 4096, "k": 4096, "has_bias": false, "out_dtype": "f16",
-    "dispatch": {"m1": 1, "m2": 16},
+    "dispatch": [{"max_m": 1, "kernel": "gemv"}, {"max_m": 8, "kernel": "mma_m8"},
+                 {"max_m": 16, "kernel": "mma_m16"}, {"kernel": "mma_m32"}],
     "kernels": [)" +
          kernel("gemv", R"([1024, "M"])", 1, 0) + ",\n" +
          kernel("mma_m8", R"([128, 1, "MT"])", 8, 43520) + ",\n" +
@@ -120,8 +121,25 @@ TEST(flatGemmEntryErrors) {
               "out_dtype must be the entry dtype or f32");
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("k": 4096)", R"("k": 4100)")),
               "is not a multiple of 8");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("m2": 16)", R"("m2": 0)")),
-              "m2 (0) is less than m1 (1)");
+  // The dispatch rules: increasing bounds, only the last without one, each
+  // naming a kernel of the entry; the old {m1, m2} object is refused.
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("max_m": 16,)", R"("max_m": 8,)")),
+              "max_m 8 does not increase on the rule before (8)");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"({"max_m": 8, "kernel": "mma_m8"})",
+                                         R"({"kernel": "mma_m8"})")),
+              "entries[0].dispatch[1]: missing required field 'max_m'");
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("max_m": 1, )", R"("max_m": 0, )")),
+              "max_m");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"({"kernel": "mma_m32"})",
+                                         R"({"kernel": "mma_m64"})")),
+              "dispatch rule names the kernel 'mma_m64', which the entry does "
+              "not have (its kernels: gemv, mma_m8, mma_m16, mma_m32)");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(
+                  m, R"("dispatch": [{"max_m": 1, "kernel": "gemv"}, )",
+                  R"("dispatch": {"m1": 1, "m2": 16}, "x": [)")),
+              "dispatch");
   CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("n": 4096, )", "")),
               "missing required field 'n'");
   // y must have the out_dtype.
@@ -147,13 +165,13 @@ TEST(flatGemmDefaultDispatch) {
     CHECK_EQ(pick(m), std::string("mma_m8"));
   CHECK_EQ(pick(9), std::string("mma_m16"));
   CHECK_EQ(pick(16), std::string("mma_m16"));
-  // Beyond m2: the largest tile, also for M it would fit in a smaller one.
+  // Past the last bound: the last rule's kernel.
   CHECK_EQ(pick(17), std::string("mma_m32"));
   CHECK_EQ(pick(1000), std::string("mma_m32"));
   CHECK_ERROR(selectFlatGemmKernel(e, -1, nullptr), "negative");
 
-  // Thresholds come from the manifest.
-  auto wide = loadGemm(REPLACE(gemmManifest(), R"("m1": 1)", R"("m1": 4)"));
+  // The rules come from the manifest.
+  auto wide = loadGemm(REPLACE(gemmManifest(), R"("max_m": 1,)", R"("max_m": 4,)"));
   if (wide) {
     const EntrySpec &w = wide->getEntries()[0];
     CHECK_EQ(role(w, selectFlatGemmKernel(w, 4, nullptr)), std::string("gemv"));
@@ -162,50 +180,43 @@ TEST(flatGemmDefaultDispatch) {
   }
 }
 
-TEST(flatGemmDirectDispatch) {
-  // The register-direct tiles take every M they hold (past m1), ahead of the
-  // ring tiles; larger M goes to the ring tiles as before, and a table may
-  // still name any variant.
+TEST(flatGemmDispatchWithoutRules) {
+  // A manifest without "dispatch": the kernel with the smallest m_tile that
+  // holds M, the largest beyond; direct tiles count like ring tiles, and a
+  // table may still name any kernel.
   std::string ring = R"(, "m_tile": 32, "args")";
   std::string direct =
       REPLACE(REPLACE(REPLACE(gemmManifest(), R"("role": "mma_m16")",
                               R"("role": "direct_m16")"),
                       R"(proj_flat_gemm_mma_m16)", "proj_flat_gemm_direct_m16"),
-              R"("role": "mma_m32")", R"("role": "direct_m8")");
-  // direct_m8 replaced mma_m32 above: give it an 8-row tile.
-  direct = REPLACE(direct, ring, R"(, "m_tile": 8, "args")");
+              R"("role": "mma_m32")", R"("role": "direct_m64")");
+  direct = REPLACE(direct, ring, R"(, "m_tile": 64, "args")");
+  std::string rules =
+      R"("dispatch": [{"max_m": 1, "kernel": "gemv"}, {"max_m": 8, "kernel": "mma_m8"},
+                 {"max_m": 16, "kernel": "mma_m16"}, {"kernel": "mma_m32"}],)";
+  direct = REPLACE(direct, rules, "");
   auto bundle = loadGemm(direct);
   if (!bundle)
     return;
   const EntrySpec &e = bundle->getEntries()[0];
+  CHECK(e.gemm.dispatch.empty());
   auto pick = [&](int64_t m) {
     return role(e, selectFlatGemmKernel(e, m, nullptr));
   };
   CHECK_EQ(pick(1), std::string("gemv"));
   for (int64_t m = 2; m <= 8; ++m)
-    CHECK_EQ(pick(m), std::string("direct_m8"));
+    CHECK_EQ(pick(m), std::string("mma_m8"));
   CHECK_EQ(pick(9), std::string("direct_m16"));
   CHECK_EQ(pick(16), std::string("direct_m16"));
-  // Past the direct tiles: the ring (the only ring tile here is mma_m8, the
-  // largest ring tile, even though direct_m16 would be larger).
-  CHECK_EQ(pick(17), std::string("mma_m8"));
-  CHECK_EQ(pick(1000), std::string("mma_m8"));
-  auto table = DispatchTable::parse("4096 4096 f16 4:mma_m8 16:direct_m8\n");
+  CHECK_EQ(pick(17), std::string("direct_m64"));
+  CHECK_EQ(pick(1000), std::string("direct_m64"));
+  auto table = DispatchTable::parse("4096 4096 f16 4:mma_m8 16:direct_m64\n");
   CHECK_OK(table);
   if (table) {
     CHECK_EQ(role(e, selectFlatGemmKernel(e, 2, &*table)),
              std::string("mma_m8"));
     CHECK_EQ(role(e, selectFlatGemmKernel(e, 16, &*table)),
-             std::string("direct_m8"));
-  }
-  // Without the GEMV, M = 1 goes to the smallest direct tile.
-  auto noGemv = loadGemm(
-      REPLACE(REPLACE(direct, R"("role": "gemv")", R"("role": "direct_m1")"),
-              R"("m1": 1)", R"("m1": 0)"));
-  if (noGemv) {
-    const EntrySpec &n = noGemv->getEntries()[0];
-    CHECK_EQ(role(n, selectFlatGemmKernel(n, 1, nullptr)),
-             std::string("direct_m1"));
+             std::string("direct_m64"));
   }
 }
 

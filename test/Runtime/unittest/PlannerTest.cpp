@@ -258,7 +258,7 @@ TEST(PlanGridLimits) {
 }
 
 TEST(PlanOtherOpsUnsupported) {
-  auto bundle = Bundle::loadMemory(R"({"format": "fd-bundle", "version": 1,
+  auto bundle = Bundle::loadMemory(R"({"format": "fd-bundle", "version": 2,
     "modules": [{ "name": "m", "chip": "sm_90", "ptx": "stub" }],
     "entries": [{ "name": "gemm", "op": "flat_gemm", "dtype": "f16",
       "n": 64, "k": 64,

@@ -7,7 +7,7 @@ const std::string &fdtest::validManifest() {
   // it).
   static const std::string text = R"json({
   "format": "fd-bundle",
-  "version": 1,
+  "version": 2,
   "producer": "hand-written test bundle",
   "modules": [
     {

@@ -71,8 +71,14 @@ struct Entry {
   int64_t n = 0, k = 0;
   bool hasBias = false;
   std::string outDtype;
-  /// Default GEMM kernel thresholds (docs/bundle.md, "Flat GEMM dispatch").
-  int64_t m1 = 1, m2 = 32;
+  /// The default dispatch on M (docs/bundle.md, "Variant selection"): use
+  /// `kernel` (a role) for M <= maxM; the last rule's kernel for every
+  /// larger M (its maxM may be absent).
+  struct DispatchRule {
+    std::optional<int64_t> maxM;
+    std::string kernel;
+  };
+  std::vector<DispatchRule> dispatch;
 };
 
 struct Bundle {

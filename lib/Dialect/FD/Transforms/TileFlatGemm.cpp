@@ -25,6 +25,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::fd {
 #define GEN_PASS_DEF_FDTILEFLATGEMM
@@ -65,11 +66,16 @@ constexpr int64_t kMaxStages = 32;
 constexpr int64_t kMaxTileK = 4096;
 constexpr int64_t kMaxTileN = 1024;
 constexpr int64_t kMaxPadM = 256;
+/// The largest ring tile of the default dispatch (defaultRules): on the
+/// H200 mma_m32 was the fastest kernel from M = 17 to 64, ahead of
+/// mma_m64 and direct_m64 (docs/perf.md, session 9).
+constexpr int64_t kDefaultMaxTile = 32;
 
-/// One kernel of the dispatch: used for M <= maxM (the last one for every
-/// larger M).
+/// One kernel of the host dispatch: used for lo < M <= hi; hi = 0: never
+/// (a kernel only dispatch tables reach). The last one of a chain takes
+/// every M the others do not.
 struct Choice {
-  std::optional<int64_t> maxM;
+  int64_t lo = 0, hi = 0;
   DictionaryAttr kernel;
 };
 
@@ -112,6 +118,14 @@ SmallVector<int64_t> sortedUnique(ArrayRef<int64_t> values,
 struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   using Base::Base;
 
+  /// One parsed `dispatch` rule: `kernel` (a role) for M <= maxM; no maxM:
+  /// every M past the rules before.
+  struct Rule {
+    std::optional<int64_t> maxM;
+    std::string kernel;
+  };
+  SmallVector<Rule> rules;
+
   void runOnOperation() override {
     if (failed(checkOptions()))
       return signalPassFailure();
@@ -123,8 +137,10 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     });
     for (FlatGemmOp op : ops) {
       SmallVector<Choice> choices;
-      if (failed(choose(op, choices)))
+      SmallVector<Rule> used;
+      if (failed(choose(op, choices, used)))
         return signalPassFailure();
+      recordDispatch(op, used);
       emitDispatch(op, choices);
     }
   }
@@ -149,16 +165,13 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         failed(range("gemv-warps", gemvWarps, 1, 32)) ||
         failed(range("gemv-unroll", gemvUnroll, 1, 16)) ||
         failed(range("direct-split-k", directSplitK, 0, 32, " (0: auto)")) ||
-        failed(range("direct-unroll", directUnroll, 1, 16)) ||
-        failed(range("m1", m1, 0, fdb::kMaxCount)) ||
-        failed(range("m2", m2, 0, fdb::kMaxCount)))
+        failed(range("direct-unroll", directUnroll, 1, 16)))
       return failure();
     if (tileN < 16 || tileN > kMaxTileN || tileN % 16 != 0)
       return bad("tile-n must be a multiple of 16 in [16, " + Twine(kMaxTileN) +
                  "], got " + Twine(tileN));
-    if (m2 < m1)
-      return bad("thresholds must satisfy 0 <= m1 <= m2, got m1 = " +
-                 Twine(m1) + ", m2 = " + Twine(m2));
+    if (failed(parseDispatch()))
+      return failure();
     for (int64_t p : padM)
       if (p < 8 || p > kMaxPadM || p % 8 != 0)
         return bad("pad-m value " + Twine(p) + " must be a multiple of 8 in "
@@ -168,6 +181,60 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         return bad("direct-pad-m value " + Twine(p) +
                    " must be 8, 16, 32 or 64");
     return success();
+  }
+
+  /// The `dispatch` rules, parsed: "<maxM>:<kernel>" in increasing maxM,
+  /// the last one possibly a bare "<kernel>". Whether each kernel is one
+  /// this pass emits is checked per op (choose).
+  LogicalResult parseDispatch() {
+    auto bad = [&](const Twine &msg) {
+      return getOperation().emitError() << "fd-tile-flat-gemm: dispatch: "
+                                        << msg;
+    };
+    rules.clear();
+    for (size_t i = 0; i < dispatch.size(); ++i) {
+      StringRef item = StringRef(dispatch[i]).trim();
+      auto [bound, kernel] = item.split(':');
+      Rule r;
+      if (kernel.empty() && !item.contains(':')) {
+        kernel = bound;
+        if (i + 1 != dispatch.size())
+          return bad("only the last rule may omit its <maxM>: got '" + item +
+                     "' before others");
+      } else {
+        int64_t maxM = 0;
+        if (bound.getAsInteger(10, maxM) || maxM < 1 ||
+            maxM > fdb::kMaxCount)
+          return bad("'" + item + "': <maxM> must be an integer in [1, " +
+                     Twine(fdb::kMaxCount) + "]");
+        if (!rules.empty() && rules.back().maxM && *rules.back().maxM >= maxM)
+          return bad("'" + item + "': bounds must increase (the rule before "
+                     "ends at " + Twine(*rules.back().maxM) + ")");
+        r.maxM = maxM;
+      }
+      if (!fdb::gemm_kernel::isGemmKernel(kernel))
+        return bad("'" + item + "': unknown kernel '" + kernel +
+                   "' (expected gemv, mma_m<P> or direct_m<P>)");
+      r.kernel = kernel.str();
+      rules.push_back(std::move(r));
+    }
+    return success();
+  }
+
+  /// The default dispatch without a `dispatch` option: the ring tiles with
+  /// P <= kDefaultMaxTile in increasing order, each for M <= P, the last
+  /// one for every larger M; the smallest ring tile if none is that small.
+  SmallVector<Rule> defaultRules(ArrayRef<int64_t> pads) const {
+    SmallVector<Rule> out;
+    for (int64_t p : pads)
+      if (p <= kDefaultMaxTile)
+        out.push_back({p, (fdb::gemm_kernel::kMmaPrefix + Twine(p)).str()});
+    if (out.empty())
+      out.push_back(
+          {std::nullopt,
+           (fdb::gemm_kernel::kMmaPrefix + Twine(pads.front())).str()});
+    out.back().maxM = std::nullopt;
+    return out;
   }
 
   SmallVector<int64_t> getPadM() const {
@@ -318,13 +385,13 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return success();
   }
 
-  /// The kernels of \p op in dispatch order: the GEMV for M <= m1, the
-  /// direct tiles in increasing order, then the tensor-core chain (the
-  /// smallest tile that holds M up to m2, the largest one beyond). The
-  /// tensor-core chain after the direct tiles stays whole (its small tiles
-  /// are then only reached through the runtime's dispatch tables), so every
-  /// variant becomes a kernel of the bundle.
-  LogicalResult choose(FlatGemmOp op, SmallVectorImpl<Choice> &choices) const {
+  /// Every kernel of \p op (GEMV, direct tiles, ring tiles, in that order:
+  /// the bundle lists them so) with the range of M its rule (`dispatch`, or
+  /// defaultRules) gives it; a kernel no rule names gets none (`M <= 0`,
+  /// which never holds inside the M > 0 branch): reached only through the
+  /// runtime's dispatch tables, but a kernel of the bundle all the same.
+  LogicalResult choose(FlatGemmOp op, SmallVectorImpl<Choice> &choices,
+                       SmallVectorImpl<Rule> &used) const {
     auto wType = cast<MemRefType>(op.getW().getType());
     GemmShape shape{wType.getDimSize(0), wType.getDimSize(1)};
     SmallVector<int64_t> pads = getPadM();
@@ -335,17 +402,45 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (failed(checkDirect(op, shape, getDirectPadM(), directs)))
       return failure();
     Builder b(op.getContext());
-    if (gemv && m1 > 0)
-      choices.push_back(
-          {int64_t(m1), describe(b, GemvTiling{gemvWarps, gemvUnroll})});
+    // Every kernel by its role, in the order the bundle lists them.
+    SmallVector<std::pair<std::string, DictionaryAttr>> kernels;
+    if (gemv)
+      kernels.push_back({std::string(fdb::gemm_kernel::kGemv),
+                         describe(b, GemvTiling{gemvWarps, gemvUnroll})});
     for (const DirectTiling &t : directs)
-      choices.push_back({t.mTile, describe(b, t)});
-    for (const MmaTiling &t : mma) {
-      if (&t == &mma.back() || t.mTile > m2) {
-        choices.push_back({std::nullopt, describe(b, mma.back())});
-        break;
+      kernels.push_back(
+          {(fdb::gemm_kernel::kDirectPrefix + Twine(t.mTile)).str(),
+           describe(b, t)});
+    for (const MmaTiling &t : mma)
+      kernels.push_back({(fdb::gemm_kernel::kMmaPrefix + Twine(t.mTile)).str(),
+                         describe(b, t)});
+    used.assign(rules.begin(), rules.end());
+    if (used.empty())
+      used = defaultRules(pads);
+    llvm::StringSet<> inRules;
+    for (const Rule &r : used) {
+      auto it = llvm::find_if(kernels, [&](auto &k) { return k.first == r.kernel; });
+      if (it == kernels.end()) {
+        std::string have;
+        for (auto &k : kernels)
+          have += (have.empty() ? "" : ", ") + k.first;
+        return op.emitOpError()
+               << "fd-tile-flat-gemm: dispatch names the kernel '" << r.kernel
+               << "', which the options do not emit (kernels: " << have << ")";
       }
-      choices.push_back({t.mTile, describe(b, t)});
+      if (!inRules.insert(r.kernel).second)
+        return op.emitOpError() << "fd-tile-flat-gemm: dispatch names the "
+                                   "kernel '"
+                                << r.kernel << "' twice";
+    }
+    for (auto &[role, kernel] : kernels) {
+      Choice c{0, 0, kernel};
+      for (size_t i = 0; i < used.size(); ++i)
+        if (used[i].kernel == role) {
+          c.lo = i == 0 ? 0 : *used[i - 1].maxM;
+          c.hi = i + 1 == used.size() ? INT64_MAX : *used[i].maxM;
+        }
+      choices.push_back(c);
     }
     return success();
   }
@@ -354,7 +449,6 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   /// the chain `if (M <= maxM) kernel else ...`, one described copy of op
   /// per kernel.
   void emitDispatch(FlatGemmOp op, ArrayRef<Choice> choices) const {
-    recordDispatch(op);
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value rows = memref::DimOp::create(b, loc, op.getX(), 0);
@@ -365,34 +459,54 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     auto nonEmpty =
         scf::IfOp::create(b, loc, compare(arith::CmpIPredicate::ugt, 0), false);
     b.setInsertionPointToStart(&nonEmpty.getThenRegion().front());
-    for (const Choice &c : choices) {
-      Block *rest = nullptr;
-      if (c.maxM) {
-        auto ifOp = scf::IfOp::create(
-            b, loc, compare(arith::CmpIPredicate::ule, *c.maxM), true);
-        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        rest = &ifOp.getElseRegion().front();
-      }
-      b.clone(*op)->setAttr(kKernelAttr, c.kernel);
-      if (!rest)
+    // lo < M <= hi, without the tests that hold anyway (M > 0, M <= max).
+    auto inRange = [&](const Choice &c) -> Value {
+      if (c.hi == 0)
+        return compare(arith::CmpIPredicate::ule, 0);
+      Value above = c.lo > 0 ? compare(arith::CmpIPredicate::ugt, c.lo) : Value();
+      Value below =
+          c.hi < INT64_MAX ? compare(arith::CmpIPredicate::ule, c.hi) : Value();
+      if (above && below)
+        return arith::AndIOp::create(b, loc, above, below);
+      return above ? above : below;
+    };
+    for (size_t i = 0; i < choices.size(); ++i) {
+      const Choice &c = choices[i];
+      if (i + 1 == choices.size()) {
+        b.clone(*op)->setAttr(kKernelAttr, c.kernel);
         break;
-      b.setInsertionPointToStart(rest);
+      }
+      Value cond = inRange(c);
+      if (!cond) // every M: nothing after it is reached
+        cond = compare(arith::CmpIPredicate::ugt, 0);
+      auto ifOp = scf::IfOp::create(b, loc, cond, true);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      b.clone(*op)->setAttr(kKernelAttr, c.kernel);
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
     }
     op.erase();
   }
 
-  /// Records the default dispatch thresholds on the enclosing function
-  /// (fdb::ir::kDispatch) for the bundle writer, which lists them in the
-  /// entry's "dispatch" for the runtime.
-  void recordDispatch(FlatGemmOp op) const {
+  /// Records the dispatch rules on the enclosing function
+  /// (fdb::ir::kDispatch: an array of {max_m, kernel}, the last one's max_m
+  /// absent when it takes every larger M) for the bundle writer, which lists
+  /// them as the entry's "dispatch" for the runtime.
+  void recordDispatch(FlatGemmOp op, ArrayRef<Rule> used) const {
     auto fn = op->getParentOfType<FunctionOpInterface>();
     if (!fn)
       return;
     Builder b(op.getContext());
-    NamedAttribute fields[] = {
-        b.getNamedAttr(fdb::key::kM1, b.getI64IntegerAttr(m1)),
-        b.getNamedAttr(fdb::key::kM2, b.getI64IntegerAttr(m2))};
-    fn->setAttr(fdb::ir::kDispatch, b.getDictionaryAttr(fields));
+    SmallVector<Attribute> list;
+    for (const Rule &r : used) {
+      SmallVector<NamedAttribute> fields;
+      if (r.maxM)
+        fields.push_back(
+            b.getNamedAttr(fdb::key::kMaxM, b.getI64IntegerAttr(*r.maxM)));
+      fields.push_back(
+          b.getNamedAttr(fdb::key::kKernel, b.getStringAttr(r.kernel)));
+      list.push_back(b.getDictionaryAttr(fields));
+    }
+    fn->setAttr(fdb::ir::kDispatch, b.getArrayAttr(list));
   }
 };
 } // namespace

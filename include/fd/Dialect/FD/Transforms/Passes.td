@@ -79,7 +79,7 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
     computes it (`fd.flat_gemm.kernel`, see TileFlatGemm.h);
     `convert-flat-gemm-to-gpu` builds the kernels. The kernels:
 
-    - `gemv` (M <= m1): CUDA cores, `gemv-warps` outputs per CTA, one warp
+    - `gemv`: CUDA cores, `gemv-warps` outputs per CTA, one warp
       per output column n, 16-byte loads of W and x, a warp-shuffle
       reduction; no padding at all.
     - `mma` with `m_tile` P for each P in `pad-m`: y^T = W * x^T with
@@ -93,8 +93,7 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       ring would exceed 227 KB, or a K loop shorter than the ring, gets
       fewer `stages`.
     - `direct` with `m_tile` P for each P in `direct-pad-m` (8, 16, 32, 64;
-      default 16, 32, 64; with `direct`, used for M up to the largest of
-      them): the same MMAs without shared memory in the K loop, each of the
+      default 16, 32, 64): the same MMAs without shared memory in the K loop, each of the
       CTA's `split_k` warps loading its fragments straight from global
       memory, `unroll` 32-wide K steps per iteration (`direct-unroll`,
       lowered for wide tiles), register double buffering with
@@ -102,12 +101,17 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       smallest power of two giving about 1024 warps, at most 2048 of K per
       warp (P <= 32), at most 16, and halved while the registers cannot hold
       the loads in flight.
-    - M > m2 uses the largest `pad-m` variant (the large-M fallback).
-
-    The host chain tests M against each kernel in that order; the
-    tensor-core chain after the direct kernels stays whole (its small tiles
-    are then only reached through the runtime's dispatch tables), so every
-    kernel becomes one of the bundle. M = 0 runs nothing.
+    Every kernel is emitted; `dispatch` says which one each M runs by
+    default (the bundle's "dispatch" rules; the runtime's dispatch tables
+    override them per shape). The default, the ring tiles up to P = 32
+    with mma_m32 also for every larger M, is what fd-tune measured fastest
+    on the H200 from M = 1 to 64 once the ring was swizzled (docs/perf.md,
+    sessions 8 and 9): mma_m8 beats the GEMV at M = 1, mma_m16 beats
+    direct_m16, and mma_m32 beats direct_m32/m64 and mma_m64 up to M = 64.
+    The host chain tests M against each rule in order; kernels no rule
+    names follow behind a condition that never holds (M <= 0 inside the
+    M > 0 branch), so they too become kernels of the bundle, reached only
+    through dispatch tables. M = 0 runs nothing.
 
     ```mlir
     fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>)
@@ -155,15 +159,16 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "GEMV: warps (output columns) per CTA">,
     Option<"gemvUnroll", "gemv-unroll", "int64_t", /*default=*/"4",
            "GEMV: 16-byte W loads in flight per lane">,
-    Option<"m1", "m1", "int64_t", /*default=*/"1",
-           "Largest M that uses the GEMV variant">,
-    Option<"m2", "m2", "int64_t", /*default=*/"32",
-           "Largest M that uses the smallest fitting tensor-core variant; "
-           "larger M uses the largest pad-m variant">,
+    ListOption<"dispatch", "dispatch", "std::string",
+               "The default dispatch on M: rules <maxM>:<kernel> in "
+               "increasing maxM (1..2147483647), the last may be a bare "
+               "<kernel>; M uses the first rule with M <= maxM, a larger M "
+               "the last rule's kernel. Kernels: gemv, mma_m<P>, direct_m<P> "
+               "of this pass's options. Default: the ring tiles mma_m<P> "
+               "with P <= 32, each for M <= P, the last one beyond">,
     Option<"direct", "direct", "bool", /*default=*/"true",
            "Also emit the register-direct tensor-core variants direct_mP "
-           "(no shared-memory ring) and use them for M up to the largest "
-           "direct-pad-m">,
+           "(no shared-memory ring), for dispatch rules and tables">,
     ListOption<"directPadM", "direct-pad-m", "int64_t",
                "Batch rows per CTA of each direct variant (8, 16, 32 or 64; "
                "default 16,32,64: direct_m8 measured slower, docs/perf.md)">,
