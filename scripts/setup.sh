@@ -21,6 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build=${FD_BUILD_DIR:-build}
+# Assertions stay on in fd's own code (FD_ENABLE_ASSERTIONS), so that the
+# lit suite, which runs this build, fires them (issue 16).
 cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
+  -DFD_ENABLE_ASSERTIONS=ON \
   -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir >/dev/null
 echo "setup: configured $build"

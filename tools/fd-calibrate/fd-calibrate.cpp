@@ -17,34 +17,26 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibration.h"
+
 #include "fd/Bundle/Schema.h"
 
-#include <algorithm>
 #include <cerrno>
-#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include <sys/stat.h>
 
+using namespace fd::calibrate;
+
 namespace {
 
-/// The largest |phi|, |threshold| and |score| the unified-max kernels hold
-/// in f32 (fd-compile and the runtime refuse larger ones).
+/// The largest |phi| and |threshold| the unified-max kernels hold in f32.
 constexpr double kF32Max = fdb::kMaxUnifiedMaxValue;
-
-/// \p x as %g writes it, for messages.
-std::string show(double x) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", x);
-  return text;
-}
 
 [[noreturn]] void fail(const std::string &message) {
   std::fprintf(stderr, "fd-calibrate: error: %s\n", message.c_str());
@@ -73,15 +65,7 @@ bool parseDouble(const std::string &text, double &out) {
   return errno == 0 && end && *end == 0 && std::isfinite(out);
 }
 
-/// The row maxima of the samples, with what was read.
-struct Samples {
-  double scale = 0;
-  long headDim = 0;
-  std::vector<double> rowMax;
-  long scores = 0;
-};
-
-Samples readSamples(const std::string &path) {
+Samples readSamplesFile(const std::string &path) {
   // A device or FIFO (/dev/zero) would be read as one endless line.
   struct stat info;
   if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
@@ -90,102 +74,9 @@ Samples readSamples(const std::string &path) {
   if (!in)
     fail("cannot open samples file '" + path + "': " + std::strerror(errno));
   Samples s;
-  std::string line;
-  long lineNo = 0;
-  std::vector<double> q;
-  double current = -INFINITY; // largest score of the open q row
-  bool open = false;
-  auto where = [&] { return path + ":" + std::to_string(lineNo) + ": "; };
-  auto closeRow = [&] {
-    if (open && std::isfinite(current))
-      s.rowMax.push_back(current);
-    open = false;
-    current = -INFINITY;
-  };
-  auto numbers = [&](std::istringstream &words, const char *what) {
-    std::vector<double> xs;
-    std::string w;
-    while (words >> w) {
-      double x;
-      if (!parseDouble(w, x))
-        fail(where() + "'" + w + "' in a " + what +
-             " line is not a finite number");
-      xs.push_back(x);
-    }
-    return xs;
-  };
-  bool sawHeader = false;
-  while (std::getline(in, line)) {
-    ++lineNo;
-    std::istringstream words(line);
-    std::string key;
-    if (!(words >> key) || key[0] == '#')
-      continue;
-    if (!sawHeader) {
-      std::string version;
-      if (key != "fd-calibrate-samples" || !(words >> version) ||
-          version != "1")
-        fail(where() + "expected the header 'fd-calibrate-samples 1'");
-      sawHeader = true;
-      continue;
-    }
-    if (key == "scale") {
-      std::vector<double> xs = numbers(words, "scale");
-      if (xs.size() != 1 || xs[0] <= 0)
-        fail(where() + "'scale' takes one positive number");
-      s.scale = xs[0];
-    } else if (key == "head_dim") {
-      std::vector<double> xs = numbers(words, "head_dim");
-      if (xs.size() != 1 || xs[0] < 1 || xs[0] != std::floor(xs[0]))
-        fail(where() + "'head_dim' takes one positive integer");
-      s.headDim = long(xs[0]);
-    } else if (key == "q") {
-      if (s.headDim == 0 || s.scale == 0)
-        fail(where() + "'q' needs 'scale' and 'head_dim' first");
-      closeRow();
-      q = numbers(words, "q");
-      if (long(q.size()) != s.headDim)
-        fail(where() + "'q' has " + std::to_string(q.size()) +
-             " values, head_dim is " + std::to_string(s.headDim));
-      open = true;
-    } else if (key == "k") {
-      if (!open)
-        fail(where() + "'k' before any 'q' (each 'k' is a key of the last "
-                       "'q')");
-      std::vector<double> k = numbers(words, "k");
-      if (long(k.size()) != s.headDim)
-        fail(where() + "'k' has " + std::to_string(k.size()) +
-             " values, head_dim is " + std::to_string(s.headDim));
-      double dot = 0;
-      for (long i = 0; i < s.headDim; ++i)
-        dot += q[size_t(i)] * k[size_t(i)];
-      double score = dot * s.scale;
-      if (!std::isfinite(score) || std::fabs(score) > kF32Max)
-        fail(where() + "the score scale * q.k = " + show(score) +
-             " is outside the f32 range the kernels compute in");
-      current = std::max(current, score);
-      ++s.scores;
-    } else if (key == "s") {
-      closeRow();
-      std::vector<double> xs = numbers(words, "s");
-      if (xs.empty())
-        fail(where() + "'s' needs at least one score");
-      for (double x : xs)
-        if (std::fabs(x) > kF32Max)
-          fail(where() + "score " + show(x) +
-               " is outside the f32 range the kernels compute in");
-      s.rowMax.push_back(*std::max_element(xs.begin(), xs.end()));
-      s.scores += long(xs.size());
-    } else {
-      fail(where() + "unknown record '" + key +
-           "' (expected scale, head_dim, q, k or s)");
-    }
-  }
-  if (!sawHeader)
-    fail(path + ": empty file (expected the header 'fd-calibrate-samples 1')");
-  closeRow();
-  if (s.rowMax.empty())
-    fail(path + ": no score rows ('q' with at least one 'k', or 's')");
+  std::string error;
+  if (!readSamples(in, path, s, error))
+    fail(error);
   return s;
 }
 
@@ -234,48 +125,17 @@ int main(int argc, char **argv) {
     fail("no samples file given");
   }
 
-  Samples s = readSamples(input);
-  // Largest |s - phi| the f32 kernels survive for maxLen tokens: the sum
-  // (<= maxLen e^T) and the V-weighted sum (<= maxLen e^T 65504, f16's
-  // largest value) stay below FLT_MAX, and e^-T times the smallest normal
-  // f16 stays a normal f32. Two units of margin.
-  double safe =
-      std::log(double(FLT_MAX)) - std::log(maxLen) - std::log(65504.0) - 2.0;
-  if (safe <= 1)
-    fail("--max-len " + std::to_string(long(maxLen)) +
-         " leaves no safe threshold");
+  Samples s = readSamplesFile(input);
   bool userThreshold = threshold > 0;
-  if (!userThreshold)
-    threshold = safe;
-
-  std::vector<double> m = s.rowMax;
-  std::sort(m.begin(), m.end());
-  double lo = m.front(), hi = m.back(), median = m[m.size() / 2];
-  double phi;
-  size_t covered;
-  if (hi - lo <= 2 * threshold) {
-    phi = 0.5 * (lo + hi);
-    covered = m.size();
-  } else {
-    // The window [x, x + 2T] holding the most row maxima.
-    size_t best = 0, bestStart = 0, j = 0;
-    for (size_t i = 0; i < m.size(); ++i) {
-      while (j < m.size() && m[j] <= m[i] + 2 * threshold)
-        ++j;
-      if (j - i > best) {
-        best = j - i;
-        bestStart = i;
-      }
-    }
-    phi = m[bestStart] + threshold;
-    covered = best;
-  }
-  double fallbackRate = 1.0 - double(covered) / double(m.size());
-  // Row maxima near FLT_MAX can put phi = max + threshold past it: the
-  // kernels would hold an infinite phi, and JSON has no inf.
-  if (!std::isfinite(phi) || std::fabs(phi) > kF32Max)
-    fail("phi " + show(phi) + " (from row maxima up to " + show(hi) +
-         ") is beyond the f32 range (" + show(kF32Max) + ")");
+  Calibration c;
+  std::string error;
+  if (!calibrate(s, maxLen, threshold, c, error))
+    fail(error);
+  threshold = c.threshold;
+  double phi = c.phi, lo = c.lo, median = c.median, hi = c.hi,
+         safe = c.safe, fallbackRate = c.fallbackRate;
+  size_t covered = c.covered;
+  const std::vector<double> &m = s.rowMax;
 
   std::printf("fd-calibrate: %zu score rows (%ld scores) from %s\n", m.size(),
               s.scores, input.c_str());
