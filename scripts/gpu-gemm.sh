@@ -22,7 +22,7 @@ done > "$out/check-alt.log" 2>&1
 grep -c PASSED "$out/check-alt.log"; grep -E "FAIL|rror" "$out/check-alt.log" | head -5
 t0=$SECONDS
 timeout 40 build-dev/bin/fd-tune "$bundle" --bench --json "$out/bench.json" > "$out/bench.log" 2>&1; echo "bench rc=$? $((SECONDS-t0))s"
-timeout 25 build-dev/bin/fd-tune "$bundle" --bench --flush memset --m 1,8,16 --reps 20 > "$out/bench-memset.log" 2>&1; echo "bench memset rc=$?"
+timeout 25 build-dev/bin/fd-tune "$bundle" --bench --flush write --m 1,8,16 --reps 20 > "$out/bench-memset.log" 2>&1; echo "bench memset rc=$?"
 for alt in "${@:3}"; do
   timeout 20 build-dev/bin/fd-tune "$alt" --bench --m 1,2,4,8,16,32,64 --reps 15 2>&1 | sed "s|^|$(basename $alt) |"
 done > "$out/ab.log" 2>&1

@@ -43,6 +43,12 @@ if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 
+# The GPU-host tools build only where the CUDA toolkit is (fd-bench also
+# needs its compiler); their argument tests say `REQUIRES: fd-bench` etc.
+for tool in ("fd-bench", "fd-tune"):
+    if os.path.exists(os.path.join(config.fd_tools_dir, tool)):
+        config.available_features.add(tool)
+
 # GPU tests say `REQUIRES: gpu`. Without a usable GPU lit reports them as
 # UNSUPPORTED (skipped, and counted as such), never as passed.
 def find_gpu():

@@ -7,11 +7,8 @@
 // of many runs with the L2 flushed, in µs, GB/s and multiples of the
 // read-bandwidth floor measured in the same run (../shared/MEASURING.md).
 //
-//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [--cases
-//   required|tune|unified-max|dispatch|gqa|ragged]
-//            [--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]] [--runs N] [--json out.json] [--no-torch]
-//            [--no-ref] [--commit C] [--ctas-per-sm N,N,...] [--min-chunk N]
-//            [--flush read|write] [--floor-sweep] [--back-to-back]
+//   fd-bench --bundle a.fdb [--bundle b.fdb ...] [options]   (--help lists
+//   every option with its default; fd::harness::CommandLine parses them)
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
 // by side; each is labelled by its file name. --ctas-per-sm re-plans each
@@ -27,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fd/Harness/AttentionProblem.h"
+#include "fd/Harness/CommandLine.h"
 #include "fd/Harness/Timing.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
@@ -39,6 +37,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -309,87 +308,74 @@ int main(int argc, char **argv) {
   // --variant-table: plan with a table (what the runtime would then choose).
   std::string writeTablePath, readTablePath;
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
-  int runs = 50;
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   int64_t minChunk = 0;           // 0: each bundle's own policy
   FlushMode flush = FlushMode::Read;
-  bool torch = true, withRef = true, floorSweep = false, backToBack = false;
-  auto usage = [] {
-    std::fprintf(stderr,
-                 "usage: fd-bench --bundle a.fdb [--bundle b.fdb ...] "
-                 "[--cases required|tune|unified-max|dispatch|gqa|ragged|paged] "
-                 "[--case B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN][,nhd|hnd]] "
-                 "[--runs N] "
-                 "[--json out.json] [--no-torch] [--no-ref] [--commit C] "
-                 "[--torch-script path] [--flush read|write] [--floor-sweep] "
-                 "[--back-to-back] [--write-variant-table out.txt] "
-                 "[--variant-table in.txt]\n");
-    return 2;
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char * {
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
-    const char *v = nullptr;
-    if (arg == "--no-torch")
-      torch = false;
-    else if (arg == "--floor-sweep")
-      floorSweep = true;
-    else if (arg == "--back-to-back")
-      backToBack = true;
-    else if (arg == "--no-ref")
-      withRef = false;
-    else if ((arg == "--bundle" || arg == "--json" || arg == "--cases" ||
-              arg == "--case" || arg == "--runs" || arg == "--commit" ||
-              arg == "--torch-script" || arg == "--ctas-per-sm" ||
-              arg == "--min-chunk" || arg == "--flush" ||
-              arg == "--write-variant-table" || arg == "--variant-table") &&
-             !(v = value()))
-      return usage();
-    else if (arg == "--write-variant-table")
-      writeTablePath = v;
-    else if (arg == "--variant-table")
-      readTablePath = v;
-    else if (arg == "--bundle")
-      bundlePaths.push_back(v);
-    else if (arg == "--json")
-      jsonPath = v;
-    else if (arg == "--commit")
-      commit = v;
-    else if (arg == "--torch-script")
-      script = v;
-    else if (arg == "--runs")
-      runs = std::max(1, std::atoi(v));
-    else if (arg == "--cases")
-      casesName = v;
-    else if (arg == "--flush") {
-      if (std::string(v) == "read")
-        flush = FlushMode::Read;
-      else if (std::string(v) == "write")
-        flush = FlushMode::Write;
-      else {
-        std::fprintf(stderr, "fd-bench: bad --flush '%s' (read or write)\n", v);
-        return 2;
-      }
-    } else if (arg == "--min-chunk") {
-      minChunk = std::atoll(v);
-      if (minChunk < 1) {
-        std::fprintf(stderr, "fd-bench: bad --min-chunk '%s'\n", v);
-        return 2;
-      }
-    } else if (arg == "--ctas-per-sm") {
-      for (const char *p = v; *p;) {
-        char *end = nullptr;
-        long long n = std::strtoll(p, &end, 10);
-        if (end == p || n < 1) {
-          std::fprintf(stderr, "fd-bench: bad --ctas-per-sm '%s'\n", v);
-          return 2;
-        }
-        ctasSweep.push_back(n);
-        p = *end == ',' ? end + 1 : end;
-      }
-    } else if (arg == "--case") {
+  bool noTorch = false, noRef = false, floorSweep = false, backToBack = false;
+  int64_t runs64 = 50;
+  std::string flushName = "read", ctasList;
+  std::vector<std::string> caseSpecs;
+  harness::CommandLine cl(
+      "fd-bench", "--bundle a.fdb [--bundle b.fdb ...] [options]",
+      "Times fd's decode attention (each launch variant of each bundle), the "
+      "kernels-ref baselines and torch SDPA's flash and cuDNN backends, one "
+      "launch after an L2 flush, median of --runs; floors from the 2 GiB read "
+      "bandwidth measured in the same run.");
+  cl.list("--bundle", "FILE", bundlePaths, "a bundle to time (fd-compile)");
+  cl.choice("--cases", casesName,
+            {"required", "tune", "unified-max", "dispatch", "gqa", "ragged",
+             "paged"},
+            "a built-in case list (used when no --case is given)");
+  cl.list("--case", "B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN][,nhd|hnd]",
+          caseSpecs,
+          "one case: batch, query and KV heads, length (ragged: lengths "
+          "uniform in [1, L]), head dim (128), dtype (f16), page size N, K/V "
+          "layout");
+  cl.integer("--runs", runs64, 1, 100000, "timed launches per case");
+  cl.text("--json", "FILE", jsonPath, "write the results as JSON");
+  cl.text("--commit", "C", commit, "the commit recorded in the results");
+  cl.flag("--no-torch", noTorch, "skip the torch SDPA peers");
+  cl.flag("--no-ref", noRef, "skip the kernels-ref baselines");
+  cl.text("--torch-script", "FILE", script, "the torch peer script");
+  cl.choice("--flush", flushName, {"read", "write"},
+            "how the L2 is emptied before each launch: reading or writing "
+            "512 MiB");
+  cl.text("--ctas-per-sm", "N[,N...]", ctasList,
+          "re-plan each bundle's entries with these CTAs-per-SM split "
+          "targets; none: each bundle's own policy");
+  cl.integer("--min-chunk", minChunk, 1, INT32_MAX,
+             "re-plan with this smallest split in tokens; 0: each bundle's "
+             "own policy");
+  cl.flag("--floor-sweep", floorSweep,
+          "time streaming reads of 2-256 MB and an empty launch (no bundle "
+          "needed)");
+  cl.flag("--back-to-back", backToBack,
+          "time fd's launches back to back over cold copies, as a decode "
+          "step runs them");
+  cl.text("--write-variant-table", "FILE", writeTablePath,
+          "write the fastest variant of the first bundle per case (the "
+          "runtime's variant table)");
+  cl.text("--variant-table", "FILE", readTablePath,
+          "plan with this variant table");
+  if (std::optional<int> exit = cl.parse(argc, argv))
+    return *exit;
+  bool torch = !noTorch, withRef = !noRef;
+  int runs = int(runs64);
+  flush = flushName == "write" ? FlushMode::Write : FlushMode::Read;
+  auto usage = [&] { return cl.error("give --bundle (or --floor-sweep)"); };
+  for (const char *p = ctasList.c_str(); *p;) {
+    char *end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(p, &end, 10);
+    if (end == p || errno != 0 || n < 1 || n > 64 || (*end && *end != ','))
+      return cl.error("--ctas-per-sm: '" + ctasList +
+                      "' is not a list of integers in [1, 64]");
+    ctasSweep.push_back(n);
+    p = *end == ',' ? end + 1 : end;
+  }
+  for (const std::string &spec : caseSpecs) {
+    const char *v = spec.c_str();
+
       // B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]]
       Case c{};
       std::vector<std::string> f;
@@ -448,8 +434,6 @@ int main(int argc, char **argv) {
       }
       c.batch = b, c.hq = hq, c.hkv = hkv, c.len = l, c.d = d;
       cases.push_back(c);
-    } else
-      return usage();
   }
   if (bundlePaths.empty() && !floorSweep)
     return usage();

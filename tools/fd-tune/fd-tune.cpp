@@ -25,6 +25,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fd/Harness/CommandLine.h"
+#ifdef FD_TUNE_HAS_HARNESS
+#include "fd/Harness/Timing.h"
+#endif
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Cublas.h"
@@ -37,6 +41,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -49,13 +54,14 @@
 #include <vector>
 
 using namespace fd::rt;
+namespace harness = fd::harness;
 
 namespace {
 
-/// Read bandwidth the weight-bytes floor is computed with: a 2 GiB f16 sum
-/// reads at ~3.0 TB/s on the H100 here (../shared/MEASURING.md, outside
-/// the repository). Overridable.
-double floorBandwidth = 3.0e12;
+/// Read bandwidth (bytes/s) the weight-bytes floors are computed with:
+/// measured at start-up (a 2 GiB streaming read, fd::harness::Timer, as
+/// fd-bench does) or given with --floor-bw.
+double floorBandwidth = 0;
 
 #define CUDA_CHECK(expr)                                                       \
   do {                                                                         \
@@ -365,25 +371,40 @@ struct Timer {
   }
 };
 
-std::vector<int64_t> parseList(const std::string &s) {
-  std::vector<int64_t> out;
+/// "1-16,24,32": M values, each in [1, 65536]; false on anything else.
+bool parseList(const std::string &s, std::vector<int64_t> &out) {
+  out.clear();
+  auto num = [](const std::string &t, int64_t &v) {
+    char *end = nullptr;
+    errno = 0;
+    long long x = std::strtoll(t.c_str(), &end, 10);
+    if (t.empty() || errno || *end || x < 1 || x > 65536)
+      return false;
+    v = x;
+    return true;
+  };
   size_t pos = 0;
-  while (pos < s.size()) {
+  while (pos <= s.size()) {
     size_t comma = s.find(',', pos);
     std::string item = s.substr(pos, comma - pos);
     size_t dash = item.find('-');
+    int64_t lo, hi;
     if (dash != std::string::npos) {
-      for (int64_t v = std::atoll(item.c_str());
-           v <= std::atoll(item.c_str() + dash + 1); ++v)
-        out.push_back(v);
+      if (!num(item.substr(0, dash), lo) || !num(item.substr(dash + 1), hi) ||
+          hi < lo)
+        return false;
+    } else if (!num(item, lo)) {
+      return false;
     } else {
-      out.push_back(std::atoll(item.c_str()));
+      hi = lo;
     }
+    for (int64_t v = lo; v <= hi; ++v)
+      out.push_back(v);
     if (comma == std::string::npos)
       break;
     pos = comma + 1;
   }
-  return out;
+  return !out.empty();
 }
 
 void runBench(const BoundEntry &bound, const DispatchTable *table,
@@ -540,68 +561,52 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
   return rules;
 }
 
-int usage() {
-  std::fprintf(stderr, "usage: fd-tune BUNDLE (--check | --bench | --layer | "
-                       "-o TABLE) "
-                       "[--table TABLE] [--entry NAME] [--m LIST] [--max-m N] "
-                       "[--reps N] [--json FILE] [--flush read|memset] "
-                       "[--floor-bw BYTES_PER_S]\n");
-  return 2;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
   std::string bundlePath, tablePath, outTable, jsonPath, entryName,
-      mList = "1-16,24,32,48,64";
+      mList = "1-16,24,32,48,64", flushName = "read";
   bool doCheck = false, doBench = false, doLayer = false;
-  int64_t maxM = 128;
-  int reps = 30;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "fd-tune: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--check")
-      doCheck = true;
-    else if (a == "--bench")
-      doBench = true;
-    else if (a == "--layer")
-      doLayer = true;
-    else if (a == "-o")
-      outTable = value();
-    else if (a == "--table")
-      tablePath = value();
-    else if (a == "--entry")
-      entryName = value();
-    else if (a == "--m")
-      mList = value();
-    else if (a == "--max-m")
-      maxM = std::atoll(value().c_str());
-    else if (a == "--reps")
-      reps = std::atoi(value().c_str());
-    else if (a == "--json")
-      jsonPath = value();
-    else if (a == "--flush") {
-      std::string f = value();
-      if (f != "read" && f != "memset")
-        return usage();
-      flushMode = f == "read" ? Flush::Read : Flush::Memset;
-    } else if (a == "--floor-bw")
-      floorBandwidth = std::atof(value().c_str());
-    else if (!a.empty() && a[0] == '-')
-      return usage();
-    else
-      bundlePath = a;
-  }
-  if (bundlePath.empty() ||
-      (!doCheck && !doBench && !doLayer && outTable.empty()) || maxM < 1 ||
-      reps < 1)
-    return usage();
+  int64_t maxM = 128, reps64 = 30;
+  double floorGBps = 0;
+  harness::CommandLine cl(
+      "fd-tune", "BUNDLE (--check | --bench | --layer | -o TABLE) [options]",
+      "Checks, times and tunes the flat GEMM kernels of a bundle: every "
+      "kernel and the dispatched one against an fp64 reference (eagerly and "
+      "from a CUDA graph), median us after an L2 flush, the decode layer's "
+      "GEMMs back to back, and the dispatch table the runtime reads. Floors "
+      "are the weight bytes over the 2 GiB read bandwidth measured in the "
+      "same run.");
+  cl.positional("BUNDLE", bundlePath, "the bundle (fd-compile)");
+  cl.flag("--check", doCheck, "check every kernel and M against fp64");
+  cl.flag("--bench", doBench, "time every kernel and the dispatched one");
+  cl.flag("--layer", doLayer,
+          "time each dtype's entries back to back, PDL off and on");
+  cl.text("-o", "TABLE", outTable,
+          "time every kernel for M = 1..--max-m and write the dispatch table");
+  cl.text("--table", "TABLE", tablePath, "dispatch with this table");
+  cl.text("--entry", "NAME", entryName, "only this entry; none: every flat_gemm entry");
+  cl.text("--m", "LIST", mList, "M values for --bench / --layer (a-b ranges)");
+  cl.integer("--max-m", maxM, 1, 65536, "largest M for -o");
+  cl.integer("--reps", reps64, 1, 100000, "timed launches per point");
+  cl.text("--json", "FILE", jsonPath, "write --bench's results as JSON");
+  cl.choice("--flush", flushName, {"read", "write"},
+            "how the L2 is emptied before each launch: reading the largest "
+            "entry's weights (256 MB) or writing 256 MB (a memset)");
+  cl.number("--floor-bw", floorGBps, 1, 1e6,
+            "the read bandwidth of the floors in GB/s", "measured");
+  if (std::optional<int> exit = cl.parse(argc, argv))
+    return *exit;
+  int reps = int(reps64);
+  flushMode = flushName == "read" ? Flush::Read : Flush::Memset;
+  std::vector<int64_t> ms;
+  if (!parseList(mList, ms))
+    return cl.error("--m: '" + mList +
+                    "' is not a list of M values or ranges in [1, 65536]");
+  if (bundlePath.empty())
+    return cl.error("no bundle given");
+  if (!doCheck && !doBench && !doLayer && outTable.empty())
+    return cl.error("give --check, --bench, --layer or -o TABLE");
 
   auto bundle = check(Bundle::loadFile(bundlePath), "loading the bundle");
   std::optional<DispatchTable> table;
@@ -629,6 +634,27 @@ int main(int argc, char **argv) {
     return 2;
   }
   const DispatchTable *tablePtr = table ? &*table : nullptr;
+
+  // The floors' bandwidth: measured here, as fd-bench does, unless given.
+  if (floorGBps > 0) {
+    floorBandwidth = floorGBps * 1e9;
+  } else if (doBench || doLayer || !outTable.empty()) {
+#ifdef FD_TUNE_HAS_HARNESS
+    cudaStream_t stream;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    {
+      fd::harness::Timer timer(stream);
+      floorBandwidth = timer.measureReadBandwidth(2ull << 30, 20) * 1e9;
+    }
+    CUDA_CHECK(cudaStreamDestroy(stream));
+    std::printf("read-bandwidth floor: %.1f GB/s (2 GiB streaming read, "
+                "median of 20)\n",
+                floorBandwidth / 1e9);
+#else
+    return cl.error("this build has no CUDA compiler to measure the read "
+                    "bandwidth with: give --floor-bw");
+#endif
+  }
 
   // The read flush: the GEMV of the largest entry over its own weights,
   // enough copies for 256 MB.
@@ -675,7 +701,6 @@ int main(int argc, char **argv) {
     bool first = true;
     if (json)
       std::fprintf(json, "[");
-    std::vector<int64_t> ms = parseList(mList);
     for (const BoundEntry *b : entries)
       runBench(*b, tablePtr, ms, reps, json, first);
     if (json) {
@@ -684,7 +709,6 @@ int main(int argc, char **argv) {
     }
   }
   if (doLayer) {
-    std::vector<int64_t> ms = parseList(mList);
     std::vector<DType> dtypes;
     for (const BoundEntry *b : entries)
       if (std::find(dtypes.begin(), dtypes.end(), b->getSpec().dtype) ==
