@@ -19,7 +19,9 @@ namespace {
 /// in f32 (fd-compile and the runtime refuse larger ones).
 constexpr double kF32Max = fdb::kMaxUnifiedMaxValue;
 
-bool parseDouble(const std::string &text, double &out) {
+} // namespace
+
+bool fd::calibrate::parseDouble(const std::string &text, double &out) {
   if (text.empty())
     return false;
   errno = 0;
@@ -27,7 +29,6 @@ bool parseDouble(const std::string &text, double &out) {
   out = std::strtod(text.c_str(), &end);
   return errno == 0 && end && *end == 0 && std::isfinite(out);
 }
-} // namespace
 
 std::string fd::calibrate::show(double x) {
   char text[32];

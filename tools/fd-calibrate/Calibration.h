@@ -53,6 +53,9 @@ bool calibrate(const Samples &s, double maxLen, double threshold,
 /// \p x as %g writes it, for messages.
 std::string show(double x);
 
+/// The whole of \p text as a finite number (strtod, nothing left over).
+bool parseDouble(const std::string &text, double &out);
+
 } // namespace fd::calibrate
 
 #endif // FD_TOOLS_FD_CALIBRATE_CALIBRATION_H

@@ -56,15 +56,6 @@ void usage() {
       stderr);
 }
 
-bool parseDouble(const std::string &text, double &out) {
-  if (text.empty())
-    return false;
-  errno = 0;
-  char *end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return errno == 0 && end && *end == 0 && std::isfinite(out);
-}
-
 Samples readSamplesFile(const std::string &path) {
   // A device or FIFO (/dev/zero) would be read as one endless line.
   struct stat info;

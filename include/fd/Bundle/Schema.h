@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <string_view>
 
@@ -184,6 +185,13 @@ constexpr bool isDirect(std::string_view role) {
 }
 constexpr bool isGemmKernel(std::string_view role) {
   return isGemv(role) || isMma(role) || isDirect(role);
+}
+/// The role of the ring (mma) / register-direct kernel with P rows of M.
+inline std::string mmaRole(int64_t rows) {
+  return std::string(kMmaPrefix) + std::to_string(rows);
+}
+inline std::string directRole(int64_t rows) {
+  return std::string(kDirectPrefix) + std::to_string(rows);
 }
 } // namespace gemm_kernel
 

@@ -186,14 +186,13 @@ static LaunchShape getLaunchShape(const KernelDesc &d, const GemmShape &s) {
     l.mAlongY = true;
     l.threads = d.gemv.threads();
   } else if (d.kind == kind::kMma) {
-    l.role = (toRef(bd::gemm_kernel::kMmaPrefix) + Twine(d.mma.mTile)).str();
+    l.role = bd::gemm_kernel::mmaRole(d.mma.mTile);
     l.mTile = d.mma.mTile;
     l.ctas = s.n / d.mma.tileN;
     l.threads = d.mma.threads();
     l.smemBytes = d.mma.smemBytes();
   } else {
-    l.role =
-        (toRef(bd::gemm_kernel::kDirectPrefix) + Twine(d.direct.mTile)).str();
+    l.role = bd::gemm_kernel::directRole(d.direct.mTile);
     l.mTile = d.direct.mTile;
     l.ctas = s.n / 16;
     l.threads = d.direct.threads();

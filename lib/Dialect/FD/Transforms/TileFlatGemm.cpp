@@ -228,11 +228,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     SmallVector<Rule> out;
     for (int64_t p : pads)
       if (p <= kDefaultMaxTile)
-        out.push_back({p, (fdb::gemm_kernel::kMmaPrefix + Twine(p)).str()});
+        out.push_back({p, fdb::gemm_kernel::mmaRole(p)});
     if (out.empty())
-      out.push_back(
-          {std::nullopt,
-           (fdb::gemm_kernel::kMmaPrefix + Twine(pads.front())).str()});
+      out.push_back({std::nullopt, fdb::gemm_kernel::mmaRole(pads.front())});
     out.back().maxM = std::nullopt;
     return out;
   }
@@ -408,12 +406,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       kernels.push_back({std::string(fdb::gemm_kernel::kGemv),
                          describe(b, GemvTiling{gemvWarps, gemvUnroll})});
     for (const DirectTiling &t : directs)
-      kernels.push_back(
-          {(fdb::gemm_kernel::kDirectPrefix + Twine(t.mTile)).str(),
-           describe(b, t)});
+      kernels.push_back({fdb::gemm_kernel::directRole(t.mTile), describe(b, t)});
     for (const MmaTiling &t : mma)
-      kernels.push_back({(fdb::gemm_kernel::kMmaPrefix + Twine(t.mTile)).str(),
-                         describe(b, t)});
+      kernels.push_back({fdb::gemm_kernel::mmaRole(t.mTile), describe(b, t)});
     used.assign(rules.begin(), rules.end());
     if (used.empty())
       used = defaultRules(pads);
@@ -446,8 +441,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   }
 
   /// Replaces \p op with `if (M > 0)` (a zero grid is not launchable) around
-  /// the chain `if (M <= maxM) kernel else ...`, one described copy of op
-  /// per kernel.
+  /// the chain `if (lo < M <= hi) kernel else ...` over \p choices, one
+  /// described copy of op per kernel, the last one in the final else.
   void emitDispatch(FlatGemmOp op, ArrayRef<Choice> choices) const {
     OpBuilder b(op);
     Location loc = op.getLoc();
