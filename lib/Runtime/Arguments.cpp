@@ -180,6 +180,7 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
   int64_t hq = entry.numQHeads, hkv = entry.numKvHeads, d = entry.headDim;
   bool paged = entry.tensor(Tensor::BlockTable).present;
   bool hasLse = entry.tensor(Tensor::Lse).present;
+  bool csr = entry.isCsr();
   // Tensors the entry does not take must not be passed: a caller that
   // passes an lse buffer to an entry without that output would read garbage.
   if (!paged && args.blockTable.data)
@@ -187,6 +188,13 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
                     "entry '" + entry.name +
                         "' reads a contiguous KV cache; compile it with "
                         "block_table(...) to pass pages");
+  if (!csr && args.pageIndptr.data)
+    return argError(binding::kPageIndptr.data(),
+                    "entry '" + entry.name + "' " +
+                        (paged ? "addresses pages through a [B, max_pages] "
+                                 "block table; compile it with "
+                                 "page_indptr(...) for CSR page lists"
+                               : "reads a contiguous KV cache"));
   if (!hasLse && args.lse.data)
     return argError(binding::kLse.data(),
                     "entry '" + entry.name +
@@ -268,16 +276,35 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       spec(Tensor::Out),
       true};
   const TensorSpec *tableSpec = spec(Tensor::BlockTable);
-  const TensorExpectation table = {binding::kBlockTable.data(),
-                                   tableSpec->elem,
-                                   2,
-                                   {b, -1, 0, 0},
-                                   {sym::kB.data(), "max_pages", "", ""},
-                                   {bFrom, "", "", ""},
-                                   dtypeSize(tableSpec->elem),
-                                   false,
-                                   tableSpec,
-                                   false};
+  TensorExpectation table = {binding::kBlockTable.data(),
+                             tableSpec->elem,
+                             2,
+                             {b, -1, 0, 0},
+                             {sym::kB.data(), "max_pages", "", ""},
+                             {bFrom, "", "", ""},
+                             dtypeSize(tableSpec->elem),
+                             false,
+                             tableSpec,
+                             false};
+  if (csr) {
+    // One flat page list [nnz_pages].
+    table.rank = 1;
+    table.sizes[0] = -1;
+    table.dimNames[0] = "nnz_pages";
+    table.origins[0] = "";
+  }
+  const TensorSpec *indptrSpec = spec(Tensor::PageIndptr);
+  const std::string bPlus1From = "the batch of 'q' plus one";
+  const TensorExpectation indptr = {binding::kPageIndptr.data(),
+                                    indptrSpec->elem,
+                                    1,
+                                    {b >= 0 ? b + 1 : -1, 0, 0, 0},
+                                    {"B + 1", "", "", ""},
+                                    {bPlus1From.c_str(), "", "", ""},
+                                    dtypeSize(indptrSpec->elem),
+                                    false,
+                                    indptrSpec,
+                                    true};
   const TensorExpectation lse = {binding::kLse.data(),
                                  DType::F32,
                                  2,
@@ -292,7 +319,8 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
       {&args.q, &q},         {&args.k, &k},
       {&args.v, &v},         {&args.lens, &lens},
       {&args.out, &out},     {&args.blockTable, paged ? &table : nullptr},
-      {&args.lse, hasLse ? &lse : nullptr}};
+      {&args.lse, hasLse ? &lse : nullptr},
+      {&args.pageIndptr, csr ? &indptr : nullptr}};
   for (auto [tensor, want] : checks) {
     if (!want)
       continue;
@@ -311,7 +339,23 @@ fd::rt::validateAttentionArgs(const EntrySpec &entry, const Plan &plan,
   ProblemShape shape;
   shape.batch = b;
   shape.cacheLen = l;
-  if (paged) {
+  if (csr) {
+    // A sequence may own every page of the list: nnz_pages * page_size
+    // bounds each length, as max_pages * page_size does for a table.
+    int64_t nnz = args.blockTable.sizes[0];
+    if (nnz < 1)
+      return argError(binding::kBlockTable.data(),
+                      "dim 0 (nnz_pages) is 0: the page list is empty");
+    if (pages < 1)
+      return argError(binding::kK.data(),
+                      "dim 0 (num_pages) is 0: the page pool is empty");
+    if (nnz > INT32_MAX / entry.pageSize)
+      return argError(binding::kBlockTable.data(),
+                      "nnz_pages " + std::to_string(nnz) + " x page size " +
+                          std::to_string(entry.pageSize) +
+                          " tokens exceeds 2147483647");
+    shape.cacheLen = nnz * entry.pageSize;
+  } else if (paged) {
     int64_t maxPages = args.blockTable.sizes[1];
     if (maxPages < 1)
       return argError(binding::kBlockTable.data(),

@@ -313,6 +313,7 @@ int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
     full.lens_dtype = dtypeOf(Tensor::Lens);
     full.block_table_dtype = dtypeOf(Tensor::BlockTable);
     full.has_lse = dtypeOf(Tensor::Lse) >= 0 ? 1 : 0;
+    full.page_indptr_dtype = dtypeOf(Tensor::PageIndptr);
     full.gemm_out_dtype =
         attention ? -1 : static_cast<int32_t>(spec.gemm.outDtype);
     std::memcpy(info, &full, info->size);
@@ -456,7 +457,8 @@ Status toAttentionArgs(const char *fn, const fd_attention_args &args,
       {binding::kLens, &args.lens},
       {binding::kOut, &args.out},
       {binding::kBlockTable, &ex.block_table},
-      {binding::kLse, &ex.lse}};
+      {binding::kLse, &ex.lse},
+      {binding::kPageIndptr, &ex.page_indptr}};
   for (auto [name, tensor] : tensors)
     if (tensor->dtype < FD_DTYPE_F16 || tensor->dtype > FD_DTYPE_F64)
       return Status::error(ErrorCode::InvalidArgument,
@@ -472,6 +474,8 @@ Status toAttentionArgs(const char *fn, const fd_attention_args &args,
     out.blockTable = toTensorRef(ex.block_table);
   if (ex.lse.data)
     out.lse = toTensorRef(ex.lse);
+  if (ex.page_indptr.data)
+    out.pageIndptr = toTensorRef(ex.page_indptr);
   return Status::success();
 }
 

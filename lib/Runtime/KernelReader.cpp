@@ -263,12 +263,18 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
     arg.source = arg.bind == binding::kK ? ArgSource::K : ArgSource::V;
     wantRank = 4;
   } else if (arg.bind == binding::kLens ||
-             arg.bind == binding::kBlockTable) {
+             arg.bind == binding::kBlockTable ||
+             arg.bind == binding::kPageIndptr) {
     // Read as integers of either width (the compiler accepts both).
-    arg.source = arg.bind == binding::kLens ? ArgSource::Lens
-                                            : ArgSource::BlockTable;
+    arg.source = arg.bind == binding::kLens         ? ArgSource::Lens
+                 : arg.bind == binding::kBlockTable ? ArgSource::BlockTable
+                                                    : ArgSource::PageIndptr;
     wantElem = arg.elem == DType::I64 ? DType::I64 : DType::I32;
-    wantRank = arg.source == ArgSource::Lens ? 1 : 2;
+    // A block table is [B, max_pages], or [nnz_pages] with CSR addressing
+    // (collectTensors checks it against page_indptr).
+    wantRank = arg.source == ArgSource::BlockTable && arg.rank == 1 ? 1
+               : arg.source == ArgSource::BlockTable            ? 2
+                                                                : 1;
   } else if (arg.bind == binding::kLse) {
     arg.source = ArgSource::Lse;
     wantElem = DType::F32;
@@ -286,8 +292,8 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
       if (attention)
         return fail(bindJson, bindPath,
                     "unknown memref binding '" + arg.bind +
-                        "' (expected q, k, v, lens, out, block_table, lse or "
-                        "a workspace buffer name)");
+                        "' (expected q, k, v, lens, out, block_table, "
+                        "page_indptr, lse or a workspace buffer name)");
       arg.source = ArgSource::Other;
       return true;
     }

@@ -166,6 +166,9 @@ Status fd::rt::packKernelParams(const KernelSpec &kernel,
     case ArgSource::Lse:
       tensor = &args.lse;
       break;
+    case ArgSource::PageIndptr:
+      tensor = &args.pageIndptr;
+      break;
     case ArgSource::Workspace: {
       const WorkspaceMemref &buffer = bindings.buffers[arg.workspaceIndex];
       params.pushMemref(buffer.pointer, buffer.rank, buffer.sizes,

@@ -613,6 +613,8 @@ static std::optional<Tensor> tensorOf(ArgSource source) {
     return Tensor::BlockTable;
   case ArgSource::Lse:
     return Tensor::Lse;
+  case ArgSource::PageIndptr:
+    return Tensor::PageIndptr;
   default:
     return std::nullopt;
   }
@@ -676,6 +678,18 @@ bool BundleReader::collectTensors(const JsonValue &json,
   }
   const TensorSpec &table = entry.tensor(Tensor::BlockTable);
   const TensorSpec &k = entry.tensor(Tensor::K);
+  const TensorSpec &indptr = entry.tensor(Tensor::PageIndptr);
+  if (indptr.present && !table.present)
+    return fail(json, path,
+                "an entry with 'page_indptr' must take 'block_table' (the CSR "
+                "page list)");
+  if (table.present && table.rank != (indptr.present ? 1 : 2))
+    return fail(json, path,
+                indptr.present
+                    ? "with 'page_indptr', 'block_table' must be rank 1 "
+                      "[nnz_pages]"
+                    : "'block_table' must be rank 2 [B, max_pages] (rank 1 "
+                      "only with 'page_indptr')");
   if (table.present) {
     // The kernels divide by the page size; it is static in the compiled
     // code, so the manifest must say it.
@@ -702,7 +716,7 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
     std::set<std::string> names;
     for (std::string_view tensor :
          {binding::kQ, binding::kK, binding::kV, binding::kLens, binding::kOut,
-          binding::kBlockTable, binding::kLse})
+          binding::kBlockTable, binding::kLse, binding::kPageIndptr})
       names.emplace(tensor);
     for (size_t i = 0; i < workspace->size(); ++i) {
       WorkspaceSpec buffer;

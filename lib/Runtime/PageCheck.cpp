@@ -69,16 +69,21 @@ Status fd::rt::checkPagesOnDevice(const Context &context, CUfunction kernel,
   if (batch == 0)
     return Status::success();
   const TensorRef &table = args.blockTable;
-  int64_t maxPages = table.sizes[1], numPages = args.k.sizes[0],
-          pageSize = entry.pageSize;
+  const TensorRef &indptr = args.pageIndptr;
+  const bool csr = entry.isCsr();
+  // CSR: the kernel's max_pages bound is nnz_pages, each row's start and
+  // length come from indptr.
+  int64_t maxPages = csr ? table.sizes[0] : table.sizes[1],
+          numPages = args.k.sizes[0], pageSize = entry.pageSize;
   if (maxPages > INT32_MAX)
     return Status::error(ErrorCode::InvalidArgument,
                          what + ": block_table has " +
                              std::to_string(maxPages) +
-                             " slots per sequence; the check handles at most " +
+                             (csr ? " pages" : " slots per sequence") +
+                             "; the check handles at most " +
                              std::to_string(INT32_MAX));
   // A one-row table may carry any stride; the kernel indexes rows by it.
-  int64_t stride = batch > 1 ? table.strides[0] : maxPages;
+  int64_t stride = csr ? 0 : (batch > 1 ? table.strides[0] : maxPages);
 
   CUdeviceptr result = 0;
   CUresult r = api.cuMemAlloc(&result, size_t(batch) * 4);
@@ -86,11 +91,14 @@ Status fd::rt::checkPagesOnDevice(const Context &context, CUfunction kernel,
     return driverError(api, r, what + ": cuMemAlloc");
   std::vector<int32_t> found(size_t(batch), 0);
   CUdeviceptr lensPtr = devicePtr(args.lens.data),
-              tablePtr = devicePtr(table.data);
+              tablePtr = devicePtr(table.data),
+              indptrPtr = csr ? devicePtr(indptr.data) : 0;
   uint32_t lens64 = args.lens.dtype == DType::I64,
-           table64 = table.dtype == DType::I64;
-  void *params[] = {&lensPtr,  &lens64,   &tablePtr, &table64, &stride,
-                    &maxPages, &pageSize, &numPages, &result};
+           table64 = table.dtype == DType::I64,
+           indptr64 = csr && indptr.dtype == DType::I64;
+  void *params[] = {&lensPtr,  &lens64,   &tablePtr, &table64,
+                    &stride,   &maxPages, &pageSize, &numPages,
+                    &result,   &indptrPtr, &indptr64};
   r = api.cuMemsetD32Async(result, uint32_t(INT32_MAX), size_t(batch), stream);
   if (r == CUDA_SUCCESS)
     r = api.cuLaunchKernel(kernel, unsigned(batch), 1, 1, 128, 1, 1, 0, stream,
@@ -106,28 +114,55 @@ Status fd::rt::checkPagesOnDevice(const Context &context, CUfunction kernel,
   for (int64_t b = 0; b < batch; ++b) {
     if (found[size_t(b)] == INT32_MAX)
       continue;
+    const std::string seq = std::to_string(b);
+    // Sequence b's first slot and slot count in the table.
+    int64_t rowStart = b * stride, rowSlots = maxPages;
+    if (csr) {
+      Expected<int64_t> start = readElement(api, indptr, b, stream, what);
+      if (!start)
+        return start.getStatus();
+      Expected<int64_t> end = readElement(api, indptr, b + 1, stream, what);
+      if (!end)
+        return end.getStatus();
+      if (found[size_t(b)] == -2)
+        return Status::error(
+            ErrorCode::InvalidArgument,
+            what + ": page_indptr[" + seq + "] = " + std::to_string(*start) +
+                ", page_indptr[" + std::to_string(b + 1) +
+                "] = " + std::to_string(*end) +
+                " is not an ordered range within [0, nnz_pages = " +
+                std::to_string(maxPages) + "]");
+      rowStart = *start;
+      rowSlots = *end - *start;
+    }
     Expected<int64_t> len = readElement(api, args.lens, b, stream, what);
     if (!len)
       return len.getStatus();
-    const std::string seq = std::to_string(b);
     if (found[size_t(b)] < 0)
       return Status::error(
           ErrorCode::InvalidArgument,
           what + ": lens[" + seq + "] = " + std::to_string(*len) +
-              " is outside [0, max_pages * page_size] = [0, " +
-              std::to_string(maxPages * pageSize) + "]");
+              " is outside [0, " +
+              (csr ? "pages of sequence " + seq : std::string("max_pages")) +
+              " * page_size] = [0, " + std::to_string(rowSlots * pageSize) +
+              "]");
     const int64_t slot = found[size_t(b)];
     Expected<int64_t> page =
-        readElement(api, table, b * stride + slot, stream, what);
+        readElement(api, table, rowStart + slot, stream, what);
     if (!page)
       return page.getStatus();
+    const std::string where =
+        csr ? "block_table[" + std::to_string(rowStart + slot) +
+                  "] (page " + std::to_string(slot) + " of sequence " + seq +
+                  ")"
+            : "block_table[" + seq + "][" + std::to_string(slot) + "]";
     return Status::error(
         ErrorCode::InvalidArgument,
-        what + ": block_table[" + seq + "][" + std::to_string(slot) +
-            "] = " + std::to_string(*page) + " is outside [0, num_pages = " +
-            std::to_string(numPages) + "); sequence " + seq + " (lens = " +
-            std::to_string(*len) + ") reads its first " +
-            std::to_string((*len + pageSize - 1) / pageSize) + " slots");
+        what + ": " + where + " = " + std::to_string(*page) +
+            " is outside [0, num_pages = " + std::to_string(numPages) +
+            "); sequence " + seq + " (lens = " + std::to_string(*len) +
+            ") reads its first " +
+            std::to_string((*len + pageSize - 1) / pageSize) + " pages");
   }
   return Status::success();
 }

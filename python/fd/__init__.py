@@ -11,6 +11,7 @@ from fd.errors import (DriverError, Error, InternalError, InvalidArgumentError,
                        InvalidBundleError, IoError, NoDeviceError, ParseError,
                        UnsupportedError)
 from fd.executable import DispatchTable, Executable
+from fd.paging import lengths_from_last_page_len
 
 __version__ = "1.0.0"
 
@@ -25,5 +26,5 @@ else:
 __all__ = ["Bundle", "DispatchTable", "DriverError", "Entry", "Error",
            "Executable", "InternalError", "InvalidArgumentError",
            "InvalidBundleError", "IoError", "NoDeviceError", "ParseError",
-           "Plan", "RuntimeLibraryNotFound", "UnsupportedError", "library",
+           "Plan", "lengths_from_last_page_len", "RuntimeLibraryNotFound", "UnsupportedError", "library",
            "plan_offline", "torch_op"]

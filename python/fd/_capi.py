@@ -41,7 +41,8 @@ class fd_attention_args(Structure):
 
 class fd_attention_extras(Structure):
     _fields_ = [("size", c_uint32), ("reserved", c_uint32),
-                ("block_table", fd_tensor), ("lse", fd_tensor)]
+                ("block_table", fd_tensor), ("lse", fd_tensor),
+                ("page_indptr", fd_tensor)]
 
 
 class fd_plan(Structure):
@@ -61,7 +62,7 @@ class fd_entry_info(Structure):
                 ("lens_dtype", c_int32), ("block_table_dtype", c_int32),
                 ("has_lse", c_int32), ("gemm_has_bias", c_int32),
                 ("gemm_n", c_int64), ("gemm_k", c_int64),
-                ("gemm_out_dtype", c_int32), ("reserved", c_int32)]
+                ("gemm_out_dtype", c_int32), ("page_indptr_dtype", c_int32)]
 
 
 class fd_flat_gemm_args(Structure):

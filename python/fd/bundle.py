@@ -133,6 +133,7 @@ class Entry:
         self.lens_dtype = _dtype(info.lens_dtype)
         self.block_table_dtype = _dtype(info.block_table_dtype)
         self.has_lse = bool(info.has_lse)
+        self.page_indptr_dtype = _dtype(info.page_indptr_dtype)
         self.gemm_n = info.gemm_n
         self.gemm_k = info.gemm_k
         self.gemm_has_bias = bool(info.gemm_has_bias)
@@ -150,6 +151,11 @@ class Entry:
     @property
     def paged(self):
         return self.page_size > 0
+
+    @property
+    def csr(self):
+        """Paged with CSR addressing (page_indptr + a flat page list)."""
+        return self.page_indptr_dtype is not None
 
     def __repr__(self):
         if self.op == "flat_gemm":

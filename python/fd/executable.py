@@ -89,32 +89,38 @@ class Executable:
         self._check_device("workspace", device)
         return pointer or None, nbytes, owner
 
-    def _attention(self, plan, q, k, v, lens, out, block_table, lse, stream):
+    def _attention(self, plan, q, k, v, lens, out, block_table, lse,
+                   page_indptr, stream):
         views = [self._view("q", q, False, stream),
                  self._view("k", k, False, stream),
                  self._view("v", v, False, stream),
                  self._view("lens", lens, False, stream),
                  self._view("out", out, True, stream),
                  self._view("block_table", block_table, False, stream),
-                 self._view("lse", lse, True, stream)]
+                 self._view("lse", lse, True, stream),
+                 self._view("page_indptr", page_indptr, False, stream)]
         args = _capi.fd_attention_args(*(x.tensor for x in views[:5]))
         extras = _capi.fd_attention_extras()
         extras.size = ctypes.sizeof(extras)
         extras.block_table = views[5].tensor
         extras.lse = views[6].tensor
+        extras.page_indptr = views[7].tensor
         return args, extras, views
 
     def run(self, plan, q, k, v, lens, out, workspace=None, stream=None,
-            block_table=None, lse=None):
+            block_table=None, lse=None, page_indptr=None):
         """Launches the plan's entry on ``stream`` (None: torch's current
         stream when torch is imported, else the default stream). Tensors:
         torch tensors, __cuda_array_interface__ or __dlpack__ objects. With
         a workspace of plan.workspace_bytes it allocates nothing and never
-        synchronises (CUDA-graph capturable). Returns ``out``."""
+        synchronises (CUDA-graph capturable). Paged entries take
+        ``block_table`` ([B, max_pages], or with CSR addressing the flat page
+        list [nnz_pages] and ``page_indptr`` [B + 1]). Returns ``out``."""
         plan = self._own_plan(plan)
         s = _tensors.stream_handle(stream, self.device)
         args, extras, views = self._attention(plan, q, k, v, lens, out,
-                                              block_table, lse, s)
+                                              block_table, lse, page_indptr,
+                                              s)
         pointer, size, ws = self._workspace(plan, workspace, s)
         check(self._lib, self._lib.fd_executable_run_ex(
             self._handle, ctypes.byref(plan._c), ctypes.byref(args),
@@ -123,14 +129,15 @@ class Executable:
         return out
 
     def check_pages(self, plan, q, k, v, lens, out, block_table, stream=None,
-                    lse=None):
+                    lse=None, page_indptr=None):
         """Paged entries: checks the block table and lengths on the device
         and raises InvalidArgumentError naming the first bad entry.
         Synchronises the stream (not inside a graph capture)."""
         plan = self._own_plan(plan)
         s = _tensors.stream_handle(stream, self.device)
         args, extras, views = self._attention(plan, q, k, v, lens, out,
-                                              block_table, lse, s)
+                                              block_table, lse, page_indptr,
+                                              s)
         check(self._lib, self._lib.fd_executable_check_pages(
             self._handle, ctypes.byref(plan._c), ctypes.byref(args),
             ctypes.byref(extras), s))

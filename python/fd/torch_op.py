@@ -71,7 +71,8 @@ def _decode_attention(handle: int, q: torch.Tensor, k: torch.Tensor,
                       v: torch.Tensor, lens: torch.Tensor, out: torch.Tensor,
                       workspace: torch.Tensor,
                       block_table: Optional[torch.Tensor],
-                      lse: Optional[torch.Tensor]) -> None:
+                      lse: Optional[torch.Tensor],
+                      page_indptr: Optional[torch.Tensor]) -> None:
     # No defaults on the optional tensors: torch (2.11) drops trailing
     # arguments equal to their defaults before its in-place bookkeeping,
     # which then indexes the mutated `lse` past the end of the arguments.
@@ -86,26 +87,27 @@ def _decode_attention(handle: int, q: torch.Tensor, k: torch.Tensor,
     if r.zero_init:
         r.executable.init_workspace(r.plan, ws, stream=stream)
     r.executable.run(r.plan, q, k, v, lens, out, workspace=ws, stream=stream,
-                     block_table=block_table, lse=lse)
+                     block_table=block_table, lse=lse, page_indptr=page_indptr)
 
 
 @_decode_attention.register_fake
-def _(handle, q, k, v, lens, out, workspace, block_table, lse):
+def _(handle, q, k, v, lens, out, workspace, block_table, lse, page_indptr):
     # Writes out (and lse, workspace) in place; returns nothing.
     return None
 
 
 def decode_attention(handle, q, k, v, lens, out=None, block_table=None,
-                     lse=None):
+                     lse=None, page_indptr=None):
     """Runs the registration's entry: out [B, Hq, D] (allocated like q when
     None) from q [B, Hq, D], k and v (caches or page pools), lens [B] on
-    the device; block_table for paged entries, lse [B, Hq] f32 for entries
-    with that output. Returns out."""
+    the device; block_table for paged entries (with page_indptr [B + 1] for
+    CSR page lists), lse [B, Hq] f32 for entries with that output. Returns
+    out."""
     r = _lookup(handle)
     if out is None:
         out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     workspace = torch.empty(r.workspace_bytes, dtype=torch.uint8,
                             device=q.device)
     torch.ops.fd.decode_attention(handle, q, k, v, lens, out, workspace,
-                                  block_table, lse)
+                                  block_table, lse, page_indptr)
     return out

@@ -206,6 +206,9 @@ inline constexpr std::string_view kLens = "lens";
 inline constexpr std::string_view kOut = "out";
 /// Paged KV cache: [B, max_pages] page indices (docs/bundle.md, "Paged").
 inline constexpr std::string_view kBlockTable = "block_table";
+/// CSR page addressing: [B + 1] offsets of each sequence's pages in the
+/// flat block_table [nnz_pages] (docs/bundle.md, "Paged").
+inline constexpr std::string_view kPageIndptr = "page_indptr";
 /// Optional log-sum-exp output [B, Hq] f32.
 inline constexpr std::string_view kLse = "lse";
 // Flat GEMM tensors.

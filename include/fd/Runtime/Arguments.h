@@ -35,11 +35,13 @@ FD_RT_API TensorRef makeTensorRef(void *data, DType dtype,
 /// The buffers of one decode-attention step: q [B,Hq,D], k and v
 /// [B,Hkv,L,D] (paged: pools [num_pages,Hkv,page_size,D]), lens [B] (i32 or
 /// i64, as compiled), out [B,Hq,D]; for a paged entry the block table
-/// [B,max_pages], for an entry with that output lse [B,Hq] f32. Tensors an
-/// entry does not take stay empty (null data).
+/// [B,max_pages] (CSR addressing: the page list [nnz_pages] and pageIndptr
+/// [B+1]), for an entry with that output lse [B,Hq] f32. Tensors an entry
+/// does not take stay empty (null data).
 struct AttentionArgs {
   TensorRef q, k, v, lens, out;
   TensorRef blockTable, lse;
+  TensorRef pageIndptr;
 };
 
 /// What validation learned about the step.

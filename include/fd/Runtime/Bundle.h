@@ -141,8 +141,9 @@ enum class ArgSource {
   W,         ///< flat GEMM weight W [N, K]
   Bias,      ///< flat GEMM bias [N]
   Y,         ///< flat GEMM output y [M, N]
-  BlockTable, ///< paged KV cache: page indices [B, max_pages]
+  BlockTable, ///< paged KV cache: page indices [B, max_pages] (CSR: [nnz_pages])
   Lse,        ///< log-sum-exp output [B, Hq] f32
+  PageIndptr, ///< CSR page addressing: [B + 1] offsets into block_table
   Other,     ///< a memref of an op this runtime cannot launch (listed only)
 };
 
@@ -255,8 +256,8 @@ struct TensorSpec {
 };
 
 /// The caller tensors of a decode_attention entry, in TensorSpec order.
-enum class Tensor : int { Q, K, V, Lens, Out, BlockTable, Lse };
-constexpr int kNumTensors = 7;
+enum class Tensor : int { Q, K, V, Lens, Out, BlockTable, Lse, PageIndptr };
+constexpr int kNumTensors = 8;
 
 struct FD_RT_API EntrySpec {
   std::string name;
@@ -280,13 +281,17 @@ struct FD_RT_API EntrySpec {
   /// Index of the variant named \p variantName, or -1.
   int findVariant(std::string_view variantName) const;
   /// decode_attention: its caller tensors (Tensor order). block_table is
-  /// present for a paged KV cache, lse for an entry with that output.
+  /// present for a paged KV cache (with page_indptr for CSR addressing),
+  /// lse for an entry with that output.
   std::array<TensorSpec, kNumTensors> tensors;
   const TensorSpec &tensor(Tensor t) const {
     return tensors[static_cast<int>(t)];
   }
   /// Tokens per page of a paged KV cache (dim 2 of k), 0 if contiguous.
   int64_t pageSize = 0;
+  /// Paged with CSR addressing: block_table is the flat page list
+  /// [nnz_pages] and page_indptr [B + 1] says where each sequence's starts.
+  bool isCsr() const { return tensor(Tensor::PageIndptr).present; }
 };
 
 /// The largest manifest read (1 GiB). An fd-compile bundle of 90 attention

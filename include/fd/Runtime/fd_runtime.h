@@ -71,13 +71,21 @@ typedef struct fd_attention_args {
  *     the device: token t of sequence b is row t % page_size of page
  *     block_table[b][t / page_size]. Pages a sequence reaches must be in
  *     [0, num_pages) (the caller's contract, as in vLLM).
+ *     With CSR addressing (entries compiled with page_indptr, FlashInfer's
+ *     kv_indices) block_table is the flat page list [nnz_pages].
  *   lse: entries compiled with an lse output, [B, Hq] f32: the natural
- *     log-sum-exp of each row's scores, -inf for an empty sequence. */
+ *     log-sum-exp of each row's scores, -inf for an empty sequence.
+ *   page_indptr: CSR entries, [B + 1] i32 (or i64 as compiled): sequence b's
+ *     pages are block_table[page_indptr[b] .. page_indptr[b + 1]), token t
+ *     row t % page_size of page block_table[page_indptr[b] + t / page_size].
+ *     lens still gives the tokens (FlashInfer's last_page_len[b] is
+ *     lens[b] - (page_indptr[b + 1] - page_indptr[b] - 1) * page_size). */
 typedef struct fd_attention_extras {
   uint32_t size;
   uint32_t reserved;
   fd_tensor block_table;
   fd_tensor lse;
+  fd_tensor page_indptr;
 } fd_attention_extras;
 
 /* How an entry is launched (see docs/bundle.md, "Split planning"). Filled by
@@ -143,7 +151,7 @@ typedef struct fd_entry_info {
   int64_t gemm_n;
   int64_t gemm_k;
   int32_t gemm_out_dtype; /* FD_DTYPE_* of y; -1 for decode_attention */
-  int32_t reserved;
+  int32_t page_indptr_dtype; /* CSR paged entries; -1 where none */
 } fd_entry_info;
 FD_RT_API int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
                                    fd_entry_info *info);
@@ -202,7 +210,9 @@ FD_RT_API int fd_executable_run_ex(fd_executable *executable,
                                    struct CUstream_st *stream);
 
 /* The checking mode for paged entries: checks on the device that every
- * lens[b] is in [0, max_pages * page_size] and every page a sequence reaches
+ * lens[b] is in [0, max_pages * page_size] (CSR: that page_indptr is
+ * non-decreasing within [0, nnz_pages] and lens[b] in [0, (page_indptr[b+1]
+ * - page_indptr[b]) * page_size]) and every page a sequence reaches
  * is in [0, num_pages), waits for the result, and fails with
  * FD_ERROR_INVALID_ARGUMENT naming the first bad entry (sequence, slot,
  * value). Synchronises the stream: refused while it captures a CUDA graph.

@@ -77,7 +77,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
         binding::kQ,          binding::kK,          binding::kV,
         binding::kLens,       binding::kPartialAcc, binding::kPartialMax,
         binding::kPartialSum, symbol::kChunk};
-    appendBlockTable(bindings, operands, op.getBlockTable());
+    appendPageTable(bindings, operands, op);
     std::string name = (entryName(op) + "_partial_online").str();
     auto fn = createKernel(module, rewriter, loc, name,
                            bindValues(bindings, operands), blockSize);
@@ -103,7 +103,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       SmallVector<std::string_view> unsplitBindings = {
           binding::kQ,    binding::kK,   binding::kV,
           binding::kLens, binding::kOut, symbol::kChunk};
-      appendBlockTable(unsplitBindings, unsplitOperands, op.getBlockTable());
+      appendPageTable(unsplitBindings, unsplitOperands, op);
       if (Value lse = merge.getLse()) {
         unsplitBindings.push_back(binding::kLse);
         unsplitOperands.push_back(lse);

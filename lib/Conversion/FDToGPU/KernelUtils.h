@@ -34,10 +34,12 @@ inline constexpr int64_t kMmaWarps = 4, kMmaThreads = 32 * kMmaWarps;
 /// (block tables, any page size) is kvRowIndices' business, not theirs.
 class KVCacheAccess {
 public:
+  /// `rowStart`: kvTableRowStart's value for a CSR table, loaded once per
+  /// kernel (null otherwise).
   KVCacheAccess(const KVCacheOperands &kv, bool isValue, Value batch,
-                Value kvHead)
+                Value kvHead, Value rowStart)
       : kv(kv), cache(isValue ? kv.value : kv.key), batch(batch),
-        kvHead(kvHead) {}
+        kvHead(kvHead), rowStart(rowStart) {}
 
   /// One 16-byte load. The alignment promise holds because the verifier
   /// requires a unit innermost stride and the runtime checks the base pointer
@@ -57,13 +59,13 @@ public:
   SmallVector<Value, 4> indices(OpBuilder &b, Location loc, Value token,
                                 Value d0) const {
     KernelEmitter e{b, loc};
-    return kvRowIndices(e, kv, batch, kvHead, token, d0);
+    return kvRowIndices(e, kv, batch, kvHead, token, d0, rowStart);
   }
   /// Paged: the page of `token` (null when contiguous), loaded once for K
   /// and V and ahead of the copy that uses it.
   Value page(OpBuilder &b, Location loc, Value token) const {
     KernelEmitter e{b, loc};
-    return kvPageOf(e, kv, batch, token);
+    return kvPageOf(e, kv, batch, token, rowStart);
   }
   /// indices() with the page already known.
   SmallVector<Value, 4> indicesInPage(OpBuilder &b, Location loc, Value token,
@@ -73,30 +75,41 @@ public:
   }
   bool isPaged() const { return static_cast<bool>(kv.blockTable); }
   Value blockTable() const { return kv.blockTable; }
+  /// The indices in blockTable() of page slot `slot` of this sequence.
+  SmallVector<Value, 2> tableIndices(OpBuilder &b, Location loc,
+                                     Value slot) const {
+    KernelEmitter e{b, loc};
+    return kvTableIndices(e, kv, batch, rowStart, slot);
+  }
   int64_t pageSize() const { return kv.pageSize(); }
 
 private:
   KVCacheOperands kv;
-  Value cache, batch, kvHead;
+  Value cache, batch, kvHead, rowStart;
 };
 
 /// The K/V operands of kernel `fn`, by binding: k, v and, for a paged
-/// cache, the block table.
+/// cache, the block table (and a CSR table's indptr).
 inline KVCacheOperands getKVCacheArgs(FunctionOpInterface fn) {
   return {getBoundArg(fn, ::fdb::binding::kK),
           getBoundArg(fn, ::fdb::binding::kV),
-          lookupBoundArg(fn, ::fdb::binding::kBlockTable)};
+          lookupBoundArg(fn, ::fdb::binding::kBlockTable),
+          lookupBoundArg(fn, ::fdb::binding::kPageIndptr)};
 }
 
-/// Appends the paged cache's block table (if any) to a kernel's bindings
-/// and operands.
-inline void appendBlockTable(SmallVectorImpl<std::string_view> &bindings,
-                             SmallVectorImpl<Value> &operands,
-                             Value blockTable) {
-  if (!blockTable)
-    return;
-  bindings.push_back(::fdb::binding::kBlockTable);
-  operands.push_back(blockTable);
+/// Appends the paged cache's block table and CSR indptr (if any) to a
+/// kernel's bindings and operands.
+template <typename OpTy>
+void appendPageTable(SmallVectorImpl<std::string_view> &bindings,
+                     SmallVectorImpl<Value> &operands, OpTy op) {
+  if (Value table = op.getBlockTable()) {
+    bindings.push_back(::fdb::binding::kBlockTable);
+    operands.push_back(table);
+  }
+  if (Value indptr = op.getPageIndptr()) {
+    bindings.push_back(::fdb::binding::kPageIndptr);
+    operands.push_back(indptr);
+  }
 }
 
 /// A `memref.global` in workgroup memory, 16-byte aligned: workgroup

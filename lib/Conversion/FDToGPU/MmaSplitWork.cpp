@@ -258,7 +258,7 @@ Value MmaTokenLoop::issue(Value kt, ValueRange pages, Value tableTile) {
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
         b, e.loc, tokenType, tRing,
         ValueRange{e.remui(tableTile, stages), lay.tid}, keys.blockTable(),
-        ValueRange{w.batch, tableSlot}, b.getIndexAttr(1),
+        keys.tableIndices(b, e.loc, tableSlot), b.getIndexAttr(1),
         e.select(valid, e.idx(1), e.idx(0)), UnitAttr()));
   }
   return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
@@ -468,13 +468,16 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   assert((mode == Mode::Online) == !phiLog2 &&
          "a fixed max needs phi, online softmax none");
   assert(lay.blockSize == kMmaThreads && "the engine runs 4 warps");
+  Value rowStart = kvTableRowStart(e, kv, w.batch);
   MmaTokenLoop t{e,
                  lay,
                  shape,
                  mode,
                  phiLog2,
-                 KVCacheAccess(kv, /*isValue=*/false, w.batch, w.kvHead),
-                 KVCacheAccess(kv, /*isValue=*/true, w.batch, w.kvHead),
+                 KVCacheAccess(kv, /*isValue=*/false, w.batch, w.kvHead,
+                               rowStart),
+                 KVCacheAccess(kv, /*isValue=*/true, w.batch, w.kvHead,
+                               rowStart),
                  w};
   // The ring depth: asked for, or defaultMmaStages; never more than fits in
   // 227 KB.

@@ -59,8 +59,9 @@ ThreadState emitTokenLoop(KernelEmitter &e, const Layout &lay,
   for (int64_t i = 0; i < n; ++i)
     init.push_back(arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0))));
-  KVCacheAccess keys(kv, /*isValue=*/false, batch, kvHead),
-      values(kv, /*isValue=*/true, batch, kvHead);
+  Value rowStart = kvTableRowStart(e, kv, batch);
+  KVCacheAccess keys(kv, /*isValue=*/false, batch, kvHead, rowStart),
+      values(kv, /*isValue=*/true, batch, kvHead, rowStart);
   assert((mode == Mode::Online) == !phiLog2 &&
          "a fixed max needs phi, online softmax none");
   Value phi = phiLog2;

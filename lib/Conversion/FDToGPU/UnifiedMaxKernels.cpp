@@ -529,7 +529,8 @@ FailureOr<SplitForm> findSplitForm(OverflowFallbackOp op) {
       // One log-sum-exp output and one cache: the kernels are built from
       // the three ops together.
       f.merge.getLse() != op.getLse() ||
-      f.partial.getBlockTable() != op.getBlockTable())
+      f.partial.getBlockTable() != op.getBlockTable() ||
+      f.partial.getPageIndptr() != op.getPageIndptr())
     return failure();
   return f;
 }
@@ -618,7 +619,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       binding::kQ,          binding::kK,          binding::kV,
       binding::kLens,       binding::kPartialAcc, binding::kPartialMax,
       binding::kPartialSum, symbol::kChunk,       binding::kPhi};
-  appendBlockTable(partialBindings, partialOperands, partial.getBlockTable());
+  appendPageTable(partialBindings, partialOperands, partial);
   auto partialFn = createKernel(module, rewriter, loc,
                                 (entry + "_partial_unified").str(),
                                 bindValues(partialBindings, partialOperands),
@@ -637,7 +638,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       binding::kOut,        binding::kQ,             binding::kK,
       binding::kV,          binding::kLens,          binding::kRowFlags,
       binding::kFallbackCount, binding::kPhi,        binding::kScoreStats};
-  appendBlockTable(mergeBindings, mergeOperands, op.getBlockTable());
+  appendPageTable(mergeBindings, mergeOperands, op);
   if (Value lse = op.getLse()) {
     mergeBindings.push_back(binding::kLse);
     mergeOperands.push_back(lse);
@@ -670,6 +671,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
       {binding::kScoreStats, state.stats}};
   if (Value table = op.getBlockTable())
     singleParams.push_back({binding::kBlockTable, table.getType()});
+  if (Value indptr = op.getPageIndptr())
+    singleParams.push_back({binding::kPageIndptr, indptr.getType()});
   if (Value lse = op.getLse())
     singleParams.push_back({binding::kLse, lse.getType()});
   auto singleFn =

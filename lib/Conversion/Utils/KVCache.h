@@ -18,17 +18,42 @@
 
 namespace mlir::fd {
 
+/// Where sequence `batch`'s page numbers start in a CSR table
+/// (indptr[batch], an index), or null for a block table or a contiguous
+/// cache. Kernels load it once and pass it to kvPageOf / kvTableIndices.
+inline Value kvTableRowStart(KernelEmitter &e, const KVCacheOperands &kv,
+                             Value batch) {
+  if (!kv.isCsr())
+    return {};
+  Value start = memref::LoadOp::create(e.b, e.loc, kv.pageIndptr, batch);
+  return arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), start);
+}
+
+/// The indices in kv.blockTable of page slot `slot` of sequence `batch`:
+/// {batch, slot} in a [B, max_pages] table, {rowStart + slot} in a CSR one
+/// (rowStart from kvTableRowStart; null loads it here).
+inline SmallVector<Value, 2> kvTableIndices(KernelEmitter &e,
+                                            const KVCacheOperands &kv,
+                                            Value batch, Value rowStart,
+                                            Value slot) {
+  if (!kv.isCsr())
+    return {batch, slot};
+  if (!rowStart)
+    rowStart = kvTableRowStart(e, kv, batch);
+  return {e.addi(rowStart, slot)};
+}
+
 /// The page holding token `t` of sequence `batch` (an index), or null for a
 /// contiguous cache. The page index is the caller's contract (FDOps.td);
 /// arith folds the division away for page size 1 and turns powers of two
 /// into shifts.
 inline Value kvPageOf(KernelEmitter &e, const KVCacheOperands &kv, Value batch,
-                      Value t) {
+                      Value t, Value rowStart = {}) {
   if (!kv.blockTable)
     return {};
   Value slot = e.divui(t, kv.pageSize());
-  Value page = memref::LoadOp::create(e.b, e.loc, kv.blockTable,
-                                      ValueRange{batch, slot});
+  Value page = memref::LoadOp::create(
+      e.b, e.loc, kv.blockTable, kvTableIndices(e, kv, batch, rowStart, slot));
   return arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page);
 }
 
@@ -48,13 +73,14 @@ inline SmallVector<Value, 4> kvRowIndicesInPage(KernelEmitter &e,
 
 /// The indices of element `d` of token `t` of (batch, kvHead) in `cache`
 /// (kv.key or kv.value): {batch, kvHead, t, d} in a contiguous cache,
-/// {table[batch, t / page_size], kvHead, t mod page_size, d} in a paged one.
+/// {table[batch, t / page_size], kvHead, t mod page_size, d} in a paged one
+/// (table[indptr[batch] + t / page_size] with CSR addressing).
 inline SmallVector<Value, 4> kvRowIndices(KernelEmitter &e,
                                           const KVCacheOperands &kv,
                                           Value batch, Value kvHead, Value t,
-                                          Value d) {
+                                          Value d, Value rowStart = {}) {
   return kvRowIndicesInPage(e, kv, batch, kvHead, t,
-                            kvPageOf(e, kv, batch, t), d);
+                            kvPageOf(e, kv, batch, t, rowStart), d);
 }
 
 } // namespace mlir::fd

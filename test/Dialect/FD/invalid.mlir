@@ -655,7 +655,7 @@ func.func @gemm_n0(%x: memref<?x64xf16>, %w: memref<0x64xf16>, %y: memref<?x0xf1
 // Paged KV cache: the block table's rank and type, its batch, the static
 // page size and its range, K and V pools that disagree.
 
-// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages], got 'memref<?xi32>'}}
+// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages] (or, with 'page_indptr', rank-1 [nnz_pages]), got 'memref<?xi32>'}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?xi32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
@@ -663,7 +663,7 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x
 
 // -----
 
-// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages], got 'memref<?x?xf32>'}}
+// expected-error @+2 {{'block_table' must be a rank-2 memref of i32 or i64 [B, max_pages] (or, with 'page_indptr', rank-1 [nnz_pages]), got 'memref<?x?xf32>'}}
 func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xf32>, %out: memref<?x32x128xf16>) {
   fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xf32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
@@ -755,5 +755,48 @@ func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x?x128xf16>, %v: memref<?x8
 // expected-error @+2 {{batch mismatch: 'lse' dim 0 is 2 but 'out' dim 0 is 4}}
 func.func @f(%acc: memref<4x32x?x128xf32>, %max: memref<4x32x?xf32>, %sum: memref<4x32x?xf32>, %out: memref<4x32x128xf16>, %lse: memref<2x32xf32>) {
   fd.merge_partials ins(%acc, %max, %sum : memref<4x32x?x128xf32>, memref<4x32x?xf32>, memref<4x32x?xf32>) outs(%out : memref<4x32x128xf16>) lse(%lse : memref<2x32xf32>) {softmax = #fd.online_softmax}
+  return
+}
+
+
+// -----
+// CSR page addressing (page_indptr): it needs a flat table of page
+// numbers, and indptr is [B + 1] of i32 or i64.
+
+// expected-error @+2 {{'page_indptr' needs 'block_table': CSR addressing reads page numbers from it}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %p: memref<?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) page_indptr(%p : memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{with 'page_indptr', 'block_table' must be a rank-1 memref of i32 or i64 [nnz_pages] (CSR page indices), got 'memref<?x?xi32>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?x?xi32>, %p: memref<?xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?x?xi32>) page_indptr(%p : memref<?xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'page_indptr' must be a rank-1 memref of i32 or i64 [B + 1], got 'memref<?xf32>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?xi32>, %p: memref<?xf32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?xi32>) page_indptr(%p : memref<?xf32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'page_indptr' must be a rank-1 memref of i32 or i64 [B + 1], got 'memref<?x2xi32>'}}
+func.func @f(%q: memref<?x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<?xi32>, %t: memref<?xi32>, %p: memref<?x2xi32>, %out: memref<?x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<?xi32>) block_table(%t : memref<?xi32>) page_indptr(%p : memref<?x2xi32>) outs(%out : memref<?x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'page_indptr' has 4 entries; a batch of 4 needs 5 (B + 1)}}
+func.func @f(%q: memref<4x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x8x16x128xf16>, %lens: memref<4xi32>, %t: memref<?xi64>, %p: memref<4xi64>, %out: memref<4x32x128xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<4x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<4xi32>) block_table(%t : memref<?xi64>) page_indptr(%p : memref<4xi64>) outs(%out : memref<4x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
 }

@@ -6,6 +6,8 @@
 // Each form, unsplit and split several ways, with online softmax and with
 // unified max (a centred phi, and a phi so far off that every row takes the
 // exact fallback), must match the f64 reference in `out` and in `lse`.
+// The same pages are also addressed in FlashInfer's CSR form (page_indptr +
+// a flat list of the pages each sequence reaches; i32 and i64 offsets).
 //
 // RUN: fd-opt %s --convert-fd-to-scf | fd-opt --pass-pipeline="builtin.module(fd-lower-to-cpu)" \
 // RUN:   | mlir-runner -e main -entry-point-result=void \
@@ -29,6 +31,12 @@
 // CHECK: paged16_unified
 // CHECK-NEXT: 1
 // CHECK: paged1_unified_fallback
+// CHECK-NEXT: 1
+// CHECK: csr16_online
+// CHECK-NEXT: 1
+// CHECK: csr1_online
+// CHECK-NEXT: 1
+// CHECK: csr16_unified
 // CHECK-NEXT: 1
 
 #kv = strided<[?, ?, ?, 1], offset: ?>
@@ -83,6 +91,71 @@ func.func @paged1_unified(%q: !q, %k: !p1, %v: !p1, %lens: !lens,
       outs(%out : !q) lse(%lse : !lse)
       {scale = 0.5 : f32,
        softmax = #fd.unified_max<phi = 100.0, threshold = 1.0>}
+  return
+}
+
+func.func @csr16(%q: !q, %k: !p16, %v: !p16, %lens: !lens,
+                 %indices: memref<?xi32>, %indptr: memref<6xi32>, %out: !q,
+                 %lse: !lse) {
+  fd.decode_attention ins(%q, %k, %v, %lens : !q, !p16, !p16, !lens)
+      block_table(%indices : memref<?xi32>)
+      page_indptr(%indptr : memref<6xi32>)
+      outs(%out : !q) lse(%lse : !lse)
+      {scale = 0.5 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+func.func @csr1(%q: !q, %k: !p1, %v: !p1, %lens: !lens,
+                %indices: memref<?xi32>, %indptr: memref<6xi64>, %out: !q,
+                %lse: !lse) {
+  fd.decode_attention ins(%q, %k, %v, %lens : !q, !p1, !p1, !lens)
+      block_table(%indices : memref<?xi32>)
+      page_indptr(%indptr : memref<6xi64>)
+      outs(%out : !q) lse(%lse : !lse)
+      {scale = 0.5 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+func.func @csr16_unified(%q: !q, %k: !p16, %v: !p16, %lens: !lens,
+                         %indices: memref<?xi32>, %indptr: memref<6xi32>,
+                         %out: !q, %lse: !lse) {
+  fd.decode_attention ins(%q, %k, %v, %lens : !q, !p16, !p16, !lens)
+      block_table(%indices : memref<?xi32>)
+      page_indptr(%indptr : memref<6xi32>)
+      outs(%out : !q) lse(%lse : !lse)
+      {scale = 0.5 : f32,
+       softmax = #fd.unified_max<phi = 4.0, threshold = 40.0>}
+  return
+}
+
+// The CSR form of a block table: sequence b's first ceil(lens[b] / ps)
+// pages, one sequence after the other, from index 3 on (indices 0-2 hold
+// page -1, which a kernel reading outside its sequence's list would trip
+// over); indptr[b] (an index) where they start.
+func.func @csr(%table: memref<5x?xi32>, %lens: !lens, %ps: index,
+               %indices: memref<?xi32>, %indptr: memref<6xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c5 = arith.constant 5 : index
+  %bad = arith.constant -1 : i32
+  scf.for %i = %c0 to %c3 step %c1 {
+    memref.store %bad, %indices[%i] : memref<?xi32>
+  }
+  %end = scf.for %b = %c0 to %c5 step %c1 iter_args(%at = %c3) -> index {
+    memref.store %at, %indptr[%b] : memref<6xindex>
+    %li = memref.load %lens[%b] : !lens
+    %len = arith.index_cast %li : i32 to index
+    %n = arith.ceildivui %len, %ps : index
+    scf.for %j = %c0 to %n step %c1 {
+      %pg = memref.load %table[%b, %j] : memref<5x?xi32>
+      %slot = arith.addi %at, %j : index
+      memref.store %pg, %indices[%slot] : memref<?xi32>
+    }
+    %next = arith.addi %at, %n : index
+    scf.yield %next : index
+  }
+  memref.store %end, %indptr[%c5] : memref<6xindex>
   return
 }
 
@@ -414,5 +487,49 @@ func.func @main() {
       : (!q, !lse, memref<5x4x64xf64>, memref<5x4xf64>) -> i1
   vector.print str "paged1_unified_fallback\n"
   vector.print %ok4 : i1
+  // CSR: 15 pages of 16 tokens (+3 poison slots), 202 of 1 token.
+  %c6 = arith.constant 6 : index
+  %c16 = arith.constant 16 : index
+  %ip = memref.alloc() : memref<6xindex>
+  %x16 = memref.alloc() : memref<18xi32>
+  %x16d = memref.cast %x16 : memref<18xi32> to memref<?xi32>
+  call @csr(%t16d, %lens, %c16, %x16d, %ip)
+      : (memref<5x?xi32>, !lens, index, memref<?xi32>, memref<6xindex>) -> ()
+  %ip32 = memref.alloc() : memref<6xi32>
+  scf.for %i = %c0 to %c6 step %c1 {
+    %x = memref.load %ip[%i] : memref<6xindex>
+    %y = arith.index_cast %x : index to i32
+    memref.store %y, %ip32[%i] : memref<6xi32>
+  }
+  call @csr16(%q, %k16, %v16, %lens, %x16d, %ip32, %out, %lse)
+      : (!q, !p16, !p16, !lens, memref<?xi32>, memref<6xi32>, !q, !lse) -> ()
+  %ok5 = call @check(%out, %lse, %ref, %lref)
+      : (!q, !lse, memref<5x4x64xf64>, memref<5x4xf64>) -> i1
+  vector.print str "csr16_online\n"
+  vector.print %ok5 : i1
+
+  %x1 = memref.alloc() : memref<205xi32>
+  %x1d = memref.cast %x1 : memref<205xi32> to memref<?xi32>
+  call @csr(%t1d, %lens, %c1, %x1d, %ip)
+      : (memref<5x?xi32>, !lens, index, memref<?xi32>, memref<6xindex>) -> ()
+  %ip64 = memref.alloc() : memref<6xi64>
+  scf.for %i = %c0 to %c6 step %c1 {
+    %x = memref.load %ip[%i] : memref<6xindex>
+    %y = arith.index_cast %x : index to i64
+    memref.store %y, %ip64[%i] : memref<6xi64>
+  }
+  call @csr1(%q, %k1, %v1, %lens, %x1d, %ip64, %out, %lse)
+      : (!q, !p1, !p1, !lens, memref<?xi32>, memref<6xi64>, !q, !lse) -> ()
+  %ok6 = call @check(%out, %lse, %ref, %lref)
+      : (!q, !lse, memref<5x4x64xf64>, memref<5x4xf64>) -> i1
+  vector.print str "csr1_online\n"
+  vector.print %ok6 : i1
+
+  call @csr16_unified(%q, %k16, %v16, %lens, %x16d, %ip32, %out, %lse)
+      : (!q, !p16, !p16, !lens, memref<?xi32>, memref<6xi32>, !q, !lse) -> ()
+  %ok7 = call @check(%out, %lse, %ref, %lref)
+      : (!q, !lse, memref<5x4x64xf64>, memref<5x4xf64>) -> i1
+  vector.print str "csr16_unified\n"
+  vector.print %ok7 : i1
   return
 }

@@ -252,6 +252,16 @@ struct RecordedStep : Step {
     args.v = makeTensorRef(fake(0x400000), DType::F16, {pages, 8, pageSize, 128});
     args.blockTable = makeTensorRef(fake(0x800000), DType::I32, {2, maxPages});
   }
+  /// CSR addressing: a flat list of nnz pages and indptr [B + 1] (i32).
+  void makeCsr(int64_t pageSize, int64_t pages, int64_t nnz) {
+    makePaged(pageSize, pages, 1);
+    recorded.tensors[static_cast<int>(Tensor::BlockTable)] = {
+        true, DType::I32, 1, {-1}, {1}, true};
+    recorded.tensors[static_cast<int>(Tensor::PageIndptr)] = {
+        true, DType::I32, 1, {-1}, {1}, true};
+    args.blockTable = makeTensorRef(fake(0x800000), DType::I32, {nnz});
+    args.pageIndptr = makeTensorRef(fake(0xa00000), DType::I32, {3});
+  }
   void addLse() {
     recorded.tensors[static_cast<int>(Tensor::Lse)] = {
         true, DType::F32, 2, {-1, 32}, {32, 1}, true};
@@ -331,6 +341,54 @@ TEST(ArgsPaged) {
       makeTensorRef(Step::fake(0x800000), DType::I32, {2, 8});
   CHECK_ERROR(contiguous.validate(), "argument 'block_table': entry 'llama3_decode' "
                                      "reads a contiguous KV cache");
+}
+
+TEST(ArgsPagedCsr) {
+  RecordedStep step;
+  step.makeCsr(16, 100, 40);
+  Expected<ProblemShape> shape = step.validate();
+  CHECK_OK(shape);
+  // One sequence may own every page of the list.
+  if (shape)
+    CHECK_EQ(shape->cacheLen, 40 * 16);
+  step.args.pageIndptr.sizes[0] = 2;
+  CHECK_ERROR(step.validate(), "argument 'page_indptr': dim 0 (B + 1) is 2, "
+                               "expected 3 (the batch of 'q' plus one)");
+  step = RecordedStep();
+  step.makeCsr(16, 100, 40);
+  step.args.pageIndptr.data = nullptr;
+  CHECK_ERROR(step.validate(), "argument 'page_indptr': data pointer is null");
+  step = RecordedStep();
+  step.makeCsr(16, 100, 40);
+  step.args.pageIndptr.dtype = DType::I64;
+  CHECK_ERROR(step.validate(), "argument 'page_indptr': dtype is i64, "
+                               "expected i32");
+  step = RecordedStep();
+  step.makeCsr(16, 100, 0);
+  CHECK_ERROR(step.validate(), "argument 'block_table': dim 0 (nnz_pages) is "
+                               "0: the page list is empty");
+  step = RecordedStep();
+  step.makeCsr(16, 100, 40);
+  step.args.blockTable = makeTensorRef(Step::fake(0x800000), DType::I32, {2, 20});
+  CHECK_ERROR(step.validate(), "argument 'block_table': rank is 2, expected 1");
+  step = RecordedStep();
+  step.makeCsr(65536, 100, 40000);
+  CHECK_ERROR(step.validate(), "argument 'block_table': nnz_pages 40000 x page "
+                               "size 65536 tokens exceeds 2147483647");
+  // Entries that do not address pages by CSR refuse an indptr.
+  RecordedStep table;
+  table.makePaged(16, 100, 8);
+  table.args.pageIndptr =
+      makeTensorRef(Step::fake(0xa00000), DType::I32, {3});
+  CHECK_ERROR(table.validate(), "argument 'page_indptr': entry "
+                                "'llama3_decode' addresses pages through a "
+                                "[B, max_pages] block table");
+  RecordedStep contiguous;
+  contiguous.args.pageIndptr =
+      makeTensorRef(Step::fake(0xa00000), DType::I32, {3});
+  CHECK_ERROR(contiguous.validate(), "argument 'page_indptr': entry "
+                                     "'llama3_decode' reads a contiguous KV "
+                                     "cache");
 }
 
 TEST(ArgsLse) {

@@ -106,9 +106,12 @@ constexpr int64_t kMaxHeads = 1024, kMaxGroup = 128;
 /// unsplit and the split form.
 static FailureOr<AttentionShape>
 verifyAttentionInputs(Operation *op, Value query, Value key, Value value,
-                      Value lengths, Value blockTable) {
+                      Value lengths, Value blockTable, Value pageIndptr) {
   OperandChecker c(op);
   bool paged = static_cast<bool>(blockTable);
+  if (pageIndptr && !paged)
+    return op->emitOpError() << "'page_indptr' needs 'block_table': CSR "
+                                "addressing reads page numbers from it";
   StringRef kvDims = paged ? "[num_pages, Hkv, page_size, D]"
                            : "[B, Hkv, Lmax, D]";
   auto q = c.memref(query, "query", 3, "[B, Hq, D]");
@@ -128,18 +131,44 @@ verifyAttentionInputs(Operation *op, Value query, Value key, Value value,
            << lensType;
   if (failed(c.memref(lengths, "lengths", 1, "[B]")))
     return failure();
-  if (paged) {
+  auto isIndexArray = [](MemRefType t, int64_t rank) {
+    return t.getRank() == rank && (t.getElementType().isInteger(32) ||
+                                   t.getElementType().isInteger(64));
+  };
+  if (paged && !pageIndptr) {
     auto tableType = cast<MemRefType>(blockTable.getType());
-    if (tableType.getRank() != 2 ||
-        !(tableType.getElementType().isInteger(32) ||
-          tableType.getElementType().isInteger(64)))
-      return op->emitOpError() << "'block_table' must be a rank-2 memref of "
-                                  "i32 or i64 [B, max_pages], got "
-                               << tableType;
+    if (!isIndexArray(tableType, 2))
+      return op->emitOpError()
+             << "'block_table' must be a rank-2 memref of i32 or i64 [B, "
+                "max_pages] (or, with 'page_indptr', rank-1 [nnz_pages]), got "
+             << tableType;
     if (failed(c.memref(blockTable, "block_table", 2, "[B, max_pages]")) ||
         failed(c.sameDim(*q, "query", 0, tableType, "block_table", 0,
                          "batch")))
       return failure();
+  }
+  if (pageIndptr) {
+    auto tableType = cast<MemRefType>(blockTable.getType());
+    auto indptrType = cast<MemRefType>(pageIndptr.getType());
+    if (!isIndexArray(tableType, 1))
+      return op->emitOpError() << "with 'page_indptr', 'block_table' must be "
+                                  "a rank-1 memref of i32 or i64 [nnz_pages] "
+                                  "(CSR page indices), got "
+                               << tableType;
+    if (!isIndexArray(indptrType, 1))
+      return op->emitOpError() << "'page_indptr' must be a rank-1 memref of "
+                                  "i32 or i64 [B + 1], got "
+                               << indptrType;
+    if (failed(c.memref(blockTable, "block_table", 1, "[nnz_pages]")) ||
+        failed(c.memref(pageIndptr, "page_indptr", 1, "[B + 1]")))
+      return failure();
+    int64_t b = q->getDimSize(0), n = indptrType.getDimSize(0);
+    if (!ShapedType::isDynamic(b) && !ShapedType::isDynamic(n) && n != b + 1)
+      return op->emitOpError() << "'page_indptr' has " << n
+                               << " entries; a batch of " << b << " needs "
+                               << b + 1 << " (B + 1)";
+  }
+  if (paged) {
     auto pageSize = c.staticDim(*k, "key", 2, "page size");
     if (failed(pageSize))
       return failure();
@@ -255,7 +284,8 @@ AttentionShape mlir::fd::getAttentionShape(Value query, Value key) {
 
 LogicalResult DecodeAttentionOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths(), getBlockTable());
+                                     getLengths(), getBlockTable(),
+                                     getPageIndptr());
   if (failed(shape) ||
       failed(verifyAttentionOutput(*this, getOut(), getQuery(), "query", 2,
                                    shape->elementType)) ||
@@ -343,7 +373,8 @@ static LogicalResult verifyPartials(Operation *op, Value acc, Value max,
 
 LogicalResult PartialAttentionOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths(), getBlockTable());
+                                     getLengths(), getBlockTable(),
+                                     getPageIndptr());
   if (failed(shape) || failed(verifyScale(*this, getScaleAttr())))
     return failure();
   return verifyPartials(*this, getAcc(), getMax(), getSum(), getQuery(),
@@ -379,7 +410,8 @@ LogicalResult MergePartialsOp::verify() {
 
 LogicalResult OverflowFallbackOp::verify() {
   auto shape = verifyAttentionInputs(*this, getQuery(), getKey(), getValue(),
-                                     getLengths(), getBlockTable());
+                                     getLengths(), getBlockTable(),
+                                     getPageIndptr());
   if (failed(shape) ||
       failed(verifyAttentionOutput(*this, getOut(), getQuery(), "query", 2,
                                    shape->elementType)) ||

@@ -69,12 +69,16 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Value batch = memref::DimOp::create(b, loc, op.getQuery(), 0);
-    // The most tokens a sequence can hold: Lmax, or max_pages * page_size.
+    // The most tokens a sequence can hold: Lmax, or max_pages * page_size
+    // (nnz_pages * page_size with CSR addressing: one sequence may own
+    // every page).
     KVCacheOperands kv = getKVCache(op);
     Value capacity =
         kv.blockTable
             ? arith::MulIOp::create(
-                  b, loc, memref::DimOp::create(b, loc, kv.blockTable, 1),
+                  b, loc,
+                  memref::DimOp::create(b, loc, kv.blockTable,
+                                        kv.isCsr() ? 0 : 1),
                   cst(kv.pageSize())).getResult()
             : memref::DimOp::create(b, loc, op.getKey(), 2).getResult();
 
@@ -123,7 +127,8 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
 
     PartialAttentionOp::create(b, loc, op.getQuery(), op.getKey(),
                                op.getValue(), op.getLengths(),
-                               op.getBlockTable(), acc, max, sum, chunk,
+                               op.getBlockTable(), op.getPageIndptr(), acc,
+                               max, sum, chunk,
                                op.getScaleAttr(), op.getSoftmax());
     MergePartialsOp::create(b, loc, acc, max, sum, op.getOut(), op.getLse(),
                             op.getSoftmax());
@@ -136,7 +141,8 @@ struct FDSplitKV : mlir::fd::impl::FDSplitKVBase<FDSplitKV> {
       Value flags = memref::AllocOp::create(b, loc, flagType, ValueRange{batch});
       OverflowFallbackOp::create(b, loc, op.getQuery(), op.getKey(),
                                  op.getValue(), op.getLengths(), max, sum,
-                                 op.getBlockTable(), op.getOut(), flags,
+                                 op.getBlockTable(), op.getPageIndptr(),
+                                 op.getOut(), flags,
                                  op.getLse(), op.getScaleAttr(), unified);
       buffers.push_back(flags);
     }

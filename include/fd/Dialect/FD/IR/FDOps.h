@@ -30,16 +30,19 @@ inline constexpr int64_t kMaxPageSize = 65536;
 
 /// How an attention op addresses its K/V rows: a contiguous cache
 /// [B, Hkv, Lmax, D], or pools of pages [num_pages, Hkv, page_size, D]
-/// through a block table [B, max_pages] (null `blockTable`: contiguous).
+/// through a block table [B, max_pages] (null `blockTable`: contiguous), or
+/// through CSR page lists: `blockTable` the flat indices [nnz_pages] and
+/// `pageIndptr` [B + 1] where each sequence's pages start.
 struct KVCacheOperands {
-  Value key, value, blockTable;
+  Value key, value, blockTable, pageIndptr;
   /// Tokens per page; 0 for a contiguous cache.
   int64_t pageSize() const;
+  bool isCsr() const { return static_cast<bool>(pageIndptr); }
 };
 
 /// The K/V operands of a verified attention op (decode, partial, fallback).
 template <typename OpTy> KVCacheOperands getKVCache(OpTy op) {
-  return {op.getKey(), op.getValue(), op.getBlockTable()};
+  return {op.getKey(), op.getValue(), op.getBlockTable(), op.getPageIndptr()};
 }
 } // namespace mlir::fd
 

@@ -59,6 +59,15 @@ def FD_DecodeAttentionOp : FD_Op<"decode_attention",
     page index it does reach must be in [0, num_pages): that is the
     caller's contract (the runtime's page check verifies it on the device).
 
+    **CSR page addressing** (FlashInfer's `kv_indptr` / `kv_indices`): with
+    `block_table(%indices : memref<?xi32>) page_indptr(%indptr :
+    memref<?xi32>)` the table is one flat list of pages `[nnz_pages]` and
+    sequence `b` owns `indices[indptr[b] .. indptr[b + 1])`: token `t` is row
+    `t mod page_size` of page `indices[indptr[b] + t / page_size]`.
+    `indptr` is `[B + 1]`, i32 or i64. `lengths` still gives each sequence's
+    tokens (FlashInfer's `last_page_len[b]` is
+    `lengths[b] - (indptr[b + 1] - indptr[b] - 1) * page_size`).
+
     **Log-sum-exp.** With `lse(%lse : memref<?x32xf32>)` the op also writes
     `lse[b, h] = ln(sum_t exp(scale * q[b,h,:] . K[b,g,t,:]))` (natural
     log, f32), `-inf` for an empty sequence: what merging attention states
@@ -77,7 +86,8 @@ def FD_DecodeAttentionOp : FD_Op<"decode_attention",
     ```
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
-                       FD_In:$lengths, FD_OptIn:$block_table, FD_Out:$out,
+                       FD_In:$lengths, FD_OptIn:$block_table,
+                       FD_OptIn:$page_indptr, FD_Out:$out,
                        FD_OptOut:$lse,
                        F32Attr:$scale, FD_SoftmaxAttr:$softmax,
                        OptionalAttr<I64Attr>:$num_splits,
@@ -86,6 +96,7 @@ def FD_DecodeAttentionOp : FD_Op<"decode_attention",
     `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
       type($key) `,` type($value) `,` type($lengths) `)`
     (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    (`page_indptr` `(` $page_indptr^ `:` type($page_indptr) `)`)?
     `outs` `(` $out `:` type($out) `)`
     (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
   }];
@@ -131,7 +142,8 @@ def FD_SplitPlanOp : FD_Op<"split_plan", [Pure]> {
 // fd.partial_attention
 //===----------------------------------------------------------------------===//
 
-def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
+def FD_PartialAttentionOp : FD_Op<"partial_attention",
+                                  [AttrSizedOperandSegments]> {
   let summary = "Attention of each KV chunk, as unnormalised partial state";
   let description = [{
     The first half of split-KV attention (Flash-Decoding). Split `s` covers
@@ -160,7 +172,8 @@ def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
     ```
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
-                       FD_In:$lengths, FD_OptIn:$block_table, FD_Out:$acc,
+                       FD_In:$lengths, FD_OptIn:$block_table,
+                       FD_OptIn:$page_indptr, FD_Out:$acc,
                        FD_Out:$max, FD_Out:$sum,
                        Index:$chunk_size, F32Attr:$scale,
                        FD_SoftmaxAttr:$softmax);
@@ -168,6 +181,7 @@ def FD_PartialAttentionOp : FD_Op<"partial_attention"> {
     `ins` `(` $query `,` $key `,` $value `,` $lengths `:` type($query) `,`
       type($key) `,` type($value) `,` type($lengths) `)`
     (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    (`page_indptr` `(` $page_indptr^ `:` type($page_indptr) `)`)?
     `outs` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
       type($sum) `)`
     `chunk_size` `(` $chunk_size `)` attr-dict
@@ -245,7 +259,7 @@ def FD_OverflowFallbackOp : FD_Op<"overflow_fallback",
   }];
   let arguments = (ins FD_In:$query, FD_In:$key, FD_In:$value,
                        FD_In:$lengths, FD_In:$max, FD_In:$sum,
-                       FD_OptIn:$block_table,
+                       FD_OptIn:$block_table, FD_OptIn:$page_indptr,
                        Arg<AnyMemRef, "", [MemRead, MemWrite]>:$out,
                        FD_Out:$flags,
                        Arg<Optional<AnyMemRef>, "", [MemRead, MemWrite]>:$lse,
@@ -255,6 +269,7 @@ def FD_OverflowFallbackOp : FD_Op<"overflow_fallback",
       type($query) `,` type($key) `,` type($value) `,` type($lengths) `,`
       type($max) `,` type($sum) `)`
     (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    (`page_indptr` `(` $page_indptr^ `:` type($page_indptr) `)`)?
     `outs` `(` $out `,` $flags `:` type($out) `,` type($flags) `)`
     (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
   }];
