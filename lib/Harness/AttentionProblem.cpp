@@ -18,7 +18,15 @@ using namespace fd;
 using namespace fd::harness;
 
 const char *fd::harness::layoutName(KVLayout layout) {
-  return layout == KVLayout::HeadMajor ? "head-major" : "token-major";
+  switch (layout) {
+  case KVLayout::HeadMajor:
+    return "head-major";
+  case KVLayout::TokenMajor:
+    return "token-major";
+  case KVLayout::KVTensor:
+    return "kv-tensor";
+  }
+  return "?";
 }
 
 void fd::harness::checkCuda(int error, const char *what) {
@@ -69,9 +77,14 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
     if (layout == KVLayout::HeadMajor) {
       poolT = d, poolH = pageTokens * d, poolPage = hkv * pageTokens * d;
     } else {
-      poolH = d, poolT = hkv * d, poolPage = pageTokens * hkv * d;
+      // KVTensor: each page holds K's half then V's.
+      poolH = d, poolT = hkv * d,
+      poolPage = (layout == KVLayout::KVTensor ? 2 : 1) * pageTokens * hkv * d;
     }
   }
+  // The contiguous cache the reference reads has no combined form.
+  if (layout == KVLayout::KVTensor)
+    layout = KVLayout::TokenMajor;
   if (layout == KVLayout::HeadMajor) {
     strideL = d;
     strideH = allocatedLen * d;
@@ -123,25 +136,44 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
       std::copy_n(&hostQ[size_t((b * hq + h) * d)], d,
                   &stagedQ[size_t(b * qStrideB + h * qStrideH)]);
   upload(deviceQ, stagedQ.data(), qElems * 2);
-  upload(deviceLens, lengths.data(), lengths.size() * 4);
+  const rt::TensorSpec &lensSpec = entry.tensor(rt::Tensor::Lens);
+  lensType = lensSpec.present ? lensSpec.elem : rt::DType::I32;
+  upload(deviceLens, nullptr, lengths.size() * 8);
+  uploadLens();
   upload(deviceOut, nullptr, outElems * 2);
 
   const rt::TensorSpec &tableSpec = entry.tensor(rt::Tensor::BlockTable);
   tableType = tableSpec.present ? tableSpec.elem : rt::DType::I32;
+  csr = entry.isCsr();
+  if (csr)
+    indptrType = entry.tensor(rt::Tensor::PageIndptr).elem;
   if (pageTokens > 0) {
     const size_t poolBytes = size_t(numPages * poolPage) * 2;
     upload(deviceK, nullptr, poolBytes);
-    upload(deviceV, nullptr, poolBytes);
+    if (kvLayout != KVLayout::KVTensor)
+      upload(deviceV, nullptr, poolBytes);
+    // CSR: a spare slot before the first range and one after each.
+    csrSlots = 1 + batch * (maxPages + 1);
     upload(deviceTable, nullptr,
-           size_t(batch * maxPages) * (tableType == rt::DType::I64 ? 8 : 4));
-    shufflePages(seed);
+           size_t(csr ? csrSlots : batch * maxPages) *
+               (tableType == rt::DType::I64 ? 8 : 4));
+    if (csr)
+      upload(deviceIndptr, nullptr, size_t(batch + 1) * 8);
     arguments.k = rt::makeTensorRef(deviceK, entry.dtype,
                                     {numPages, hkv, pageTokens, d});
     arguments.k.strides[0] = poolPage;
     arguments.k.strides[1] = poolH;
     arguments.k.strides[2] = poolT;
-    arguments.blockTable =
-        rt::makeTensorRef(deviceTable, tableType, {batch, maxPages});
+    if (csr) {
+      arguments.blockTable =
+          rt::makeTensorRef(deviceTable, tableType, {csrSlots});
+      arguments.pageIndptr =
+          rt::makeTensorRef(deviceIndptr, indptrType, {batch + 1});
+    } else {
+      arguments.blockTable =
+          rt::makeTensorRef(deviceTable, tableType, {batch, maxPages});
+    }
+    shufflePages(seed);
   } else {
     upload(deviceK, hostK.data(), kvElems * 2);
     upload(deviceV, hostV.data(), kvElems * 2);
@@ -152,7 +184,10 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
     arguments.k.strides[2] = strideL;
   }
   arguments.v = arguments.k;
-  arguments.v.data = deviceV;
+  arguments.v.data = kvLayout == KVLayout::KVTensor
+                         ? static_cast<void *>(static_cast<uint16_t *>(deviceK) +
+                                               poolPage / 2)
+                         : deviceV;
   if (entry.tensor(rt::Tensor::Lse).present) {
     upload(deviceLse, nullptr, size_t(batch * hq) * 4);
     arguments.lse = rt::makeTensorRef(deviceLse, rt::DType::F32, {batch, hq});
@@ -163,25 +198,50 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
   arguments.out = rt::makeTensorRef(deviceOut, entry.dtype, {batch, hq, d});
   arguments.out.strides[0] = outStrideB;
   arguments.out.strides[1] = outStrideH;
-  arguments.lens = rt::makeTensorRef(deviceLens, rt::DType::I32, {batch});
+  arguments.lens = rt::makeTensorRef(deviceLens, lensType, {batch});
 }
 
 AttentionProblem::~AttentionProblem() {
   for (void *p : {deviceQ, deviceK, deviceV, deviceLens, deviceOut,
-                  deviceTable, deviceLse})
+                  deviceTable, deviceLse, deviceIndptr})
     if (p)
       (void)cudaFree(p);
 }
 
 void AttentionProblem::setLens(const std::vector<int32_t> &newLens) {
   lengths = newLens;
-  checkCuda(cudaMemcpy(deviceLens, lengths.data(), lengths.size() * 4,
-                       cudaMemcpyHostToDevice),
-            "cudaMemcpy(lens)");
+  uploadLens();
   // Rows past a sequence's length are NaN in the pool: refill for the new
   // lengths with the same page order.
   if (pageTokens > 0)
     uploadPages();
+}
+
+/// Copies \p values to the device as i32 or i64.
+static void uploadIndices(void *device, const std::vector<int64_t> &values,
+                          rt::DType type, const char *what) {
+  if (type == rt::DType::I64) {
+    checkCuda(cudaMemcpy(device, values.data(), values.size() * 8,
+                         cudaMemcpyHostToDevice),
+              what);
+  } else {
+    std::vector<int32_t> narrow(values.begin(), values.end());
+    checkCuda(cudaMemcpy(device, narrow.data(), narrow.size() * 4,
+                         cudaMemcpyHostToDevice),
+              what);
+  }
+}
+
+void AttentionProblem::uploadLens() {
+  uploadIndices(deviceLens,
+                std::vector<int64_t>(lengths.begin(), lengths.end()), lensType,
+                "cudaMemcpy(lens)");
+}
+
+int64_t AttentionProblem::rowCapacity(int64_t batch) const {
+  if (csr)
+    return (indptr[size_t(batch) + 1] - indptr[size_t(batch)]) * pageTokens;
+  return maxPages * pageTokens;
 }
 
 void AttentionProblem::shufflePages(uint64_t seed) {
@@ -222,26 +282,45 @@ void AttentionProblem::uploadPages() {
       std::copy_n(&hostV[from], d, &poolV[to]);
     }
   });
+  if (kvLayout == KVLayout::KVTensor) {
+    // One buffer: V's half of each page from poolV's same place.
+    const int64_t half = poolPage / 2;
+    for (int64_t page = 0; page < numPages; ++page)
+      std::copy_n(&poolV[size_t(page * poolPage)], half,
+                  &poolK[size_t(page * poolPage + half)]);
+  } else {
+    checkCuda(cudaMemcpy(deviceV, poolV.data(), poolV.size() * 2,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(v pool)");
+  }
   checkCuda(cudaMemcpy(deviceK, poolK.data(), poolK.size() * 2,
                        cudaMemcpyHostToDevice),
             "cudaMemcpy(k pool)");
-  checkCuda(cudaMemcpy(deviceV, poolV.data(), poolV.size() * 2,
-                       cudaMemcpyHostToDevice),
-            "cudaMemcpy(v pool)");
-  if (tableType == rt::DType::I64) {
-    checkCuda(cudaMemcpy(deviceTable, table.data(), table.size() * 8,
-                         cudaMemcpyHostToDevice),
-              "cudaMemcpy(block table)");
-  } else {
-    std::vector<int32_t> narrow(table.begin(), table.end());
-    checkCuda(cudaMemcpy(deviceTable, narrow.data(), narrow.size() * 4,
-                         cudaMemcpyHostToDevice),
-              "cudaMemcpy(block table)");
+  if (!csr) {
+    uploadIndices(deviceTable, table, tableType, "cudaMemcpy(block table)");
+    return;
   }
+  // CSR: sequence b's first ceil(len / P) slots, then one spare (NaN) page
+  // a kernel reading past its pages would meet; a spare before the first.
+  std::vector<int64_t> list(size_t(csrSlots), pageOrder[size_t(used)]);
+  indptr.assign(size_t(numBatch) + 1, 0);
+  int64_t at = 1;
+  for (int64_t b = 0; b < numBatch; ++b) {
+    const int64_t pages = (lengths[size_t(b)] + pageTokens - 1) / pageTokens;
+    indptr[size_t(b)] = at;
+    for (int64_t j = 0; j < pages; ++j)
+      list[size_t(at + j)] = table[size_t(b * maxPages + j)];
+    list[size_t(at + pages)] = pageOrder[size_t(used + b % spare)];
+    at += pages + 1;
+  }
+  indptr[size_t(numBatch)] = at;
+  uploadIndices(deviceTable, list, tableType, "cudaMemcpy(page list)");
+  uploadIndices(deviceIndptr, indptr, indptrType, "cudaMemcpy(page_indptr)");
 }
 
 void AttentionProblem::pokeTable(int64_t batch, int64_t slot, int64_t value) {
-  const size_t at = size_t(batch * maxPages + slot);
+  const size_t at =
+      size_t(csr ? indptr[size_t(batch)] + slot : batch * maxPages + slot);
   if (tableType == rt::DType::I64) {
     checkCuda(cudaMemcpy(static_cast<int64_t *>(deviceTable) + at, &value, 8,
                          cudaMemcpyHostToDevice),
@@ -255,6 +334,13 @@ void AttentionProblem::pokeTable(int64_t batch, int64_t slot, int64_t value) {
 }
 
 void AttentionProblem::pokeLen(int64_t batch, int32_t value) {
+  if (lensType == rt::DType::I64) {
+    int64_t wide = value;
+    checkCuda(cudaMemcpy(static_cast<int64_t *>(deviceLens) + batch, &wide, 8,
+                         cudaMemcpyHostToDevice),
+              "cudaMemcpy(length)");
+    return;
+  }
   checkCuda(cudaMemcpy(static_cast<int32_t *>(deviceLens) + batch, &value, 4,
                        cudaMemcpyHostToDevice),
             "cudaMemcpy(length)");
@@ -333,10 +419,12 @@ double AttentionProblem::bytesMoved() const {
   }
   const double elem = 2;
   const double tableBytes =
-      pages * (tableType == rt::DType::I64 ? 8 : 4);
+      pages * (tableType == rt::DType::I64 ? 8 : 4) +
+      (csr ? double(numBatch + 1) * (indptrType == rt::DType::I64 ? 8 : 4)
+           : 0);
   return tokens * entry.numKvHeads * entry.headDim * elem * 2 +
          double(numBatch) * entry.numQHeads * entry.headDim * elem * 2 +
-         double(numBatch) * 4 + tableBytes +
+         double(numBatch) * (lensType == rt::DType::I64 ? 8 : 4) + tableBytes +
          (deviceLse ? double(numBatch) * entry.numQHeads * 4 : 0);
 }
 

@@ -73,6 +73,9 @@ const SuiteCase kPagedCases[] = {
     {8, 4096, KVLayout::TokenMajor, false},
     {3, 4096, KVLayout::HeadMajor, false},
     {1, 32768, KVLayout::TokenMajor, false},
+    // K and V as two views of one tensor [pages, 2, page_size, Hkv, D].
+    {3, 1000, KVLayout::KVTensor, true},
+    {8, 4096, KVLayout::KVTensor, false},
 };
 
 int failures = 0, passes = 0;
@@ -141,13 +144,17 @@ void checkPageCheck(const rt::BoundEntry &bound, cudaStream_t stream,
   const int64_t numPages = p.args().k.sizes[0];
   const int64_t slot = (p.lens()[0] - 1) / p.pageSize();
   p.pokeTable(0, slot, numPages + 7);
+  const std::string where =
+      p.isCsr() ? "block_table[" + std::to_string(p.csrStart(0) + slot) +
+                      "] (page " + std::to_string(slot) + " of sequence 0)"
+                : "block_table[0][" + std::to_string(slot) + "]";
   expectError(bound.checkPages(*plan, p.args(), CUstream(stream)),
               entry.name + " page check: page out of range",
-              "block_table[0][" + std::to_string(slot) + "] = " +
-                  std::to_string(numPages + 7) + " is outside [0, num_pages = " +
-                  std::to_string(numPages) + ")");
+              where + " = " + std::to_string(numPages + 7) +
+                  " is outside [0, num_pages = " + std::to_string(numPages) +
+                  ")");
   p.pokeTable(0, slot, 0);
-  const int64_t capacity = p.args().blockTable.sizes[1] * p.pageSize();
+  const int64_t capacity = p.rowCapacity(2);
   p.pokeLen(2, int32_t(capacity + 1));
   expectError(bound.checkPages(*plan, p.args(), CUstream(stream)),
               entry.name + " page check: length out of range",

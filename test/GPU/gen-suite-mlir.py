@@ -4,9 +4,11 @@
 dynamic strides so one entry serves head-major and token-major caches.
 
 --paged=P,...: the paged matrix instead: per page size, K/V page pools
-[num_pages, Hkv, P, D] with dynamic strides (HND and NHD), a block table
-(i32; i64 for bf16), q and out with dynamic batch and head strides (views
-of engines' buffers) and an lse output."""
+[num_pages, Hkv, P, D] with dynamic strides (HND, NHD and one KV tensor), a
+block table (i32; i64 table and lengths for bf16), q and out with dynamic
+batch and head strides (views of engines' buffers) and an lse output; and
+CSR-addressed entries (`_csr`: page_indptr and a flat page list, i32; i64
+for bf16) for groups 1, 3 and 4 at D = 128."""
 import math
 import sys
 
@@ -23,6 +25,7 @@ SOFTMAX = "#fd.online_softmax"
 # The paged matrix: MHA, groups 3, 4, 7 and 16 (CUDA cores and each
 # tensor-core padding class), every D; bf16 at page 16 only.
 PAGED_HEADS = [(32, 32), (32, 8), (28, 4), (12, 4), (16, 1)]
+CSR_HEADS = [(32, 32), (32, 8), (12, 4)]
 
 
 def entry(hq, hkv, d, t):
@@ -42,20 +45,24 @@ def entry(hq, hkv, d, t):
 BENCH_FORM = False  # --bench-form: contiguous q/out and no lse (fd-bench's)
 
 
-def paged_entry(hq, hkv, d, t, page):
+def paged_entry(hq, hkv, d, t, page, csr=False):
     q = f"memref<?x{hq}x{d}x{t}, strided<[?, ?, 1], offset: ?>>"
     if BENCH_FORM:
         q = f"memref<?x{hq}x{d}x{t}>"
     kv = f"memref<?x{hkv}x{page}x{d}x{t}, strided<[?, ?, ?, 1], offset: ?>>"
-    table = "memref<?x?xi64>" if t == "bf16" else "memref<?x?xi32>"
+    index = "i64" if t == "bf16" else "i32"
+    table = f"memref<?x{index}>" if csr else f"memref<?x?x{index}>"
+    lens = f"memref<?x{index}>"
     lse = f"memref<?x{hq}xf32>"
-    name = f"attn_h{hq}_{hkv}_d{d}_{t}_p{page}"
+    name = f"attn_h{hq}_{hkv}_d{d}_{t}_p{page}" + ("_csr" if csr else "")
     lse_arg = "" if BENCH_FORM else f", %lse: {lse}"
     lse_out = "" if BENCH_FORM else f" lse(%lse : {lse})"
+    indptr_arg = f", %indptr: memref<?x{index}>" if csr else ""
+    indptr = f" page_indptr(%indptr : memref<?x{index}>)" if csr else ""
     return f"""func.func @{name}(%q: {q}, %k: {kv}, %v: {kv},
-    %lens: memref<?xi32>, %table: {table}, %out: {q}{lse_arg}) {{
-  fd.decode_attention ins(%q, %k, %v, %lens : {q}, {kv}, {kv}, memref<?xi32>)
-      block_table(%table : {table})
+    %lens: {lens}, %table: {table}{indptr_arg}, %out: {q}{lse_arg}) {{
+  fd.decode_attention ins(%q, %k, %v, %lens : {q}, {kv}, {kv}, {lens})
+      block_table(%table : {table}){indptr}
       outs(%out : {q}){lse_out} {{scale = {1 / math.sqrt(d):.9g} : f32,
                          softmax = {SOFTMAX}}}
   return
@@ -95,6 +102,15 @@ def main():
                     text = paged_entry(hq, hkv, d, t, page)
                     if not only or any(o in text.split("(")[0] for o in only):
                         print(text)
+        # fd-bench's CSR entries: page 16, its heads and dims, f16.
+        csr = ([(h, d, "f16") for h in PAGED_HEADS for d in DIMS]
+               if BENCH_FORM else
+               [(h, 128, t) for h in CSR_HEADS
+                for t in (TYPES if page == 16 else ["f16"])])
+        for (hq, hkv), d, t in csr if page == 16 or not BENCH_FORM else []:
+            text = paged_entry(hq, hkv, d, t, page, csr=True)
+            if not only or any(o in text.split("(")[0] for o in only):
+                print(text)
     for hq, hkv in HEADS if not pages else []:
         for d in DIMS:
             for t in TYPES:

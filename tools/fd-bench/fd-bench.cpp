@@ -70,6 +70,9 @@ struct Case {
   /// Tokens per page of a paged cache (pages in random order, as serving
   /// engines keep them); 0: a contiguous cache.
   int64_t page = 0;
+  /// Paged with CSR addressing (page_indptr + a flat page list, as
+  /// FlashInfer takes them) instead of a [B, max_pages] block table.
+  bool csr = false;
   /// Token-major K/V ([.., tokens, Hkv, D], NHD) instead of head-major
   /// (HND); the default is HND for a contiguous cache, NHD for pages (what
   /// vLLM and FlashInfer use).
@@ -164,6 +167,11 @@ std::vector<Case> pagedCases() {
       c.page = page;
       c.tokenMajor = page > 0;
       cases.push_back(c);
+      // Page 16 also as CSR lists: FlashInfer's form, its paged peer's.
+      if (page == 16) {
+        c.csr = true;
+        cases.push_back(c);
+      }
     }
   return cases;
 }
@@ -201,7 +209,7 @@ std::string caseName(const Case &c) {
                 rt::dtypeName(c.dtype));
   std::string name = buf;
   if (c.page)
-    name += " page=" + std::to_string(c.page);
+    name += " page=" + std::to_string(c.page) + (c.csr ? " CSR" : "");
   if (c.page || c.tokenMajor)
     name += c.tokenMajor ? " NHD" : " HND";
   return name;
@@ -219,7 +227,8 @@ const rt::BoundEntry *findEntry(rt::Executable &exe, const Case &c) {
     const rt::EntrySpec &e = entries[i];
     if (e.op == rt::OpKind::DecodeAttention && e.numQHeads == c.hq &&
         e.numKvHeads == c.hkv && e.headDim == c.d && e.dtype == c.dtype &&
-        e.pageSize == c.page && !e.tensor(rt::Tensor::Lse).present) {
+        e.pageSize == c.page && e.isCsr() == c.csr &&
+        !e.tensor(rt::Tensor::Lse).present) {
       auto bound = exe.bind(i);
       if (!bound) {
         std::fprintf(stderr, "fd-bench: %s\n",
@@ -545,6 +554,11 @@ int main(int argc, char **argv) {
       rt::TensorSpec &table =
           shapeOnly.tensors[int(rt::Tensor::BlockTable)];
       table.present = true, table.elem = rt::DType::I32;
+      if (c.csr) {
+        rt::TensorSpec &indptr =
+            shapeOnly.tensors[int(rt::Tensor::PageIndptr)];
+        indptr.present = true, indptr.elem = rt::DType::I32;
+      }
     }
     const KVLayout layout =
         c.tokenMajor ? KVLayout::TokenMajor : KVLayout::HeadMajor;
@@ -810,7 +824,8 @@ int main(int argc, char **argv) {
         << ", \"Hq\": " << r.c.hq << ", \"Hkv\": " << r.c.hkv
         << ", \"L\": " << r.c.len << ", \"D\": " << r.c.d << ", \"dtype\": \""
         << rt::dtypeName(r.c.dtype) << "\", \"ragged\": "
-        << (r.c.ragged ? "true" : "false") << ", \"page\": " << r.c.page << ", \"layout\": \""
+        << (r.c.ragged ? "true" : "false") << ", \"page\": " << r.c.page
+        << ", \"csr\": " << (r.c.csr ? "true" : "false") << ", \"layout\": \""
         << (r.c.tokenMajor ? "NHD" : "HND") << "\""
         << ", \"bytes\": " << r.bytes
         << ", \"floor_us\": " << r.floorUs << ", \"results\": [";

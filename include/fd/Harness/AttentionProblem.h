@@ -25,8 +25,10 @@ namespace fd::harness {
 /// Where the token axis sits in the K/V cache. Head-major is
 /// [B, Hkv, capacity, D] (paged: [pages, Hkv, page_size, D], HND); token-major
 /// is [B, capacity, Hkv, D] (paged: [pages, page_size, Hkv, D], NHD, the
-/// layout of most inference engines).
-enum class KVLayout { HeadMajor, TokenMajor };
+/// layout of most inference engines). KVTensor (paged only) is token-major
+/// pages with K and V in one tensor [pages, 2, page_size, Hkv, D] (FlashInfer's
+/// and vLLM's combined cache), k and v two views of it.
+enum class KVLayout { HeadMajor, TokenMajor, KVTensor };
 const char *layoutName(KVLayout layout);
 
 /// Aborts with a message naming \p what when a CUDA runtime call fails:
@@ -51,7 +53,10 @@ struct CheckResult {
 ///    sequences' pages scattered over them in random order, unused pages
 ///    and table slots past a sequence's pages pointing at NaN-filled pages
 ///    (a kernel that reads a page it should not gets NaN, not a fault), and
-///    a block table of the entry's index type;
+///    a block table of the entry's index type; with CSR addressing
+///    (page_indptr) a flat page list instead, each sequence's range one
+///    page longer than it reads (a NaN page) and the list starting at 1;
+///  - lens of the entry's index type (i32 or i64);
 ///  - q/out not contiguous in the manifest: q is a view of a fused QKV
 ///    buffer and out one with a head stride of 2 D, the gaps NaN;
 ///  - lse present: a [B, Hq] f32 output checked against the reference.
@@ -77,6 +82,12 @@ public:
   /// runtime's page check.
   void pokeTable(int64_t batch, int64_t slot, int64_t value);
   void pokeLen(int64_t batch, int32_t value);
+  /// Paged: the most tokens sequence \p batch's table row or CSR range can
+  /// hold (what the page check bounds lens[batch] by).
+  int64_t rowCapacity(int64_t batch) const;
+  /// Paged, CSR: where sequence \p batch's pages start in the flat list.
+  int64_t csrStart(int64_t batch) const { return indptr[size_t(batch)]; }
+  bool isCsr() const { return csr; }
   /// Fills out (and lse, and the gaps of strided views) with NaN bit
   /// patterns so a row the kernels skip cannot pass.
   void poisonOut();
@@ -94,6 +105,7 @@ public:
 
 private:
   void uploadPages();
+  void uploadLens();
 
   const rt::EntrySpec &entry;
   int64_t numBatch, capacityUsed, allocatedLen;
@@ -104,8 +116,13 @@ private:
   // Paged: pool geometry and the page of each (sequence, slot).
   int64_t pageTokens = 0, maxPages = 0, numPages = 0;
   int64_t poolPage = 0, poolH = 0, poolT = 0;
-  rt::DType tableType = rt::DType::I32;
+  rt::DType tableType = rt::DType::I32, indptrType = rt::DType::I32,
+            lensType = rt::DType::I32;
   std::vector<int64_t> pageOrder, table;
+  // CSR: the flat list uploaded (csrSlots entries) and its offsets [B + 1].
+  bool csr = false;
+  int64_t csrSlots = 0;
+  std::vector<int64_t> indptr;
   // q and out views (element strides over batch and head) in buffers of
   // qElems / outElems elements.
   int64_t qStrideB = 0, qStrideH = 0, outStrideB = 0, outStrideH = 0;
@@ -114,7 +131,7 @@ private:
   std::vector<int32_t> lengths;
   void *deviceQ = nullptr, *deviceK = nullptr, *deviceV = nullptr,
        *deviceLens = nullptr, *deviceOut = nullptr, *deviceTable = nullptr,
-       *deviceLse = nullptr;
+       *deviceLse = nullptr, *deviceIndptr = nullptr;
   rt::AttentionArgs arguments;
 };
 
