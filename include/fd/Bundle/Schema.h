@@ -137,6 +137,8 @@ inline constexpr std::string_view kPartial = "partial";
 inline constexpr std::string_view kMerge = "merge";
 /// Partial and merge in one launch (unsplit, single_launch).
 inline constexpr std::string_view kFused = "fused";
+/// fd.merge_states: one CTA per (query head, sequence).
+inline constexpr std::string_view kMergeStates = "merge_states";
 } // namespace role
 
 /// Launch variants of an attention entry: alternative kernel sequences for
@@ -211,6 +213,10 @@ inline constexpr std::string_view kBlockTable = "block_table";
 inline constexpr std::string_view kPageIndptr = "page_indptr";
 /// Optional log-sum-exp output [B, Hq] f32.
 inline constexpr std::string_view kLse = "lse";
+/// fd.merge_states: state i's output [B, Hq, D] and log-sum-exp [B, Hq]
+/// ("state_out_0", "state_lse_0", ...).
+inline constexpr std::string_view kStateOutPrefix = "state_out_";
+inline constexpr std::string_view kStateLsePrefix = "state_lse_";
 // Flat GEMM tensors.
 inline constexpr std::string_view kX = "x";
 inline constexpr std::string_view kW = "w";

@@ -465,5 +465,6 @@ void mlir::fd::populateFDToGPUPatterns(RewritePatternSet &patterns,
   patterns.add<PartialAttentionToGPU>(patterns.getContext(), options);
   patterns.add<MergePartialsToGPU>(patterns.getContext());
   populateUnifiedMaxToGPUPatterns(patterns, options);
+  populateMergeStatesToGPUPatterns(patterns);
   populateFDSplitPlanLoweringPatterns(patterns);
 }

@@ -117,6 +117,9 @@ void appendPageTable(SmallVectorImpl<std::string_view> &bindings,
 Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
                       StringRef name, ArrayRef<int64_t> shape);
 
+/// The pattern lowering fd.merge_states (MergeStatesToGPU.cpp).
+void populateMergeStatesToGPUPatterns(RewritePatternSet &patterns);
+
 /// Patterns lowering the unified-max split form (UnifiedMaxKernels.cpp).
 void populateUnifiedMaxToGPUPatterns(RewritePatternSet &patterns,
                                      const FDToGPUOptions &options);

@@ -303,6 +303,64 @@ struct MergePartialsToSCF : OpRewritePattern<MergePartialsOp> {
   }
 };
 
+/// The reference of fd.merge_states: per row, the largest lse in the log2
+/// domain (from -FLT_MAX, so a row whose lses are all -inf gets weights 0, a
+/// zero sum, a zero output and lse -inf), weights 2^(x_i - M), one division.
+struct MergeStatesToSCF : OpRewritePattern<MergeStatesOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MergeStatesOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = e.loc;
+    auto outType = cast<MemRefType>(op.getOut().getType());
+    int64_t headDim = outType.getDimSize(2);
+    Value acc = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({headDim}, rewriter.getF32Type()));
+    Value batchSize = memref::DimOp::create(rewriter, loc, op.getOut(), 0);
+    Value c0 = e.idx(0), c1 = e.idx(1), cd = e.idx(headDim);
+    Type f32 = rewriter.getF32Type();
+    forEachRow(e, batchSize, outType.getDimSize(1), 1,
+               [&](Value batch, Value head, Value) {
+                 SmallVector<Value> x;
+                 Value big = e.f32(-FLT_MAX);
+                 for (Value lse : op.getStateLses()) {
+                   Value l = memref::LoadOp::create(rewriter, loc, lse,
+                                                    ValueRange{batch, head});
+                   x.push_back(e.mul(l, e.f32(kLog2e)));
+                   big = e.maxf(big, x.back());
+                 }
+                 scf::ForOp::create(
+                     rewriter, loc, c0, cd, c1, ValueRange{},
+                     [&](OpBuilder &, Location, Value d, ValueRange) {
+                       memref::StoreOp::create(rewriter, loc, e.f32(0), acc, d);
+                       scf::YieldOp::create(rewriter, loc);
+                     });
+                 Value total = e.f32(0);
+                 for (auto [state, xi] : llvm::zip(op.getStates(), x)) {
+                   Value w = e.exp2Exact(e.sub(xi, big));
+                   scf::ForOp::create(
+                       rewriter, loc, c0, cd, c1, ValueRange{},
+                       [&](OpBuilder &, Location, Value d, ValueRange) {
+                         Value a = memref::LoadOp::create(rewriter, loc, acc, d);
+                         Value o = e.extf(
+                             memref::LoadOp::create(rewriter, loc, state,
+                                                    ValueRange{batch, head, d}),
+                             f32);
+                         memref::StoreOp::create(rewriter, loc,
+                                                 e.add(a, e.mul(o, w)), acc, d);
+                         scf::YieldOp::create(rewriter, loc);
+                       });
+                   total = e.add(total, w);
+                 }
+                 emitNormalise(e, acc, total, op.getOut(), batch, head,
+                               headDim);
+                 emitLse(e, op.getLse(), big, total, batch, head);
+               });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct OverflowFallbackToSCF : OpRewritePattern<OverflowFallbackOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(OverflowFallbackOp op,
@@ -477,6 +535,7 @@ void mlir::fd::populateFDSplitPlanLoweringPatterns(
 
 void mlir::fd::populateFDToSCFPatterns(RewritePatternSet &patterns) {
   patterns.add<DecodeAttentionToSCF, PartialAttentionToSCF, MergePartialsToSCF,
+               MergeStatesToSCF,
                OverflowFallbackToSCF, FlatGemmToSCF>(patterns.getContext());
   populateFDSplitPlanLoweringPatterns(patterns);
 }

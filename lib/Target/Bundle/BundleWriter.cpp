@@ -98,6 +98,16 @@ static bool isCarried(Operation *op, bool splitForm) {
 LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
                                                 Bundle &bundle) {
   bool ok = true;
+  // The runtime has no merge-states entry kind (yet): refuse the op rather
+  // than drop it. Its kernel is convert-fd-to-gpu's, for other compilers.
+  module.walk([&](fd::MergeStatesOp op) {
+    op.emitOpError() << "cannot be bundled: the runtime has no merge_states "
+                        "entry yet (convert-fd-to-gpu lowers it to a kernel "
+                        "for a module of your own)";
+    ok = false;
+  });
+  if (!ok)
+    return failure();
   module.walk([&](func::FuncOp fn) {
     SmallVector<Operation *> computes;
     SmallVector<fd::PartialAttentionOp> partials;

@@ -800,3 +800,84 @@ func.func @f(%q: memref<4x32x128xf16>, %k: memref<?x8x16x128xf16>, %v: memref<?x
   fd.decode_attention ins(%q, %k, %v, %lens : memref<4x32x128xf16>, memref<?x8x16x128xf16>, memref<?x8x16x128xf16>, memref<4xi32>) block_table(%t : memref<?xi64>) page_indptr(%p : memref<4xi64>) outs(%out : memref<4x32x128xf16>) {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
 }
+
+// -----
+// fd.merge_states: the number of states, one lse per state, out's type and shape, each state against out, each lse's rank, type and shape.
+
+// expected-error @+2 {{merges 2 to 16 states, got 1}}
+func.func @f(%s0: memref<?x32x128xf16>, %l0: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0 : memref<?x32x128xf16>) lses(%l0 : memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{has 2 states but 1 log-sum-exps: one 'lses' operand per state}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x32x128xf16>, %l0: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x32x128xf16>) lses(%l0 : memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'out' element type must be f16 or bf16, got 'f32'}}
+func.func @f(%s0: memref<?x32x128xf32>, %s1: memref<?x32x128xf32>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf32>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf32>, memref<?x32x128xf32>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x128xf32>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{head dim D must be 64, 128 or 256, got 96}}
+func.func @f(%s0: memref<?x32x96xf16>, %s1: memref<?x32x96xf16>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x96xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x96xf16>, memref<?x32x96xf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x96xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'states #1' element type 'bf16' does not match 'out' element type 'f16'}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x32x128xbf16>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x32x128xbf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{query head mismatch: 'states #1' dim 1 is 16 but 'out' dim 1 is 32}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x16x128xf16>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x16x128xf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'states #0' must have innermost stride 1}}
+func.func @f(%s0: memref<?x32x128xf16, strided<[?, ?, 2]>>, %s1: memref<?x32x128xf16>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16, strided<[?, ?, 2]>>, memref<?x32x128xf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'lses #1' must be a strided rank-2 memref [B, Hq], got 'memref<?xf32>'}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x32x128xf16>, %l0: memref<?x32xf32>, %l1: memref<?xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x32x128xf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{'lses #0' element type 'f16' does not match the log-sum-exp type 'f32'}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x32x128xf16>, %l0: memref<?x32xf16>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf16>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x32x128xf16>) lses(%l0, %l1 : memref<?x32xf16>, memref<?x32xf32>) outs(%out : memref<?x32x128xf16>)
+  return
+}
+
+// -----
+
+// expected-error @+2 {{query head mismatch: 'lse' dim 1 is 8 but 'out' dim 1 is 32}}
+func.func @f(%s0: memref<?x32x128xf16>, %s1: memref<?x32x128xf16>, %l0: memref<?x32xf32>, %l1: memref<?x32xf32>, %out: memref<?x32x128xf16>, %lse: memref<?x8xf32>) {
+  fd.merge_states ins(%s0, %s1 : memref<?x32x128xf16>, memref<?x32x128xf16>) lses(%l0, %l1 : memref<?x32xf32>, memref<?x32xf32>) outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x8xf32>)
+  return
+}

@@ -124,3 +124,12 @@ func.func @paged_lse(%q: memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>,
       {scale = 0.0883883461 : f32, softmax = #fd.online_softmax}
   return
 }
+
+// Merging two attention states: strided states and a vLLM-style [Hq, B]
+// log-sum-exp seen transposed.
+// CHECK-LABEL: func.func @merge_states
+// CHECK: fd.merge_states ins(%{{.*}}, %{{.*}} : memref<?x32x128xf16>, memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>) lses(%{{.*}}, %{{.*}} : memref<?x32xf32>, memref<?x32xf32, strided<[1, ?], offset: ?>>) outs(%{{.*}} : memref<?x32x128xf16>) lse(%{{.*}} : memref<?x32xf32>)
+func.func @merge_states(%a: memref<?x32x128xf16>, %b: memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>, %la: memref<?x32xf32>, %lb: memref<?x32xf32, strided<[1, ?], offset: ?>>, %out: memref<?x32x128xf16>, %lse: memref<?x32xf32>) {
+  fd.merge_states ins(%a, %b : memref<?x32x128xf16>, memref<?x32x128xf16, strided<[?, ?, 1], offset: ?>>) lses(%la, %lb : memref<?x32xf32>, memref<?x32xf32, strided<[1, ?], offset: ?>>) outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x32xf32>)
+  return
+}

@@ -405,6 +405,69 @@ LogicalResult MergePartialsOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// MergeStatesOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MergeStatesOp::verify() {
+  size_t n = getStates().size();
+  if (n < 2 || n > size_t(kMaxMergedStates))
+    return emitOpError() << "merges 2 to " << kMaxMergedStates
+                         << " states, got " << n;
+  if (getStateLses().size() != n)
+    return emitOpError() << "has " << n << " states but "
+                         << getStateLses().size()
+                         << " log-sum-exps: one 'lses' operand per state";
+  OperandChecker c(*this);
+  auto out = c.memref(getOut(), "out", 3, "[B, Hq, D]");
+  if (failed(out) || failed(c.halfElement(*out, "out")))
+    return failure();
+  auto hq = c.staticDim(*out, "out", 1, "number of query heads Hq");
+  auto d = c.staticDim(*out, "out", 2, "head dim D");
+  if (failed(hq) || failed(d))
+    return failure();
+  if (*hq < 1 || *hq > kMaxHeads)
+    return emitOpError() << "number of query heads (" << *hq
+                         << ") must be in [1, " << kMaxHeads << "]";
+  if (*d != 64 && *d != 128 && *d != 256)
+    return emitOpError() << "head dim D must be 64, 128 or 256, got " << *d;
+  Type f32 = Float32Type::get(getContext());
+  // An lse is read one scalar at a time: any strided layout (vLLM keeps
+  // them [Hq, B], a transposed view of [B, Hq]).
+  auto checkLse = [&](Value lse, StringRef name) -> LogicalResult {
+    auto t = cast<MemRefType>(lse.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (t.getRank() != 2 || failed(t.getStridesAndOffset(strides, offset)))
+      return emitOpError() << "'" << name
+                           << "' must be a strided rank-2 memref [B, Hq], got "
+                           << t;
+    if (failed(c.element(t, name, f32, "the log-sum-exp type")) ||
+        failed(c.sameDim(t, name, 0, *out, "out", 0, "batch")) ||
+        failed(c.sameDim(t, name, 1, *out, "out", 1, "query head")))
+      return failure();
+    return success();
+  };
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = "states #" + std::to_string(i);
+    auto st = c.memref(getStates()[i], name, 3, "[B, Hq, D]");
+    if (failed(st) ||
+        failed(c.element(*st, name, out->getElementType(),
+                         "'out' element type")))
+      return failure();
+    for (unsigned dim = 0; dim < 3; ++dim)
+      if (failed(c.sameDim(*st, name, dim, *out, "out", dim,
+                           dim == 0 ? "batch"
+                                    : (dim == 1 ? "query head" : "head dim"))))
+        return failure();
+    if (failed(checkLse(getStateLses()[i], "lses #" + std::to_string(i))))
+      return failure();
+  }
+  if (getLse() && failed(checkLse(getLse(), "lse")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // OverflowFallbackOp
 //===----------------------------------------------------------------------===//
 

@@ -25,6 +25,9 @@ struct AttentionShape {
 /// Reads the static attention sizes off verified q/K operands.
 AttentionShape getAttentionShape(Value query, Value key);
 
+/// Most attention states fd.merge_states combines in one op.
+inline constexpr int64_t kMaxMergedStates = 16;
+
 /// Largest page size of a paged KV cache (dim 2 of its K/V pools).
 inline constexpr int64_t kMaxPageSize = 65536;
 

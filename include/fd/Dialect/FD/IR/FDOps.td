@@ -277,6 +277,54 @@ def FD_OverflowFallbackOp : FD_Op<"overflow_fallback",
 }
 
 //===----------------------------------------------------------------------===//
+// fd.merge_states
+//===----------------------------------------------------------------------===//
+
+def FD_MergeStatesOp : FD_Op<"merge_states", [AttrSizedOperandSegments]> {
+  let summary = "Merge attention states (out, lse) computed over disjoint keys";
+  let description = [{
+    Combines `N` attention results over disjoint parts of the same keys
+    (cascade / shared-prefix attention, chunked prefill, context-parallel
+    decode) into the attention over all of them, as vLLM's
+    `merge_attn_states` and FlashInfer's `merge_states` do. For every row
+    `(b, h)` with `M = max_i lse_i[b, h]` and `w_i = exp(lse_i[b, h] - M)`:
+
+    ```
+    out[b, h, :] = sum_i w_i * out_i[b, h, :] / sum_i w_i
+    lse[b, h]    = M + ln(sum_i w_i)
+    ```
+
+    and a row whose every `lse_i` is `-inf` (no keys at all) gets a zero
+    output and `lse = -inf`. `lse` values are natural logs (what
+    `fd.decode_attention`'s `lse` writes), finite or `-inf`.
+
+    Operands: `2 <= N <= 16` states `out_i [B, Hq, D]` (f16 or bf16, one type
+    for all and for `out`, innermost stride 1: q-like views of engines'
+    buffers) with their `lse_i [B, Hq]` f32 (any strides, so vLLM's
+    `[Hq, B]` log-sum-exps are a transposed view), `out [B, Hq, D]` and an
+    optional merged `lse [B, Hq]`. `Hq` in [1, 1024] and `D` (64, 128 or
+    256) are static.
+
+    ```mlir
+    fd.merge_states ins(%prefix, %suffix : memref<?x32x128xf16>,
+                                           memref<?x32x128xf16>)
+        lses(%prefix_lse, %suffix_lse : memref<?x32xf32>, memref<?x32xf32>)
+        outs(%out : memref<?x32x128xf16>) lse(%lse : memref<?x32xf32>)
+    ```
+  }];
+  let arguments = (ins Arg<Variadic<AnyMemRef>, "", [MemRead]>:$states,
+                       Arg<Variadic<AnyMemRef>, "", [MemRead]>:$state_lses,
+                       FD_Out:$out, FD_OptOut:$lse);
+  let assemblyFormat = [{
+    `ins` `(` $states `:` type($states) `)`
+    `lses` `(` $state_lses `:` type($state_lses) `)`
+    `outs` `(` $out `:` type($out) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // fd.flat_gemm
 //===----------------------------------------------------------------------===//
 
