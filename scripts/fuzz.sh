@@ -48,7 +48,8 @@ seed() { # target, then files
   mkdir -p "$dir"
   for f in "$@"; do [ -f "$f" ] && cp "$f" "$dir/$(echo "$f" | tr / _)"; done
 }
-seed fd-fuzz-mlir $(find test examples -name '*.mlir')
+# fuzz/corpus/mlir: inputs that once failed (regression seeds).
+seed fd-fuzz-mlir $(find test examples fuzz/corpus/mlir -name '*.mlir')
 # Files of several cases (-split-input-file) parse only piece by piece.
 python3 - "$build/corpus/fd-fuzz-mlir" <<'PY'
 import pathlib, sys

@@ -1,0 +1,3 @@
+
+// ¡‡šcted-error2>, %out: memremref<?x32x128xf16>) {
+  fd.decode_attent
