@@ -352,22 +352,7 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     auto [big, total, numer] =
         emitOnlineMerge(e, acc, max, sum, batch, head, d, splits);
     // A row whose splits are all empty (length 0) has total 0: write zeros.
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           total, e.f32(0));
-    Value safe = e.select(positive, total, e.f32(1));
-    Value res = arith::DivFOp::create(b, loc, numer, safe);
-    res = e.select(positive, res, e.f32(0));
-    Type et = cast<MemRefType>(out.getType()).getElementType();
-    res = arith::TruncFOp::create(b, loc, et, res);
-    memref::StoreOp::create(b, loc, res, out, ValueRange{batch, head, d});
-    if (Value lse = lookupBoundArg(fn, binding::kLse)) {
-      Value first = e.cmp(arith::CmpIPredicate::eq, d, e.idx(0));
-      scf::IfOp::create(b, loc, first, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, e.logSumExp(big, total, false), lse,
-                                ValueRange{batch, head});
-        scf::YieldOp::create(b, loc);
-      });
-    }
+    emitMergedRow(fn, e, numer, total, big, batch, head, d);
     gpu::ReturnOp::create(b, loc);
   }
 };

@@ -1,6 +1,7 @@
 //===- KernelUtils.cpp - shared memory of the split-attention kernels -----===//
 #include "KernelUtils.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -24,6 +25,30 @@ Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
     symbol = SymbolTable(module).insert(global).getValue().str();
   }
   return memref::GetGlobalOp::create(b, loc, type, symbol);
+}
+
+void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
+                   Value total, Value maxLog2, Value batch, Value head,
+                   Value d) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         total, e.f32(0));
+  Value res = arith::DivFOp::create(b, loc, numer,
+                                    e.select(positive, total, e.f32(1)));
+  res = e.select(positive, res, e.f32(0));
+  Value out = getBoundArg(fn, ::fdb::binding::kOut);
+  Type et = cast<MemRefType>(out.getType()).getElementType();
+  memref::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, et, res),
+                          out, ValueRange{batch, head, d});
+  if (Value lse = lookupBoundArg(fn, ::fdb::binding::kLse)) {
+    Value first = e.cmp(arith::CmpIPredicate::eq, d, e.idx(0));
+    scf::IfOp::create(b, loc, first, [&](OpBuilder &, Location) {
+      memref::StoreOp::create(b, loc, e.logSumExp(maxLog2, total, false), lse,
+                              ValueRange{batch, head});
+      scf::YieldOp::create(b, loc);
+    });
+  }
 }
 
 } // namespace mlir::fd::gpu_kernels

@@ -106,23 +106,7 @@ struct MergeStatesToGPU : OpRewritePattern<MergeStatesOp> {
       total = e.add(total, w);
       numer = e.add(numer, e.mul(e.extf(o[i], b.getF32Type()), w));
     }
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           total, e.f32(0));
-    Value res = arith::DivFOp::create(b, loc, numer,
-                                      e.select(positive, total, e.f32(1)));
-    res = e.select(positive, res, e.f32(0));
-    Value out = getBoundArg(fn, binding::kOut);
-    Type et = cast<MemRefType>(out.getType()).getElementType();
-    memref::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, et, res),
-                            out, ValueRange{batch, head, d});
-    if (Value lse = lookupBoundArg(fn, binding::kLse)) {
-      Value first = e.cmp(arith::CmpIPredicate::eq, d, e.idx(0));
-      scf::IfOp::create(b, loc, first, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, e.logSumExp(big, total, false), lse,
-                                ValueRange{batch, head});
-        scf::YieldOp::create(b, loc);
-      });
-    }
+    emitMergedRow(fn, e, numer, total, big, batch, head, d);
     gpu::ReturnOp::create(b, loc);
   }
 };
