@@ -3,6 +3,7 @@
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/FlatGemm.h"
+#include "fd/Runtime/MergeStates.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/VariantTable.h"
@@ -19,15 +20,16 @@ namespace binding = fdb::binding;
 
 /// The launch variants the C API reports for \p entry: its variants, or,
 /// for a flat_gemm entry (whose GEMM kernels are chosen per call, not
-/// variants), one unnamed.
+/// variants) and a merge_states entry (one kernel), one unnamed.
 static int32_t getNumVariants(const EntrySpec &entry) {
-  return entry.op == OpKind::FlatGemm
+  return entry.op != OpKind::DecodeAttention
              ? 1
              : static_cast<int32_t>(entry.variants.size());
 }
 static const char *getVariantName(const EntrySpec &entry, int32_t variant) {
-  return entry.op == OpKind::FlatGemm ? ""
-                                      : entry.variants[variant].name.c_str();
+  return entry.op != OpKind::DecodeAttention
+             ? ""
+             : entry.variants[variant].name.c_str();
 }
 
 struct fd_bundle {
@@ -299,7 +301,11 @@ int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
     full.dtype = static_cast<int32_t>(spec.dtype);
     full.op = spec.opName.c_str();
     full.softmax = attention ? spec.softmax.kind.c_str() : "";
-    if (attention) {
+    if (spec.op == OpKind::MergeStates) {
+      full.num_q_heads = spec.numQHeads;
+      full.head_dim = spec.headDim;
+      full.merge_num_states = static_cast<int32_t>(spec.merge.numStates);
+    } else if (attention) {
       full.num_q_heads = spec.numQHeads;
       full.num_kv_heads = spec.numKvHeads;
       full.head_dim = spec.headDim;
@@ -312,10 +318,11 @@ int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
     }
     full.lens_dtype = dtypeOf(Tensor::Lens);
     full.block_table_dtype = dtypeOf(Tensor::BlockTable);
-    full.has_lse = dtypeOf(Tensor::Lse) >= 0 ? 1 : 0;
+    full.has_lse = spec.tensor(Tensor::Lse).present ? 1 : 0;
     full.page_indptr_dtype = dtypeOf(Tensor::PageIndptr);
-    full.gemm_out_dtype =
-        attention ? -1 : static_cast<int32_t>(spec.gemm.outDtype);
+    full.gemm_out_dtype = spec.op == OpKind::FlatGemm
+                              ? static_cast<int32_t>(spec.gemm.outDtype)
+                              : -1;
     std::memcpy(info, &full, info->size);
     return Status::success();
   });
@@ -879,6 +886,71 @@ int fd_executable_run_flat_gemm(fd_executable *executable, int32_t entry,
     cppArgs.y = toTensorRef(args->y);
     return FlatGemm(**bound).run(cppArgs, table ? &table->table : nullptr,
                                  stream, variant ? variant : "");
+  });
+}
+
+int fd_executable_run_merge_states(fd_executable *executable, int32_t entry,
+                                   const fd_merge_states_args *args,
+                                   struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!args)
+      return nullArgument(fn, "args");
+    // As fd_attention_extras: the caller says how much of the struct it has.
+    if (args->size != sizeof(fd_merge_states_args))
+      return Status::error(ErrorCode::InvalidArgument,
+                           std::string(fn) + ": args->size is " +
+                               std::to_string(args->size) +
+                               ", expected sizeof(fd_merge_states_args) = " +
+                               std::to_string(sizeof(fd_merge_states_args)));
+    Status valid = checkEntry(executable->executable->getBundle(), entry);
+    if (!valid.ok())
+      return valid;
+    if (args->num_states < 0 || args->num_states > fdb::kMaxMergedStates)
+      return Status::error(ErrorCode::InvalidArgument,
+                           std::string(fn) + ": num_states " +
+                               std::to_string(args->num_states) +
+                               " is out of range [0, " +
+                               std::to_string(fdb::kMaxMergedStates) + "]");
+    if (args->num_states > 0 && !args->outs)
+      return nullArgument(fn, "args->outs");
+    if (args->num_states > 0 && !args->lses)
+      return nullArgument(fn, "args->lses");
+    MergeStatesArgs cppArgs;
+    cppArgs.numStates = args->num_states;
+    auto convert = [&](const fd_tensor &t, const std::string &name,
+                       TensorRef &out) -> Status {
+      if (t.data && (t.dtype < FD_DTYPE_F16 || t.dtype > FD_DTYPE_F64))
+        return Status::error(ErrorCode::InvalidArgument,
+                             "argument '" + name + "': unknown dtype code " +
+                                 std::to_string(t.dtype));
+      out = toTensorRef(t);
+      return Status::success();
+    };
+    for (int32_t i = 0; i < args->num_states; ++i) {
+      Status s = convert(args->outs[i],
+                         std::string(binding::kStateOutPrefix) +
+                             std::to_string(i),
+                         cppArgs.outs[i]);
+      if (s.ok())
+        s = convert(args->lses[i],
+                    std::string(binding::kStateLsePrefix) + std::to_string(i),
+                    cppArgs.lses[i]);
+      if (!s.ok())
+        return s;
+    }
+    Status s = convert(args->out, std::string(binding::kOut), cppArgs.out);
+    if (s.ok() && args->lse.data)
+      s = convert(args->lse, std::string(binding::kLse), cppArgs.lse);
+    if (!s.ok())
+      return s;
+    Expected<const BoundEntry *> bound =
+        executable->executable->bind(static_cast<size_t>(entry));
+    if (!bound)
+      return bound.getStatus();
+    return MergeStates(**bound).run(cppArgs, stream);
   });
 }
 

@@ -90,10 +90,13 @@ Expected<const BoundEntry *> Executable::bind(size_t entryIndex) {
   bound->context = context.get();
   bound->tableSlot = tableSlot;
   // Each launch variant's kernel sequence; a flat_gemm entry has one list,
-  // its GEMM kernels (one launched per call).
+  // its GEMM kernels (one launched per call), a merge_states entry one
+  // list of its one kernel.
   std::vector<const std::vector<KernelSpec> *> kernelLists;
   if (spec.op == OpKind::FlatGemm)
     kernelLists.push_back(&spec.gemm.kernels);
+  if (spec.op == OpKind::MergeStates)
+    kernelLists.push_back(&spec.merge.kernels);
   for (const VariantSpec &variant : spec.variants)
     kernelLists.push_back(&variant.kernels);
   for (const std::vector<KernelSpec> *list : kernelLists) {

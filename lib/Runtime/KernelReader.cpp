@@ -179,6 +179,35 @@ bool BundleReader::checkPtxParams(const JsonValue &args,
   return true;
 }
 
+/// "state_out_<i>" / "state_lse_<i>" with 0 <= i < num_states, written as
+/// fd-compile writes it (decimal, no leading zero): sets the source and
+/// the index. False for any other name.
+static bool readStateBinding(const EntrySpec &entry, ArgSpec &arg) {
+  for (auto [prefix, source] :
+       {std::pair{binding::kStateOutPrefix, ArgSource::StateOut},
+        std::pair{binding::kStateLsePrefix, ArgSource::StateLse}}) {
+    std::string_view bind = arg.bind;
+    if (bind.substr(0, prefix.size()) != prefix)
+      continue;
+    std::string_view digits = bind.substr(prefix.size());
+    if (digits.empty() || digits.size() > 2 ||
+        (digits.size() > 1 && digits[0] == '0'))
+      return false;
+    int index = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9')
+        return false;
+      index = index * 10 + (c - '0');
+    }
+    if (index >= entry.merge.numStates)
+      return false;
+    arg.source = source;
+    arg.stateIndex = index;
+    return true;
+  }
+  return false;
+}
+
 bool BundleReader::readArg(const JsonValue &json, const std::string &path,
                            const EntrySpec &entry,
                            const std::vector<WorkspaceSpec> &workspace,
@@ -193,7 +222,6 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
     return false;
   const JsonValue &bindJson = *json.find(key::kBind);
   std::string bindPath = joinPath(path, key::kBind);
-  bool attention = entry.op == OpKind::DecodeAttention;
 
   if (kind == arg_kind::kScalar) {
     arg.kind = ArgSpec::Kind::Scalar;
@@ -256,6 +284,21 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
                   "unknown flat_gemm memref binding '" + arg.bind +
                       "' (expected x, w, bias or y)");
     }
+  } else if (entry.op == OpKind::MergeStates) {
+    if (!readStateBinding(entry, arg)) {
+      if (arg.bind != binding::kOut && arg.bind != binding::kLse)
+        return fail(bindJson, bindPath,
+                    "unknown merge_states memref binding '" + arg.bind +
+                        "' (expected state_out_<i> and state_lse_<i> for i "
+                        "below num_states " +
+                        std::to_string(entry.merge.numStates) +
+                        ", out or lse)");
+      arg.source = arg.bind == binding::kOut ? ArgSource::Out : ArgSource::Lse;
+    }
+    bool isOut = arg.source == ArgSource::StateOut ||
+                 arg.source == ArgSource::Out;
+    wantElem = isOut ? entry.dtype : DType::F32;
+    wantRank = isOut ? 3 : 2;
   } else if (arg.bind == binding::kQ || arg.bind == binding::kOut) {
     arg.source = arg.bind == binding::kQ ? ArgSource::Q : ArgSource::Out;
     wantRank = 3;
@@ -288,20 +331,11 @@ bool BundleReader::readArg(const JsonValue &json, const std::string &path,
       wantElem = workspace[i].elem;
       wantRank = static_cast<int64_t>(workspace[i].shape.size());
     }
-    if (arg.source != ArgSource::Workspace) {
-      if (attention)
-        return fail(bindJson, bindPath,
-                    "unknown memref binding '" + arg.bind +
-                        "' (expected q, k, v, lens, out, block_table, "
-                        "page_indptr, lse or a workspace buffer name)");
-      arg.source = ArgSource::Other;
-      return true;
-    }
-  }
-  if (!attention && entry.op != OpKind::FlatGemm &&
-      arg.source != ArgSource::Workspace) {
-    arg.source = ArgSource::Other;
-    return true;
+    if (arg.source != ArgSource::Workspace)
+      return fail(bindJson, bindPath,
+                  "unknown memref binding '" + arg.bind +
+                      "' (expected q, k, v, lens, out, block_table, "
+                      "page_indptr, lse or a workspace buffer name)");
   }
   if (arg.elem != wantElem)
     return fail(*json.find(key::kElem), joinPath(path, key::kElem),

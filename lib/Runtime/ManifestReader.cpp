@@ -510,10 +510,13 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     entry.op = OpKind::DecodeAttention;
   else if (entry.opName == op::kFlatGemm)
     entry.op = OpKind::FlatGemm;
+  else if (entry.opName == op::kMergeStates)
+    entry.op = OpKind::MergeStates;
   else
     return fail(*json.find(key::kOp), joinPath(path, key::kOp),
                 "unknown op '" + entry.opName +
-                    "' (expected decode_attention or flat_gemm)");
+                    "' (expected decode_attention, flat_gemm or "
+                    "merge_states)");
   if (!readDType(json, path, key::kDtype, entry.dtype))
     return false;
   if (entry.dtype != DType::F16 && entry.dtype != DType::BF16)
@@ -527,13 +530,17 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
   // tensors with, so a decode_attention entry must state all of them. Other
   // ops are listed but not launched; their fields are checked if present.
   bool attention = entry.op == OpKind::DecodeAttention;
+  bool merge = entry.op == OpKind::MergeStates;
   if (!readInt(json, path, key::kNumQHeads, entry.numQHeads, 1, 65535,
-               attention) ||
+               attention || merge) ||
       !readInt(json, path, key::kNumKvHeads, entry.numKvHeads, 1, 65535,
                attention) ||
-      !readInt(json, path, key::kHeadDim, entry.headDim, 1, 65535, attention))
+      !readInt(json, path, key::kHeadDim, entry.headDim, 1, 65535,
+               attention || merge) ||
+      !readInt(json, path, key::kNumStates, entry.merge.numStates, 2,
+               kMaxMergedStates, merge))
     return false;
-  if (attention && !isSupportedHeadDim(entry.headDim))
+  if ((attention || merge) && !isSupportedHeadDim(entry.headDim))
     return fail(*json.find(key::kHeadDim), joinPath(path, key::kHeadDim),
                 "head_dim " + std::to_string(entry.headDim) +
                     " is not one the kernels are written for (64, 128 or "
@@ -577,6 +584,9 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     return fail(json, path,
                 "a unified_max entry must list its launch variants "
                 "(two_kernel, single_launch) in 'variants'");
+  if (merge && json.find(key::kVariants))
+    return fail(*json.find(key::kVariants), joinPath(path, key::kVariants),
+                "a merge_states entry has one kernel and no launch variants");
   VariantSpec top;
   if (!readLaunch(json, path, entry, top))
     return false;
@@ -589,6 +599,10 @@ bool BundleReader::readEntry(const JsonValue &json, const std::string &path,
     // not a launch sequence, so it has no launch variants.
     entry.gemm.kernels = std::move(top.kernels);
     return true;
+  }
+  if (merge) {
+    entry.merge.kernels = std::move(top.kernels);
+    return collectMergeStatesTensors(json, path, entry);
   }
   if (variants.empty())
     variants.push_back(std::move(top));
@@ -702,6 +716,130 @@ bool BundleReader::collectTensors(const JsonValue &json,
   return true;
 }
 
+bool BundleReader::collectMergeStatesTensors(const JsonValue &json,
+                                             const std::string &path,
+                                             EntrySpec &entry) {
+  MergeStatesSpec &m = entry.merge;
+  m.outs.assign(static_cast<size_t>(m.numStates), TensorSpec());
+  m.lses.assign(static_cast<size_t>(m.numStates), TensorSpec());
+  // checkMergeStatesKernels saw each binding once in the one kernel.
+  for (const ArgSpec &arg : m.kernels.front().args) {
+    TensorSpec *spec = nullptr;
+    if (arg.source == ArgSource::StateOut)
+      spec = &m.outs[arg.stateIndex];
+    else if (arg.source == ArgSource::StateLse)
+      spec = &m.lses[arg.stateIndex];
+    else if (arg.source == ArgSource::Out || arg.source == ArgSource::Lse)
+      spec = &entry.tensors[static_cast<int>(*tensorOf(arg.source))];
+    if (spec)
+      *spec = {true, arg.elem, arg.rank, arg.sizes, arg.strides,
+               arg.contiguous};
+  }
+  // As for attention: the static [Hq, D] of every tensor must be the
+  // entry's, which the runtime checks tensors with.
+  auto check = [&](const TensorSpec &spec, const std::string &name) {
+    struct {
+      size_t dim;
+      const char *field;
+      int64_t value;
+    } dims[] = {{1, key::kNumQHeads, entry.numQHeads},
+                {2, key::kHeadDim, entry.headDim}};
+    for (const auto &d : dims) {
+      if (!spec.present || d.dim >= spec.sizes.size() ||
+          spec.sizes[d.dim] < 0 || spec.sizes[d.dim] == d.value)
+        continue;
+      return fail(*json.find(d.field), joinPath(path, d.field),
+                  std::string(d.field) + " " + std::to_string(d.value) +
+                      " disagrees with the kernel: '" + name +
+                      "' has static size " + std::to_string(spec.sizes[d.dim]) +
+                      " in dim " + std::to_string(d.dim));
+    }
+    return true;
+  };
+  for (size_t i = 0; i < m.outs.size(); ++i)
+    if (!check(m.outs[i], std::string(binding::kStateOutPrefix) +
+                              std::to_string(i)) ||
+        !check(m.lses[i], std::string(binding::kStateLsePrefix) +
+                              std::to_string(i)))
+      return false;
+  return check(entry.tensor(Tensor::Out), std::string(binding::kOut)) &&
+         check(entry.tensor(Tensor::Lse), std::string(binding::kLse));
+}
+
+bool BundleReader::checkMergeStatesKernels(const JsonValue &kernels,
+                                           const std::string &path,
+                                           const EntrySpec &entry,
+                                           const VariantSpec &launch) {
+  std::string kernelsPath = joinPath(path, key::kKernels);
+  if (!launch.workspace.empty())
+    return fail(kernels, kernelsPath,
+                "a merge_states entry takes no workspace");
+  if (launch.kernels.size() != 1)
+    return fail(kernels, kernelsPath,
+                "a merge_states entry has exactly one kernel, found " +
+                    std::to_string(launch.kernels.size()));
+  const KernelSpec &k = launch.kernels.front();
+  const JsonValue &kJson = kernels.getItems()[0];
+  std::string kPath = indexPath(kernelsPath, 0);
+  if (k.role != role::kMergeStates)
+    return fail(kJson, kPath,
+                "merge_states kernel '" + k.symbol + "' has role '" + k.role +
+                    "', expected merge_states");
+  // The kernel reads the row (blockIdx.y, blockIdx.x) with threadIdx.x as
+  // the element: another grid or block would read and write outside the
+  // tensors.
+  bool grid = k.grid[0].symbol == Symbol::Hq && k.grid[1].symbol == Symbol::B &&
+              !k.grid[2].symbol && k.grid[2].constant == 1;
+  if (!grid)
+    return fail(kJson, joinPath(kPath, key::kGrid),
+                "a merge_states kernel's grid must be [Hq, B] (one CTA per "
+                "query head and sequence), found [" +
+                    toString(k.grid[0]) + ", " + toString(k.grid[1]) + ", " +
+                    toString(k.grid[2]) + "]");
+  if (k.block[0] != entry.headDim || k.block[1] != 1 || k.block[2] != 1)
+    return fail(kJson, joinPath(kPath, key::kBlock),
+                "a merge_states kernel needs one thread per element of a "
+                "row: block [" +
+                    std::to_string(entry.headDim) + ", 1, 1] (head_dim), "
+                    "found [" +
+                    std::to_string(k.block[0]) + ", " +
+                    std::to_string(k.block[1]) + ", " +
+                    std::to_string(k.block[2]) + "]");
+  std::vector<int> outs(entry.merge.numStates, 0), lses(outs);
+  int out = 0, lse = 0;
+  for (const ArgSpec &a : k.args) {
+    if (a.source == ArgSource::Symbol &&
+        a.symbol != Symbol::B && a.symbol != Symbol::Hq &&
+        a.symbol != Symbol::D)
+      return fail(kJson, joinPath(kPath, key::kArgs),
+                  std::string("a merge_states kernel can take the scalars B, "
+                              "Hq and D only, found '") +
+                      a.bind + "'");
+    if (a.source == ArgSource::Scale)
+      return fail(kJson, joinPath(kPath, key::kArgs),
+                  "a merge_states entry has no softmax scale");
+    int &seen = a.source == ArgSource::StateOut   ? outs[a.stateIndex]
+                : a.source == ArgSource::StateLse ? lses[a.stateIndex]
+                : a.source == ArgSource::Out      ? out
+                                                  : lse;
+    if (a.source != ArgSource::Symbol && ++seen > 1)
+      return fail(kJson, joinPath(kPath, key::kArgs),
+                  "kernel '" + k.symbol + "' binds '" + a.bind + "' twice");
+  }
+  for (int64_t i = 0; i < entry.merge.numStates; ++i)
+    if (!outs[i] || !lses[i])
+      return fail(kJson, joinPath(kPath, key::kArgs),
+                  "kernel '" + k.symbol + "' does not bind '" +
+                      std::string(!outs[i] ? binding::kStateOutPrefix
+                                           : binding::kStateLsePrefix) +
+                      std::to_string(i) + "' of its " +
+                      std::to_string(entry.merge.numStates) + " states");
+  if (!out)
+    return fail(kJson, joinPath(kPath, key::kArgs),
+                "kernel '" + k.symbol + "' does not bind 'out'");
+  return true;
+}
+
 bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
                               const EntrySpec &entry, VariantSpec &launch) {
   bool attention = entry.op == OpKind::DecodeAttention;
@@ -750,6 +888,8 @@ bool BundleReader::readLaunch(const JsonValue &json, const std::string &path,
   if (entry.op == OpKind::FlatGemm)
     return checkFlatGemmKernels(*kernels, path, entry, launch.kernels) &&
            checkDispatchKernels(json, path, entry, launch.kernels);
+  if (entry.op == OpKind::MergeStates)
+    return checkMergeStatesKernels(*kernels, path, entry, launch);
   // Kernels are launched in manifest order (docs/bundle.md); a merge before
   // the partial kernel it consumes would read a workspace not yet written.
   const std::vector<KernelSpec> &seq = launch.kernels;

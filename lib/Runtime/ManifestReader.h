@@ -50,6 +50,14 @@ private:
   bool checkDispatchKernels(const JsonValue &json, const std::string &path,
                             const EntrySpec &entry,
                             const std::vector<KernelSpec> &gemmKernels);
+  /// The one kernel of a merge_states entry: its role, grid, block and
+  /// that it binds every state, out and at most one lse.
+  bool checkMergeStatesKernels(const JsonValue &kernels,
+                               const std::string &path, const EntrySpec &entry,
+                               const VariantSpec &launch);
+  /// EntrySpec::merge's tensors (and out, lse) from its kernel.
+  bool collectMergeStatesTensors(const JsonValue &json,
+                                 const std::string &path, EntrySpec &entry);
   bool readSoftmax(const JsonValue &json, const std::string &path,
                    SoftmaxSpec &softmax);
   bool readWorkspace(const JsonValue &json, const std::string &path,

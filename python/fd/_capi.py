@@ -62,7 +62,8 @@ class fd_entry_info(Structure):
                 ("lens_dtype", c_int32), ("block_table_dtype", c_int32),
                 ("has_lse", c_int32), ("gemm_has_bias", c_int32),
                 ("gemm_n", c_int64), ("gemm_k", c_int64),
-                ("gemm_out_dtype", c_int32), ("page_indptr_dtype", c_int32)]
+                ("gemm_out_dtype", c_int32), ("page_indptr_dtype", c_int32),
+                ("merge_num_states", c_int32)]
 
 
 class fd_flat_gemm_args(Structure):
@@ -70,9 +71,15 @@ class fd_flat_gemm_args(Structure):
                 ("y", fd_tensor)]
 
 
+class fd_merge_states_args(Structure):
+    _fields_ = [("size", c_uint32), ("num_states", c_int32),
+                ("outs", POINTER(fd_tensor)), ("lses", POINTER(fd_tensor)),
+                ("out", fd_tensor), ("lse", fd_tensor)]
+
+
 # The structs above, for the layout test.
 STRUCTS = [fd_tensor, fd_attention_args, fd_attention_extras, fd_plan,
-           fd_entry_info, fd_flat_gemm_args]
+           fd_entry_info, fd_flat_gemm_args, fd_merge_states_args]
 
 # Opaque handles and the stream (struct CUstream_st *) are void pointers.
 _handle = c_void_p
@@ -118,6 +125,9 @@ _PROTOTYPES = {
     "fd_executable_run_flat_gemm": [_handle, c_int32,
                                     POINTER(fd_flat_gemm_args), _handle,
                                     c_char_p, _stream],
+    "fd_executable_run_merge_states": [_handle, c_int32,
+                                       POINTER(fd_merge_states_args),
+                                       _stream],
 }
 _RESTYPES = {
     "fd_last_error": c_char_p,

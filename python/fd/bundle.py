@@ -138,6 +138,7 @@ class Entry:
         self.gemm_k = info.gemm_k
         self.gemm_has_bias = bool(info.gemm_has_bias)
         self.gemm_out_dtype = _dtype(info.gemm_out_dtype)
+        self.num_states = info.merge_num_states
         count = ctypes.c_int32()
         check(lib, lib.fd_bundle_variant_count(handle, index,
                                                ctypes.byref(count)))
@@ -161,6 +162,10 @@ class Entry:
         if self.op == "flat_gemm":
             return ("fd.Entry(%r, flat_gemm %s, n=%d, k=%d)"
                     % (self.name, self.dtype, self.gemm_n, self.gemm_k))
+        if self.op == "merge_states":
+            return ("fd.Entry(%r, merge_states %s, Hq=%d, D=%d, states=%d%s)"
+                    % (self.name, self.dtype, self.num_q_heads, self.head_dim,
+                       self.num_states, ", lse" if self.has_lse else ""))
         return ("fd.Entry(%r, %s %s, Hq=%d, Hkv=%d, D=%d, softmax=%s%s)"
                 % (self.name, self.op, self.dtype, self.num_q_heads,
                    self.num_kv_heads, self.head_dim, self.softmax,

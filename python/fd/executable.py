@@ -193,6 +193,41 @@ class Executable:
         del views
         return y
 
+    def merge_states(self, entry, outs, lses, out, lse=None, stream=None):
+        """Merges attention states by the log-sum-exp rule with a
+        merge_states entry: ``outs`` [B, Hq, D] and ``lses`` [B, Hq] f32
+        (natural logs; any strides, e.g. a transposed [Hq, B] buffer), one
+        per state, into ``out`` and, for an entry compiled with it, ``lse``.
+        Graph-capturable. Returns ``out``."""
+        e = self.bundle.entry(entry)
+        outs, lses = list(outs), list(lses)
+        if len(outs) != len(lses):
+            raise invalid_argument("merge_states: %d outs but %d lses"
+                                   % (len(outs), len(lses)))
+        s = _tensors.stream_handle(stream, self.device)
+        views = ([self._view("state_out_%d" % i, x, False, s)
+                  for i, x in enumerate(outs)] +
+                 [self._view("state_lse_%d" % i, x, False, s)
+                  for i, x in enumerate(lses)])
+        n = len(outs)
+        out_view = self._view("out", out, True, s)
+        lse_view = self._view("lse", lse, True, s)
+        args = _capi.fd_merge_states_args()
+        args.size = ctypes.sizeof(args)
+        args.num_states = n
+        state_outs = (_capi.fd_tensor * max(n, 1))(*(v.tensor
+                                                     for v in views[:n]))
+        state_lses = (_capi.fd_tensor * max(n, 1))(*(v.tensor
+                                                     for v in views[n:]))
+        args.outs = ctypes.cast(state_outs, ctypes.POINTER(_capi.fd_tensor))
+        args.lses = ctypes.cast(state_lses, ctypes.POINTER(_capi.fd_tensor))
+        args.out = out_view.tensor
+        args.lse = lse_view.tensor
+        check(self._lib, self._lib.fd_executable_run_merge_states(
+            self._handle, e.index, ctypes.byref(args), s))
+        del views, out_view, lse_view  # held until the launch is enqueued
+        return out
+
 
 class DispatchTable:
     """Measured flat-GEMM kernel choices per [N, K, dtype], as fd-tune

@@ -65,6 +65,9 @@ def describe(ctype):
     for name, t in _C_TYPES.items():
         if ctype is t:
             return name, length
+    # POINTER(T): the header's pointers to structs are all inputs, so const.
+    if issubclass(ctype, ctypes._Pointer):
+        return "const %s *" % describe(ctype._type_)[0], length
     return ctype.__name__, length
 
 

@@ -186,10 +186,18 @@ static const char *splitModeName(SplitMode mode) {
 }
 
 /// The kernels listed at the entry's top level: variant 0's (the manifest's
-/// top level repeats it), or a flat_gemm entry's GEMM kernels.
+/// top level repeats it), a flat_gemm entry's GEMM kernels or a
+/// merge_states entry's one kernel.
 static const std::vector<KernelSpec> &topLevelKernels(const EntrySpec &entry) {
-  return entry.op == OpKind::FlatGemm ? entry.gemm.kernels
-                                      : entry.variants.front().kernels;
+  switch (entry.op) {
+  case OpKind::FlatGemm:
+    return entry.gemm.kernels;
+  case OpKind::MergeStates:
+    return entry.merge.kernels;
+  case OpKind::DecodeAttention:
+    break;
+  }
+  return entry.variants.front().kernels;
 }
 
 static void listBundle(const Bundle &bundle) {
@@ -223,6 +231,12 @@ static void listBundle(const Bundle &bundle) {
                   static_cast<long long>(split.minChunk),
                   static_cast<long long>(split.chunkAlign),
                   static_cast<long long>(split.maxSplits));
+    } else if (entry.op == OpKind::MergeStates) {
+      std::printf(", Hq %lld, D %lld, %lld states%s\n",
+                  static_cast<long long>(entry.numQHeads),
+                  static_cast<long long>(entry.headDim),
+                  static_cast<long long>(entry.merge.numStates),
+                  entry.tensor(Tensor::Lse).present ? ", merged lse" : "");
     } else {
       std::printf("\n");
     }
@@ -545,9 +559,10 @@ int main(int argc, char **argv) {
     listBundle(**bundle);
   if (options.check) {
     size_t kernels = 0;
-    // Every launch variant's kernels, or a flat_gemm entry's GEMM kernels.
+    // Every launch variant's kernels, or a flat_gemm entry's GEMM kernels,
+    // or a merge_states entry's kernel.
     for (const EntrySpec &entry : (*bundle)->getEntries()) {
-      kernels += entry.gemm.kernels.size();
+      kernels += entry.gemm.kernels.size() + entry.merge.kernels.size();
       for (const VariantSpec &variant : entry.variants)
         kernels += variant.kernels.size();
     }

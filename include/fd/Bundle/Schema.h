@@ -75,6 +75,8 @@ inline constexpr const char *kN = "n";
 inline constexpr const char *kK = "k";
 inline constexpr const char *kHasBias = "has_bias";
 inline constexpr const char *kOutDtype = "out_dtype";
+// Merge-states entries: how many (out, lse) states one call combines.
+inline constexpr const char *kNumStates = "num_states";
 inline constexpr const char *kDispatch = "dispatch";
 /// A flat GEMM "dispatch" rule: its largest M (absent on a last rule that
 /// takes every larger M) and its kernel's role.
@@ -110,7 +112,12 @@ inline constexpr const char *kSharedBytes = "shared_bytes";
 namespace op {
 inline constexpr std::string_view kDecodeAttention = "decode_attention";
 inline constexpr std::string_view kFlatGemm = "flat_gemm";
+inline constexpr std::string_view kMergeStates = "merge_states";
 } // namespace op
+
+/// The most states one fd.merge_states combines (the verifier's bound, the
+/// manifest's num_states bound).
+inline constexpr int64_t kMaxMergedStates = 16;
 namespace softmax {
 inline constexpr std::string_view kOnline = "online";
 inline constexpr std::string_view kUnifiedMax = "unified_max";

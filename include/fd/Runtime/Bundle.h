@@ -29,8 +29,9 @@ namespace fd::rt {
 
 /// Most kernel parameters one kernel may take after memref expansion. The
 /// launch path packs parameters into a fixed array of this size so that it
-/// never allocates; 256 eight-byte slots stay under CUDA's 4 KB limit.
-constexpr size_t kMaxKernelParams = 256;
+/// never allocates; 512 eight-byte slots are CUDA's 4 KB of parameters
+/// (fd.merge_states of 16 states takes 272).
+constexpr size_t kMaxKernelParams = 512;
 
 /// Most workspace buffers one entry may declare (fixed-size layout arrays).
 constexpr size_t kMaxWorkspaceBuffers = 16;
@@ -100,7 +101,7 @@ struct ModuleSpec {
 FD_RT_API Status checkChipCompatible(const ModuleSpec &module, int ccMajor,
                                      int ccMinor);
 
-enum class OpKind { DecodeAttention, FlatGemm };
+enum class OpKind { DecodeAttention, FlatGemm, MergeStates };
 enum class SplitMode { Auto, Fixed, Chunk };
 
 /// How the planner chooses S and chunk (docs/bundle.md, "Split planning").
@@ -144,7 +145,9 @@ enum class ArgSource {
   BlockTable, ///< paged KV cache: page indices [B, max_pages] (CSR: [nnz_pages])
   Lse,        ///< log-sum-exp output [B, Hq] f32
   PageIndptr, ///< CSR page addressing: [B + 1] offsets into block_table
-  Other,     ///< a memref of an op this runtime cannot launch (listed only)
+  StateOut,   ///< merge_states: state ArgSpec::stateIndex's out [B, Hq, D]
+  StateLse,   ///< merge_states: state ArgSpec::stateIndex's lse [B, Hq] f32
+  Other,     ///< not bound (the reader refuses what it cannot bind)
 };
 
 struct ArgSpec {
@@ -155,6 +158,8 @@ struct ArgSpec {
   int rank = 0;            ///< memref only
   ArgSource source = ArgSource::Other;
   int workspaceIndex = -1;
+  /// StateOut and StateLse: which state (0 .. num_states - 1).
+  int stateIndex = -1;
   Symbol symbol = Symbol::B;
   /// Memrefs: the static sizes and strides the kernel was compiled for (-1
   /// where dynamic) and whether its layout is the identity; empty when the
@@ -255,6 +260,17 @@ struct TensorSpec {
   bool contiguous = false;
 };
 
+/// What a merge_states entry combines (docs/bundle.md, "Merge states"):
+/// num_states attention states (out_i [B, Hq, D], lse_i [B, Hq] f32) into
+/// the entry's out and, where its kernel binds one, lse (EntrySpec::tensors).
+struct MergeStatesSpec {
+  int64_t numStates = 0;
+  /// Each state's out and lse as the kernel takes them, by state index.
+  std::vector<TensorSpec> outs, lses;
+  /// The one kernel (role merge_states): one CTA per (query head, sequence).
+  std::vector<KernelSpec> kernels;
+};
+
 /// The caller tensors of a decode_attention entry, in TensorSpec order.
 enum class Tensor : int { Q, K, V, Lens, Out, BlockTable, Lse, PageIndptr };
 constexpr int kNumTensors = 8;
@@ -277,12 +293,15 @@ struct FD_RT_API EntrySpec {
   std::vector<VariantSpec> variants;
   /// op == FlatGemm only.
   FlatGemmSpec gemm;
+  /// op == MergeStates only (numQHeads, headDim and dtype are its out's).
+  MergeStatesSpec merge;
 
   /// Index of the variant named \p variantName, or -1.
   int findVariant(std::string_view variantName) const;
   /// decode_attention: its caller tensors (Tensor order). block_table is
   /// present for a paged KV cache (with page_indptr for CSR addressing),
-  /// lse for an entry with that output.
+  /// lse for an entry with that output. merge_states: out, and lse where
+  /// it writes one.
   std::array<TensorSpec, kNumTensors> tensors;
   const TensorSpec &tensor(Tensor t) const {
     return tensors[static_cast<int>(t)];

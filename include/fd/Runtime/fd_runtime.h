@@ -134,10 +134,10 @@ FD_RT_API int fd_bundle_find_entry(const fd_bundle *bundle, const char *name,
 typedef struct fd_entry_info {
   uint32_t size;
   int32_t dtype;       /* FD_DTYPE_* of q, k, v, out (flat_gemm: x, w) */
-  const char *op;      /* "decode_attention" or "flat_gemm" */
+  const char *op;      /* "decode_attention", "flat_gemm", "merge_states" */
   const char *softmax; /* "online" or "unified_max"; "" for flat_gemm */
   /* decode_attention (0 for flat_gemm): Hq, Hkv, D, and the tokens per page
-   * of a paged KV cache (0: contiguous). */
+   * of a paged KV cache (0: contiguous). merge_states: Hq and D. */
   int64_t num_q_heads;
   int64_t num_kv_heads;
   int64_t head_dim;
@@ -145,13 +145,14 @@ typedef struct fd_entry_info {
   double scale;
   int32_t lens_dtype;        /* FD_DTYPE_I32 or FD_DTYPE_I64; -1 flat_gemm */
   int32_t block_table_dtype; /* paged entries; -1 where none */
-  int32_t has_lse;           /* the entry takes an lse output */
+  int32_t has_lse; /* the entry takes (merge_states: writes) an lse output */
   /* flat_gemm (0 otherwise): y [M, gemm_n] = x [M, gemm_k] * w^T. */
   int32_t gemm_has_bias;
   int64_t gemm_n;
   int64_t gemm_k;
   int32_t gemm_out_dtype; /* FD_DTYPE_* of y; -1 for decode_attention */
   int32_t page_indptr_dtype; /* CSR paged entries; -1 where none */
+  int32_t merge_num_states;  /* merge_states: the states merged; else 0 */
 } fd_entry_info;
 FD_RT_API int fd_bundle_entry_info(const fd_bundle *bundle, int32_t entry,
                                    fd_entry_info *info);
@@ -276,6 +277,31 @@ FD_RT_API int fd_executable_run_flat_gemm(fd_executable *executable,
                                           const fd_dispatch_table *table,
                                           const char *variant,
                                           struct CUstream_st *stream);
+/* ---- Merging attention states (op "merge_states"; docs/bundle.md) ---- */
+
+/* The num_states attention states of one merge (outs[i] [B, Hq, D] of the
+ * entry's dtype, innermost stride 1; lses[i] [B, Hq] f32, natural logs, any
+ * strides), out [B, Hq, D] and, for an entry that writes it, lse [B, Hq]
+ * f32 (data NULL otherwise). out may be a state's out as the very same
+ * view; lse must not be a state's lse. Set size to
+ * sizeof(fd_merge_states_args). */
+typedef struct fd_merge_states_args {
+  uint32_t size;
+  int32_t num_states;
+  const fd_tensor *outs;
+  const fd_tensor *lses;
+  fd_tensor out;
+  fd_tensor lse;
+} fd_merge_states_args;
+
+/* Merges by the log-sum-exp rule on `stream`: a row whose every lse is
+ * -inf gets zeros and lse -inf. Validates every tensor before the launch;
+ * allocates nothing and does not synchronise (graph-capturable). */
+FD_RT_API int fd_executable_run_merge_states(fd_executable *executable,
+                                             int32_t entry,
+                                             const fd_merge_states_args *args,
+                                             struct CUstream_st *stream);
+
 /* Launch variants of an entry: alternative kernel sequences for the same
  * computation. fd-compile writes "split" and "unsplit" for online softmax,
  * "two_kernel" and "single_launch" for unified max; an entry whose manifest

@@ -53,6 +53,20 @@ static Entry gemmEntry(func::FuncOp fn, fd::FlatGemmOp gemm) {
   return e;
 }
 
+/// A merge-states entry: how many states of which [Hq, D] it combines (the
+/// kernel's bindings say whether it writes the merged lse).
+static Entry mergeStatesEntry(func::FuncOp fn, fd::MergeStatesOp merge) {
+  auto outType = cast<MemRefType>(merge.getOut().getType());
+  Entry e;
+  e.name = fn.getName().str();
+  e.op = std::string(schema::op::kMergeStates);
+  e.dtype = typeName(outType.getElementType());
+  e.numQueryHeads = outType.getDimSize(1);
+  e.headDim = outType.getDimSize(2);
+  e.numStates = static_cast<int64_t>(merge.getStates().size());
+  return e;
+}
+
 /// A decode-attention entry from its op: fd.decode_attention, or the
 /// fd.partial_attention of fd-split-kv's output.
 static Entry attentionEntry(func::FuncOp fn, Value query, Value key,
@@ -76,7 +90,8 @@ static Entry attentionEntry(func::FuncOp fn, Value query, Value key,
 /// code (fd.split_plan, and the allocs and deallocs of buffers only fd ops
 /// use: they become the runtime's workspace).
 static bool isCarried(Operation *op, bool splitForm) {
-  if (isa<func::ReturnOp, fd::DecodeAttentionOp, fd::FlatGemmOp>(op) ||
+  if (isa<func::ReturnOp, fd::DecodeAttentionOp, fd::FlatGemmOp,
+          fd::MergeStatesOp>(op) ||
       isMemoryEffectFree(op))
     return true;
   if (!splitForm)
@@ -98,21 +113,11 @@ static bool isCarried(Operation *op, bool splitForm) {
 LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
                                                 Bundle &bundle) {
   bool ok = true;
-  // The runtime has no merge-states entry kind (yet): refuse the op rather
-  // than drop it. Its kernel is convert-fd-to-gpu's, for other compilers.
-  module.walk([&](fd::MergeStatesOp op) {
-    op.emitOpError() << "cannot be bundled: the runtime has no merge_states "
-                        "entry yet (convert-fd-to-gpu lowers it to a kernel "
-                        "for a module of your own)";
-    ok = false;
-  });
-  if (!ok)
-    return failure();
   module.walk([&](func::FuncOp fn) {
     SmallVector<Operation *> computes;
     SmallVector<fd::PartialAttentionOp> partials;
     fn.walk([&](Operation *op) {
-      if (isa<fd::DecodeAttentionOp, fd::FlatGemmOp>(op))
+      if (isa<fd::DecodeAttentionOp, fd::FlatGemmOp, fd::MergeStatesOp>(op))
         computes.push_back(op);
       if (auto p = dyn_cast<fd::PartialAttentionOp>(op))
         partials.push_back(p);
@@ -123,8 +128,8 @@ LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
       fn.emitError() << "fd-compile: function '" << fn.getName() << "' holds "
                      << computes.size() + partials.size()
                      << " fd.decode_attention / fd.partial_attention / "
-                        "fd.flat_gemm ops; a bundle entry is one function "
-                        "with one op";
+                        "fd.flat_gemm / fd.merge_states ops; a bundle entry "
+                        "is one function with one op";
       ok = false;
       return;
     }
@@ -154,6 +159,8 @@ LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
           attentionEntry(fn, p.getQuery(), p.getKey(), p.getScale()));
     } else if (auto gemm = dyn_cast<fd::FlatGemmOp>(computes.front())) {
       bundle.entries.push_back(gemmEntry(fn, gemm));
+    } else if (auto merge = dyn_cast<fd::MergeStatesOp>(computes.front())) {
+      bundle.entries.push_back(mergeStatesEntry(fn, merge));
     } else {
       auto op = cast<fd::DecodeAttentionOp>(computes.front());
       bundle.entries.push_back(
@@ -161,8 +168,8 @@ LogicalResult fd::bundle_writer::collectEntries(ModuleOp module,
     }
   });
   if (ok && bundle.entries.empty()) {
-    module.emitError() << "fd-compile: the input has no fd.decode_attention "
-                          "or fd.flat_gemm to compile";
+    module.emitError() << "fd-compile: the input has no fd.decode_attention, "
+                          "fd.flat_gemm or fd.merge_states to compile";
     return failure();
   }
   return success(ok);
@@ -366,6 +373,8 @@ LogicalResult fd::bundle_writer::collectKernels(ModuleOp module,
     }
     if (e.op == schema::op::kFlatGemm)
       ok &= succeeded(readDispatch(fn, e));
+    else if (e.op == schema::op::kMergeStates)
+      continue; // nothing recorded: the op facts are the whole entry
     else
       ok &= succeeded(readSplit(fn, e)) &&
             succeeded(readSoftmax(fn, kernels->second, e));
@@ -456,6 +465,8 @@ public:
           j.object([&] {
             if (e.op == schema::op::kFlatGemm)
               writeGemmEntry(e);
+            else if (e.op == schema::op::kMergeStates)
+              writeMergeStatesEntry(e);
             else
               writeAttentionEntry(e);
           });
@@ -551,6 +562,16 @@ private:
             j.attribute(key::kKernel, r.kernel);
           });
       });
+    writeKernels(e, std::nullopt);
+  }
+
+  void writeMergeStatesEntry(const Entry &e) {
+    j.attribute(key::kName, e.name);
+    j.attribute(key::kOp, e.op);
+    j.attribute(key::kDtype, e.dtype);
+    j.attribute(key::kNumQHeads, e.numQueryHeads);
+    j.attribute(key::kHeadDim, e.headDim);
+    j.attribute(key::kNumStates, e.numStates);
     writeKernels(e, std::nullopt);
   }
 

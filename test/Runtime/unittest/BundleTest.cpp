@@ -141,8 +141,8 @@ TEST(BundleRejectsBadManifests) {
       {REPLACE(v, "\"chip\": \"sm_90\"", "\"chip\": \"sm_9\""),
        "modules[0].chip: invalid chip 'sm_9'"},
       {REPLACE(v, "\"op\": \"decode_attention\"", "\"op\": \"prefill\""),
-       "entries[0].op: unknown op 'prefill' (expected decode_attention or "
-       "flat_gemm)"},
+       "entries[0].op: unknown op 'prefill' (expected decode_attention, "
+       "flat_gemm or merge_states)"},
       {REPLACE(v, "\"dtype\": \"f16\"", "\"dtype\": \"f8\""),
        "entries[0].dtype: unknown element type 'f8'"},
       {REPLACE(v, "\"dtype\": \"f16\"", "\"dtype\": \"f32\""),
@@ -253,7 +253,7 @@ TEST(BundleDuplicateNames) {
 TEST(BundleTooManyKernelParams) {
   // 14 rank-8 memrefs: 14 * 19 = 266 parameters, over the 256 limit.
   std::string args;
-  for (int i = 0; i < 14; ++i)
+  for (int i = 0; i < 27; ++i)
     args += std::string(i ? "," : "") +
             R"({ "kind": "memref", "bind": "big", "elem": "f32", "rank": 8 })";
   std::string text = R"({"format": "fd-bundle", "version": 2,
@@ -267,9 +267,9 @@ TEST(BundleTooManyKernelParams) {
       "kernels": [{ "symbol": "k", "module": "m", "grid": [1],
                     "block": [32], "args": [)" +
                      args + "]}]}]}";
-  CHECK_ERROR(load(text), "entries[0].kernels[0].args: expands to 266 kernel "
-                          "parameters, more than the supported 256");
-  // The same with 13 loads: optional fields (role, smem, resources) may be
+  CHECK_ERROR(load(text), "entries[0].kernels[0].args: expands to 513 kernel "
+                          "parameters, more than the supported 512");
+  // The same with 26 loads: optional fields (role, smem, resources) may be
   // absent, integer scale is fine.
   std::string ok = text;
   ok.replace(
@@ -284,7 +284,7 @@ TEST(BundleTooManyKernelParams) {
   if (bundle) {
     const EntrySpec &entry = (*bundle)->getEntries()[0];
     CHECK(entry.split.mode == SplitMode::Fixed);
-    CHECK_EQ(entry.variants[0].kernels[0].getNumParams(), size_t(13 * 19));
+    CHECK_EQ(entry.variants[0].kernels[0].getNumParams(), size_t(26 * 19));
     CHECK_EQ(entry.variants[0].kernels[0].dynamicSmem, 0);
   }
 }

@@ -79,6 +79,9 @@ struct Entry {
     std::string kernel;
   };
   std::vector<DispatchRule> dispatch;
+  // op == merge_states: the states it combines (numQueryHeads, headDim and
+  // dtype are those of its out).
+  int64_t numStates = 0;
 };
 
 struct Bundle {
@@ -87,8 +90,8 @@ struct Bundle {
   std::vector<Kernel> kernels;
 };
 
-/// Reads the entries (one per function holding an fd.decode_attention or
-/// fd.flat_gemm) from the input module, before any lowering: the op facts.
+/// Reads the entries (one per function holding an fd.decode_attention,
+/// fd.flat_gemm or fd.merge_states) from the input module, before any lowering: the op facts.
 /// Fails with a diagnostic on input fd-compile cannot turn into a bundle.
 LogicalResult collectEntries(ModuleOp module, Bundle &bundle);
 

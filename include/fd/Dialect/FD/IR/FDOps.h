@@ -2,6 +2,7 @@
 #ifndef FD_DIALECT_FD_IR_FDOPS_H
 #define FD_DIALECT_FD_IR_FDOPS_H
 
+#include "fd/Bundle/Schema.h"
 #include "fd/Dialect/FD/IR/FDAttrs.h"
 #include "fd/Dialect/FD/IR/FDDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
@@ -25,8 +26,9 @@ struct AttentionShape {
 /// Reads the static attention sizes off verified q/K operands.
 AttentionShape getAttentionShape(Value query, Value key);
 
-/// Most attention states fd.merge_states combines in one op.
-inline constexpr int64_t kMaxMergedStates = 16;
+/// Most attention states fd.merge_states combines in one op: the manifest's
+/// bound on a merge_states entry's num_states.
+inline constexpr int64_t kMaxMergedStates = ::fdb::kMaxMergedStates;
 
 /// Largest page size of a paged KV cache (dim 2 of its K/V pools).
 inline constexpr int64_t kMaxPageSize = 65536;
