@@ -3,6 +3,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer's coverage and
 # assertions on in fd's own code, builds the targets
 #   fd-fuzz-mlir       the MLIR parser, fd's verifiers and pass pipelines
+#   fd-fuzz-compile    fd-compile's bundle writer -> the runtime's reader
 #   fd-fuzz-bundle     the bundle reader and the planner
 #   fd-fuzz-calibrate  fd-calibrate's sample reader and phi choice
 # and runs each for SECONDS on a corpus seeded from test/, examples/ and
@@ -17,7 +18,7 @@ seconds=${1:-60}
 case "$seconds" in ''|*[!0-9]*) echo "fuzz: SECONDS must be a number, got '$seconds'"; exit 2 ;; esac
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fd-fuzz-mlir fd-fuzz-bundle fd-fuzz-calibrate)
+[ ${#targets[@]} -gt 0 ] || targets=(fd-fuzz-mlir fd-fuzz-compile fd-fuzz-bundle fd-fuzz-calibrate)
 
 for p in clang-22 libclang-rt-22-dev; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
@@ -50,6 +51,7 @@ seed() { # target, then files
 }
 # fuzz/corpus/mlir: inputs that once failed (regression seeds).
 seed fd-fuzz-mlir $(find test examples fuzz/corpus/mlir -name '*.mlir')
+seed fd-fuzz-compile $(find test/Tools examples test/Runtime/Inputs test/GPU -name '*.mlir')
 # Files of several cases (-split-input-file) parse only piece by piece.
 python3 - "$build/corpus/fd-fuzz-mlir" <<'PY'
 import pathlib, sys

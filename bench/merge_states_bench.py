@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""fd's merge_states kernel against the same merge written in torch (what a
+serving engine without a fused kernel runs: max, exp, weighted sum, log), and
+against the floor (the bytes read and written over the read bandwidth
+measured in the same run: a 2 GiB f16 sum). CUDA events, L2 emptied by
+reading 256 MB before each launch, median of --reps.
+
+usage: merge_states_bench.py BUNDLE [--entry merge2_f16_d128] [--b 1,16,64,256]
+       [--reps 100] [--json F] [--commit C]
+(GPU host, PYTHONPATH=python FD_RUNTIME_LIB=.../libfd_runtime.so.1)."""
+
+import argparse
+import json
+import subprocess
+import time
+
+import torch
+
+import fd
+
+
+def median_us(fn, reps, flush):
+    times = []
+    for _ in range(reps):
+        flush.sum()
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def torch_merge(outs, lses, out, lse):
+    l = torch.stack(lses)                        # [N, B, Hq]
+    m = l.max(dim=0).values
+    w = torch.exp(l - m)
+    total = w.sum(dim=0)
+    acc = sum(wi[..., None] * o.float() for wi, o in zip(w, outs))
+    out.copy_(acc / total[..., None])
+    lse.copy_(m + torch.log(total))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bundle")
+    ap.add_argument("--entry", default="merge2_f16_d128")
+    ap.add_argument("--b", default="1,16,64,256")
+    ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--json")
+    ap.add_argument("--commit", default="")
+    args = ap.parse_args()
+    bundle = fd.Bundle(args.bundle)
+    exe = fd.Executable(bundle)
+    e = bundle[args.entry]
+    n, hq, d = e.num_states, e.num_q_heads, e.head_dim
+    big = torch.empty(2 ** 30, dtype=torch.float16, device="cuda").normal_()
+    flush = torch.empty(128 * 2 ** 20, dtype=torch.float16, device="cuda")
+    bw = 2 ** 31 / (median_us(lambda: big.sum(), 20, flush) * 1e-6)
+    del big
+    print("device: %s, read bandwidth %.0f GB/s (2 GiB f16 sum)"
+          % (torch.cuda.get_device_name(), bw / 1e9))
+    records = []
+    for b in (int(x) for x in args.b.split(",")):
+        g = torch.Generator(device="cuda").manual_seed(b)
+        outs = [torch.randn(b, hq, d, device="cuda", generator=g).half()
+                for _ in range(n)]
+        lses = [torch.randn(b, hq, device="cuda", generator=g) * 4
+                for _ in range(n)]
+        out = torch.empty_like(outs[0])
+        lse = torch.empty_like(lses[0]) if e.has_lse else None
+        tlse = torch.empty_like(lses[0])
+        nbytes = (n + 1) * b * hq * (d * 2 + 4)
+        fd_us = median_us(lambda: exe.merge_states(args.entry, outs, lses, out,
+                                                    lse), args.reps, flush)
+        torch_us = median_us(lambda: torch_merge(outs, lses, out, tlse),
+                             args.reps, flush)
+        floor = nbytes / bw * 1e6
+        rec = {"case": "B=%d N=%d %d/%d" % (b, n, hq, d), "b": b,
+               "num_states": n, "hq": hq, "d": d, "bytes": nbytes,
+               "floor_us": round(floor, 3), "fd_us": round(fd_us, 3),
+               "torch_us": round(torch_us, 3)}
+        records.append(rec)
+        print("%-22s %8.1f KB  floor %6.2f us  fd %6.2f us  torch %7.2f us"
+              % (rec["case"], nbytes / 1e3, floor, fd_us, torch_us))
+    if args.json:
+        commit = args.commit or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+            text=True).stdout.strip()
+        with open(args.json, "w") as f:
+            json.dump({"tool": "merge_states_bench", "device":
+                       torch.cuda.get_device_name(), "date":
+                       time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                       "commit": commit, "flush": "read",
+                       "read_floor_GBps": round(bw / 1e9, 2),
+                       "records": records}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
