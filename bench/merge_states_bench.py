@@ -2,8 +2,10 @@
 """fd's merge_states kernel against the same merge written in torch (what a
 serving engine without a fused kernel runs: max, exp, weighted sum, log), and
 against the floor (the bytes read and written over the read bandwidth
-measured in the same run: a 2 GiB f16 sum). CUDA events, L2 emptied by
-reading 256 MB before each launch, median of --reps.
+measured in the same run: a 2 GiB f16 sum). Each side is captured into a
+CUDA graph and the replay timed with CUDA events (the Python calls that
+build the arguments take longer than the kernel), L2 emptied by reading
+256 MB before each replay, median of --reps.
 
 usage: merge_states_bench.py BUNDLE [--entry merge2_f16_d128] [--b 1,16,64,256]
        [--reps 100] [--json F] [--commit C]
@@ -32,6 +34,20 @@ def median_us(fn, reps, flush):
         times.append(a.elapsed_time(b) * 1e3)
     times.sort()
     return times[len(times) // 2]
+
+
+def graphed(fn):
+    """fn captured into a CUDA graph, so that the time is the GPU's and not
+    the Python host's (building the arguments takes longer than the merge)."""
+    fn()  # warm up (loads the kernel, torch's allocator)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        with torch.cuda.graph(g, stream=s):
+            fn()
+    torch.cuda.synchronize()
+    return g.replay
 
 
 def torch_merge(outs, lses, out, lse):
@@ -74,9 +90,10 @@ def main():
         lse = torch.empty_like(lses[0]) if e.has_lse else None
         tlse = torch.empty_like(lses[0])
         nbytes = (n + 1) * b * hq * (d * 2 + 4)
-        fd_us = median_us(lambda: exe.merge_states(args.entry, outs, lses, out,
-                                                    lse), args.reps, flush)
-        torch_us = median_us(lambda: torch_merge(outs, lses, out, tlse),
+        fd_us = median_us(graphed(lambda: exe.merge_states(
+            args.entry, outs, lses, out, lse)), args.reps, flush)
+        torch_us = median_us(graphed(lambda: torch_merge(outs, lses, out,
+                                                         tlse)),
                              args.reps, flush)
         floor = nbytes / bw * 1e6
         rec = {"case": "B=%d N=%d %d/%d" % (b, n, hq, d), "b": b,
