@@ -785,26 +785,31 @@ bool BundleReader::checkMergeStatesKernels(const JsonValue &kernels,
     return fail(kJson, kPath,
                 "merge_states kernel '" + k.symbol + "' has role '" + k.role +
                     "', expected merge_states");
-  // The kernel reads the row (blockIdx.y, blockIdx.x) with threadIdx.x as
-  // the element: another grid or block would read and write outside the
-  // tensors.
-  bool grid = k.grid[0].symbol == Symbol::Hq && k.grid[1].symbol == Symbol::B &&
-              !k.grid[2].symbol && k.grid[2].constant == 1;
-  if (!grid)
-    return fail(kJson, joinPath(kPath, key::kGrid),
-                "a merge_states kernel's grid must be [Hq, B] (one CTA per "
-                "query head and sequence), found [" +
-                    toString(k.grid[0]) + ", " + toString(k.grid[1]) + ", " +
-                    toString(k.grid[2]) + "]");
-  if (k.block[0] != entry.headDim || k.block[1] != 1 || k.block[2] != 1)
+  // The kernel's thread (x, y) of CTA (X, Y) merges elements 8x .. 8x + 7
+  // of row (Y, X * rows + y): another block or grid would read and write
+  // outside the tensors or leave rows unwritten.
+  const int64_t perRow = entry.headDim / kMergeStatesElemsPerThread;
+  const int64_t rows = k.block[1];
+  if (k.block[0] != perRow || k.block[2] != 1 || rows > entry.numQHeads)
     return fail(kJson, joinPath(kPath, key::kBlock),
-                "a merge_states kernel needs one thread per element of a "
-                "row: block [" +
-                    std::to_string(entry.headDim) + ", 1, 1] (head_dim), "
-                    "found [" +
+                "a merge_states kernel's block must be [head_dim / " +
+                    std::to_string(kMergeStatesElemsPerThread) + " = " +
+                    std::to_string(perRow) + ", rows <= num_q_heads (" +
+                    std::to_string(entry.numQHeads) + "), 1], found [" +
                     std::to_string(k.block[0]) + ", " +
                     std::to_string(k.block[1]) + ", " +
                     std::to_string(k.block[2]) + "]");
+  const int64_t ctas = (entry.numQHeads + rows - 1) / rows;
+  bool grid = !k.grid[0].symbol && k.grid[0].constant == ctas &&
+              k.grid[1].symbol == Symbol::B && !k.grid[2].symbol &&
+              k.grid[2].constant == 1;
+  if (!grid)
+    return fail(kJson, joinPath(kPath, key::kGrid),
+                "a merge_states kernel's grid must be [ceil(num_q_heads / " +
+                    std::to_string(rows) + " rows per CTA) = " +
+                    std::to_string(ctas) + ", B], found [" +
+                    toString(k.grid[0]) + ", " + toString(k.grid[1]) + ", " +
+                    toString(k.grid[2]) + "]");
   std::vector<int> outs(entry.merge.numStates, 0), lses(outs);
   int out = 0, lse = 0;
   for (const ArgSpec &a : k.args) {

@@ -42,7 +42,8 @@ fd::rt::validateMergeStatesArgs(const EntrySpec &entry,
   const std::string hqFrom = "num_q_heads of entry '" + entry.name + "'";
   const std::string dFrom = "head_dim of entry '" + entry.name + "'";
   const char *bFrom = "the batch of 'out'";
-  // The kernel reads and writes one element per thread: natural alignment.
+  // The kernel reads and writes the outs 16 bytes at a time, the lses one
+  // element at a time.
   auto outLike = [&](const char *name, const TensorSpec *spec) {
     return TensorExpectation{name,
                              entry.dtype,
@@ -51,8 +52,8 @@ fd::rt::validateMergeStatesArgs(const EntrySpec &entry,
                              {sym::kB.data(), sym::kHq.data(), sym::kD.data(),
                               ""},
                              {bFrom, hqFrom.c_str(), dFrom.c_str(), ""},
-                             dtypeSize(entry.dtype),
-                             false,
+                             kVectorBytes,
+                             true,
                              spec,
                              false};
   };

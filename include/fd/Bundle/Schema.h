@@ -118,6 +118,10 @@ inline constexpr std::string_view kMergeStates = "merge_states";
 /// The most states one fd.merge_states combines (the verifier's bound, the
 /// manifest's num_states bound).
 inline constexpr int64_t kMaxMergedStates = 16;
+/// Elements of a row one thread of a merge_states kernel merges: one
+/// 16-byte load per state. Its block is [head_dim / this, rows per CTA, 1]
+/// and its grid [ceil(Hq / rows per CTA), B, 1] (the reader checks both).
+inline constexpr int64_t kMergeStatesElemsPerThread = 8;
 namespace softmax {
 inline constexpr std::string_view kOnline = "online";
 inline constexpr std::string_view kUnifiedMax = "unified_max";

@@ -28,7 +28,8 @@
 namespace fd::rt {
 
 /// The tensors of one merge: states 0 .. numStates - 1 (outs[i] [B, Hq, D]
-/// of the entry's dtype, innermost stride 1; lses[i] [B, Hq] f32, any
+/// of the entry's dtype, innermost stride 1, base and outer strides 16-byte
+/// aligned: the kernel moves them 16 bytes at a time; lses[i] [B, Hq] f32, any
 /// strides: vLLM's [Hq, B] log-sum-exps are a transposed view), out
 /// [B, Hq, D] and, for an entry that writes it, lse [B, Hq] f32 (null data
 /// otherwise). out may be state i's out itself (the same view: each element
@@ -42,7 +43,8 @@ struct MergeStatesArgs {
 
 /// Checks \p args against \p entry (a merge_states entry): the state count,
 /// every tensor's dtype, rank, [B, Hq, D] with B that of out, strides, the
-/// static layout the kernel was compiled for, natural alignment, lse given
+/// static layout the kernel was compiled for, alignment (16 bytes for the
+/// outs, their element for the lses), lse given
 /// exactly when the entry writes one and not aliasing a state's lse.
 /// Returns B. Errors name the argument ("state_out_1", "lse", ...).
 FD_RT_API Expected<int64_t>

@@ -34,13 +34,24 @@ void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
   Location loc = e.loc;
   Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                          total, e.f32(0));
-  Value res = arith::DivFOp::create(b, loc, numer,
-                                    e.select(positive, total, e.f32(1)));
-  res = e.select(positive, res, e.f32(0));
+  Value denom = e.select(positive, total, e.f32(1));
   Value out = getBoundArg(fn, ::fdb::binding::kOut);
   Type et = cast<MemRefType>(out.getType()).getElementType();
-  memref::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, et, res),
-                          out, ValueRange{batch, head, d});
+  if (auto vt = dyn_cast<VectorType>(numer.getType())) {
+    // A slice of the row: one 16-byte store.
+    Value res = arith::DivFOp::create(b, loc, numer, e.splat(denom, vt));
+    res = e.select(positive, res, e.zeros(vt));
+    Value narrow = arith::TruncFOp::create(
+        b, loc, VectorType::get(vt.getShape(), et), res);
+    auto store = vector::StoreOp::create(b, loc, narrow, out,
+                                         ValueRange{batch, head, d});
+    store.setAlignment(16);
+  } else {
+    Value res = arith::DivFOp::create(b, loc, numer, denom);
+    res = e.select(positive, res, e.f32(0));
+    memref::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, et, res),
+                            out, ValueRange{batch, head, d});
+  }
   if (Value lse = lookupBoundArg(fn, ::fdb::binding::kLse)) {
     Value first = e.cmp(arith::CmpIPredicate::eq, d, e.idx(0));
     scf::IfOp::create(b, loc, first, [&](OpBuilder &, Location) {

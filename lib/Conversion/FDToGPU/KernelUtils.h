@@ -117,11 +117,12 @@ void appendPageTable(SmallVectorImpl<std::string_view> &bindings,
 Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
                       StringRef name, ArrayRef<int64_t> shape);
 
-/// The end of a merge kernel with one thread per element of row (batch,
-/// head): out[batch, head, d] = numer / total (0 for a row whose total is 0:
-/// no keys), in `fn`'s out element type, and, where `fn` binds an lse,
-/// thread 0 writes the row's log-sum-exp from `maxLog2` and `total`. Shared
-/// by the online merge of the partials and fd.merge_states.
+/// The end of a merge kernel whose thread owns element d of row (batch,
+/// head), or the slice from d when `numer` is a vector (one 16-byte store):
+/// out[batch, head, d...] = numer / total (0 for a row whose total is 0: no
+/// keys), in `fn`'s out element type, and, where `fn` binds an lse, the
+/// row's thread with d = 0 writes its log-sum-exp from `maxLog2` and
+/// `total`. Shared by the online merge of the partials and fd.merge_states.
 void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
                    Value total, Value maxLog2, Value batch, Value head,
                    Value d);

@@ -31,7 +31,7 @@ std::string mergeManifest() {
   "entries": [{"name": "merge", "op": "merge_states", "dtype": "f16",
     "num_q_heads": 32, "head_dim": 128, "num_states": 2,
     "kernels": [{"symbol": "merge_merge_states", "module": "fd_kernels",
-      "role": "merge_states", "grid": ["Hq", "B"], "block": [128, 1, 1],
+      "role": "merge_states", "grid": [4, "B"], "block": [16, 8, 1],
       "static_smem": 0, "dynamic_smem": 0, "args": [)" +
          out("state_out_0") + ", " + out("state_out_1") + ", " +
          lse("state_lse_0") + ", " + lse("state_lse_1") + ", " + out("out") +
@@ -98,13 +98,21 @@ TEST(mergeStatesEntryErrors) {
   CHECK_ERROR(load(REPLACE(m, R"("head_dim": 128)", R"("head_dim": 96)")),
               "head_dim 96 is not one the kernels are written for");
   CHECK_ERROR(load(REPLACE(m, R"("head_dim": 128)", R"("head_dim": 64)")),
-              "block [64, 1, 1] (head_dim), found [128, 1, 1]");
-  CHECK_ERROR(load(REPLACE(m, R"("num_q_heads": 32)", R"("num_q_heads": 8)")),
-              "num_q_heads 8 disagrees with the kernel: 'state_out_0' has "
+              "block must be [head_dim / 8 = 8, rows <= num_q_heads (32), 1], "
+              "found [16, 8, 1]");
+  CHECK_ERROR(load(REPLACE(m, R"("block": [16, 8, 1])",
+                           R"("block": [16, 64, 1])")),
+              "rows <= num_q_heads (32)");
+  // 30 heads still take 4 CTAs of 8 rows: the kernel's static 32 differs.
+  CHECK_ERROR(load(REPLACE(m, R"("num_q_heads": 32)", R"("num_q_heads": 30)")),
+              "num_q_heads 30 disagrees with the kernel: 'state_out_0' has "
               "static size 32 in dim 1");
-  CHECK_ERROR(load(REPLACE(m, R"("grid": ["Hq", "B"])",
-                           R"("grid": ["B", "Hq"])")),
-              "grid must be [Hq, B]");
+  CHECK_ERROR(load(REPLACE(m, R"("grid": [4, "B"])", R"("grid": [8, "B"])")),
+              "grid must be [ceil(num_q_heads / 8 rows per CTA) = 4, B], "
+              "found [8, B, 1]");
+  CHECK_ERROR(load(REPLACE(m, R"("grid": [4, "B"])",
+                           R"("grid": ["Hq", "B"])")),
+              "found [Hq, B, 1]");
   CHECK_ERROR(load(REPLACE(m, R"("role": "merge_states")",
                            R"("role": "merge")")),
               "has role 'merge', expected merge_states");
@@ -176,6 +184,12 @@ TEST(mergeStatesArguments) {
   a = goodArgs(5);
   a.lses[0].data = fake(0x30002);
   CHECK_ERROR(validateMergeStatesArgs(e, a), "is not 4-byte aligned");
+  // The outs move 16 bytes at a time.
+  a = goodArgs(5);
+  a.outs[1].data = fake(0x20008);
+  CHECK_ERROR(validateMergeStatesArgs(e, a),
+              "argument 'state_out_1': base pointer 0x20008 is not 16-byte "
+              "aligned");
   a = goodArgs(5);
   a.lse.data = nullptr;
   CHECK_ERROR(validateMergeStatesArgs(e, a),
@@ -240,7 +254,7 @@ TEST(mergeStatesPacking) {
   auto grid = evaluateGrid(k, symbols);
   CHECK_OK(grid);
   if (grid)
-    CHECK((*grid)[0] == 32 && (*grid)[1] == 5 && (*grid)[2] == 1);
+    CHECK((*grid)[0] == 4 && (*grid)[1] == 5 && (*grid)[2] == 1);
 }
 
 TEST(mergeStatesCApi) {
