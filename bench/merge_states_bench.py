@@ -12,13 +12,15 @@ usage: merge_states_bench.py BUNDLE [--entry merge2_f16_d128] [--b 1,16,64,256]
 (GPU host, PYTHONPATH=python FD_RUNTIME_LIB=.../libfd_runtime.so.1)."""
 
 import argparse
-import json
-import subprocess
-import time
+import os
+import sys
 
 import torch
 
 import fd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fd_result  # noqa: E402
 
 
 def median_us(fn, reps, flush):
@@ -73,10 +75,8 @@ def main():
     exe = fd.Executable(bundle)
     e = bundle[args.entry]
     n, hq, d = e.num_states, e.num_q_heads, e.head_dim
-    big = torch.empty(2 ** 30, dtype=torch.float16, device="cuda").normal_()
     flush = torch.empty(128 * 2 ** 20, dtype=torch.float16, device="cuda")
-    bw = 2 ** 31 / (median_us(lambda: big.sum(), 20, flush) * 1e-6)
-    del big
+    bw = fd_result.read_bandwidth(torch, flush=flush)
     print("device: %s, read bandwidth %.0f GB/s (2 GiB f16 sum)"
           % (torch.cuda.get_device_name(), bw / 1e9))
     records = []
@@ -104,17 +104,10 @@ def main():
         print("%-22s %8.1f KB  floor %6.2f us  fd %6.2f us  torch %7.2f us"
               % (rec["case"], nbytes / 1e3, floor, fd_us, torch_us))
     if args.json:
-        commit = args.commit or subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-            text=True).stdout.strip()
-        with open(args.json, "w") as f:
-            json.dump({"tool": "merge_states_bench", "device":
-                       torch.cuda.get_device_name(), "date":
-                       time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                       "commit": commit, "flush": "read",
-                       "read_floor_GBps": round(bw / 1e9, 2),
-                       "records": records}, f, indent=1)
-
+        fd_result.write(args.json,
+                        fd_result.header(torch, "merge_states_bench", "read",
+                                         bw, args.commit),
+                        records, reps=args.reps)
 
 if __name__ == "__main__":
     main()

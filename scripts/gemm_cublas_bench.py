@@ -2,14 +2,20 @@
 """cuBLAS peer for fd-tune --bench: torch.matmul(x, W^T) measured the same
 way (CUDA events, median; the L2 emptied before each run by reading 256 MB
 (--flush read, default) or by a 256 MB memset, which leaves dirty lines the
-timed GEMM must write back (--flush memset)).
+timed GEMM must write back (--flush write)). Floors: the weight bytes over the
+read bandwidth measured in the same run (or --floor-bw GB/s). --json writes a
+result file (docs/measuring.md).
 
 usage: gemm_cublas_bench.py [--m 1-16,24,32,48,64] [--reps 30] [--json F]
-                            [--flush read|memset]
+                            [--flush read|write] [--floor-bw GBPS] [--commit C]
 """
 import argparse
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "bench"))
+import fd_result  # noqa: E402
 
 try:
     import torch
@@ -38,8 +44,10 @@ def main():
     ap.add_argument("--m", default="1-16,24,32,48,64")
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--json")
-    ap.add_argument("--floor-bw", type=float, default=3.0e12)
-    ap.add_argument("--flush", choices=["read", "memset"], default="read")
+    ap.add_argument("--floor-bw", type=float, default=None,
+                    help="GB/s of the floors (default: measured)")
+    ap.add_argument("--flush", choices=["read", "write"], default="read")
+    ap.add_argument("--commit", default="")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("SKIPPED: no GPU")
@@ -49,12 +57,14 @@ def main():
     start = torch.cuda.Event(enable_timing=True)
     stop = torch.cuda.Event(enable_timing=True)
     rows = []
+    bw = (args.floor_bw * 1e9 if args.floor_bw else
+          fd_result.read_bandwidth(torch, flush=flush))
     print("device:", torch.cuda.get_device_name(), "torch", torch.__version__,
-          "flush:", args.flush)
+          "flush:", args.flush, "read bandwidth: %.0f GB/s" % (bw / 1e9))
     for dtype in (torch.float16, torch.bfloat16):
         for name, n, k in SHAPES:
             w = torch.randn(n, k, dtype=dtype, device=dev) / k ** 0.5
-            floor_us = n * k * 2 / args.floor_bw * 1e6
+            floor_us = n * k * 2 / bw * 1e6
             print(f"\n{name} {dtype} [N,K]=[{n},{k}] floor {floor_us:.2f} us")
             for m in parse_list(args.m):
                 x = torch.randn(m, k, dtype=dtype, device=dev)
@@ -76,11 +86,14 @@ def main():
                 us = times[len(times) // 2]
                 print(f"M={m:4d} {us:9.2f} us {n*k*2/us/1e3:7.0f} GB/s "
                       f"{us/floor_us:6.3f} x floor")
-                rows.append({"shape": name, "dtype": str(dtype), "n": n,
-                             "k": k, "m": m, "us": us, "floor_us": floor_us})
+                rows.append({"name": name, "dtype": str(dtype).replace(
+                    "torch.float16", "f16").replace("torch.bfloat16", "bf16"),
+                    "n": n, "k": k, "m": m, "us": us, "floor_us": floor_us})
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        fd_result.write(args.json,
+                        fd_result.header(torch, "gemm_cublas_bench",
+                                         args.flush, bw, args.commit),
+                        rows, reps=args.reps)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
 #                per SM, for fd-bench to compare side by side
 #   gemm.fdb     LLaMA-2-7B's four flat GEMMs (scripts/gpu-gemm.sh, fd-tune)
+#   merge-states.fdb  fd-merge-states-gputest's merge_states entries
 #   commit.txt   the commit the bundles were compiled from
 # Usage: scripts/gpu-bundles.sh [--no-variants]
 set -euo pipefail
@@ -40,6 +41,7 @@ python3 test/GPU/gen-suite-mlir.py --paged=16,1 --bench-form \
 compile "$out/paged-bench.mlir" -o "$out/paged-bench.fdb"
 compile examples/llama_decode.mlir -o "$out/llama.fdb"
 compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
+compile test/Runtime/Inputs/merge_states.mlir -o "$out/merge-states.fdb"
 compile examples/llama2_7b_gemm.mlir -o "$out/gemm.fdb"
 compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"

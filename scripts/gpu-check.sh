@@ -20,12 +20,11 @@ cmake -G Ninja -S . -B build-dev -DCMAKE_BUILD_TYPE=Release \
   echo "gpu-check: build failed"; exit 1; }
 status=0
 step() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
-run() { # name, timeout, command...
+run() { # name, timeout, command...: streams the step's output as it runs
   local name=$1 limit=$2; shift 2
   echo "== $name: $*"
-  timeout "$limit" "$@" > "$results/$name.log" 2>&1
-  local rc=$?
-  tail -n 4 "$results/$name.log"
+  timeout "$limit" "$@" 2>&1 | tee "$results/$name.log"
+  local rc=${PIPESTATUS[0]}
   echo "== $name: exit $rc"
   [ $rc -eq 0 ] || status=1
 }
@@ -33,6 +32,8 @@ bin=build-dev/bin
 if step test; then
   run runtime-gputest 120 $bin/fd-runtime-gputest
   run runtime-gputest-bundle 120 $bin/fd-runtime-gputest build-gpu/llama.fdb
+  run merge-states-gputest 120 $bin/fd-merge-states-gputest \
+    build-gpu/merge-states.fdb
   run ref-gpucheck 300 $bin/fd-ref-gpucheck
 fi
 step suite && run suite 900 $bin/fd-gpu-suite build-gpu/suite.fdb
@@ -72,9 +73,9 @@ fi
 if step gemm; then
   run gemm-check 120 $bin/fd-tune build-gpu/gemm.fdb --check
   run gemm-bench 300 $bin/fd-tune build-gpu/gemm.fdb --bench \
-    --json "$results/gemm-bench.json"
+    --commit "$commit" --json "$results/gemm-bench.json"
   run gemm-cublas 120 python3 scripts/gemm_cublas_bench.py \
-    --json "$results/gemm-cublas.json"
+    --commit "$commit" --json "$results/gemm-cublas.json"
   run gemm-layer 200 $bin/fd-tune build-gpu/gemm.fdb --layer --m 1,2,4,8,16 \
     --reps 20
 fi

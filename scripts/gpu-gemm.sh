@@ -28,7 +28,7 @@ for alt in "${@:3}"; do
 done > "$out/ab.log" 2>&1
 echo "ab rc=$?"
 timeout 35 python3 scripts/gemm_cublas_bench.py --json "$out/cublas.json" > "$out/cublas.log" 2>&1; echo "cublas rc=$?"
-timeout 20 python3 scripts/gemm_cublas_bench.py --flush memset --m 1,8,16 --reps 20 > "$out/cublas-memset.log" 2>&1; echo "cublas memset rc=$?"
+timeout 20 python3 scripts/gemm_cublas_bench.py --flush write --m 1,8,16 --reps 20 > "$out/cublas-memset.log" 2>&1; echo "cublas memset rc=$?"
 timeout 20 build-dev/bin/fd-tune "$bundle" -o "$out/dispatch.txt" --max-m 128 --reps 5 --entry o_f16 > "$out/tune.log" 2>&1; echo "tune rc=$?"
 cat "$out/dispatch.txt" 2>/dev/null
 grep -E "^ +(1|8|16) " "$out/bench.log" | head -30

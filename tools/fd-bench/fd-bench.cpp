@@ -25,10 +25,12 @@
 //===----------------------------------------------------------------------===//
 #include "fd/Harness/AttentionProblem.h"
 #include "fd/Harness/CommandLine.h"
+#include "fd/Harness/ResultFile.h"
 #include "fd/Harness/Timing.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Context.h"
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/Json.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/VariantTable.h"
@@ -50,6 +52,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #ifndef FD_BENCH_SCRIPT_DIR
 #define FD_BENCH_SCRIPT_DIR "."
@@ -246,65 +250,81 @@ std::map<std::pair<size_t, std::string>, Measurement>
 runTorch(const std::vector<Case> &cases, int runs, const std::string &script,
          const char *flushMode) {
   std::map<std::pair<size_t, std::string>, Measurement> out;
-  std::string list = "/tmp/fd-bench-cases.json";
+  // The case list goes to a file of its own (several runs may share /tmp).
+  char list[] = "/tmp/fd-bench-cases-XXXXXX";
+  int file = mkstemp(list);
+  if (file < 0) {
+    std::fprintf(stderr, "fd-bench: torch peers: cannot create a temporary "
+                         "file: %s\n", std::strerror(errno));
+    return out;
+  }
   {
-    std::ofstream f(list);
-    f << "[";
+    std::string json = "[";
     for (size_t i = 0; i < cases.size(); ++i)
-      f << (i ? "," : "") << "{\"B\":" << cases[i].batch
-        << ",\"Hq\":" << cases[i].hq << ",\"Hkv\":" << cases[i].hkv
-        << ",\"L\":" << cases[i].len << ",\"D\":" << cases[i].d
-        << ",\"dtype\":\"" << rt::dtypeName(cases[i].dtype) << "\"}";
-    f << "]";
+      json += std::string(i ? "," : "") + "{\"B\":" +
+              std::to_string(cases[i].batch) +
+              ",\"Hq\":" + std::to_string(cases[i].hq) +
+              ",\"Hkv\":" + std::to_string(cases[i].hkv) +
+              ",\"L\":" + std::to_string(cases[i].len) +
+              ",\"D\":" + std::to_string(cases[i].d) + ",\"dtype\":\"" +
+              rt::dtypeName(cases[i].dtype) + "\"}";
+    json += "]";
+    bool written = write(file, json.data(), json.size()) ==
+                   static_cast<ssize_t>(json.size());
+    close(file);
+    if (!written) {
+      std::fprintf(stderr, "fd-bench: torch peers: cannot write %s\n", list);
+      unlink(list);
+      return out;
+    }
   }
   std::string cmd = "python3 " + script + " " + list + " " +
                     std::to_string(runs) + " " + flushMode + " 2>&1";
   std::fprintf(stderr, "fd-bench: torch peers: %s\n", cmd.c_str());
   FILE *pipe = popen(cmd.c_str(), "r");
-  if (!pipe)
+  if (!pipe) {
+    unlink(list);
     return out;
-  char line[4096];
-  // Minimal field extraction: the script writes flat one-line objects.
-  auto number = [](const std::string &s, const char *key) {
-    size_t at = s.find(std::string("\"") + key + "\":");
-    return at == std::string::npos
-               ? NAN
-               : std::strtod(s.c_str() + at + std::strlen(key) + 3, nullptr);
-  };
-  auto text = [](const std::string &s, const char *key) {
-    size_t at = s.find(std::string("\"") + key + "\": \"");
-    if (at == std::string::npos)
-      return std::string();
-    at += std::strlen(key) + 5;
-    return s.substr(at, s.find('"', at) - at);
-  };
-  while (std::fgets(line, sizeof(line), pipe)) {
-    std::string s = line;
-    if (s.find("\"case\"") == std::string::npos) {
-      std::fprintf(stderr, "  torch: %s", line);
+  }
+  // The script prints one JSON object per measurement and line; anything
+  // else (torch's warnings) is passed through.
+  std::string s;
+  char chunk[4096];
+  while (std::fgets(chunk, sizeof(chunk), pipe)) {
+    s += chunk;
+    if (s.empty() || s.back() != '\n')
+      continue; // a longer line: read the rest
+    rt::Expected<rt::JsonValue> parsed = rt::parseJson(s);
+    const rt::JsonValue *index =
+        parsed && parsed->isObject() ? parsed->find("case") : nullptr;
+    if (!index || !index->isInteger() || index->getInteger() < 0 ||
+        size_t(index->getInteger()) >= cases.size()) {
+      std::fprintf(stderr, "  torch: %s", s.c_str());
+      s.clear();
       continue;
     }
-    size_t index = size_t(number(s, "case"));
+    auto number = [&](const char *key) {
+      const rt::JsonValue *v = parsed->find(key);
+      return v && v->isNumber() ? v->getNumber() : NAN;
+    };
+    auto text = [&](const char *key) {
+      const rt::JsonValue *v = parsed->find(key);
+      return v && v->isString() ? v->getString() : std::string();
+    };
     Measurement m;
-    m.name = "sdpa-" + text(s, "backend");
-    m.medianUs = number(s, "median_us");
-    m.minUs = number(s, "min_us");
-    m.maxUs = number(s, "max_us");
-    m.note = text(s, "error");
-    out[{index, m.name}] = m;
+    m.name = "sdpa-" + text("backend");
+    m.medianUs = number("median_us");
+    m.minUs = number("min_us");
+    m.maxUs = number("max_us");
+    m.note = text("error");
+    out[{size_t(index->getInteger()), m.name}] = m;
+    s.clear();
   }
+  unlink(list);
   pclose(pipe);
   return out;
 }
 
-std::string jsonEscape(const std::string &s) {
-  std::string out;
-  for (char ch : s)
-    out += (ch == '"' || ch == '\\')  ? std::string("\\") + ch
-           : (unsigned char)ch < 0x20 ? std::string(" ")
-                                      : std::string(1, ch);
-  return out;
-}
 
 } // namespace
 
@@ -809,15 +829,20 @@ int main(int argc, char **argv) {
 
   if (!jsonPath.empty()) {
     std::ofstream f(jsonPath);
-    f << "{\n  \"tool\": \"fd-bench\",\n  \"device\": \""
-      << jsonEscape(ctx.getName()) << "\",\n  \"chip\": \"" << ctx.getChip()
-      << "\",\n  \"date\": \"" << date << "\",\n  \"commit\": \""
-      << jsonEscape(commit) << "\",\n  \"read_floor_GBps\": " << readGBs
-      << ",\n  \"flush\": \"" << (flush == FlushMode::Read ? "read" : "write")
-      << "\",\n  \"fd_timing\": \""
-      << (backToBack ? "back-to-back" : "one-launch") << "\",\n  \"pdl\": "
-      << (rt::isProgrammaticLaunchEnabled() ? "true" : "false")
-      << ",\n  \"runs\": " << runs << ",\n  \"cases\": [";
+    harness::ResultHeader header;
+    header.tool = "fd-bench";
+    header.device = ctx.getName();
+    header.chip = ctx.getChip();
+    header.driver = ctx.getDriver().version;
+    header.date = date;
+    header.commit = commit;
+    header.flush = flush == FlushMode::Read ? "read" : "write";
+    header.readGBps = readGBs;
+    harness::beginResultFile(
+        f, header,
+        {{"fd_timing", backToBack ? "\"back-to-back\"" : "\"one-launch\""},
+         {"pdl", rt::isProgrammaticLaunchEnabled() ? "true" : "false"},
+         {"runs", std::to_string(runs)}});
     for (size_t i = 0; i < results.size(); ++i) {
       const CaseResult &r = results[i];
       f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch
@@ -831,7 +856,7 @@ int main(int argc, char **argv) {
         << ", \"floor_us\": " << r.floorUs << ", \"results\": [";
       for (size_t j = 0; j < r.results.size(); ++j) {
         const Measurement &m = r.results[j];
-        f << (j ? ", " : "") << "{\"name\": \"" << jsonEscape(m.name) << "\"";
+        f << (j ? ", " : "") << "{\"name\": \"" << harness::jsonEscape(m.name) << "\"";
         if (!std::isnan(m.medianUs))
           f << ", \"median_us\": " << m.medianUs << ", \"min_us\": " << m.minUs
             << ", \"max_us\": " << m.maxUs
@@ -839,11 +864,11 @@ int main(int argc, char **argv) {
             << ", \"x_floor\": " << m.medianUs / r.floorUs;
         if (m.chosen)
           f << ", \"chosen\": true";
-        f << ", \"note\": \"" << jsonEscape(m.note) << "\"}";
+        f << ", \"note\": \"" << harness::jsonEscape(m.note) << "\"}";
       }
       f << "]}";
     }
-    f << "\n  ]\n}\n";
+    harness::endResultFile(f);
     std::printf("fd-bench: wrote %s\n", jsonPath.c_str());
   }
   return 0;

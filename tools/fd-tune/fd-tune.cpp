@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fd/Harness/CommandLine.h"
+#include "fd/Harness/ResultFile.h"
 #ifdef FD_TUNE_HAS_HARNESS
 #include "fd/Harness/Timing.h"
 #endif
@@ -49,6 +50,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -451,7 +453,7 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
                 us / floorUs);
     if (json) {
       std::fprintf(json,
-                   "%s\n  {\"entry\": \"%s\", \"dtype\": \"%s\", \"n\": %lld, "
+                   "%s\n    {\"entry\": \"%s\", \"dtype\": \"%s\", \"n\": %lld, "
                    "\"k\": %lld, \"m\": %lld, \"dispatched\": \"%s\", "
                    "\"us\": %.3f, \"floor_us\": %.3f, \"variants\": {",
                    firstJson ? "" : ",", e.name.c_str(), dtypeName(e.dtype),
@@ -565,7 +567,7 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
 
 int main(int argc, char **argv) {
   std::string bundlePath, tablePath, outTable, jsonPath, entryName,
-      mList = "1-16,24,32,48,64", flushName = "read";
+      mList = "1-16,24,32,48,64", flushName = "read", commit = "unknown";
   bool doCheck = false, doBench = false, doLayer = false;
   int64_t maxM = 128, reps64 = 30;
   double floorGBps = 0;
@@ -589,7 +591,9 @@ int main(int argc, char **argv) {
   cl.text("--m", "LIST", mList, "M values for --bench / --layer (a-b ranges)");
   cl.integer("--max-m", maxM, 1, 65536, "largest M for -o");
   cl.integer("--reps", reps64, 1, 100000, "timed launches per point");
-  cl.text("--json", "FILE", jsonPath, "write --bench's results as JSON");
+  cl.text("--json", "FILE", jsonPath,
+          "write --bench's results as a result file (docs/measuring.md)");
+  cl.text("--commit", "HASH", commit, "the commit the result file names");
   cl.choice("--flush", flushName, {"read", "write"},
             "how the L2 is emptied before each launch: reading the largest "
             "entry's weights (256 MB) or writing 256 MB (a memset)");
@@ -698,13 +702,30 @@ int main(int argc, char **argv) {
   if (doBench) {
     std::FILE *json =
         jsonPath.empty() ? nullptr : std::fopen(jsonPath.c_str(), "w");
+    if (!jsonPath.empty() && !json)
+      return cl.error("cannot write '" + jsonPath + "'");
     bool first = true;
-    if (json)
-      std::fprintf(json, "[");
+    if (json) {
+      const Context &ctx = exe->getContext();
+      harness::ResultHeader header;
+      header.tool = "fd-tune";
+      header.device = ctx.getName();
+      header.chip = ctx.getChip();
+      header.driver = ctx.getDriver().version;
+      header.commit = commit;
+      header.flush = flushName;
+      header.readGBps = floorBandwidth / 1e9;
+      std::ostringstream os;
+      harness::beginResultFile(os, header,
+                               {{"reps", std::to_string(reps)}});
+      std::fputs(os.str().c_str(), json);
+    }
     for (const BoundEntry *b : entries)
       runBench(*b, tablePtr, ms, reps, json, first);
     if (json) {
-      std::fprintf(json, "\n]\n");
+      std::ostringstream os;
+      harness::endResultFile(os);
+      std::fputs(os.str().c_str(), json);
       std::fclose(json);
     }
   }
