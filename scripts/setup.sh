@@ -20,6 +20,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# scripts/perf-report.py's plots (its lit test renders them): matplotlib
+# without its recommends (scipy, sympy, boost: nothing the plots use).
+if ! dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q "ok installed"; then
+  echo "setup: installing python3-matplotlib"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
+    --no-install-recommends python3-matplotlib >/dev/null
+fi
+
 build=${FD_BUILD_DIR:-build}
 # Assertions stay on in fd's own code (FD_ENABLE_ASSERTIONS), so that the
 # lit suite, which runs this build, fires them (issue 16).
