@@ -5,7 +5,7 @@
 // Flash-Decoding kernel) and, where python3 with torch is present, torch's
 // scaled_dot_product_attention (flash and cuDNN backends), each as the median
 // of many runs with the L2 flushed, in µs, GB/s and multiples of the
-// read-bandwidth floor measured in the same run (../shared/MEASURING.md).
+// read-bandwidth floor measured in the same run (docs/measuring.md).
 //
 //   fd-bench --bundle a.fdb [--bundle b.fdb ...] [options]   (--help lists
 //   every option with its default; fd::harness::CommandLine parses them)
