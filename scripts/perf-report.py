@@ -11,7 +11,9 @@ bench/peers/flashinfer_decode. For each it prints a header line (tool,
 device, date, commit, floor bandwidth) and a table:
 
   fd-bench           case | floor us | fd us (x floor) | best peer us | fd speed
-                     vs peer, then the geometric mean of the speeds
+                     vs peer, then the geometric mean of the speeds; the peers
+                     are the SDPA backends and, for paged cases, FlashInfer's
+                     paths where its JSON lines are among the files
   fd-tune            entry M | dispatched kernel | us | x floor [| cuBLAS us
                      when a gemm_cublas_bench file of the same shapes is given]
   merge_states_bench case | KB | floor us | fd us (x floor) | torch us | speed
@@ -123,18 +125,34 @@ def fd_result(results):
     return (chosen or fd or [None])[0]
 
 
-def best_peer(results):
-    peers = [m for m in timed(results) if m["name"].startswith("sdpa-") or
-             m["name"].startswith("flashinfer")]
+def case_key(r):
+    return (r.get("B"), r.get("Hq"), r.get("Hkv"), r.get("L"),
+            r.get("page", 0) or 0, bool(r.get("ragged")))
+
+
+def peer_results(r, flashinfer):
+    """The case's peers: its SDPA backends and, given FlashInfer's records
+    of the same shape (paged only: FlashInfer reads pages), each of its
+    paths."""
+    peers = [m for m in timed(r["results"]) if m["name"].startswith("sdpa-")]
+    if r.get("page"):
+        for fi in flashinfer.get(case_key(r), []):
+            peers.append({"name": "flashinfer-" + fi.get("path", "?"),
+                          "median_us": fi["us"]})
+    return peers
+
+
+def best_peer(r, flashinfer=None):
+    peers = peer_results(r, flashinfer or {})
     return min(peers, key=lambda m: m["median_us"]) if peers else None
 
 
-def bench_table(records):
+def bench_table(records, flashinfer):
     lines = ["| case | floor us | fd us (x floor) | best peer us | fd speed "
              "vs peer |", "|---|---|---|---|---|"]
     speeds = []
     for r in records:
-        fd, peer = fd_result(r["results"]), best_peer(r["results"])
+        fd, peer = fd_result(r["results"]), best_peer(r, flashinfer)
         fd_text = ("%.2f (%.2fx)" % (fd["median_us"],
                                      fd["median_us"] / r["floor_us"])
                    if fd else "n/a")
@@ -202,7 +220,7 @@ def flashinfer_table(records):
     return lines
 
 
-def plot_bench(records, stem, plt):
+def plot_bench(records, flashinfer, stem, plt):
     families = {}
     for r in records:
         families.setdefault(bench_family(r), []).append(r)
@@ -244,7 +262,7 @@ def plot_bench(records, stem, plt):
         plt.close(fig)
         written.append(path)
     # fd's speed over the best peer, per case.
-    pairs = [(bench_case_name(r), best_peer(r["results"]),
+    pairs = [(bench_case_name(r), best_peer(r, flashinfer),
               fd_result(r["results"])) for r in records]
     pairs = [(n, p["median_us"] / f["median_us"]) for n, p, f in pairs
              if p and f]
@@ -321,8 +339,12 @@ def main(argv):
     except ReportError as e:
         print("perf-report: %s" % e, file=sys.stderr)
         return 1
-    cublas = {}
+    cublas, flashinfer = {}, {}
     for _, h, records in loaded:
+        if h.get("tool") == "flashinfer_decode":
+            for r in records:
+                if isinstance(r.get("us"), (int, float)) and r.get("ok", True):
+                    flashinfer.setdefault(case_key(r), []).append(r)
         if h.get("tool") == "gemm_cublas_bench":
             for r in records:
                 cublas[(r["n"], r["k"], r.get("dtype", "f16"), r["m"])] = \
@@ -336,9 +358,9 @@ def main(argv):
                             os.path.splitext(os.path.basename(path))[0])
         try:
             if tool == "fd-bench":
-                out += bench_table(records)
+                out += bench_table(records, flashinfer)
                 if plt:
-                    for png in plot_bench(records, stem, plt):
+                    for png in plot_bench(records, flashinfer, stem, plt):
                         out += ["", "![%s](%s)" % (os.path.basename(png), png)]
             elif tool == "fd-tune":
                 out += tune_table(records, cublas)
