@@ -20,15 +20,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# scripts/perf-report.py's plots (its lit test renders them): matplotlib
-# without its recommends (scipy, sympy, boost: nothing the plots use).
-if ! dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q "ok installed"; then
-  echo "setup: installing python3-matplotlib"
+# Without their recommends (scipy, sympy, boost, a C toolchain for pip:
+# nothing used here): scripts/perf-report.py's plots (python3-matplotlib)
+# and scripts/build-wheel.sh (pip, setuptools, wheel), whose lit tests run
+# them.
+lean=(python3-matplotlib python3-pip python3-setuptools python3-wheel)
+missing=()
+for p in "${lean[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
-    --no-install-recommends python3-matplotlib >/dev/null
+    --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 build=${FD_BUILD_DIR:-build}

@@ -10,7 +10,8 @@ from fd.bundle import Bundle, Entry, Plan, plan_offline
 from fd.errors import (DriverError, Error, InternalError, InvalidArgumentError,
                        InvalidBundleError, IoError, NoDeviceError, ParseError,
                        UnsupportedError)
-from fd.executable import DispatchTable, Executable
+from fd.executable import (DispatchTable, Executable, RecentreDecision,
+                           ScoreStats)
 from fd.paging import lengths_from_last_page_len
 
 __version__ = "1.0.0"
@@ -26,5 +27,6 @@ else:
 __all__ = ["Bundle", "DispatchTable", "DriverError", "Entry", "Error",
            "Executable", "InternalError", "InvalidArgumentError",
            "InvalidBundleError", "IoError", "NoDeviceError", "ParseError",
-           "Plan", "lengths_from_last_page_len", "RuntimeLibraryNotFound", "UnsupportedError", "library",
+           "Plan", "RecentreDecision", "RuntimeLibraryNotFound", "ScoreStats",
+           "UnsupportedError", "lengths_from_last_page_len", "library",
            "plan_offline", "torch_op"]

@@ -7,7 +7,8 @@ sizeof and offsetof compiled from it).
 """
 
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_int,
-                    c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
+                    c_float, c_int32, c_int64, c_size_t, c_uint32, c_uint64,
+                    c_void_p)
 
 # Status codes (FD_OK, FD_ERROR_*).
 OK = 0
@@ -77,9 +78,21 @@ class fd_merge_states_args(Structure):
                 ("out", fd_tensor), ("lse", fd_tensor)]
 
 
+class fd_score_stats(Structure):
+    _fields_ = [("rows", c_uint32), ("fallbacks", c_uint32),
+                ("min_row_max", c_float), ("max_row_max", c_float)]
+
+
+class fd_recentre_decision(Structure):
+    _fields_ = [("decided", c_int32), ("changed", c_int32),
+                ("covers", c_int32), ("old_phi", c_double),
+                ("new_phi", c_double), ("stats", fd_score_stats)]
+
+
 # The structs above, for the layout test.
 STRUCTS = [fd_tensor, fd_attention_args, fd_attention_extras, fd_plan,
-           fd_entry_info, fd_flat_gemm_args, fd_merge_states_args]
+           fd_entry_info, fd_flat_gemm_args, fd_merge_states_args,
+           fd_score_stats, fd_recentre_decision]
 
 # Opaque handles and the stream (struct CUstream_st *) are void pointers.
 _handle = c_void_p
@@ -117,6 +130,22 @@ _PROTOTYPES = {
                                   POINTER(fd_attention_extras), _stream],
     "fd_executable_init_workspace": [_handle, POINTER(fd_plan), c_void_p,
                                      c_uint64, _stream],
+    "fd_plan_fallback_counter_offset": [_handle, POINTER(fd_plan),
+                                        POINTER(c_uint64)],
+    "fd_executable_read_fallback_count": [_handle, POINTER(fd_plan),
+                                          c_void_p, _stream,
+                                          POINTER(c_uint32)],
+    "fd_executable_reset_fallback_count": [_handle, POINTER(fd_plan),
+                                           c_void_p, _stream],
+    "fd_executable_set_phi": [_handle, POINTER(fd_plan), c_void_p, c_float,
+                              _stream],
+    "fd_executable_read_phi": [_handle, POINTER(fd_plan), c_void_p, _stream,
+                               POINTER(c_float)],
+    "fd_executable_read_score_stats": [_handle, POINTER(fd_plan), c_void_p,
+                                       _stream, POINTER(fd_score_stats)],
+    "fd_executable_recentre_phi": [_handle, POINTER(fd_plan), c_void_p,
+                                   _stream, c_uint32, c_double,
+                                   POINTER(fd_recentre_decision)],
     "fd_variant_table_load_file": [c_char_p, _out_handle],
     "fd_variant_table_destroy": [_handle],
     "fd_executable_set_variant_table": [_handle, _handle],

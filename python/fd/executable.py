@@ -1,5 +1,6 @@
 """A bundle bound to a GPU: planning with the device, running."""
 
+import collections
 import ctypes
 import os
 import weakref
@@ -9,6 +10,12 @@ from fd import tensors as _tensors
 from fd._library import library
 from fd.bundle import Plan
 from fd.errors import check, invalid_argument
+
+
+ScoreStats = collections.namedtuple(
+    "ScoreStats", "rows fallbacks min_row_max max_row_max")
+RecentreDecision = collections.namedtuple(
+    "RecentreDecision", "decided changed covers old_phi new_phi stats")
 
 
 class Executable:
@@ -152,6 +159,88 @@ class Executable:
         check(self._lib, self._lib.fd_executable_init_workspace(
             self._handle, ctypes.byref(plan._c), pointer, size, s))
         del ws
+
+    # Unified max (docs/unified-max.md): the state its kernels keep in the
+    # workspace across calls -- the fallback-row counter, the run-time phi
+    # and the score statistics -- read and written on ``stream``.
+
+    def _state(self, plan, workspace, stream):
+        plan = self._own_plan(plan)
+        s = _tensors.stream_handle(stream, self.device)
+        pointer, _, ws = self._workspace(plan, workspace, s)
+        if not pointer:
+            raise invalid_argument("workspace: the unified-max state lives "
+                                   "in the plan's workspace; pass it")
+        return plan, s, pointer, ws
+
+    def read_fallback_count(self, plan, workspace, stream=None):
+        """Rows recomputed by the exact fallback since the counter was last
+        zeroed. Synchronises the stream."""
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        count = ctypes.c_uint32()
+        check(self._lib, self._lib.fd_executable_read_fallback_count(
+            self._handle, ctypes.byref(plan._c), pointer, s,
+            ctypes.byref(count)))
+        del ws
+        return count.value
+
+    def reset_fallback_count(self, plan, workspace, stream=None):
+        """Zeroes the counter (stream-ordered, graph-capturable)."""
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        check(self._lib, self._lib.fd_executable_reset_fallback_count(
+            self._handle, ctypes.byref(plan._c), pointer, s))
+        del ws
+
+    def set_phi(self, plan, workspace, phi, stream=None):
+        """Sets the phi the kernels read at every launch (units of
+        scale * q.k; stream-ordered, graph-capturable)."""
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        check(self._lib, self._lib.fd_executable_set_phi(
+            self._handle, ctypes.byref(plan._c), pointer, float(phi), s))
+        del ws
+
+    def read_phi(self, plan, workspace, stream=None):
+        """The phi in the workspace. Synchronises the stream."""
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        phi = ctypes.c_float()
+        check(self._lib, self._lib.fd_executable_read_phi(
+            self._handle, ctypes.byref(plan._c), pointer, s,
+            ctypes.byref(phi)))
+        del ws
+        return phi.value
+
+    def read_score_stats(self, plan, workspace, stream=None):
+        """ScoreStats(rows, fallbacks, min_row_max, max_row_max) since the
+        statistics were last zeroed (the row maxima mean something when
+        rows > 0). Synchronises the stream."""
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        st = _capi.fd_score_stats()
+        check(self._lib, self._lib.fd_executable_read_score_stats(
+            self._handle, ctypes.byref(plan._c), pointer, s, ctypes.byref(st)))
+        del ws
+        return ScoreStats(st.rows, st.fallbacks, st.min_row_max,
+                          st.max_row_max)
+
+    def recentre_phi(self, plan, workspace, min_rows=1024,
+                     max_fallback_rate=0.01, stream=None):
+        """Once ``min_rows`` rows were checked and more than
+        ``max_fallback_rate`` of them fell back, moves phi to the middle of
+        the observed row maxima and zeroes the statistics. Returns a
+        RecentreDecision. Synchronises the stream."""
+        if not 0 <= min_rows <= 0xFFFFFFFF:
+            raise invalid_argument("min_rows %r is out of range [0, 2^32)"
+                                   % (min_rows,))
+        plan, s, pointer, ws = self._state(plan, workspace, stream)
+        d = _capi.fd_recentre_decision()
+        check(self._lib, self._lib.fd_executable_recentre_phi(
+            self._handle, ctypes.byref(plan._c), pointer, s, int(min_rows),
+            float(max_fallback_rate), ctypes.byref(d)))
+        del ws
+        st = d.stats
+        return RecentreDecision(bool(d.decided), bool(d.changed),
+                                bool(d.covers), d.old_phi, d.new_phi,
+                                ScoreStats(st.rows, st.fallbacks,
+                                           st.min_row_max, st.max_row_max))
 
     def set_variant_table(self, path):
         """Measured launch-variant choices (fd-bench --write-variant-table)
