@@ -2,7 +2,7 @@
 """Result files (docs/measuring.md) -> the markdown tables of docs/perf.md
 and PNG plots.
 
-usage: perf-report.py FILE... [--plots DIR] [--out FILE]
+usage: perf-report.py FILE... [--plots DIR] [--out FILE | --update FILE]
 
 Each FILE is a result file of fd-bench, fd-tune, gemm_cublas_bench or
 merge_states_bench (schema "fd-result"; fd-bench's files from before the
@@ -15,7 +15,8 @@ device, date, commit, floor bandwidth) and a table:
                      are the SDPA backends and, for paged cases, FlashInfer's
                      paths where its JSON lines are among the files
   fd-tune            entry M | dispatched kernel | us | x floor [| cuBLAS us
-                     when a gemm_cublas_bench file of the same shapes is given]
+                     from a gemm_cublas_bench file of the same shapes, or from
+                     fd-tune's own cublas variant]
   merge_states_bench case | KB | floor us | fd us (x floor) | torch us | speed
   flashinfer_decode  case | path | us
 
@@ -32,6 +33,8 @@ import os
 import sys
 
 SCHEMA = "fd-result"
+BEGIN = "<!-- perf-report: begin -->"
+END = "<!-- perf-report: end -->"
 
 
 class ReportError(Exception):
@@ -84,6 +87,8 @@ def header_line(path, h):
         parts.append("read floor %.0f GB/s" % h["read_floor_GBps"])
     if h.get("flush"):
         parts.append(h["flush"] + " flush")
+    if h.get("converted_from"):
+        parts.append("converted from " + h["converted_from"])
     return "`%s`: %s" % (os.path.basename(path), ", ".join(parts))
 
 
@@ -177,7 +182,8 @@ def bench_table(records, flashinfer):
 
 def tune_table(records, cublas):
     """cublas: {(n, k, dtype, m): us} from gemm_cublas_bench files."""
-    with_cublas = bool(cublas)
+    with_cublas = bool(cublas) or any("cublas" in r.get("variants", {})
+                                      for r in records)
     head = "| entry | M | dispatched | us | x floor |"
     rule = "|---|---|---|---|---|"
     if with_cublas:
@@ -189,7 +195,8 @@ def tune_table(records, cublas):
                % (r["entry"], r["m"], r["dispatched"], r["us"],
                   r["us"] / r["floor_us"]))
         if with_cublas:
-            c = cublas.get((r["n"], r["k"], r["dtype"], r["m"]))
+            c = cublas.get((r["n"], r["k"], r["dtype"], r["m"]),
+                           r.get("variants", {}).get("cublas"))
             row += (" %.2f | %.2f |" % (c, c / r["us"]) if c else " n/a | |")
         lines.append(row)
     return lines
@@ -289,13 +296,18 @@ def plot_tune(records, cublas, stem, plt):
     entries = {}
     for r in records:
         entries.setdefault(r["entry"], []).append(r)
-    fig, axes = plt.subplots(1, len(entries), figsize=(5 * len(entries), 3.6),
+    cols = min(4, len(entries))
+    rows = (len(entries) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows),
                              squeeze=False)
+    for ax in list(axes.flat)[len(entries):]:
+        ax.axis("off")
     for ax, (entry, rs) in zip(axes.flat, sorted(entries.items())):
         rs = sorted(rs, key=lambda r: r["m"])
         ax.plot([r["m"] for r in rs], [r["us"] for r in rs], marker="o",
                 label="fd (dispatched)", linewidth=2.5)
-        cs = [(r["m"], cublas.get((r["n"], r["k"], r["dtype"], r["m"])))
+        cs = [(r["m"], cublas.get((r["n"], r["k"], r["dtype"], r["m"]),
+                                  r.get("variants", {}).get("cublas")))
               for r in rs]
         cs = [(m, c) for m, c in cs if c]
         if cs:
@@ -322,6 +334,10 @@ def main(argv):
                     help="write PNG plots here (python3-matplotlib)")
     ap.add_argument("--out", metavar="FILE",
                     help="write the markdown here instead of stdout")
+    ap.add_argument("--update", metavar="FILE",
+                    help="replace the text between the lines '%s' and "
+                         "'%s' of FILE (docs/perf.md's current tables)"
+                         % (BEGIN, END))
     args = ap.parse_args(argv)
     plt = None
     if args.plots:
@@ -383,6 +399,28 @@ def main(argv):
             return 1
         out.append("")
     text = "\n".join(out)
+    if args.update:
+        try:
+            with open(args.update) as f:
+                doc = f.read()
+        except OSError as e:
+            print("perf-report: %s: %s" % (args.update, e.strerror),
+                  file=sys.stderr)
+            return 1
+        a, b = doc.find(BEGIN), doc.find(END)
+        if a < 0 or b < a:
+            print("perf-report: %s has no '%s' ... '%s' block"
+                  % (args.update, BEGIN, END), file=sys.stderr)
+            return 1
+        command = ["scripts/perf-report.py", "--update", args.update]
+        if args.plots:
+            command += ["--plots", args.plots]
+        command += args.files
+        block = ("%s\n<!-- rendered by: %s -->\n\n%s\n" %
+                 (BEGIN, " ".join(command), text.rstrip("\n") + "\n"))
+        with open(args.update, "w") as f:
+            f.write(doc[:a] + block + doc[b:])
+        return 0
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
