@@ -2,6 +2,7 @@
 files"): a header saying where and how the numbers were taken, then the
 tool's records. The Python side of include/fd/Harness/ResultFile.h."""
 
+import ctypes
 import json
 import subprocess
 import time
@@ -30,6 +31,17 @@ def read_bandwidth(torch, gib=2, reps=20, flush=None):
     return (gib << 30) / times[len(times) // 2]
 
 
+def driver_version():
+    """cuDriverGetVersion (e.g. 13000), 0 where libcuda cannot say."""
+    try:
+        v = ctypes.c_int(0)
+        if ctypes.CDLL("libcuda.so.1").cuDriverGetVersion(ctypes.byref(v)):
+            return 0
+        return v.value
+    except OSError:
+        return 0
+
+
 def header(torch, tool, flush, read_bytes_per_s, commit=""):
     """The header fields for a run on torch's current CUDA device."""
     if not commit:
@@ -40,7 +52,7 @@ def header(torch, tool, flush, read_bytes_per_s, commit=""):
     return {"schema": SCHEMA, "version": VERSION, "tool": tool,
             "device": torch.cuda.get_device_name(),
             "chip": "sm_%d%d" % (major, minor),
-            "driver": torch._C._cuda_getDriverVersion(),
+            "driver": driver_version(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "commit": commit, "flush": flush,
             "read_floor_GBps": round(read_bytes_per_s / 1e9, 2)}
