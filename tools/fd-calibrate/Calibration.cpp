@@ -97,6 +97,12 @@ bool fd::calibrate::readSamples(std::istream &in, const std::string &name,
       if (xs.size() != 1 || xs[0] < 1 || xs[0] > 65536 ||
           xs[0] != std::floor(xs[0]))
         return fail("'head_dim' takes one integer in [1, 65536]");
+      // Every q and k of the file has this length; another head_dim later
+      // would pair a 'k' with a 'q' of the old length (found by fuzzing:
+      // the dot product read past the q).
+      if (s.headDim != 0 && long(xs[0]) != s.headDim)
+        return fail("'head_dim' is already " + std::to_string(s.headDim) +
+                    "; a samples file has one head_dim");
       s.headDim = long(xs[0]);
     } else if (key == "q") {
       if (s.headDim == 0 || s.scale == 0)
