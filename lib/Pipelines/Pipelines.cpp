@@ -102,6 +102,12 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   tile.tileK = o.gemmTileK;
   tile.splitK = o.gemmSplitK;
   tile.padM.assign(o.gemmPadM.begin(), o.gemmPadM.end());
+  tile.wideFrom = o.gemmWideFrom;
+  tile.wideTileN = o.gemmWideTileN;
+  tile.wideTileK = o.gemmWideTileK;
+  tile.wideStages = o.gemmWideStages;
+  tile.clusterK = o.gemmClusterK;
+  tile.onlyDispatched = o.gemmOnlyDispatched;
   tile.gemvWarps = o.gemmGemvWarps;
   tile.gemvUnroll = o.gemmGemvUnroll;
   tile.dispatch.assign(o.gemmDispatch.begin(), o.gemmDispatch.end());

@@ -107,6 +107,14 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
       return false;
     kernel.pdl = pdl->getBool();
   }
+  if (json.find(key::kCluster) && !readCluster(json, path, ptxEntry, kernel))
+    return false;
+  if (ptxEntry && !json.find(key::kCluster) &&
+      ptxEntry->cluster != std::array<unsigned, 3>{1, 1, 1})
+    return fail(json, path,
+                "the PTX .entry " + kernel.symbol +
+                    " declares a .reqnctapercluster, but the kernel has no '" +
+                    key::kCluster + "'");
 
   const JsonValue *args = field(json, path, key::kArgs, Kind::Array, true);
   if (!args)
@@ -143,6 +151,57 @@ bool BundleReader::readKernel(const JsonValue &json, const std::string &path,
     kernel.resources = info;
   } else if (!error.ok()) {
     return false;
+  }
+  return true;
+}
+
+bool BundleReader::readCluster(const JsonValue &json, const std::string &path,
+                               const PtxEntry *ptxEntry, KernelSpec &kernel) {
+  std::string clusterPath = joinPath(path, key::kCluster);
+  const JsonValue *cluster = field(json, path, key::kCluster, Kind::Array, true);
+  if (!cluster)
+    return false;
+  if (cluster->size() != 3)
+    return fail(*cluster, clusterPath,
+                "expected 3 extents, found " + std::to_string(cluster->size()));
+  int64_t ctas = 1;
+  for (size_t i = 0; i < 3; ++i) {
+    const JsonValue &item = cluster->getItems()[i];
+    if (!item.isInteger() || item.getInteger() < 1 ||
+        item.getInteger() > kMaxClusterCtas)
+      return fail(item, indexPath(clusterPath, i),
+                  "expected an integer in [1, " +
+                      std::to_string(kMaxClusterCtas) + "]");
+    kernel.cluster[i] = static_cast<uint32_t>(item.getInteger());
+    ctas *= item.getInteger();
+  }
+  if (ctas > kMaxClusterCtas)
+    return fail(*cluster, clusterPath,
+                std::to_string(ctas) +
+                    " CTAs per cluster, more than the portable " +
+                    std::to_string(kMaxClusterCtas));
+  // Every grid extent must be whole clusters for every M: a symbolic
+  // extent could be any size, so only constant ones may be clustered.
+  for (size_t i = 0; i < 3; ++i) {
+    const SizeExpr &g = kernel.grid[i];
+    if (kernel.cluster[i] == 1)
+      continue;
+    if (g.symbol || g.constant % kernel.cluster[i] != 0)
+      return fail(*cluster, clusterPath,
+                  "grid extent " + std::to_string(i) + " ('" + toString(g) +
+                      "') is not a multiple of the cluster's " +
+                      std::to_string(kernel.cluster[i]));
+  }
+  std::array<unsigned, 3> declared = {kernel.cluster[0], kernel.cluster[1],
+                                      kernel.cluster[2]};
+  if (ptxEntry && ptxEntry->cluster != declared) {
+    auto str = [](const std::array<unsigned, 3> &c) {
+      return std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " +
+             std::to_string(c[2]);
+    };
+    return fail(*cluster, clusterPath,
+                "[" + str(declared) + "] but the PTX .entry " + kernel.symbol +
+                    " declares .reqnctapercluster " + str(ptxEntry->cluster));
   }
   return true;
 }

@@ -208,10 +208,23 @@ Status fd::rt::launchKernel(const DriverApi &api, CUfunction function,
                             const std::array<uint32_t, 3> &grid,
                             CUstream stream, void **params) {
   CUresult r;
-  if (kernel.pdl && api.cuLaunchKernelEx && isProgrammaticLaunchEnabled()) {
-    CUlaunchAttribute attribute = {};
-    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    attribute.value.programmaticStreamSerializationAllowed = 1;
+  const bool pdl = kernel.pdl && isProgrammaticLaunchEnabled();
+  // A clustered kernel's PTX fixes its cluster shape (.reqnctapercluster),
+  // so a plain launch clusters it too; the attribute only says so again.
+  if ((pdl || kernel.hasCluster()) && api.cuLaunchKernelEx) {
+    CUlaunchAttribute attributes[2] = {};
+    unsigned count = 0;
+    if (pdl) {
+      attributes[count].id =
+          CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+      attributes[count++].value.programmaticStreamSerializationAllowed = 1;
+    }
+    if (kernel.hasCluster()) {
+      attributes[count].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+      attributes[count].value.clusterDim.x = kernel.cluster[0];
+      attributes[count].value.clusterDim.y = kernel.cluster[1];
+      attributes[count++].value.clusterDim.z = kernel.cluster[2];
+    }
     CUlaunchConfig config = {};
     config.gridDimX = grid[0];
     config.gridDimY = grid[1];
@@ -221,8 +234,8 @@ Status fd::rt::launchKernel(const DriverApi &api, CUfunction function,
     config.blockDimZ = kernel.block[2];
     config.sharedMemBytes = static_cast<unsigned>(kernel.dynamicSmem);
     config.hStream = stream;
-    config.attrs = &attribute;
-    config.numAttrs = 1;
+    config.attrs = attributes;
+    config.numAttrs = count;
     r = api.cuLaunchKernelEx(&config, function, params, nullptr);
     if (r != CUDA_SUCCESS)
       return driverError(api, r, "cuLaunchKernelEx(" + kernel.symbol + ")");

@@ -86,6 +86,10 @@ private:
                       EntrySpec &entry);
   bool readSize(const JsonValue &json, const std::string &path,
                 const char *what, SizeExpr &size);
+  /// The kernel's "cluster", checked against its grid and its PTX .entry's
+  /// .reqnctapercluster (when the module is PTX).
+  bool readCluster(const JsonValue &json, const std::string &path,
+                   const PtxEntry *ptxEntry, KernelSpec &kernel);
   bool checkPtxParams(const JsonValue &args, const std::string &path,
                       const KernelSpec &kernel, const PtxEntry &ptxEntry);
 

@@ -135,6 +135,29 @@ std::vector<PtxEntry> fd::rt::findPtxEntries(std::string_view ptx) {
       }
       pos = close;
     }
+    // Performance directives sit between the parameters and the body.
+    size_t body = ptx.find('{', pos);
+    std::string_view directives = ptx.substr(
+        pos, body == std::string_view::npos ? std::string_view::npos
+                                            : body - pos);
+    constexpr std::string_view kReqCluster = ".reqnctapercluster";
+    if (size_t at = directives.find(kReqCluster);
+        at != std::string_view::npos) {
+      size_t p = at + kReqCluster.size();
+      for (unsigned d = 0; d < 3; ++d) {
+        while (p < directives.size() &&
+               (isSpace(directives[p]) || directives[p] == ','))
+          ++p;
+        unsigned v = 0;
+        size_t digits = p;
+        while (p < directives.size() && directives[p] >= '0' &&
+               directives[p] <= '9' && v < 100000)
+          v = v * 10 + unsigned(directives[p++] - '0');
+        if (p == digits)
+          break;
+        entry.cluster[d] = v;
+      }
+    }
     entries.push_back(std::move(entry));
   }
   return entries;

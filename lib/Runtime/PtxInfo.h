@@ -23,6 +23,8 @@ namespace fd::rt {
 struct PtxEntry {
   std::string name;
   std::vector<unsigned> paramBytes;
+  /// Its .reqnctapercluster (omitted extents 1); {1, 1, 1} without one.
+  std::array<unsigned, 3> cluster = {1, 1, 1};
 };
 
 /// The kernels declared with ".entry" in \p ptx, in order, with their

@@ -25,7 +25,21 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=24" 2>&1 | FileCheck %s --check-prefix=TILEN
 // RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=2048" 2>&1 | FileCheck %s --check-prefix=TILEN2048
 // RUN: not fd-opt %s --fd-tile-flat-gemm="tile-n=48" 2>&1 | FileCheck %s --check-prefix=TILEN48
-// RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=256 tile-k=1024" 2>&1 | FileCheck %s --check-prefix=SMEM
+// RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=256 tile-k=1024 wide-from=0" 2>&1 | FileCheck %s --check-prefix=SMEM
+// The wide tiling's options (ranges first, then against the shape).
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-from=-1" 2>&1 | FileCheck %s --check-prefix=WFROM
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-from=264" 2>&1 | FileCheck %s --check-prefix=WFROM264
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-n=48" 2>&1 | FileCheck %s --check-prefix=WTILEN
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-n=2048" 2>&1 | FileCheck %s --check-prefix=WTILEN2048
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-k=32" 2>&1 | FileCheck %s --check-prefix=WTILEK
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-stages=1" 2>&1 | FileCheck %s --check-prefix=WSTAGES
+// RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=9" 2>&1 | FileCheck %s --check-prefix=CLUSTER9
+// RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=-1" 2>&1 | FileCheck %s --check-prefix=CLUSTERNEG
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-n=96" 2>&1 | FileCheck %s --check-prefix=WDIVIDE
+// RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,256 wide-tile-n=256" 2>&1 | FileCheck %s --check-prefix=WWARPS
+// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-from=8" 2>&1 | FileCheck %s --check-prefix=WCOPIES
+// RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=3" 2>&1 | FileCheck %s --check-prefix=WCLUSTER
+// RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=64 wide-tile-k=4096" 2>&1 | FileCheck %s --check-prefix=WSMEM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-pad-m=8,48" 2>&1 | FileCheck %s --check-prefix=DPADM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=-1" 2>&1 | FileCheck %s --check-prefix=DSPLIT
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=33" 2>&1 | FileCheck %s --check-prefix=DSPLIT33
@@ -75,6 +89,21 @@
 // An 8 x 64 x tile is 64 16-byte copies, fewer than the 128 threads.
 // COPIES: error: 'fd.flat_gemm' op fd-tile-flat-gemm: no K tile fits: it must be a multiple of 16 * split-k = 64, at most tile-k (64), divide K = 4096 and give every pad-m a whole number of 16-byte x copies per thread
 // SMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 needs {{[0-9]+}} bytes of shared memory with 2 stages, more than the 227 KB of sm_90
+// WFROM: error: fd-tile-flat-gemm: wide-from must be in [0, 256] (0: none), got -1
+// WFROM264: error: fd-tile-flat-gemm: wide-from must be in [0, 256] (0: none), got 264
+// WTILEN: error: fd-tile-flat-gemm: wide-tile-n must be a multiple of 32 in [32, 1024], got 48
+// WTILEN2048: error: fd-tile-flat-gemm: wide-tile-n must be a multiple of 32 in [32, 1024], got 2048
+// WTILEK: error: fd-tile-flat-gemm: wide-tile-k must be in [64, 4096], got 32
+// WSTAGES: error: fd-tile-flat-gemm: wide-stages must be in [2, 32], got 1
+// CLUSTER9: error: fd-tile-flat-gemm: cluster-k must be in [0, 8] (0: auto), got 9
+// CLUSTERNEG: error: fd-tile-flat-gemm: cluster-k must be in [0, 8] (0: auto), got -1
+// WDIVIDE: error: 'fd.flat_gemm' op fd-tile-flat-gemm: wide-tile-n (96) must divide N = 4096
+// 256 rows of x over 256 rows of W: 8 x 8 warps of 32 x 32.
+// WWARPS: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 with wide-tile-n 256 needs 64 warps of 32 x 32, more than a CTA's 32
+// An 8 x 64 x tile is 64 16-byte copies, fewer than the 4 warps' 128 threads.
+// WCOPIES: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 8: no wide K tile fits: a multiple of 64 up to wide-tile-k (64) dividing K = 4096 with whole 16-byte copies for each of 128 threads
+// WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (3) must divide the 64 K tiles of 64
+// WSMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 64 with wide-tile-n 128 needs 3145728 bytes of shared memory with 2 stages, more than the 227 KB of sm_90
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>)
   return

@@ -1,6 +1,7 @@
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false}),canonicalize,cse)' | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false direct=false}))' | FileCheck %s --check-prefix=TWO
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=FIT
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{only-dispatched=true}))' | FileCheck %s --check-prefix=ONLY
 // A second run leaves the described ops alone.
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false},fd-tile-flat-gemm{direct=false}))' | FileCheck %s --check-prefix=FIT
 
@@ -27,6 +28,20 @@
 // CHECK: return
 
 // Two stages, two tensor-core kernels: M <= 8, then the rest; no GEMV.
+// only-dispatched: the kernels of the default rules and no others (no GEMV,
+// no direct tiles, no mma_m64), in the same chain.
+// ONLY-LABEL: func.func @proj
+// ONLY-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32"}]
+// ONLY-NOT: kind = "gemv"
+// ONLY-NOT: kind = "direct"
+// ONLY: kind = "mma", m_tile = 8 :
+// ONLY-NOT: kind = "direct"
+// ONLY: kind = "mma", m_tile = 16 :
+// ONLY: } else {
+// ONLY-NEXT: fd.flat_gemm {{.*}}kind = "mma", m_tile = 32 :
+// ONLY-NOT: m_tile = 64
+// ONLY-LABEL: func.func @fit
+
 // TWO-LABEL: func.func @proj
 // TWO-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16"}]
 // TWO-NOT: kind = "gemv"
@@ -70,8 +85,11 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 // FIT: kind = "mma", m_tile = 16 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
 // FIT: arith.cmpi ugt, %{{.*}}, %c16
 // FIT: kind = "mma", m_tile = 32 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
+// From wide-from = 64 the ring tiles are wide: 128 rows of W, a warp per
+// 32 x 32 piece, 64-wide K tiles; N = 4096 gives 32 CTAs, so a cluster of 4
+// splits K (128 CTAs).
 // FIT: } else {
-// FIT-NEXT: fd.flat_gemm {{.*}}kind = "mma", m_tile = 64 : i64, split_k = 4 : i64, stages = 4 : i64, tile_k = 256 : i64, tile_n = 32 : i64
+// FIT-NEXT: fd.flat_gemm {{.*}}cluster_k = 4 : i64, kind = "mma", m_tile = 64 : i64, split_k = 1 : i64, stages = 4 : i64, tile_k = 64 : i64, tile_n = 128 : i64, warps_m = 2 : i64, warps_n = 4 : i64}}
 // K = 4224 = 33 * 128: the K tile is 128, the largest multiple of
 // 16 * split-k up to 256 that divides K.
 // FIT-LABEL: func.func @fit

@@ -21,6 +21,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -112,6 +113,10 @@ static FailureOr<std::string> runPtxas(StringRef ptxas, StringRef ptx,
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::HideUnrelatedOptions(category);
+  // Upstream's pass-manager and timing options (--mlir-timing, ...): where
+  // a bundle's compile time goes.
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv, "fd-compile: fd decode attention -> PTX kernel bundle\n");
 
@@ -192,17 +197,31 @@ int main(int argc, char **argv) {
   if (failed(writer::collectEntries(*module, bundle)))
     return fail("cannot compile '" + inputFile + "'");
 
+  // One timing report for both pipelines (--mlir-timing).
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
   PassManager toGPU(&context);
   fd::buildFDToGPUPipeline(toGPU, *options);
+  if (failed(applyPassManagerCLOptions(toGPU)))
+    return fail("invalid pass manager options");
+  TimingScope toGPUTiming = rootTiming.nest("fd-to-gpu");
+  toGPU.enableTiming(toGPUTiming);
   if (failed(toGPU.run(*module)) ||
       failed(writer::collectKernels(*module, bundle)))
     return fail("lowering to GPU kernels failed");
+  toGPUTiming.stop();
 
   PassManager toPTX(&context);
   fd::buildGPUToPTXPipeline(toPTX, *options);
+  if (failed(applyPassManagerCLOptions(toPTX)))
+    return fail("invalid pass manager options");
+  TimingScope toPTXTiming = rootTiming.nest("gpu-to-ptx");
+  toPTX.enableTiming(toPTXTiming);
   if (failed(toPTX.run(*module)) ||
       failed(writer::collectPTX(*module, bundle)))
     return fail("lowering to PTX failed");
+  toPTXTiming.stop();
 
   if (!noPtxas) {
     std::string ptxas = ptxasPath;
@@ -216,6 +235,7 @@ int main(int argc, char **argv) {
     if (!ptxasPath.empty() && !llvm::sys::fs::can_execute(ptxasPath))
       return fail("ptxas not found at '" + ptxasPath + "'");
     if (!ptxas.empty()) {
+      TimingScope ptxasTiming = rootTiming.nest("ptxas");
       std::string error;
       auto report = runPtxas(ptxas, bundle.ptx, bundle.chip, error);
       if (failed(report))

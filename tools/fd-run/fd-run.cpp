@@ -286,6 +286,9 @@ static void listBundle(const Bundle &bundle) {
                   static_cast<long long>(kernel.dynamicSmem),
                   kernel.getNumParams(),
                   kernel.pdl ? ", programmatic launch" : "");
+      if (kernel.hasCluster())
+        std::printf("    cluster [%u, %u, %u] (thread-block cluster)\n",
+                    kernel.cluster[0], kernel.cluster[1], kernel.cluster[2]);
       if (kernel.resources)
         std::printf("    ptxas: %lld registers, %lld spill bytes, %lld "
                     "shared bytes\n",

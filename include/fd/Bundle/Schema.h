@@ -92,6 +92,9 @@ inline constexpr const char *kStaticSmem = "static_smem";
 inline constexpr const char *kDynamicSmem = "dynamic_smem";
 inline constexpr const char *kMTile = "m_tile";
 inline constexpr const char *kPdl = "pdl";
+/// [x, y, z] CTAs per thread-block cluster (absent: no cluster); the PTX
+/// .entry declares the same by .reqnctapercluster.
+inline constexpr const char *kCluster = "cluster";
 inline constexpr const char *kArgs = "args";
 inline constexpr const char *kBind = "bind";
 inline constexpr const char *kRank = "rank";
@@ -114,6 +117,10 @@ inline constexpr std::string_view kDecodeAttention = "decode_attention";
 inline constexpr std::string_view kFlatGemm = "flat_gemm";
 inline constexpr std::string_view kMergeStates = "merge_states";
 } // namespace op
+
+/// The most CTAs of one thread-block cluster: sm_90's portable cluster size
+/// (a larger one needs a non-portable opt-in the runtime does not make).
+inline constexpr int64_t kMaxClusterCtas = 8;
 
 /// The most states one fd.merge_states combines (the verifier's bound, the
 /// manifest's num_states bound).
@@ -331,6 +338,8 @@ inline constexpr const char *kMTile = "fd.m_tile";
 inline constexpr const char *kDynamicSmem = "fd.dynamic_smem";
 /// The kernel waits for the previous grid (fd-programmatic-launch).
 inline constexpr const char *kPdl = "fd.pdl";
+/// CTAs per thread-block cluster [x, y, z] (i64 array; absent: none).
+inline constexpr const char *kCluster = "fd.cluster";
 /// On a function: how fd-split-kv split its attention (a dictionary with
 /// the manifest's split keys: mode, num_splits, chunk_size and the auto
 /// plan's constants), read by the bundle writer.

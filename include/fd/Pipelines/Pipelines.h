@@ -105,6 +105,34 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "gemm-pad-m",
       llvm::cl::desc("Flat GEMM: M rows per CTA of each tensor-core variant "
                      "(default 8,16,32,64)")};
+  PassOptions::Option<int64_t> gemmWideFrom{
+      *this, "gemm-wide-from",
+      llvm::cl::desc("Flat GEMM: ring tiles of at least this many rows get "
+                     "the wide tiling (0: none)"),
+      llvm::cl::init(kTile.wideFrom)};
+  PassOptions::Option<int64_t> gemmWideTileN{
+      *this, "gemm-wide-tile-n",
+      llvm::cl::desc("Flat GEMM: W rows per CTA of the wide tiling"),
+      llvm::cl::init(kTile.wideTileN)};
+  PassOptions::Option<int64_t> gemmWideTileK{
+      *this, "gemm-wide-tile-k",
+      llvm::cl::desc("Flat GEMM: most K per stage of the wide tiling"),
+      llvm::cl::init(kTile.wideTileK)};
+  PassOptions::Option<int64_t> gemmWideStages{
+      *this, "gemm-wide-stages",
+      llvm::cl::desc("Flat GEMM: cp.async stages of the wide tiling"),
+      llvm::cl::init(kTile.wideStages)};
+  PassOptions::Option<int64_t> gemmClusterK{
+      *this, "gemm-cluster-k",
+      llvm::cl::desc("Flat GEMM: CTAs of a cluster splitting K in the wide "
+                     "tiling (0: auto)"),
+      llvm::cl::init(kTile.clusterK)};
+  PassOptions::Option<bool> gemmOnlyDispatched{
+      *this, "gemm-only-dispatched",
+      llvm::cl::desc("Flat GEMM: emit only the kernels of the default "
+                     "dispatch (faster to compile; tables can choose no "
+                     "other)"),
+      llvm::cl::init(kTile.onlyDispatched)};
   PassOptions::Option<int64_t> gemmGemvWarps{
       *this, "gemm-gemv-warps",
       llvm::cl::desc("Flat GEMM: GEMV warps (outputs) per CTA"),

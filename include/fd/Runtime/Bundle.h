@@ -202,6 +202,12 @@ struct FD_RT_API KernelSpec {
   /// (fd-programmatic-launch), so it may be launched with programmatic
   /// stream serialization (manifest "pdl": true).
   bool pdl = false;
+  /// CTAs per thread-block cluster (manifest "cluster"; {1, 1, 1}: none).
+  /// Each grid extent is a multiple of it (the reader checks).
+  std::array<uint32_t, 3> cluster = {1, 1, 1};
+  bool hasCluster() const {
+    return cluster[0] * cluster[1] * cluster[2] > 1;
+  }
 
   size_t getNumParams() const;
 };

@@ -61,6 +61,12 @@ struct DescReader {
     out = a.getInt();
     return success();
   }
+  /// An integer that may be absent (then \p out keeps its default).
+  LogicalResult optionalInteger(const char *name, int64_t &out) {
+    if (!dict.get(name))
+      return success();
+    return integer(name, out);
+  }
   LogicalResult boolean(const char *name, bool &out) {
     auto a = dict.getAs<BoolAttr>(name);
     if (!a)
@@ -88,19 +94,31 @@ static LogicalResult checkDesc(DescReader &r, const KernelDesc &d,
   }
   if (d.kind == kind::kMma) {
     const MmaTiling &m = d.mma;
-    if (m.splitK < 1 || m.splitK > 32 || m.mTile < 8 || m.mTile % 8 != 0 ||
-        m.tileN % 16 != 0 || !divides(m.tileN, s.n) ||
-        !divides(16 * m.splitK, m.tileK) || !divides(m.tileK, s.k) ||
-        (m.mTile * m.tileK / kChunk) % m.threads() != 0)
-      return fail("mma needs m_tile a multiple of 8, tile_n a multiple of 16 "
+    if (m.splitK < 1 || m.splitK > 32 || m.warpsN < 1 || m.warpsM < 1 ||
+        m.warps() > 32 || m.mTile < 8 || m.mTile % (8 * m.warpsM) != 0 ||
+        m.tileN % (16 * m.warpsN) != 0 || !divides(m.tileN, s.n) ||
+        !divides(16 * m.splitK, m.tileK) || !divides(m.tileK, s.k))
+      return fail("mma needs 1 <= split_k * warps_n * warps_m <= 32, m_tile a "
+                  "multiple of 8 * warps_m, tile_n a multiple of 16 * warps_n "
                   "dividing N = " +
                   Twine(s.n) +
-                  ", 1 <= split_k <= 32, tile_k a multiple of 16 * split_k "
-                  "dividing K = " +
-                  Twine(s.k) + " and whole x copies per thread");
-    if (m.stages < 2 || m.stages - 1 > s.k / m.tileK)
-      return fail("mma needs 2 <= stages <= K / tile_k + 1 = " +
-                  Twine(s.k / m.tileK + 1) + ", got " + Twine(m.stages));
+                  " and tile_k a multiple of 16 * split_k dividing K = " +
+                  Twine(s.k));
+    if ((m.mTile * m.tileK / kChunk) % m.threads() != 0 ||
+        (m.tileN * m.tileK / kChunk) % m.threads() != 0)
+      return fail("mma needs whole 16-byte W and x copies per thread: " +
+                  Twine(m.threads()) + " threads must divide " +
+                  Twine(m.tileN * m.tileK / kChunk) + " and " +
+                  Twine(m.mTile * m.tileK / kChunk));
+    if (m.clusterK < 1 || m.clusterK > kMaxClusterK ||
+        (s.k / m.tileK) % m.clusterK != 0)
+      return fail("mma needs cluster_k in [1, " + Twine(kMaxClusterK) +
+                  "] dividing the " + Twine(s.k / m.tileK) +
+                  " K tiles, got " + Twine(m.clusterK));
+    const int64_t tilesPerCta = s.k / m.tileK / m.clusterK;
+    if (m.stages < 2 || m.stages - 1 > tilesPerCta)
+      return fail("mma needs 2 <= stages <= K / (tile_k * cluster_k) + 1 = " +
+                  Twine(tilesPerCta + 1) + ", got " + Twine(m.stages));
     if (m.smemBytes() > kSmemLimit)
       return fail("mma needs " + Twine(m.smemBytes()) +
                   " bytes of shared memory, more than the 227 KB of sm_90");
@@ -147,7 +165,10 @@ static FailureOr<KernelDesc> parseKernelDesc(FlatGemmOp op) {
                  succeeded(r.integer(key::kTileN, m.tileN)) &&
                  succeeded(r.integer(key::kTileK, m.tileK)) &&
                  succeeded(r.integer(key::kStages, m.stages)) &&
-                 succeeded(r.integer(key::kSplitK, m.splitK)));
+                 succeeded(r.integer(key::kSplitK, m.splitK)) &&
+                 succeeded(r.optionalInteger(key::kWarpsN, m.warpsN)) &&
+                 succeeded(r.optionalInteger(key::kWarpsM, m.warpsM)) &&
+                 succeeded(r.optionalInteger(key::kClusterK, m.clusterK)));
   } else {
     DirectTiling &t = d.direct;
     ok = success(succeeded(r.integer(key::kMTile, t.mTile)) &&
@@ -173,6 +194,9 @@ struct LaunchShape {
   /// kernels, ceil(M / mTile)) covers M.
   int64_t ctas = 0;
   bool mAlongY = false;
+  /// CTAs along y of one thread-block cluster (the grid's y extent; 1: no
+  /// cluster).
+  int64_t clusterY = 1;
   int64_t threads = 0;
   int64_t smemBytes = 0;
 };
@@ -191,6 +215,7 @@ static LaunchShape getLaunchShape(const KernelDesc &d, const GemmShape &s) {
     l.ctas = s.n / d.mma.tileN;
     l.threads = d.mma.threads();
     l.smemBytes = d.mma.smemBytes();
+    l.clusterY = d.mma.clusterK;
   } else {
     l.role = bd::gemm_kernel::directRole(d.direct.mTile);
     l.mTile = d.direct.mTile;
@@ -207,7 +232,7 @@ static ArrayAttr gridAttr(Builder &b, const LaunchShape &l) {
   if (l.mAlongY) {
     grid.push_back(b.getStringAttr(toRef(bd::symbol::kM)));
   } else {
-    grid.push_back(b.getStringAttr("1"));
+    grid.push_back(b.getStringAttr(Twine(l.clusterY)));
     grid.push_back(b.getStringAttr(toRef(bd::symbol::kMT)));
   }
   return b.getArrayAttr(grid);
@@ -233,15 +258,19 @@ static gpu::LaunchOp buildLaunch(OpBuilder &b, FlatGemmOp op,
   KernelEmitter e{b, op.getLoc()};
   Value rows = memref::DimOp::create(b, e.loc, op.getX(), 0);
   Value one = e.idx(1);
-  grid = {e.idx(l.ctas), one, one};
+  grid = {e.idx(l.ctas), e.idx(l.clusterY), one};
   if (l.mAlongY)
     grid.y = rows;
   else
     grid.z = e.divui(e.addi(rows, l.mTile - 1), l.mTile);
+
   block = {e.idx(l.threads), one, one};
   if (l.smemBytes > 0)
     smem = arith::ConstantOp::create(
         b, e.loc, b.getI32IntegerAttr(static_cast<int32_t>(l.smemBytes)));
+  // A cluster is the kernel's own (nvvm.cluster_dim, setKernelAttrs), so
+  // the launch needs no cluster operands (whose gpu.launch form numbers
+  // blocks per cluster).
   auto launch = gpu::LaunchOp::create(b, e.loc, grid.x, grid.y, grid.z, block.x,
                                       block.y, block.z, smem);
   OpBuilder::InsertionGuard guard(b);
@@ -266,6 +295,15 @@ static void setKernelAttrs(gpu::GPUFuncOp fn, FunctionOpInterface entry,
   fn->setAttr(bd::ir::kGrid, gridAttr(b, l));
   fn->setAttr(bd::ir::kMTile, b.getI64IntegerAttr(l.mTile));
   fn->setAttr(bd::ir::kDynamicSmem, b.getI64IntegerAttr(l.smemBytes));
+  if (l.clusterY > 1) {
+    SmallVector<int64_t> cluster = {1, l.clusterY, 1};
+    fn->setAttr(bd::ir::kCluster, b.getI64ArrayAttr(cluster));
+    // The PTX's .reqnctapercluster: a launch of another cluster shape (or
+    // none) is then the driver's error, never a kernel reading a peer that
+    // is not there.
+    fn->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                b.getDenseI32ArrayAttr({1, int32_t(l.clusterY), 1}));
+  }
   setBindings(fn, bindings);
 }
 

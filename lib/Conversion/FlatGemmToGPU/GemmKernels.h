@@ -74,6 +74,15 @@ struct ReducedTile {
 void storeReducedTile(KernelEmitter &e, const GemmOperands &ops,
                       const ReducedTile &tile, Value tid);
 
+/// storeReducedTile for a cluster of \p clusterK CTAs that each hold a
+/// partial `tile.red` of the same (n0, m0) tile, after a cluster barrier
+/// that publishes them: the CTA of cluster rank \p rank sums every CTA's
+/// partials (distributed shared memory) of a 1 / clusterK share of the
+/// elements and stores them.
+void storeClusterReducedTile(KernelEmitter &e, const GemmOperands &ops,
+                             const ReducedTile &tile, Value tid,
+                             int64_t clusterK, Value rank);
+
 } // namespace mlir::fd::flat_gemm
 
 #endif // FD_LIB_CONVERSION_FLATGEMMTOGPU_GEMMKERNELS_H

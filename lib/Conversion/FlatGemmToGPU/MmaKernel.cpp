@@ -8,9 +8,17 @@
 // explicitly rather than with scf's pipeliner (MLIR22-NOTES 10): the wait
 // counts are then exactly what the lit tests check.
 //
+// A cluster of clusterK CTAs (grid y) splits K; each CTA reduces its warps'
+// partial tiles into its shared memory and, after a cluster barrier, sums a
+// 1 / clusterK share of the tile over every CTA of the cluster through
+// distributed shared memory (mapa + ld.shared::cluster) and stores it. No
+// workspace and no second launch: the reduction stays inside the kernel
+// and so inside a CUDA graph.
+//
 //===----------------------------------------------------------------------===//
 #include "GemmKernels.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -19,23 +27,32 @@ using namespace mlir::fd;
 using namespace mlir::fd::flat_gemm;
 
 namespace {
-/// The kernel body over grid (N / tileN, 1, ceil(M / P)) with 32 * splitK
-/// threads; `build` emits it in order: ring views, prologue, steady state,
-/// drain, cross-warp reduction.
+/// The kernel body over grid (N / tileN, clusterK, ceil(M / P)) with
+/// cfg.threads() threads; `build` emits it in order: ring views, prologue,
+/// steady state, drain, cross-warp (and cross-CTA) reduction.
 struct MmaKernel {
   KernelEmitter &e;
   const LaunchContext &ctx;
   const MmaTiling &cfg;
   GemmOperands ops;
   Value tid, n0, m0, warp, lane, rows;
+  /// The warp's place in the [splitK][warpsN][warpsM] grid: its K slice
+  /// and the first W row / x row of its output piece.
+  Value warpK, warpN0, warpM0;
+  /// The first K tile of this CTA's share of K (its cluster rank times
+  /// the tiles per CTA; 0 without a cluster).
+  Value kTile0;
   Value smem, wBuf, xBuf;
   Value aRow, aCol, bRow, bCol, warpK0;
   /// Per lane: the swizzled columns of the A and B addresses of the 4 K steps
   /// of an 8-chunk group (just aCol / bCol when not swizzled).
   SmallVector<Value, 4> aCols, bCols;
 
-  int64_t mTiles() const { return cfg.tileN / 16; }
-  int64_t nTiles() const { return cfg.mTile / 8; }
+  int64_t mTiles() const { return cfg.warpTileN() / 16; }
+  int64_t nTiles() const { return cfg.warpTileM() / 8; }
+  int64_t kTilesPerCta() const {
+    return ctx.shape.k / cfg.tileK / cfg.clusterK;
+  }
   int64_t chunksPerRow() const { return cfg.tileK / kChunk; }
   /// The ring column of element `col` (a multiple of kChunk) of a row with
   /// row % 8 == `phase` (MmaTiling::swizzled).
@@ -75,6 +92,13 @@ void MmaKernel::setUp() {
   m0 = e.muli(ctx.launch.getBlockIds().z, cfg.mTile);
   warp = e.divui(tid, 32);
   lane = e.remui(tid, 32);
+  warpK = e.remui(warp, cfg.splitK);
+  warpN0 = e.muli(e.remui(e.divui(warp, cfg.splitK), cfg.warpsN),
+                  cfg.warpTileN());
+  warpM0 = e.muli(e.divui(warp, cfg.splitK * cfg.warpsN), cfg.warpTileM());
+  kTile0 = cfg.clusterK > 1
+               ? e.muli(ctx.launch.getBlockIds().y, kTilesPerCta())
+               : e.idx(0);
   rows = memref::DimOp::create(e.b, e.loc, ops.x, 0);
   const int64_t stages = cfg.stages, ld = cfg.rowStride();
   Type elem = ctx.shape.elem;
@@ -86,8 +110,9 @@ void MmaKernel::setUp() {
   aCol = e.muli(e.divui(lane, 16), kChunk);
   bRow = e.remui(lane, 8);
   bCol = e.muli(e.remui(e.divui(lane, 8), 2), kChunk);
-  warpK0 = e.muli(warp, cfg.tileK / cfg.splitK);
-  // Every ldmatrix row address of this lane is a ring row = lane (mod 8).
+  warpK0 = e.muli(warpK, cfg.tileK / cfg.splitK);
+  // Every ldmatrix row address of this lane is a ring row = lane (mod 8)
+  // (the warp's first rows are multiples of 8).
   Value phase = e.remui(lane, 8);
   for (int64_t j = 0; j < (cfg.swizzled() ? 4 : 1); ++j) {
     aCols.push_back(ringCol(phase, e.addi(aCol, e.idx(16 * j))));
@@ -117,14 +142,14 @@ void MmaKernel::copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens) {
   }
 }
 
-/// Copies the K tile `kt` (W, then x) into ring slot `slot`; returns its
-/// group token.
+/// Copies this CTA's K tile `kt` (W, then x) into ring slot `slot`;
+/// returns its group token.
 Value MmaKernel::issue(Value slot, Value kt) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   const int64_t threads = cfg.threads(), perRow = chunksPerRow();
   SmallVector<Value> tokens;
-  Value k0 = e.muli(kt, cfg.tileK);
+  Value k0 = e.muli(e.addi(kTile0, kt), cfg.tileK);
   for (int64_t i = 0; i < cfg.tileN * perRow / threads; ++i) {
     Value c = e.addi(tid, i * threads);
     Value r = e.divui(c, perRow);
@@ -140,7 +165,8 @@ Value MmaKernel::issue(Value slot, Value kt) {
 }
 
 /// The MMAs of the K tile in ring slot `slot`: the warp's K slice in
-/// 16-wide steps, accumulators [mTile][nTile] in `in`.
+/// 16-wide steps over its output piece, accumulators [mTiles][nTiles] in
+/// `in`.
 SmallVector<Value> MmaKernel::compute(Value slot, ValueRange in) {
   OpBuilder &b = e.b;
   Type elem = ctx.shape.elem;
@@ -153,11 +179,13 @@ SmallVector<Value> MmaKernel::compute(Value slot, ValueRange in) {
     for (int64_t mt = 0; mt < mTiles(); ++mt)
       aFrag.push_back(nvgpu::LdMatrixOp::create(
           b, e.loc, aFragType, wBuf,
-          ValueRange{slot, e.addi(aRow, mt * 16), aK}, false, 4));
+          ValueRange{slot, e.addi(warpN0, e.addi(aRow, mt * 16)), aK}, false,
+          4));
     for (int64_t nt = 0; nt < nTiles(); ++nt)
       bFrag.push_back(nvgpu::LdMatrixOp::create(
           b, e.loc, bFragType, xBuf,
-          ValueRange{slot, e.addi(bRow, nt * 8), bK}, false, 2));
+          ValueRange{slot, e.addi(warpM0, e.addi(bRow, nt * 8)), bK}, false,
+          2));
     for (int64_t mt = 0; mt < mTiles(); ++mt)
       for (int64_t nt = 0; nt < nTiles(); ++nt)
         acc[mt * nTiles() + nt] =
@@ -178,7 +206,7 @@ void MmaKernel::wait(Value token, int64_t pending) {
 SmallVector<Value> MmaKernel::pipeline() {
   OpBuilder &b = e.b;
   const int64_t stages = cfg.stages;
-  const int64_t numKTiles = ctx.shape.k / cfg.tileK;
+  const int64_t numKTiles = kTilesPerCta();
   auto accType = VectorType::get({2, 2}, b.getF32Type());
 
   // Prologue: tiles 0 .. stages-2 in flight.
@@ -216,7 +244,7 @@ SmallVector<Value> MmaKernel::pipeline() {
 
 /// Cross-warp reduction through shared memory, reusing the ring: the last
 /// wait(0) + the barrier here mean no copy is in flight and no warp still
-/// reads.
+/// reads. With a cluster the CTAs then sum each other's tiles.
 void MmaKernel::reduce(ArrayRef<Value> acc) {
   OpBuilder &b = e.b;
   gpu::BarrierOp::create(b, e.loc);
@@ -229,15 +257,27 @@ void MmaKernel::reduce(ArrayRef<Value> acc) {
         for (int64_t j = 0; j < 2; ++j) {
           Value v = vector::ExtractOp::create(b, e.loc, acc[mt * nTiles() + nt],
                                               ArrayRef<int64_t>{i, j});
-          memref::StoreOp::create(b, e.loc, v, red,
-                                  ValueRange{warp, e.addi(g, mt * 16 + 8 * i),
-                                             e.addi(t2, nt * 8 + j)});
+          memref::StoreOp::create(
+              b, e.loc, v, red,
+              ValueRange{warpK, e.addi(warpN0, e.addi(g, mt * 16 + 8 * i)),
+                         e.addi(warpM0, e.addi(t2, nt * 8 + j))});
         }
-  gpu::BarrierOp::create(b, e.loc);
-  storeReducedTile(
-      e, ops,
-      {red, cfg.threads(), cfg.tileN, cfg.mTile, cfg.splitK, n0, m0, rows},
-      tid);
+  ReducedTile tile{red,       cfg.threads(), cfg.tileN, cfg.mTile,
+                   cfg.splitK, n0,           m0,        rows};
+  if (cfg.clusterK == 1) {
+    gpu::BarrierOp::create(b, e.loc);
+    storeReducedTile(e, ops, tile, tid);
+    return;
+  }
+  // Every CTA's tile is in its shared memory (the cluster barrier has
+  // release / acquire semantics and includes this CTA's threads) ...
+  NVVM::ClusterArriveOp::create(b, e.loc, /*aligned=*/UnitAttr());
+  NVVM::ClusterWaitOp::create(b, e.loc, /*aligned=*/UnitAttr());
+  storeClusterReducedTile(e, ops, tile, tid, cfg.clusterK,
+                          ctx.launch.getBlockIds().y);
+  // ... and stays there until every CTA has read its share.
+  NVVM::ClusterArriveOp::create(b, e.loc, /*aligned=*/UnitAttr());
+  NVVM::ClusterWaitOp::create(b, e.loc, /*aligned=*/UnitAttr());
 }
 
 void MmaKernel::build() {

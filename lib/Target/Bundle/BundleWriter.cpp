@@ -204,6 +204,17 @@ static FailureOr<Kernel> readKernel(gpu::GPUFuncOp fn) {
   if (auto s = fn->getAttrOfType<IntegerAttr>(ir::kDynamicSmem))
     k.dynamicSmem = s.getInt();
   k.pdl = fn->hasAttr(ir::kPdl);
+  if (auto c = fn->getAttrOfType<ArrayAttr>(ir::kCluster)) {
+    if (c.size() != 3 || !llvm::all_of(c, [](Attribute a) {
+          auto i = dyn_cast<IntegerAttr>(a);
+          return i && i.getInt() >= 1 && i.getInt() <= fdb::kMaxClusterCtas;
+        }))
+      return fn.emitError() << "fd-compile: kernel '" << fn.getName() << "': "
+                            << ir::kCluster << " must be 3 integers in [1, "
+                            << fdb::kMaxClusterCtas << "], got " << c;
+    for (unsigned i = 0; i < 3; ++i)
+      k.cluster[i] = cast<IntegerAttr>(c[i]).getInt();
+  }
   for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
     auto bind = fn.getArgAttrOfType<StringAttr>(i, ir::kBinding);
     if (!bind)
@@ -503,6 +514,11 @@ private:
         j.attribute(key::kMTile, k.mTile);
       if (k.pdl)
         j.attribute(key::kPdl, true);
+      if (k.cluster != std::array<int64_t, 3>{1, 1, 1})
+        j.attributeArray(key::kCluster, [&] {
+          for (int64_t c : k.cluster)
+            j.value(c);
+        });
       j.attributeArray(key::kArgs, [&] {
         for (const KernelArg &a : k.args)
           j.object([&] {

@@ -55,7 +55,7 @@ func.func @gemv_warps(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x
 
 // tile_k must divide K = 64.
 func.func @mma_tile_k(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs m_tile a multiple of 8, tile_n a multiple of 16 dividing N = 64, 1 <= split_k <= 32, tile_k a multiple of 16 * split_k dividing K = 64 and whole x copies per thread}}
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 1 <= split_k * warps_n * warps_m <= 32, m_tile a multiple of 8 * warps_m, tile_n a multiple of 16 * warps_n dividing N = 64 and tile_k a multiple of 16 * split_k dividing K = 64}}
   fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 48 : i64, stages = 2 : i64, split_k = 1 : i64}}
   return
 }
@@ -64,8 +64,60 @@ func.func @mma_tile_k(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x
 
 // One K tile cannot fill a ring of 3 (the prologue issues stages - 1).
 func.func @mma_stages(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 2 <= stages <= K / tile_k + 1 = 2, got 3}}
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 2 <= stages <= K / (tile_k * cluster_k) + 1 = 2, got 3}}
   fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 3 : i64, split_k = 1 : i64}}
+  return
+}
+
+// -----
+
+// A warp per 16 rows of W: tile_n 32 cannot hold 4 warps along N.
+func.func @mma_warps_n(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 1 <= split_k * warps_n * warps_m <= 32, m_tile a multiple of 8 * warps_m, tile_n a multiple of 16 * warps_n dividing N = 64 and tile_k a multiple of 16 * split_k dividing K = 64}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, warps_n = 4 : i64}}
+  return
+}
+
+// -----
+
+// 8 warps, and a W tile of 32 x 64 is 256 16-byte copies: not one each.
+func.func @mma_copies(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs whole 16-byte W and x copies per thread: 512 threads must divide 256 and 512}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 64 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, warps_n = 2 : i64, warps_m = 8 : i64}}
+  return
+}
+
+// -----
+
+// K = 256 is 4 K tiles of 64: a cluster of 3 cannot split them.
+func.func @mma_cluster(%x: memref<?x256xf16>, %w: memref<64x256xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] dividing the 4 K tiles, got 3}}
+  fd.flat_gemm ins(%x, %w : memref<?x256xf16>, memref<64x256xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, cluster_k = 3 : i64}}
+  return
+}
+
+// -----
+
+func.func @mma_cluster_big(%x: memref<?x1024xf16>, %w: memref<64x1024xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] dividing the 16 K tiles, got 16}}
+  fd.flat_gemm ins(%x, %w : memref<?x1024xf16>, memref<64x1024xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, cluster_k = 16 : i64}}
+  return
+}
+
+// -----
+
+// Each CTA of a cluster of 4 gets one of the 4 K tiles: a ring of 3 needs 2.
+func.func @mma_cluster_stages(%x: memref<?x256xf16>, %w: memref<64x256xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs 2 <= stages <= K / (tile_k * cluster_k) + 1 = 2, got 3}}
+  fd.flat_gemm ins(%x, %w : memref<?x256xf16>, memref<64x256xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 3 : i64, split_k = 1 : i64, cluster_k = 4 : i64}}
+  return
+}
+
+// -----
+
+func.func @mma_warps_type(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
+  // expected-error @+1 {{fd.flat_gemm.kernel: 'mma' needs an integer 'warps_m'}}
+  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, warps_m = "two"}}
   return
 }
 

@@ -1,6 +1,6 @@
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 stages=3 tile-n=32 tile-k=128 split-k=4 direct=false dispatch=1:gemv,mma_m8}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
 // RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,16 stages=2 gemv=false direct=false}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=TWO
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=FIT
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{direct=false wide-from=0}),convert-flat-gemm-to-gpu)' | FileCheck %s --check-prefix=FIT
 
 // The GEMV and the cp.async-pipelined tensor-core kernel (mma_m<P>) built
 // from fd-tile-flat-gemm's descriptions (test/Transforms/tile-flat-gemm.mlir
@@ -122,7 +122,8 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
   return
 }
 
-// The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
+// The narrow tiles (wide-from=0; mma-wide.mlir has the wide ones) fit the
+// shape. K = 4096: 6 ring slots of 256-wide K tiles,
 // except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
 // Rows of whole 8-chunk warp slices are dense and XOR-swizzled (256), the
 // m64 kernel's (at the register limit) and 32-wide slices' padded (264, 136).

@@ -1,4 +1,4 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,32}),convert-flat-gemm-to-gpu,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8,32 wide-from=0}),convert-flat-gemm-to-gpu,cse)' | FileCheck %s
 
 // Each described fd.flat_gemm becomes a kernel of @fd_kernels whose
 // arguments carry their bindings (x, w, bias, y, in that order) and the

@@ -151,6 +151,76 @@ TEST(flatGemmEntryErrors) {
               "unknown symbol 'MX'");
 }
 
+/// gemmManifest with mma_m32 as a wide kernel split over a cluster of 2
+/// CTAs along grid y, and (when \p ptxCluster is not empty) a PTX module
+/// that declares every kernel, mma_m32 with `.reqnctapercluster
+/// <ptxCluster>`.
+std::string clusterManifest(const std::string &ptxCluster = "") {
+  std::string m = gemmManifest();
+  m = REPLACE(m, R"("role": "mma_m32", "grid": [128, 1, "MT"])",
+              R"("role": "mma_m32", "grid": [64, 2, "MT"])");
+  m = REPLACE(m, R"("m_tile": 32)", R"("m_tile": 32, "cluster": [1, 2, 1])");
+  if (ptxCluster.empty())
+    return m;
+  std::string ptx = ".version 8.0\\n.target sm_90\\n.address_size 64\\n";
+  for (const char *role : {"gemv", "mma_m8", "mma_m16", "mma_m32"}) {
+    ptx += std::string(".visible .entry proj_flat_gemm_") + role + "(\\n";
+    for (int i = 0; i < 21; ++i)
+      ptx += std::string("\\t.param .u64 p") + std::to_string(i) +
+             (i + 1 < 21 ? ",\\n" : "\\n");
+    ptx += ")\\n.maxntid 128, 1, 1\\n";
+    if (std::string(role) == "mma_m32")
+      ptx += ".explicitcluster\\n.reqnctapercluster " + ptxCluster + "\\n";
+    ptx += "{\\n\\tret;\\n}\\n";
+  }
+  return REPLACE(m, R"("ptx": "stub")", "\"ptx\": \"" + ptx + "\"");
+}
+
+TEST(flatGemmClusterKernel) {
+  auto bundle = loadGemm(clusterManifest());
+  if (bundle) {
+    const KernelSpec &k = bundle->getEntries()[0].gemm.kernels[3];
+    CHECK(k.hasCluster());
+    CHECK(k.cluster == (std::array<uint32_t, 3>{1, 2, 1}));
+    CHECK(!bundle->getEntries()[0].gemm.kernels[2].hasCluster());
+  }
+  // The PTX's .reqnctapercluster must say the same.
+  CHECK_OK(Bundle::loadMemory(clusterManifest("1, 2, 1")));
+  CHECK_ERROR(Bundle::loadMemory(clusterManifest("1, 4, 1")),
+              "entries[0].kernels[3].cluster: [1, 2, 1] but the PTX .entry "
+              "proj_flat_gemm_mma_m32 declares .reqnctapercluster 1, 4, 1");
+  CHECK_ERROR(Bundle::loadMemory(clusterManifest("2")),
+              "declares .reqnctapercluster 2, 1, 1");
+  std::string m = clusterManifest();
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(clusterManifest("1, 2, 1"),
+                                         R"(, "cluster": [1, 2, 1])", "")),
+              "entries[0].kernels[3]: the PTX .entry proj_flat_gemm_mma_m32 "
+              "declares a .reqnctapercluster, but the kernel has no 'cluster'");
+  // Every grid extent must be whole clusters, for every M.
+  CHECK_ERROR(Bundle::loadMemory(
+                  REPLACE(m, R"("grid": [64, 2, "MT"])", R"("grid": [64, 3, "MT"])")),
+              "entries[0].kernels[3].cluster: grid extent 1 ('3') is not a "
+              "multiple of the cluster's 2");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": [1, 1, 2])")),
+              "grid extent 2 ('MT') is not a multiple of the cluster's 2");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": [1, 2])")),
+              "entries[0].kernels[3].cluster: expected 3 extents, found 2");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": [1, 16, 1])")),
+              "entries[0].kernels[3].cluster[1]: expected an integer in [1, 8]");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": [1, 0, 1])")),
+              "expected an integer in [1, 8]");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": [4, 2, 2])")),
+              "16 CTAs per cluster, more than the portable 8");
+  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
+                                         R"("cluster": "2")")),
+              "cluster");
+}
+
 TEST(flatGemmDefaultDispatch) {
   auto bundle = loadGemm(gemmManifest());
   if (!bundle)

@@ -17,6 +17,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ struct Kernel {
   /// Waits for the previous grid first (fd-programmatic-launch): may be
   /// launched with programmatic stream serialization.
   bool pdl = false;
+  /// CTAs per thread-block cluster ({1, 1, 1}: none).
+  std::array<int64_t, 3> cluster = {1, 1, 1};
   std::vector<KernelArg> args;
   std::optional<Resources> resources;
 };

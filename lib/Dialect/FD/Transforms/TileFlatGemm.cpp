@@ -71,6 +71,16 @@ constexpr int64_t kMaxPadM = 256;
 /// mma_m64 and direct_m64 (docs/perf.md, session 9).
 constexpr int64_t kDefaultMaxTile = 32;
 
+/// CTAs a wide-tiled launch aims for with cluster-k = 0: about one per SM
+/// of an H100/H200 (132), each streaming its W rows through its own ring.
+constexpr int64_t kWideCtas = 128;
+/// The K granule of the wide tiling: a warp's K slice is the whole tile
+/// (split-k 1), swizzled when it is whole 8-chunk groups.
+constexpr int64_t kWideKStep = 8 * kChunk;
+/// Rows of W and of x per warp of the wide tiling (its 32 x 32 piece:
+/// 2 x 4 MMA tiles, 32 accumulator registers).
+constexpr int64_t kWideWarpRows = 32;
+
 /// One kernel of the host dispatch: used for lo < M <= hi; hi = 0: never
 /// (a kernel only dispatch tables reach). The last one of a chain takes
 /// every M the others do not.
@@ -87,13 +97,20 @@ DictionaryAttr describe(Builder &b, const GemvTiling &t) {
 }
 
 DictionaryAttr describe(Builder &b, const MmaTiling &t) {
-  return b.getDictionaryAttr(
-      {b.getNamedAttr(key::kKind, b.getStringAttr(kind::kMma)),
-       b.getNamedAttr(key::kMTile, b.getI64IntegerAttr(t.mTile)),
-       b.getNamedAttr(key::kTileN, b.getI64IntegerAttr(t.tileN)),
-       b.getNamedAttr(key::kTileK, b.getI64IntegerAttr(t.tileK)),
-       b.getNamedAttr(key::kStages, b.getI64IntegerAttr(t.stages)),
-       b.getNamedAttr(key::kSplitK, b.getI64IntegerAttr(t.splitK))});
+  SmallVector<NamedAttribute> fields = {
+      b.getNamedAttr(key::kKind, b.getStringAttr(kind::kMma)),
+      b.getNamedAttr(key::kMTile, b.getI64IntegerAttr(t.mTile)),
+      b.getNamedAttr(key::kTileN, b.getI64IntegerAttr(t.tileN)),
+      b.getNamedAttr(key::kTileK, b.getI64IntegerAttr(t.tileK)),
+      b.getNamedAttr(key::kStages, b.getI64IntegerAttr(t.stages)),
+      b.getNamedAttr(key::kSplitK, b.getI64IntegerAttr(t.splitK))};
+  // The wide tiling's fields, absent (1) for the narrow tiles.
+  for (auto [name, value] : {std::pair{key::kWarpsN, t.warpsN},
+                             std::pair{key::kWarpsM, t.warpsM},
+                             std::pair{key::kClusterK, t.clusterK}})
+    if (value != 1)
+      fields.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(value)));
+  return b.getDictionaryAttr(fields);
 }
 
 DictionaryAttr describe(Builder &b, const DirectTiling &t) {
@@ -165,8 +182,16 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         failed(range("gemv-warps", gemvWarps, 1, 32)) ||
         failed(range("gemv-unroll", gemvUnroll, 1, 16)) ||
         failed(range("direct-split-k", directSplitK, 0, 32, " (0: auto)")) ||
-        failed(range("direct-unroll", directUnroll, 1, 16)))
+        failed(range("direct-unroll", directUnroll, 1, 16)) ||
+        failed(range("wide-from", wideFrom, 0, kMaxPadM, " (0: none)")) ||
+        failed(range("wide-tile-k", wideTileK, kWideKStep, kMaxTileK)) ||
+        failed(range("wide-stages", wideStages, 2, kMaxStages)) ||
+        failed(range("cluster-k", clusterK, 0, kMaxClusterK, " (0: auto)")))
       return failure();
+    if (wideTileN < kWideWarpRows || wideTileN > kMaxTileN ||
+        wideTileN % kWideWarpRows != 0)
+      return bad("wide-tile-n must be a multiple of 32 in [32, " +
+                 Twine(kMaxTileN) + "], got " + Twine(wideTileN));
     if (tileN < 16 || tileN > kMaxTileN || tileN % 16 != 0)
       return bad("tile-n must be a multiple of 16 in [16, " + Twine(kMaxTileN) +
                  "], got " + Twine(tileN));
@@ -341,6 +366,70 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return tk < kStep ? 0 : tk;
   }
 
+  /// The wide tiling of pad-m \p p (p >= wide-from): wide-tile-n rows of W,
+  /// one warp per 32 x min(p, 32) piece of the output (all of p when p is
+  /// not a multiple of 32), the largest K tile of multiples of 64 up to
+  /// wide-tile-k, and the cluster splitting K.
+  LogicalResult wideTiling(FlatGemmOp op, const GemmShape &shape, int64_t p,
+                           MmaTiling &t) const {
+    auto bad = [&](const Twine &msg) {
+      return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
+    };
+    if (shape.n % wideTileN != 0)
+      return bad("wide-tile-n (" + Twine(wideTileN) +
+                 ") must divide N = " + Twine(shape.n));
+    t = MmaTiling{p, wideTileN, 0, 0, /*splitK=*/1};
+    t.warpsN = wideTileN / kWideWarpRows;
+    t.warpsM = p % kWideWarpRows == 0 ? p / kWideWarpRows : 1;
+    if (t.warps() > 32)
+      return bad("pad-m " + Twine(p) + " with wide-tile-n " +
+                 Twine(wideTileN) + " needs " + Twine(t.warps()) +
+                 " warps of 32 x 32, more than a CTA's 32");
+    const int64_t threads = t.threads();
+    auto fits = [&](int64_t tk) {
+      return shape.k % tk == 0 && (p * tk / kChunk) % threads == 0 &&
+             (wideTileN * tk / kChunk) % threads == 0;
+    };
+    int64_t tk = std::min<int64_t>(wideTileK, shape.k);
+    tk -= tk % kWideKStep;
+    while (tk >= kWideKStep && !fits(tk))
+      tk -= kWideKStep;
+    if (tk < kWideKStep)
+      return bad("pad-m " + Twine(p) + ": no wide K tile fits: a multiple "
+                 "of 64 up to wide-tile-k (" + Twine(wideTileK) +
+                 ") dividing K = " + Twine(shape.k) +
+                 " with whole 16-byte copies for each of " + Twine(threads) +
+                 " threads");
+    t.tileK = tk;
+    const int64_t kTiles = shape.k / tk;
+    // The cluster: given, or the smallest power of two reaching kWideCtas
+    // CTAs; either way each CTA gets whole K tiles, at least one ring's
+    // worth beyond the prologue.
+    auto usable = [&](int64_t c) {
+      return kTiles % c == 0 && kTiles / c >= 1;
+    };
+    if (clusterK != 0) {
+      if (!usable(clusterK))
+        return bad("cluster-k (" + Twine(clusterK) + ") must divide the " +
+                   Twine(kTiles) + " K tiles of " + Twine(tk));
+      t.clusterK = clusterK;
+    } else {
+      const int64_t ctas = shape.n / wideTileN;
+      while (t.clusterK < kMaxClusterK && ctas * t.clusterK < kWideCtas &&
+             usable(2 * t.clusterK) && kTiles / (2 * t.clusterK) >= 4)
+        t.clusterK *= 2;
+    }
+    t.stages = std::min<int64_t>(wideStages, kTiles / t.clusterK + 1);
+    while (t.stages > 2 && t.smemBytes() > kSmemLimit)
+      --t.stages;
+    if (t.smemBytes() > kSmemLimit)
+      return bad("pad-m " + Twine(p) + " with wide-tile-n " +
+                 Twine(wideTileN) + " needs " + Twine(t.smemBytes()) +
+                 " bytes of shared memory with 2 stages, more than the "
+                 "227 KB of sm_90");
+    return success();
+  }
+
   /// Checks the options against the op's shape and describes one
   /// tensor-core kernel per pad-m: the K tile of fitTileK, and as many of
   /// the `stages` buffers as fit in shared memory (and as the K loop can
@@ -352,13 +441,17 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
     // The options' ranges were checked by checkOptions; here they meet
-    // the shape.
-    if (shape.n % tileN != 0)
+    // the shape. tile-n, tile-k and split-k are the narrow tiles' (the
+    // pads below wide-from).
+    auto isWide = [&](int64_t p) { return wideFrom != 0 && p >= wideFrom; };
+    SmallVector<int64_t> narrow(llvm::make_filter_range(
+        pads, [&](int64_t p) { return !isWide(p); }));
+    if (!narrow.empty() && shape.n % tileN != 0)
       return bad(
           "tile-n (" + Twine(tileN) +
           ") must be a multiple of 16 that divides N = " + Twine(shape.n));
-    const int64_t tileKUsed = fitTileK(shape, pads);
-    if (tileKUsed == 0)
+    const int64_t tileKUsed = narrow.empty() ? 0 : fitTileK(shape, narrow);
+    if (!narrow.empty() && tileKUsed == 0)
       return bad("no K tile fits: it must be a multiple of 16 * split-k = " +
                  Twine(16 * splitK) + ", at most tile-k (" + Twine(tileK) +
                  "), divide K = " + Twine(shape.k) +
@@ -370,6 +463,13 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     // A K loop shorter than the ring needs fewer stages; a wide M tile may
     // fit fewer buffers in shared memory than a narrow one.
     for (int64_t p : pads) {
+      if (isWide(p)) {
+        MmaTiling t{};
+        if (failed(wideTiling(op, shape, p, t)))
+          return failure();
+        tilings.push_back(t);
+        continue;
+      }
       MmaTiling t{p, tileN, tileKUsed,
                   std::min<int64_t>(stages, shape.k / tileKUsed + 1), splitK};
       while (t.stages > 2 && t.smemBytes() > kSmemLimit)
@@ -429,6 +529,11 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                                 << r.kernel << "' twice";
     }
     for (auto &[role, kernel] : kernels) {
+      // Compile time is per kernel (docs/perf.md, session 12): without the
+      // ones only a dispatch table could reach, a layer's bundle compiles
+      // several times faster.
+      if (onlyDispatched && !inRules.contains(role))
+        continue;
       Choice c{0, 0, kernel};
       for (size_t i = 0; i < used.size(); ++i)
         if (used[i].kernel == role) {

@@ -153,8 +153,30 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "16 * split-k up to it that divides K is used">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"4",
            "Warps per CTA, each reducing a disjoint K slice of every tile">,
+    Option<"wideFrom", "wide-from", "int64_t", /*default=*/"64",
+           "Ring tiles of at least this many batch rows (pad-m) get the wide "
+           "tiling: wide-tile-n rows of W per CTA, a warp per 32 x 32 piece "
+           "of the output, K split over a thread-block cluster; 0: none "
+           "(0..256)">,
+    Option<"wideTileN", "wide-tile-n", "int64_t", /*default=*/"128",
+           "Wide tiling: rows of W per CTA (a multiple of 32 dividing N, at "
+           "most 1024 / pad-m * 32 rows so that one warp per piece fits "
+           "1024 threads)">,
+    Option<"wideTileK", "wide-tile-k", "int64_t", /*default=*/"64",
+           "Wide tiling: most K per stage (the largest multiple of 64 up to "
+           "it that divides K is used; 64..4096)">,
+    Option<"wideStages", "wide-stages", "int64_t", /*default=*/"4",
+           "Wide tiling: ring depth (2..32; fewer where the K loop is "
+           "shorter or shared memory smaller)">,
+    Option<"clusterK", "cluster-k", "int64_t", /*default=*/"0",
+           "Wide tiling: CTAs of a cluster splitting K (1..8; 0 = auto: the "
+           "smallest power of two giving (N / wide-tile-n) * cluster-k >= "
+           "128 CTAs, at most 8, with whole ring loads per CTA)">,
     Option<"gemv", "gemv", "bool", /*default=*/"true",
            "Also emit the CUDA-core GEMV variant">,
+    Option<"onlyDispatched", "only-dispatched", "bool", /*default=*/"false",
+           "Emit only the kernels the dispatch rules name (a dispatch table "
+           "can then choose no other; compiles faster)">,
     Option<"gemvWarps", "gemv-warps", "int64_t", /*default=*/"4",
            "GEMV: warps (output columns) per CTA">,
     Option<"gemvUnroll", "gemv-unroll", "int64_t", /*default=*/"4",

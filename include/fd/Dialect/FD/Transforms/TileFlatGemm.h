@@ -13,6 +13,8 @@
 #ifndef FD_DIALECT_FD_TRANSFORMS_TILEFLATGEMM_H
 #define FD_DIALECT_FD_TRANSFORMS_TILEFLATGEMM_H
 
+#include "fd/Bundle/Schema.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -35,6 +37,11 @@ inline constexpr const char *kTileK = "tile_k";
 inline constexpr const char *kStages = "stages";
 inline constexpr const char *kSplitK = "split_k";
 inline constexpr const char *kPrefetch = "prefetch";
+/// mma only, each 1 when absent: warps along N and M of the CTA's output
+/// tile, and CTAs of a thread-block cluster splitting K.
+inline constexpr const char *kWarpsN = "warps_n";
+inline constexpr const char *kWarpsM = "warps_m";
+inline constexpr const char *kClusterK = "cluster_k";
 } // namespace key
 
 /// Values of `kind`, one per kernel family.
@@ -64,17 +71,32 @@ struct GemvTiling {
   int64_t threads() const { return 32 * warps; }
 };
 
+/// The most CTAs of a cluster splitting K.
+inline constexpr int64_t kMaxClusterK = ::fdb::kMaxClusterCtas;
+
 /// The cp.async-pipelined tensor-core kernel mma_m<P>: P = mTile batch rows
-/// and tileN rows of W per CTA, a `stages`-deep ring of tileK-wide K tiles,
-/// splitK warps each reducing a slice of every tile.
+/// and tileN rows of W per CTA, a `stages`-deep ring of tileK-wide K tiles.
+/// The CTA's warps form a [splitK][warpsN][warpsM] grid: each computes a
+/// [tileN / warpsN] x [mTile / warpsM] piece of the output tile over its
+/// slice of every K tile. clusterK > 1 splits K over the CTAs of a
+/// thread-block cluster (grid y) that sum their tiles through distributed
+/// shared memory, so a wide tile still gives enough CTAs: x is read from
+/// L2 once per tileN rows of W, and a tile as wide as the batch keeps that
+/// traffic below W's (docs/perf.md, session 12).
 struct MmaTiling {
   int64_t mTile, tileN, tileK, stages, splitK;
-  int64_t threads() const { return 32 * splitK; }
+  int64_t warpsN = 1, warpsM = 1, clusterK = 1;
+  int64_t warps() const { return splitK * warpsN * warpsM; }
+  int64_t threads() const { return 32 * warps(); }
+  int64_t warpTileN() const { return tileN / warpsN; }
+  int64_t warpTileM() const { return mTile / warpsM; }
   /// Whole 8-chunk groups per warp slice: swizzled, else padded (kRowPad).
-  /// mma_m64 stays padded: it is at the register limit, and the swizzle's
-  /// per-lane columns made ptxas spill.
+  /// A warp tile of 32 x 64 (mma_m64 of one warp column) stays padded: it
+  /// is at the register limit, and the swizzle's per-lane columns made
+  /// ptxas spill.
   bool swizzled() const {
-    return mTile < 64 && (tileK / splitK) % (8 * kChunk) == 0;
+    return warpTileN() * warpTileM() < 32 * 64 &&
+           (tileK / splitK) % (8 * kChunk) == 0;
   }
   int64_t rowStride() const { return swizzled() ? tileK : tileK + kRowPad; }
   int64_t pipelineBytes() const {
