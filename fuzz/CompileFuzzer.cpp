@@ -47,6 +47,9 @@ constexpr const char *kOptions[] = {
     "mma-min-group=0 pdl=false",
     "ctas-per-sm=1 min-chunk=1 chunk-align=1 max-splits=1",
     "gemm-direct=true gemm-dispatch=1:gemv,8:mma_m8",
+    // Wide tiles and clusters (the manifest's "cluster", the grid's y),
+    // and a bundle of the dispatched kernels only.
+    "gemm-wide-from=16 gemm-cluster-k=2 gemm-only-dispatched=true",
 };
 
 struct World {
