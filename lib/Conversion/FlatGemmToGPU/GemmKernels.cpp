@@ -43,26 +43,39 @@ void flat_gemm::storeOutput(KernelEmitter &e, const GemmOperands &ops,
   memref::StoreOp::create(e.b, e.loc, acc, ops.y, ValueRange{m, n});
 }
 
-void flat_gemm::storeReducedTile(KernelEmitter &e, const GemmOperands &ops,
-                                 const ReducedTile &t, Value tid) {
+/// The epilogue loop both reductions share: elements first, first + step,
+/// ... of the tile, (ml, nl) = (el / tileRows, el % tileRows), each the sum
+/// `sum(nl, ml)` of its partials stored to y for rows m < M.
+static void
+storeSummedTile(KernelEmitter &e, const GemmOperands &ops,
+                const ReducedTile &t, Value first, int64_t step,
+                llvm::function_ref<Value(Value nl, Value ml)> sum) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   scf::ForOp::create(
-      b, loc, tid, e.idx(t.tileRows * t.padM), e.idx(t.threads), ValueRange{},
+      b, loc, first, e.idx(t.tileRows * t.padM), e.idx(step), ValueRange{},
       [&](OpBuilder &, Location, Value el, ValueRange) {
         Value ml = e.divui(el, t.tileRows), nl = e.remui(el, t.tileRows);
-        Value sum =
-            memref::LoadOp::create(b, loc, t.red, ValueRange{e.idx(0), nl, ml});
-        for (int64_t w = 1; w < t.splitK; ++w)
-          sum = e.add(sum, memref::LoadOp::create(
-                               b, loc, t.red, ValueRange{e.idx(w), nl, ml}));
+        Value total = sum(nl, ml);
         Value m = e.addi(t.m0, ml);
         scf::IfOp::create(b, loc, e.ult(m, t.rows), [&](OpBuilder &, Location) {
-          storeOutput(e, ops, sum, m, e.addi(t.n0, nl));
+          storeOutput(e, ops, total, m, e.addi(t.n0, nl));
           scf::YieldOp::create(b, loc);
         });
         scf::YieldOp::create(b, loc);
       });
+}
+
+void flat_gemm::storeReducedTile(KernelEmitter &e, const GemmOperands &ops,
+                                 const ReducedTile &t, Value tid) {
+  storeSummedTile(e, ops, t, tid, t.threads, [&](Value nl, Value ml) {
+    Value sum = memref::LoadOp::create(e.b, e.loc, t.red,
+                                       ValueRange{e.idx(0), nl, ml});
+    for (int64_t w = 1; w < t.splitK; ++w)
+      sum = e.add(sum, memref::LoadOp::create(e.b, e.loc, t.red,
+                                              ValueRange{e.idx(w), nl, ml}));
+    return sum;
+  });
 }
 
 void flat_gemm::storeClusterReducedTile(KernelEmitter &e,
@@ -89,10 +102,8 @@ void flat_gemm::storeClusterReducedTile(KernelEmitter &e,
         arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c))));
   const int64_t ld = t.padM + 1;
   Value first = e.addi(tid, e.muli(rank, t.threads));
-  scf::ForOp::create(
-      b, loc, first, e.idx(t.tileRows * t.padM), e.idx(t.threads * clusterK),
-      ValueRange{}, [&](OpBuilder &, Location, Value el, ValueRange) {
-        Value ml = e.divui(el, t.tileRows), nl = e.remui(el, t.tileRows);
+  storeSummedTile(
+      e, ops, t, first, t.threads * clusterK, [&](Value nl, Value ml) {
         Value sum;
         for (int64_t w = 0; w < t.splitK; ++w) {
           Value off = arith::IndexCastOp::create(
@@ -104,11 +115,6 @@ void flat_gemm::storeClusterReducedTile(KernelEmitter &e,
             sum = sum ? e.add(sum, v) : v;
           }
         }
-        Value m = e.addi(t.m0, ml);
-        scf::IfOp::create(b, loc, e.ult(m, t.rows), [&](OpBuilder &, Location) {
-          storeOutput(e, ops, sum, m, e.addi(t.n0, nl));
-          scf::YieldOp::create(b, loc);
-        });
-        scf::YieldOp::create(b, loc);
+        return sum;
       });
 }

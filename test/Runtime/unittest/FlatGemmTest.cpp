@@ -201,24 +201,21 @@ TEST(flatGemmClusterKernel) {
                   REPLACE(m, R"("grid": [64, 2, "MT"])", R"("grid": [64, 3, "MT"])")),
               "entries[0].kernels[3].cluster: grid extent 1 ('3') is not a "
               "multiple of the cluster's 2");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": [1, 1, 2])")),
+  auto withCluster = [&](const char *cluster) {
+    return Bundle::loadMemory(
+        REPLACE(m, R"("cluster": [1, 2, 1])",
+                std::string(R"("cluster": )") + cluster));
+  };
+  CHECK_ERROR(withCluster("[1, 1, 2]"),
               "grid extent 2 ('MT') is not a multiple of the cluster's 2");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": [1, 2])")),
+  CHECK_ERROR(withCluster("[1, 2]"),
               "entries[0].kernels[3].cluster: expected 3 extents, found 2");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": [1, 16, 1])")),
+  CHECK_ERROR(withCluster("[1, 16, 1]"),
               "entries[0].kernels[3].cluster[1]: expected an integer in [1, 8]");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": [1, 0, 1])")),
-              "expected an integer in [1, 8]");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": [4, 2, 2])")),
+  CHECK_ERROR(withCluster("[1, 0, 1]"), "expected an integer in [1, 8]");
+  CHECK_ERROR(withCluster("[4, 2, 2]"),
               "16 CTAs per cluster, more than the portable 8");
-  CHECK_ERROR(Bundle::loadMemory(REPLACE(m, R"("cluster": [1, 2, 1])",
-                                         R"("cluster": "2")")),
-              "cluster");
+  CHECK_ERROR(withCluster(R"("2")"), "cluster");
 }
 
 TEST(flatGemmDefaultDispatch) {
