@@ -37,7 +37,6 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=-1" 2>&1 | FileCheck %s --check-prefix=CLUSTERNEG
 // RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-n=96" 2>&1 | FileCheck %s --check-prefix=WDIVIDE
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,256 wide-tile-n=256" 2>&1 | FileCheck %s --check-prefix=WWARPS
-// RUN: not fd-opt %s --fd-tile-flat-gemm="wide-from=8" 2>&1 | FileCheck %s --check-prefix=WCOPIES
 // RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=3" 2>&1 | FileCheck %s --check-prefix=WCLUSTER
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=64 wide-tile-k=4096" 2>&1 | FileCheck %s --check-prefix=WSMEM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-pad-m=8,48" 2>&1 | FileCheck %s --check-prefix=DPADM
@@ -100,8 +99,6 @@
 // WDIVIDE: error: 'fd.flat_gemm' op fd-tile-flat-gemm: wide-tile-n (96) must divide N = 4096
 // 256 rows of x over 256 rows of W: 8 x 8 warps of 32 x 32.
 // WWARPS: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 with wide-tile-n 256 needs 64 warps of 32 x 32, more than a CTA's 32
-// An 8 x 64 x tile is 64 16-byte copies, fewer than the 4 warps' 128 threads.
-// WCOPIES: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 8: no wide K tile fits: a multiple of 64 up to wide-tile-k (64) dividing K = 4096 with whole 16-byte copies for each of 128 threads
 // WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (3) must divide the 64 K tiles of 64
 // WSMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 64 with wide-tile-n 128 needs 3145728 bytes of shared memory with 2 stages, more than the 227 KB of sm_90
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {

@@ -104,12 +104,7 @@ static LogicalResult checkDesc(DescReader &r, const KernelDesc &d,
                   Twine(s.n) +
                   " and tile_k a multiple of 16 * split_k dividing K = " +
                   Twine(s.k));
-    if ((m.mTile * m.tileK / kChunk) % m.threads() != 0 ||
-        (m.tileN * m.tileK / kChunk) % m.threads() != 0)
-      return fail("mma needs whole 16-byte W and x copies per thread: " +
-                  Twine(m.threads()) + " threads must divide " +
-                  Twine(m.tileN * m.tileK / kChunk) + " and " +
-                  Twine(m.mTile * m.tileK / kChunk));
+    // Any thread count copies any tile (MmaKernel's partial last round).
     if (m.clusterK < 1 || m.clusterK > kMaxClusterK ||
         (s.k / m.tileK) % m.clusterK != 0)
       return fail("mma needs cluster_k in [1, " + Twine(kMaxClusterK) +

@@ -74,6 +74,8 @@ struct MmaKernel {
   void build();
   void setUp();
   Value issue(Value slot, Value kt);
+  int64_t copyRounds(int64_t chunks) const;
+  Value chunkOf(int64_t round, int64_t chunks);
   void copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens);
   SmallVector<Value> compute(Value slot, ValueRange in);
   void wait(Value token, int64_t pending);
@@ -120,15 +122,34 @@ void MmaKernel::setUp() {
   }
 }
 
+/// 16-byte copies per thread for `chunks` chunks of a tile: whole rounds of
+/// every thread, the last one partial when the thread count does not divide
+/// the chunks (a wide tile of 96 or 224 rows has 6 or 14 warps).
+int64_t MmaKernel::copyRounds(int64_t chunks) const {
+  return llvm::divideCeil(chunks, cfg.threads());
+}
+
+/// The chunk this thread copies in round `round`. In a partial last round
+/// the threads past the end copy the tile's last chunk again: the same bytes
+/// to the same place, harmless, and no branch (a copy under scf.if could not
+/// give its token to the group).
+Value MmaKernel::chunkOf(int64_t round, int64_t chunks) {
+  const int64_t threads = cfg.threads();
+  Value c = e.addi(tid, round * threads);
+  if ((round + 1) * threads > chunks)
+    c = arith::MinUIOp::create(e.b, e.loc, c, e.idx(chunks - 1));
+  return c;
+}
+
 /// The x rows of K tile k0 into ring slot `slot`. Rows at or past M copy 0
 /// source bytes (zero fill) from row 0, which exists since the launch is
 /// skipped for M = 0.
 void MmaKernel::copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  const int64_t threads = cfg.threads(), perRow = chunksPerRow();
-  for (int64_t i = 0; i < cfg.mTile * perRow / threads; ++i) {
-    Value c = e.addi(tid, i * threads);
+  const int64_t perRow = chunksPerRow(), chunks = cfg.mTile * perRow;
+  for (int64_t i = 0; i < copyRounds(chunks); ++i) {
+    Value c = chunkOf(i, chunks);
     Value r = e.divui(c, perRow);
     Value col = e.muli(e.remui(c, perRow), kChunk);
     Value row = e.addi(m0, r);
@@ -147,11 +168,11 @@ void MmaKernel::copyRows(Value slot, Value k0, SmallVectorImpl<Value> &tokens) {
 Value MmaKernel::issue(Value slot, Value kt) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  const int64_t threads = cfg.threads(), perRow = chunksPerRow();
+  const int64_t perRow = chunksPerRow(), chunks = cfg.tileN * perRow;
   SmallVector<Value> tokens;
   Value k0 = e.muli(e.addi(kTile0, kt), cfg.tileK);
-  for (int64_t i = 0; i < cfg.tileN * perRow / threads; ++i) {
-    Value c = e.addi(tid, i * threads);
+  for (int64_t i = 0; i < copyRounds(chunks); ++i) {
+    Value c = chunkOf(i, chunks);
     Value r = e.divui(c, perRow);
     Value col = e.muli(e.remui(c, perRow), kChunk);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(

@@ -80,15 +80,6 @@ func.func @mma_warps_n(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?
 
 // -----
 
-// 8 warps, and a W tile of 32 x 64 is 256 16-byte copies: not one each.
-func.func @mma_copies(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs whole 16-byte W and x copies per thread: 512 threads must divide 256 and 512}}
-  fd.flat_gemm ins(%x, %w : memref<?x64xf16>, memref<64x64xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 64 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, warps_n = 2 : i64, warps_m = 8 : i64}}
-  return
-}
-
-// -----
-
 // K = 256 is 4 K tiles of 64: a cluster of 3 cannot split them.
 func.func @mma_cluster(%x: memref<?x256xf16>, %w: memref<64x256xf16>, %y: memref<?x64xf16>) {
   // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] dividing the 4 K tiles, got 3}}

@@ -385,11 +385,8 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       return bad("pad-m " + Twine(p) + " with wide-tile-n " +
                  Twine(wideTileN) + " needs " + Twine(t.warps()) +
                  " warps of 32 x 32, more than a CTA's 32");
-    const int64_t threads = t.threads();
-    auto fits = [&](int64_t tk) {
-      return shape.k % tk == 0 && (p * tk / kChunk) % threads == 0 &&
-             (wideTileN * tk / kChunk) % threads == 0;
-    };
+    // Any thread count copies any tile (a partial last round, MmaKernel).
+    auto fits = [&](int64_t tk) { return shape.k % tk == 0; };
     int64_t tk = std::min<int64_t>(wideTileK, shape.k);
     tk -= tk % kWideKStep;
     while (tk >= kWideKStep && !fits(tk))
@@ -397,9 +394,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     if (tk < kWideKStep)
       return bad("pad-m " + Twine(p) + ": no wide K tile fits: a multiple "
                  "of 64 up to wide-tile-k (" + Twine(wideTileK) +
-                 ") dividing K = " + Twine(shape.k) +
-                 " with whole 16-byte copies for each of " + Twine(threads) +
-                 " threads");
+                 ") dividing K = " + Twine(shape.k));
     t.tileK = tk;
     const int64_t kTiles = shape.k / tk;
     // The cluster: given, or the smallest power of two reaching kWideCtas
