@@ -90,8 +90,8 @@
 // SMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 needs {{[0-9]+}} bytes of shared memory with 2 stages, more than the 227 KB of sm_90
 // WFROM: error: fd-tile-flat-gemm: wide-from must be in [0, 256] (0: none), got -1
 // WFROM264: error: fd-tile-flat-gemm: wide-from must be in [0, 256] (0: none), got 264
-// WTILEN: error: fd-tile-flat-gemm: wide-tile-n must be a multiple of 32 in [32, 1024], got 48
-// WTILEN2048: error: fd-tile-flat-gemm: wide-tile-n must be a multiple of 32 in [32, 1024], got 2048
+// WTILEN: error: fd-tile-flat-gemm: wide-tile-n must be 0 (auto) or a multiple of 32 in [32, 1024], got 48
+// WTILEN2048: error: fd-tile-flat-gemm: wide-tile-n must be 0 (auto) or a multiple of 32 in [32, 1024], got 2048
 // WTILEK: error: fd-tile-flat-gemm: wide-tile-k must be in [64, 4096], got 32
 // WSTAGES: error: fd-tile-flat-gemm: wide-stages must be in [2, 32], got 1
 // CLUSTER9: error: fd-tile-flat-gemm: cluster-k must be in [0, 8] (0: auto), got 9
@@ -99,8 +99,8 @@
 // WDIVIDE: error: 'fd.flat_gemm' op fd-tile-flat-gemm: wide-tile-n (96) must divide N = 4096
 // 256 rows of x over 256 rows of W: 8 x 8 warps of 32 x 32.
 // WWARPS: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 with wide-tile-n 256 needs 64 warps of 32 x 32, more than a CTA's 32
-// WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (3) must divide the 64 K tiles of 64
-// WSMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 64 with wide-tile-n 128 needs 3145728 bytes of shared memory with 2 stages, more than the 227 KB of sm_90
+// WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (3) must divide the 32 K tiles of 128
+// WSMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 64 with wide-tile-n 64 needs 2097152 bytes of shared memory with 2 stages, more than the 227 KB of sm_90
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>)
   return

@@ -29,17 +29,18 @@
 
 // Two stages, two tensor-core kernels: M <= 8, then the rest; no GEMV.
 // only-dispatched: the kernels of the default rules and no others (no GEMV,
-// no direct tiles, no mma_m64), in the same chain.
+// no direct tiles), in the same chain.
 // ONLY-LABEL: func.func @proj
-// ONLY-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32"}]
+// ONLY-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32", max_m = 32 : i64}, {kernel = "mma_m64"}]
 // ONLY-NOT: kind = "gemv"
 // ONLY-NOT: kind = "direct"
 // ONLY: kind = "mma", m_tile = 8 :
 // ONLY-NOT: kind = "direct"
 // ONLY: kind = "mma", m_tile = 16 :
+// ONLY: kind = "mma", m_tile = 32 :
+// ONLY-NOT: kind = "direct"
 // ONLY: } else {
-// ONLY-NEXT: fd.flat_gemm {{.*}}kind = "mma", m_tile = 32 :
-// ONLY-NOT: m_tile = 64
+// ONLY-NEXT: fd.flat_gemm {{.*}}kind = "mma", m_tile = 64 :
 // ONLY-LABEL: func.func @fit
 
 // TWO-LABEL: func.func @proj
@@ -71,10 +72,11 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 // The defaults fit the shape. K = 4096: 6 ring slots of 256-wide K tiles,
 // except for the 64-row variant, whose 6 slots would need 297 KB: it gets 4.
 // The default rules (measured on the H200): mma_m8 up to 8, mma_m16 up to
-// 16, mma_m32 beyond; the GEMV and mma_m64 only through tables. Kernels in
+// 16, mma_m32 up to 32, the wide mma_m64 beyond; the GEMV only through
+// tables. Kernels in
 // the bundle's order: GEMV, then the ring tiles by size.
 // FIT-LABEL: func.func @proj
-// FIT-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32"}]
+// FIT-SAME: fd.dispatch = [{kernel = "mma_m8", max_m = 8 : i64}, {kernel = "mma_m16", max_m = 16 : i64}, {kernel = "mma_m32", max_m = 32 : i64}, {kernel = "mma_m64"}]
 // FIT: arith.cmpi ule, %{{.*}}, %c0
 // FIT: kind = "gemv"
 // FIT: arith.cmpi ule, %{{.*}}, %c8
@@ -85,11 +87,11 @@ func.func @down_bf16(%x: memref<?x11008xbf16>, %w: memref<4096x11008xbf16>,
 // FIT: kind = "mma", m_tile = 16 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
 // FIT: arith.cmpi ugt, %{{.*}}, %c16
 // FIT: kind = "mma", m_tile = 32 : i64, split_k = 4 : i64, stages = 6 : i64, tile_k = 256 : i64, tile_n = 32 : i64
-// From wide-from = 64 the ring tiles are wide: 128 rows of W, a warp per
-// 32 x 32 piece, 64-wide K tiles; N = 4096 gives 32 CTAs, so a cluster of 4
-// splits K (128 CTAs).
+// From wide-from = 64 the ring tiles are wide: a warp per 32 x 32 piece,
+// 128-wide K tiles, and (wide-tile-n = 0) the rows and cluster giving the
+// most CTAs of one wave: for N = 4096, 64 rows in clusters of 2 (128 CTAs).
 // FIT: } else {
-// FIT-NEXT: fd.flat_gemm {{.*}}cluster_k = 4 : i64, kind = "mma", m_tile = 64 : i64, split_k = 1 : i64, stages = 4 : i64, tile_k = 64 : i64, tile_n = 128 : i64, warps_m = 2 : i64, warps_n = 4 : i64}}
+// FIT-NEXT: fd.flat_gemm {{.*}}cluster_k = 2 : i64, kind = "mma", m_tile = 64 : i64, split_k = 1 : i64, stages = 6 : i64, tile_k = 128 : i64, tile_n = 64 : i64, warps_m = 2 : i64, warps_n = 2 : i64}}
 // K = 4224 = 33 * 128: the K tile is 128, the largest multiple of
 // 16 * split-k up to 256 that divides K.
 // FIT-LABEL: func.func @fit

@@ -1,5 +1,5 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=64 wide-from=64 wide-tile-n=96 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 wide-from=8 wide-tile-n=192 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s --check-prefix=SMALL
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=64 wide-from=64 wide-tile-n=96 wide-tile-k=64 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=8 wide-from=8 wide-tile-n=192 wide-tile-k=64 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s --check-prefix=SMALL
 
 // A wide tile of 96 rows of W has a [3][2] grid of warps (192 threads), a
 // number that does not divide the x tile's copies: 64 rows x 8 chunks of a

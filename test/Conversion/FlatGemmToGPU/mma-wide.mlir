@@ -1,5 +1,5 @@
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=64 wide-from=64 gemv=false direct=false cluster-k=2}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
-// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=32 wide-from=32 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s --check-prefix=NOCLUSTER
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=64 wide-from=64 wide-tile-n=128 wide-tile-k=64 wide-stages=4 gemv=false direct=false cluster-k=2}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s
+// RUN: fd-opt %s --pass-pipeline='builtin.module(func.func(fd-tile-flat-gemm{pad-m=32 wide-from=32 wide-tile-n=128 wide-tile-k=64 wide-stages=4 gemv=false direct=false cluster-k=1}),convert-flat-gemm-to-gpu,canonicalize,cse)' | FileCheck %s --check-prefix=NOCLUSTER
 
 // The wide tiling of mma_m64: 128 rows of W per CTA, a [4][2] grid of
 // warps of 32 x 32 (256 threads), 64-wide K tiles, and K split over a

@@ -67,13 +67,20 @@ constexpr int64_t kMaxTileK = 4096;
 constexpr int64_t kMaxTileN = 1024;
 constexpr int64_t kMaxPadM = 256;
 /// The largest ring tile of the default dispatch (defaultRules): on the
-/// H200 mma_m32 was the fastest kernel from M = 17 to 64, ahead of
-/// mma_m64 and direct_m64 (docs/perf.md, session 9).
-constexpr int64_t kDefaultMaxTile = 32;
+/// H200 mma_m32 was the fastest kernel from M = 17 to 32 (docs/perf.md,
+/// session 9), and the wide mma_m64 of the automatic tiling beyond, 1.2-1.9x
+/// faster than two passes of mma_m32 at M = 64 (session 13).
+constexpr int64_t kDefaultMaxTile = 64;
 
 /// CTAs a wide-tiled launch aims for with cluster-k = 0: about one per SM
 /// of an H100/H200 (132), each streaming its W rows through its own ring.
 constexpr int64_t kWideCtas = 128;
+/// The CTAs of one wave of the automatic wide tiling (wide-tile-n = 0): one
+/// ring of ~200 KB per SM, 132 SMs on the H100 and H200.
+constexpr int64_t kWaveCtas = 132;
+/// The most rows of W per CTA the automatic wide tiling considers (at
+/// pad-m 64: 16 warps, a 2-stage ring of 160 KB).
+constexpr int64_t kAutoWideMaxRows = 256;
 /// The K granule of the wide tiling: a warp's K slice is the whole tile
 /// (split-k 1), swizzled when it is whole 8-chunk groups.
 constexpr int64_t kWideKStep = 8 * kChunk;
@@ -188,9 +195,10 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
         failed(range("wide-stages", wideStages, 2, kMaxStages)) ||
         failed(range("cluster-k", clusterK, 0, kMaxClusterK, " (0: auto)")))
       return failure();
-    if (wideTileN < kWideWarpRows || wideTileN > kMaxTileN ||
-        wideTileN % kWideWarpRows != 0)
-      return bad("wide-tile-n must be a multiple of 32 in [32, " +
+    if (wideTileN != 0 &&
+        (wideTileN < kWideWarpRows || wideTileN > kMaxTileN ||
+         wideTileN % kWideWarpRows != 0))
+      return bad("wide-tile-n must be 0 (auto) or a multiple of 32 in [32, " +
                  Twine(kMaxTileN) + "], got " + Twine(wideTileN));
     if (tileN < 16 || tileN > kMaxTileN || tileN % 16 != 0)
       return bad("tile-n must be a multiple of 16 in [16, " + Twine(kMaxTileN) +
@@ -366,50 +374,54 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return tk < kStep ? 0 : tk;
   }
 
-  /// The wide tiling of pad-m \p p (p >= wide-from): wide-tile-n rows of W,
-  /// one warp per 32 x min(p, 32) piece of the output (all of p when p is
-  /// not a multiple of 32), the largest K tile of multiples of 64 up to
-  /// wide-tile-k, and the cluster splitting K.
+  /// The wide tiling of pad-m \p p (p >= wide-from): wide-tile-n rows of W
+  /// (0: autoWideShape's), one warp per 32 x min(p, 32) piece of the output
+  /// (all of p when p is not a multiple of 32), the largest K tile of
+  /// multiples of 64 up to wide-tile-k, and the cluster splitting K.
   LogicalResult wideTiling(FlatGemmOp op, const GemmShape &shape, int64_t p,
                            MmaTiling &t) const {
     auto bad = [&](const Twine &msg) {
       return op.emitOpError() << "fd-tile-flat-gemm: " << msg;
     };
-    if (shape.n % wideTileN != 0)
-      return bad("wide-tile-n (" + Twine(wideTileN) +
-                 ") must divide N = " + Twine(shape.n));
-    t = MmaTiling{p, wideTileN, 0, 0, /*splitK=*/1};
-    t.warpsN = wideTileN / kWideWarpRows;
-    t.warpsM = p % kWideWarpRows == 0 ? p / kWideWarpRows : 1;
-    if (t.warps() > 32)
-      return bad("pad-m " + Twine(p) + " with wide-tile-n " +
-                 Twine(wideTileN) + " needs " + Twine(t.warps()) +
-                 " warps of 32 x 32, more than a CTA's 32");
-    // Any thread count copies any tile (a partial last round, MmaKernel).
-    auto fits = [&](int64_t tk) { return shape.k % tk == 0; };
     int64_t tk = std::min<int64_t>(wideTileK, shape.k);
     tk -= tk % kWideKStep;
-    while (tk >= kWideKStep && !fits(tk))
+    while (tk >= kWideKStep && shape.k % tk != 0)
       tk -= kWideKStep;
     if (tk < kWideKStep)
       return bad("pad-m " + Twine(p) + ": no wide K tile fits: a multiple "
                  "of 64 up to wide-tile-k (" + Twine(wideTileK) +
                  ") dividing K = " + Twine(shape.k));
-    t.tileK = tk;
     const int64_t kTiles = shape.k / tk;
-    // The cluster: given, or the smallest power of two reaching kWideCtas
-    // CTAs; either way each CTA gets whole K tiles, at least one ring's
-    // worth beyond the prologue.
+    // Each CTA of a cluster gets whole K tiles, at least one ring's worth
+    // beyond the prologue.
     auto usable = [&](int64_t c) {
       return kTiles % c == 0 && kTiles / c >= 1;
     };
-    if (clusterK != 0) {
-      if (!usable(clusterK))
-        return bad("cluster-k (" + Twine(clusterK) + ") must divide the " +
-                   Twine(kTiles) + " K tiles of " + Twine(tk));
-      t.clusterK = clusterK;
+    int64_t rows = wideTileN, cluster = clusterK;
+    if (cluster != 0 && !usable(cluster))
+      return bad("cluster-k (" + Twine(cluster) + ") must divide the " +
+                 Twine(kTiles) + " K tiles of " + Twine(tk));
+    if (rows == 0)
+      std::tie(rows, cluster) = autoWideShape(shape, p, kTiles);
+    if (rows == 0)
+      return bad("pad-m " + Twine(p) + ": no wide tile of 64..256 rows "
+                 "(multiples of 32) divides N = " + Twine(shape.n) +
+                 "; give wide-tile-n");
+    if (shape.n % rows != 0)
+      return bad("wide-tile-n (" + Twine(rows) +
+                 ") must divide N = " + Twine(shape.n));
+    t = MmaTiling{p, rows, tk, 0, /*splitK=*/1};
+    t.warpsN = rows / kWideWarpRows;
+    t.warpsM = p % kWideWarpRows == 0 ? p / kWideWarpRows : 1;
+    if (t.warps() > 32)
+      return bad("pad-m " + Twine(p) + " with wide-tile-n " + Twine(rows) +
+                 " needs " + Twine(t.warps()) +
+                 " warps of 32 x 32, more than a CTA's 32");
+    if (cluster != 0) {
+      t.clusterK = cluster;
     } else {
-      const int64_t ctas = shape.n / wideTileN;
+      // The smallest power of two reaching kWideCtas CTAs.
+      const int64_t ctas = shape.n / rows;
       while (t.clusterK < kMaxClusterK && ctas * t.clusterK < kWideCtas &&
              usable(2 * t.clusterK) && kTiles / (2 * t.clusterK) >= 4)
         t.clusterK *= 2;
@@ -418,11 +430,56 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     while (t.stages > 2 && t.smemBytes() > kSmemLimit)
       --t.stages;
     if (t.smemBytes() > kSmemLimit)
-      return bad("pad-m " + Twine(p) + " with wide-tile-n " +
-                 Twine(wideTileN) + " needs " + Twine(t.smemBytes()) +
+      return bad("pad-m " + Twine(p) + " with wide-tile-n " + Twine(rows) +
+                 " needs " + Twine(t.smemBytes()) +
                  " bytes of shared memory with 2 stages, more than the "
                  "227 KB of sm_90");
     return success();
+  }
+
+  /// wide-tile-n = 0: the rows of W per CTA and the cluster (cluster-k, or
+  /// 1 or 2 with cluster-k = 0) giving the most CTAs that one wave holds,
+  /// one ring per SM (kWaveCtas); ties to the smaller cluster, then the
+  /// fewer rows. If none reaches half a wave, the fewest CTAs beyond it.
+  /// Measured on the H200 at M = 64 (docs/perf.md, session 13): QKV
+  /// 12288 x 4096 took 32.0 us with 96 rows x 128 CTAs and 40.7 us with
+  /// 64 rows x 192; O 4096 x 4096 17.0 us with 64 rows x a cluster of 2
+  /// (128 CTAs), 21.5 without (64 CTAs), 23-42 us with clusters of 4.
+  /// Returns {0, 0} when no row count of 64..256 divides N.
+  std::pair<int64_t, int64_t> autoWideShape(const GemmShape &shape, int64_t p,
+                                            int64_t kTiles) const {
+    struct Cand {
+      int64_t rows, cluster, ctas;
+    };
+    SmallVector<Cand> cands;
+    for (int64_t rows = 2 * kWideWarpRows; rows <= kAutoWideMaxRows;
+         rows += kWideWarpRows) {
+      const int64_t warps =
+          rows / kWideWarpRows *
+          (p % kWideWarpRows == 0 ? p / kWideWarpRows : 1);
+      if (shape.n % rows != 0 || warps > 32)
+        continue;
+      SmallVector<int64_t, 2> clusters = {1, 2};
+      if (clusterK != 0)
+        clusters = {clusterK};
+      for (int64_t c : clusters)
+        if (kTiles % c == 0 && (c == 1 || kTiles / c >= 4))
+          cands.push_back({rows, c, shape.n / rows * c});
+    }
+    const Cand *best = nullptr, *over = nullptr;
+    for (const Cand &c : cands) {
+      if (c.ctas <= kWaveCtas) {
+        if (!best || c.ctas > best->ctas)
+          best = &c;
+      } else if (!over || c.ctas < over->ctas) {
+        over = &c;
+      }
+    }
+    if (over && (!best || 2 * best->ctas < kWaveCtas))
+      best = over;
+    if (!best)
+      return {0, 0};
+    return {best->rows, best->cluster};
   }
 
   /// Checks the options against the op's shape and describes one

@@ -158,20 +158,22 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "tiling: wide-tile-n rows of W per CTA, a warp per 32 x 32 piece "
            "of the output, K split over a thread-block cluster; 0: none "
            "(0..256)">,
-    Option<"wideTileN", "wide-tile-n", "int64_t", /*default=*/"128",
+    Option<"wideTileN", "wide-tile-n", "int64_t", /*default=*/"0",
            "Wide tiling: rows of W per CTA (a multiple of 32 dividing N, at "
            "most 1024 / pad-m * 32 rows so that one warp per piece fits "
-           "1024 threads)">,
-    Option<"wideTileK", "wide-tile-k", "int64_t", /*default=*/"64",
+           "1024 threads); 0 = auto: of 64..256 rows and clusters of 1 or 2 "
+           "(or cluster-k), the most CTAs one wave of 132 holds">,
+    Option<"wideTileK", "wide-tile-k", "int64_t", /*default=*/"128",
            "Wide tiling: most K per stage (the largest multiple of 64 up to "
            "it that divides K is used; 64..4096)">,
-    Option<"wideStages", "wide-stages", "int64_t", /*default=*/"4",
+    Option<"wideStages", "wide-stages", "int64_t", /*default=*/"6",
            "Wide tiling: ring depth (2..32; fewer where the K loop is "
            "shorter or shared memory smaller)">,
     Option<"clusterK", "cluster-k", "int64_t", /*default=*/"0",
-           "Wide tiling: CTAs of a cluster splitting K (1..8; 0 = auto: the "
-           "smallest power of two giving (N / wide-tile-n) * cluster-k >= "
-           "128 CTAs, at most 8, with whole ring loads per CTA)">,
+           "Wide tiling: CTAs of a cluster splitting K (1..8; 0 = auto: with "
+           "wide-tile-n = 0 see there, else the smallest power of two giving "
+           "(N / wide-tile-n) * cluster-k >= 128 CTAs, at most 8, with whole "
+           "ring loads per CTA)">,
     Option<"gemv", "gemv", "bool", /*default=*/"true",
            "Also emit the CUDA-core GEMV variant">,
     Option<"onlyDispatched", "only-dispatched", "bool", /*default=*/"false",
