@@ -103,11 +103,12 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
       the loads in flight.
     Every kernel is emitted; `dispatch` says which one each M runs by
     default (the bundle's "dispatch" rules; the runtime's dispatch tables
-    override them per shape). The default, the ring tiles up to P = 32
-    with mma_m32 also for every larger M, is what fd-tune measured fastest
-    on the H200 from M = 1 to 64 once the ring was swizzled (docs/perf.md,
-    sessions 8 and 9): mma_m8 beats the GEMV at M = 1, mma_m16 beats
-    direct_m16, and mma_m32 beats direct_m32/m64 and mma_m64 up to M = 64.
+    override them per shape). The default, the ring tiles mma_m8/16/32
+    each up to its P and the wide mma_m64 for every larger M, is what
+    fd-tune measured fastest on the H200 (docs/perf.md, sessions 8, 9 and
+    13): mma_m8 beats the GEMV at M = 1, mma_m16 beats direct_m16, mma_m32
+    beats direct_m32 up to M = 32, and the wide mma_m64 (W read once, one
+    wave of CTAs) beats two passes of mma_m32 by 1.2-2x at M = 64.
     The host chain tests M against each rule in order; kernels no rule
     names follow behind a condition that never holds (M <= 0 inside the
     M > 0 branch), so they too become kernels of the bundle, reached only
