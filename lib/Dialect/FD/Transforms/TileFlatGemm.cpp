@@ -374,6 +374,12 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
     return tk < kStep ? 0 : tk;
   }
 
+  /// Warp rows of the wide tiling at pad-m \p p: one per 32 rows of x,
+  /// one for all of p when p is not a multiple of 32.
+  static int64_t wideWarpsM(int64_t p) {
+    return p % kWideWarpRows == 0 ? p / kWideWarpRows : 1;
+  }
+
   /// The wide tiling of pad-m \p p (p >= wide-from): wide-tile-n rows of W
   /// (0: autoWideShape's), one warp per 32 x min(p, 32) piece of the output
   /// (all of p when p is not a multiple of 32), the largest K tile of
@@ -412,7 +418,7 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  ") must divide N = " + Twine(shape.n));
     t = MmaTiling{p, rows, tk, 0, /*splitK=*/1};
     t.warpsN = rows / kWideWarpRows;
-    t.warpsM = p % kWideWarpRows == 0 ? p / kWideWarpRows : 1;
+    t.warpsM = wideWarpsM(p);
     if (t.warps() > 32)
       return bad("pad-m " + Twine(p) + " with wide-tile-n " + Twine(rows) +
                  " needs " + Twine(t.warps()) +
@@ -448,38 +454,30 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
   /// Returns {0, 0} when no row count of 64..256 divides N.
   std::pair<int64_t, int64_t> autoWideShape(const GemmShape &shape, int64_t p,
                                             int64_t kTiles) const {
-    struct Cand {
-      int64_t rows, cluster, ctas;
-    };
-    SmallVector<Cand> cands;
+    SmallVector<int64_t, 2> clusters = {1, 2};
+    if (clusterK != 0)
+      clusters = {clusterK};
+    // In increasing rows, then cluster: the first of equal CTA counts has
+    // the smaller cluster and the fewer rows.
+    struct Choice {
+      int64_t rows = 0, cluster = 0, ctas = 0;
+    } inWave, beyond;
     for (int64_t rows = 2 * kWideWarpRows; rows <= kAutoWideMaxRows;
          rows += kWideWarpRows) {
-      const int64_t warps =
-          rows / kWideWarpRows *
-          (p % kWideWarpRows == 0 ? p / kWideWarpRows : 1);
-      if (shape.n % rows != 0 || warps > 32)
+      if (shape.n % rows != 0 || rows / kWideWarpRows * wideWarpsM(p) > 32)
         continue;
-      SmallVector<int64_t, 2> clusters = {1, 2};
-      if (clusterK != 0)
-        clusters = {clusterK};
-      for (int64_t c : clusters)
-        if (kTiles % c == 0 && (c == 1 || kTiles / c >= 4))
-          cands.push_back({rows, c, shape.n / rows * c});
-    }
-    const Cand *best = nullptr, *over = nullptr;
-    for (const Cand &c : cands) {
-      if (c.ctas <= kWaveCtas) {
-        if (!best || c.ctas > best->ctas)
-          best = &c;
-      } else if (!over || c.ctas < over->ctas) {
-        over = &c;
+      for (int64_t c : clusters) {
+        if (kTiles % c != 0 || (c > 1 && kTiles / c < 4))
+          continue;
+        const int64_t ctas = shape.n / rows * c;
+        if (ctas <= kWaveCtas ? ctas > inWave.ctas
+                              : !beyond.ctas || ctas < beyond.ctas)
+          (ctas <= kWaveCtas ? inWave : beyond) = {rows, c, ctas};
       }
     }
-    if (over && (!best || 2 * best->ctas < kWaveCtas))
-      best = over;
-    if (!best)
-      return {0, 0};
-    return {best->rows, best->cluster};
+    const Choice &best =
+        beyond.ctas && 2 * inWave.ctas < kWaveCtas ? beyond : inWave;
+    return {best.rows, best.cluster};
   }
 
   /// Checks the options against the op's shape and describes one
