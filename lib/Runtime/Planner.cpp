@@ -67,6 +67,11 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
   if (numKvHeads < 1)
     return Status::error(ErrorCode::InvalidArgument,
                          "num_kv_heads must be at least 1");
+  if (policy.raggedWaves < 1 || policy.raggedWaves > kMaxRaggedWaves)
+    return Status::error(ErrorCode::InvalidArgument,
+                         "ragged_waves " + std::to_string(policy.raggedWaves) +
+                             " is out of range [1, " +
+                             std::to_string(kMaxRaggedWaves) + "]");
   if (totalTokens < 0 || totalTokens > batch * maxLen)
     return Status::error(ErrorCode::InvalidArgument,
                          "total_tokens " + std::to_string(totalTokens) +
@@ -86,13 +91,21 @@ Expected<SplitChoice> fd::rt::chooseSplits(const SplitPolicy &policy,
                        ? std::max<int64_t>(
                              1, ops.ceilDiv(numKvHeads * totalTokens, maxLen))
                        : batch * numKvHeads;
+    // One wave suits equal lengths: every CTA streams a full chunk. With
+    // unequal ones a chunk of a whole SM's share leaves the SMs that drew
+    // short sequences idle while the others finish theirs, so a ragged
+    // batch aims at raggedWaves waves of shorter chunks.
+    int64_t waves = totalTokens > 0 && totalTokens < batch * maxLen
+                        ? policy.raggedWaves
+                        : 1;
     int64_t splits =
         residentCtasPerSm > 0
-            // The most splits that still fit in one wave of resident CTAs
-            // (ctas_per_sm caps the CTAs per SM counted).
+            // The most splits that still fit in `waves` waves of resident
+            // CTAs (ctas_per_sm caps the CTAs per SM counted).
             ? formula.splitsInOneWave(
-                  work, smCount * std::min(policy.ctasPerSm, residentCtasPerSm))
-            : formula.splitsToFill(work, smCount * policy.ctasPerSm);
+                  work, waves * smCount *
+                            std::min(policy.ctasPerSm, residentCtasPerSm))
+            : formula.splitsToFill(work, waves * smCount * policy.ctasPerSm);
     std::tie(choice.numSplits, choice.chunk) = formula.finish(
         splits, maxLen, policy.minChunk, policy.maxSplits, policy.chunkAlign);
     return clampChunk(choice);
@@ -178,6 +191,14 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
   choice.split = splitFor(entry, choice.variant, request);
   if (choice.split && choice.split->numSplits == 1) {
     choice.variant = static_cast<size_t>(unsplit);
+    choice.split = splitFor(entry, choice.variant, request);
+    return choice;
+  }
+  // Split: in one launch where the bundle has it (split_fused, the merge in
+  // the row's last CTA). Measured on the H200 (docs/perf.md, session 14).
+  if (int fused = entry.findVariant(variant::kSplitFused);
+      fused >= 0 && choice.split) {
+    choice.variant = static_cast<size_t>(fused);
     choice.split = splitFor(entry, choice.variant, request);
   }
   return choice;

@@ -338,11 +338,12 @@ int main(int argc, char **argv) {
   std::string writeTablePath, readTablePath;
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
+  std::vector<int64_t> wavesSweep; // empty: the runtime's default
   int64_t minChunk = 0;           // 0: each bundle's own policy
   FlushMode flush = FlushMode::Read;
   bool noTorch = false, noRef = false, floorSweep = false, backToBack = false;
   int64_t runs64 = 50;
-  std::string flushName = "read", ctasList;
+  std::string flushName = "read", ctasList, wavesList;
   std::vector<std::string> caseSpecs;
   harness::CommandLine cl(
       "fd-bench", "--bundle a.fdb [--bundle b.fdb ...] [options]",
@@ -372,6 +373,9 @@ int main(int argc, char **argv) {
   cl.text("--ctas-per-sm", "N[,N...]", ctasList,
           "re-plan each bundle's entries with these CTAs-per-SM split "
           "targets; none: each bundle's own policy");
+  cl.text("--ragged-waves", "N[,N...]", wavesList,
+          "re-plan ragged cases aiming at these waves of CTAs (1-64); none: "
+          "the runtime's default");
   cl.integer("--min-chunk", minChunk, 1, INT32_MAX,
              "re-plan with this smallest split in tokens; 0: each bundle's "
              "own policy");
@@ -392,16 +396,25 @@ int main(int argc, char **argv) {
   int runs = int(runs64);
   flush = flushName == "write" ? FlushMode::Write : FlushMode::Read;
   auto usage = [&] { return cl.error("give --bundle (or --floor-sweep)"); };
-  for (const char *p = ctasList.c_str(); *p;) {
-    char *end = nullptr;
-    errno = 0;
-    long long n = std::strtoll(p, &end, 10);
-    if (end == p || errno != 0 || n < 1 || n > 64 || (*end && *end != ','))
-      return cl.error("--ctas-per-sm: '" + ctasList +
-                      "' is not a list of integers in [1, 64]");
-    ctasSweep.push_back(n);
-    p = *end == ',' ? end + 1 : end;
-  }
+  // A comma-separated list of integers in [1, 64].
+  auto parseList = [](const std::string &list, std::vector<int64_t> &out) {
+    for (const char *p = list.c_str(); *p;) {
+      char *end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(p, &end, 10);
+      if (end == p || errno != 0 || n < 1 || n > 64 || (*end && *end != ','))
+        return false;
+      out.push_back(n);
+      p = *end == ',' ? end + 1 : end;
+    }
+    return true;
+  };
+  if (!parseList(ctasList, ctasSweep))
+    return cl.error("--ctas-per-sm: '" + ctasList +
+                    "' is not a list of integers in [1, 64]");
+  if (!parseList(wavesList, wavesSweep))
+    return cl.error("--ragged-waves: '" + wavesList +
+                    "' is not a list of integers in [1, 64]");
   for (const std::string &spec : caseSpecs) {
     const char *v = spec.c_str();
 
@@ -606,14 +619,21 @@ int main(int argc, char **argv) {
 
     for (LoadedBundle &lb : bundles) {
       const rt::BoundEntry *bound = findEntry(*lb.exe, c);
-      std::vector<int64_t> sweep = ctasSweep;
-      if (sweep.empty())
-        sweep.push_back(0);
-      for (int64_t ctas : sweep) {
+      // Each (ctas-per-sm, ragged-waves) pair of the sweeps; 0: the default.
+      std::vector<std::pair<int64_t, int64_t>> sweep;
+      for (int64_t ctas : ctasSweep.empty() ? std::vector<int64_t>{0}
+                                            : ctasSweep)
+        for (int64_t waves : wavesSweep.empty() || !c.ragged
+                                 ? std::vector<int64_t>{0}
+                                 : wavesSweep)
+          sweep.emplace_back(ctas, waves);
+      for (auto [ctas, waves] : sweep) {
         Measurement m;
         m.name = "fd:" + lb.label;
         if (ctas)
           m.name += "@c" + std::to_string(ctas);
+        if (waves)
+          m.name += "@w" + std::to_string(waves);
         if (minChunk)
           m.name += "@m" + std::to_string(minChunk);
         if (!bound) {
@@ -624,6 +644,8 @@ int main(int argc, char **argv) {
         rt::EntrySpec spec = bound->getSpec();
         if (ctas)
           spec.split.ctasPerSm = ctas;
+        if (waves)
+          spec.split.raggedWaves = waves;
         if (minChunk)
           spec.split.minChunk = minChunk;
         // Every launch variant (unified max: two_kernel and single_launch),

@@ -104,6 +104,12 @@ FD_RT_API Status checkChipCompatible(const ModuleSpec &module, int ccMajor,
 enum class OpKind { DecodeAttention, FlatGemm, MergeStates };
 enum class SplitMode { Auto, Fixed, Chunk };
 
+/// SplitPolicy::raggedWaves' default. Measured on the H200 (docs/perf.md,
+/// session 14): B = 16, 32/8, lengths uniform in [1, 32K].
+inline constexpr int64_t kDefaultRaggedWaves = 4;
+/// The most waves a ragged split may aim at.
+inline constexpr int64_t kMaxRaggedWaves = 64;
+
 /// How the planner chooses S and chunk (docs/bundle.md, "Split planning").
 struct SplitPolicy {
   SplitMode mode = SplitMode::Auto;
@@ -113,6 +119,12 @@ struct SplitPolicy {
   int64_t minChunk = 1;
   int64_t chunkAlign = 1;
   int64_t maxSplits = 1;
+  /// A ragged batch (fewer real tokens than batch * maxLen): how many waves
+  /// of resident CTAs its split aims at, so that a chunk is about
+  /// 1 / raggedWaves of an SM's share of the real tokens and the block
+  /// scheduler's last CTAs leave little of the GPU idle. The runtime's
+  /// constant, not the manifest's (fd-bench --ragged-waves sweeps it).
+  int64_t raggedWaves = kDefaultRaggedWaves;
 };
 
 struct SoftmaxSpec {

@@ -61,9 +61,10 @@ struct SplitChoice {
 /// \p totalTokens: the sum of the batch's lengths where the caller knows it
 /// (0: unknown, taken as batch * maxLen). Auto mode then counts the work in
 /// real tokens — Hkv * totalTokens / maxLen sequences of the longest length
-/// — so a ragged batch gets shorter chunks: more CTAs than one wave holds,
-/// most of the short sequences' CTAs empty, and the GPU's block scheduler
-/// balances the rest. Must be in [0, batch * maxLen].
+/// — and, when that is fewer than batch * maxLen, aims at
+/// policy.raggedWaves waves instead of one: a ragged batch gets short
+/// chunks, most of the short sequences' CTAs are empty, and the GPU's block
+/// scheduler balances the rest. Must be in [0, batch * maxLen].
 FD_RT_API Expected<SplitChoice> chooseSplits(const SplitPolicy &policy,
                                              int64_t batch, int64_t numKvHeads,
                                              int64_t maxLen, int64_t smCount,

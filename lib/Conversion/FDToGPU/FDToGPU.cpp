@@ -46,9 +46,34 @@ namespace variant = ::fdb::variant;
 namespace role = ::fdb::role;
 
 namespace {
+struct MergedRow {
+  Value max, total, numer;
+};
+
+MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
+                          Value batch, Value head, Value d, Value numSplits,
+                          int64_t unroll, int64_t width = 1,
+                          bool resetAcc = false);
+
+/// The split_fused kernel's merge: each thread owns kFusedMergeWidth
+/// elements of a row (a 16-byte load of each split's f32 acc slice, an
+/// 8-byte store of the f16/bf16 output) and merges kFusedMergeUnroll splits
+/// per step. The merge's registers count towards the whole kernel's: 16
+/// splits of 8 elements per step took the CUDA-core (MHA) kernel from 52
+/// to 220 registers, a quarter of its resident CTAs; 8 of 4 keep it near
+/// the partial's, and a group of 4 at D = 128 is 128 slices, one pass.
+constexpr int64_t kFusedMergeWidth = 4, kFusedMergeUnroll = 8;
+
 //===----------------------------------------------------------------------===//
 // fd.partial_attention
 //===----------------------------------------------------------------------===//
+
+/// What a split-attention kernel built by PartialAttentionToGPU writes.
+enum class PartialKind {
+  Split,      ///< the split's (max, sum, acc) state
+  Unsplit,    ///< the output, one split over the whole sequence
+  SplitFused, ///< the split's state; the row's last CTA merges them
+};
 
 struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
   PartialAttentionToGPU(MLIRContext *ctx, const FDToGPUOptions &options)
@@ -88,7 +113,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                      merge ? variant::kSplit : std::string_view(),
                      op.getSoftmax());
     buildBody(fn, rewriter, engine, shape, op.getScale().convertToDouble(),
-              /*unsplit=*/false);
+              PartialKind::Split);
 
     // With the merge in the same block, the entry also gets the `unsplit`
     // launch variant: one CTA per (sequence, KV head) over the whole
@@ -115,7 +140,29 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                        {"1", symbol::kHkv, symbol::kB}, variant::kUnsplit,
                        op.getSoftmax());
       buildBody(unsplitFn, rewriter, engine, shape,
-                op.getScale().convertToDouble(), /*unsplit=*/true);
+                op.getScale().convertToDouble(), PartialKind::Unsplit);
+
+      // And the `split_fused` variant: the split kernel, whose last CTA of
+      // each (sequence, KV head) merges the row's partials, so a short
+      // context pays one launch, not a partial grid and a dependent merge
+      // (issue 13). Not launched by the host IR, like unified max's
+      // single_launch: fd-compile lists it and the runtime may pick it.
+      SmallVector<KernelParam> fusedParams = bindValues(bindings, operands);
+      fusedParams.push_back({binding::kOut, merge.getOut().getType()});
+      if (Value lse = merge.getLse())
+        fusedParams.push_back({binding::kLse, lse.getType()});
+      fusedParams.push_back(
+          {binding::kSplitCount,
+           MemRefType::get({ShapedType::kDynamic, shape.numKVHeads},
+                           rewriter.getI32Type())});
+      auto fusedFn = createKernel(
+          module, rewriter, loc, (entryName(op) + "_split_fused_online").str(),
+          fusedParams, blockSize);
+      setManifestAttrs(fusedFn, role::kFused, entryName(op),
+                       {symbol::kS, symbol::kHkv, symbol::kB},
+                       variant::kSplitFused, op.getSoftmax());
+      buildBody(fusedFn, rewriter, engine, shape,
+                op.getScale().convertToDouble(), PartialKind::SplitFused);
       // Read by MergePartialsToGPU, which lowers `merge` next.
       rewriter.modifyOpInPlace(merge, [&] {
         merge->setAttr(fdb::ir::kVariant,
@@ -152,10 +199,13 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
   /// The split kernel writes the (max, sum, acc) state of its split; the
   /// unsplit kernel (launched with one split) writes acc / sum, or zeros
-  /// for an empty sequence, in the output's element type.
+  /// for an empty sequence, in the output's element type; the split_fused
+  /// kernel writes its state and then, in the row's last CTA, merges them
+  /// (emitLastCtaMerge).
   void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, Engine engine,
                  const AttentionShape &shape, double scale,
-                 bool unsplit) const {
+                 PartialKind kind) const {
+    const bool unsplit = kind == PartialKind::Unsplit;
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
     KernelEmitter e{b, fn.getLoc()};
@@ -222,7 +272,101 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       if (i + 1 < group)
         gpu::BarrierOp::create(b, e.loc);
     }
+    if (kind == PartialKind::SplitFused)
+      emitLastCtaMerge(fn, e, lay, w, shape, accOut, maxOut, sumOut);
     gpu::ReturnOp::create(b, e.loc);
+  }
+
+  /// The end of the split_fused kernel. Every CTA counts itself in after
+  /// its partial state (split_count[b, kv head], fenced like unified max's
+  /// single launch); the one that completes the count merges the group's
+  /// rows from the workspace, each thread kFusedMergeWidth elements of one
+  /// head (the group's heads side by side, so a whole group is one pass at
+  /// group * D <= 8 * threads), and then zeroes the partials and the count:
+  /// the workspace is zero between calls, whatever batch the next call's
+  /// layout is for (Schema.h, kSplitCounts). Empty splits count too: the
+  /// grid's S CTAs of a row always arrive.
+  void emitLastCtaMerge(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
+                        const SplitWork &w, const AttentionShape &shape,
+                        Value acc, Value max, Value sum) const {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value count = getBoundArg(fn, binding::kSplitCount);
+    SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/false,
+                                  /*withBroadcast=*/true);
+    Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    Value isThread0 = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
+    Type i32 = b.getI32Type();
+    auto i32Const = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, i32, v);
+    };
+    fenceGpu(e);
+    gpu::BarrierOp::create(b, loc);
+    scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
+      Value old = memref::AtomicRMWOp::create(
+          b, loc, arith::AtomicRMWKind::addi, i32Const(1), count,
+          ValueRange{w.batch, w.kvHead});
+      Value lastIdx = arith::IndexCastOp::create(
+          b, loc, i32, arith::SubIOp::create(b, loc, splits, e.idx(1)));
+      Value last = e.cmp(arith::CmpIPredicate::eq, old, lastIdx);
+      memref::StoreOp::create(b, loc, e.select(last, e.f32(1), e.f32(0)),
+                              sb.bcast, ValueRange{e.idx(0)});
+      scf::YieldOp::create(b, loc);
+    });
+    gpu::BarrierOp::create(b, loc);
+    Value flag = memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(0)});
+    Value isLast = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         flag, e.f32(0.5));
+    scf::IfOp::create(b, loc, isLast, [&](OpBuilder &, Location) {
+      fenceGpu(e);
+      const int64_t group = shape.groupSize();
+      const int64_t perHead = shape.headDim / kFusedMergeWidth;
+      const int64_t slices = group * perHead;
+      const int64_t threads = lay.blockSize;
+      for (int64_t base = 0; base < slices; base += threads) {
+        Value slice = e.addi(lay.tid, base);
+        auto mergeSlice = [&] {
+          Value head = e.addi(e.muli(w.kvHead, group), e.divui(slice, perHead));
+          Value d = e.muli(e.remui(slice, perHead), kFusedMergeWidth);
+          auto [big, total, numer] =
+              emitOnlineMerge(e, acc, max, sum, w.batch, head, d, splits,
+                              kFusedMergeUnroll, kFusedMergeWidth,
+                              /*resetAcc=*/true);
+          emitMergedRow(fn, e, numer, total, big, w.batch, head, d);
+        };
+        if (base + threads <= slices) {
+          mergeSlice();
+          continue;
+        }
+        scf::IfOp::create(b, loc, e.ult(slice, e.idx(slices)),
+                          [&](OpBuilder &, Location) {
+                            mergeSlice();
+                            scf::YieldOp::create(b, loc);
+                          });
+      }
+      // Every thread has read the rows' maxima and sums: zero them.
+      gpu::BarrierOp::create(b, loc);
+      Value entries = e.muli(splits, group);
+      scf::ForOp::create(
+          b, loc, lay.tid, entries, e.idx(threads), ValueRange{},
+          [&](OpBuilder &, Location, Value k, ValueRange) {
+            Value head = e.addi(e.muli(w.kvHead, group),
+                                arith::DivUIOp::create(b, loc, k, splits));
+            Value s = arith::RemUIOp::create(b, loc, k, splits);
+            memref::StoreOp::create(b, loc, e.f32(0), max,
+                                    ValueRange{w.batch, head, s});
+            memref::StoreOp::create(b, loc, e.f32(0), sum,
+                                    ValueRange{w.batch, head, s});
+            scf::YieldOp::create(b, loc);
+          });
+      // Every CTA of the row has counted itself in: a plain store resets.
+      scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, loc, i32Const(0), count,
+                                ValueRange{w.batch, w.kvHead});
+        scf::YieldOp::create(b, loc);
+      });
+      scf::YieldOp::create(b, loc);
+    });
   }
 
   FDToGPUOptions options;
@@ -232,52 +376,78 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 // fd.merge_partials
 //===----------------------------------------------------------------------===//
 
-/// Splits merged per step of the merge loop: every load of a step is issued
-/// before any is used, so a step costs one memory latency.
+/// Splits merged per step of the merge kernel's loop: every load of a step
+/// is issued before any is used, so a step costs one memory latency.
 constexpr int64_t kMergeUnroll = 16;
-
-struct MergedRow {
-  Value max, total, numer;
-};
 
 /// The log-sum-exp merge of element \p d of row (batch, head) over the
 /// splits [0, numSplits) of the partial state (acc, max, sum), in one pass:
-/// kMergeUnroll splits per step (the last step masked), the running state
+/// \p unroll splits per step (the last step masked), the running state
 /// rescaled to each step's new max. Two passes (the largest max first, then
 /// every split rescaled to it) with rolled remainders cost 4 dependent
 /// round trips at S = 16: ncu measured the merge kernel at 4.6 us beside a
-/// 7.3 us partial at B = 1, L = 1K (docs/perf.md, session 9).
+/// 7.3 us partial at B = 1, L = 1K (docs/perf.md, session 9). \p width > 1:
+/// the elements [d, d + width) as one vector (numer a vector<width x f32>);
+/// \p resetAcc: each split's acc slice is zeroed once read (split_fused).
 MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
-                          Value batch, Value head, Value d, Value numSplits) {
+                          Value batch, Value head, Value d, Value numSplits,
+                          int64_t unroll, int64_t width, bool resetAcc) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
+  VectorType vt =
+      width > 1 ? VectorType::get({width}, b.getF32Type()) : VectorType();
+  auto accZero = [&] { return vt ? e.zeros(vt) : e.f32(0); };
+  auto scaled = [&](Value a, Value f) {
+    return e.mul(a, vt ? e.splat(f, vt) : f);
+  };
   Value last = arith::SubIOp::create(b, loc, numSplits, e.idx(1));
   auto loop = scf::ForOp::create(
-      b, loc, e.idx(0), numSplits, e.idx(kMergeUnroll),
-      ValueRange{e.f32(-FLT_MAX), e.f32(0), e.f32(0)},
+      b, loc, e.idx(0), numSplits, e.idx(unroll),
+      ValueRange{e.f32(-FLT_MAX), e.f32(0), accZero()},
       [&](OpBuilder &, Location, Value s0, ValueRange st) {
-        SmallVector<Value> ms, ls, as;
-        for (int64_t i = 0; i < kMergeUnroll; ++i) {
+        SmallVector<Value> ms, ls, as, ats;
+        for (int64_t i = 0; i < unroll; ++i) {
           Value s = e.addi(s0, e.idx(i));
           Value valid = e.ult(s, numSplits);
           Value at = e.mini(s, last);
+          ats.push_back(at);
           auto ld = [&](Value buf, ValueRange idx, Value dflt) {
             return e.select(valid, memref::LoadOp::create(b, loc, buf, idx),
                             dflt);
           };
           ms.push_back(ld(max, ValueRange{batch, head, at}, e.f32(-FLT_MAX)));
           ls.push_back(ld(sum, ValueRange{batch, head, at}, e.f32(0)));
-          as.push_back(ld(acc, ValueRange{batch, head, at, d}, e.f32(0)));
+          if (!vt) {
+            as.push_back(ld(acc, ValueRange{batch, head, at, d}, e.f32(0)));
+            continue;
+          }
+          auto load = vector::LoadOp::create(b, loc, vt, acc,
+                                             ValueRange{batch, head, at, d});
+          load.setAlignment(16);
+          as.push_back(e.select(valid, load, accZero()));
         }
+        // After the step's loads (program order on the same addresses); a
+        // masked split re-zeroes the last one, already read.
+        if (resetAcc)
+          for (Value at : ats) {
+            if (!vt) {
+              memref::StoreOp::create(b, loc, e.f32(0), acc,
+                                      ValueRange{batch, head, at, d});
+              continue;
+            }
+            auto store = vector::StoreOp::create(
+                b, loc, accZero(), acc, ValueRange{batch, head, at, d});
+            store.setAlignment(16);
+          }
         Value big = st[0];
         for (Value m : ms)
           big = e.maxf(big, m);
         Value f = e.exp2(e.sub(st[0], big));
-        Value total = e.mul(st[1], f), numer = e.mul(st[2], f);
-        for (int64_t i = 0; i < kMergeUnroll; ++i) {
+        Value total = e.mul(st[1], f), numer = scaled(st[2], f);
+        for (int64_t i = 0; i < unroll; ++i) {
           Value w = e.exp2(e.sub(ms[i], big));
           total = e.add(total, e.mul(ls[i], w));
-          numer = e.add(numer, e.mul(as[i], w));
+          numer = e.add(numer, scaled(as[i], w));
         }
         scf::YieldOp::create(b, loc, ValueRange{big, total, numer});
       });
@@ -350,7 +520,7 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     Value splits = memref::DimOp::create(b, loc, acc, 2);
 
     auto [big, total, numer] =
-        emitOnlineMerge(e, acc, max, sum, batch, head, d, splits);
+        emitOnlineMerge(e, acc, max, sum, batch, head, d, splits, kMergeUnroll);
     // A row whose splits are all empty (length 0) has total 0: write zeros.
     emitMergedRow(fn, e, numer, total, big, batch, head, d);
     gpu::ReturnOp::create(b, loc);

@@ -1,8 +1,11 @@
-//===- KernelUtils.cpp - shared memory of the split-attention kernels -----===//
+//===- KernelUtils.cpp - helpers of the split-attention kernels -----------===//
 #include "KernelUtils.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::fd;
@@ -45,7 +48,9 @@ void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
         b, loc, VectorType::get(vt.getShape(), et), res);
     auto store = vector::StoreOp::create(b, loc, narrow, out,
                                          ValueRange{batch, head, d});
-    store.setAlignment(16);
+    // d is a multiple of the width, and rows are 16-byte aligned.
+    store.setAlignment(std::min<int64_t>(
+        16, vt.getNumElements() * et.getIntOrFloatBitWidth() / 8));
   } else {
     Value res = arith::DivFOp::create(b, loc, numer, denom);
     res = e.select(positive, res, e.f32(0));
@@ -60,6 +65,11 @@ void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
       scf::YieldOp::create(b, loc);
     });
   }
+}
+
+void fenceGpu(KernelEmitter &e) {
+  LLVM::FenceOp::create(e.b, e.loc, LLVM::AtomicOrdering::acq_rel,
+                        e.b.getStringAttr("device"));
 }
 
 } // namespace mlir::fd::gpu_kernels

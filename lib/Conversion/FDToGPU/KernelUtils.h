@@ -118,14 +118,20 @@ Value getSharedBuffer(gpu::GPUModuleOp module, OpBuilder &b, Location loc,
                       StringRef name, ArrayRef<int64_t> shape);
 
 /// The end of a merge kernel whose thread owns element d of row (batch,
-/// head), or the slice from d when `numer` is a vector (one 16-byte store):
-/// out[batch, head, d...] = numer / total (0 for a row whose total is 0: no
-/// keys), in `fn`'s out element type, and, where `fn` binds an lse, the
-/// row's thread with d = 0 writes its log-sum-exp from `maxLog2` and
-/// `total`. Shared by the online merge of the partials and fd.merge_states.
+/// head), or the slice from d when `numer` is a vector (one store of up to
+/// 16 bytes, d a multiple of its width): out[batch, head, d...] = numer /
+/// total (0 for a row whose total is 0: no keys), in `fn`'s out element
+/// type, and, where `fn` binds an lse, the row's thread with d = 0 writes
+/// its log-sum-exp from `maxLog2` and `total`. Shared by the online merge of the partials and fd.merge_states.
 void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
                    Value total, Value maxLog2, Value batch, Value head,
                    Value d);
+
+/// A GPU-scope acquire-release fence (fence.acq_rel.gpu): before a CTA
+/// counts itself in, it orders the thread's partial results (stores or
+/// atomics) before the count; in the last CTA of a row, it orders the
+/// count's read before the reads of the other CTAs' results.
+void fenceGpu(KernelEmitter &e);
 
 /// The pattern lowering fd.merge_states (MergeStatesToGPU.cpp).
 void populateMergeStatesToGPUPatterns(RewritePatternSet &patterns);

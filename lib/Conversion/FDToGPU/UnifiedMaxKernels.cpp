@@ -76,14 +76,6 @@ Value atomic(KernelEmitter &e, arith::AtomicRMWKind kind, Value x, Value mem,
   return memref::AtomicRMWOp::create(e.b, e.loc, kind, x, mem, idx);
 }
 
-/// A GPU-scope acquire-release fence (fence.acq_rel.gpu): orders this
-/// thread's accumulator atomics before the counter increment, and the last
-/// CTA's counter read before its accumulator reads.
-void fenceGpu(KernelEmitter &e) {
-  LLVM::FenceOp::create(e.b, e.loc, LLVM::AtomicOrdering::acq_rel,
-                        e.b.getStringAttr("device"));
-}
-
 Value isThread0(KernelEmitter &e, const Layout &lay) {
   return e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
 }

@@ -651,12 +651,13 @@ private:
       for (const std::string &variant : variants)
         j.object([&] {
           j.attribute(key::kName, variant);
-          // The single-launch accumulators, the fallback counter and the
-          // score statistics must start at zero (the kernels leave the
-          // accumulators zeroed); phi starts at the entry's softmax phi (the
-          // runtime's initWorkspace).
-          if (schema::variant::isUnifiedMax(variant)) {
+          // The single launches' counters and accumulators, the fallback
+          // counter and the score statistics must start at zero (the
+          // kernels leave counters and accumulators zeroed); phi starts at
+          // the entry's softmax phi (the runtime's initWorkspace).
+          if (schema::variant::keepsWorkspaceZero(variant))
             j.attribute(key::kWorkspaceInit, ref(schema::kWorkspaceInitZero));
+          if (schema::variant::isUnifiedMax(variant)) {
             j.attribute(key::kFallbackCounter,
                         ref(schema::binding::kFallbackCount));
             j.attribute(key::kPhiBuffer, ref(schema::binding::kPhi));

@@ -628,7 +628,8 @@ TEST(BundleVariantNamesMatchTheirKernels) {
   // A name outside the schema's variants.
   CHECK_ERROR(load(fdtest::withVariants("none", "", "fast")),
               "entries[0].variants[1].name: unknown variant name 'fast' "
-              "(expected split, unsplit, two_kernel or single_launch)");
+              "(expected split, unsplit, split_fused, two_kernel or "
+              "single_launch)");
   // Unified-max variants on an online entry, and the reverse.
   CHECK_ERROR(load(REPLACE(unified, unifiedSoftmax, onlineSoftmax)),
               "entries[0].variants[0].name: variant 'two_kernel' is a "

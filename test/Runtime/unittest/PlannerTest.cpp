@@ -128,10 +128,11 @@ TEST(PlanFixedAndChunkModes) {
 TEST(PlanAutoCountsRealTokens) {
   // B = 16 ragged sequences of at most 32K with 2 resident CTAs on 132 SMs
   // (264 slots). By the longest sequence: 128 CTAs of work, 2 splits of 16K.
-  // With half the tokens: 64 sequences' worth, 4 splits of 8K, so no CTA
-  // walks more than 8K tokens and the empty ones exit at once.
+  // With half the tokens and one wave: 64 sequences' worth, 4 splits of 8K,
+  // so no CTA walks more than 8K tokens and the empty ones exit at once.
   SplitPolicy p = autoPolicy(16, 32);
   p.chunkAlign = 64;
+  p.raggedWaves = 1;
   auto splits = [&](int64_t total) {
     Expected<SplitChoice> c = chooseSplits(p, 16, 8, 32768, 132, 2, total);
     return c ? c->numSplits : -1;
@@ -141,6 +142,23 @@ TEST(PlanAutoCountsRealTokens) {
   CHECK(splits(16 * 16384) == 4);
   CHECK(splits(16 * 1024) == 64);
   CHECK(splits(1) == 256);
+  // Four waves (the default): 1056 slots over 64 sequences' worth, 16
+  // splits of 2K. Equal lengths (total = batch * maxLen, or unknown) still
+  // plan one wave.
+  p.raggedWaves = 4;
+  CHECK(p.raggedWaves == kDefaultRaggedWaves);
+  CHECK(splits(16 * 16384) == 16);
+  CHECK(splits(0) == 2);
+  CHECK(splits(16 * 32768) == 2);
+  // 4 sequences' worth: 264 splits, capped at max_splits 256.
+  CHECK(splits(16 * 1024) == 256);
+  p.raggedWaves = 0;
+  CHECK_ERROR(chooseSplits(p, 16, 8, 32768, 132, 2, 16 * 16384),
+              "ragged_waves 0 is out of range [1, 64]");
+  p.raggedWaves = 65;
+  CHECK_ERROR(chooseSplits(p, 16, 8, 32768, 132, 2, 16 * 16384),
+              "ragged_waves 65 is out of range [1, 64]");
+  p.raggedWaves = kDefaultRaggedWaves;
   CHECK_ERROR(chooseSplits(p, 16, 8, 32768, 132, 2, 16 * 32768 + 1),
               "total_tokens 524289 is out of range [0, batch * max_len = "
               "524288]");
