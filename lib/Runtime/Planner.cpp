@@ -192,15 +192,9 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
   if (choice.split && choice.split->numSplits == 1) {
     choice.variant = static_cast<size_t>(unsplit);
     choice.split = splitFor(entry, choice.variant, request);
-    return choice;
   }
-  // Split: in one launch where the bundle has it (split_fused, the merge in
-  // the row's last CTA). Measured on the H200 (docs/perf.md, session 14).
-  if (int fused = entry.findVariant(variant::kSplitFused);
-      fused >= 0 && choice.split) {
-    choice.variant = static_cast<size_t>(fused);
-    choice.split = splitFor(entry, choice.variant, request);
-  }
+  // Never split_fused by default: measured slower than split on the H200
+  // (docs/perf.md, session 14), and its workspace must be initialised.
   return choice;
 }
 

@@ -36,7 +36,7 @@ class BundleTest(unittest.TestCase):
         self.assertIsNone(e.block_table_dtype)
         self.assertFalse(e.has_lse)
         self.assertIsNone(e.gemm_out_dtype)
-        self.assertEqual(e.variants, ["split", "unsplit", "split_fused"])
+        self.assertEqual(e.variants, ["split", "unsplit"])
         self.assertEqual(self.bundle.entry(0).num_kv_heads, 32)
 
     def test_from_bytes(self):
@@ -51,7 +51,7 @@ class BundleTest(unittest.TestCase):
         p = fd.plan_offline(self.bundle, "llama3_8b_decode", 4, 8192, 132)
         self.assertEqual((p.batch, p.max_len, p.sm_count), (4, 8192, 132))
         self.assertFalse(p.graph_safe)
-        self.assertIn(p.variant, ("split", "unsplit", "split_fused"))
+        self.assertIn(p.variant, ("split", "unsplit"))
         self.assertGreaterEqual(p.num_splits, 1)
         # The splits cover the longest sequence.
         self.assertGreaterEqual(p.num_splits * p.chunk, 8192)

@@ -63,7 +63,14 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "tiles, 2-8 (each stage 2 x 64 x (D + 8) x 2 bytes of shared "
            "memory; fewer stages, more resident CTAs); 0: 4 up to D = 128, "
            "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
-           "227 KB">
+           "227 KB">,
+    Option<"fusedMerge", "fused-merge", "bool", /*default=*/"false",
+           "Also build online softmax's `split_fused` launch variant: the "
+           "split kernel whose last CTA of each (sequence, KV head) merges "
+           "the splits, in one launch with a zero-kept workspace. Off: on "
+           "the H200 it was 4-18% slower than split + merge with PDL at "
+           "every measured shape (docs/perf.md, session 14); the runtime "
+           "runs it only when asked by name or by a variant table">
   ];
 }
 

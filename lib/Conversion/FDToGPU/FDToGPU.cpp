@@ -142,27 +142,15 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       buildBody(unsplitFn, rewriter, engine, shape,
                 op.getScale().convertToDouble(), PartialKind::Unsplit);
 
-      // And the `split_fused` variant: the split kernel, whose last CTA of
-      // each (sequence, KV head) merges the row's partials, so a short
-      // context pays one launch, not a partial grid and a dependent merge
-      // (issue 13). Not launched by the host IR, like unified max's
-      // single_launch: fd-compile lists it and the runtime may pick it.
-      SmallVector<KernelParam> fusedParams = bindValues(bindings, operands);
-      fusedParams.push_back({binding::kOut, merge.getOut().getType()});
-      if (Value lse = merge.getLse())
-        fusedParams.push_back({binding::kLse, lse.getType()});
-      fusedParams.push_back(
-          {binding::kSplitCount,
-           MemRefType::get({ShapedType::kDynamic, shape.numKVHeads},
-                           rewriter.getI32Type())});
-      auto fusedFn = createKernel(
-          module, rewriter, loc, (entryName(op) + "_split_fused_online").str(),
-          fusedParams, blockSize);
-      setManifestAttrs(fusedFn, role::kFused, entryName(op),
-                       {symbol::kS, symbol::kHkv, symbol::kB},
-                       variant::kSplitFused, op.getSoftmax());
-      buildBody(fusedFn, rewriter, engine, shape,
-                op.getScale().convertToDouble(), PartialKind::SplitFused);
+      // With fused-merge, the `split_fused` variant too: the split kernel,
+      // whose last CTA of each (sequence, KV head) merges the row's
+      // partials, so a short context pays one launch, not a partial grid
+      // and a dependent merge (issue 13). Not launched by the host IR, like
+      // unified max's single_launch: fd-compile lists it and the runtime
+      // runs it when asked (measured slower: Passes.td).
+      if (options.fusedMerge)
+        buildFusedVariant(op, merge, module, rewriter, engine, shape,
+                          bindValues(bindings, operands), blockSize);
       // Read by MergePartialsToGPU, which lowers `merge` next.
       rewriter.modifyOpInPlace(merge, [&] {
         merge->setAttr(fdb::ir::kVariant,
@@ -184,6 +172,31 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                               operands);
     rewriter.eraseOp(op);
     return success();
+  }
+
+  /// The split_fused kernel of `op` and its `merge`: the split kernel's
+  /// parameters (\p splitParams), then out, lse (if any) and split_count.
+  void buildFusedVariant(PartialAttentionOp op, MergePartialsOp merge,
+                         gpu::GPUModuleOp module, PatternRewriter &rewriter,
+                         Engine engine, const AttentionShape &shape,
+                         SmallVector<KernelParam> splitParams,
+                         int64_t blockSize) const {
+    SmallVector<KernelParam> params = std::move(splitParams);
+    params.push_back({binding::kOut, merge.getOut().getType()});
+    if (Value lse = merge.getLse())
+      params.push_back({binding::kLse, lse.getType()});
+    params.push_back(
+        {binding::kSplitCount,
+         MemRefType::get({ShapedType::kDynamic, shape.numKVHeads},
+                         rewriter.getI32Type())});
+    auto fn = createKernel(module, rewriter, op.getLoc(),
+                           (entryName(op) + "_split_fused_online").str(),
+                           params, blockSize);
+    setManifestAttrs(fn, role::kFused, entryName(op),
+                     {symbol::kS, symbol::kHkv, symbol::kB},
+                     variant::kSplitFused, op.getSoftmax());
+    buildBody(fn, rewriter, engine, shape, op.getScale().convertToDouble(),
+              PartialKind::SplitFused);
   }
 
   /// The online merge of `op`'s partials later in the same block, if any.
@@ -578,6 +591,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.unroll = unroll;
     options.mmaMinGroup = mmaMinGroup;
     options.mmaStages = mmaStages;
+    options.fusedMerge = fusedMerge;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

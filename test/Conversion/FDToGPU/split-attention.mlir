@@ -3,7 +3,8 @@
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=MERGE
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=UNSPLIT
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=ALONE
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=FUSED
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0 fused-merge=true" | FileCheck %s --check-prefix=FUSED
+// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=NOFUSED
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
 // computes the 4 heads of its group.
@@ -139,7 +140,9 @@ func.func @partial_only(%q: memref<?x32x128xf16>,
   return
 }
 
-// And the `split_fused` variant: the split kernel, then each CTA counts
+// Without fused-merge (the default) there is no `split_fused` variant.
+// NOFUSED-NOT: split_fused
+// With it, the `split_fused` variant: the split kernel, then each CTA counts
 // itself into split_count[b, kv head] after a GPU-scope fence; the CTA that
 // completes the count merges the group's 4 x 128 elements (128 slices of 4
 // for 128 threads: one pass, no guard; 8 splits per step with every load of

@@ -92,15 +92,14 @@ int main(int argc, char **argv) {
                            topDown = lower(argv[1], true);
   check(!bottomUp.empty() && bottomUp == topDown,
         "bottom-up and top-down build the same kernels");
-  // Each online-softmax entry: partial, merge and the unsplit and
-  // split_fused variants.
+  // Each online-softmax entry: partial, merge and the unsplit variant.
   for (std::string role : {"_partial_online", "_merge_online",
-                           "_unsplit_online", "_split_fused_online"}) {
+                                  "_unsplit_online"}) {
     size_t n = std::count_if(bottomUp.begin(), bottomUp.end(),
                              [&](const std::string &k) {
                                return k.find(role) != std::string::npos;
                              });
-    check(n > 0 && 4 * n == bottomUp.size(),
+    check(n > 0 && 3 * n == bottomUp.size(),
           "one " + role.substr(1) + " kernel per entry (" + std::to_string(n) +
               ")");
   }
