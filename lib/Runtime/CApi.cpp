@@ -5,6 +5,7 @@
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/MergeStates.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/ShippedDispatchTables.h"
 #include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/VariantTable.h"
 #include "fd/Runtime/fd_runtime.h"
@@ -801,6 +802,27 @@ int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
   return loadTableFile<DispatchTable>(
       __func__, path, table,
       [](DispatchTable t) { return new fd_dispatch_table{std::move(t)}; });
+}
+
+int fd_dispatch_table_load_shipped(const fd_executable *executable,
+                                   fd_dispatch_table **table) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!table)
+      return nullArgument(fn, "table");
+    *table = nullptr;
+    const std::string &name = executable->executable->getContext().getName();
+    const DispatchTable *shipped = getShippedDispatchTable(name);
+    if (!shipped)
+      return Status::error(ErrorCode::Unsupported,
+                           "fd ships no flat-GEMM dispatch table for the "
+                           "device '" + name + "' (it has H200 and H100 "
+                           "ones)");
+    *table = new fd_dispatch_table{*shipped};
+    return Status::success();
+  });
 }
 
 void fd_dispatch_table_destroy(fd_dispatch_table *table) { delete table; }

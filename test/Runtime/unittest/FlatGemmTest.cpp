@@ -5,6 +5,7 @@
 #include "fd/Runtime/Cublas.h"
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Launch.h"
+#include "fd/Runtime/ShippedDispatchTables.h"
 #include "fd/Runtime/fd_runtime.h"
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <unistd.h>
+#include <utility>
 
 using namespace fd::rt;
 
@@ -461,6 +463,10 @@ TEST(flatGemmCApi) {
            FD_ERROR_IO);
   CHECK(table == nullptr);
   fd_dispatch_table_destroy(nullptr);
+  CHECK_EQ(fd_dispatch_table_load_shipped(nullptr, &table),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(std::strstr(fd_last_error(), "'executable' is NULL"));
+  CHECK(table == nullptr);
   CHECK_EQ(fd_executable_run_flat_gemm(nullptr, 0, nullptr, nullptr, nullptr,
                                        nullptr),
            FD_ERROR_INVALID_ARGUMENT);
@@ -675,4 +681,54 @@ TEST(cublasLibraryLoading) {
       CHECK((*real)->cublasGetStatusName != nullptr);
     }
   }
+}
+
+TEST(flatGemmShippedTables) {
+  // Every shipped table parses; H200 and H100 have their own (same chip
+  // and SM count, not the same memory), other devices none.
+  const DispatchTable *h200 = getShippedDispatchTable("NVIDIA H200");
+  const DispatchTable *h100 = getShippedDispatchTable("NVIDIA H100 80GB HBM3");
+  CHECK(h200 != nullptr);
+  CHECK(h100 != nullptr);
+  CHECK(h200 != h100);
+  CHECK(getShippedDispatchTable("NVIDIA A100-SXM4-80GB") == nullptr);
+  CHECK(getShippedDispatchTable("") == nullptr);
+  if (!h200 || !h100)
+    return;
+  // LLaMA-2-7B's four shapes and LLaMA-3-8B's three others, both dtypes.
+  for (DType dt : {DType::F16, DType::BF16}) {
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{12288, 4096},
+                        {4096, 4096}, {11008, 4096}, {4096, 11008},
+                        {6144, 4096}, {28672, 4096}, {4096, 14336}})
+      CHECK(h200->find(n, k, dt) != nullptr);
+    CHECK(h100->find(12288, 4096, dt) != nullptr);
+  }
+
+  // As the shipped table of a call without one: its fd-kernel rules, its
+  // cublas rules falling through to the entry's (the default stays
+  // cuBLAS-free), and a kernel the bundle lacks too (compiled without it).
+  auto bundle = loadGemm(gemmManifest());
+  if (!bundle)
+    return;
+  const EntrySpec &e = bundle->getEntries()[0];
+  DispatchTable shipped;
+  shipped.set(4096, 4096, DType::F16,
+              {{1, "mma_m16"}, {4, "mma_m64"}, {8, "gemv"}, {64, "cublas"}});
+  auto pick = [&](const DispatchTable *table, int64_t m) {
+    return role(e, selectFlatGemmKernel(e, m, table, &shipped));
+  };
+  CHECK_EQ(pick(nullptr, 1), std::string("mma_m16")); // shipped
+  CHECK_EQ(pick(nullptr, 3), std::string("mma_m8"));  // missing: rules
+  CHECK_EQ(pick(nullptr, 6), std::string("gemv"));    // shipped
+  CHECK_EQ(pick(nullptr, 40), std::string("mma_m32")); // cublas: rules
+  // The caller's table comes first, cublas included.
+  DispatchTable mine;
+  mine.set(4096, 4096, DType::F16, {{2, "mma_m32"}, {64, "cublas"}});
+  CHECK_EQ(pick(&mine, 1), std::string("mma_m32"));
+  Expected<size_t> viaMine = selectFlatGemmKernel(e, 40, &mine, &shipped);
+  CHECK(viaMine && *viaMine == kCublasKernel);
+  // A caller's table without the shape: the shipped one.
+  DispatchTable elsewhere;
+  elsewhere.set(1, 8, DType::F16, {{4, "gemv"}});
+  CHECK_EQ(pick(&elsewhere, 1), std::string("mma_m16"));
 }
