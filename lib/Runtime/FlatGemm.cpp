@@ -3,12 +3,10 @@
 #include "fd/Runtime/FlatGemm.h"
 #include "TextTable.h"
 #include "fd/Runtime/Executable.h"
-#include "fd/Runtime/ShippedDispatchTables.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -328,8 +326,7 @@ const std::string &fd::rt::gemmKernelName(const EntrySpec &entry,
 }
 
 Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
-                                              const DispatchTable *table,
-                                              const DispatchTable *shipped) {
+                                              const DispatchTable *table) {
   const std::vector<KernelSpec> &kernels = entry.gemm.kernels;
   if (entry.op != OpKind::FlatGemm || kernels.empty())
     return invalid("entry '" + entry.name + "' is not a flat_gemm");
@@ -350,13 +347,6 @@ Expected<size_t> fd::rt::selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
         return index.getStatus().withContext("dispatch table");
       // cuBLAS adds no bias: such an M falls through to the defaults.
       if (*index != kCublasKernel || !entry.gemm.hasBias)
-        return index;
-    }
-  if (shipped)
-    if (const std::vector<DispatchRule> *rules =
-            shipped->find(entry.gemm.n, entry.gemm.k, entry.dtype)) {
-      Expected<size_t> index = findGemmKernel(entry, byRules(*rules)->kernel);
-      if (index && *index != kCublasKernel)
         return index;
     }
   // The manifest's rules (the bundle reader checked their kernels).
@@ -416,17 +406,9 @@ Status fd::rt::packFlatGemmParams(const KernelSpec &kernel,
   return Status::success();
 }
 
-/// The device's shipped table unless FD_GEMM_SHIPPED_TABLE is "0".
-static const DispatchTable *shippedFor(const Context &context) {
-  const char *env = std::getenv(kShippedTableEnv);
-  if (env && std::string_view(env) == "0")
-    return nullptr;
-  return getShippedDispatchTable(context.getName());
-}
-
 FlatGemm::FlatGemm(const BoundEntry &bound)
     : entry(&bound.getSpec()), context(&bound.getContext()),
-      shipped(shippedFor(bound.getContext())), kernels(&bound.getKernels()) {}
+      kernels(&bound.getKernels()) {}
 
 Status FlatGemm::run(const FlatGemmArgs &args, const DispatchTable *table,
                      CUstream stream, std::string_view kernelName) const {
@@ -439,7 +421,7 @@ Status FlatGemm::run(const FlatGemmArgs &args, const DispatchTable *table,
   if (!m)
     return m.getStatus().withContext(what);
   Expected<size_t> index = kernelName.empty()
-                               ? selectFlatGemmKernel(*entry, *m, table, shipped)
+                               ? selectFlatGemmKernel(*entry, *m, table)
                                : findGemmKernel(*entry, kernelName);
   if (!index)
     return index.getStatus().withContext(what);

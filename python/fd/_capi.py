@@ -150,6 +150,7 @@ _PROTOTYPES = {
     "fd_variant_table_destroy": [_handle],
     "fd_executable_set_variant_table": [_handle, _handle],
     "fd_dispatch_table_load_file": [c_char_p, _out_handle],
+    "fd_dispatch_table_load_shipped": [_handle, _out_handle],
     "fd_dispatch_table_destroy": [_handle],
     "fd_executable_run_flat_gemm": [_handle, c_int32,
                                     POINTER(fd_flat_gemm_args), _handle,

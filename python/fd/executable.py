@@ -322,12 +322,23 @@ class DispatchTable:
     """Measured flat-GEMM kernel choices per [N, K, dtype], as fd-tune
     writes them (docs/bundle.md, "Dispatch table"), loaded once."""
 
-    def __init__(self, path):
+    def __init__(self, path=None, _shipped_for=None):
         lib = library()
         handle = ctypes.c_void_p()
-        check(lib, lib.fd_dispatch_table_load_file(os.fsencode(path),
-                                                   ctypes.byref(handle)))
+        if _shipped_for is not None:
+            check(lib, lib.fd_dispatch_table_load_shipped(
+                _shipped_for._handle, ctypes.byref(handle)))
+        else:
+            check(lib, lib.fd_dispatch_table_load_file(os.fsencode(path),
+                                                       ctypes.byref(handle)))
         self._handle = handle
         self._finalizer = weakref.finalize(self, lib.fd_dispatch_table_destroy,
                                            handle)
-        self.path = os.fspath(path)
+        self.path = None if path is None else os.fspath(path)
+
+    @classmethod
+    def shipped(cls, executable):
+        """The table fd ships for ``executable``'s device (H200, H100),
+        cuBLAS choices included (docs/runtime.md, "Shipped dispatch
+        tables"); raises fd.Error (Unsupported) for other devices."""
+        return cls(_shipped_for=executable)

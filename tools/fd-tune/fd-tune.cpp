@@ -442,9 +442,7 @@ void runBench(const BoundEntry &bound, const DispatchTable *table,
       times.push_back(us);
       std::printf(" %10.2f", us);
     }
-    size_t chosen = check(
-        selectFlatGemmKernel(e, m, table, FlatGemm(bound).getShippedTable()),
-        "select");
+    size_t chosen = check(selectFlatGemmKernel(e, m, table), "select");
     double us = timer.median(
         [&] {
           checkStatus(FlatGemm(bound).run(p.args(m), table, nullptr), "run");

@@ -87,21 +87,15 @@ constexpr size_t kCublasKernel = std::numeric_limits<size_t>::max();
 
 /// Index (into entry.gemm.kernels) of the GEMM kernel to launch for \p m
 /// rows, or kCublasKernel: the table's rule for the entry's shape when \p
-/// table has one, else \p shipped's (the device's shipped table,
-/// ShippedDispatchTables.h), otherwise the entry's "dispatch" rules
-/// (without rules: the smallest m_tile >= M, else the largest). A caller's
-/// table naming a kernel the entry does not have is an error; a shipped
-/// one's falls through to the entry's rules (the bundle was compiled
-/// without it). A rule naming "cublas" is skipped for an entry with a bias
-/// (cuBLAS cannot add it; tables are per [N, K, dtype] and may be shared
-/// with a bias-free entry), and a shipped one always: the default dispatch
-/// stays cuBLAS-free, allocation-free and capturable (docs/runtime.md); a
-/// caller who wants the shipped table's cuBLAS choices passes it as
-/// \p table.
-FD_RT_API Expected<size_t>
-selectFlatGemmKernel(const EntrySpec &entry, int64_t m,
-                     const DispatchTable *table,
-                     const DispatchTable *shipped = nullptr);
+/// table has one, otherwise the entry's "dispatch" rules (without rules:
+/// the smallest m_tile >= M, else the largest). A table naming a kernel the
+/// entry does not have is an error. A rule naming "cublas" is skipped for
+/// an entry with a bias (cuBLAS cannot add it; the table is per [N, K,
+/// dtype] and may be shared with a bias-free entry): the entry's rules
+/// choose instead.
+FD_RT_API Expected<size_t> selectFlatGemmKernel(const EntrySpec &entry,
+                                                int64_t m,
+                                                const DispatchTable *table);
 
 /// Index of the GEMM kernel whose role is \p name (e.g. "gemv", "mma_m8"),
 /// or kCublasKernel for "cublas".
@@ -142,26 +136,20 @@ public:
 
   /// Runs the GEMM for the M rows of x with the GEMM kernel \p kernel (a
   /// role, e.g. "mma_m8", or "cublas") or, when empty, the one
-  /// selectFlatGemmKernel picks from M, \p table (may be null) and the
-  /// device's shipped table (its fd-kernel rules; none with
-  /// FD_GEMM_SHIPPED_TABLE=0). The kernels allocate nothing and never
+  /// selectFlatGemmKernel picks from M and \p table (may be null: the
+  /// entry's thresholds; getShippedDispatchTable has the measured table
+  /// of some devices). The kernels allocate nothing and never
   /// synchronise: graph-capturable. cublas loads cuBLAS and allocates its
   /// stream's workspace on first use (docs/runtime.md says what that means
   /// for graphs).
   Status run(const FlatGemmArgs &args, const DispatchTable *table,
              CUstream stream, std::string_view kernel = {}) const;
 
-  /// The device's shipped table this view dispatches by (null: none, or
-  /// FD_GEMM_SHIPPED_TABLE=0), for tools that report the choice.
-  const DispatchTable *getShippedTable() const { return shipped; }
-
 private:
   Status runCublas(const FlatGemmArgs &args, CUstream stream) const;
 
   const EntrySpec *entry;
   const Context *context;
-  /// The device's shipped dispatch table, or null.
-  const DispatchTable *shipped;
   /// Parallel to entry->gemm.kernels.
   const std::vector<KernelInfo> *kernels;
 };

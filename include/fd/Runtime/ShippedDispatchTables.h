@@ -2,10 +2,11 @@
 //
 // The flat-GEMM dispatch tables fd ships (lib/Runtime/dispatch/*.txt, built
 // into the runtime): what fd-tune -o measured on a device for the decode
-// GEMM shapes of LLaMA-2-7B and LLaMA-3-8B. FlatGemm::run consults the one
-// for its device when the caller gives no table, or the caller's has no
-// rule for the shape (FlatGemm.h says in which order); a shape no table
-// has keeps the entry's dispatch rules, the paper's M thresholds.
+// GEMM shapes of LLaMA-2-7B and LLaMA-3-8B, fd's kernels and cuBLAS. A
+// caller passes one to FlatGemm::run as its table; without a table a run
+// keeps the entry's dispatch rules (the paper's M thresholds), cuBLAS-free:
+// the tables' fd-kernel choices alone measured no better than the rules
+// (docs/perf.md, session 14).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FD_RUNTIME_SHIPPEDDISPATCHTABLES_H
@@ -25,10 +26,6 @@ namespace fd::rt {
 /// Parsed once; the pointer stays valid for the process.
 FD_RT_API const DispatchTable *getShippedDispatchTable(
     std::string_view deviceName);
-
-/// The environment variable that turns the shipped tables off (value "0"):
-/// every call then dispatches by the caller's table and the entry's rules.
-inline constexpr const char *kShippedTableEnv = "FD_GEMM_SHIPPED_TABLE";
 
 } // namespace fd::rt
 

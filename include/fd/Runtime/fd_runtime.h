@@ -254,9 +254,9 @@ typedef struct fd_dispatch_table fd_dispatch_table;
 FD_RT_API int fd_dispatch_table_load_file(const char *path,
                                           fd_dispatch_table **table);
 /* A copy of the dispatch table fd ships for the executable's device (by its
- * name, e.g. "NVIDIA H200"), to pass to the runs below: with it, its
- * measured cuBLAS choices too (without a table the runtime uses only the
- * shipped table's fd-kernel rules, staying cuBLAS-free). FD_ERROR_UNSUPPORTED
+ * name, e.g. "NVIDIA H200"), to pass to the runs below: fd's kernels and
+ * cuBLAS as measured there (without a table a run keeps the entry's rules,
+ * cuBLAS-free). FD_ERROR_UNSUPPORTED
  * when fd ships none for that device. Destroy it with
  * fd_dispatch_table_destroy. */
 FD_RT_API int fd_dispatch_table_load_shipped(const fd_executable *executable,
@@ -265,9 +265,7 @@ FD_RT_API int fd_dispatch_table_load_shipped(const fd_executable *executable,
 FD_RT_API void fd_dispatch_table_destroy(fd_dispatch_table *table);
 
 /* The GEMM kernel (its role, e.g. "gemv", "mma_m8", or "cublas" where the
- * table names it) a run with M rows would launch on a device fd ships no
- * dispatch table for (a bundle knows no device: fd_executable_run_flat_gemm
- * also consults the device's shipped table). table may be NULL (the
+ * table names it) a run with M rows would launch. table may be NULL (the
  * entry's dispatch rules). The name stays valid as long as the bundle. */
 FD_RT_API int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                          int64_t m,
@@ -275,9 +273,8 @@ FD_RT_API int fd_bundle_flat_gemm_select(const fd_bundle *bundle, int32_t entry,
                                          const char **variant);
 
 /* Launches a flat_gemm entry on `stream`, choosing the GEMM kernel from M
- * (x's rows), table (may be NULL) and the fd-kernel rules of the device's
- * shipped table (fd_dispatch_table_load_shipped; off with
- * FD_GEMM_SHIPPED_TABLE=0), or the one whose role `variant` names
+ * (x's rows) and table (may be NULL; fd_dispatch_table_load_shipped has
+ * the measured one of some devices), or the one whose role `variant` names
  * when variant != NULL. The kernels allocate nothing and do not synchronise
  * (graph-capturable). variant "cublas" runs cublasGemmEx instead (libcublas
  * loaded at run time; no bias; pitched rows allowed; FD_ERROR_UNSUPPORTED
