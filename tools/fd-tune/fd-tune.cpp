@@ -13,9 +13,11 @@
 //                                 GEMMs (dispatched variants, over copies of
 //                                 the weights beyond the L2), with
 //                                 programmatic dependent launch off and on
-// fd-tune BUNDLE -o TABLE [--max-m N]
+// fd-tune BUNDLE -o TABLE [--max-m N] [--tie-margin PCT]
 //                                 times every variant for M = 1..N (128) and
 //                                 writes the dispatch table the runtime reads
+//                                 (a kernel within PCT (2) % of the fastest
+//                                 keeps the previous M's rule)
 //
 // Each considers the entry's kernels and, where libcublas loads and the
 // entry has no bias, the runtime's cublas variant.
@@ -49,6 +51,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -526,16 +529,23 @@ void runLayer(const std::vector<const BoundEntry *> &entries,
       p.free();
 }
 
+/// The kernels' fastest for each M = 1..maxM, as dispatch rules. The
+/// previous M's kernel is kept while it is within \p tieMargin (a
+/// fraction) of the fastest: kernels that tie within the timing noise would
+/// otherwise alternate from one M to the next (the H200 tables of session
+/// 13 switched between cuBLAS and mma_m64 at every M from 33 to 53).
 std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
-                               int reps) {
+                               int reps, double tieMargin) {
   const EntrySpec &e = bound.getSpec();
   Problem p = makeProblem(e, maxM, 7);
   Timer timer;
   std::vector<std::string> variants = variantsOf(bound);
   std::vector<DispatchRule> rules;
+  std::optional<size_t> previous;
   for (int64_t m = 1; m <= maxM; ++m) {
     size_t best = 0;
     double bestUs = INFINITY;
+    std::vector<double> times(variants.size(), INFINITY);
     for (size_t i = 0; i < variants.size(); ++i) {
       double us = timer.median(
           [&] {
@@ -544,11 +554,15 @@ std::vector<DispatchRule> tune(const BoundEntry &bound, int64_t maxM,
                 "run");
           },
           reps);
+      times[i] = us;
       if (us < bestUs) {
         bestUs = us;
         best = i;
       }
     }
+    if (previous && times[*previous] <= bestUs * (1 + tieMargin))
+      best = *previous;
+    previous = best;
     const std::string &v = variants[best];
     if (!rules.empty() && rules.back().kernel == v)
       rules.back().maxM = m;
@@ -570,7 +584,7 @@ int main(int argc, char **argv) {
       mList = "1-16,24,32,48,64", flushName = "read", commit = "unknown";
   bool doCheck = false, doBench = false, doLayer = false;
   int64_t maxM = 128, reps64 = 30;
-  double floorGBps = 0;
+  double floorGBps = 0, tieMarginPct = 2;
   harness::CommandLine cl(
       "fd-tune", "BUNDLE (--check | --bench | --layer | -o TABLE) [options]",
       "Checks, times and tunes the flat GEMM kernels of a bundle: every "
@@ -590,6 +604,9 @@ int main(int argc, char **argv) {
   cl.text("--entry", "NAME", entryName, "only this entry; none: every flat_gemm entry");
   cl.text("--m", "LIST", mList, "M values for --bench / --layer (a-b ranges)");
   cl.integer("--max-m", maxM, 1, 65536, "largest M for -o");
+  cl.number("--tie-margin", tieMarginPct, 0, 50,
+            "-o keeps the previous M's kernel while it is within this many "
+            "percent of the fastest (ties within the noise)");
   cl.integer("--reps", reps64, 1, 100000, "timed launches per point");
   cl.text("--json", "FILE", jsonPath,
           "write --bench's results as a result file (docs/measuring.md)");
@@ -747,7 +764,8 @@ int main(int argc, char **argv) {
     DispatchTable result = table ? *table : DispatchTable();
     for (const BoundEntry *b : entries) {
       const EntrySpec &e = b->getSpec();
-      result.set(e.gemm.n, e.gemm.k, e.dtype, tune(*b, maxM, reps));
+      result.set(e.gemm.n, e.gemm.k, e.dtype,
+                 tune(*b, maxM, reps, tieMarginPct / 100));
     }
     std::ofstream out(outTable);
     out << result.toString();
