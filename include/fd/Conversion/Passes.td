@@ -38,7 +38,10 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     variants: a partial and a merge kernel (the merge recomputes overflowed
     rows; the host IR launches these), and a single kernel whose CTAs add
     their partials into f32 accumulators with atomics, the last one per
-    (sequence, KV head) normalising; `fd.variant` tells them apart.
+    (sequence, KV head) normalising; `fd.variant` tells them apart. An
+    online-softmax pair gets the `split` (partial + merge) and `unsplit`
+    variants, and with `fused-merge` also `split_fused`, whose last CTA per
+    (sequence, KV head) merges the splits.
 
     Every kernel argument carries its binding (`fd.binding = "q"`, names
     from `fd/Bundle/Schema.h`); kernel bodies look arguments up by binding
