@@ -309,27 +309,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                                   /*withBroadcast=*/true);
     Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
     Value isThread0 = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
-    Type i32 = b.getI32Type();
-    auto i32Const = [&](int64_t v) {
-      return arith::ConstantIntOp::create(b, loc, i32, v);
-    };
-    fenceGpu(e);
-    gpu::BarrierOp::create(b, loc);
-    scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
-      Value old = memref::AtomicRMWOp::create(
-          b, loc, arith::AtomicRMWKind::addi, i32Const(1), count,
-          ValueRange{w.batch, w.kvHead});
-      Value lastIdx = arith::IndexCastOp::create(
-          b, loc, i32, arith::SubIOp::create(b, loc, splits, e.idx(1)));
-      Value last = e.cmp(arith::CmpIPredicate::eq, old, lastIdx);
-      memref::StoreOp::create(b, loc, e.select(last, e.f32(1), e.f32(0)),
-                              sb.bcast, ValueRange{e.idx(0)});
-      scf::YieldOp::create(b, loc);
-    });
-    gpu::BarrierOp::create(b, loc);
-    Value flag = memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(0)});
-    Value isLast = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                         flag, e.f32(0.5));
+    Value isLast =
+        emitCountIn(e, lay.tid, sb.bcast, count, ValueRange{w.batch, w.kvHead},
+                    splits);
     scf::IfOp::create(b, loc, isLast, [&](OpBuilder &, Location) {
       fenceGpu(e);
       const int64_t group = shape.groupSize();
@@ -374,8 +356,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
           });
       // Every CTA of the row has counted itself in: a plain store resets.
       scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, i32Const(0), count,
-                                ValueRange{w.batch, w.kvHead});
+        memref::StoreOp::create(
+            b, loc, arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0),
+            count, ValueRange{w.batch, w.kvHead});
         scf::YieldOp::create(b, loc);
       });
       scf::YieldOp::create(b, loc);

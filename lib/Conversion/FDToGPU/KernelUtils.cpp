@@ -72,4 +72,29 @@ void fenceGpu(KernelEmitter &e) {
                         e.b.getStringAttr("device"));
 }
 
+Value emitCountIn(KernelEmitter &e, Value tid, Value bcast, Value counter,
+                  ValueRange idx, Value splits) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Type i32 = b.getI32Type();
+  fenceGpu(e);
+  gpu::BarrierOp::create(b, loc);
+  Value isThread0 = e.cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
+  scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
+    Value old = memref::AtomicRMWOp::create(
+        b, loc, arith::AtomicRMWKind::addi,
+        arith::ConstantIntOp::create(b, loc, i32, 1), counter, idx);
+    Value lastIdx = arith::IndexCastOp::create(
+        b, loc, i32, arith::SubIOp::create(b, loc, splits, e.idx(1)));
+    Value last = e.cmp(arith::CmpIPredicate::eq, old, lastIdx);
+    memref::StoreOp::create(b, loc, e.select(last, e.f32(1), e.f32(0)),
+                            bcast, ValueRange{e.idx(0)});
+    scf::YieldOp::create(b, loc);
+  });
+  gpu::BarrierOp::create(b, loc);
+  Value flag = memref::LoadOp::create(b, loc, bcast, ValueRange{e.idx(0)});
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, flag,
+                               e.f32(0.5));
+}
+
 } // namespace mlir::fd::gpu_kernels

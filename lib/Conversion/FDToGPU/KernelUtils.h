@@ -133,6 +133,15 @@ void emitMergedRow(gpu::GPUFuncOp fn, KernelEmitter &e, Value numer,
 /// count's read before the reads of the other CTAs' results.
 void fenceGpu(KernelEmitter &e);
 
+/// The count-in of a single-launch kernel's CTA, after it has published its
+/// results: a fence, then thread \p tid 0 adds 1 to \p counter[\p idx] and
+/// broadcasts through \p bcast[0] whether it completed the count (the old
+/// value was \p splits - 1, splits = gridDim.x). Returns that CTA-uniform
+/// flag (i1); the caller fences again (fenceGpu) before reading the other
+/// CTAs' results.
+Value emitCountIn(KernelEmitter &e, Value tid, Value bcast, Value counter,
+                  ValueRange idx, Value splits);
+
 /// The pattern lowering fd.merge_states (MergeStatesToGPU.cpp).
 void populateMergeStatesToGPUPatterns(RewritePatternSet &patterns);
 

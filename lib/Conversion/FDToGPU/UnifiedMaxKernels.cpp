@@ -380,7 +380,6 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
-  Type i32 = b.getI32Type();
   const SmallVector<Value> &heads = w.heads;
   // 1. Publish this split's partials. Empty splits add nothing.
   for (int64_t i = 0; i < group; ++i) {
@@ -408,21 +407,9 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
     gpu::BarrierOp::create(b, loc);
   }
   // 2. Count this split in; the CTA that completes the count finishes.
-  fenceGpu(e);
-  gpu::BarrierOp::create(b, loc);
-  ifThread0(e, lay, [&] {
-    Value old = atomic(e, arith::AtomicRMWKind::addi, i32Const(e, 1), uCount,
-                       ValueRange{batch, kvHead});
-    Value lastIdx = arith::IndexCastOp::create(
-        b, loc, i32, arith::SubIOp::create(b, loc, splits, e.idx(1)));
-    Value last = e.cmp(arith::CmpIPredicate::eq, old, lastIdx);
-    memref::StoreOp::create(b, loc, e.select(last, e.f32(1), e.f32(0)),
-                            sb.bcast, ValueRange{e.idx(0)});
-  });
-  gpu::BarrierOp::create(b, loc);
-  Value lastFlag =
-      memref::LoadOp::create(b, loc, sb.bcast, ValueRange{e.idx(0)});
-  Value isLast = fcmp(e, arith::CmpFPredicate::OGT, lastFlag, e.f32(0.5));
+  Value isLast =
+      emitCountIn(e, lay.tid, sb.bcast, uCount, ValueRange{batch, kvHead},
+                  splits);
   scf::IfOp::create(b, loc, isLast, [&](OpBuilder &, Location) {
     fenceGpu(e);
     for (int64_t i = 0; i < group; ++i) {
