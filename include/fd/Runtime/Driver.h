@@ -49,7 +49,11 @@ namespace fd::rt {
   X(cuStreamIsCapturing)                                                       \
   X(cuMemsetD8Async)                                                           \
   X(cuMemsetD32Async)                                                          \
-  X(cuMemcpyDtoHAsync)
+  X(cuMemcpyDtoHAsync)                                                         \
+  X(cuMemcpyHtoDAsync)                                                         \
+  X(cuStreamCreate)                                                            \
+  X(cuStreamDestroy)                                                           \
+  X(cuStreamQuery)
 
 /// Entry points used when present (stream-ordered allocation, CUDA 11.2+).
 #define FD_DRIVER_OPTIONAL_FUNCTIONS(X)                                        \
