@@ -62,12 +62,50 @@ def find_gpu():
     count = ctypes.c_int(0)
     if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
         return "the driver reports no device"
+    global gpu_count
+    gpu_count = count.value
     return None
 
+gpu_count = 0
 gpu_problem = find_gpu()
 if gpu_problem is None:
     config.available_features.add("gpu")
+    # Multi-process tests say `REQUIRES: gpus-2` (or gpus-4): one GPU per
+    # rank.
+    for n in (2, 4, 8):
+        if gpu_count >= n:
+            config.available_features.add("gpus-%d" % n)
 else:
     lit_config.note("no GPU: %s; tests that REQUIRE gpu are skipped "
                     "(UNSUPPORTED)" % gpu_problem)
 config.substitutions.append(("%python", "python3"))
+
+# Context-parallel tests say `REQUIRES: nccl`: FD_LIBNCCL when set, else
+# the libnccl.so.2 of PyTorch's nvidia-nccl wheel, else the system's.
+def find_nccl():
+    import ctypes
+    candidates = [os.environ.get("FD_LIBNCCL", "")]
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("nvidia.nccl")
+        if spec and spec.submodule_search_locations:
+            for root in spec.submodule_search_locations:
+                candidates.append(os.path.join(root, "lib", "libnccl.so.2"))
+    except (ImportError, ValueError):
+        pass
+    candidates += ["libnccl.so.2", "/usr/local/cuda/lib64/libnccl.so.2"]
+    for c in candidates:
+        if not c:
+            continue
+        try:
+            ctypes.CDLL(c)
+            return c
+        except OSError:
+            continue
+    return None
+
+nccl_library = find_nccl()
+if nccl_library:
+    config.available_features.add("nccl")
+    config.environment["FD_LIBNCCL"] = nccl_library
+    config.environment["NCCL_NVLS_ENABLE"] = "0"

@@ -41,6 +41,7 @@ struct TestDriver {
   X(cuGraphDestroy)                                                            \
   X(cuEventCreate)                                                             \
   X(cuEventRecord)                                                             \
+  X(cuStreamWaitEvent)                                                         \
   X(cuEventSynchronize)                                                        \
   X(cuEventElapsedTime)                                                        \
   X(cuEventDestroy)
