@@ -1,10 +1,12 @@
 //===- CApi.cpp - C API of the fd runtime ---------------------------------===//
 
 #include "fd/Runtime/Bundle.h"
+#include "fd/Runtime/Communicator.h"
 #include "fd/Runtime/Executable.h"
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/MergeStates.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/ShardedDecode.h"
 #include "fd/Runtime/ShippedDispatchTables.h"
 #include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/VariantTable.h"
@@ -46,6 +48,17 @@ struct fd_dispatch_table {
 struct fd_variant_table {
   std::shared_ptr<const VariantTable> table;
 };
+struct fd_communicator {
+  std::shared_ptr<Communicator> communicator;
+};
+struct fd_sharded_decode {
+  /// Kept alive: the sharded decode's bound entries live in it.
+  std::shared_ptr<Executable> executable;
+  std::unique_ptr<ShardedDecode> sharded;
+  int32_t attentionEntry = -1;
+};
+static_assert(sizeof(fd_nccl_unique_id) == sizeof(nccl::UniqueId),
+              "fd_nccl_unique_id is NCCL's ncclUniqueId");
 
 static_assert(sizeof(fd_tensor) == sizeof(TensorRef) &&
                   offsetof(fd_tensor, sizes) == offsetof(TensorRef, sizes),
@@ -977,3 +990,164 @@ int fd_executable_run_merge_states(fd_executable *executable, int32_t entry,
 }
 
 } // extern "C"
+
+// ---- Context-parallel decode ------------------------------------------
+
+int fd_nccl_unique_id_create(fd_nccl_unique_id *id) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!id)
+      return nullArgument(fn, "id");
+    Expected<nccl::UniqueId> fresh = Communicator::newUniqueId();
+    if (!fresh)
+      return fresh.getStatus();
+    std::memcpy(id->internal, fresh->internal, sizeof(id->internal));
+    return Status::success();
+  });
+}
+
+int fd_communicator_create(const fd_executable *executable,
+                           const fd_nccl_unique_id *id, int32_t world_size,
+                           int32_t rank, double timeout_seconds,
+                           fd_communicator **communicator) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!id)
+      return nullArgument(fn, "id");
+    if (!communicator)
+      return nullArgument(fn, "communicator");
+    *communicator = nullptr;
+    nccl::UniqueId ncclId;
+    std::memcpy(ncclId.internal, id->internal, sizeof(ncclId.internal));
+    Expected<std::unique_ptr<Communicator>> c = Communicator::create(
+        executable->executable->getSharedContext(), ncclId, world_size, rank,
+        timeout_seconds);
+    if (!c)
+      return c.getStatus();
+    *communicator = new fd_communicator{std::shared_ptr<Communicator>(c.take())};
+    return Status::success();
+  });
+}
+
+int fd_communicator_borrow(const fd_executable *executable, void *nccl_comm,
+                           fd_communicator **communicator) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!communicator)
+      return nullArgument(fn, "communicator");
+    *communicator = nullptr;
+    Expected<std::unique_ptr<Communicator>> c = Communicator::borrow(
+        executable->executable->getSharedContext(), nccl_comm);
+    if (!c)
+      return c.getStatus();
+    *communicator = new fd_communicator{std::shared_ptr<Communicator>(c.take())};
+    return Status::success();
+  });
+}
+
+void fd_communicator_destroy(fd_communicator *communicator) {
+  delete communicator;
+}
+
+int fd_communicator_rank(const fd_communicator *communicator, int32_t *rank,
+                         int32_t *world_size) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!communicator)
+      return nullArgument(fn, "communicator");
+    if (rank)
+      *rank = communicator->communicator->getRank();
+    if (world_size)
+      *world_size = communicator->communicator->getWorldSize();
+    return Status::success();
+  });
+}
+
+int fd_sharded_decode_create(fd_executable *executable, int32_t attention,
+                             int32_t merge, fd_communicator *communicator,
+                             const fd_sharded_decode_options *options,
+                             fd_sharded_decode **sharded) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!communicator)
+      return nullArgument(fn, "communicator");
+    if (!sharded)
+      return nullArgument(fn, "sharded");
+    *sharded = nullptr;
+    if (options && options->size != sizeof(fd_sharded_decode_options))
+      return Status::error(
+          ErrorCode::InvalidArgument,
+          std::string(fn) + ": options->size is " +
+              std::to_string(options->size) +
+              ", expected sizeof(fd_sharded_decode_options) = " +
+              std::to_string(sizeof(fd_sharded_decode_options)));
+    const Bundle &bundle = executable->executable->getBundle();
+    if (Status s = checkEntry(bundle, attention); !s.ok())
+      return s;
+    if (merge != -1)
+      if (Status s = checkEntry(bundle, merge); !s.ok())
+        return s;
+    ShardedDecodeOptions o;
+    if (options) {
+      if (options->max_batch != 0)
+        o.maxBatch = options->max_batch;
+      if (options->timeout_seconds != 0)
+        o.timeoutSeconds = options->timeout_seconds;
+      o.expectedWorldSize = options->expected_world_size;
+    }
+    Expected<const BoundEntry *> a =
+        executable->executable->bind(static_cast<size_t>(attention));
+    if (!a)
+      return a.getStatus();
+    const BoundEntry *m = nullptr;
+    if (merge != -1) {
+      Expected<const BoundEntry *> bound =
+          executable->executable->bind(static_cast<size_t>(merge));
+      if (!bound)
+        return bound.getStatus();
+      m = *bound;
+    }
+    Expected<std::unique_ptr<ShardedDecode>> d =
+        ShardedDecode::create(**a, m, communicator->communicator, o);
+    if (!d)
+      return d.getStatus();
+    *sharded = new fd_sharded_decode{executable->executable, d.take(),
+                                     attention};
+    return Status::success();
+  });
+}
+
+void fd_sharded_decode_destroy(fd_sharded_decode *sharded) { delete sharded; }
+
+int fd_sharded_decode_run(fd_sharded_decode *sharded, const fd_plan *plan,
+                          const fd_attention_args *args,
+                          const fd_attention_extras *extras, void *workspace,
+                          uint64_t workspace_bytes, struct CUstream_st *stream) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!sharded)
+      return nullArgument(fn, "sharded");
+    if (plan && plan->entry != sharded->attentionEntry)
+      return Status::error(ErrorCode::InvalidArgument,
+                           std::string(fn) + ": the plan is of entry " +
+                               std::to_string(plan->entry) +
+                               ", but this sharded decode runs entry " +
+                               std::to_string(sharded->attentionEntry));
+    fd_executable exe{sharded->executable};
+    const BoundEntry *bound = nullptr;
+    Plan rebuilt;
+    AttentionArgs cppArgs;
+    Status resolved =
+        resolveCall(fn, &exe, plan, args, extras, bound, rebuilt, cppArgs);
+    if (!resolved.ok())
+      return resolved;
+    return sharded->sharded->run(rebuilt, cppArgs, workspace, workspace_bytes,
+                                 stream);
+  });
+}

@@ -140,6 +140,9 @@ public:
 
   const Bundle &getBundle() const { return *bundle; }
   const Context &getContext() const { return *context; }
+  /// The context shared, for objects that must keep it alive (a
+  /// Communicator).
+  const std::shared_ptr<Context> &getSharedContext() const { return context; }
 
   /// The entry \p name with its modules and kernels loaded (once; later
   /// calls return the same object). Thread-safe. The pointer is valid as

@@ -390,6 +390,77 @@ FD_RT_API int fd_executable_recentre_phi(fd_executable *executable,
                                          double max_fallback_rate,
                                          fd_recentre_decision *decision);
 
+/* ---- Context-parallel decode across GPUs (docs/runtime.md) ----------- */
+
+/* NCCL's unique id: rank 0 creates it and sends the bytes to every other
+ * rank by its own means (a file, torch.distributed, MPI). */
+typedef struct fd_nccl_unique_id {
+  char internal[128];
+} fd_nccl_unique_id;
+typedef struct fd_communicator fd_communicator;
+typedef struct fd_sharded_decode fd_sharded_decode;
+
+/* NCCL is loaded at run time: $FD_LIBNCCL, else libnccl.so.2 (in a PyTorch
+ * process, the copy PyTorch loaded). Without it these return
+ * FD_ERROR_UNSUPPORTED. */
+FD_RT_API int fd_nccl_unique_id_create(fd_nccl_unique_id *id);
+
+/* Joins the communicator of `id` as `rank` of `world_size` on the
+ * executable's device; times out (FD_ERROR_DRIVER, the communicator
+ * aborted) when not every rank joins within timeout_seconds, in (0, 3600]. */
+FD_RT_API int fd_communicator_create(const fd_executable *executable,
+                                     const fd_nccl_unique_id *id,
+                                     int32_t world_size, int32_t rank,
+                                     double timeout_seconds,
+                                     fd_communicator **communicator);
+/* Borrows the caller's ncclComm_t (e.g. PyTorch's
+ * ProcessGroupNCCL._comm_ptr()), which must be on the executable's device;
+ * fd never destroys it. */
+FD_RT_API int fd_communicator_borrow(const fd_executable *executable,
+                                     void *nccl_comm,
+                                     fd_communicator **communicator);
+/* Accepts NULL. Sharded decodes built on it keep it alive. */
+FD_RT_API void fd_communicator_destroy(fd_communicator *communicator);
+FD_RT_API int fd_communicator_rank(const fd_communicator *communicator,
+                                   int32_t *rank, int32_t *world_size);
+
+/* Zero-initialise and set size to sizeof(fd_sharded_decode_options).
+ *   max_batch: the largest batch a run takes, in [1, 65536] (0: 1); it sizes
+ *     the exchange, the same bytes every step.
+ *   timeout_seconds: the handshake's wait for every rank (0: 60).
+ *   expected_world_size: the ranks planned for (0: the communicator's). */
+typedef struct fd_sharded_decode_options {
+  uint32_t size;
+  int32_t expected_world_size;
+  int64_t max_batch;
+  double timeout_seconds;
+} fd_sharded_decode_options;
+
+/* This rank's context-parallel decode: `attention` a decode_attention entry
+ * writing lse, `merge` a merge_states entry of world-size states (-1 for a
+ * world of one rank). A collective: every rank calls it, and a rank whose
+ * entries or options differ, or that never calls, is named in the error. */
+FD_RT_API int fd_sharded_decode_create(fd_executable *executable,
+                                       int32_t attention, int32_t merge,
+                                       fd_communicator *communicator,
+                                       const fd_sharded_decode_options *options,
+                                       fd_sharded_decode **sharded);
+/* Accepts NULL. */
+FD_RT_API void fd_sharded_decode_destroy(fd_sharded_decode *sharded);
+
+/* One step on `stream`: args and extras describe this rank's shard (q the
+ * same on every rank; k, v, lens, block_table its part of each sequence,
+ * lengths 0 allowed), args->out and extras->lse the merged result, which
+ * every rank receives. `plan` is this rank's plan of the attention entry
+ * for its shard, workspace that plan's. One all-gather, nothing allocated,
+ * nothing synchronised: capturable into a CUDA graph. */
+FD_RT_API int fd_sharded_decode_run(fd_sharded_decode *sharded,
+                                    const fd_plan *plan,
+                                    const fd_attention_args *args,
+                                    const fd_attention_extras *extras,
+                                    void *workspace, uint64_t workspace_bytes,
+                                    struct CUstream_st *stream);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

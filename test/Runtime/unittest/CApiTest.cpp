@@ -294,3 +294,34 @@ TEST(CApiVariantTable) {
            FD_ERROR_INVALID_ARGUMENT);
   fd_variant_table_destroy(nullptr);
 }
+
+TEST(CApiShardedDecodeArguments) {
+  // Every entry point refuses what it cannot use before touching NCCL or a
+  // device, and says which argument.
+  CHECK_EQ(fd_nccl_unique_id_create(nullptr), FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_nccl_unique_id_create: 'id' is NULL"));
+  fd_nccl_unique_id id = {};
+  fd_communicator *comm = reinterpret_cast<fd_communicator *>(0x1);
+  CHECK_EQ(fd_communicator_create(nullptr, &id, 2, 0, 10, &comm),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_communicator_create: 'executable' is NULL"));
+  CHECK_EQ(fd_communicator_borrow(nullptr, nullptr, &comm),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_communicator_borrow: 'executable' is NULL"));
+  int32_t rank = 0, world = 0;
+  CHECK_EQ(fd_communicator_rank(nullptr, &rank, &world),
+           FD_ERROR_INVALID_ARGUMENT);
+  fd_sharded_decode *sharded = nullptr;
+  fd_sharded_decode_options options = {};
+  options.size = sizeof(options);
+  CHECK_EQ(fd_sharded_decode_create(nullptr, 0, 1, nullptr, &options, &sharded),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_sharded_decode_create: 'executable' is NULL"));
+  CHECK_EQ(fd_sharded_decode_run(nullptr, nullptr, nullptr, nullptr, nullptr, 0,
+                                 nullptr),
+           FD_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(lastError(), "fd_sharded_decode_run: 'sharded' is NULL"));
+  fd_communicator_destroy(nullptr);
+  fd_sharded_decode_destroy(nullptr);
+  CHECK_EQ(sizeof(fd_nccl_unique_id), size_t(128));
+}
