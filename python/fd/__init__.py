@@ -13,6 +13,7 @@ from fd.errors import (DriverError, Error, InternalError, InvalidArgumentError,
 from fd.executable import (DispatchTable, Executable, RecentreDecision,
                            ScoreStats)
 from fd.paging import lengths_from_last_page_len
+from fd import sharded
 
 __version__ = "1.0.0"
 
@@ -29,4 +30,4 @@ __all__ = ["Bundle", "DispatchTable", "DriverError", "Entry", "Error",
            "InvalidBundleError", "IoError", "NoDeviceError", "ParseError",
            "Plan", "RecentreDecision", "RuntimeLibraryNotFound", "ScoreStats",
            "UnsupportedError", "lengths_from_last_page_len", "library",
-           "plan_offline", "torch_op"]
+           "plan_offline", "sharded", "torch_op"]

@@ -6,7 +6,7 @@ else; python/tests/test_layout.py checks the structs against the header
 sizeof and offsetof compiled from it).
 """
 
-from ctypes import (POINTER, Structure, c_char_p, c_double, c_int,
+from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_int,
                     c_float, c_int32, c_int64, c_size_t, c_uint32, c_uint64,
                     c_void_p)
 
@@ -90,9 +90,19 @@ class fd_recentre_decision(Structure):
 
 
 # The structs above, for the layout test.
+class fd_nccl_unique_id(Structure):
+    _fields_ = [("internal", c_char * 128)]
+
+
+class fd_sharded_decode_options(Structure):
+    _fields_ = [("size", c_uint32), ("expected_world_size", c_int32),
+                ("max_batch", c_int64), ("timeout_seconds", c_double)]
+
+
 STRUCTS = [fd_tensor, fd_attention_args, fd_attention_extras, fd_plan,
            fd_entry_info, fd_flat_gemm_args, fd_merge_states_args,
-           fd_score_stats, fd_recentre_decision]
+           fd_score_stats, fd_recentre_decision, fd_nccl_unique_id,
+           fd_sharded_decode_options]
 
 # Opaque handles and the stream (struct CUstream_st *) are void pointers.
 _handle = c_void_p
@@ -158,6 +168,20 @@ _PROTOTYPES = {
     "fd_executable_run_merge_states": [_handle, c_int32,
                                        POINTER(fd_merge_states_args),
                                        _stream],
+    "fd_nccl_unique_id_create": [POINTER(fd_nccl_unique_id)],
+    "fd_communicator_create": [_handle, POINTER(fd_nccl_unique_id), c_int32,
+                               c_int32, c_double, _out_handle],
+    "fd_communicator_borrow": [_handle, c_void_p, _out_handle],
+    "fd_communicator_destroy": [_handle],
+    "fd_communicator_rank": [_handle, POINTER(c_int32), POINTER(c_int32)],
+    "fd_sharded_decode_create": [_handle, c_int32, c_int32, _handle,
+                                 POINTER(fd_sharded_decode_options),
+                                 _out_handle],
+    "fd_sharded_decode_destroy": [_handle],
+    "fd_sharded_decode_run": [_handle, POINTER(fd_plan),
+                              POINTER(fd_attention_args),
+                              POINTER(fd_attention_extras), c_void_p,
+                              c_uint64, _stream],
 }
 _RESTYPES = {
     "fd_last_error": c_char_p,
@@ -165,6 +189,8 @@ _RESTYPES = {
     "fd_executable_destroy": None,
     "fd_variant_table_destroy": None,
     "fd_dispatch_table_destroy": None,
+    "fd_communicator_destroy": None,
+    "fd_sharded_decode_destroy": None,
 }
 
 

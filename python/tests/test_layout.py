@@ -23,7 +23,8 @@ from _env import header_path, include_dir
 _C_TYPES = {"int32_t": ctypes.c_int32, "uint32_t": ctypes.c_uint32,
             "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
             "double": ctypes.c_double, "float": ctypes.c_float,
-            "void *": ctypes.c_void_p, "const char *": ctypes.c_char_p}
+            "void *": ctypes.c_void_p, "const char *": ctypes.c_char_p,
+            "char": ctypes.c_char}
 
 
 def read_header():
