@@ -166,11 +166,12 @@ Communicator::borrow(std::shared_ptr<Context> context, NcclApi::Comm comm) {
 }
 
 Communicator::~Communicator() {
-  if (!owned || !comm)
+  // A broken communicator was aborted already (ncclCommAbort frees it).
+  if (!owned || !comm || broken)
     return;
   // Errors are ignored, as in ~Context: nobody to report them to.
   ContextGuard guard(*context);
-  if (!broken) {
+  {
     int r = api->ncclCommFinalize(comm);
     // A non-blocking finalize settles like any call; give it a few seconds,
     // then abort instead of hanging the destructor.

@@ -23,6 +23,8 @@
 // the previous kernel); peers keep the one-launch protocol.
 //
 //===----------------------------------------------------------------------===//
+#include "ShardedBench.h"
+
 #include "fd/Harness/AttentionProblem.h"
 #include "fd/Harness/CommandLine.h"
 #include "fd/Harness/ResultFile.h"
@@ -33,6 +35,7 @@
 #include "fd/Runtime/Json.h"
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/ShardedDecode.h"
 #include "fd/Runtime/VariantTable.h"
 #include "fd/ref/RefKernels.h"
 
@@ -390,6 +393,22 @@ int main(int argc, char **argv) {
           "runtime's variant table)");
   cl.text("--variant-table", "FILE", readTablePath,
           "plan with this variant table");
+  // Context parallelism (ShardedBench.h): the parent's list of world sizes,
+  // and the flags it starts each rank with.
+  std::string shardedList, shardedIdFile;
+  int64_t shardedRank = -1, shardedWorld = 0, shardedTimeout = 600;
+  cl.text("--sharded", "W[,W...]", shardedList,
+          "time a context-parallel step (ShardedDecode) on W GPUs, one "
+          "process per GPU, for each W (1-16) and --case; the bundle needs a "
+          "decode entry with lse and merge_states entries of W states");
+  cl.integer("--sharded-timeout", shardedTimeout, 10, 3600,
+             "seconds a --sharded world may take before its ranks are killed");
+  cl.integer("--sharded-rank", shardedRank, -1, 15,
+             "(set by --sharded) run as this rank");
+  cl.integer("--sharded-world", shardedWorld, 0, 16,
+             "(set by --sharded) the world size of --sharded-rank");
+  cl.text("--sharded-id-file", "FILE", shardedIdFile,
+          "(set by --sharded) where rank 0 leaves NCCL's unique id");
   if (std::optional<int> exit = cl.parse(argc, argv))
     return *exit;
   bool torch = !noTorch, withRef = !noRef;
@@ -479,6 +498,46 @@ int main(int argc, char **argv) {
   }
   if (bundlePaths.empty() && !floorSweep)
     return usage();
+  std::vector<int64_t> shardedWorlds;
+  if (!shardedList.empty()) {
+    if (!parseList(shardedList, shardedWorlds) ||
+        *std::max_element(shardedWorlds.begin(), shardedWorlds.end()) >
+            rt::kMaxShardRanks)
+      return cl.error("--sharded: '" + shardedList +
+                      "' is not a list of world sizes in [1, 16]");
+  }
+  if (shardedRank >= 0 || !shardedWorlds.empty()) {
+    if (bundlePaths.size() != 1)
+      return cl.error("--sharded takes exactly one --bundle");
+    std::vector<bench::ShardedCase> sharded;
+    for (const Case &c : cases) {
+      if (c.ragged || c.page || c.tokenMajor)
+        return cl.error("--sharded: cases are contiguous, uniform and "
+                        "head-major (no ragged, pN or nhd)");
+      sharded.push_back({c.batch, c.hq, c.hkv, c.len, c.d, c.dtype});
+    }
+    if (sharded.empty())
+      // The shape: B = 1, LLaMA-3-8B heads, 128K to 1M tokens.
+      for (int64_t len : {131072, 524288, 1048576})
+        sharded.push_back({1, 32, 8, len, 128, rt::DType::F16});
+    if (shardedRank >= 0) {
+      if (shardedWorld < 1 || shardedRank >= shardedWorld ||
+          shardedIdFile.empty() || sharded.size() != 1)
+        return cl.error("--sharded-rank needs --sharded-world above it, "
+                        "--sharded-id-file and one --case");
+      return bench::runShardedRank(bundlePaths[0], sharded[0],
+                                   int(shardedWorld), int(shardedRank),
+                                   shardedIdFile, runs);
+    }
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+      return cl.error("cannot find this program (/proc/self/exe)");
+    self[n] = 0;
+    return bench::runShardedBench(self, bundlePaths[0], sharded,
+                                  shardedWorlds, runs, commit,
+                                  int(shardedTimeout));
+  }
   if (cases.empty()) {
     if (casesName == "required")
       cases = requiredCases();
