@@ -102,7 +102,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (failed(toGPU.run(*module)) ||
       failed(writer::collectKernels(*module, bundle)))
     return 0;
-  bundle.ptx = "stub"; // no .version or .target: not checked as PTX
+  // No .version or .target: not checked as PTX.
+  bundle.modules.push_back({std::string(::fdb::kModuleName), "stub"});
+  for (writer::Kernel &k : bundle.kernels)
+    k.module = bundle.modules.front().name;
 
   std::string manifest;
   llvm::raw_string_ostream os(manifest);

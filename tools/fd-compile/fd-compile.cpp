@@ -2,37 +2,34 @@
 //
 // fd-compile input.mlir -o out.fdb [--chip=sm_90] [--ptx-out=out.ptx] ...
 //
-// Lowers every function holding an fd.decode_attention to split-KV kernels,
-// serialises them to PTX and writes the bundle the runtime loads: the PTX and
-// a JSON manifest (docs/bundle.md). When ptxas is found, it assembles the PTX
-// for the target chip and records each kernel's registers, spills and shared
-// memory; PTX that ptxas rejects is an error.
+// Lowers every function holding an fd op (decode attention, flat GEMM, merge
+// states) to kernels, serialises them to PTX and writes the bundle the
+// runtime loads: the PTX and a JSON manifest (docs/bundle.md). When ptxas is
+// found, it assembles the PTX for the target chip and records each kernel's
+// registers, spills and shared memory; PTX that ptxas rejects is an error.
+//
+// Each entry is its own compile unit, on --jobs threads
+// (fd/Target/Bundle/CompileBundle.h: one PTX module per entry, the same
+// bundle for any thread count).
 //
 //===----------------------------------------------------------------------===//
-#include "fd/Target/Bundle/BundleWriter.h"
+#include "fd/Target/Bundle/CompileBundle.h"
 
 #include "fd/Dialect/FD/IR/FDAttrs.h"
 #include "fd/InitAll.h"
 #include "fd/Pipelines/Pipelines.h"
 
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 #include <cmath>
 #include <cstdio>
@@ -68,8 +65,6 @@ static cl::opt<std::string> calibration(
     cl::value_desc("file"), cl::init(""), cl::cat(category));
 static cl::opt<bool> noPtxas("no-ptxas", cl::desc("Do not run ptxas"),
                              cl::init(false), cl::cat(category));
-/// The most threads ptxas may be asked for (its --split-compile).
-static constexpr int kMaxPtxasThreads = 256;
 static cl::opt<int> ptxasThreads(
     "ptxas-threads",
     cl::desc("Threads ptxas compiles the kernels with (its --split-compile; "
@@ -77,51 +72,15 @@ static cl::opt<int> ptxasThreads(
              "and shared memory it reports do not depend on it"),
     cl::init(0), cl::cat(category));
 
+static cl::opt<int>
+    jobs("jobs",
+         cl::desc("Threads the entries are compiled on, one entry (compile "
+                  "unit) at a time each (0: one per CPU, the default)"),
+         cl::init(0), cl::cat(category));
+
 static int fail(const Twine &msg) {
   llvm::errs() << "fd-compile: error: " << msg << "\n";
   return 1;
-}
-
-/// Assembles the PTX with ptxas -v; returns its report or a failure message.
-static FailureOr<std::string> runPtxas(StringRef ptxas, StringRef ptx,
-                                       StringRef arch, int threads,
-                                       std::string &error) {
-  SmallString<128> ptxFile, logFile;
-  if (llvm::sys::fs::createTemporaryFile("fd-compile", "ptx", ptxFile) ||
-      llvm::sys::fs::createTemporaryFile("fd-compile", "log", logFile)) {
-    error = "cannot create temporary files for ptxas";
-    return failure();
-  }
-  llvm::FileRemover removePtx(ptxFile), removeLog(logFile);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(ptxFile, ec);
-    if (ec) {
-      error = "cannot write " + ptxFile.str().str() + ": " + ec.message();
-      return failure();
-    }
-    os << ptx;
-  }
-  std::string archFlag = ("-arch=" + arch).str();
-  // The kernels are independent, so ptxas can compile them on every core:
-  // the largest part of a GEMM bundle's compile time after LLVM's.
-  std::string splitFlag = "--split-compile=" + std::to_string(threads);
-  SmallVector<StringRef> args = {ptxas, archFlag, "-v"};
-  if (threads != 1)
-    args.push_back(splitFlag);
-  args.append({ptxFile, "-o", "/dev/null"});
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logFile),
-                                          StringRef(logFile)};
-  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 120,
-                                     0, &error);
-  auto log = llvm::MemoryBuffer::getFile(logFile);
-  std::string text = log ? (*log)->getBuffer().str() : std::string();
-  if (rc != 0) {
-    error = "ptxas rejected the generated PTX (exit " + std::to_string(rc) +
-            "):\n" + text + error;
-    return failure();
-  }
-  return text;
 }
 
 int main(int argc, char **argv) {
@@ -179,9 +138,14 @@ int main(int argc, char **argv) {
     if (!bad.empty())
       return fail(bad);
   }
-  if (ptxasThreads < 0 || ptxasThreads > kMaxPtxasThreads)
-    return fail("--ptxas-threads must be in [0, " + Twine(kMaxPtxasThreads) +
-                "], got " + Twine(int(ptxasThreads)));
+  namespace writer = fd::bundle_writer;
+  if (ptxasThreads < 0 || ptxasThreads > writer::kMaxPtxasThreads)
+    return fail("--ptxas-threads must be in [0, " +
+                Twine(writer::kMaxPtxasThreads) + "], got " +
+                Twine(int(ptxasThreads)));
+  if (jobs < 0 || jobs > int(writer::kMaxCompileJobs))
+    return fail("--jobs must be in [0, " + Twine(writer::kMaxCompileJobs) +
+                "], got " + Twine(int(jobs)));
   if (options->optLevel < 0 || options->optLevel > fd::kMaxOptLevel)
     return fail("opt-level must be in [0, " + Twine(fd::kMaxOptLevel) +
                 "], got " + Twine(int(options->optLevel)));
@@ -189,82 +153,40 @@ int main(int argc, char **argv) {
     return fail("unknown GPU architecture '" + options->chip +
                 "' (LLVM's NVPTX backend knows e.g. sm_80, sm_90, sm_90a)");
 
-  DialectRegistry registry;
-  fd::registerAllFD(registry);
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Diagnostics name the op and location; dumping the module adds noise.
-  context.printOpOnDiagnostic(false);
+  writer::CompileOptions compile;
+  compile.jobs = unsigned(int(jobs));
+  compile.ptxasThreads = ptxasThreads;
+  if (!noPtxas) {
+    compile.ptxas = ptxasPath;
+    if (compile.ptxas.empty()) {
+      if (auto found = llvm::sys::findProgramByName("ptxas"))
+        compile.ptxas = *found;
+      else if (auto found = llvm::sys::findProgramByName(
+                   "ptxas", {"/usr/local/cuda/bin"}))
+        compile.ptxas = *found;
+    }
+    if (!ptxasPath.empty() && !llvm::sys::fs::can_execute(ptxasPath))
+      return fail("ptxas not found at '" + ptxasPath + "'");
+  }
+  compile.configure = [](PassManager &pm) {
+    return applyPassManagerCLOptions(pm);
+  };
+  // One timing report for every unit's pipelines (--mlir-timing).
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
+  compile.timing = &rootTiming;
 
   std::string errorMessage;
   auto input = openInputFile(inputFile, &errorMessage);
   if (!input)
     return fail(errorMessage);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return fail("cannot parse '" + inputFile + "'");
-
-  namespace writer = fd::bundle_writer;
+  DialectRegistry registry;
+  fd::registerAllFD(registry);
   writer::Bundle bundle;
-  bundle.chip = options->chip;
-  bundle.features = options->features;
-  if (failed(writer::collectEntries(*module, bundle)))
-    return fail("cannot compile '" + inputFile + "'");
-
-  // One timing report for both pipelines (--mlir-timing).
-  DefaultTimingManager timing;
-  applyDefaultTimingManagerCLOptions(timing);
-  TimingScope rootTiming = timing.getRootScope();
-  PassManager toGPU(&context);
-  fd::buildFDToGPUPipeline(toGPU, *options);
-  if (failed(applyPassManagerCLOptions(toGPU)))
-    return fail("invalid pass manager options");
-  TimingScope toGPUTiming = rootTiming.nest("fd-to-gpu");
-  toGPU.enableTiming(toGPUTiming);
-  if (failed(toGPU.run(*module)) ||
-      failed(writer::collectKernels(*module, bundle)))
-    return fail("lowering to GPU kernels failed");
-  toGPUTiming.stop();
-
-  PassManager toPTX(&context);
-  fd::buildGPUToPTXPipeline(toPTX, *options);
-  if (failed(applyPassManagerCLOptions(toPTX)))
-    return fail("invalid pass manager options");
-  TimingScope toPTXTiming = rootTiming.nest("gpu-to-ptx");
-  toPTX.enableTiming(toPTXTiming);
-  if (failed(toPTX.run(*module)) ||
-      failed(writer::collectPTX(*module, bundle)))
-    return fail("lowering to PTX failed");
-  toPTXTiming.stop();
-
-  if (!noPtxas) {
-    std::string ptxas = ptxasPath;
-    if (ptxas.empty()) {
-      if (auto found = llvm::sys::findProgramByName("ptxas"))
-        ptxas = *found;
-      else if (auto found = llvm::sys::findProgramByName(
-                   "ptxas", {"/usr/local/cuda/bin"}))
-        ptxas = *found;
-    }
-    if (!ptxasPath.empty() && !llvm::sys::fs::can_execute(ptxasPath))
-      return fail("ptxas not found at '" + ptxasPath + "'");
-    if (!ptxas.empty()) {
-      TimingScope ptxasTiming = rootTiming.nest("ptxas");
-      std::string error;
-      auto report =
-          runPtxas(ptxas, bundle.ptx, bundle.chip, ptxasThreads, error);
-      if (failed(report))
-        return fail(error);
-      llvm::StringMap<writer::Resources> res =
-          writer::parsePtxasReport(*report);
-      for (writer::Kernel &k : bundle.kernels)
-        if (auto it = res.find(k.symbol); it != res.end())
-          k.resources = it->second;
-    }
-  }
+  if (failed(writer::compileBundle(registry, *input, *options, compile, bundle,
+                                   llvm::errs(), errorMessage)))
+    return fail(errorMessage);
 
   auto out = openOutputFile(outputFile, &errorMessage);
   if (!out)
@@ -275,7 +197,9 @@ int main(int argc, char **argv) {
     auto ptxFile = openOutputFile(ptxOut, &errorMessage);
     if (!ptxFile)
       return fail(errorMessage);
-    ptxFile->os() << bundle.ptx;
+    ptxFile->os() << (bundle.modules.size() == 1
+                          ? bundle.modules.front().ptx
+                          : writer::joinModulesPTX(bundle));
     ptxFile->keep();
   }
   return 0;

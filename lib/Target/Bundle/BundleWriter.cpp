@@ -7,6 +7,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Regex.h"
 
@@ -393,7 +394,8 @@ LogicalResult fd::bundle_writer::collectKernels(ModuleOp module,
   return success(ok);
 }
 
-LogicalResult fd::bundle_writer::collectPTX(ModuleOp module, Bundle &bundle) {
+LogicalResult fd::bundle_writer::collectPTX(ModuleOp module, Bundle &bundle,
+                                           StringRef moduleName) {
   auto binary = module.lookupSymbol<gpu::BinaryOp>(ref(schema::kModuleName));
   if (!binary || binary.getObjects().size() != 1) {
     module.emitError() << "fd-compile: expected one gpu.binary @"
@@ -406,8 +408,65 @@ LogicalResult fd::bundle_writer::collectPTX(ModuleOp module, Bundle &bundle) {
     module.emitError() << "fd-compile: the gpu.binary does not hold PTX";
     return failure();
   }
-  bundle.ptx = object.getObject().getValue().str();
+  bundle.modules.push_back(
+      {moduleName.str(), object.getObject().getValue().str()});
+  for (Kernel &k : bundle.kernels)
+    if (k.module.empty())
+      k.module = moduleName.str();
   return success();
+}
+
+LogicalResult fd::bundle_writer::appendBundle(Bundle &bundle, Bundle &&part,
+                                             std::string &error) {
+  llvm::StringSet<> modules, entries;
+  for (const Module &m : bundle.modules)
+    modules.insert(m.name);
+  for (const Entry &e : bundle.entries)
+    entries.insert(e.name);
+  for (const Module &m : part.modules)
+    if (modules.contains(m.name)) {
+      error = "two compile units produced the module '" + m.name + "'";
+      return failure();
+    }
+  for (const Entry &e : part.entries)
+    if (entries.contains(e.name)) {
+      error = "two compile units produced the entry '" + e.name + "'";
+      return failure();
+    }
+  auto move = [](auto &to, auto &from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()),
+              std::make_move_iterator(from.end()));
+  };
+  move(bundle.modules, part.modules);
+  move(bundle.entries, part.entries);
+  move(bundle.kernels, part.kernels);
+  return success();
+}
+
+std::string fd::bundle_writer::joinModulesPTX(const Bundle &bundle) {
+  std::string joined;
+  llvm::StringSet<> declared;
+  for (size_t i = 0; i < bundle.modules.size(); ++i) {
+    int depth = 0;
+    SmallVector<StringRef> lines;
+    StringRef(bundle.modules[i].ptx).split(lines, '\n');
+    for (StringRef line : lines) {
+      StringRef code = line.trim();
+      bool header = code.starts_with(".version") ||
+                    code.starts_with(".target") ||
+                    code.starts_with(".address_size");
+      bool declaration =
+          depth == 0 && code.starts_with(".") && code.ends_with(";");
+      depth += int(line.count('{')) - int(line.count('}'));
+      if ((header && i > 0) ||
+          (declaration && !header && !declared.insert(code).second))
+        continue;
+      joined.append(line.data(), line.size());
+      joined.push_back('\n');
+    }
+  }
+  // split() leaves one empty piece after the final newline of each module.
+  return joined;
 }
 
 llvm::StringMap<Resources>
@@ -464,12 +523,13 @@ public:
       j.attribute(key::kVersion, schema::kVersion);
       j.attribute(key::kProducer, ref(schema::kProducer));
       j.attributeArray(key::kModules, [&] {
-        j.object([&] {
-          j.attribute(key::kName, ref(schema::kModuleName));
-          j.attribute(key::kChip, bundle.chip);
-          j.attribute(key::kFeatures, bundle.features);
-          j.attribute(key::kPtx, bundle.ptx);
-        });
+        for (const Module &m : bundle.modules)
+          j.object([&] {
+            j.attribute(key::kName, m.name);
+            j.attribute(key::kChip, bundle.chip);
+            j.attribute(key::kFeatures, bundle.features);
+            j.attribute(key::kPtx, m.ptx);
+          });
       });
       j.attributeArray(key::kEntries, [&] {
         for (const Entry &e : bundle.entries)
@@ -498,7 +558,7 @@ private:
   void writeKernel(const Kernel &k) {
     j.object([&] {
       j.attribute(key::kSymbol, k.symbol);
-      j.attribute(key::kModule, ref(schema::kModuleName));
+      j.attribute(key::kModule, k.module);
       j.attribute(key::kRole, k.role);
       j.attributeArray(key::kGrid, [&] {
         for (const std::string &g : k.grid)

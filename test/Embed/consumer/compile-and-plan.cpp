@@ -1,16 +1,13 @@
-// compile-and-plan input.mlir out.fdb: fd's pipeline and bundle writer as a
-// library, then the runtime loading and planning the bundle (no GPU needed:
-// plans for 132 SMs).
+// compile-and-plan input.mlir out.fdb: fd's compile (pipelines, bundle
+// writer) as a library, then the runtime loading and planning the bundle
+// (no GPU needed: plans for 132 SMs).
 #include "fd/InitAll.h"
 #include "fd/Pipelines/Pipelines.h"
 #include "fd/Runtime/Bundle.h"
 #include "fd/Runtime/Planner.h"
-#include "fd/Target/Bundle/BundleWriter.h"
+#include "fd/Target/Bundle/CompileBundle.h"
 
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -25,24 +22,21 @@ int main(int argc, char **argv) {
   }
   DialectRegistry registry;
   mlir::fd::registerAllFD(registry);
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(argv[1], &context);
-  if (!module)
+  auto input = llvm::MemoryBuffer::getFile(argv[1]);
+  if (!input) {
+    std::fprintf(stderr, "cannot read %s\n", argv[1]);
     return 1;
+  }
   auto options = mlir::fd::FDPipelineOptions::createFromString("");
   namespace writer = mlir::fd::bundle_writer;
   writer::Bundle bundle;
-  bundle.chip = options->chip;
-  bundle.features = options->features;
-  PassManager toGPU(&context), toPTX(&context);
-  mlir::fd::buildFDToGPUPipeline(toGPU, *options);
-  mlir::fd::buildGPUToPTXPipeline(toPTX, *options);
-  if (failed(writer::collectEntries(*module, bundle)) ||
-      failed(toGPU.run(*module)) ||
-      failed(writer::collectKernels(*module, bundle)) ||
-      failed(toPTX.run(*module)) || failed(writer::collectPTX(*module, bundle)))
+  std::string error;
+  // Every entry its own compile unit, on every CPU, no ptxas.
+  if (failed(writer::compileBundle(registry, **input, *options, {}, bundle,
+                                   llvm::errs(), error))) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
+  }
   std::string json;
   llvm::raw_string_ostream os(json);
   writer::writeBundle(bundle, os);

@@ -419,6 +419,9 @@ int rankMain(const std::string &bundlePath, int rank, int world,
   }
   if (!drv.load((*context)->getDriver()))
     return 1;
+  // The test's own allocations and streams need the context current, as
+  // the runtime's calls make it current for themselves.
+  ContextGuard guard(**context);
   auto bundle = Bundle::loadFile(bundlePath);
   expectOk(bundle.getStatus(), "load bundle");
   auto exe = Executable::create(*context, *bundle);
@@ -581,6 +584,7 @@ int main(int argc, char **argv) {
   GpuSession g;
   if (int rc = openSession(Bundle::loadFile(bundlePath), g); rc >= 0)
     return rc;
+  ContextGuard guard(*g.context); // for the test's own driver calls
   Expected<const BoundEntry *> attn = g.exe->bind("shard_decode");
   expectOk(attn.getStatus(), "bind shard_decode");
   int worlds = 0;

@@ -42,6 +42,8 @@ struct Resources {
 
 struct Kernel {
   std::string symbol, entry, role;
+  /// The bundle module whose PTX holds the kernel (set by collectPTX).
+  std::string module;
   /// Attention launch variant (fdb::variant), or "".
   std::string variant;
   std::vector<std::string> grid;
@@ -87,8 +89,15 @@ struct Entry {
   int64_t numStates = 0;
 };
 
+/// One PTX module of the bundle: the runtime loads (JIT-compiles) each on
+/// the first bind of an entry whose kernels it holds.
+struct Module {
+  std::string name, ptx;
+};
+
 struct Bundle {
-  std::string chip, features, ptx;
+  std::string chip, features;
+  std::vector<Module> modules;
   std::vector<Entry> entries;
   std::vector<Kernel> kernels;
 };
@@ -105,8 +114,24 @@ LogicalResult collectEntries(ModuleOp module, Bundle &bundle);
 /// the flat GEMM dispatch thresholds (fdb::ir::kDispatch).
 LogicalResult collectKernels(ModuleOp module, Bundle &bundle);
 
-/// Reads the PTX of the bundle's gpu.binary after serialisation.
-LogicalResult collectPTX(ModuleOp module, Bundle &bundle);
+/// Reads the PTX of \p module's gpu.binary after serialisation into a new
+/// bundle module named \p moduleName, which becomes the module of every
+/// kernel that has none yet (those collectKernels read from \p module).
+LogicalResult collectPTX(ModuleOp module, Bundle &bundle,
+                         StringRef moduleName = ::fdb::kModuleName);
+
+/// Appends \p part, a bundle of the same chip compiled from other entries
+/// (another compile unit), to \p bundle: its modules, entries and kernels.
+/// Fails with a message on a module or entry name both hold.
+LogicalResult appendBundle(Bundle &bundle, Bundle &&part, std::string &error);
+
+/// The bundle's modules as one PTX text (fd-compile --ptx-out, which ptxas
+/// can assemble as it is): the first module's .version, .target and
+/// .address_size, then every module's declarations and functions in order.
+/// A module-level declaration an earlier module made word for word (the
+/// dynamic shared memory base every fd kernel uses) is made once. Kernel
+/// symbols are unique across modules: they are prefixed by their entry.
+std::string joinModulesPTX(const Bundle &bundle);
 
 /// Parses `ptxas -v` output into per-kernel resources.
 llvm::StringMap<Resources> parsePtxasReport(llvm::StringRef report);
