@@ -37,7 +37,7 @@
 // RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=-1" 2>&1 | FileCheck %s --check-prefix=CLUSTERNEG
 // RUN: not fd-opt %s --fd-tile-flat-gemm="wide-tile-n=96" 2>&1 | FileCheck %s --check-prefix=WDIVIDE
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=8,256 wide-tile-n=256" 2>&1 | FileCheck %s --check-prefix=WWARPS
-// RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=3" 2>&1 | FileCheck %s --check-prefix=WCLUSTER
+// RUN: not fd-opt %s --fd-tile-flat-gemm="cluster-k=2 wide-tile-k=4096" 2>&1 | FileCheck %s --check-prefix=WCLUSTER
 // RUN: not fd-opt %s --fd-tile-flat-gemm="pad-m=64 wide-tile-k=4096" 2>&1 | FileCheck %s --check-prefix=WSMEM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-pad-m=8,48" 2>&1 | FileCheck %s --check-prefix=DPADM
 // RUN: not fd-opt %s --fd-tile-flat-gemm="direct-split-k=-1" 2>&1 | FileCheck %s --check-prefix=DSPLIT
@@ -99,7 +99,8 @@
 // WDIVIDE: error: 'fd.flat_gemm' op fd-tile-flat-gemm: wide-tile-n (96) must divide N = 4096
 // 256 rows of x over 256 rows of W: 8 x 8 warps of 32 x 32.
 // WWARPS: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 256 with wide-tile-n 256 needs 64 warps of 32 x 32, more than a CTA's 32
-// WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (3) must divide the 32 K tiles of 128
+// A cluster may split the K tiles unevenly, but every CTA needs one.
+// WCLUSTER: error: 'fd.flat_gemm' op fd-tile-flat-gemm: cluster-k (2) must be at most the 1 K tiles of 4096
 // WSMEM: error: 'fd.flat_gemm' op fd-tile-flat-gemm: pad-m 64 with wide-tile-n 64 needs 2097152 bytes of shared memory with 2 stages, more than the 227 KB of sm_90
 func.func @proj(%x: memref<?x4096xf16>, %w: memref<4096x4096xf16>, %y: memref<?x4096xf16>) {
   fd.flat_gemm ins(%x, %w : memref<?x4096xf16>, memref<4096x4096xf16>) outs(%y : memref<?x4096xf16>)

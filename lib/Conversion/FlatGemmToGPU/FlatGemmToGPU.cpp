@@ -105,15 +105,18 @@ static LogicalResult checkDesc(DescReader &r, const KernelDesc &d,
                   " and tile_k a multiple of 16 * split_k dividing K = " +
                   Twine(s.k));
     // Any thread count copies any tile (MmaKernel's partial last round).
-    if (m.clusterK < 1 || m.clusterK > kMaxClusterK ||
-        (s.k / m.tileK) % m.clusterK != 0)
+    // The ranks of a cluster may hold unequal shares of K (one tile
+    // apart); every rank needs a whole ring's worth beyond the prologue.
+    const int64_t kTiles = s.k / m.tileK;
+    if (m.clusterK < 1 || m.clusterK > kMaxClusterK || m.clusterK > kTiles)
       return fail("mma needs cluster_k in [1, " + Twine(kMaxClusterK) +
-                  "] dividing the " + Twine(s.k / m.tileK) +
-                  " K tiles, got " + Twine(m.clusterK));
-    const int64_t tilesPerCta = s.k / m.tileK / m.clusterK;
+                  "] and at most the " + Twine(kTiles) + " K tiles, got " +
+                  Twine(m.clusterK));
+    const int64_t tilesPerCta = kTiles / m.clusterK; // the fewest of a rank
     if (m.stages < 2 || m.stages - 1 > tilesPerCta)
       return fail("mma needs 2 <= stages <= K / (tile_k * cluster_k) + 1 = " +
-                  Twine(tilesPerCta + 1) + ", got " + Twine(m.stages));
+                  Twine(tilesPerCta + 1) + ", got " +
+                  Twine(m.stages));
     if (m.smemBytes() > kSmemLimit)
       return fail("mma needs " + Twine(m.smemBytes()) +
                   " bytes of shared memory, more than the 227 KB of sm_90");

@@ -8,7 +8,10 @@
 // explicitly rather than with scf's pipeliner (MLIR22-NOTES 10): the wait
 // counts are then exactly what the lit tests check.
 //
-// A cluster of clusterK CTAs (grid y) splits K; each CTA reduces its warps'
+// A cluster of clusterK CTAs (grid y) splits K, the first K tiles % clusterK
+// ranks one K tile more than the others when clusterK does not divide them
+// (N = 11008 has no row count giving a full wave of one-ring CTAs but 256
+// rows x 3); each CTA reduces its warps'
 // partial tiles into its shared memory and, after a cluster barrier, sums a
 // 1 / clusterK share of the tile over every CTA of the cluster through
 // distributed shared memory (mapa + ld.shared::cluster) and stores it. No
@@ -39,9 +42,10 @@ struct MmaKernel {
   /// The warp's place in the [splitK][warpsN][warpsM] grid: its K slice
   /// and the first W row / x row of its output piece.
   Value warpK, warpN0, warpM0;
-  /// The first K tile of this CTA's share of K (its cluster rank times
-  /// the tiles per CTA; 0 without a cluster).
-  Value kTile0;
+  /// The first K tile of this CTA's share of K (0 without a cluster) and
+  /// the share's size (kTilesPerCta(), one more on the first kTilesLeft()
+  /// ranks).
+  Value kTile0, kTiles;
   Value smem, wBuf, xBuf;
   Value aRow, aCol, bRow, bCol, warpK0;
   /// Per lane: the swizzled columns of the A and B addresses of the 4 K steps
@@ -50,8 +54,13 @@ struct MmaKernel {
 
   int64_t mTiles() const { return cfg.warpTileN() / 16; }
   int64_t nTiles() const { return cfg.warpTileM() / 8; }
+  /// The K tiles every CTA of a cluster has, and how many are left over
+  /// (the first that many ranks take one more each).
   int64_t kTilesPerCta() const {
     return ctx.shape.k / cfg.tileK / cfg.clusterK;
+  }
+  int64_t kTilesLeft() const {
+    return ctx.shape.k / cfg.tileK % cfg.clusterK;
   }
   int64_t chunksPerRow() const { return cfg.tileK / kChunk; }
   /// The ring column of element `col` (a multiple of kChunk) of a row with
@@ -98,9 +107,14 @@ void MmaKernel::setUp() {
   warpN0 = e.muli(e.remui(e.divui(warp, cfg.splitK), cfg.warpsN),
                   cfg.warpTileN());
   warpM0 = e.muli(e.divui(warp, cfg.splitK * cfg.warpsN), cfg.warpTileM());
-  kTile0 = cfg.clusterK > 1
-               ? e.muli(ctx.launch.getBlockIds().y, kTilesPerCta())
-               : e.idx(0);
+  Value rank = ctx.launch.getBlockIds().y;
+  kTile0 = cfg.clusterK > 1 ? e.muli(rank, kTilesPerCta()) : e.idx(0);
+  kTiles = e.idx(kTilesPerCta());
+  if (kTilesLeft() != 0) {
+    kTile0 = e.addi(kTile0, e.mini(rank, e.idx(kTilesLeft())));
+    kTiles = e.addi(kTiles, e.select(e.ult(rank, e.idx(kTilesLeft())),
+                                     e.idx(1), e.idx(0)));
+  }
   rows = memref::DimOp::create(e.b, e.loc, ops.x, 0);
   const int64_t stages = cfg.stages, ld = cfg.rowStride();
   Type elem = ctx.shape.elem;
@@ -227,6 +241,8 @@ void MmaKernel::wait(Value token, int64_t pending) {
 SmallVector<Value> MmaKernel::pipeline() {
   OpBuilder &b = e.b;
   const int64_t stages = cfg.stages;
+  // Static unless the cluster's ranks have unequal shares of K.
+  const bool even = kTilesLeft() == 0;
   const int64_t numKTiles = kTilesPerCta();
   auto accType = VectorType::get({2, 2}, b.getF32Type());
 
@@ -239,8 +255,12 @@ SmallVector<Value> MmaKernel::pipeline() {
   // kt + stages - 1, then compute tile kt.
   SmallVector<Value> init(mTiles() * nTiles(), e.zeros(accType));
   init.push_back(token);
+  Value steady = even ? e.idx(numKTiles - (stages - 1))
+                      : arith::SubIOp::create(b, e.loc, kTiles,
+                                              e.idx(stages - 1))
+                            .getResult();
   auto loop = scf::ForOp::create(
-      b, e.loc, e.idx(0), e.idx(numKTiles - (stages - 1)), e.idx(1), init,
+      b, e.loc, e.idx(0), steady, e.idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange state) {
         wait(state.back(), stages - 2);
         Value next = e.addi(kt, stages - 1);
@@ -258,7 +278,9 @@ SmallVector<Value> MmaKernel::pipeline() {
   for (int64_t j = 0; j + 1 < stages; ++j) {
     int64_t kt = numKTiles - (stages - 1) + j;
     wait(token, stages - 2 - j);
-    acc = compute(e.idx(kt % stages), acc);
+    acc = compute(even ? e.idx(kt % stages)
+                       : e.remui(e.addi(steady, e.idx(j)), stages),
+                  acc);
   }
   return acc;
 }

@@ -80,17 +80,18 @@ func.func @mma_warps_n(%x: memref<?x64xf16>, %w: memref<64x64xf16>, %y: memref<?
 
 // -----
 
-// K = 256 is 4 K tiles of 64: a cluster of 3 cannot split them.
+// K = 256 is 4 K tiles of 64: a cluster of 5 would leave a CTA none (3
+// would split them 2 / 1 / 1).
 func.func @mma_cluster(%x: memref<?x256xf16>, %w: memref<64x256xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] dividing the 4 K tiles, got 3}}
-  fd.flat_gemm ins(%x, %w : memref<?x256xf16>, memref<64x256xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, cluster_k = 3 : i64}}
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] and at most the 4 K tiles, got 5}}
+  fd.flat_gemm ins(%x, %w : memref<?x256xf16>, memref<64x256xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, cluster_k = 5 : i64}}
   return
 }
 
 // -----
 
 func.func @mma_cluster_big(%x: memref<?x1024xf16>, %w: memref<64x1024xf16>, %y: memref<?x64xf16>) {
-  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] dividing the 16 K tiles, got 16}}
+  // expected-error @+1 {{fd.flat_gemm.kernel: mma needs cluster_k in [1, 8] and at most the 16 K tiles, got 16}}
   fd.flat_gemm ins(%x, %w : memref<?x1024xf16>, memref<64x1024xf16>) outs(%y : memref<?x64xf16>) {fd.flat_gemm.kernel = {kind = "mma", m_tile = 8 : i64, tile_n = 32 : i64, tile_k = 64 : i64, stages = 2 : i64, split_k = 1 : i64, cluster_k = 16 : i64}}
   return
 }

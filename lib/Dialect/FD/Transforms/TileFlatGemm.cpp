@@ -398,14 +398,15 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
                  "of 64 up to wide-tile-k (" + Twine(wideTileK) +
                  ") dividing K = " + Twine(shape.k));
     const int64_t kTiles = shape.k / tk;
-    // Each CTA of a cluster gets whole K tiles, at least one ring's worth
-    // beyond the prologue.
+    // Each CTA of a cluster gets whole K tiles. A cluster-k given may
+    // leave the ranks one tile apart (MmaKernel); the automatic choices
+    // divide the K tiles.
     auto usable = [&](int64_t c) {
       return kTiles % c == 0 && kTiles / c >= 1;
     };
     int64_t rows = wideTileN, cluster = clusterK;
-    if (cluster != 0 && !usable(cluster))
-      return bad("cluster-k (" + Twine(cluster) + ") must divide the " +
+    if (cluster > kTiles)
+      return bad("cluster-k (" + Twine(cluster) + ") must be at most the " +
                  Twine(kTiles) + " K tiles of " + Twine(tk));
     if (rows == 0)
       std::tie(rows, cluster) = autoWideShape(shape, p, kTiles);
@@ -467,7 +468,9 @@ struct FDTileFlatGemm : mlir::fd::impl::FDTileFlatGemmBase<FDTileFlatGemm> {
       if (shape.n % rows != 0 || rows / kWideWarpRows * wideWarpsM(p) > 32)
         continue;
       for (int64_t c : clusters) {
-        if (kTiles % c != 0 || (c > 1 && kTiles / c < 4))
+        // A cluster-k given may split K unevenly (256 rows x 3 of N =
+        // 11008: 129 CTAs, where no even split reaches 87).
+        if ((clusterK == 0 && kTiles % c != 0) || (c > 1 && kTiles / c < 4))
           continue;
         const int64_t ctas = shape.n / rows * c;
         if (ctas <= kWaveCtas ? ctas > inWave.ctas

@@ -171,10 +171,11 @@ def FDTileFlatGemm : Pass<"fd-tile-flat-gemm", "func::FuncOp"> {
            "Wide tiling: ring depth (2..32; fewer where the K loop is "
            "shorter or shared memory smaller)">,
     Option<"clusterK", "cluster-k", "int64_t", /*default=*/"0",
-           "Wide tiling: CTAs of a cluster splitting K (1..8; 0 = auto: with "
-           "wide-tile-n = 0 see there, else the smallest power of two giving "
-           "(N / wide-tile-n) * cluster-k >= 128 CTAs, at most 8, with whole "
-           "ring loads per CTA)">,
+           "Wide tiling: CTAs of a cluster splitting K (1..8, at most the K "
+           "tiles; one that does not divide them gives the first ranks one "
+           "tile more; 0 = auto: with wide-tile-n = 0 see there, else the "
+           "smallest power of two giving (N / wide-tile-n) * cluster-k >= "
+           "128 CTAs, at most 8, with whole ring loads per CTA)">,
     Option<"gemv", "gemv", "bool", /*default=*/"true",
            "Also emit the CUDA-core GEMV variant">,
     Option<"onlyDispatched", "only-dispatched", "bool", /*default=*/"false",
