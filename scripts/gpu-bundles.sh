@@ -18,6 +18,8 @@
 #                per SM, for fd-bench to compare side by side
 #   gemm.fdb     LLaMA-2-7B's four flat GEMMs (scripts/gpu-gemm.sh, fd-tune)
 #   merge-states.fdb  fd-merge-states-gputest's merge_states entries
+#   sharded.fdb  fd-sharded-gputest's and fd-bench --sharded's entries
+#                (context-parallel decode, test/Runtime/Inputs/sharded_decode.mlir)
 #   commit.txt   the commit the bundles were compiled from
 # Usage: scripts/gpu-bundles.sh [--no-variants]
 set -euo pipefail
@@ -42,6 +44,7 @@ compile "$out/paged-bench.mlir" -o "$out/paged-bench.fdb"
 compile examples/llama_decode.mlir -o "$out/llama.fdb"
 compile test/Runtime/Inputs/unified_max.mlir -o "$out/unified-max-test.fdb"
 compile test/Runtime/Inputs/merge_states.mlir -o "$out/merge-states.fdb"
+compile test/Runtime/Inputs/sharded_decode.mlir -o "$out/sharded.fdb"
 compile examples/llama2_7b_gemm.mlir -o "$out/gemm.fdb"
 compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"

@@ -3,14 +3,17 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test suite suite-umax suite-paged sanitize bench bench-umax
-# bench-paged peer-flashinfer gemm pdl tune" (default: all but tune).
+# Steps: FD_STEPS="test sharded suite suite-umax suite-paged sanitize bench
+# bench-umax bench-paged peer-flashinfer gemm pdl tune" (default: all but
+# tune). sharded runs context-parallel decode on one GPU and, where the host
+# has 2 or 4 GPUs, one process per GPU (test/Runtime/gpu/run-ranks.sh) and
+# fd-bench --sharded.
 # peer-flashinfer runs build-peers/flashinfer_decode (bench/peers/README.md)
 # on bench-paged's page-16 shapes when that binary is there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test suite suite-umax suite-paged sanitize bench bench-umax bench-paged peer-flashinfer gemm pdl}
+steps=${FD_STEPS:-test sharded suite suite-umax suite-paged sanitize bench bench-umax bench-paged peer-flashinfer gemm pdl}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -35,6 +38,24 @@ if step test; then
   run merge-states-gputest 120 $bin/fd-merge-states-gputest \
     build-gpu/merge-states.fdb
   run ref-gpucheck 300 $bin/fd-ref-gpucheck
+fi
+if step sharded; then
+  # PyTorch's NCCL where it is installed, else the system's (Nccl.h).
+  nccl=$(python3 -c "import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))" 2>/dev/null)
+  [ -f "$nccl" ] && export FD_LIBNCCL=$nccl
+  export NCCL_NVLS_ENABLE=0
+  run sharded-gputest 300 $bin/fd-sharded-gputest build-gpu/sharded.fdb
+  gpus=$(nvidia-smi -L | wc -l)
+  for w in 2 4; do
+    [ "$gpus" -ge $w ] || continue
+    for c in merge mismatch world absent; do
+      run sharded-ranks$w-$c 150 env PATH="$PWD/$bin:$PATH" \
+        test/Runtime/gpu/run-ranks.sh $w $c build-gpu/sharded.fdb
+    done
+  done
+  worlds=1; [ "$gpus" -ge 2 ] && worlds=1,2; [ "$gpus" -ge 4 ] && worlds=1,2,4
+  run sharded-bench 600 $bin/fd-bench --bundle build-gpu/sharded.fdb \
+    --sharded $worlds --commit "$commit"
 fi
 step suite && run suite 900 $bin/fd-gpu-suite build-gpu/suite.fdb
 if step suite-umax; then
