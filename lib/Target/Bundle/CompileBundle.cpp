@@ -101,10 +101,13 @@ void compileUnit(const DialectRegistry &registry,
     unit.error = "cannot parse '" + source.getBufferIdentifier().str() + "'";
     return;
   }
-  // The unit is the input without the other entries.
+  // The unit is its entry alone: an entry holds its fd op and nothing
+  // that refers to another function (collectEntries), and no other
+  // function becomes part of a bundle, so none is compiled; a host
+  // function calling an entry would otherwise lose its callee here.
   SmallVector<func::FuncOp> others;
   module->walk([&](func::FuncOp fn) {
-    if (fn.getName() != name && llvm::is_contained(entryNames, fn.getName()))
+    if (fn.getName() != name)
       others.push_back(fn);
   });
   for (func::FuncOp fn : others)
