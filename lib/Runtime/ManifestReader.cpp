@@ -975,8 +975,8 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
     if (attention && !variant::isKnown(variant.name))
       return fail(nameJson, namePath,
                   "unknown variant name '" + variant.name +
-                      "' (expected split, unsplit, split_fused, "
-                      "two_kernel or single_launch)");
+                      "' (expected split, unsplit, two_kernel or "
+                      "single_launch)");
     bool unifiedEntry = entry.softmax.kind == softmax::kUnifiedMax;
     if (attention && variant::isUnifiedMax(variant.name) != unifiedEntry)
       return fail(nameJson, namePath,
@@ -997,16 +997,6 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
                   "unknown workspace_init '" + init +
                       "' (expected none or zero)");
     variant.workspaceZeroInit = init == kWorkspaceInitZero;
-    // Its kernels find counters where the zeroed workspace has them; left
-    // as allocated, the last CTA of a row would be chosen by garbage.
-    // (Checked for split_fused only: unified-max manifests written before
-    // workspace_init existed were zeroed by name.)
-    if (attention && variant.name == variant::kSplitFused &&
-        !variant.workspaceZeroInit)
-      return fail(item, itemPath,
-                  "variant '" + variant.name +
-                      "' keeps its workspace zero between calls, so it "
-                      "needs \"workspace_init\": \"zero\"");
     if (!readLaunch(item, itemPath, entry, variant))
       return false;
     if (attention && !variant::isUnifiedMax(variant.name) &&

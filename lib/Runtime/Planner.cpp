@@ -193,8 +193,6 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
     choice.variant = static_cast<size_t>(unsplit);
     choice.split = splitFor(entry, choice.variant, request);
   }
-  // Never split_fused by default: measured slower than split on the H200
-  // (docs/perf.md, session 14), and its workspace must be initialised.
   return choice;
 }
 

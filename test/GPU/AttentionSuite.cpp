@@ -163,25 +163,6 @@ void checkPageCheck(const rt::BoundEntry &bound, cudaStream_t stream,
               "lens[2] = " + std::to_string(capacity + 1) + " is outside");
 }
 
-/// Every byte of \p ws is zero.
-void expectZero(const DeviceWorkspace &ws, const std::string &what) {
-  std::vector<uint8_t> host(ws.bytes());
-  checkCuda(cudaMemcpy(host.data(), ws.get(), host.size(),
-                       cudaMemcpyDeviceToHost),
-            "cudaMemcpy(workspace)");
-  size_t nonzero = 0, first = host.size();
-  for (size_t i = 0; i < host.size(); ++i)
-    if (host[i] && !nonzero++)
-      first = i;
-  std::printf("%-5s %s: workspace zero after the call%s\n",
-              nonzero ? "FAIL" : "ok", what.c_str(),
-              nonzero ? (": " + std::to_string(nonzero) +
-                         " bytes not, the first at " + std::to_string(first))
-                            .c_str()
-                      : "");
-  nonzero ? ++failures : ++passes;
-}
-
 void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
               uint64_t &seed) {
   const rt::EntrySpec &entry = bound.getSpec();
@@ -189,7 +170,7 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   std::vector<SuiteCase> cases(std::begin(kCases), std::end(kCases));
   if (paged)
     cases.assign(std::begin(kPagedCases), std::end(kPagedCases));
-  // Variants that keep their workspace zero (split_fused, single_launch)
+  // Variants that keep their workspace zero (unified max's single_launch)
   // run every case on one workspace, zeroed once and big enough for the
   // largest: each case is laid out for another batch and split on top of
   // what the previous one left, as an engine's per-step calls are.
@@ -211,8 +192,8 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   for (const SuiteCase &c : cases) {
     if (quick && !c.quick)
       continue;
-    // Every launch variant on the same inputs (online: split, unsplit and
-    // split_fused; unified max: two_kernel and single_launch), whichever
+    // Every launch variant on the same inputs (online: split and unsplit;
+    // unified max: two_kernel and single_launch), whichever
     // the runtime would choose for this shape.
     AttentionProblem p(entry, c.batch, c.len, c.layout, ++seed);
     for (size_t v = 0; v < entry.variants.size(); ++v) {
@@ -236,12 +217,6 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
       checkCuda(cudaStreamSynchronize(stream), "kernels (eager)");
       if (s.ok())
         report(entry, "eager", p, *plan);
-      // split_fused's whole workspace is zero again after each call
-      // (unified max's keeps phi and its statistics there).
-      if (s.ok() && variant == fdb::variant::kSplitFused)
-        expectZero(ws, entry.name + "/" + variant + " B=" +
-                           std::to_string(c.batch) + " L=" +
-                           std::to_string(c.len));
     }
   }
 

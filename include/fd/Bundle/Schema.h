@@ -166,9 +166,6 @@ namespace variant {
 inline constexpr std::string_view kSplit = "split";
 /// Online softmax, one CTA per (sequence, KV head), no workspace.
 inline constexpr std::string_view kUnsplit = "unsplit";
-/// Online softmax, split KV in one launch: the split kernel's partials, and
-/// the last CTA of each (sequence, KV head) merges them (no merge launch).
-inline constexpr std::string_view kSplitFused = "split_fused";
 /// Unified max: partial + merge (with the exact fallback).
 inline constexpr std::string_view kTwoKernel = "two_kernel";
 /// Unified max: one launch, the last CTA of a row merges.
@@ -182,13 +179,12 @@ constexpr bool isUnifiedMax(std::string_view name) {
 /// Whether \p name is one of the variants above: the runtime plans and
 /// launches no other.
 constexpr bool isKnown(std::string_view name) {
-  return name == kSplit || name == kUnsplit || name == kSplitFused ||
-         isUnifiedMax(name);
+  return name == kSplit || name == kUnsplit || isUnifiedMax(name);
 }
 /// Whether \p name's kernels need their workspace zeroed once and leave it
 /// zeroed (counters and accumulators that the last CTA of a row resets).
 constexpr bool keepsWorkspaceZero(std::string_view name) {
-  return name == kSplitFused || isUnifiedMax(name);
+  return isUnifiedMax(name);
 }
 } // namespace variant
 
@@ -265,7 +261,6 @@ inline constexpr std::string_view kUaAcc = "ua_acc";
 inline constexpr std::string_view kUaSum = "ua_sum";
 inline constexpr std::string_view kUaMax = "ua_max";
 inline constexpr std::string_view kUaCount = "ua_count";
-inline constexpr std::string_view kSplitCount = "split_count";
 } // namespace binding
 
 /// The symbolic sizes of grids, workspace shapes and scalar bindings.
@@ -315,14 +310,6 @@ inline constexpr WorkspaceBuffer kSingleLaunch[] = {
     {binding::kUaCount, "i32", {symbol::kB, symbol::kHkv}, 2},
 };
 
-/// split_fused: how many CTAs of each (sequence, KV head) are done, before
-/// the partials, which the last CTA zeroes with the count after merging:
-/// the whole workspace is zero between calls, so a later call laid out for
-/// another batch finds zeros wherever its counters fall.
-inline constexpr WorkspaceBuffer kSplitCounts[] = {
-    {binding::kSplitCount, "i32", {symbol::kB, symbol::kHkv}, 2},
-};
-
 /// Calls \p fn on every buffer of \p variant's workspace, in layout order.
 template <typename Fn> void forEachBuffer(std::string_view variant, Fn fn) {
   auto each = [&](const auto &buffers) {
@@ -331,8 +318,6 @@ template <typename Fn> void forEachBuffer(std::string_view variant, Fn fn) {
   };
   if (variant::isUnifiedMax(variant))
     each(kUnifiedMaxState);
-  if (variant == variant::kSplitFused)
-    each(kSplitCounts);
   if (variant == variant::kSingleLaunch)
     each(kSingleLaunch);
   else if (variant != variant::kUnsplit) // unsplit writes the output itself

@@ -40,8 +40,9 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     their partials into f32 accumulators with atomics, the last one per
     (sequence, KV head) normalising; `fd.variant` tells them apart. An
     online-softmax pair gets the `split` (partial + merge) and `unsplit`
-    variants, and with `fused-merge` also `split_fused`, whose last CTA per
-    (sequence, KV head) merges the splits.
+    variants. (A one-launch online variant, the last CTA of a row merging,
+    was measured 4-18% slower than split + merge with PDL on the H200 and
+    removed: docs/perf.md, sessions 14 and 16.)
 
     Every kernel argument carries its binding (`fd.binding = "q"`, names
     from `fd/Bundle/Schema.h`); kernel bodies look arguments up by binding
@@ -66,14 +67,7 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "tiles, 2-8 (each stage 2 x 64 x (D + 8) x 2 bytes of shared "
            "memory; fewer stages, more resident CTAs); 0: 4 up to D = 128, "
            "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
-           "227 KB">,
-    Option<"fusedMerge", "fused-merge", "bool", /*default=*/"false",
-           "Also build online softmax's `split_fused` launch variant: the "
-           "split kernel whose last CTA of each (sequence, KV head) merges "
-           "the splits, in one launch with a zero-kept workspace. Off: on "
-           "the H200 it was 4-18% slower than split + merge with PDL at "
-           "every measured shape (docs/perf.md, session 14); the runtime "
-           "runs it only when asked by name or by a variant table">
+           "227 KB">
   ];
 }
 

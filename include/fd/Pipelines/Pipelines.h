@@ -81,11 +81,6 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "mma-stages",
       llvm::cl::desc("Tensor-core cp.async ring depth (0: by head dim)"),
       llvm::cl::init(kGPU.mmaStages)};
-  PassOptions::Option<bool> fusedMerge{
-      *this, "fused-merge",
-      llvm::cl::desc("Also build online softmax's split_fused variant (the "
-                     "last CTA of a row merges; measured slower, off)"),
-      llvm::cl::init(kGPU.fusedMerge)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: every kernel waits for "

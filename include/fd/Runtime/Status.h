@@ -70,12 +70,14 @@ private:
 template <typename T> class [[nodiscard]] Expected {
 public:
   Expected(T value) : value(std::move(value)) {}
-  Expected(Status status) : status(std::move(status)) {
-    // Constructing from success would leave neither a value nor an error.
-    if (this->status.ok())
-      this->status = Status::error(ErrorCode::Internal,
-                                   "Expected constructed from a success");
-  }
+  // Constructing from success would leave neither a value nor an error.
+  // (Initialised, not assigned: nvcc reads the assignment's Status& as a
+  // discarded [[nodiscard]] value.)
+  Expected(Status status)
+      : status(status.ok() ? Status::error(ErrorCode::Internal,
+                                           "Expected constructed from a "
+                                           "success")
+                           : std::move(status)) {}
 
   bool ok() const { return value.has_value(); }
   explicit operator bool() const { return ok(); }

@@ -52,17 +52,7 @@ struct MergedRow {
 
 MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
                           Value batch, Value head, Value d, Value numSplits,
-                          int64_t unroll, int64_t width = 1,
-                          bool resetAcc = false);
-
-/// The split_fused kernel's merge: each thread owns kFusedMergeWidth
-/// elements of a row (a 16-byte load of each split's f32 acc slice, an
-/// 8-byte store of the f16/bf16 output) and merges kFusedMergeUnroll splits
-/// per step. The merge's registers count towards the whole kernel's: 16
-/// splits of 8 elements per step took the CUDA-core (MHA) kernel from 52
-/// to 220 registers, a quarter of its resident CTAs; 8 of 4 keep it near
-/// the partial's, and a group of 4 at D = 128 is 128 slices, one pass.
-constexpr int64_t kFusedMergeWidth = 4, kFusedMergeUnroll = 8;
+                          int64_t unroll);
 
 //===----------------------------------------------------------------------===//
 // fd.partial_attention
@@ -70,9 +60,8 @@ constexpr int64_t kFusedMergeWidth = 4, kFusedMergeUnroll = 8;
 
 /// What a split-attention kernel built by PartialAttentionToGPU writes.
 enum class PartialKind {
-  Split,      ///< the split's (max, sum, acc) state
-  Unsplit,    ///< the output, one split over the whole sequence
-  SplitFused, ///< the split's state; the row's last CTA merges them
+  Split,   ///< the split's (max, sum, acc) state
+  Unsplit, ///< the output, one split over the whole sequence
 };
 
 struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
@@ -142,15 +131,6 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       buildBody(unsplitFn, rewriter, engine, shape,
                 op.getScale().convertToDouble(), PartialKind::Unsplit);
 
-      // With fused-merge, the `split_fused` variant too: the split kernel,
-      // whose last CTA of each (sequence, KV head) merges the row's
-      // partials, so a short context pays one launch, not a partial grid
-      // and a dependent merge (issue 13). Not launched by the host IR, like
-      // unified max's single_launch: fd-compile lists it and the runtime
-      // runs it when asked (measured slower: Passes.td).
-      if (options.fusedMerge)
-        buildFusedVariant(op, merge, module, rewriter, engine, shape,
-                          bindValues(bindings, operands), blockSize);
       // Read by MergePartialsToGPU, which lowers `merge` next.
       rewriter.modifyOpInPlace(merge, [&] {
         merge->setAttr(fdb::ir::kVariant,
@@ -174,31 +154,6 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     return success();
   }
 
-  /// The split_fused kernel of `op` and its `merge`: the split kernel's
-  /// parameters (\p splitParams), then out, lse (if any) and split_count.
-  void buildFusedVariant(PartialAttentionOp op, MergePartialsOp merge,
-                         gpu::GPUModuleOp module, PatternRewriter &rewriter,
-                         Engine engine, const AttentionShape &shape,
-                         SmallVector<KernelParam> splitParams,
-                         int64_t blockSize) const {
-    SmallVector<KernelParam> params = std::move(splitParams);
-    params.push_back({binding::kOut, merge.getOut().getType()});
-    if (Value lse = merge.getLse())
-      params.push_back({binding::kLse, lse.getType()});
-    params.push_back(
-        {binding::kSplitCount,
-         MemRefType::get({ShapedType::kDynamic, shape.numKVHeads},
-                         rewriter.getI32Type())});
-    auto fn = createKernel(module, rewriter, op.getLoc(),
-                           (entryName(op) + "_split_fused_online").str(),
-                           params, blockSize);
-    setManifestAttrs(fn, role::kFused, entryName(op),
-                     {symbol::kS, symbol::kHkv, symbol::kB},
-                     variant::kSplitFused, op.getSoftmax());
-    buildBody(fn, rewriter, engine, shape, op.getScale().convertToDouble(),
-              PartialKind::SplitFused);
-  }
-
   /// The online merge of `op`'s partials later in the same block, if any.
   static MergePartialsOp findMerge(PartialAttentionOp op) {
     for (Operation *user : op.getAcc().getUsers())
@@ -212,9 +167,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
 
   /// The split kernel writes the (max, sum, acc) state of its split; the
   /// unsplit kernel (launched with one split) writes acc / sum, or zeros
-  /// for an empty sequence, in the output's element type; the split_fused
-  /// kernel writes its state and then, in the row's last CTA, merges them
-  /// (emitLastCtaMerge).
+  /// for an empty sequence, in the output's element type.
   void buildBody(gpu::GPUFuncOp fn, OpBuilder &b, Engine engine,
                  const AttentionShape &shape, double scale,
                  PartialKind kind) const {
@@ -285,84 +238,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       if (i + 1 < group)
         gpu::BarrierOp::create(b, e.loc);
     }
-    if (kind == PartialKind::SplitFused)
-      emitLastCtaMerge(fn, e, lay, w, shape, accOut, maxOut, sumOut);
     gpu::ReturnOp::create(b, e.loc);
-  }
-
-  /// The end of the split_fused kernel. Every CTA counts itself in after
-  /// its partial state (split_count[b, kv head], fenced like unified max's
-  /// single launch); the one that completes the count merges the group's
-  /// rows from the workspace, each thread kFusedMergeWidth elements of one
-  /// head (the group's heads side by side, so a whole group is one pass at
-  /// group * D <= 8 * threads), and then zeroes the partials and the count:
-  /// the workspace is zero between calls, whatever batch the next call's
-  /// layout is for (Schema.h, kSplitCounts). Empty splits count too: the
-  /// grid's S CTAs of a row always arrive.
-  void emitLastCtaMerge(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
-                        const SplitWork &w, const AttentionShape &shape,
-                        Value acc, Value max, Value sum) const {
-    OpBuilder &b = e.b;
-    Location loc = e.loc;
-    Value count = getBoundArg(fn, binding::kSplitCount);
-    SharedBuffers sb = makeShared(fn, e, lay, /*withCombine=*/false,
-                                  /*withBroadcast=*/true);
-    Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-    Value isThread0 = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
-    Value isLast =
-        emitCountIn(e, lay.tid, sb.bcast, count, ValueRange{w.batch, w.kvHead},
-                    splits);
-    scf::IfOp::create(b, loc, isLast, [&](OpBuilder &, Location) {
-      fenceGpu(e);
-      const int64_t group = shape.groupSize();
-      const int64_t perHead = shape.headDim / kFusedMergeWidth;
-      const int64_t slices = group * perHead;
-      const int64_t threads = lay.blockSize;
-      for (int64_t base = 0; base < slices; base += threads) {
-        Value slice = e.addi(lay.tid, base);
-        auto mergeSlice = [&] {
-          Value head = e.addi(e.muli(w.kvHead, group), e.divui(slice, perHead));
-          Value d = e.muli(e.remui(slice, perHead), kFusedMergeWidth);
-          auto [big, total, numer] =
-              emitOnlineMerge(e, acc, max, sum, w.batch, head, d, splits,
-                              kFusedMergeUnroll, kFusedMergeWidth,
-                              /*resetAcc=*/true);
-          emitMergedRow(fn, e, numer, total, big, w.batch, head, d);
-        };
-        if (base + threads <= slices) {
-          mergeSlice();
-          continue;
-        }
-        scf::IfOp::create(b, loc, e.ult(slice, e.idx(slices)),
-                          [&](OpBuilder &, Location) {
-                            mergeSlice();
-                            scf::YieldOp::create(b, loc);
-                          });
-      }
-      // Every thread has read the rows' maxima and sums: zero them.
-      gpu::BarrierOp::create(b, loc);
-      Value entries = e.muli(splits, group);
-      scf::ForOp::create(
-          b, loc, lay.tid, entries, e.idx(threads), ValueRange{},
-          [&](OpBuilder &, Location, Value k, ValueRange) {
-            Value head = e.addi(e.muli(w.kvHead, group),
-                                arith::DivUIOp::create(b, loc, k, splits));
-            Value s = arith::RemUIOp::create(b, loc, k, splits);
-            memref::StoreOp::create(b, loc, e.f32(0), max,
-                                    ValueRange{w.batch, head, s});
-            memref::StoreOp::create(b, loc, e.f32(0), sum,
-                                    ValueRange{w.batch, head, s});
-            scf::YieldOp::create(b, loc);
-          });
-      // Every CTA of the row has counted itself in: a plain store resets.
-      scf::IfOp::create(b, loc, isThread0, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(
-            b, loc, arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0),
-            count, ValueRange{w.batch, w.kvHead});
-        scf::YieldOp::create(b, loc);
-      });
-      scf::YieldOp::create(b, loc);
-    });
   }
 
   FDToGPUOptions options;
@@ -382,68 +258,39 @@ constexpr int64_t kMergeUnroll = 16;
 /// rescaled to each step's new max. Two passes (the largest max first, then
 /// every split rescaled to it) with rolled remainders cost 4 dependent
 /// round trips at S = 16: ncu measured the merge kernel at 4.6 us beside a
-/// 7.3 us partial at B = 1, L = 1K (docs/perf.md, session 9). \p width > 1:
-/// the elements [d, d + width) as one vector (numer a vector<width x f32>);
-/// \p resetAcc: each split's acc slice is zeroed once read (split_fused).
+/// 7.3 us partial at B = 1, L = 1K (docs/perf.md, session 9).
 MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
                           Value batch, Value head, Value d, Value numSplits,
-                          int64_t unroll, int64_t width, bool resetAcc) {
+                          int64_t unroll) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  VectorType vt =
-      width > 1 ? VectorType::get({width}, b.getF32Type()) : VectorType();
-  auto accZero = [&] { return vt ? e.zeros(vt) : e.f32(0); };
-  auto scaled = [&](Value a, Value f) {
-    return e.mul(a, vt ? e.splat(f, vt) : f);
-  };
   Value last = arith::SubIOp::create(b, loc, numSplits, e.idx(1));
   auto loop = scf::ForOp::create(
       b, loc, e.idx(0), numSplits, e.idx(unroll),
-      ValueRange{e.f32(-FLT_MAX), e.f32(0), accZero()},
+      ValueRange{e.f32(-FLT_MAX), e.f32(0), e.f32(0)},
       [&](OpBuilder &, Location, Value s0, ValueRange st) {
-        SmallVector<Value> ms, ls, as, ats;
+        SmallVector<Value> ms, ls, as;
         for (int64_t i = 0; i < unroll; ++i) {
           Value s = e.addi(s0, e.idx(i));
           Value valid = e.ult(s, numSplits);
           Value at = e.mini(s, last);
-          ats.push_back(at);
           auto ld = [&](Value buf, ValueRange idx, Value dflt) {
             return e.select(valid, memref::LoadOp::create(b, loc, buf, idx),
                             dflt);
           };
           ms.push_back(ld(max, ValueRange{batch, head, at}, e.f32(-FLT_MAX)));
           ls.push_back(ld(sum, ValueRange{batch, head, at}, e.f32(0)));
-          if (!vt) {
-            as.push_back(ld(acc, ValueRange{batch, head, at, d}, e.f32(0)));
-            continue;
-          }
-          auto load = vector::LoadOp::create(b, loc, vt, acc,
-                                             ValueRange{batch, head, at, d});
-          load.setAlignment(16);
-          as.push_back(e.select(valid, load, accZero()));
+          as.push_back(ld(acc, ValueRange{batch, head, at, d}, e.f32(0)));
         }
-        // After the step's loads (program order on the same addresses); a
-        // masked split re-zeroes the last one, already read.
-        if (resetAcc)
-          for (Value at : ats) {
-            if (!vt) {
-              memref::StoreOp::create(b, loc, e.f32(0), acc,
-                                      ValueRange{batch, head, at, d});
-              continue;
-            }
-            auto store = vector::StoreOp::create(
-                b, loc, accZero(), acc, ValueRange{batch, head, at, d});
-            store.setAlignment(16);
-          }
         Value big = st[0];
         for (Value m : ms)
           big = e.maxf(big, m);
         Value f = e.exp2(e.sub(st[0], big));
-        Value total = e.mul(st[1], f), numer = scaled(st[2], f);
+        Value total = e.mul(st[1], f), numer = e.mul(st[2], f);
         for (int64_t i = 0; i < unroll; ++i) {
           Value w = e.exp2(e.sub(ms[i], big));
           total = e.add(total, e.mul(ls[i], w));
-          numer = e.add(numer, scaled(as[i], w));
+          numer = e.add(numer, e.mul(as[i], w));
         }
         scf::YieldOp::create(b, loc, ValueRange{big, total, numer});
       });
@@ -508,8 +355,7 @@ struct MergePartialsToGPU : OpRewritePattern<MergePartialsOp> {
     KernelEmitter e{b, loc};
     Value acc = getBoundArg(fn, binding::kPartialAcc),
           max = getBoundArg(fn, binding::kPartialMax),
-          sum = getBoundArg(fn, binding::kPartialSum),
-          out = getBoundArg(fn, binding::kOut);
+          sum = getBoundArg(fn, binding::kPartialSum);
     Value d = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -574,7 +420,6 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.unroll = unroll;
     options.mmaMinGroup = mmaMinGroup;
     options.mmaStages = mmaStages;
-    options.fusedMerge = fusedMerge;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

@@ -3,7 +3,6 @@
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=MERGE
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=UNSPLIT
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=ALONE
-// RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0 fused-merge=true" | FileCheck %s --check-prefix=FUSED
 // RUN: fd-opt %s --convert-fd-to-gpu="unroll=2 mma-min-group=0" | FileCheck %s --check-prefix=NOFUSED
 
 // GQA, 4 query heads per KV head, D = 128: one CTA per (split, KV head, batch)
@@ -140,39 +139,7 @@ func.func @partial_only(%q: memref<?x32x128xf16>,
   return
 }
 
-// Without fused-merge (the default) there is no `split_fused` variant.
-// NOFUSED-NOT: split_fused
-// With it, the `split_fused` variant: the split kernel, then each CTA counts
-// itself into split_count[b, kv head] after a GPU-scope fence; the CTA that
-// completes the count merges the group's 4 x 128 elements (128 slices of 4
-// for 128 threads: one pass, no guard; 8 splits per step with every load of
-// a step issued first), zeroing each acc slice once read, then the maxima
-// and sums, then the count: the workspace is zero between calls. The host
-// IR still launches the split variant.
-// FUSED-LABEL: func.func @gqa
-// FUSED-NOT: split_fused
-// FUSED: return
-// FUSED-LABEL: gpu.func @gqa_split_fused_online
-// FUSED-SAME: %arg4: memref<?x32x?x128xf32> {fd.binding = "partial_acc"}, %arg5: memref<?x32x?xf32> {fd.binding = "partial_max"}, %arg6: memref<?x32x?xf32> {fd.binding = "partial_sum"}, %arg7: index {fd.binding = "chunk"}, %arg8: memref<?x32x128xf16> {fd.binding = "out"}, %arg9: memref<?x8xi32> {fd.binding = "split_count"})
-// FUSED-SAME: fd.grid = ["S", "Hkv", "B"], fd.role = "fused"
-// FUSED-SAME: fd.variant = "split_fused"
-// FUSED: memref.store %{{.*}}, %arg4[%block_id_z, %{{.*}}, %block_id_x, %thread_id_x]
-// FUSED: memref.store %{{.*}}, %arg6[%block_id_z, %{{.*}}, %block_id_x]
-// FUSED: llvm.fence syncscope("device") acq_rel
-// FUSED-NEXT: gpu.barrier
-// FUSED: memref.atomic_rmw addi %c1_i32, %arg9[%block_id_z, %block_id_y]
-// FUSED: gpu.barrier
-// FUSED: scf.if
-// FUSED-NEXT: llvm.fence syncscope("device") acq_rel
-// FUSED-NOT: scf.if
-// FUSED: scf.for %{{.*}} = %c0 to %grid_dim_x step %c8
-// FUSED-COUNT-8: vector.load %arg4{{.*}} {alignment = 16 : i64} : memref<?x32x?x128xf32>, vector<4xf32>
-// FUSED-COUNT-8: vector.store %{{.*}}, %arg4{{.*}} : memref<?x32x?x128xf32>, vector<4xf32>
-// FUSED: scf.yield
-// FUSED: vector.store %{{.*}}, %arg8{{.*}} {alignment = 8 : i64} : memref<?x32x128xf16>, vector<4xf16>
-// FUSED: gpu.barrier
-// FUSED: scf.for %{{.*}} = %thread_id_x to %{{.*}} step %c128
-// FUSED: memref.store %{{.*}}, %arg5[
-// FUSED: memref.store %{{.*}}, %arg6[
-// FUSED: memref.store %c0_i32, %arg9[%block_id_z, %block_id_y]
-// FUSED: gpu.return
+// An online pair gets split and unsplit only: no one-launch variant (its
+// last-CTA merge measured slower than split + merge, docs/perf.md).
+// NOFUSED-NOT: fd.variant = "split_fused"
+// NOFUSED-NOT: split_count

@@ -628,14 +628,11 @@ TEST(BundleVariantNamesMatchTheirKernels) {
   // A name outside the schema's variants.
   CHECK_ERROR(load(fdtest::withVariants("none", "", "fast")),
               "entries[0].variants[1].name: unknown variant name 'fast' "
-              "(expected split, unsplit, split_fused, two_kernel or "
-              "single_launch)");
-  // split_fused keeps its workspace zero, so it must be zeroed first.
-  CHECK_OK(load(fdtest::withVariants("zero", "", "split_fused")));
-  CHECK_ERROR(load(fdtest::withVariants("none", "", "split_fused")),
-              "entries[0].variants[1]: variant 'split_fused' keeps its "
-              "workspace zero between calls, so it needs \"workspace_init\": "
-              "\"zero\"");
+              "(expected split, unsplit, two_kernel or single_launch)");
+  // The one-launch online variant of sessions 14-15 was removed.
+  CHECK_ERROR(load(fdtest::withVariants("zero", "", "split_fused")),
+              "entries[0].variants[1].name: unknown variant name "
+              "'split_fused'");
   // Unified-max variants on an online entry, and the reverse.
   CHECK_ERROR(load(REPLACE(unified, unifiedSoftmax, onlineSoftmax)),
               "entries[0].variants[0].name: variant 'two_kernel' is a "
