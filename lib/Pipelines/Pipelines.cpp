@@ -124,6 +124,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.unroll = o.unroll;
   gpu.mmaMinGroup = o.mmaMinGroup;
   gpu.mmaStages = o.mmaStages;
+  gpu.clusterSplits = o.clusterSplits;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
   if (o.pdl && chipHasGridDependencyControl(o.chip))

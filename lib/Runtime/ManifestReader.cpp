@@ -975,8 +975,8 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
     if (attention && !variant::isKnown(variant.name))
       return fail(nameJson, namePath,
                   "unknown variant name '" + variant.name +
-                      "' (expected split, unsplit, two_kernel or "
-                      "single_launch)");
+                      "' (expected split, unsplit, split_cluster, "
+                      "two_kernel or single_launch)");
     bool unifiedEntry = entry.softmax.kind == softmax::kUnifiedMax;
     if (attention && variant::isUnifiedMax(variant.name) != unifiedEntry)
       return fail(nameJson, namePath,
@@ -999,6 +999,18 @@ bool BundleReader::readVariants(const JsonValue &json, const std::string &path,
     variant.workspaceZeroInit = init == kWorkspaceInitZero;
     if (!readLaunch(item, itemPath, entry, variant))
       return false;
+    // The planner takes the cluster's x extent as the split count, and the
+    // kernel merges its splits across the cluster: anything else would be
+    // planned for splits that no CTA merges.
+    if (attention && variant.name == variant::kSplitCluster &&
+        (variant.kernels.size() != 1 || variant.kernels[0].cluster[0] < 2 ||
+         variant.kernels[0].cluster[1] != 1 ||
+         variant.kernels[0].cluster[2] != 1))
+      return fail(item, itemPath,
+                  "variant '" + variant.name +
+                      "' must be one kernel with a cluster of 2 or more CTAs "
+                      "along x only: its CTAs merge the splits across the "
+                      "cluster");
     if (attention && !variant::isUnifiedMax(variant.name) &&
         !checkOnlineWorkspace(item, itemPath, variant))
       return false;

@@ -151,6 +151,21 @@ static Expected<SplitChoice> splitFor(const EntrySpec &entry, size_t v,
         1, formula.chunkForSplits(1, request.maxLen,
                                   std::max<int64_t>(1, entry.split.chunkAlign))});
   }
+  if (entry.variants[v].name == variant::kSplitCluster) {
+    // The kernel splits each sequence over its cluster's CTAs from the
+    // length on the device; the plan reports the CTAs and the longest
+    // sequence's chunk (whole 64-token tiles), which no kernel reads.
+    if (Status range = checkBatchAndLength(request.batch, request.maxLen);
+        !range.ok())
+      return range;
+    const std::vector<KernelSpec> &kernels = entry.variants[v].kernels;
+    int64_t ctas = kernels.empty() ? 1 : kernels.front().cluster[0];
+    fdb::IntOps ops;
+    int64_t chunk = ops.ceilDiv(ops.ceilDiv(request.maxLen, ctas),
+                                variant::kSplitClusterChunkAlign) *
+                    variant::kSplitClusterChunkAlign;
+    return clampChunk(SplitChoice{ctas, std::max<int64_t>(chunk, 1)});
+  }
   return chooseSplits(entry.split, request.batch, entry.numKvHeads,
                       request.maxLen, request.smCount,
                       request.getResidentCtas(v), request.totalTokens);

@@ -166,6 +166,13 @@ namespace variant {
 inline constexpr std::string_view kSplit = "split";
 /// Online softmax, one CTA per (sequence, KV head), no workspace.
 inline constexpr std::string_view kUnsplit = "unsplit";
+/// Online softmax, split KV in one launch: a thread-block cluster per
+/// (sequence, KV head) whose CTAs take equal chunks of the sequence and
+/// merge them through distributed shared memory; no workspace.
+inline constexpr std::string_view kSplitCluster = "split_cluster";
+/// split_cluster's CTAs split a sequence into chunks of whole tiles of this
+/// many tokens, computed on the device from its length.
+inline constexpr int64_t kSplitClusterChunkAlign = 64;
 /// Unified max: partial + merge (with the exact fallback).
 inline constexpr std::string_view kTwoKernel = "two_kernel";
 /// Unified max: one launch, the last CTA of a row merges.
@@ -179,7 +186,8 @@ constexpr bool isUnifiedMax(std::string_view name) {
 /// Whether \p name is one of the variants above: the runtime plans and
 /// launches no other.
 constexpr bool isKnown(std::string_view name) {
-  return name == kSplit || name == kUnsplit || isUnifiedMax(name);
+  return name == kSplit || name == kUnsplit || name == kSplitCluster ||
+         isUnifiedMax(name);
 }
 /// Whether \p name's kernels need their workspace zeroed once and leave it
 /// zeroed (counters and accumulators that the last CTA of a row resets).
@@ -320,7 +328,8 @@ template <typename Fn> void forEachBuffer(std::string_view variant, Fn fn) {
     each(kUnifiedMaxState);
   if (variant == variant::kSingleLaunch)
     each(kSingleLaunch);
-  else if (variant != variant::kUnsplit) // unsplit writes the output itself
+  // unsplit and split_cluster write the output themselves.
+  else if (variant != variant::kUnsplit && variant != variant::kSplitCluster)
     each(kPartials);
   if (variant == variant::kTwoKernel)
     each(kRowFlags);

@@ -67,7 +67,14 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "tiles, 2-8 (each stage 2 x 64 x (D + 8) x 2 bytes of shared "
            "memory; fewer stages, more resident CTAs); 0: 4 up to D = 128, "
            "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
-           "227 KB">
+           "227 KB">,
+    Option<"clusterSplits", "cluster-splits", "int64_t", /*default=*/"0",
+           "Also build online softmax's `split_cluster` launch variant for "
+           "entries on tensor cores: a thread-block cluster of this many CTAs "
+           "per (sequence, KV head) splits each sequence into equal chunks "
+           "from its own length and merges them through distributed shared "
+           "memory in the same launch, with no workspace; 0: not built. "
+           "0 or 2-8 (the portable cluster size)">
   ];
 }
 

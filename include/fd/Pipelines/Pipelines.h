@@ -81,6 +81,11 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "mma-stages",
       llvm::cl::desc("Tensor-core cp.async ring depth (0: by head dim)"),
       llvm::cl::init(kGPU.mmaStages)};
+  PassOptions::Option<int64_t> clusterSplits{
+      *this, "cluster-splits",
+      llvm::cl::desc("CTAs per cluster of the split_cluster variant (tensor "
+                     "cores; 0: not built)"),
+      llvm::cl::init(kGPU.clusterSplits)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: every kernel waits for "

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #include "fd/Conversion/FDToGPU/FDToGPU.h"
 #include "TokenLoop.h"
+#include "../Utils/TensorCore.h"
 #include "fd/Conversion/FDToSCF/FDToSCF.h"
 #include "fd/Dialect/FD/IR/FDOps.h"
 
@@ -62,6 +63,8 @@ MergedRow emitOnlineMerge(KernelEmitter &e, Value acc, Value max, Value sum,
 enum class PartialKind {
   Split,   ///< the split's (max, sum, acc) state
   Unsplit, ///< the output, one split over the whole sequence
+  Cluster, ///< the output, a cluster's splits merged in distributed shared
+           ///< memory (split_cluster)
 };
 
 struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
@@ -131,6 +134,44 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       buildBody(unsplitFn, rewriter, engine, shape,
                 op.getScale().convertToDouble(), PartialKind::Unsplit);
 
+      // split_cluster: the split and the merge in one launch, for the
+      // tensor-core engine (the CUDA-core one keeps its combine buffers in
+      // static shared memory, with no room reserved for the cluster's
+      // states). One launch saves what the merge kernel costs after the
+      // partial grid (its wait, one L2 round trip of the partials) at short
+      // contexts, and needs no workspace, unlike a last-CTA merge, whose
+      // counters must start at zero (docs/perf.md, sessions 9 and 14).
+      if (options.clusterSplits > 0 && engine == Engine::TensorCores) {
+        SmallVector<Value> clusterOperands = {op.getQuery(), op.getKey(),
+                                              op.getValue(), op.getLengths(),
+                                              merge.getOut()};
+        SmallVector<std::string_view> clusterBindings = {
+            binding::kQ, binding::kK, binding::kV, binding::kLens,
+            binding::kOut};
+        appendPageTable(clusterBindings, clusterOperands, op);
+        if (Value lse = merge.getLse()) {
+          clusterBindings.push_back(binding::kLse);
+          clusterOperands.push_back(lse);
+        }
+        auto clusterFn = createKernel(
+            module, rewriter, loc, (entryName(op) + "_cluster_online").str(),
+            bindValues(clusterBindings, clusterOperands), blockSize);
+        const int64_t ctas = options.clusterSplits;
+        std::string gridX = std::to_string(ctas);
+        setManifestAttrs(clusterFn, role::kFused, entryName(op),
+                         {gridX, symbol::kHkv, symbol::kB},
+                         variant::kSplitCluster, op.getSoftmax());
+        clusterFn->setAttr(::fdb::ir::kCluster,
+                           rewriter.getI64ArrayAttr({ctas, 1, 1}));
+        // The PTX's .reqnctapercluster: a launch without the cluster is the
+        // driver's error, never a CTA reading a peer that is not there.
+        clusterFn->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                           rewriter.getDenseI32ArrayAttr(
+                               {static_cast<int32_t>(ctas), 1, 1}));
+        buildBody(clusterFn, rewriter, engine, shape,
+                  op.getScale().convertToDouble(), PartialKind::Cluster);
+      }
+
       // Read by MergePartialsToGPU, which lowers `merge` next.
       rewriter.modifyOpInPlace(merge, [&] {
         merge->setAttr(fdb::ir::kVariant,
@@ -172,14 +213,16 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                  const AttentionShape &shape, double scale,
                  PartialKind kind) const {
     const bool unsplit = kind == PartialKind::Unsplit;
+    const bool cluster = kind == PartialKind::Cluster;
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
     KernelEmitter e{b, fn.getLoc()};
     Value q = getBoundArg(fn, binding::kQ),
-          lens = getBoundArg(fn, binding::kLens),
-          chunk = getBoundArg(fn, symbol::kChunk);
+          lens = getBoundArg(fn, binding::kLens);
+    // The cluster's CTAs size their chunks from the length on the device.
+    Value chunk = cluster ? Value() : getBoundArg(fn, symbol::kChunk);
     Value out, lse, accOut, maxOut, sumOut;
-    if (unsplit) {
+    if (unsplit || cluster) {
       out = getBoundArg(fn, binding::kOut);
       lse = lookupBoundArg(fn, binding::kLse);
     } else {
@@ -195,15 +238,25 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     SplitWork w = emitSplitWork(fn, e, lay, engine, stages, shape,
                                 scale, q, getKVCacheArgs(fn), lens, chunk,
                                 Mode::Online,
-                                /*phiLog2=*/Value());
+                                /*phiLog2=*/Value(), /*combineBuffers=*/nullptr,
+                                cluster ? options.clusterSplits : 0);
 
     // Combine the CTA's states, one query head at a time, then write the
-    // split's partial state (or the output).
+    // split's partial state (or the output; with a cluster, the CTA's state
+    // into its shared memory past the combine's buffers, for the merge).
     const int64_t group = shape.groupSize();
+    ClusterStates states;
+    if (cluster)
+      states = makeClusterStates(fn, e, shape);
     for (int64_t i = 0; i < group; ++i) {
       Value head = w.heads[i];
       auto [big, total] = w.combine(
           i, [&](Value d, Value a, Value sum) {
+            if (cluster) {
+              memref::StoreOp::create(b, e.loc, a, states.buf,
+                                      ValueRange{e.idx(i), d});
+              return;
+            }
             if (!unsplit) {
               memref::StoreOp::create(b, e.loc, a, accOut,
                                       ValueRange{w.batch, head, w.split, d});
@@ -219,7 +272,17 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                                     arith::TruncFOp::create(b, e.loc, et, res),
                                     out, ValueRange{w.batch, head, d});
           });
-      if (!unsplit || lse) {
+      if (cluster) {
+        Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
+        scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
+          memref::StoreOp::create(b, e.loc, big, states.buf,
+                                  ValueRange{e.idx(i), e.idx(shape.headDim)});
+          memref::StoreOp::create(
+              b, e.loc, total, states.buf,
+              ValueRange{e.idx(i), e.idx(shape.headDim + 1)});
+          scf::YieldOp::create(b, e.loc);
+        });
+      } else if (!unsplit || lse) {
         Value isFirst = e.cmp(arith::CmpIPredicate::eq, lay.tid, e.idx(0));
         scf::IfOp::create(b, e.loc, isFirst, [&](OpBuilder &, Location) {
           if (unsplit) {
@@ -238,7 +301,127 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       if (i + 1 < group)
         gpu::BarrierOp::create(b, e.loc);
     }
+    if (cluster)
+      emitClusterMerge(e, states, shape, lay.tid, w, out, lse);
     gpu::ReturnOp::create(b, e.loc);
+  }
+
+  /// A split_cluster CTA's (acc[D], max, sum) per query head of its group,
+  /// in its dynamic shared memory after the combine's buffers.
+  struct ClusterStates {
+    Value buf; ///< memref<group x (D + 2) x f32, shared>
+    int64_t rowFloats = 0;
+  };
+
+  ClusterStates makeClusterStates(gpu::GPUFuncOp fn, KernelEmitter &e,
+                                  const AttentionShape &shape) const {
+    const int64_t d = shape.headDim, group = shape.groupSize();
+    const int64_t offset = llvm::alignTo(mmaCombineBytes(d), 16);
+    const int64_t bytes = offset + group * (d + 2) * 4;
+    auto size = fn->getAttrOfType<IntegerAttr>(::fdb::ir::kDynamicSmem);
+    if (!size || size.getInt() < bytes)
+      fn->setAttr(::fdb::ir::kDynamicSmem, e.b.getI64IntegerAttr(bytes));
+    ClusterStates s;
+    s.rowFloats = d + 2;
+    s.buf = sharedView(e, dynamicSharedMemory(e), {group, d + 2},
+                       e.b.getF32Type(), offset);
+    return s;
+  }
+
+  /// After every CTA of the cluster stored its states: the cluster's
+  /// group x D outputs are divided over all its threads; each reads the
+  /// (max, sum, acc) of its element from every CTA (mapa +
+  /// ld.shared::cluster), merges them by the log-sum-exp rule and stores
+  /// the output (and the LSE). A second cluster barrier keeps every CTA's
+  /// shared memory alive until its peers have read it.
+  void emitClusterMerge(KernelEmitter &e, const ClusterStates &states,
+                        const AttentionShape &shape, Value tid,
+                        const SplitWork &w, Value out, Value lse) const {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    MLIRContext *ctx = b.getContext();
+    const int64_t ctas = options.clusterSplits, d = shape.headDim,
+                  group = shape.groupSize(), threads = kMmaThreads;
+    NVVM::ClusterArriveOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
+    NVVM::ClusterWaitOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
+
+    // No memref form of a peer CTA's shared memory exists: the buffer is
+    // read through LLVM pointers, mapped into each CTA once.
+    Type i64 = b.getI64Type(), f32 = b.getF32Type();
+    auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*shared=*/3);
+    auto clusterPtr = LLVM::LLVMPointerType::get(ctx, /*shared::cluster=*/7);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc,
+                                                                states.buf);
+    base = LLVM::IntToPtrOp::create(
+        b, loc, sharedPtr,
+        arith::IndexCastOp::create(b, loc, i64, base).getResult());
+    SmallVector<Value> peers;
+    for (int64_t c = 0; c < ctas; ++c)
+      peers.push_back(NVVM::MapaOp::create(
+          b, loc, clusterPtr, base,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c))));
+    auto peerLoad = [&](Value peer, Value floatOffset) {
+      Value off = arith::IndexCastOp::create(b, loc, i64, floatOffset);
+      Value p = LLVM::GEPOp::create(b, loc, clusterPtr, f32, peer,
+                                    ValueRange{off});
+      return LLVM::LoadOp::create(b, loc, f32, p).getResult();
+    };
+
+    const int64_t elements = group * d, all = ctas * threads;
+    Value first = e.addi(tid, e.muli(w.split, threads));
+    Type et = cast<MemRefType>(out.getType()).getElementType();
+    for (int64_t k = 0; k * all < elements; ++k) {
+      Value idx = e.addi(first, k * all);
+      auto body = [&] {
+        Value row = e.divui(idx, d), col = e.remui(idx, d);
+        Value rowBase = e.muli(row, states.rowFloats);
+        Value maxAt = e.addi(rowBase, d), sumAt = e.addi(rowBase, d + 1);
+        Value accAt = e.addi(rowBase, col);
+        SmallVector<Value> ms, ls, as;
+        for (Value peer : peers) {
+          ms.push_back(peerLoad(peer, maxAt));
+          ls.push_back(peerLoad(peer, sumAt));
+          as.push_back(peerLoad(peer, accAt));
+        }
+        Value big = ms[0];
+        for (Value m : ArrayRef(ms).drop_front())
+          big = e.maxf(big, m);
+        Value total = e.f32(0), numer = e.f32(0);
+        for (int64_t c = 0; c < ctas; ++c) {
+          Value wgt = e.exp2(e.sub(ms[c], big));
+          total = e.add(total, e.mul(ls[c], wgt));
+          numer = e.add(numer, e.mul(as[c], wgt));
+        }
+        Value positive = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OGT, total, e.f32(0));
+        Value res = arith::DivFOp::create(
+            b, loc, numer, e.select(positive, total, e.f32(1)));
+        res = e.select(positive, res, e.f32(0));
+        Value head = e.addi(e.muli(w.kvHead, group), row);
+        memref::StoreOp::create(b, loc,
+                                arith::TruncFOp::create(b, loc, et, res), out,
+                                ValueRange{w.batch, head, col});
+        if (lse) {
+          Value colZero = e.cmp(arith::CmpIPredicate::eq, col, e.idx(0));
+          scf::IfOp::create(b, loc, colZero, [&](OpBuilder &, Location) {
+            memref::StoreOp::create(b, loc, e.logSumExp(big, total, false),
+                                    lse, ValueRange{w.batch, head});
+            scf::YieldOp::create(b, loc);
+          });
+        }
+      };
+      if ((k + 1) * all <= elements) {
+        body();
+        continue;
+      }
+      scf::IfOp::create(b, loc, e.ult(idx, e.idx(elements)),
+                        [&](OpBuilder &, Location) {
+                          body();
+                          scf::YieldOp::create(b, loc);
+                        });
+    }
+    NVVM::ClusterArriveOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
+    NVVM::ClusterWaitOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
   }
 
   FDToGPUOptions options;
@@ -412,6 +595,14 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                          << int64_t(mmaMinGroup);
       bad = true;
     }
+    if (clusterSplits != 0 &&
+        (clusterSplits < 2 || clusterSplits > kMaxClusterSplits)) {
+      module.emitError() << "convert-fd-to-gpu: cluster-splits must be 0 (no "
+                            "split_cluster variant) or in [2, "
+                         << kMaxClusterSplits << "], got "
+                         << int64_t(clusterSplits);
+      bad = true;
+    }
     if (bad)
       return signalPassFailure();
 
@@ -420,6 +611,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.unroll = unroll;
     options.mmaMinGroup = mmaMinGroup;
     options.mmaStages = mmaStages;
+    options.clusterSplits = clusterSplits;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);
     GreedyRewriteConfig config;

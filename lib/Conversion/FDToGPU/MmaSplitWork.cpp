@@ -34,8 +34,7 @@ using namespace mlir::fd;
 
 namespace mlir::fd::gpu_kernels {
 namespace {
-/// Tokens of one ring slot: 16 per warp.
-constexpr int64_t kTile = 16 * kMmaWarps;
+constexpr int64_t kTile = kMmaTile;
 /// Row padding (elements) of the query tile, written by plain stores: a row
 /// stride of D + 8 elements puts the 8 rows an ldmatrix phase reads in 8
 /// distinct 16-byte bank groups. The K/V ring, filled by cp.async, swizzles
@@ -87,7 +86,7 @@ struct MmaTokenLoop {
   int64_t ringBytes() const {
     return qBytes() + 2 * stages * slotBytes() + tableRingBytes();
   }
-  int64_t combineBytes() const { return kMmaWarps * 16 * (d + 2) * 4; }
+  int64_t combineBytes() const { return mmaCombineBytes(d); }
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
   void setUp();
@@ -448,6 +447,11 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   };
 }
 } // namespace
+
+int64_t mmaCombineBytes(int64_t headDim) {
+  // finish(): acc [warps][16][D], then max and sum [warps][16], all f32.
+  return kMmaWarps * 16 * (headDim + 2) * 4;
+}
 
 int64_t defaultMmaStages(int64_t headDim, bool unsplit) {
   // Session 6 (padded ring): at D = 128 4 stages (one CTA per SM, 3 tiles in

@@ -252,13 +252,25 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         double scale, Value q, const KVCacheOperands &kv,
                         Value lens,
                         Value chunk, Mode mode, Value phiLog2,
-                        const SharedBuffers *combineBuffers) {
+                        const SharedBuffers *combineBuffers,
+                        int64_t clusterSplits) {
   OpBuilder &b = e.b;
   SplitWork w;
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
   w.kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
   w.batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
   w.len = e.length(lens, w.batch);
+  if (!chunk) {
+    assert(clusterSplits > 1 && "a chunk, or the CTAs that split each length");
+    // ceil(len / C) rounded up to whole tiles: only the last non-empty
+    // rank has a partial tile. From this sequence's own length, so a
+    // ragged batch splits every sequence evenly and a CUDA graph captured
+    // at one length replays at any other.
+    Value perRank = e.divui(e.addi(w.len, clusterSplits - 1), clusterSplits);
+    constexpr int64_t align = ::fdb::variant::kSplitClusterChunkAlign;
+    static_assert(align % kMmaTile == 0, "chunks of whole ring tiles");
+    chunk = e.muli(e.divui(e.addi(perRank, align - 1), align), align);
+  }
   w.begin = e.mini(e.muli(w.split, chunk), w.len);
   w.end = e.mini(e.addi(w.begin, chunk), w.len);
   int64_t group = shape.groupSize();

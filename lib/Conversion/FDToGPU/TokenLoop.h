@@ -101,6 +101,9 @@ enum class Engine {
 /// sizes in [options.mmaMinGroup, kMmaMaxGroup] (mmaMinGroup 0: never) when
 /// D is a multiple of 64 up to kMmaMaxHeadDim.
 inline constexpr int64_t kMmaMaxGroup = 16, kMmaMaxHeadDim = 256;
+
+/// The most CTAs of a split_cluster kernel's cluster (the portable size).
+inline constexpr int64_t kMaxClusterSplits = ::fdb::kMaxClusterCtas;
 Engine chooseEngine(const FDToGPUOptions &options, const AttentionShape &shape);
 
 /// Threads per CTA of a split-attention kernel on `engine`.
@@ -130,13 +133,23 @@ struct SplitWork {
 /// memory and records its size on `fn` (fd.dynamic_smem). `combineBuffers`
 /// (CUDA cores only; made here if null) lets a kernel that also needs
 /// combineGroups for something else share the buffers.
+///
+/// `chunk` null: the split_cluster kernel, whose `clusterSplits` CTAs (block
+/// x = the cluster rank) split each sequence into equal chunks of whole
+/// 64-token tiles from its own length, read on the device.
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Engine engine, int64_t mmaStages,
                         const AttentionShape &shape,
                         double scale, Value q, const KVCacheOperands &kv,
                         Value lens,
                         Value chunk, Mode mode, Value phiLog2,
-                        const SharedBuffers *combineBuffers = nullptr);
+                        const SharedBuffers *combineBuffers = nullptr,
+                        int64_t clusterSplits = 0);
+
+/// Bytes of dynamic shared memory the tensor-core engine's combine of its
+/// warps uses from offset 0 (w.combine reads them): a kernel may keep other
+/// state past them across the combine.
+int64_t mmaCombineBytes(int64_t headDim);
 
 /// The tensor-core ring depth when convert-fd-to-gpu's mma-stages is 0, as
 /// measured on the H200 (docs/perf.md, sessions 6 and 8): 2 at D = 256 (3

@@ -628,7 +628,12 @@ TEST(BundleVariantNamesMatchTheirKernels) {
   // A name outside the schema's variants.
   CHECK_ERROR(load(fdtest::withVariants("none", "", "fast")),
               "entries[0].variants[1].name: unknown variant name 'fast' "
-              "(expected split, unsplit, two_kernel or single_launch)");
+              "(expected split, unsplit, split_cluster, two_kernel or single_launch)");
+  // split_cluster's splits are its cluster's CTAs: an unclustered kernel
+  // (or several) is refused.
+  CHECK_ERROR(load(fdtest::withVariants("none", "", "split_cluster")),
+              "entries[0].variants[1]: variant 'split_cluster' must be one "
+              "kernel with a cluster of 2 or more CTAs along x only");
   // The one-launch online variant of sessions 14-15 was removed.
   CHECK_ERROR(load(fdtest::withVariants("zero", "", "split_fused")),
               "entries[0].variants[1].name: unknown variant name "

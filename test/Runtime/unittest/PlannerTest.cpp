@@ -337,6 +337,42 @@ TEST(PlanChoosesSplitOrUnsplit) {
     CHECK_EQ(forced->numSplits, 1);
 }
 
+TEST(PlanSplitClusterFromItsCluster) {
+  // split_cluster's plan: the cluster's CTAs are the splits, the chunk the
+  // longest sequence's share in whole 64-token tiles (the kernel computes
+  // each sequence's own); never the default choice.
+  std::string text = fdtest::withVariants("none", "", "unsplit");
+  auto bundle = Bundle::loadMemory(text);
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  EntrySpec entry = (*bundle)->getEntries()[0];
+  entry.variants[1].name = std::string(fdb::variant::kSplitCluster);
+  entry.variants[1].kernels.resize(1);
+  entry.variants[1].kernels[0].cluster = {8, 1, 1};
+  Expected<Plan> p = plan(entry, 1, 1000, 132, 1, /*variant=*/1);
+  CHECK_OK(p);
+  if (p) {
+    CHECK_EQ(p->numSplits, 8);
+    CHECK_EQ(p->chunk, 128); // ceil(1000 / 8) = 125 -> 128
+  }
+  Expected<Plan> longest = plan(entry, 4, 131072, 132, 1, /*variant=*/1);
+  CHECK_OK(longest);
+  if (longest) {
+    CHECK_EQ(longest->numSplits, 8);
+    CHECK_EQ(longest->chunk, 16384);
+  }
+  // An empty context still plans (every CTA's range is empty).
+  Expected<Plan> empty = plan(entry, 1, 0, 132, 1, /*variant=*/1);
+  CHECK_OK(empty);
+  if (empty)
+    CHECK_EQ(empty->numSplits, 8);
+  CHECK_ERROR(plan(entry, 0, 1000, 132, 1, /*variant=*/1),
+              "batch 0 is out of range");
+  // Without a variant table the planner keeps choosing split or unsplit.
+  CHECK_EQ(chooseVariant(entry, 1, 1000, 132, 1), size_t(0));
+}
+
 /// The auto-mode formula as the planner wrote it before it used
 /// fdb::SplitFormula, kept to pin that the two agree.
 static SplitChoice referenceAutoSplits(const SplitPolicy &policy, int64_t batch,
