@@ -40,7 +40,9 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     their partials into f32 accumulators with atomics, the last one per
     (sequence, KV head) normalising; `fd.variant` tells them apart. An
     online-softmax pair gets the `split` (partial + merge) and `unsplit`
-    variants. (A one-launch online variant, the last CTA of a row merging,
+    variants, and with `cluster-splits` on tensor cores `split_cluster`
+    (a cluster of CTAs per row merging through distributed shared memory,
+    no workspace). (A one-launch online variant, the last CTA of a row merging,
     was measured 4-18% slower than split + merge with PDL on the H200 and
     removed: docs/perf.md, sessions 14 and 16.)
 
