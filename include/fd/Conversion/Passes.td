@@ -40,7 +40,7 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
     their partials into f32 accumulators with atomics, the last one per
     (sequence, KV head) normalising; `fd.variant` tells them apart. An
     online-softmax pair gets the `split` (partial + merge) and `unsplit`
-    variants, and with `cluster-splits` on tensor cores `split_cluster`
+    variants, and with `cluster-splits` also `split_cluster`
     (a cluster of CTAs per row merging through distributed shared memory,
     no workspace). (A one-launch online variant, the last CTA of a row merging,
     was measured 4-18% slower than split + merge with PDL on the H200 and
@@ -71,8 +71,8 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
            "227 KB">,
     Option<"clusterSplits", "cluster-splits", "int64_t", /*default=*/"0",
-           "Also build online softmax's `split_cluster` launch variant for "
-           "entries on tensor cores: a thread-block cluster of this many CTAs "
+           "Also build online softmax's `split_cluster` launch variant: a "
+           "thread-block cluster of this many CTAs "
            "per (sequence, KV head) splits each sequence into equal chunks "
            "from its own length and merges them through distributed shared "
            "memory in the same launch, with no workspace; 0: not built. "

@@ -83,8 +83,8 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       llvm::cl::init(kGPU.mmaStages)};
   PassOptions::Option<int64_t> clusterSplits{
       *this, "cluster-splits",
-      llvm::cl::desc("CTAs per cluster of the split_cluster variant (tensor "
-                     "cores; 0: not built)"),
+      llvm::cl::desc("CTAs per cluster of the split_cluster variant (0: not "
+                     "built)"),
       llvm::cl::init(kGPU.clusterSplits)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",

@@ -134,14 +134,12 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       buildBody(unsplitFn, rewriter, engine, shape,
                 op.getScale().convertToDouble(), PartialKind::Unsplit);
 
-      // split_cluster: the split and the merge in one launch, for the
-      // tensor-core engine (the CUDA-core one keeps its combine buffers in
-      // static shared memory, with no room reserved for the cluster's
-      // states). One launch saves what the merge kernel costs after the
-      // partial grid (its wait, one L2 round trip of the partials) at short
-      // contexts, and needs no workspace, unlike a last-CTA merge, whose
-      // counters must start at zero (docs/perf.md, sessions 9 and 14).
-      if (options.clusterSplits > 0 && engine == Engine::TensorCores) {
+      // split_cluster: the split and the merge in one launch. It saves
+      // what the merge kernel costs after the partial grid (its wait, one
+      // L2 round trip of the partials) at short contexts, and needs no
+      // workspace, unlike a last-CTA merge, whose counters must start at
+      // zero (docs/perf.md, sessions 9 and 14).
+      if (options.clusterSplits > 0) {
         SmallVector<Value> clusterOperands = {op.getQuery(), op.getKey(),
                                               op.getValue(), op.getLengths(),
                                               merge.getOut()};
@@ -247,7 +245,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     const int64_t group = shape.groupSize();
     ClusterStates states;
     if (cluster)
-      states = makeClusterStates(fn, e, shape);
+      states = makeClusterStates(fn, e, shape, engine);
     for (int64_t i = 0; i < group; ++i) {
       Value head = w.heads[i];
       auto [big, total] = w.combine(
@@ -302,20 +300,28 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
         gpu::BarrierOp::create(b, e.loc);
     }
     if (cluster)
-      emitClusterMerge(e, states, shape, lay.tid, w, out, lse);
+      emitClusterMerge(e, states, shape, lay, w, out, lse);
     gpu::ReturnOp::create(b, e.loc);
   }
 
-  /// A split_cluster CTA's (acc[D], max, sum) per query head of its group,
-  /// in its dynamic shared memory after the combine's buffers.
+  /// A split_cluster CTA's (acc[D], max, sum) per query head of its group:
+  /// on tensor cores in its dynamic shared memory after the combine's
+  /// buffers, on CUDA cores (whose combine buffers are static) a static
+  /// buffer of its own.
   struct ClusterStates {
     Value buf; ///< memref<group x (D + 2) x f32, shared>
     int64_t rowFloats = 0;
   };
 
   ClusterStates makeClusterStates(gpu::GPUFuncOp fn, KernelEmitter &e,
-                                  const AttentionShape &shape) const {
+                                  const AttentionShape &shape,
+                                  Engine engine) const {
     const int64_t d = shape.headDim, group = shape.groupSize();
+    if (engine == Engine::CudaCores)
+      return {getSharedBuffer(fn->getParentOfType<gpu::GPUModuleOp>(), e.b,
+                              e.loc, (fn.getName() + "_states").str(),
+                              {group, d + 2}),
+              d + 2};
     const int64_t offset = llvm::alignTo(mmaCombineBytes(d), 16);
     const int64_t bytes = offset + group * (d + 2) * 4;
     auto size = fn->getAttrOfType<IntegerAttr>(::fdb::ir::kDynamicSmem);
@@ -335,13 +341,14 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
   /// the output (and the LSE). A second cluster barrier keeps every CTA's
   /// shared memory alive until its peers have read it.
   void emitClusterMerge(KernelEmitter &e, const ClusterStates &states,
-                        const AttentionShape &shape, Value tid,
+                        const AttentionShape &shape, const Layout &lay,
                         const SplitWork &w, Value out, Value lse) const {
     OpBuilder &b = e.b;
     Location loc = e.loc;
     MLIRContext *ctx = b.getContext();
     const int64_t ctas = options.clusterSplits, d = shape.headDim,
-                  group = shape.groupSize(), threads = kMmaThreads;
+                  group = shape.groupSize(), threads = lay.blockSize;
+    Value tid = lay.tid;
     NVVM::ClusterArriveOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
     NVVM::ClusterWaitOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
 

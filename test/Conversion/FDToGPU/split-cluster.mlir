@@ -4,7 +4,8 @@
 // RUN: fd-compile %s --no-ptxas --options="cluster-splits=8" -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t.fdb
 
-// split_cluster: the split kernel's work and the merge in one launch. A
+// split_cluster: the split kernel's work and the merge in one launch, on
+// either engine. A
 // cluster of 8 CTAs per (sequence, KV head), grid ("8", Hkv, B); each CTA
 // takes ceil(len / 8) rounded up to 64-token tiles of its own sequence, read
 // on the device (no chunk argument, no workspace), combines its warps, keeps
@@ -59,8 +60,23 @@
 // C4-NOT: scf.if
 // C4: llvm.load
 
-// MHA runs on CUDA cores: no cluster kernel, and none without the option.
-// CHECK-NOT: gpu.func @mha_cluster_online
+// MHA runs on CUDA cores, whose combine buffers are static shared memory:
+// the cluster's states are a static buffer of their own (1 x 130 floats);
+// 128 outputs over 1024 threads, one guarded step.
+// CHECK-LABEL: gpu.func @mha_cluster_online
+// CHECK-SAME: fd.cluster = [8, 1, 1]
+// CHECK-SAME: fd.variant = "split_cluster"
+// CHECK: memref.get_global @mha_cluster_online_states : memref<1x130xf32, #gpu.address_space<workgroup>>
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK-NEXT: nvvm.cluster.wait {aligned}
+// CHECK: memref.extract_aligned_pointer_as_index
+// CHECK-COUNT-8: nvvm.mapa
+// CHECK: scf.if
+// CHECK-COUNT-24: llvm.load %{{.*}} : !llvm.ptr<7> -> f32
+// CHECK: nvvm.cluster.wait {aligned}
+// CHECK-NEXT: gpu.return
+
+// None without the option.
 // OFF-NOT: _cluster_online
 
 // PTX: .entry gqa4_cluster_online(
