@@ -178,7 +178,7 @@ bool BundleReader::readCluster(const JsonValue &json, const std::string &path,
   if (ctas > kMaxClusterCtas)
     return fail(*cluster, clusterPath,
                 std::to_string(ctas) +
-                    " CTAs per cluster, more than the portable " +
+                    " CTAs per cluster, more than sm_90's " +
                     std::to_string(kMaxClusterCtas));
   // Every grid extent must be whole clusters for every M: a symbolic
   // extent could be any size, so only constant ones may be clustered.

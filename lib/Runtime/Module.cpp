@@ -102,6 +102,20 @@ Expected<KernelInfo> fd::rt::loadKernel(const Context &context, CUmodule module,
                              ", MAX_DYNAMIC_SHARED_SIZE_BYTES = " +
                              std::to_string(kernel.dynamicSmem) + ")");
   }
+  // A cluster above sm_90's portable size launches only once the kernel
+  // allows it (split_cluster with cluster-splits > 8).
+  int64_t clusterCtas =
+      int64_t(kernel.cluster[0]) * kernel.cluster[1] * kernel.cluster[2];
+  if (clusterCtas > fdb::kMaxPortableClusterCtas) {
+    r = api.cuFuncSetAttribute(
+        info.function, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
+    if (r != CUDA_SUCCESS)
+      return driverError(api, r,
+                         "cuFuncSetAttribute(" + kernel.symbol +
+                             ", NON_PORTABLE_CLUSTER_SIZE_ALLOWED) for a "
+                             "cluster of " +
+                             std::to_string(clusterCtas) + " CTAs");
+  }
   // After raising the dynamic shared memory limit: before it, a kernel that
   // needs more than the default 48 KB counts as never resident (0), and the
   // planner would size the split for the wrong occupancy.

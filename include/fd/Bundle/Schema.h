@@ -118,9 +118,12 @@ inline constexpr std::string_view kFlatGemm = "flat_gemm";
 inline constexpr std::string_view kMergeStates = "merge_states";
 } // namespace op
 
-/// The most CTAs of one thread-block cluster: sm_90's portable cluster size
-/// (a larger one needs a non-portable opt-in the runtime does not make).
-inline constexpr int64_t kMaxClusterCtas = 8;
+/// The most CTAs of one thread-block cluster: sm_90's non-portable limit.
+/// Above the portable size the runtime opts the kernel in
+/// (CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED) when it loads it.
+inline constexpr int64_t kMaxClusterCtas = 16;
+/// The cluster size every sm_90 launch supports without that opt-in.
+inline constexpr int64_t kMaxPortableClusterCtas = 8;
 
 /// The most states one fd.merge_states combines (the verifier's bound, the
 /// manifest's num_states bound).

@@ -76,7 +76,8 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "per (sequence, KV head) splits each sequence into equal chunks "
            "from its own length and merges them through distributed shared "
            "memory in the same launch, with no workspace; 0: not built. "
-           "0 or 2-8 (the portable cluster size)">
+           "0 or 2-16 (above 8, sm_90's non-portable cluster sizes, which the "
+           "runtime opts each kernel into)">
   ];
 }
 

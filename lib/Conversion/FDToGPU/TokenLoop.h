@@ -102,7 +102,8 @@ enum class Engine {
 /// D is a multiple of 64 up to kMmaMaxHeadDim.
 inline constexpr int64_t kMmaMaxGroup = 16, kMmaMaxHeadDim = 256;
 
-/// The most CTAs of a split_cluster kernel's cluster (the portable size).
+/// The most CTAs of a split_cluster kernel's cluster (sm_90's non-portable
+/// limit: above 8 the runtime opts the kernel in when it loads it).
 inline constexpr int64_t kMaxClusterSplits = ::fdb::kMaxClusterCtas;
 Engine chooseEngine(const FDToGPUOptions &options, const AttentionShape &shape);
 

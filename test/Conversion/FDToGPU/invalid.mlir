@@ -11,7 +11,7 @@
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=9" 2>&1 | FileCheck %s --check-prefix=STAGES9
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES1
 // RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=1" 2>&1 | FileCheck %s --check-prefix=CLUSTER1
-// RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=9" 2>&1 | FileCheck %s --check-prefix=CLUSTER9
+// RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=17" 2>&1 | FileCheck %s --check-prefix=CLUSTER17
 // RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=-2" 2>&1 | FileCheck %s --check-prefix=CLUSTERNEG
 // The pipeline's options reach the pass.
 // RUN: not fd-opt %S/../../../examples/llama_decode.mlir --pass-pipeline="builtin.module(fd-lower-to-ptx{block-size=1056})" 2>&1 | FileCheck %s --check-prefix=PIPE
@@ -27,9 +27,9 @@
 // MMANEG: convert-fd-to-gpu: mma-min-group must be in [0, 16] (0: never use tensor cores), got -1
 // STAGES9: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 9
 // STAGES1: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 1
-// CLUSTER1: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 8], got 1
-// CLUSTER9: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 8], got 9
-// CLUSTERNEG: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 8], got -2
+// CLUSTER1: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got 1
+// CLUSTER17: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got 17
+// CLUSTERNEG: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got -2
 // PIPE: convert-fd-to-gpu: block-size must be a multiple of 32 in [32, 1024], got 1056
 // OPTLEVEL: error: fd-lower-to-ptx: opt-level must be in [0, 3], got 4
 

@@ -1,5 +1,6 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=8" | FileCheck %s
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=4" | FileCheck %s --check-prefix=C4
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=16" | FileCheck %s --check-prefix=C16
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s --check-prefix=OFF
 // RUN: fd-compile %s --no-ptxas --options="cluster-splits=8" -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t.fdb
@@ -59,6 +60,17 @@
 // C4-COUNT-4: nvvm.mapa
 // C4-NOT: scf.if
 // C4: llvm.load
+
+// Sixteen, a non-portable size (the runtime opts the kernel in): 512 outputs
+// over 2048 threads, one guarded step.
+// C16-LABEL: gpu.func @gqa4_cluster_online
+// C16-SAME: fd.cluster = [16, 1, 1]
+// C16-SAME: fd.grid = ["16", "Hkv", "B"]
+// C16-SAME: nvvm.cluster_dim = array<i32: 16, 1, 1>
+// C16: arith.divui %{{.*}}, %c16
+// C16: nvvm.cluster.wait {aligned}
+// C16-COUNT-16: nvvm.mapa
+// C16: scf.if
 
 // MHA runs on CUDA cores, whose combine buffers are static shared memory:
 // the cluster's states are a static buffer of their own (1 x 130 floats);

@@ -212,11 +212,11 @@ TEST(flatGemmClusterKernel) {
               "grid extent 2 ('MT') is not a multiple of the cluster's 2");
   CHECK_ERROR(withCluster("[1, 2]"),
               "entries[0].kernels[3].cluster: expected 3 extents, found 2");
-  CHECK_ERROR(withCluster("[1, 16, 1]"),
-              "entries[0].kernels[3].cluster[1]: expected an integer in [1, 8]");
-  CHECK_ERROR(withCluster("[1, 0, 1]"), "expected an integer in [1, 8]");
-  CHECK_ERROR(withCluster("[4, 2, 2]"),
-              "16 CTAs per cluster, more than the portable 8");
+  CHECK_ERROR(withCluster("[1, 32, 1]"),
+              "entries[0].kernels[3].cluster[1]: expected an integer in [1, 16]");
+  CHECK_ERROR(withCluster("[1, 0, 1]"), "expected an integer in [1, 16]");
+  CHECK_ERROR(withCluster("[4, 2, 4]"),
+              "32 CTAs per cluster, more than sm_90's 16");
   CHECK_ERROR(withCluster(R"("2")"), "cluster");
 }
 

@@ -72,7 +72,7 @@ struct GemvTiling {
 };
 
 /// The most CTAs of a cluster splitting K.
-inline constexpr int64_t kMaxClusterK = ::fdb::kMaxClusterCtas;
+inline constexpr int64_t kMaxClusterK = ::fdb::kMaxPortableClusterCtas;
 
 /// The cp.async-pipelined tensor-core kernel mma_m<P>: P = mTile batch rows
 /// and tileN rows of W per CTA, a `stages`-deep ring of tileK-wide K tiles.
