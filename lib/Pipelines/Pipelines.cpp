@@ -124,7 +124,9 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.unroll = o.unroll;
   gpu.mmaMinGroup = o.mmaMinGroup;
   gpu.mmaStages = o.mmaStages;
-  gpu.clusterSplits = o.clusterSplits;
+  // Thread-block clusters, like griddepcontrol, exist from sm_90 on: older
+  // chips get no split_cluster variant.
+  gpu.clusterSplits = chipHasGridDependencyControl(o.chip) ? o.clusterSplits : 0;
   pm.addPass(createConvertFDToGPU(gpu));
   // griddepcontrol exists from sm_90 on; older chips launch plainly.
   if (o.pdl && chipHasGridDependencyControl(o.chip))

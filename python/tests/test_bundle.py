@@ -36,7 +36,7 @@ class BundleTest(unittest.TestCase):
         self.assertIsNone(e.block_table_dtype)
         self.assertFalse(e.has_lse)
         self.assertIsNone(e.gemm_out_dtype)
-        self.assertEqual(e.variants, ["split", "unsplit"])
+        self.assertEqual(e.variants, ["split", "unsplit", "split_cluster"])
         self.assertEqual(self.bundle.entry(0).num_kv_heads, 32)
 
     def test_from_bytes(self):

@@ -1,7 +1,8 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=8" | FileCheck %s
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=4" | FileCheck %s --check-prefix=C4
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=16" | FileCheck %s --check-prefix=C16
-// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s --check-prefix=OFF
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="cluster-splits=0" | FileCheck %s --check-prefix=OFF
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu | FileCheck %s --check-prefix=C4
 // RUN: fd-compile %s --no-ptxas --options="cluster-splits=8" -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t.fdb
 

@@ -373,6 +373,55 @@ TEST(PlanSplitClusterFromItsCluster) {
   CHECK_EQ(chooseVariant(entry, 1, 1000, 132, 1), size_t(0));
 }
 
+TEST(PlanChoosesSplitClusterForRaggedGqaBatches) {
+  // With a split_cluster variant (4 CTAs, as fd-compile builds it), a
+  // ragged GQA batch whose cluster CTAs fill the 132 SMs at least once runs
+  // it; a batch of equal lengths, one below a wave, or MHA does not.
+  std::string text = fdtest::withVariants("none", "", "unsplit");
+  auto bundle = Bundle::loadMemory(text);
+  CHECK_OK(bundle);
+  if (!bundle)
+    return;
+  EntrySpec entry = (*bundle)->getEntries()[0]; // Hq 32, Hkv 8
+  VariantSpec &cluster = entry.variants[1];
+  cluster.name = std::string(fdb::variant::kSplitCluster);
+  cluster.kernels.resize(1);
+  cluster.kernels[0].cluster = {4, 1, 1};
+  auto choose = [&](const EntrySpec &e, int64_t batch, int64_t maxLen,
+                    int64_t totalTokens) {
+    PlanRequest r;
+    r.batch = batch;
+    r.maxLen = maxLen;
+    r.smCount = 132;
+    r.residentCtasPerSm.assign(e.variants.size(), 1);
+    r.totalTokens = totalTokens;
+    Expected<PlanChoice> c = choosePlan(e, r);
+    CHECK_OK(c);
+    return c ? int(c->variant) : -1;
+  };
+  // B = 16, lengths averaging 16K of 32K: 16 x 8 x 4 = 512 CTAs.
+  CHECK_EQ(choose(entry, 16, 32768, 16 * 16384), 1);
+  // B = 4: 128 CTAs, under one wave of 132 SMs: split.
+  CHECK_EQ(choose(entry, 4, 131072, 4 * 65536), 0);
+  // Equal lengths (the sum is B x max_len), or no sum given: split.
+  CHECK_EQ(choose(entry, 16, 32768, 16 * 32768), 0);
+  CHECK_EQ(choose(entry, 16, 32768, 0), 0);
+  // MHA: split (the CUDA-core cluster kernel was 1.5% behind there).
+  EntrySpec mha = entry;
+  mha.numQHeads = mha.numKvHeads;
+  CHECK_EQ(choose(mha, 16, 32768, 16 * 16384), 0);
+  // A sum above B x max_len is the split planner's error to report.
+  PlanRequest bad;
+  bad.batch = 16;
+  bad.maxLen = 32768;
+  bad.smCount = 132;
+  bad.totalTokens = 16 * 32768 + 1;
+  Expected<PlanChoice> refused = choosePlan(entry, bad);
+  CHECK_OK(refused);
+  if (refused)
+    CHECK_ERROR(refused->split, "total_tokens");
+}
+
 /// The auto-mode formula as the planner wrote it before it used
 /// fdb::SplitFormula, kept to pin that the two agree.
 static SplitChoice referenceAutoSplits(const SplitPolicy &policy, int64_t batch,

@@ -92,14 +92,16 @@ int main(int argc, char **argv) {
                            topDown = lower(argv[1], true);
   check(!bottomUp.empty() && bottomUp == topDown,
         "bottom-up and top-down build the same kernels");
-  // Each online-softmax entry: partial, merge and the unsplit variant.
-  for (std::string role : {"_partial_online", "_merge_online",
-                                  "_unsplit_online"}) {
+  // Each online-softmax entry: partial, merge, and the unsplit and
+  // split_cluster variants.
+  const std::vector<std::string> roles = {"_partial_online", "_merge_online",
+                                          "_unsplit_online", "_cluster_online"};
+  for (const std::string &role : roles) {
     size_t n = std::count_if(bottomUp.begin(), bottomUp.end(),
                              [&](const std::string &k) {
                                return k.find(role) != std::string::npos;
                              });
-    check(n > 0 && 3 * n == bottomUp.size(),
+    check(n > 0 && roles.size() * n == bottomUp.size(),
           "one " + role.substr(1) + " kernel per entry (" + std::to_string(n) +
               ")");
   }
