@@ -192,8 +192,8 @@ void runEntry(const rt::BoundEntry &bound, cudaStream_t stream, bool quick,
   for (const SuiteCase &c : cases) {
     if (quick && !c.quick)
       continue;
-    // Every launch variant on the same inputs (online: split and unsplit;
-    // unified max: two_kernel and single_launch), whichever
+    // Every launch variant on the same inputs (online: split, unsplit and
+    // split_cluster; unified max: two_kernel and single_launch), whichever
     // the runtime would choose for this shape.
     AttentionProblem p(entry, c.batch, c.len, c.layout, ++seed);
     for (size_t v = 0; v < entry.variants.size(); ++v) {

@@ -481,8 +481,8 @@ static int planEntries(const std::shared_ptr<const Bundle> &bundle,
     // "(default)" marks the variant the planner chooses for this request.
     Expected<PlanChoice> choice = choosePlan(entry, request);
     std::printf("plan %s: %s\n", entry.name.c_str(), occupancy.source.c_str());
-    // Every launch variant (online softmax: split and unsplit; unified max:
-    // two_kernel and single_launch).
+    // Every launch variant (online softmax: split, unsplit and
+    // split_cluster; unified max: two_kernel and single_launch).
     for (size_t v = 0; v < entry.variants.size(); ++v) {
       const VariantSpec &variant = entry.variants[v];
       request.variant = static_cast<int>(v);
