@@ -195,10 +195,10 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
   // A ragged GQA batch whose cluster CTAs fill the GPU at least once:
   // split_cluster splits every sequence evenly from its own length, where
   // the split variant sizes one chunk for the longest. Measured on an H100
-  // (docs/perf.md, session 17): 4 CTAs per cluster were 1-5% faster than
-  // split on every such ragged case (B = 8-64, lengths uniform up to 8K-128K)
+  // (docs/perf.md, session 17): 4 CTAs per cluster were 0.8-5% faster than
+  // split on every such ragged case (B = 8-64, lengths uniform up to 8K-32K)
   // and lost below one wave (B = 2: 1.80x against 1.45x of the floor), with
-  // MHA (1.5% behind) and on equal lengths (B >= 4: 1.3-1.9x behind).
+  // MHA (1.5% behind) and on equal lengths (1.3-1.4x behind at B = 4 and 8).
   if (int cluster = entry.findVariant(variant::kSplitCluster);
       cluster >= 0 && entry.numQHeads > entry.numKvHeads &&
       request.totalTokens > 0 && request.batch > 0 &&

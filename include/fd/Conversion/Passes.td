@@ -76,7 +76,7 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "per (sequence, KV head) splits each sequence into equal chunks "
            "from its own length and merges them through distributed shared "
            "memory in the same launch, with no workspace; 0: not built. "
-           "4: on an H100, 1-5% ahead of `split` on ragged GQA batches of at "
+           "4: on an H100, 0.8-5% ahead of `split` on ragged GQA batches of at "
            "least one wave, where the planner picks it; 8 lost from B = 16 "
            "on, 16 everywhere (docs/perf.md, session 17). "
            "0 or 2-16 (above 8, sm_90's non-portable cluster sizes, which the "
