@@ -352,26 +352,9 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
     NVVM::ClusterArriveOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
     NVVM::ClusterWaitOp::create(b, loc, /*aligned=*/UnitAttr::get(ctx));
 
-    // No memref form of a peer CTA's shared memory exists: the buffer is
-    // read through LLVM pointers, mapped into each CTA once.
-    Type i64 = b.getI64Type(), f32 = b.getF32Type();
-    auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*shared=*/3);
-    auto clusterPtr = LLVM::LLVMPointerType::get(ctx, /*shared::cluster=*/7);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc,
-                                                                states.buf);
-    base = LLVM::IntToPtrOp::create(
-        b, loc, sharedPtr,
-        arith::IndexCastOp::create(b, loc, i64, base).getResult());
-    SmallVector<Value> peers;
-    for (int64_t c = 0; c < ctas; ++c)
-      peers.push_back(NVVM::MapaOp::create(
-          b, loc, clusterPtr, base,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c))));
-    auto peerLoad = [&](Value peer, Value floatOffset) {
-      Value off = arith::IndexCastOp::create(b, loc, i64, floatOffset);
-      Value p = LLVM::GEPOp::create(b, loc, clusterPtr, f32, peer,
-                                    ValueRange{off});
-      return LLVM::LoadOp::create(b, loc, f32, p).getResult();
+    SmallVector<Value> peers = mapClusterPeers(e, states.buf, ctas);
+    auto peerLoad = [&](Value peer, Value offset) {
+      return loadClusterF32(e, peer, offset);
     };
 
     const int64_t elements = group * d, all = ctas * threads;

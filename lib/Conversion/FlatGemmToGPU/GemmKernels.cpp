@@ -82,36 +82,18 @@ void flat_gemm::storeClusterReducedTile(KernelEmitter &e,
                                         const GemmOperands &ops,
                                         const ReducedTile &t, Value tid,
                                         int64_t clusterK, Value rank) {
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  MLIRContext *ctx = b.getContext();
-  // No memref form of a peer CTA's shared memory exists, so the buffer is
-  // read through LLVM pointers: its shared-window address, mapped into
-  // each CTA of the cluster once (mapa), then one f32 per partial.
-  Type i64 = b.getI64Type(), f32 = b.getF32Type();
-  auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*shared=*/3);
-  auto clusterPtr = LLVM::LLVMPointerType::get(ctx, /*shared::cluster=*/7);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, t.red);
-  base = LLVM::IntToPtrOp::create(
-      b, loc, sharedPtr,
-      arith::IndexCastOp::create(b, loc, i64, base).getResult());
-  SmallVector<Value> peers;
-  for (int64_t c = 0; c < clusterK; ++c)
-    peers.push_back(NVVM::MapaOp::create(
-        b, loc, clusterPtr, base,
-        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c))));
+  // The buffer mapped into each CTA of the cluster once, then one f32 per
+  // partial.
+  SmallVector<Value> peers = mapClusterPeers(e, t.red, clusterK);
   const int64_t ld = t.padM + 1;
   Value first = e.addi(tid, e.muli(rank, t.threads));
   storeSummedTile(
       e, ops, t, first, t.threads * clusterK, [&](Value nl, Value ml) {
         Value sum;
         for (int64_t w = 0; w < t.splitK; ++w) {
-          Value off = arith::IndexCastOp::create(
-              b, loc, i64, e.addi(e.muli(e.addi(nl, w * t.tileRows), ld), ml));
+          Value off = e.addi(e.muli(e.addi(nl, w * t.tileRows), ld), ml);
           for (Value peer : peers) {
-            Value p = LLVM::GEPOp::create(b, loc, clusterPtr, f32, peer,
-                                          ValueRange{off});
-            Value v = LLVM::LoadOp::create(b, loc, f32, p);
+            Value v = loadClusterF32(e, peer, off);
             sum = sum ? e.add(sum, v) : v;
           }
         }

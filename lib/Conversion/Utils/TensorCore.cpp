@@ -1,7 +1,10 @@
 //===- TensorCore.cpp - mma.sync fragments and shared memory --------------===//
 #include "TensorCore.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 using namespace mlir;
@@ -104,4 +107,33 @@ Value mlir::fd::accumulatorsToA(KernelEmitter &e, Value lo, Value hi,
     out = vector::InsertOp::create(e.b, e.loc, t, out, r);
   }
   return out;
+}
+
+SmallVector<Value> mlir::fd::mapClusterPeers(KernelEmitter &e, Value buf,
+                                             int64_t ctas) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  MLIRContext *ctx = b.getContext();
+  auto sharedPtr = LLVM::LLVMPointerType::get(ctx, /*shared=*/3);
+  auto clusterPtr = LLVM::LLVMPointerType::get(ctx, /*shared::cluster=*/7);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf);
+  base = LLVM::IntToPtrOp::create(
+      b, loc, sharedPtr,
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), base).getResult());
+  SmallVector<Value> peers;
+  for (int64_t c = 0; c < ctas; ++c)
+    peers.push_back(NVVM::MapaOp::create(
+        b, loc, clusterPtr, base,
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c))));
+  return peers;
+}
+
+Value mlir::fd::loadClusterF32(KernelEmitter &e, Value peer, Value offset) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Type f32 = b.getF32Type();
+  Value off = arith::IndexCastOp::create(b, loc, b.getI64Type(), offset);
+  Value p = LLVM::GEPOp::create(b, loc, peer.getType(), f32, peer,
+                                ValueRange{off});
+  return LLVM::LoadOp::create(b, loc, f32, p).getResult();
 }

@@ -48,6 +48,16 @@ Value sharedView(KernelEmitter &e, Value smem, ArrayRef<int64_t> dims,
 /// 8 chunks.
 Value swizzledColumn(KernelEmitter &e, Value phase, Value col);
 
+/// \p buf (a workgroup memref) as seen from each CTA 0 .. \p ctas - 1 of
+/// the cluster: its shared-window address mapped by mapa. No memref form
+/// of a peer CTA's shared memory exists, so peers are read through LLVM
+/// pointers (loadClusterF32).
+SmallVector<Value> mapClusterPeers(KernelEmitter &e, Value buf, int64_t ctas);
+
+/// The f32 at element \p offset (index) of a peer's buffer from
+/// mapClusterPeers (ld.shared::cluster).
+Value loadClusterF32(KernelEmitter &e, Value peer, Value offset);
+
 } // namespace mlir::fd
 
 #endif // FD_LIB_CONVERSION_UTILS_TENSORCORE_H
