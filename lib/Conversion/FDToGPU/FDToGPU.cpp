@@ -296,7 +296,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
         });
       }
       // The next head reuses the buffers.
-      if (i + 1 < group)
+      if (i + 1 < group && w.combineReusesBuffers)
         gpu::BarrierOp::create(b, e.loc);
     }
     if (cluster)

@@ -69,7 +69,24 @@ struct MmaTokenLoop {
   /// gives (the warps' 16-row blocks start at multiples of 8).
   Value rowPhase;
   SmallVector<Value> qFrag;
+  /// Contiguous cache: where this thread's copies read, in elements from
+  /// the cache's aligned base (see ContiguousRows).
+  struct ContiguousRows {
+    /// Token 0 of (batch, KV head) at this thread's column: the row a copy
+    /// past the end names (it moves no bytes).
+    Value first;
+    /// The token stride, and the distance of consecutive copies' rows.
+    Value tokenStride, copyStride;
+  };
+  ContiguousRows keyRows, valueRows;
+  /// ceil((end - begin) / 64): the split's tiles.
+  Value tiles;
 
+  /// The row halves of the m = 16 fragments that hold query heads: rows
+  /// g + 8 i for i < rowHalves(). At groups up to 8 the upper half is
+  /// padding whose softmax, rescale and combine stores are skipped: a
+  /// quarter of a tile's scalar work at group 4.
+  int64_t rowHalves() const { return shape.groupSize() > 8 ? 2 : 1; }
   int64_t qBytes() const { return 16 * qLd * 2; }
   int64_t slotBytes() const { return kTile * ld * 2; }
   /// Paged: a ring of page numbers beside the K/V ring, one per copy thread
@@ -90,6 +107,7 @@ struct MmaTokenLoop {
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
   void setUp();
+  ContiguousRows contiguousRows(const KVCacheAccess &cache);
   Value issueQuery(Value q);
   void loadQueryFragments(Value token, int64_t groupsAfter);
   int64_t rowsPerThread() const { return kTile * (d / kVectorWidth) / kMmaThreads; }
@@ -105,9 +123,14 @@ struct MmaTokenLoop {
     return swizzledColumn(e, phase, col);
   }
   RowCopy rowCopy(Value kt, int64_t i);
+  /// Rows of a copy: kMmaThreads / (D / 8) tile rows apart.
+  int64_t copyRowStep() const { return kMmaThreads / (d / kVectorWidth); }
   SmallVector<Value> pagesOf(Value kt);
   SmallVector<Value> pagesFromRing(Value kt);
-  Value issue(Value kt, ValueRange pages, Value tableTile);
+  using PagesFn = function_ref<SmallVector<Value>(Value)>;
+  Value issue(Value kt, PagesFn pages, Value tableTile);
+  void issueCopies(Value kt, ValueRange pages, Value tableTile,
+                   SmallVectorImpl<Value> &tokens);
   SmallVector<Value> compute(Value kt, ValueRange state, double scale);
   void finish(ValueRange state, Value token);
 };
@@ -134,6 +157,10 @@ void MmaTokenLoop::setUp() {
   kRing = sharedView(e, smem, {stages, kTile, ld}, elem, qBytes());
   vRing = sharedView(e, smem, {stages, kTile, ld}, elem,
                      qBytes() + stages * slotBytes());
+  if (!keys.isPaged()) {
+    keyRows = contiguousRows(keys);
+    valueRows = contiguousRows(values);
+  }
   if (keys.isPaged())
     tRing = sharedView(
         e, smem, {stages, kMmaThreads},
@@ -228,25 +255,105 @@ SmallVector<Value> MmaTokenLoop::pagesFromRing(Value kt) {
 
 /// Copies tile `kt` of the split (K then V, tokens begin + 64 kt ...) into
 /// ring slot kt % stages; tokens at or past the end copy no bytes (zero
-/// fill) from token 0. `pages`: the pages of kt's rows (pagesOf). Paged, the
-/// same group also copies the page of each token of tile `tableTile` into
-/// its table ring slot (thread i: token i; tokens past the end: token 0's).
-/// Returns the group's token.
-Value MmaTokenLoop::issue(Value kt, ValueRange pages, Value tableTile) {
+/// fill) from token 0. `pages(kt)`: the pages of kt's rows (pagesOf or
+/// pagesFromRing). Paged, the same group also copies the page of each token
+/// of tile `tableTile` into its table ring slot (thread i: token i; tokens
+/// past the end: token 0's). Returns the group's token.
+///
+/// Only the split's tiles are copied. A tile past the end moves no bytes,
+/// yet it cost its 2 x rowsPerThread copies' address arithmetic and issue
+/// slots: at a one-tile split (B = 1, L = 1K: 64 tokens a CTA) 48 of the 64
+/// copies a thread made, on a warp whose instruction stream is the step's
+/// critical path (docs/perf.md "Session 17"). The empty group in their place
+/// keeps the count of groups the ring's waits rely on.
+Value MmaTokenLoop::issue(Value kt, PagesFn pages, Value tableTile) {
   OpBuilder &b = e.b;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  Value slot = e.remui(kt, stages);
+  auto inSplit = scf::IfOp::create(b, e.loc, TypeRange{tokenType},
+                                   e.ult(kt, tiles), /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(inSplit.thenBlock());
   SmallVector<Value> tokens;
+  issueCopies(kt, pages(kt), tableTile, tokens);
+  scf::YieldOp::create(b, e.loc,
+                       nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc,
+                                                               tokenType,
+                                                               tokens)
+                           .getResult());
+  b.setInsertionPointToStart(inSplit.elseBlock());
+  scf::YieldOp::create(
+      b, e.loc,
+      nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, ValueRange{})
+          .getResult());
+  return inSplit.getResult(0);
+}
+
+/// Contiguous: the copies read through a view at an element offset built
+/// here, not at indices (batch, head, token, col). From indices the memref
+/// lowering multiplies each copy's token by the token stride, in 64 bits,
+/// after the select that sends a copy past the end to token 0, which keeps
+/// LLVM from strength-reducing it: about 15 instructions a copy. Here a tile
+/// costs one multiply and each copy an add, a compare and a select.
+MmaTokenLoop::ContiguousRows
+MmaTokenLoop::contiguousRows(const KVCacheAccess &cache) {
+  auto md = memref::ExtractStridedMetadataOp::create(e.b, e.loc,
+                                                     cache.memref());
+  int64_t perRow = d / kVectorWidth;
+  assert(kMmaThreads % perRow == 0 && "whole rows per copy step");
+  Value col = e.muli(e.remui(lay.tid, perRow), kVectorWidth);
+  Value first = e.addi(e.addi(md.getOffset(), col),
+                       e.addi(e.muli(w.batch, md.getStrides()[0]),
+                              e.muli(w.kvHead, md.getStrides()[1])));
+  Value tokenStride = md.getStrides()[2];
+  return {first, tokenStride, e.muli(tokenStride, copyRowStep())};
+}
+
+void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
+                               SmallVectorImpl<Value> &tokens) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  Value slot = e.remui(kt, stages);
+  // Contiguous: this thread's first row of the tile, and how many of its
+  // rows (copyRowStep apart) are before the end.
+  Value firstToken, ahead;
+  if (!keys.isPaged()) {
+    firstToken = e.addi(e.addi(w.begin, e.muli(kt, kTile)),
+                        e.divui(lay.tid, d / kVectorWidth));
+    ahead = arith::SubIOp::create(b, loc, w.end, firstToken);
+  }
   for (const KVCacheAccess *cache : {&keys, &values}) {
     Value ring = cache == &keys ? kRing : vRing;
+    const ContiguousRows &rows = cache == &keys ? keyRows : valueRows;
+    Value rowAt;
+    if (!keys.isPaged())
+      rowAt = e.addi(rows.first, e.muli(firstToken, rows.tokenStride));
     for (int64_t i = 0; i < rowsPerThread(); ++i) {
       RowCopy c = rowCopy(kt, i);
-      Value page = pages.empty() ? Value() : pages[i];
+      Value src = cache->memref(), valid = c.valid;
+      SmallVector<Value, 4> srcIndices;
+      if (keys.isPaged()) {
+        srcIndices = cache->indicesInPage(b, loc, c.token, pages[i], c.col);
+      } else {
+        valid = e.cmp(arith::CmpIPredicate::slt, e.idx(i * copyRowStep()),
+                      ahead);
+        Value at = e.select(valid, e.addi(rowAt, e.muli(rows.copyStride, i)),
+                            rows.first);
+        auto srcType = cast<MemRefType>(src.getType());
+        auto viewType = MemRefType::get(
+            {kVectorWidth}, elem,
+            StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}),
+            srcType.getMemorySpace());
+        src = memref::ReinterpretCastOp::create(
+            b, loc, viewType, src, OpFoldResult(at),
+            ArrayRef<OpFoldResult>{b.getIndexAttr(kVectorWidth)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+        srcIndices = {e.idx(0)};
+      }
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, e.loc, tokenType, ring, ValueRange{slot, c.row, c.ringCol},
-          cache->memref(), cache->indicesInPage(b, e.loc, c.token, page, c.col),
-          b.getIndexAttr(kVectorWidth),
-          e.select(c.valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
+          b, loc, tokenType, ring, ValueRange{slot, c.row, c.ringCol}, src,
+          srcIndices, b.getIndexAttr(kVectorWidth),
+          e.select(valid, e.idx(kVectorWidth), e.idx(0)), b.getUnitAttr()));
     }
   }
   if (keys.isPaged()) {
@@ -255,12 +362,11 @@ Value MmaTokenLoop::issue(Value kt, ValueRange pages, Value tableTile) {
     Value valid = e.andi(e.ult(lay.tid, e.idx(kTile)), e.ult(t, w.end));
     Value tableSlot = e.divui(e.select(valid, t, e.idx(0)), keys.pageSize());
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, e.loc, tokenType, tRing,
+        b, loc, tokenType, tRing,
         ValueRange{e.remui(tableTile, stages), lay.tid}, keys.blockTable(),
-        keys.tableIndices(b, e.loc, tableSlot), b.getIndexAttr(1),
+        keys.tableIndices(b, loc, tableSlot), b.getIndexAttr(1),
         e.select(valid, e.idx(1), e.idx(0)), UnitAttr()));
   }
-  return nvgpu::DeviceAsyncCreateGroupOp::create(b, e.loc, tokenType, tokens);
 }
 
 /// The loop state: m[2], l[2] (rows g and g + 8 of this lane), then the
@@ -301,7 +407,8 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
     for (int64_t j = 0; j < 2; ++j)
       ok[n][j] = e.ult(e.addi(tok0, 8 * n + j), w.end);
   Value scaleLog2 = e.f32(scale * kLog2e);
-  for (int64_t i = 0; i < 2; ++i)
+  const int64_t halves = rowHalves();
+  for (int64_t i = 0; i < halves; ++i)
     for (int64_t n = 0; n < 2; ++n)
       for (int64_t j = 0; j < 2; ++j) {
         Value v = vector::ExtractOp::create(b, loc, s[n],
@@ -317,11 +424,15 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
   // spans 2^+-58) — and the tile adds 2^(mt - phi) (P V) to O: the state
   // stays relative to phi, which is what lets the splits merge by plain
   // sums; a row out of range makes the factor (and so the sum) inf or 0,
-  // which the row check catches.
+  // which the row check catches. A padding half keeps its state and P = 0.
   SmallVector<Value> next(state.begin(), state.end());
   Value fac[2];
   Value p[2][2][2];
-  for (int64_t i = 0; i < 2; ++i) {
+  for (int64_t i = halves; i < 2; ++i)
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t j = 0; j < 2; ++j)
+        p[i][n][j] = e.f32(0);
+  for (int64_t i = 0; i < halves; ++i) {
     Value mx = e.maxf(e.maxf(x[i][0][0], x[i][0][1]),
                       e.maxf(x[i][1][0], x[i][1][1]));
     Value mt = e.groupMax(mx, 4);
@@ -357,11 +468,19 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
     pTile[n] = t;
   }
   Value pA = accumulatorsToA(e, pTile[0], pTile[1], elem);
-  Value facTile = e.zeros(accType);
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < 2; ++j)
-      facTile = vector::InsertOp::create(b, loc, fac[i], facTile,
-                                         ArrayRef<int64_t>{i, j});
+  // acc * fac, or acc + fac * r, on the rows of the live halves only.
+  auto scaled = [&](Value acc, Value r) {
+    for (int64_t i = 0; i < halves; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        SmallVector<int64_t, 2> at{i, j};
+        Value a = vector::ExtractOp::create(b, loc, acc, at);
+        Value v = r ? e.add(a, e.mul(vector::ExtractOp::create(b, loc, r, at),
+                                     fac[i]))
+                    : e.mul(a, fac[i]);
+        acc = vector::InsertOp::create(b, loc, v, acc, at);
+      }
+    return acc;
+  };
 
   // Online: O = O fac + P V. Fixed max: O = O + fac (P V). Two d tiles per
   // ldmatrix.x4.trans.
@@ -375,10 +494,9 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
       Value &acc = next[4 + 2 * dn + h];
       Value bFrag = takeRowPair(e, vx4, 2 * h);
       if (mode == Mode::Online)
-        acc = emitMma(e, pA, bFrag, e.mul(acc, facTile));
+        acc = emitMma(e, pA, bFrag, scaled(acc, Value()));
       else
-        acc = e.add(acc,
-                    e.mul(emitMma(e, pA, bFrag, e.zeros(accType)), facTile));
+        acc = scaled(acc, emitMma(e, pA, bFrag, e.zeros(accType)));
     }
   }
   return next;
@@ -390,7 +508,7 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   Type f32 = b.getF32Type();
-  // No copy in flight (the zero-fill tiles issued past the end included) and
+  // No copy in flight (the last tile's zero fill included) and
   // no warp still reading the ring.
   nvgpu::DeviceAsyncWaitOp::create(b, loc, token, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b, loc);
@@ -399,7 +517,9 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   Value cSum = sharedView(e, smem, {kMmaWarps, 16}, f32,
                           kMmaWarps * 16 * (d + 1) * 4);
   Value quadLeader = e.cmp(arith::CmpIPredicate::eq, e.remui(lane, 4), e.idx(0));
-  for (int64_t i = 0; i < 2; ++i) {
+  // The combine reads rows below the group only: a padding half (groups up
+  // to 8) stores nothing. A lane's two adjacent columns go in one store.
+  for (int64_t i = 0; i < rowHalves(); ++i) {
     Value m = state[i]; // quad-uniform: built from quad maxima
     Value l = e.groupSum(state[2 + i], 4);
     Value r = e.addi(g, 8 * i);
@@ -408,17 +528,18 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
       memref::StoreOp::create(b, loc, l, cSum, ValueRange{warp, r});
       scf::YieldOp::create(b, loc);
     });
-    for (int64_t nt = 0; nt < d / 8; ++nt)
-      for (int64_t j = 0; j < 2; ++j) {
-        Value v = vector::ExtractOp::create(b, loc, state[4 + nt],
-                                            ArrayRef<int64_t>{i, j});
-        memref::StoreOp::create(b, loc, v, cAcc,
-                                ValueRange{warp, r, e.addi(t2, nt * 8 + j)});
-      }
+    for (int64_t nt = 0; nt < d / 8; ++nt) {
+      Value v = vector::ExtractOp::create(b, loc, state[4 + nt],
+                                          ArrayRef<int64_t>{i});
+      auto store = vector::StoreOp::create(
+          b, loc, v, cAcc, ValueRange{warp, r, e.addi(t2, nt * 8)});
+      store.setAlignment(8);
+    }
   }
   gpu::BarrierOp::create(b, loc);
 
-  // The warps are the slots of the shared combine.
+  // The warps are the slots of the shared combine, every head's at once.
+  w.combineReusesBuffers = false;
   KernelEmitter &em = e;
   Mode md = mode;
   Value tid = lay.tid;
@@ -488,8 +609,12 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   t.stages = stages > 0 ? stages : defaultMmaStages(t.d, /*unsplit=*/false);
   while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
     --t.stages;
-  t.setUp();
   OpBuilder &b = e.b;
+  // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
+  t.tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
+                           kTile - 1),
+                    kTile);
+  t.setUp();
   Value qToken = t.issueQuery(q);
   fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
 
@@ -497,7 +622,9 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   // table; each group also fetches the pages of the tile stages - 1 later.
   Value token;
   for (int64_t s = 0; s + 1 < t.stages; ++s)
-    token = t.issue(e.idx(s), t.pagesOf(e.idx(s)), e.idx(s + t.stages - 1));
+    token = t.issue(
+        e.idx(s), [&](Value kt) { return t.pagesOf(kt); },
+        e.idx(s + t.stages - 1));
   t.loadQueryFragments(qToken, t.stages - 1);
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   SmallVector<Value> init = {e.f32(-FLT_MAX), e.f32(-FLT_MAX), e.f32(0),
@@ -505,24 +632,21 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   for (int64_t nt = 0; nt < t.d / 8; ++nt)
     init.push_back(e.zeros(accType));
   init.push_back(token);
-  // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
-  Value tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
-                               kTile - 1),
-                        kTile);
   // Each step: wait for tile kt (and with it the pages of tile
   // kt + stages - 1), refill the slot tile kt - 1 used with tile
   // kt + stages - 1 (zero fill past the end), then compute tile kt. The
   // barrier also orders every thread's reads of a table ring slot before
   // the copy that refills it.
   auto loop = scf::ForOp::create(
-      b, e.loc, e.idx(0), tiles, e.idx(1), init,
+      b, e.loc, e.idx(0), t.tiles, e.idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange state) {
         nvgpu::DeviceAsyncWaitOp::create(b, e.loc, state.back(),
                                          b.getI32IntegerAttr(t.stages - 2));
         gpu::BarrierOp::create(b, e.loc);
         Value next = e.addi(kt, t.stages - 1);
-        Value newToken = t.issue(next, t.pagesFromRing(next),
-                                 e.addi(next, t.stages - 1));
+        Value newToken = t.issue(
+            next, [&](Value kt) { return t.pagesFromRing(kt); },
+            e.addi(next, t.stages - 1));
         SmallVector<Value> nextState = t.compute(kt, state.drop_back(), scale);
         nextState.push_back(newToken);
         scf::YieldOp::create(b, e.loc, nextState);

@@ -122,9 +122,14 @@ struct SplitWork {
   Value split, kvHead, batch, len, begin, end;
   /// The query heads of the KV head's group.
   SmallVector<Value> heads;
-  /// The CTA's combined state per head; the caller separates consecutive
-  /// calls with a barrier.
+  /// The CTA's combined state per head. When combineReusesBuffers (the
+  /// CUDA-core engine, which stages one head at a time), the caller
+  /// separates consecutive calls with a barrier.
   CombineFn combine;
+  /// False for the tensor-core engine: its warps' states of every head are
+  /// in shared memory at once, so the heads' combines need no barrier
+  /// between them and their loads overlap.
+  bool combineReusesBuffers = true;
 };
 
 /// Everything before the combine: block ids, the split's token range, the

@@ -257,7 +257,7 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
       memref::StoreOp::create(b, e.loc, total, sumOut,
                               ValueRange{batch, head, split});
     });
-    if (i + 1 < group)
+    if (i + 1 < group && w.combineReusesBuffers)
       gpu::BarrierOp::create(b, e.loc);
   }
   gpu::ReturnOp::create(b, e.loc);

@@ -11,6 +11,9 @@
 // CHECK-LABEL: gpu.func @gqa4_partial_online
 // CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// The K and V copies' offsets start from their memrefs' strides.
+// CHECK: memref.extract_strided_metadata %arg1
+// CHECK: memref.extract_strided_metadata %arg2
 // Q's 16 rows (2 x 16 bytes per thread, rows past the group of 4 zero-filled)
 // by cp.async, in a group of their own issued before the K/V copies, which
 // wait for the sequence length.
@@ -18,18 +21,25 @@
 // CHECK-NEXT: arith.addi
 // CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
 // CHECK-NEXT: nvgpu.device_async_create_group
-// Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread each).
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
-// CHECK-NEXT: nvgpu.device_async_create_group
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
-// CHECK-NEXT: nvgpu.device_async_create_group
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1{{.*}} {bypassL1}
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg2{{.*}} {bypassL1}
-// CHECK-NEXT: nvgpu.device_async_create_group
+// Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread
+// each), each copied only if the split has it; an empty group takes the
+// place of a tile past the end, so the ring's waits count the same groups.
+// A copy reads through a view at an element offset: one multiply by the
+// token stride a tile, an add and a select a copy.
+// CHECK-COUNT-3: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
+// CHECK: memref.reinterpret_cast %arg1 to offset: [%[[AT:.*]]], sizes: [8], strides: [1] : memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>> to memref<8xf16, strided<[1], offset: ?>>
+// CHECK-NEXT: arith.select
+// CHECK-NEXT: nvgpu.device_async_copy %reinterpret_cast{{.*}}[%c0], %{{.*}}, 8, %{{.*}} {bypassL1}
+// CHECK-COUNT-7: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
+// CHECK-COUNT-8: memref.reinterpret_cast %arg2
+// CHECK: nvgpu.device_async_create_group
+// CHECK-NEXT: scf.yield
+// CHECK-NEXT: } else {
+// CHECK-NEXT: nvgpu.device_async_create_group{{ *$}}
+// CHECK-NEXT: scf.yield
 // Only Q's group waited for (3 K/V groups stay in flight), then its 8 A
 // fragments (k = 16 each).
+// CHECK-NEXT: }
 // CHECK-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 3 : i32}
 // CHECK-NEXT: gpu.barrier
 // CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
@@ -53,6 +63,16 @@
 // Drained before the ring becomes the warps' combine buffers.
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: memref.view {{.*}} to memref<4x16x128xf32, #gpu.address_space<workgroup>>
+// Group 4 fills the lower half of the m = 16 rows only: each thread stores
+// that half's accumulators, two columns a store, and none of rows 8-15.
+// CHECK-COUNT-16: vector.store %{{.*}} {alignment = 8 : i64} : memref<4x16x128xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NOT: vector.store
+// CHECK: gpu.barrier
+// Every head's warp states are in shared memory at once: the four heads'
+// combines and partial stores follow with no barrier between them.
+// CHECK-COUNT-4: memref.store %{{.*}}, %arg{{[0-9]+}}[%block_id_z, %{{.*}}, %block_id_x, %{{.*}}] : memref<?x32x?x128xf32>
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
 // The unsplit kernel (the sequences alone fill the GPU) keeps 3 stages, two
 // CTAs per SM: 4352 + 2 x 3 x 16384 bytes.
 // CHECK-LABEL: gpu.func @gqa4_unsplit_online
@@ -116,6 +136,26 @@ func.func @gqa5_d256(%q: memref<?x40x256xbf16>, %k: memref<?x8x?x256xbf16>,
       memref<?x8x?x256xbf16>, memref<?x8x?x256xbf16>, memref<?xi32>)
       outs(%out : memref<?x40x256xbf16>)
       {scale = 0.0625 : f32, softmax = #fd.online_softmax}
+  return
+}
+
+// Group 12 (D = 64) fills both halves: the upper half's softmax runs (four
+// quad shuffles a tile: two per half) and its accumulators are stored too.
+// CHECK-LABEL: gpu.func @gqa12_d64_partial_online
+// CHECK: scf.for
+// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
+// CHECK: scf.yield
+// CHECK: memref.view {{.*}} to memref<4x16x64xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-16: vector.store %{{.*}} : memref<4x16x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NOT: vector.store
+// CHECK: gpu.barrier
+func.func @gqa12_d64(%q: memref<?x24x64xf16>, %k: memref<?x2x?x64xf16>,
+    %v: memref<?x2x?x64xf16>, %lens: memref<?xi32>,
+    %out: memref<?x24x64xf16>) {
+  fd.decode_attention ins(%q, %k, %v, %lens : memref<?x24x64xf16>,
+      memref<?x2x?x64xf16>, memref<?x2x?x64xf16>, memref<?xi32>)
+      outs(%out : memref<?x24x64xf16>)
+      {scale = 0.125 : f32, softmax = #fd.online_softmax}
   return
 }
 
