@@ -259,6 +259,11 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
   w.kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
   w.batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
+  // A split's first token is split x chunk whatever the length (an empty
+  // split's prefetch is wasted, a tile): start its tile's DRAM read now.
+  if (engine == Engine::TensorCores && chunk)
+    emitMmaPrefetchFirstTile(e, lay.tid, shape, kv, w.batch, w.kvHead,
+                             e.muli(w.split, chunk));
   w.len = e.length(lens, w.batch);
   if (!chunk) {
     assert(clusterSplits > 1 && "a chunk, or the CTAs that split each length");

@@ -152,6 +152,16 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         const SharedBuffers *combineBuffers = nullptr,
                         int64_t clusterSplits = 0);
 
+/// The tensor-core engine's first tile of K and V from token `first` of
+/// (batch, kvHead) into L2, rows past the cache's capacity left out: issued
+/// before the sequence length is read, so the tile's DRAM latency overlaps
+/// the length's instead of following it (a contiguous cache only; a paged
+/// one needs the table first).
+void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid,
+                              const AttentionShape &shape,
+                              const KVCacheOperands &kv, Value batch,
+                              Value kvHead, Value first);
+
 /// Bytes of dynamic shared memory the tensor-core engine's combine of its
 /// warps uses from offset 0 (w.combine reads them): a kernel may keep other
 /// state past them across the combine.

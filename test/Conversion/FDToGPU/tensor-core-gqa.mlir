@@ -11,6 +11,14 @@
 // CHECK-LABEL: gpu.func @gqa4_partial_online
 // CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// The split's first tile of K, then of V, into L2 (one 128-byte line a
+// thread, rows inside the cache's capacity) before the length is loaded.
+// CHECK: memref.extract_aligned_pointer_as_index %arg1
+// CHECK: scf.if
+// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
+// CHECK: memref.extract_aligned_pointer_as_index %arg2
+// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
+// CHECK: memref.load %arg3[%block_id_z] : memref<?xi32>
 // The K and V copies' offsets start from their memrefs' strides.
 // CHECK: memref.extract_strided_metadata %arg1
 // CHECK: memref.extract_strided_metadata %arg2
