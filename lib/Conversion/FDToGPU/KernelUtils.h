@@ -75,6 +75,11 @@ public:
     KernelEmitter e{b, loc};
     return kvRowIndicesInPage(e, kv, batch, kvHead, token, page, d0);
   }
+  /// Contiguous only: this cache's rows of (batch, kvHead) as offsets.
+  KVContiguousRows contiguousRows(OpBuilder &b, Location loc) const {
+    KernelEmitter e{b, loc};
+    return kvContiguousRows(e, cache, batch, kvHead);
+  }
   bool isPaged() const { return static_cast<bool>(kv.blockTable); }
   Value blockTable() const { return kv.blockTable; }
   /// The indices in blockTable() of page slot `slot` of this sequence.

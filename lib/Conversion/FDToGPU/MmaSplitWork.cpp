@@ -161,12 +161,12 @@ void MmaTokenLoop::setUp() {
   if (!keys.isPaged()) {
     keyRows = contiguousRows(keys);
     valueRows = contiguousRows(values);
-  }
-  if (keys.isPaged())
+  } else {
     tRing = sharedView(
         e, smem, {stages, kMmaThreads},
         cast<MemRefType>(keys.blockTable().getType()).getElementType(),
         qBytes() + 2 * stages * slotBytes());
+  }
 }
 
 Value MmaTokenLoop::issueQuery(Value q) {
@@ -297,16 +297,12 @@ Value MmaTokenLoop::issue(Value kt, PagesFn pages, Value tableTile) {
 /// costs one multiply and each copy an add, a compare and a select.
 MmaTokenLoop::ContiguousRows
 MmaTokenLoop::contiguousRows(const KVCacheAccess &cache) {
-  auto md = memref::ExtractStridedMetadataOp::create(e.b, e.loc,
-                                                     cache.memref());
+  KVContiguousRows rows = cache.contiguousRows(e.b, e.loc);
   int64_t perRow = d / kVectorWidth;
   assert(kMmaThreads % perRow == 0 && "whole rows per copy step");
   Value col = e.muli(e.remui(lay.tid, perRow), kVectorWidth);
-  Value first = e.addi(e.addi(md.getOffset(), col),
-                       e.addi(e.muli(w.batch, md.getStrides()[0]),
-                              e.muli(w.kvHead, md.getStrides()[1])));
-  Value tokenStride = md.getStrides()[2];
-  return {first, tokenStride, e.muli(tokenStride, copyRowStep())};
+  return {e.addi(rows.first, col), rows.tokenStride,
+          e.muli(rows.tokenStride, copyRowStep())};
 }
 
 void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
@@ -599,23 +595,19 @@ void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid,
                 lines = kMmaTile * linesPerRow,
                 lineElems = kLineBytes / 2;
   for (Value cache : {kv.key, kv.value}) {
-    auto md = memref::ExtractStridedMetadataOp::create(b, loc, cache);
+    KVContiguousRows rows = kvContiguousRows(e, cache, batch, kvHead);
     Value base =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, cache);
-    Value capacity = md.getSizes()[2];
-    Value rowBase = e.addi(md.getOffset(),
-                           e.addi(e.muli(batch, md.getStrides()[0]),
-                                  e.muli(kvHead, md.getStrides()[1])));
     for (int64_t l0 = 0; l0 < lines; l0 += kMmaThreads) {
       Value line = e.addi(tid, l0);
       Value token = e.addi(first, e.divui(line, linesPerRow));
       // Inside the cache's rows: reading past the length is harmless for a
       // prefetch, past the allocation it is not.
-      Value ok = e.ult(token, capacity);
+      Value ok = e.ult(token, rows.capacity);
       if (lines - l0 < kMmaThreads)
         ok = e.andi(ok, e.ult(line, e.idx(lines)));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
-        Value elem = e.addi(e.addi(rowBase, e.muli(token, md.getStrides()[2])),
+        Value elem = e.addi(e.addi(rows.first, e.muli(token, rows.tokenStride)),
                             e.muli(e.remui(line, linesPerRow), lineElems));
         Value addr = arith::IndexCastOp::create(
             b, loc, b.getI64Type(), e.addi(base, e.muli(elem, 2)));

@@ -83,6 +83,23 @@ inline SmallVector<Value, 4> kvRowIndices(KernelEmitter &e,
                             kvPageOf(e, kv, batch, t, rowStart), d);
 }
 
+/// The rows of (batch, kvHead) in a contiguous [B, Hkv, T, D] cache (kv.key
+/// or kv.value) as element offsets from its aligned base: token t starts at
+/// first + t * tokenStride, and the cache holds `capacity` tokens. For
+/// kernels that address rows by offset (a per-tile multiply, then adds)
+/// instead of by indices (a multiply per access).
+struct KVContiguousRows {
+  Value first, tokenStride, capacity;
+};
+inline KVContiguousRows kvContiguousRows(KernelEmitter &e, Value cache,
+                                         Value batch, Value kvHead) {
+  auto md = memref::ExtractStridedMetadataOp::create(e.b, e.loc, cache);
+  Value first = e.addi(md.getOffset(),
+                       e.addi(e.muli(batch, md.getStrides()[0]),
+                              e.muli(kvHead, md.getStrides()[1])));
+  return {first, md.getStrides()[2], md.getSizes()[2]};
+}
+
 } // namespace mlir::fd
 
 #endif // FD_LIB_CONVERSION_UTILS_KVCACHE_H
