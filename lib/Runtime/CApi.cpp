@@ -8,6 +8,7 @@
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/ShardedDecode.h"
 #include "fd/Runtime/ShippedDispatchTables.h"
+#include "fd/Runtime/ShippedVariantTables.h"
 #include "fd/Runtime/UnifiedMaxState.h"
 #include "fd/Runtime/VariantTable.h"
 #include "fd/Runtime/fd_runtime.h"
@@ -831,8 +832,8 @@ int fd_dispatch_table_load_shipped(const fd_executable *executable,
     if (!shipped)
       return Status::error(ErrorCode::Unsupported,
                            "fd ships no flat-GEMM dispatch table for the "
-                           "device '" + name + "' (it has H200 and H100 "
-                           "ones)");
+                           "device '" + name + "' (it has " +
+                               getShippedDispatchModels() + " ones)");
     *table = new fd_dispatch_table{*shipped};
     return Status::success();
   });
@@ -849,6 +850,30 @@ int fd_variant_table_load_file(const char *path, fd_variant_table **table) {
 }
 
 void fd_variant_table_destroy(fd_variant_table *table) { delete table; }
+
+int fd_variant_table_load_shipped(const fd_executable *executable,
+                                  fd_variant_table **table) {
+  const char *fn = __func__;
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!table)
+      return nullArgument(fn, "table");
+    *table = nullptr;
+    const std::string &name = executable->executable->getContext().getName();
+    std::shared_ptr<const VariantTable> shipped = getShippedVariantTable(name);
+    if (!shipped) {
+      std::string models = getShippedVariantModels();
+      return Status::error(ErrorCode::Unsupported,
+                           "fd ships no launch-variant table for the device '" +
+                               name + "' (it has " +
+                               (models.empty() ? "none" : models + " ones") +
+                               ")");
+    }
+    *table = new fd_variant_table{std::move(shipped)};
+    return Status::success();
+  });
+}
 
 int fd_executable_set_variant_table(fd_executable *executable,
                                     const fd_variant_table *table) {

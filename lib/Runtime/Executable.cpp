@@ -1,6 +1,7 @@
 //===- Executable.cpp - A bundle bound to a device ------------------------===//
 
 #include "fd/Runtime/Executable.h"
+#include "fd/Runtime/ShippedVariantTables.h"
 
 #include "PageCheck.h"
 #include "fd/Runtime/Launch.h"
@@ -20,6 +21,9 @@ Executable::create(std::shared_ptr<Context> context,
   exe->bundle = std::move(bundle);
   exe->modules.assign(exe->bundle->getModules().size(), nullptr);
   exe->entries.resize(exe->bundle->getEntries().size());
+  // Variant choices measured on this device, where fd ships them; the
+  // caller may set another table or none (the built-in rules).
+  exe->tableSlot->table = getShippedVariantTable(exe->context->getName());
   return exe;
 }
 
@@ -159,6 +163,11 @@ PlanRequest BoundEntry::makePlanRequest(int64_t batch, int64_t maxLen,
     request.variantTable = tableSlot->table;
   }
   return request;
+}
+
+std::shared_ptr<const VariantTable> Executable::getVariantTable() const {
+  std::lock_guard<std::mutex> lock(tableSlot->mutex);
+  return tableSlot->table;
 }
 
 void Executable::setVariantTable(std::shared_ptr<const VariantTable> table) {

@@ -185,7 +185,12 @@ Expected<PlanChoice> fd::rt::choosePlan(const EntrySpec &entry,
     choice.split = splitFor(entry, choice.variant, request);
     return choice;
   }
-  if (request.variantTable)
+  // A table holds measurements of equal lengths (fd-bench writes no line
+  // for a ragged case): a ragged batch's best variant is not a property of
+  // (B, L) alone, so the rules below plan it.
+  const bool ragged = request.totalTokens > 0 &&
+                      request.totalTokens < request.batch * request.maxLen;
+  if (request.variantTable && !ragged)
     if (std::optional<size_t> measured = request.variantTable->lookup(
             entry, request.batch, request.maxLen)) {
       choice.variant = *measured;

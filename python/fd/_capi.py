@@ -158,6 +158,7 @@ _PROTOTYPES = {
                                    POINTER(fd_recentre_decision)],
     "fd_variant_table_load_file": [c_char_p, _out_handle],
     "fd_variant_table_destroy": [_handle],
+    "fd_variant_table_load_shipped": [_handle, _out_handle],
     "fd_executable_set_variant_table": [_handle, _handle],
     "fd_dispatch_table_load_file": [c_char_p, _out_handle],
     "fd_dispatch_table_load_shipped": [_handle, _out_handle],

@@ -244,7 +244,8 @@ class Executable:
 
     def set_variant_table(self, path):
         """Measured launch-variant choices (fd-bench --write-variant-table)
-        for every later plan; None restores the planner's rules."""
+        for every later plan; None restores the planner's rules. A new
+        executable starts with the table fd ships for its device, if any."""
         lib = self._lib
         table = ctypes.c_void_p()
         if path is not None:

@@ -36,6 +36,7 @@
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/ShardedDecode.h"
+#include "fd/Runtime/ShippedVariantTables.h"
 #include "fd/Runtime/VariantTable.h"
 #include "fd/ref/RefKernels.h"
 
@@ -132,6 +133,22 @@ std::vector<Case> dispatchCases() {
   for (int64_t l : {512, 2048, 8192})
     for (int64_t b : {8, 16, 32, 64})
       cases.push_back({b, 32, 8, l});
+  return cases;
+}
+
+/// The grid a shipped variant table is measured on (--write-variant-table;
+/// lib/Runtime/variants/): the example's shapes (MHA 32/32 and GQA 32/8, D
+/// = 128, f16) at every power-of-two batch to 64 and length from 512 to
+/// 128K whose K and V fit in kMaxVariantCaseBytes, so that the nearest
+/// measured line of a call is at most a factor of 2 away in B and in L.
+constexpr double kMaxVariantCaseBytes = 2.2e9;
+std::vector<Case> variantCases() {
+  std::vector<Case> cases;
+  for (int64_t hkv : {32, 8})
+    for (int64_t b = 1; b <= 64; b *= 2)
+      for (int64_t l = 512; l <= 131072; l *= 2)
+        if (2.0 * b * hkv * l * 128 * 2 <= kMaxVariantCaseBytes)
+          cases.push_back({b, 32, hkv, l});
   return cases;
 }
 
@@ -338,7 +355,7 @@ int main(int argc, char **argv) {
   std::string jsonPath, commit = "unknown", casesName = "required";
   // --write-variant-table: the fastest variant of the first bundle per case;
   // --variant-table: plan with a table (what the runtime would then choose).
-  std::string writeTablePath, readTablePath;
+  std::string writeTablePath, readTablePath = "shipped";
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   std::vector<int64_t> wavesSweep; // empty: the runtime's default
@@ -357,7 +374,7 @@ int main(int argc, char **argv) {
   cl.list("--bundle", "FILE", bundlePaths, "a bundle to time (fd-compile)");
   cl.choice("--cases", casesName,
             {"required", "tune", "unified-max", "dispatch", "gqa", "ragged",
-             "paged"},
+             "paged", "variants"},
             "a built-in case list (used when no --case is given)");
   cl.list("--case", "B,Hq,Hkv,L[,D[,f16|bf16[,ragged]]][,pN][,nhd|hnd]",
           caseSpecs,
@@ -392,7 +409,8 @@ int main(int argc, char **argv) {
           "write the fastest variant of the first bundle per case (the "
           "runtime's variant table)");
   cl.text("--variant-table", "FILE", readTablePath,
-          "plan with this variant table");
+          "plan with this variant table; shipped: the one fd ships for this "
+          "device, if any; none: the planner's rules");
   // Context parallelism (ShardedBench.h): the parent's list of world sizes,
   // and the flags it starts each rank with.
   std::string shardedList, shardedIdFile;
@@ -553,6 +571,8 @@ int main(int argc, char **argv) {
       cases = dispatchCases();
     else if (casesName == "paged")
       cases = pagedCases();
+    else if (casesName == "variants")
+      cases = variantCases();
     else {
       std::fprintf(stderr, "fd-bench: unknown --cases '%s'\n",
                    casesName.c_str());
@@ -625,7 +645,8 @@ int main(int argc, char **argv) {
               rt::isProgrammaticLaunchEnabled() ? "on" : "off");
 
   std::shared_ptr<const rt::VariantTable> readTable;
-  if (!readTablePath.empty()) {
+  const bool rulesOnly = readTablePath == "none";
+  if (readTablePath != "shipped" && !rulesOnly) {
     rt::Expected<rt::VariantTable> t = rt::VariantTable::loadFile(readTablePath);
     if (!t) {
       std::fprintf(stderr, "fd-bench: %s\n", t.getStatus().getMessage().c_str());
@@ -633,6 +654,20 @@ int main(int argc, char **argv) {
     }
     readTable = std::make_shared<const rt::VariantTable>(t.take());
   }
+  // What "chosen" is planned with.
+  std::shared_ptr<const rt::VariantTable> shippedTable =
+      rt::getShippedVariantTable(ctx.getName());
+  if (readTable)
+    std::printf("variant table: %s (%zu lines)\n", readTablePath.c_str(),
+                readTable->getRows().size());
+  else if (shippedTable && !rulesOnly)
+    std::printf("variant table: shipped for %s (%zu lines)\n",
+                ctx.getName().c_str(), shippedTable->getRows().size());
+  else
+    std::printf("variant table: none (the planner's rules)\n");
+  const std::string tableUsed =
+      readTable ? readTablePath
+                : shippedTable && !rulesOnly ? "shipped" : "none";
   rt::VariantTable writeTable;
 
   std::vector<CaseResult> results;
@@ -716,7 +751,7 @@ int main(int argc, char **argv) {
         // Planned as BoundEntry plans: this device's SM count and each
         // variant's own occupancy; "chosen" is the planner's choice.
         rt::PlanRequest request = bound->makePlanRequest(c.batch, c.len);
-        if (readTable)
+        if (readTable || rulesOnly)
           request.variantTable = readTable;
         // Ragged cases plan with the real tokens, as an engine that knows
         // its lengths would (fd_executable_plan_tokens).
@@ -926,7 +961,8 @@ int main(int argc, char **argv) {
         f, header,
         {{"fd_timing", backToBack ? "\"back-to-back\"" : "\"one-launch\""},
          {"pdl", rt::isProgrammaticLaunchEnabled() ? "true" : "false"},
-         {"runs", std::to_string(runs)}});
+         {"runs", std::to_string(runs)},
+         {"variant_table", "\"" + harness::jsonEscape(tableUsed) + "\""}});
     for (size_t i = 0; i < results.size(); ++i) {
       const CaseResult &r = results[i];
       f << (i ? "," : "") << "\n    {\"B\": " << r.c.batch

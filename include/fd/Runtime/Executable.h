@@ -156,7 +156,11 @@ public:
   /// Measured launch-variant choices for this device (fd-bench
   /// --write-variant-table; VariantTable.h) that every entry's planning
   /// consults from now on; null: the planner's built-in rules. Thread-safe.
+  /// An Executable starts with the table fd ships for its device, if any
+  /// (ShippedVariantTables.h).
   void setVariantTable(std::shared_ptr<const VariantTable> table);
+  /// The table planning consults now (null: the built-in rules).
+  std::shared_ptr<const VariantTable> getVariantTable() const;
 
 private:
   Executable() = default;

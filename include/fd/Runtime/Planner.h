@@ -89,7 +89,8 @@ struct PlanRequest {
   /// The sum of the lengths, where known (chooseSplits); 0: unknown.
   int64_t totalTokens = 0;
   /// Measured variant choices (VariantTable.h), consulted first when the
-  /// variant is the planner's to choose; null: the built-in rules.
+  /// variant is the planner's to choose and the batch is not ragged
+  /// (totalTokens < batch * maxLen); null: the built-in rules.
   std::shared_ptr<const VariantTable> variantTable;
 
   int64_t getResidentCtas(size_t v) const {

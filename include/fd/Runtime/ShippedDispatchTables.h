@@ -15,6 +15,7 @@
 #include "fd/Runtime/Export.h"
 #include "fd/Runtime/FlatGemm.h"
 
+#include <string>
 #include <string_view>
 
 namespace fd::rt {
@@ -26,6 +27,10 @@ namespace fd::rt {
 /// Parsed once; the pointer stays valid for the process.
 FD_RT_API const DispatchTable *getShippedDispatchTable(
     std::string_view deviceName);
+
+/// The device models there are shipped dispatch tables for ("H100 and
+/// H200"), for messages.
+FD_RT_API std::string getShippedDispatchModels();
 
 } // namespace fd::rt
 

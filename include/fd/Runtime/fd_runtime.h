@@ -230,7 +230,10 @@ FD_RT_API int fd_executable_check_pages(fd_executable *executable,
  * include/fd/Runtime/VariantTable.h for the format. Once set on an
  * executable, fd_executable_plan* takes the variant of the nearest measured
  * (B, L) of the entry's shape; NULL restores the built-in rules. The
- * executable keeps its own reference: the table may be destroyed after. */
+ * executable keeps its own reference: the table may be destroyed after.
+ * A new executable plans with the table fd ships for its device, where
+ * there is one (fd_variant_table_load_shipped); a ragged batch
+ * (total_tokens below batch x max_len) is always planned by the rules. */
 typedef struct fd_variant_table fd_variant_table;
 FD_RT_API int fd_variant_table_load_file(const char *path,
                                          fd_variant_table **table);
@@ -238,6 +241,12 @@ FD_RT_API int fd_variant_table_load_file(const char *path,
 FD_RT_API void fd_variant_table_destroy(fd_variant_table *table);
 FD_RT_API int fd_executable_set_variant_table(fd_executable *executable,
                                               const fd_variant_table *table);
+/* The variant table fd ships for the executable's device (by its name, e.g.
+ * "NVIDIA H100 80GB HBM3"), the one a new executable starts with.
+ * FD_ERROR_UNSUPPORTED when fd ships none for that device. Destroy it with
+ * fd_variant_table_destroy. */
+FD_RT_API int fd_variant_table_load_shipped(const fd_executable *executable,
+                                            fd_variant_table **table);
 
 /* ---- Flat GEMM (entries with op "flat_gemm"; docs/bundle.md) ----------- */
 

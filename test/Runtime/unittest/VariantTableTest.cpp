@@ -1,8 +1,10 @@
 //===- VariantTableTest.cpp - Tests of measured variant choices -----------===//
 #include "TestUtil.h"
 
+#include "fd/Bundle/Schema.h"
 #include "fd/Runtime/FlatGemm.h"
 #include "fd/Runtime/Planner.h"
+#include "fd/Runtime/ShippedVariantTables.h"
 #include "fd/Runtime/VariantTable.h"
 
 using namespace fd::rt;
@@ -54,6 +56,15 @@ TEST(VariantTableParsesAndLooksUpTheNearest) {
   Expected<PlanChoice> measured = choosePlan(entry, request);
   CHECK(measured && measured->variant == 1);
   CHECK(measured && measured->split && measured->split->numSplits == 1);
+  // A ragged batch (fewer real tokens than B x L) is planned by the rules:
+  // the table's lines are measurements of equal lengths.
+  request.batch = 2, request.totalTokens = 1500;
+  Expected<PlanChoice> ragged = choosePlan(entry, request);
+  CHECK(ragged && ragged->variant == 0);
+  request.totalTokens = 2048; // equal lengths: the table again
+  Expected<PlanChoice> uniform = choosePlan(entry, request);
+  CHECK(uniform && uniform->variant == 1);
+  request.batch = 1, request.totalTokens = 0;
   // An explicit variant still wins over the table.
   request.variant = 0;
   Expected<PlanChoice> explicitChoice = choosePlan(entry, request);
@@ -106,4 +117,26 @@ TEST(TablesRefuseWhatIsNotAFile) {
               "/dev/zero: cannot read dispatch table: not a regular file");
   CHECK_ERROR(VariantTable::loadFile("/nonexistent/t.txt"),
               "/nonexistent/t.txt: cannot open variant table: No such file");
+}
+
+TEST(ShippedVariantTablesParseAndMatchByModel) {
+  // Every shipped table parses (a bad one is reported by the runtime and
+  // unused, so it would otherwise go unnoticed), names only variants fd
+  // builds, and is matched by the model in the device's name.
+  for (const char *device : {"NVIDIA H100 80GB HBM3", "NVIDIA H200"}) {
+    std::shared_ptr<const VariantTable> t = getShippedVariantTable(device);
+    if (!t)
+      continue;
+    CHECK(!t->getRows().empty());
+    for (const VariantTable::Row &row : t->getRows())
+      CHECK(fdb::variant::isKnown(row.variant));
+  }
+  CHECK(getShippedVariantTable("NVIDIA A100-SXM4-80GB") == nullptr);
+  CHECK(getShippedVariantTable("") == nullptr);
+  // The models listed are exactly those with a table.
+  std::string models = getShippedVariantModels();
+  CHECK_EQ(getShippedVariantTable("NVIDIA H100 80GB HBM3") != nullptr,
+           models.find("H100") != std::string::npos);
+  CHECK_EQ(getShippedVariantTable("NVIDIA H200") != nullptr,
+           models.find("H200") != std::string::npos);
 }
