@@ -88,6 +88,11 @@ std::optional<size_t> VariantTable::lookup(const EntrySpec &entry,
     if (v < 0)
       continue;
     double db = octaves(batch, r.batch), dl = octaves(maxLen, r.maxLen);
+    // Farther than kMaxOctaves in B or L a line is a guess, not a
+    // measurement of this call (the fastest variant flips within 2-4x of
+    // B or L: docs/perf.md, sessions 14 and 17): the rules plan it.
+    if (std::abs(db) > kMaxOctaves || std::abs(dl) > kMaxOctaves)
+      continue;
     double distance = db * db + dl * dl;
     if (!best || distance < bestDistance)
       best = size_t(v), bestDistance = distance;

@@ -12,8 +12,9 @@
 //
 // e.g. "32 32 128 f16 unified_max 1 65536 two_kernel". A call takes the
 // variant of the nearest line of its shape (Hq, Hkv, D, dtype, softmax) in
-// (log2 B, log2 L) whose variant the entry has; shapes the table does not
-// list plan as without a table.
+// (log2 B, log2 L) whose variant the entry has, among the lines within a
+// factor of 2 of its B and of its L (kMaxOctaves); calls no line is that
+// near, and shapes the table does not list, plan as without a table.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FD_RUNTIME_VARIANTTABLE_H
@@ -32,6 +33,10 @@ namespace fd::rt {
 
 class FD_RT_API VariantTable {
 public:
+  /// How far (octaves of B, and of L) a line may be from a call and still
+  /// choose its variant.
+  static constexpr double kMaxOctaves = 1.0;
+
   struct Row {
     int64_t numQHeads = 0, numKvHeads = 0, headDim = 0;
     DType dtype = DType::F16;

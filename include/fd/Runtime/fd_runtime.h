@@ -229,7 +229,8 @@ FD_RT_API int fd_executable_check_pages(fd_executable *executable,
  * single_launch) per shape, written by fd-bench --write-variant-table; see
  * include/fd/Runtime/VariantTable.h for the format. Once set on an
  * executable, fd_executable_plan* takes the variant of the nearest measured
- * (B, L) of the entry's shape; NULL restores the built-in rules. The
+ * (B, L) of the entry's shape within a factor of 2 of both (else the rules);
+ * NULL restores the built-in rules. The
  * executable keeps its own reference: the table may be destroyed after.
  * A new executable plans with the table fd ships for its device, where
  * there is one (fd_variant_table_load_shipped); a ragged batch

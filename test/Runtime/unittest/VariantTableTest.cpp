@@ -43,7 +43,11 @@ TEST(VariantTableParsesAndLooksUpTheNearest) {
   CHECK(t->lookup(entry, 1, 2048) == std::optional<size_t>(1));
   CHECK(t->lookup(entry, 1, 65536) == std::optional<size_t>(0));
   CHECK(t->lookup(entry, 32, 2048) == std::optional<size_t>(1));
-  CHECK(t->lookup(entry, 8, 8192) == std::optional<size_t>(1));
+  CHECK(t->lookup(entry, 8, 8192) == std::nullopt); // single_launch only
+  // Past a factor of 2 in B or in L from every line: no measurement applies.
+  CHECK(t->lookup(entry, 1, 16384) == std::nullopt);
+  CHECK(t->lookup(entry, 4, 1024) == std::nullopt);
+  CHECK(t->lookup(entry, 2, 2048) == std::optional<size_t>(1));
 
   // The planner takes the table's choice before its own rule: by the rule,
   // B = 1 L = 1024 splits (8 CTAs fill nothing); the table says unsplit.
