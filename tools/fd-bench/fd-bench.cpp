@@ -356,6 +356,7 @@ int main(int argc, char **argv) {
   // --write-variant-table: the fastest variant of the first bundle per case;
   // --variant-table: plan with a table (what the runtime would then choose).
   std::string writeTablePath, readTablePath = "shipped";
+  double tieMarginPct = 2;
   std::string script = std::string(FD_BENCH_SCRIPT_DIR) + "/sdpa_peers.py";
   std::vector<int64_t> ctasSweep; // empty: each bundle's own policy
   std::vector<int64_t> wavesSweep; // empty: the runtime's default
@@ -408,6 +409,9 @@ int main(int argc, char **argv) {
   cl.text("--write-variant-table", "FILE", writeTablePath,
           "write the fastest variant of the first bundle per case (the "
           "runtime's variant table)");
+  cl.number("--tie-margin", tieMarginPct, 0, 50,
+            "--write-variant-table keeps the planner's choice of a case while "
+            "it is within this many percent of the fastest");
   cl.text("--variant-table", "FILE", readTablePath,
           "plan with this variant table; shipped: the one fd ships for this "
           "device, if any; none: the planner's rules");
@@ -711,8 +715,8 @@ int main(int argc, char **argv) {
       copyArgs.push_back(copy->args());
     result.floorUs = result.bytes / (readGBs * 1e9) * 1e6;
     int64_t planS = 0, planChunk = 0;
-    double bestUs = NAN;
-    std::string bestVariant, bestSoftmax;
+    double bestUs = NAN, chosenUs = NAN;
+    std::string bestVariant, bestSoftmax, chosenVariant;
 
     for (LoadedBundle &lb : bundles) {
       const rt::BoundEntry *bound = findEntry(*lb.exe, c);
@@ -809,6 +813,8 @@ int main(int argc, char **argv) {
                 (!std::isfinite(bestUs) || m.medianUs < bestUs))
               bestUs = m.medianUs, bestVariant = variant,
               bestSoftmax = spec.softmax.kind;
+            if (&lb == &bundles.front() && m.chosen && !variant.empty())
+              chosenUs = m.medianUs, chosenVariant = variant;
           }
           result.results.push_back(m);
         }
@@ -816,6 +822,11 @@ int main(int argc, char **argv) {
     }
     // Uniform cases only: a ragged batch's best variant is not a property of
     // (B, L) alone.
+    // Within the tie margin of the fastest, the planner's own choice stays:
+    // a line then records no flip decided by the noise.
+    if (!chosenVariant.empty() &&
+        chosenUs <= bestUs * (1 + tieMarginPct / 100))
+      bestVariant = chosenVariant;
     if (!bestVariant.empty() && !c.ragged)
       writeTable.add({c.hq, c.hkv, c.d, c.dtype, bestSoftmax, c.batch, c.len,
                       bestVariant});
