@@ -198,6 +198,32 @@ static int loadTableFile(const char *fn, const char *path, Handle **handle,
   });
 }
 
+/// The C getters of the shipped tables: checks, finds the table fd ships
+/// for the executable's device (\p find: null when none; \p models names
+/// the devices with one) and wraps it into a new handle with \p wrap.
+template <typename Handle, typename Find, typename Wrap>
+static int loadShippedTable(const char *fn, const fd_executable *executable,
+                            Handle **handle, const char *what,
+                            const std::string &models, Find find, Wrap wrap) {
+  return guarded(fn, [&]() -> Status {
+    if (!executable)
+      return nullArgument(fn, "executable");
+    if (!handle)
+      return nullArgument(fn, "table");
+    *handle = nullptr;
+    const std::string &name = executable->executable->getContext().getName();
+    auto shipped = find(name);
+    if (!shipped)
+      return Status::error(ErrorCode::Unsupported,
+                           "fd ships no " + std::string(what) +
+                               " for the device '" + name + "' (it has " +
+                               (models.empty() ? "none" : models + " ones") +
+                               ")");
+    *handle = wrap(std::move(shipped));
+    return Status::success();
+  });
+}
+
 extern "C" {
 
 const char *fd_last_error(void) { return lastError.c_str(); }
@@ -820,23 +846,10 @@ int fd_dispatch_table_load_file(const char *path, fd_dispatch_table **table) {
 
 int fd_dispatch_table_load_shipped(const fd_executable *executable,
                                    fd_dispatch_table **table) {
-  const char *fn = __func__;
-  return guarded(fn, [&]() -> Status {
-    if (!executable)
-      return nullArgument(fn, "executable");
-    if (!table)
-      return nullArgument(fn, "table");
-    *table = nullptr;
-    const std::string &name = executable->executable->getContext().getName();
-    const DispatchTable *shipped = getShippedDispatchTable(name);
-    if (!shipped)
-      return Status::error(ErrorCode::Unsupported,
-                           "fd ships no flat-GEMM dispatch table for the "
-                           "device '" + name + "' (it has " +
-                               getShippedDispatchModels() + " ones)");
-    *table = new fd_dispatch_table{*shipped};
-    return Status::success();
-  });
+  return loadShippedTable(
+      __func__, executable, table, "flat-GEMM dispatch table",
+      getShippedDispatchModels(), getShippedDispatchTable,
+      [](const DispatchTable *t) { return new fd_dispatch_table{*t}; });
 }
 
 void fd_dispatch_table_destroy(fd_dispatch_table *table) { delete table; }
@@ -853,26 +866,12 @@ void fd_variant_table_destroy(fd_variant_table *table) { delete table; }
 
 int fd_variant_table_load_shipped(const fd_executable *executable,
                                   fd_variant_table **table) {
-  const char *fn = __func__;
-  return guarded(fn, [&]() -> Status {
-    if (!executable)
-      return nullArgument(fn, "executable");
-    if (!table)
-      return nullArgument(fn, "table");
-    *table = nullptr;
-    const std::string &name = executable->executable->getContext().getName();
-    std::shared_ptr<const VariantTable> shipped = getShippedVariantTable(name);
-    if (!shipped) {
-      std::string models = getShippedVariantModels();
-      return Status::error(ErrorCode::Unsupported,
-                           "fd ships no launch-variant table for the device '" +
-                               name + "' (it has " +
-                               (models.empty() ? "none" : models + " ones") +
-                               ")");
-    }
-    *table = new fd_variant_table{std::move(shipped)};
-    return Status::success();
-  });
+  return loadShippedTable(
+      __func__, executable, table, "launch-variant table",
+      getShippedVariantModels(), getShippedVariantTable,
+      [](std::shared_ptr<const VariantTable> t) {
+        return new fd_variant_table{std::move(t)};
+      });
 }
 
 int fd_executable_set_variant_table(fd_executable *executable,
