@@ -36,7 +36,6 @@
 #include "fd/Runtime/Launch.h"
 #include "fd/Runtime/Planner.h"
 #include "fd/Runtime/ShardedDecode.h"
-#include "fd/Runtime/ShippedVariantTables.h"
 #include "fd/Runtime/VariantTable.h"
 #include "fd/ref/RefKernels.h"
 
@@ -658,9 +657,10 @@ int main(int argc, char **argv) {
     }
     readTable = std::make_shared<const rt::VariantTable>(t.take());
   }
-  // What "chosen" is planned with.
+  // What "chosen" is planned with: without --variant-table, the table the
+  // Executable starts with (the one fd ships for this device, if any).
   std::shared_ptr<const rt::VariantTable> shippedTable =
-      rt::getShippedVariantTable(ctx.getName());
+      bundles.empty() ? nullptr : bundles.front().exe->getVariantTable();
   if (readTable)
     std::printf("variant table: %s (%zu lines)\n", readTablePath.c_str(),
                 readTable->getRows().size());
@@ -820,13 +820,13 @@ int main(int argc, char **argv) {
         }
       }
     }
-    // Uniform cases only: a ragged batch's best variant is not a property of
-    // (B, L) alone.
     // Within the tie margin of the fastest, the planner's own choice stays:
     // a line then records no flip decided by the noise.
     if (!chosenVariant.empty() &&
         chosenUs <= bestUs * (1 + tieMarginPct / 100))
       bestVariant = chosenVariant;
+    // Uniform cases only: a ragged batch's best variant is not a property of
+    // (B, L) alone.
     if (!bestVariant.empty() && !c.ragged)
       writeTable.add({c.hq, c.hkv, c.d, c.dtype, bestSoftmax, c.batch, c.len,
                       bestVariant});
