@@ -124,6 +124,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.unroll = o.unroll;
   gpu.mmaMinGroup = o.mmaMinGroup;
   gpu.mmaStages = o.mmaStages;
+  gpu.mmaWarps = o.mmaWarps;
   // Thread-block clusters, like griddepcontrol, exist from sm_90 on: older
   // chips get no split_cluster variant.
   gpu.clusterSplits = chipHasGridDependencyControl(o.chip) ? o.clusterSplits : 0;

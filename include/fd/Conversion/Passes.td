@@ -70,6 +70,12 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "memory; fewer stages, more resident CTAs); 0: 4 up to D = 128, "
            "2 at D = 256 (measured, docs/perf.md). Reduced to what fits in "
            "227 KB">,
+    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
+           "Warps per CTA of the tensor-core kernels, 4 or 8: each warp "
+           "takes 64 / warps tokens of every 64-token tile (8: m16n8k8 MMAs "
+           "for P V), so 8 warps halve the instructions a warp issues per "
+           "tile and put two warps on each scheduler. Head dims below 128 "
+           "keep 4 (the 256 threads would not copy whole query rows)">,
     Option<"clusterSplits", "cluster-splits", "int64_t", /*default=*/"4",
            "Also build online softmax's `split_cluster` launch variant: a "
            "thread-block cluster of this many CTAs "

@@ -81,6 +81,10 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "mma-stages",
       llvm::cl::desc("Tensor-core cp.async ring depth (0: by head dim)"),
       llvm::cl::init(kGPU.mmaStages)};
+  PassOptions::Option<int64_t> mmaWarps{
+      *this, "mma-warps",
+      llvm::cl::desc("Warps per CTA of the tensor-core kernels (4 or 8)"),
+      llvm::cl::init(kGPU.mmaWarps)};
   PassOptions::Option<int64_t> clusterSplits{
       *this, "cluster-splits",
       llvm::cl::desc("CTAs per cluster of the split_cluster variant (0: not "

@@ -83,7 +83,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
         options.unroll < 1)
       return rewriter.notifyMatchFailure(op, "bad block size or unroll");
     Engine engine = chooseEngine(options, shape);
-    int64_t blockSize = threadsFor(engine, options);
+    int64_t blockSize = threadsFor(engine, options, shape);
 
     Location loc = op.getLoc();
     gpu::GPUModuleOp module = getKernelModule(op, rewriter);
@@ -228,7 +228,7 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       maxOut = getBoundArg(fn, binding::kPartialMax);
       sumOut = getBoundArg(fn, binding::kPartialSum);
     }
-    Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options),
+    Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options, shape),
                             options.unroll);
     int64_t stages = options.mmaStages != 0
                          ? options.mmaStages
@@ -322,7 +322,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                               e.loc, (fn.getName() + "_states").str(),
                               {group, d + 2}),
               d + 2};
-    const int64_t offset = llvm::alignTo(mmaCombineBytes(d), 16);
+    const int64_t offset =
+        llvm::alignTo(mmaCombineBytes(d, threadsFor(engine, options, shape) / 32), 16);
     const int64_t bytes = offset + group * (d + 2) * 4;
     auto size = fn->getAttrOfType<IntegerAttr>(::fdb::ir::kDynamicSmem);
     if (!size || size.getInt() < bytes)
@@ -585,6 +586,11 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
                          << int64_t(mmaMinGroup);
       bad = true;
     }
+    if (mmaWarps != 4 && mmaWarps != 8) {
+      module.emitError() << "convert-fd-to-gpu: mma-warps must be 4 or 8, got "
+                         << int64_t(mmaWarps);
+      bad = true;
+    }
     if (clusterSplits != 0 &&
         (clusterSplits < 2 || clusterSplits > kMaxClusterSplits)) {
       module.emitError() << "convert-fd-to-gpu: cluster-splits must be 0 (no "
@@ -601,6 +607,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.unroll = unroll;
     options.mmaMinGroup = mmaMinGroup;
     options.mmaStages = mmaStages;
+    options.mmaWarps = mmaWarps;
     options.clusterSplits = clusterSplits;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);

@@ -25,11 +25,9 @@ namespace mlir::fd::gpu_kernels {
 /// Elements per 16-byte load of f16/bf16.
 inline constexpr int64_t kVectorWidth = 8;
 
-/// Threads per CTA of the tensor-core partial kernels: 4 warps, each taking
-/// 16 tokens of every 64-token tile (MmaSplitWork.cpp).
-inline constexpr int64_t kMmaWarps = 4, kMmaThreads = 32 * kMmaWarps;
-/// Tokens of one ring slot of the tensor-core engine: 16 per warp.
-inline constexpr int64_t kMmaTile = 16 * kMmaWarps;
+/// Tokens of one ring slot of the tensor-core engine (MmaSplitWork.cpp):
+/// 16 per warp of a 4-warp CTA, 8 per warp of an 8-warp one (mma-warps).
+inline constexpr int64_t kMmaTile = 64;
 
 /// How the kernels read K or V rows. Kernels ask for "the 8 elements at
 /// head-dim offset d0 of token t"; whether the cache is contiguous or paged

@@ -12,7 +12,9 @@
 //   O += P V    A = P straight from S's accumulators (TensorCore.h), B = the
 //               V rows (ldmatrix.trans)
 //
-// The CTA's 4 warps take 16 tokens each of every 64-token tile; tiles stream
+// The CTA's 4 warps take 16 tokens each of every 64-token tile (8 warps: 8
+// tokens each, P V then as m16n8k8 MMAs, the k = 8 of P being the n = 8 of
+// S, so the same registers again); tiles stream
 // through a `stages`-deep cp.async ring (bypassing L1), so the copies of the
 // next tiles overlap the MMAs of this one. The ring's rows are dense and
 // XOR-swizzled (ringCol), not padded: see kPad. Each warp keeps the online-softmax
@@ -56,6 +58,9 @@ struct MmaTokenLoop {
   SplitWork &w;
 
   int64_t d = shape.headDim;
+  /// 4 or 8 warps (threadsFor): each takes tokensPerWarp of every tile.
+  int64_t threads = lay.blockSize, warps = threads / 32,
+          tokensPerWarp = kTile / warps;
   /// Row strides (elements) of the query tile and of the ring.
   int64_t qLd = d + kPad, ld = d;
   int64_t stages = 0;
@@ -78,6 +83,9 @@ struct MmaTokenLoop {
     Value first;
     /// The token stride, and the distance of consecutive copies' rows.
     Value tokenStride, copyStride;
+    /// Tokens the cache holds per (batch, KV head): what a copy made before
+    /// the length is known may read.
+    Value capacity;
   };
   ContiguousRows keyRows, valueRows;
   /// ceil((end - begin) / 64): the split's tiles.
@@ -95,7 +103,7 @@ struct MmaTokenLoop {
   int64_t tableRingBytes() const {
     if (!keys.isPaged())
       return 0;
-    return stages * kMmaThreads * tableElemBytes();
+    return stages * threads * tableElemBytes();
   }
   int64_t tableElemBytes() const {
     auto t = cast<MemRefType>(keys.blockTable().getType());
@@ -104,35 +112,49 @@ struct MmaTokenLoop {
   int64_t ringBytes() const {
     return qBytes() + 2 * stages * slotBytes() + tableRingBytes();
   }
-  int64_t combineBytes() const { return mmaCombineBytes(d); }
+  int64_t combineBytes() const { return mmaCombineBytes(d, warps); }
   int64_t smemBytes() const { return std::max(ringBytes(), combineBytes()); }
 
   void setUp();
   ContiguousRows contiguousRows(const KVCacheAccess &cache);
   Value issueQuery(Value q);
   void loadQueryFragments(Value token, int64_t groupsAfter);
-  int64_t rowsPerThread() const { return kTile * (d / kVectorWidth) / kMmaThreads; }
+  int64_t rowsPerThread() const { return kTile * (d / kVectorWidth) / threads; }
   /// The i-th 16-byte copy this thread makes of tile kt: ring row and
-  /// column, the token (token 0 past the end: those copies move no bytes)
-  /// and whether it is in the split.
-  struct RowCopy {
-    Value row, col, ringCol, token, valid;
+  /// column (rowSlot: the same for every tile), the token (token 0 past the
+  /// end: those copies move no bytes) and whether it is in the split.
+  struct RowSlot {
+    Value row, col, ringCol;
   };
+  struct RowCopy : RowSlot {
+    Value token, valid;
+  };
+  RowSlot rowSlot(int64_t i);
   /// Where element `col` of a ring row with row % 8 == `phase` is stored
   /// (D is a multiple of 64: whole 8-chunk rows).
   Value ringCol(Value phase, Value col) {
     return swizzledColumn(e, phase, col);
   }
   RowCopy rowCopy(Value kt, int64_t i);
-  /// Rows of a copy: kMmaThreads / (D / 8) tile rows apart.
-  int64_t copyRowStep() const { return kMmaThreads / (d / kVectorWidth); }
+  /// Rows of a copy: threads / (D / 8) tile rows apart.
+  int64_t copyRowStep() const { return threads / (d / kVectorWidth); }
   SmallVector<Value> pagesOf(Value kt);
   SmallVector<Value> pagesFromRing(Value kt);
   using PagesFn = function_ref<SmallVector<Value>(Value)>;
   Value issue(Value kt, PagesFn pages, Value tableTile);
+  /// `speculative`: tile 0 from w.firstToken, rows bounded by the cache's
+  /// capacity instead of the split's end (contiguous only).
   void issueCopies(Value kt, ValueRange pages, Value tableTile,
-                   SmallVectorImpl<Value> &tokens);
+                   SmallVectorImpl<Value> &tokens, bool speculative = false);
+  /// Whether tile 0 is copied before the length is known: a contiguous
+  /// cache whose split starts at w.firstToken.
+  bool speculative() const { return !keys.isPaged() && w.firstToken; }
+  Value issueSpeculativeTile();
+  void zeroValuesPastEnd();
   SmallVector<Value> compute(Value kt, ValueRange state, double scale);
+  /// compute()'s S = Q K^T over the warp's tokens: one C fragment per n
+  /// tile of 8 tokens (two at 16 tokens a warp, one at 8).
+  SmallVector<Value, 2> scores(Value slot, Value row0);
   void finish(ValueRange state, Value token);
 };
 
@@ -144,13 +166,21 @@ void MmaTokenLoop::setUp() {
   // ldmatrix row addresses. A (Q, x4): rows lane % 16, k half lane / 16.
   aRow = e.remui(lane, 16);
   aCol = e.muli(e.divui(lane, 16), 8);
-  // B of S (K, x4 = two n tiles): token lane % 8 (+ 8 for lanes 16-31), k
-  // half (lane / 8) % 2.
-  kRow = e.addi(e.remui(lane, 8), e.muli(e.divui(lane, 16), 8));
-  kCol = e.muli(e.remui(e.divui(lane, 8), 2), 8);
-  // B of O (V, x4.trans = two d tiles): token lane % 16, d half lane / 16.
-  vRow = e.remui(lane, 16);
-  vCol = e.muli(e.divui(lane, 16), 8);
+  if (tokensPerWarp == 16) {
+    // B of S (K, x4 = two n tiles): token lane % 8 (+ 8 for lanes 16-31),
+    // k half (lane / 8) % 2.
+    kRow = e.addi(e.remui(lane, 8), e.muli(e.divui(lane, 16), 8));
+    kCol = e.muli(e.remui(e.divui(lane, 8), 2), 8);
+    // B of O (V, x4.trans = two d tiles): token lane % 16, d half lane / 16.
+    vRow = e.remui(lane, 16);
+    vCol = e.muli(e.divui(lane, 16), 8);
+  } else {
+    // 8 tokens: each x4 is four 8 x 8 matrices of the same tokens at four
+    // consecutive 8-column blocks (lane / 8): the B fragments of two k
+    // steps of S (K), or of four d tiles of O (V, trans, k = the tokens).
+    kRow = vRow = e.remui(lane, 8);
+    kCol = vCol = e.muli(e.divui(lane, 8), 8);
+  }
   rowPhase = e.remui(lane, 8);
 
   smem = dynamicSharedMemory(e);
@@ -163,7 +193,7 @@ void MmaTokenLoop::setUp() {
     valueRows = contiguousRows(values);
   } else {
     tRing = sharedView(
-        e, smem, {stages, kMmaThreads},
+        e, smem, {stages, threads},
         cast<MemRefType>(keys.blockTable().getType()).getElementType(),
         qBytes() + 2 * stages * slotBytes());
   }
@@ -180,8 +210,9 @@ Value MmaTokenLoop::issueQuery(Value q) {
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   int64_t group = shape.groupSize(), perRow = d / kVectorWidth;
   SmallVector<Value> tokens;
-  for (int64_t i = 0; i < 16 * perRow / kMmaThreads; ++i) {
-    Value c = e.addi(lay.tid, i * kMmaThreads);
+  assert(16 * perRow % threads == 0 && "whole query tiles (threadsFor)");
+  for (int64_t i = 0; i < 16 * perRow / threads; ++i) {
+    Value c = e.addi(lay.tid, i * threads);
     Value r = e.divui(c, perRow);
     Value col = e.muli(e.remui(c, perRow), kVectorWidth);
     Value inGroup = e.ult(r, e.idx(group));
@@ -210,16 +241,21 @@ void MmaTokenLoop::loadQueryFragments(Value token, int64_t groupsAfter) {
         ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4));
 }
 
-MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
+MmaTokenLoop::RowSlot MmaTokenLoop::rowSlot(int64_t i) {
   int64_t perRow = d / kVectorWidth;
-  Value base = e.addi(w.begin, e.muli(kt, kTile));
-  Value c = e.addi(lay.tid, i * kMmaThreads);
+  Value c = e.addi(lay.tid, i * threads);
   Value r = e.divui(c, perRow);
   Value col = e.muli(e.remui(c, perRow), kVectorWidth);
-  Value t = e.addi(base, r);
-  Value valid = e.ult(t, w.end);
-  return {r, col, ringCol(e.remui(r, 8), col), e.select(valid, t, e.idx(0)),
-          valid};
+  return {r, col, ringCol(e.remui(r, 8), col)};
+}
+
+MmaTokenLoop::RowCopy MmaTokenLoop::rowCopy(Value kt, int64_t i) {
+  RowCopy c;
+  static_cast<RowSlot &>(c) = rowSlot(i);
+  Value t = e.addi(e.addi(w.begin, e.muli(kt, kTile)), c.row);
+  c.valid = e.ult(t, w.end);
+  c.token = e.select(c.valid, t, e.idx(0));
+  return c;
 }
 
 /// Paged: the page of each row this thread copies of tile kt, one table
@@ -247,7 +283,7 @@ SmallVector<Value> MmaTokenLoop::pagesFromRing(Value kt) {
   Value slot = e.remui(kt, stages);
   for (int64_t i = 0; i < rowsPerThread(); ++i) {
     Value page = memref::LoadOp::create(e.b, e.loc, tRing,
-                                        ValueRange{slot, rowCopy(kt, i).row});
+                                        ValueRange{slot, rowSlot(i).row});
     pages.push_back(
         arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), page));
   }
@@ -299,14 +335,15 @@ MmaTokenLoop::ContiguousRows
 MmaTokenLoop::contiguousRows(const KVCacheAccess &cache) {
   KVContiguousRows rows = cache.contiguousRows(e.b, e.loc);
   int64_t perRow = d / kVectorWidth;
-  assert(kMmaThreads % perRow == 0 && "whole rows per copy step");
+  assert(threads % perRow == 0 && "whole rows per copy step");
   Value col = e.muli(e.remui(lay.tid, perRow), kVectorWidth);
   return {e.addi(rows.first, col), rows.tokenStride,
-          e.muli(rows.tokenStride, copyRowStep())};
+          e.muli(rows.tokenStride, copyRowStep()), rows.capacity};
 }
 
 void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
-                               SmallVectorImpl<Value> &tokens) {
+                               SmallVectorImpl<Value> &tokens,
+                               bool speculative) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
@@ -315,9 +352,11 @@ void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
   // rows (copyRowStep apart) are before the end.
   Value firstToken, ahead;
   if (!keys.isPaged()) {
-    firstToken = e.addi(e.addi(w.begin, e.muli(kt, kTile)),
-                        e.divui(lay.tid, d / kVectorWidth));
-    ahead = arith::SubIOp::create(b, loc, w.end, firstToken);
+    Value tileStart = speculative ? w.firstToken
+                                  : e.addi(w.begin, e.muli(kt, kTile));
+    firstToken = e.addi(tileStart, e.divui(lay.tid, d / kVectorWidth));
+    if (!speculative)
+      ahead = arith::SubIOp::create(b, loc, w.end, firstToken);
   }
   for (const KVCacheAccess *cache : {&keys, &values}) {
     Value ring = cache == &keys ? kRing : vRing;
@@ -325,8 +364,17 @@ void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
     Value rowAt;
     if (!keys.isPaged())
       rowAt = e.addi(rows.first, e.muli(firstToken, rows.tokenStride));
+    // Before the length: any row the cache holds (zeroValuesPastEnd
+    // clears V's rows past the split's end once it is known).
+    if (speculative)
+      ahead = arith::SubIOp::create(b, loc, rows.capacity, firstToken);
     for (int64_t i = 0; i < rowsPerThread(); ++i) {
-      RowCopy c = rowCopy(kt, i);
+      // Contiguous: the slot only (the validity comes from `ahead`).
+      RowCopy c;
+      if (keys.isPaged())
+        c = rowCopy(kt, i);
+      else
+        static_cast<RowSlot &>(c) = rowSlot(i);
       Value src = cache->memref(), valid = c.valid;
       SmallVector<Value, 4> srcIndices;
       if (keys.isPaged()) {
@@ -354,7 +402,7 @@ void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
     }
   }
   if (keys.isPaged()) {
-    static_assert(kTile <= kMmaThreads, "one table entry per thread");
+    assert(kTile <= threads && "one table entry per thread");
     Value t = e.addi(e.addi(w.begin, e.muli(tableTile, kTile)), lay.tid);
     Value valid = e.andi(e.ult(lay.tid, e.idx(kTile)), e.ult(t, w.end));
     Value tableSlot = e.divui(e.select(valid, t, e.idx(0)), keys.pageSize());
@@ -366,6 +414,80 @@ void MmaTokenLoop::issueCopies(Value kt, ValueRange pages, Value tableTile,
   }
 }
 
+/// Tile 0 of a contiguous cache, issued before the length is read: the
+/// length's latency and the tile's then overlap, where the tile's copies
+/// had waited for the length (15% and 14% of a one-tile step's warp samples
+/// went to those two waits, one after the other: docs/perf.md "Session
+/// 20"). Rows up to the cache's capacity are read, however short the
+/// sequence; K's rows past the end are masked in compute(), V's are zeroed
+/// by zeroValuesPastEnd (0 x a NaN of stale memory is NaN in P V).
+Value MmaTokenLoop::issueSpeculativeTile() {
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
+  SmallVector<Value> tokens;
+  issueCopies(e.idx(0), {}, Value(), tokens, /*speculative=*/true);
+  return nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokenType, tokens);
+}
+
+/// After this thread's copies of tile 0 have landed and before the barrier
+/// that publishes them: zeros over its V rows at or past the split's end.
+void MmaTokenLoop::zeroValuesPastEnd() {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value zeros = e.zeros(VectorType::get({kVectorWidth}, elem));
+  for (int64_t i = 0; i < rowsPerThread(); ++i) {
+    RowSlot c = rowSlot(i);
+    Value past = e.cmp(arith::CmpIPredicate::uge,
+                       e.addi(w.firstToken, c.row), w.end);
+    scf::IfOp::create(b, loc, past, [&](OpBuilder &, Location) {
+      vector::StoreOp::create(b, loc, zeros, vRing,
+                              ValueRange{e.idx(0), c.row, c.ringCol});
+      scf::YieldOp::create(b, loc);
+    });
+  }
+}
+
+SmallVector<Value, 2> MmaTokenLoop::scores(Value slot, Value row0) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto fragA = VectorType::get({4, 2}, elem);
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  auto queryA = [&](int64_t kd) {
+    return qInRegisters
+               ? qFrag[kd]
+               : nvgpu::LdMatrixOp::create(
+                     b, loc, fragA, qBuf,
+                     ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4)
+                     .getResult();
+  };
+  if (tokensPerWarp == 16) {
+    // Two n tiles of 8 tokens, one k step of 16 per x4.
+    SmallVector<Value, 2> s = {e.zeros(accType), e.zeros(accType)};
+    for (int64_t kd = 0; kd < d / 16; ++kd) {
+      Value a = queryA(kd);
+      Value kx4 = nvgpu::LdMatrixOp::create(
+          b, loc, fragA, kRing,
+          ValueRange{slot, e.addi(row0, kRow),
+                     ringCol(rowPhase, e.addi(kCol, kd * 16))},
+          false, 4);
+      s[0] = emitMma(e, a, takeRowPair(e, kx4, 0), s[0]);
+      s[1] = emitMma(e, a, takeRowPair(e, kx4, 2), s[1]);
+    }
+    return s;
+  }
+  // One n tile of 8 tokens, two k steps of 16 per x4.
+  Value s = e.zeros(accType);
+  for (int64_t kd2 = 0; kd2 < d / 32; ++kd2) {
+    Value kx4 = nvgpu::LdMatrixOp::create(
+        b, loc, fragA, kRing,
+        ValueRange{slot, e.addi(row0, kRow),
+                   ringCol(rowPhase, e.addi(kCol, kd2 * 32))},
+        false, 4);
+    for (int64_t h = 0; h < 2; ++h)
+      s = emitMma(e, queryA(2 * kd2 + h), takeRowPair(e, kx4, 2 * h), s);
+  }
+  return {s};
+}
+
 /// The loop state: m[2], l[2] (rows g and g + 8 of this lane), then the
 /// D / 8 accumulator tiles of O.
 SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
@@ -375,38 +497,23 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
   auto fragA = VectorType::get({4, 2}, elem);
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   Value slot = e.remui(kt, stages);
-  Value row0 = e.muli(warp, 16);
+  Value row0 = e.muli(warp, tokensPerWarp);
 
-  // S = Q K^T over this warp's 16 tokens: two n tiles of 8.
-  Value s[2] = {e.zeros(accType), e.zeros(accType)};
-  for (int64_t kd = 0; kd < d / 16; ++kd) {
-    Value a = qInRegisters
-                  ? qFrag[kd]
-                  : nvgpu::LdMatrixOp::create(
-                        b, loc, fragA, qBuf,
-                        ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4)
-                        .getResult();
-    Value kx4 = nvgpu::LdMatrixOp::create(
-        b, loc, fragA, kRing,
-        ValueRange{slot, e.addi(row0, kRow),
-                   ringCol(rowPhase, e.addi(kCol, kd * 16))},
-        false,
-        4);
-    s[0] = emitMma(e, a, takeRowPair(e, kx4, 0), s[0]);
-    s[1] = emitMma(e, a, takeRowPair(e, kx4, 2), s[1]);
-  }
+  // S = Q K^T over this warp's tokens: nTiles n tiles of 8.
+  SmallVector<Value, 2> s = scores(slot, row0);
+  const int64_t nTiles = s.size();
 
   // Scores in the log2 domain, tokens past the end masked.
   Value tok0 = e.addi(e.addi(w.begin, e.muli(kt, kTile)), e.addi(row0, t2));
   Value x[2][2][2];   // [row half i][n tile][j]
   Value ok[2][2];     // [n tile][j]
-  for (int64_t n = 0; n < 2; ++n)
+  for (int64_t n = 0; n < nTiles; ++n)
     for (int64_t j = 0; j < 2; ++j)
       ok[n][j] = e.ult(e.addi(tok0, 8 * n + j), w.end);
   Value scaleLog2 = e.f32(scale * kLog2e);
   const int64_t halves = rowHalves();
   for (int64_t i = 0; i < halves; ++i)
-    for (int64_t n = 0; n < 2; ++n)
+    for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t j = 0; j < 2; ++j) {
         Value v = vector::ExtractOp::create(b, loc, s[n],
                                             ArrayRef<int64_t>{i, j});
@@ -426,12 +533,13 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
   Value fac[2];
   Value p[2][2][2];
   for (int64_t i = halves; i < 2; ++i)
-    for (int64_t n = 0; n < 2; ++n)
+    for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t j = 0; j < 2; ++j)
         p[i][n][j] = e.f32(0);
   for (int64_t i = 0; i < halves; ++i) {
-    Value mx = e.maxf(e.maxf(x[i][0][0], x[i][0][1]),
-                      e.maxf(x[i][1][0], x[i][1][1]));
+    Value mx = e.maxf(x[i][0][0], x[i][0][1]);
+    for (int64_t n = 1; n < nTiles; ++n)
+      mx = e.maxf(mx, e.maxf(x[i][n][0], x[i][n][1]));
     Value mt = e.groupMax(mx, 4);
     Value m = state[i], ref;
     Value l = state[2 + i], tileSum = e.f32(0);
@@ -444,7 +552,7 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
       fac[i] = e.exp2(e.sub(mt, phi));
     }
     next[i] = e.maxf(m, mt);
-    for (int64_t n = 0; n < 2; ++n)
+    for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t j = 0; j < 2; ++j) {
         p[i][n][j] = e.select(ok[n][j], e.exp2(e.sub(x[i][n][j], ref)),
                               e.f32(0));
@@ -454,9 +562,10 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
                                        : e.add(l, e.mul(fac[i], tileSum));
   }
 
-  // P as the A operand: its k halves are the two n tiles of S.
+  // P as the A operand: its k halves are the n tiles of S (k = 16), or
+  // its one n tile (k = 8).
   Value pTile[2];
-  for (int64_t n = 0; n < 2; ++n) {
+  for (int64_t n = 0; n < nTiles; ++n) {
     Value t = e.zeros(accType);
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t j = 0; j < 2; ++j)
@@ -464,7 +573,8 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
                                      ArrayRef<int64_t>{i, j});
     pTile[n] = t;
   }
-  Value pA = accumulatorsToA(e, pTile[0], pTile[1], elem);
+  Value pA = nTiles == 2 ? accumulatorsToA(e, pTile[0], pTile[1], elem)
+                         : accumulatorToA(e, pTile[0], elem);
   // acc * fac, or acc + fac * r, on the rows of the live halves only.
   auto scaled = [&](Value acc, Value r) {
     for (int64_t i = 0; i < halves; ++i)
@@ -478,23 +588,29 @@ SmallVector<Value> MmaTokenLoop::compute(Value kt, ValueRange state,
       }
     return acc;
   };
-
-  // Online: O = O fac + P V. Fixed max: O = O + fac (P V). Two d tiles per
-  // ldmatrix.x4.trans.
-  for (int64_t dn = 0; dn < d / 16; ++dn) {
+  // Online: O = O fac + P V. Fixed max: O = O + fac (P V). B: rows
+  // [first, first + nTiles) of an x4.
+  auto accumulate = [&](int64_t tile, Value vx4, int64_t first) {
+    Value &acc = next[4 + tile];
+    auto mma = [&](Value c) {
+      return nTiles == 2 ? emitMma(e, pA, takeRowPair(e, vx4, first), c)
+                         : emitMmaK8(e, pA, vx4, first, c);
+    };
+    if (mode == Mode::Online)
+      acc = mma(scaled(acc, Value()));
+    else
+      acc = scaled(acc, mma(e.zeros(accType)));
+  };
+  // Per ldmatrix.x4.trans: two d tiles of k = 16 tokens, or four of k = 8.
+  const int64_t tilesPerX4 = 4 / nTiles;
+  for (int64_t dx = 0; dx < d / (8 * tilesPerX4); ++dx) {
     Value vx4 = nvgpu::LdMatrixOp::create(
         b, loc, fragA, vRing,
         ValueRange{slot, e.addi(row0, vRow),
-                   ringCol(rowPhase, e.addi(vCol, dn * 16))},
+                   ringCol(rowPhase, e.addi(vCol, dx * 8 * tilesPerX4))},
         true, 4);
-    for (int64_t h = 0; h < 2; ++h) {
-      Value &acc = next[4 + 2 * dn + h];
-      Value bFrag = takeRowPair(e, vx4, 2 * h);
-      if (mode == Mode::Online)
-        acc = emitMma(e, pA, bFrag, scaled(acc, Value()));
-      else
-        acc = scaled(acc, emitMma(e, pA, bFrag, e.zeros(accType)));
-    }
+    for (int64_t h = 0; h < tilesPerX4; ++h)
+      accumulate(dx * tilesPerX4 + h, vx4, h * nTiles);
   }
   return next;
 }
@@ -509,10 +625,10 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   // no warp still reading the ring.
   nvgpu::DeviceAsyncWaitOp::create(b, loc, token, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b, loc);
-  Value cAcc = sharedView(e, smem, {kMmaWarps, 16, d}, f32, 0);
-  Value cMax = sharedView(e, smem, {kMmaWarps, 16}, f32, kMmaWarps * 16 * d * 4);
-  Value cSum = sharedView(e, smem, {kMmaWarps, 16}, f32,
-                          kMmaWarps * 16 * (d + 1) * 4);
+  Value cAcc = sharedView(e, smem, {warps, 16, d}, f32, 0);
+  Value cMax = sharedView(e, smem, {warps, 16}, f32, warps * 16 * d * 4);
+  Value cSum = sharedView(e, smem, {warps, 16}, f32,
+                          warps * 16 * (d + 1) * 4);
   Value quadLeader = e.cmp(arith::CmpIPredicate::eq, e.remui(lane, 4), e.idx(0));
   // The combine reads rows below the group only: a padding half (groups up
   // to 8) stores nothing. A lane's two adjacent columns go in one store.
@@ -540,15 +656,15 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
   KernelEmitter &em = e;
   Mode md = mode;
   Value tid = lay.tid;
-  int64_t headDim = d;
-  w.combine = [&em, md, tid, headDim, cAcc, cMax, cSum](
+  int64_t headDim = d, slots = warps, threadCount = threads;
+  w.combine = [&em, md, tid, headDim, slots, threadCount, cAcc, cMax, cSum](
                   int64_t i,
                   function_ref<void(Value, Value, Value)> perElement) {
     OpBuilder &b = em.b;
     Location loc = em.loc;
     Value row = em.idx(i);
     return combineSlots(
-        em, kMmaWarps,
+        em, slots,
         [&](int64_t wi) {
           return memref::LoadOp::create(b, loc, cMax,
                                         ValueRange{em.idx(wi), row});
@@ -561,14 +677,14 @@ void MmaTokenLoop::finish(ValueRange state, Value token) {
           return memref::LoadOp::create(b, loc, cAcc,
                                         ValueRange{em.idx(wi), row, dIdx});
         },
-        md, tid, kMmaThreads, headDim, perElement);
+        md, tid, threadCount, headDim, perElement);
   };
 }
 } // namespace
 
-int64_t mmaCombineBytes(int64_t headDim) {
+int64_t mmaCombineBytes(int64_t headDim, int64_t warps) {
   // finish(): acc [warps][16][D], then max and sum [warps][16], all f32.
-  return kMmaWarps * 16 * (headDim + 2) * 4;
+  return warps * 16 * (headDim + 2) * 4;
 }
 
 int64_t defaultMmaStages(int64_t headDim, bool unsplit) {
@@ -582,57 +698,15 @@ int64_t defaultMmaStages(int64_t headDim, bool unsplit) {
   return unsplit ? 3 : 4;
 }
 
-void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid,
-                              const AttentionShape &shape,
-                              const KVCacheOperands &kv, Value batch,
-                              Value kvHead, Value first) {
-  if (kv.blockTable)
-    return; // the page is not known before the table is read
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  constexpr int64_t kLineBytes = 128;
-  const int64_t linesPerRow = shape.headDim * 2 / kLineBytes,
-                lines = kMmaTile * linesPerRow,
-                lineElems = kLineBytes / 2;
-  for (Value cache : {kv.key, kv.value}) {
-    KVContiguousRows rows = kvContiguousRows(e, cache, batch, kvHead);
-    Value base =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, cache);
-    for (int64_t l0 = 0; l0 < lines; l0 += kMmaThreads) {
-      Value line = e.addi(tid, l0);
-      Value token = e.addi(first, e.divui(line, linesPerRow));
-      // Inside the cache's rows: reading past the length is harmless for a
-      // prefetch, past the allocation it is not.
-      Value ok = e.ult(token, rows.capacity);
-      if (lines - l0 < kMmaThreads)
-        ok = e.andi(ok, e.ult(line, e.idx(lines)));
-      scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
-        Value elem = e.addi(e.addi(rows.first, e.muli(token, rows.tokenStride)),
-                            e.muli(e.remui(line, linesPerRow), lineElems));
-        Value addr = arith::IndexCastOp::create(
-            b, loc, b.getI64Type(), e.addi(base, e.muli(elem, 2)));
-        // Inline PTX: LLVM 22 selects llvm.nvvm.prefetch.L2 for sm_90 only,
-        // and prefetch.L2 (generic addressing) is PTX 2.0 on every chip.
-        LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{addr},
-                                  "prefetch.L2 [$0];", "l",
-                                  /*has_side_effects=*/true,
-                                  /*is_align_stack=*/false,
-                                  LLVM::tailcallkind::TailCallKind::None,
-                                  LLVM::AsmDialectAttr(), ArrayAttr());
-        scf::YieldOp::create(b, loc);
-      });
-    }
-  }
-}
-
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
                       const KVCacheOperands &kv, Mode mode, Value phiLog2,
-                      SplitWork &w) {
+                      SplitWork &w, function_ref<void()> bounds) {
   assert((mode == Mode::Online) == !phiLog2 &&
          "a fixed max needs phi, online softmax none");
-  assert(lay.blockSize == kMmaThreads && "the engine runs 4 warps");
+  assert((lay.blockSize == 128 || lay.blockSize == 256) &&
+         "the engine runs 4 or 8 warps");
   Value rowStart = kvTableRowStart(e, kv, w.batch);
   MmaTokenLoop t{e,
                  lay,
@@ -650,18 +724,24 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   while (t.stages > 2 && t.smemBytes() > kMaxSharedPerBlock)
     --t.stages;
   OpBuilder &b = e.b;
+  t.setUp();
+  Value qToken = t.issueQuery(q);
+  fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
+  Value token;
+  int64_t firstIssued = 0;
+  if (t.speculative()) {
+    token = t.issueSpeculativeTile();
+    firstIssued = 1;
+  }
+  bounds();
   // ceil((end - begin) / 64) tiles: CTA-uniform, so the barriers are safe.
   t.tiles = e.divui(e.addi(arith::SubIOp::create(b, e.loc, w.end, w.begin),
                            kTile - 1),
                     kTile);
-  t.setUp();
-  Value qToken = t.issueQuery(q);
-  fn->setAttr(::fdb::ir::kDynamicSmem, b.getI64IntegerAttr(t.smemBytes()));
 
   // Prologue: tiles 0 .. stages - 2 in flight, their pages read from the
   // table; each group also fetches the pages of the tile stages - 1 later.
-  Value token;
-  for (int64_t s = 0; s + 1 < t.stages; ++s)
+  for (int64_t s = firstIssued; s + 1 < t.stages; ++s)
     token = t.issue(
         e.idx(s), [&](Value kt) { return t.pagesOf(kt); },
         e.idx(s + t.stages - 1));
@@ -682,6 +762,13 @@ void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
       [&](OpBuilder &, Location, Value kt, ValueRange state) {
         nvgpu::DeviceAsyncWaitOp::create(b, e.loc, state.back(),
                                          b.getI32IntegerAttr(t.stages - 2));
+        if (t.speculative())
+          scf::IfOp::create(b, e.loc,
+                            e.cmp(arith::CmpIPredicate::eq, kt, e.idx(0)),
+                            [&](OpBuilder &, Location) {
+                              t.zeroValuesPastEnd();
+                              scf::YieldOp::create(b, e.loc);
+                            });
         gpu::BarrierOp::create(b, e.loc);
         Value next = e.addi(kt, t.stages - 1);
         Value newToken = t.issue(

@@ -242,8 +242,32 @@ Engine chooseEngine(const FDToGPUOptions &options,
              : Engine::CudaCores;
 }
 
-int64_t threadsFor(Engine engine, const FDToGPUOptions &options) {
-  return engine == Engine::TensorCores ? kMmaThreads : options.blockSize;
+int64_t threadsFor(Engine engine, const FDToGPUOptions &options,
+                   const AttentionShape &shape) {
+  if (engine == Engine::CudaCores)
+    return options.blockSize;
+  // 8 warps copy a query tile (16 rows of D / 8 chunks) in whole steps of
+  // 256 threads only from D = 128.
+  return 32 * (shape.headDim >= 128 ? options.mmaWarps : 4);
+}
+
+/// w.begin and w.end from w.split, w.len and `chunk` (null: the
+/// split_cluster kernel's chunk from the length and `clusterSplits`).
+static void computeSplitBounds(KernelEmitter &e, SplitWork &w, Value chunk,
+                               int64_t clusterSplits) {
+  if (!chunk) {
+    assert(clusterSplits > 1 && "a chunk, or the CTAs that split each length");
+    // ceil(len / C) rounded up to whole tiles: only the last non-empty
+    // rank has a partial tile. From this sequence's own length, so a
+    // ragged batch splits every sequence evenly and a CUDA graph captured
+    // at one length replays at any other.
+    Value perRank = e.divui(e.addi(w.len, clusterSplits - 1), clusterSplits);
+    constexpr int64_t align = ::fdb::variant::kSplitClusterChunkAlign;
+    static_assert(align % kMmaTile == 0, "chunks of whole ring tiles");
+    chunk = e.muli(e.divui(e.addi(perRank, align - 1), align), align);
+  }
+  w.begin = e.mini(e.muli(w.split, chunk), w.len);
+  w.end = e.mini(e.addi(w.begin, chunk), w.len);
 }
 
 SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
@@ -259,33 +283,38 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
   w.kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
   w.batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
-  // A split's first token is split x chunk whatever the length (an empty
-  // split's prefetch is wasted, a tile): start its tile's DRAM read now.
+  // The length first: every K/V copy waits for it, and it was the largest
+  // stall of a one-tile step (ncu, docs/perf.md "Session 20": 15% of the
+  // warps' samples), issued only after the prefetch's address arithmetic
+  // and its kernel-parameter cache misses.
+  // Only the load here: the clamp below is its first use, and an
+  // instruction that uses it waits for it.
+  Value rawLen = memref::LoadOp::create(b, e.loc, lens, w.batch);
+  // A split's first token is split x chunk whatever the length: the
+  // tensor-core engine copies that tile of a contiguous cache before the
+  // length arrives (MmaSplitWork.cpp).
   if (engine == Engine::TensorCores && chunk)
-    emitMmaPrefetchFirstTile(e, lay.tid, shape, kv, w.batch, w.kvHead,
-                             e.muli(w.split, chunk));
-  w.len = e.length(lens, w.batch);
-  if (!chunk) {
-    assert(clusterSplits > 1 && "a chunk, or the CTAs that split each length");
-    // ceil(len / C) rounded up to whole tiles: only the last non-empty
-    // rank has a partial tile. From this sequence's own length, so a
-    // ragged batch splits every sequence evenly and a CUDA graph captured
-    // at one length replays at any other.
-    Value perRank = e.divui(e.addi(w.len, clusterSplits - 1), clusterSplits);
-    constexpr int64_t align = ::fdb::variant::kSplitClusterChunkAlign;
-    static_assert(align % kMmaTile == 0, "chunks of whole ring tiles");
-    chunk = e.muli(e.divui(e.addi(perRank, align - 1), align), align);
-  }
-  w.begin = e.mini(e.muli(w.split, chunk), w.len);
-  w.end = e.mini(e.addi(w.begin, chunk), w.len);
+    w.firstToken = e.muli(w.split, chunk);
   int64_t group = shape.groupSize();
   for (int64_t i = 0; i < group; ++i)
     w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));
+  // The split's token range. The tensor-core engine emits it after its
+  // speculative first copies, so that no instruction before them waits for
+  // the length.
+  auto bounds = [&] {
+    // A negative length is an empty sequence (KernelEmitter::length).
+    w.len = arith::MaxSIOp::create(
+        b, e.loc,
+        arith::IndexCastOp::create(b, e.loc, b.getIndexType(), rawLen),
+        e.idx(0));
+    computeSplitBounds(e, w, chunk, clusterSplits);
+  };
   if (engine == Engine::TensorCores) {
     emitMmaTokenLoop(fn, e, lay, mmaStages, shape, scale, q, kv, mode,
-                     phiLog2, w);
+                     phiLog2, w, bounds);
     return w;
   }
+  bounds();
   SmallVector<Value> qFrag;
   for (int64_t i = 0; i < group; ++i)
     qFrag.push_back(loadQuery(e, lay, q, w.batch, w.heads[i], scale));

@@ -107,8 +107,11 @@ inline constexpr int64_t kMmaMaxGroup = 16, kMmaMaxHeadDim = 256;
 inline constexpr int64_t kMaxClusterSplits = ::fdb::kMaxClusterCtas;
 Engine chooseEngine(const FDToGPUOptions &options, const AttentionShape &shape);
 
-/// Threads per CTA of a split-attention kernel on `engine`.
-int64_t threadsFor(Engine engine, const FDToGPUOptions &options);
+/// Threads per CTA of a split-attention kernel on `engine` for `shape`: the
+/// CUDA cores' block-size; 32 x mma-warps on tensor cores (4 warps below
+/// D = 128).
+int64_t threadsFor(Engine engine, const FDToGPUOptions &options,
+                   const AttentionShape &shape);
 
 /// Combines query head `i` of the group across the CTA, as combineGroups
 /// does: returns (max, sum) to every thread and calls perElement(d, acc_d,
@@ -120,6 +123,10 @@ using CombineFn = std::function<std::pair<Value, Value>(
 /// (block x, y, z) over `chunk`-token splits.
 struct SplitWork {
   Value split, kvHead, batch, len, begin, end;
+  /// split x chunk, before the length clamps it (w.begin): the first token
+  /// of a non-empty split, known before the length is. Null for the
+  /// split_cluster kernel (its chunk comes from the length).
+  Value firstToken;
   /// The query heads of the KV head's group.
   SmallVector<Value> heads;
   /// The CTA's combined state per head. When combineReusesBuffers (the
@@ -152,20 +159,10 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         const SharedBuffers *combineBuffers = nullptr,
                         int64_t clusterSplits = 0);
 
-/// The tensor-core engine's first tile of K and V from token `first` of
-/// (batch, kvHead) into L2, rows past the cache's capacity left out: issued
-/// before the sequence length is read, so the tile's DRAM latency overlaps
-/// the length's instead of following it (a contiguous cache only; a paged
-/// one needs the table first).
-void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid,
-                              const AttentionShape &shape,
-                              const KVCacheOperands &kv, Value batch,
-                              Value kvHead, Value first);
-
 /// Bytes of dynamic shared memory the tensor-core engine's combine of its
-/// warps uses from offset 0 (w.combine reads them): a kernel may keep other
-/// state past them across the combine.
-int64_t mmaCombineBytes(int64_t headDim);
+/// `warps` warps uses from offset 0 (w.combine reads them): a kernel may
+/// keep other state past them across the combine.
+int64_t mmaCombineBytes(int64_t headDim, int64_t warps);
 
 /// The tensor-core ring depth when convert-fd-to-gpu's mma-stages is 0, as
 /// measured on the H200 (docs/perf.md, sessions 6 and 8): 2 at D = 256 (3
@@ -178,12 +175,14 @@ int64_t defaultMmaStages(int64_t headDim, bool unsplit);
 
 /// The tensor-core engine's part of emitSplitWork (MmaSplitWork.cpp): the
 /// token loop over [w.begin, w.end) and w.combine, with a ring of
-/// `stages` tiles (0: defaultMmaStages of a split kernel).
+/// `stages` tiles (0: defaultMmaStages of a split kernel). `bounds` sets
+/// w.begin and w.end; it is called once the copies that need no length
+/// (Q's, and with w.firstToken a contiguous cache's first tile) are issued.
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,
                       const KVCacheOperands &kv, Mode mode, Value phiLog2,
-                      SplitWork &w);
+                      SplitWork &w, function_ref<void()> bounds);
 
 } // namespace mlir::fd::gpu_kernels
 

@@ -577,7 +577,7 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
            options.blockSize,
            options.unroll,
            engine,
-           threadsFor(engine, options),
+           threadsFor(engine, options, shape),
            options.mmaStages};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);

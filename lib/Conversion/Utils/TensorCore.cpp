@@ -51,15 +51,11 @@ static SmallVector<Value> packRows(KernelEmitter &e, Value frag, int64_t rows) {
   return regs;
 }
 
-/// f16 goes through nvgpu.mma.sync; the upstream nvgpu-to-nvvm lowering
-/// cannot type bf16 operands (LLVM 22: "failed to deduce operand PTX
-/// types"), so bf16 builds nvvm.mma.sync with the fragments packed into i32
-/// registers.
-Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
-  auto aType = cast<VectorType>(a.getType());
-  if (!aType.getElementType().isBF16())
-    return nvgpu::MmaSyncOp::create(e.b, e.loc, a, bFrag, c,
-                                    ArrayRef<int64_t>{16, 8, 16});
+/// nvvm.mma.sync m16n8k`k` on A / B registers (i32, two elements each of
+/// \p type) and the f32 C fragment \p c.
+static Value nvvmMma(KernelEmitter &e, ArrayRef<Value> aRegs,
+                     ArrayRef<Value> bRegs, Value c, int k,
+                     NVVM::MMATypes type) {
   MLIRContext *ctx = e.b.getContext();
   Type f32 = e.b.getF32Type();
   SmallVector<Value> cRegs;
@@ -69,9 +65,8 @@ Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
           vector::ExtractOp::create(e.b, e.loc, c, ArrayRef<int64_t>{i, j}));
   auto resType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
   Value d = NVVM::MmaOp::create(
-      e.b, e.loc, resType, packRows(e, a, 4), packRows(e, bFrag, 2), cRegs,
-      {16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      e.b, e.loc, resType, aRegs, bRegs, cRegs, {16, 8, k}, std::nullopt,
+      std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   Value out = e.zeros(cast<VectorType>(c.getType()));
@@ -82,6 +77,35 @@ Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
           vector::InsertOp::create(e.b, e.loc, v, out, ArrayRef<int64_t>{i, j});
     }
   return out;
+}
+
+/// f16 goes through nvgpu.mma.sync; the upstream nvgpu-to-nvvm lowering
+/// cannot type bf16 operands (LLVM 22: "failed to deduce operand PTX
+/// types"), so bf16 builds nvvm.mma.sync with the fragments packed into i32
+/// registers.
+Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
+  auto aType = cast<VectorType>(a.getType());
+  if (!aType.getElementType().isBF16())
+    return nvgpu::MmaSyncOp::create(e.b, e.loc, a, bFrag, c,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  return nvvmMma(e, packRows(e, a, 4), packRows(e, bFrag, 2), c, 16,
+                 NVVM::MMATypes::bf16);
+}
+
+/// nvvm.mma.sync for both types: nvgpu's m16n8k8 B operand is a
+/// vector<1x2xT>, which the canonicalizer turns into a vector.broadcast
+/// that nothing lowers to LLVM. nvvm.mma.sync takes f16 operands as
+/// vector<2xf16> and bf16 ones as i32.
+Value mlir::fd::emitMmaK8(KernelEmitter &e, Value a, Value x4, int64_t bRow,
+                          Value c) {
+  bool bf16 = cast<VectorType>(a.getType()).getElementType().isBF16();
+  if (bf16)
+    return nvvmMma(e, packRows(e, a, 2), {packRows(e, x4, 4)[bRow]}, c, 8,
+                   NVVM::MMATypes::bf16);
+  SmallVector<Value> aRows = {vector::ExtractOp::create(e.b, e.loc, a, 0),
+                              vector::ExtractOp::create(e.b, e.loc, a, 1)};
+  Value b = vector::ExtractOp::create(e.b, e.loc, x4, bRow);
+  return nvvmMma(e, aRows, {b}, c, 8, NVVM::MMATypes::f16);
 }
 
 Value mlir::fd::takeRowPair(KernelEmitter &e, Value x4, int64_t first) {
@@ -105,6 +129,18 @@ Value mlir::fd::accumulatorsToA(KernelEmitter &e, Value lo, Value hi,
     Value c = vector::ExtractOp::create(e.b, e.loc, halves[r / 2], r % 2);
     Value t = arith::TruncFOp::create(e.b, e.loc, row, c);
     out = vector::InsertOp::create(e.b, e.loc, t, out, r);
+  }
+  return out;
+}
+
+Value mlir::fd::accumulatorToA(KernelEmitter &e, Value acc, Type elem) {
+  // Row by row, as accumulatorsToA: a 2-D truncf is not lowered to LLVM.
+  auto row = VectorType::get({2}, elem);
+  Value out = e.zeros(VectorType::get({2, 2}, elem));
+  for (int64_t r = 0; r < 2; ++r) {
+    Value c = vector::ExtractOp::create(e.b, e.loc, acc, r);
+    out = vector::InsertOp::create(
+        e.b, e.loc, arith::TruncFOp::create(e.b, e.loc, row, c), out, r);
   }
   return out;
 }

@@ -20,6 +20,10 @@ namespace mlir::fd {
 /// One m16n8k16 MMA, D = A B + C (f16 or bf16 inputs, f32 accumulators).
 Value emitMma(KernelEmitter &e, Value a, Value bFrag, Value c);
 
+/// One m16n8k8 MMA: A is vector<2x2xT> (rows g, g + 8 at k 2 (l % 4)), B is
+/// row \p bRow of the vector<4x2xT> ldmatrix.x4 result \p x4.
+Value emitMmaK8(KernelEmitter &e, Value a, Value x4, int64_t bRow, Value c);
+
 /// Rows [first, first + 2) of a vector<4x2xT> ldmatrix.x4 result as a
 /// vector<2x2xT> B fragment.
 Value takeRowPair(KernelEmitter &e, Value x4, int64_t first);
@@ -29,6 +33,10 @@ Value takeRowPair(KernelEmitter &e, Value x4, int64_t first);
 /// layout of m16n8 is the A layout of m16k16, so P = softmax(S) feeds P V
 /// without leaving registers (FlashAttention-2's trick).
 Value accumulatorsToA(KernelEmitter &e, Value lo, Value hi, Type elem);
+
+/// The A fragment (vector<2x2xT>) of an m16k8 operand that is the f32 C
+/// fragment \p acc of an m16n8 MMA: the same rows and columns per lane.
+Value accumulatorToA(KernelEmitter &e, Value acc, Type elem);
 
 /// The launch's dynamic shared memory as bytes (memref<?xi8, workgroup>).
 Value dynamicSharedMemory(KernelEmitter &e);

@@ -10,6 +10,8 @@
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-min-group=-1" 2>&1 | FileCheck %s --check-prefix=MMANEG
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=9" 2>&1 | FileCheck %s --check-prefix=STAGES9
 // RUN: not fd-opt %s --convert-fd-to-gpu="mma-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES1
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=WARPS6
+// RUN: not fd-opt %s --convert-fd-to-gpu="mma-warps=16" 2>&1 | FileCheck %s --check-prefix=WARPS16
 // RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=1" 2>&1 | FileCheck %s --check-prefix=CLUSTER1
 // RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=17" 2>&1 | FileCheck %s --check-prefix=CLUSTER17
 // RUN: not fd-opt %s --convert-fd-to-gpu="cluster-splits=-2" 2>&1 | FileCheck %s --check-prefix=CLUSTERNEG
@@ -27,6 +29,8 @@
 // MMANEG: convert-fd-to-gpu: mma-min-group must be in [0, 16] (0: never use tensor cores), got -1
 // STAGES9: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 9
 // STAGES1: convert-fd-to-gpu: mma-stages must be 0 (by head dim) or in [2, 8], got 1
+// WARPS6: convert-fd-to-gpu: mma-warps must be 4 or 8, got 6
+// WARPS16: convert-fd-to-gpu: mma-warps must be 4 or 8, got 16
 // CLUSTER1: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got 1
 // CLUSTER17: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got 17
 // CLUSTERNEG: convert-fd-to-gpu: cluster-splits must be 0 (no split_cluster variant) or in [2, 16], got -2

@@ -3,6 +3,8 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-min-group=6" | FileCheck %s --check-prefix=MIN6
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-stages=3" | FileCheck %s --check-prefix=STAGES
 // RUN: fd-compile %s --no-ptxas -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-warps=8" | FileCheck %s --check-prefix=WARPS8
+// RUN: fd-compile %s --no-ptxas --options="mma-warps=8" -o %t8.fdb --ptx-out=%t8.ptx && FileCheck %s --check-prefix=PTX8 < %t8.ptx
 
 // GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
 // cores with 4 warps and a 4-stage cp.async ring of 64-token K/V tiles in
@@ -11,35 +13,37 @@
 // CHECK-LABEL: gpu.func @gqa4_partial_online
 // CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// The split's first tile of K, then of V, into L2 (one 128-byte line a
-// thread, rows inside the cache's capacity) before the length is loaded.
-// CHECK: memref.extract_aligned_pointer_as_index %arg1
-// CHECK: scf.if
-// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
-// CHECK: memref.extract_aligned_pointer_as_index %arg2
-// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
-// CHECK: memref.load %arg3[%block_id_z] : memref<?xi32>
+// The length is loaded first; nothing waits for it before Q's copies and
+// the split's tile 0, which is copied from split x chunk with rows bounded
+// by the cache's capacity (the length's latency and the tile's overlap).
+// CHECK: %[[LEN:.*]] = memref.load %arg3[%block_id_z] : memref<?xi32>
+// CHECK-NOT: %[[LEN]]
 // The K and V copies' offsets start from their memrefs' strides.
 // CHECK: memref.extract_strided_metadata %arg1
 // CHECK: memref.extract_strided_metadata %arg2
 // Q's 16 rows (2 x 16 bytes per thread, rows past the group of 4 zero-filled)
-// by cp.async, in a group of their own issued before the K/V copies, which
-// wait for the sequence length.
+// by cp.async, in a group of their own.
+// CHECK-NOT: %[[LEN]]
 // CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
 // CHECK-NEXT: arith.addi
 // CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
 // CHECK-NEXT: nvgpu.device_async_create_group
-// Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread
-// each), each copied only if the split has it; an empty group takes the
-// place of a tile past the end, so the ring's waits count the same groups.
-// A copy reads through a view at an element offset: one multiply by the
+// Tile 0 (8 K and 8 V pieces of 16 bytes per thread), unconditionally; a
+// copy reads through a view at an element offset: one multiply by the
 // token stride a tile, an add and a select a copy.
-// CHECK-COUNT-3: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
+// CHECK-NOT: %[[LEN]]
 // CHECK: memref.reinterpret_cast %arg1 to offset: [%[[AT:.*]]], sizes: [8], strides: [1] : memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>> to memref<8xf16, strided<[1], offset: ?>>
 // CHECK-NEXT: arith.select
 // CHECK-NEXT: nvgpu.device_async_copy %reinterpret_cast{{.*}}[%c0], %{{.*}}, 8, %{{.*}} {bypassL1}
 // CHECK-COUNT-7: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
 // CHECK-COUNT-8: memref.reinterpret_cast %arg2
+// CHECK: nvgpu.device_async_create_group
+// Then the length's first use, and tiles 1 and 2, each copied only if the
+// split has it; an empty group takes the place of a tile past the end, so
+// the ring's waits count the same groups.
+// CHECK-NEXT: arith.index_cast %[[LEN]]
+// CHECK-COUNT-2: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
+// CHECK-COUNT-16: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
 // CHECK: nvgpu.device_async_create_group
 // CHECK-NEXT: scf.yield
 // CHECK-NEXT: } else {
@@ -53,7 +57,12 @@
 // CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
-// CHECK-NEXT: gpu.barrier
+// On the first step, before the barrier that publishes tile 0: zeros over
+// this thread's V rows at or past the split's end (8 of them).
+// CHECK-NEXT: arith.cmpi eq
+// CHECK-NEXT: scf.if
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<4x64x128xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// CHECK: gpu.barrier
 // S = Q K^T: K fragments by ldmatrix as stored, two n tiles per x4.
 // The ring column of each ldmatrix row address: chunk ^ (lane % 8).
 // CHECK: arith.xori
@@ -110,6 +119,32 @@
 // PTX: cp.async.wait_group 2;
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// mma-warps=8: 256 threads, each warp 8 tokens of a tile. The same ring;
+// a thread copies 1 piece of Q and 4 + 4 of K/V per tile. S takes two k
+// steps per K ldmatrix.x4 (4 a tile), P V four d tiles per V x4.trans, as
+// m16n8k8 MMAs whose A is S's accumulator tile. The combine reads 8 warps.
+// WARPS8-LABEL: gpu.func @gqa4_partial_online
+// WARPS8-SAME: fd.dynamic_smem = 135424
+// WARPS8-SAME: known_block_size = array<i32: 256, 1, 1>
+// WARPS8: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
+// WARPS8-NEXT: nvgpu.device_async_create_group
+// WARPS8-COUNT-4: nvgpu.device_async_copy %reinterpret_cast{{.*}} to memref<4x64x128xf16
+// WARPS8-COUNT-4: nvgpu.device_async_copy %reinterpret_cast{{.*}} to memref<4x64x128xf16
+// WARPS8-NEXT: nvgpu.device_async_create_group
+// WARPS8: scf.for
+// WARPS8-COUNT-4: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<4x64x128xf16
+// WARPS8-NOT: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<4x64x128xf16
+// WARPS8: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32
+// WARPS8-COUNT-4: nvvm.mma.sync {{.*}} shape = #nvvm.shape<m = 16, n = 8, k = 8>
+// WARPS8: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<4x64x128xf16
+// WARPS8: scf.yield
+// WARPS8: memref.view {{.*}} to memref<8x16x128xf32, #gpu.address_space<workgroup>>
+// WARPS8-LABEL: gpu.func @gqa4_unsplit_online
+// WARPS8-SAME: known_block_size = array<i32: 256, 1, 1>
+// PTX8-LABEL: .entry gqa4_partial_online
+// PTX8: .maxntid 256, 1, 1
+// PTX8: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX8: mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32
 func.func @gqa4(%q: memref<?x32x128xf16>,
     %k: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
     %v: memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>>,
@@ -137,6 +172,11 @@ func.func @gqa4(%q: memref<?x32x128xf16>,
 // MIN6: gpu.return
 // PTX-LABEL: .entry gqa5_d256_partial_online
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// WARPS8-LABEL: gpu.func @gqa5_d256_partial_online
+// WARPS8-SAME: known_block_size = array<i32: 256, 1, 1>
+// WARPS8: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}} shape = #nvvm.shape<m = 16, n = 8, k = 8>
+// PTX8-LABEL: .entry gqa5_d256_partial_online
+// PTX8: mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32
 func.func @gqa5_d256(%q: memref<?x40x256xbf16>, %k: memref<?x8x?x256xbf16>,
     %v: memref<?x8x?x256xbf16>, %lens: memref<?xi32>,
     %out: memref<?x40x256xbf16>) {
@@ -157,6 +197,10 @@ func.func @gqa5_d256(%q: memref<?x40x256xbf16>, %k: memref<?x8x?x256xbf16>,
 // CHECK-COUNT-16: vector.store %{{.*}} : memref<4x16x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
 // CHECK-NOT: vector.store
 // CHECK: gpu.barrier
+// Below D = 128 256 threads would not copy whole query rows: 4 warps stay.
+// WARPS8-LABEL: gpu.func @gqa12_d64_partial_online
+// WARPS8-SAME: known_block_size = array<i32: 128, 1, 1>
+// WARPS8: memref.view {{.*}} to memref<4x16x64xf32, #gpu.address_space<workgroup>>
 func.func @gqa12_d64(%q: memref<?x24x64xf16>, %k: memref<?x2x?x64xf16>,
     %v: memref<?x2x?x64xf16>, %lens: memref<?xi32>,
     %out: memref<?x24x64xf16>) {
