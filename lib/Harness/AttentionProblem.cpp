@@ -175,8 +175,9 @@ AttentionProblem::AttentionProblem(const rt::EntrySpec &entry, int64_t batch,
     }
     shufflePages(seed);
   } else {
-    upload(deviceK, hostK.data(), kvElems * 2);
-    upload(deviceV, hostV.data(), kvElems * 2);
+    upload(deviceK, nullptr, kvElems * 2);
+    upload(deviceV, nullptr, kvElems * 2);
+    uploadContiguous();
     arguments.k =
         rt::makeTensorRef(deviceK, entry.dtype, {batch, hkv, cacheLen, d});
     arguments.k.strides[0] = strideB;
@@ -211,10 +212,42 @@ AttentionProblem::~AttentionProblem() {
 void AttentionProblem::setLens(const std::vector<int32_t> &newLens) {
   lengths = newLens;
   uploadLens();
-  // Rows past a sequence's length are NaN in the pool: refill for the new
-  // lengths with the same page order.
+  // Rows past a sequence's length are NaN: refill for the new lengths (with
+  // the same page order).
   if (pageTokens > 0)
     uploadPages();
+  else
+    uploadContiguous();
+}
+
+void AttentionProblem::uploadContiguous() {
+  const int64_t hkv = entry.numKvHeads, d = entry.headDim;
+  const size_t bytes = size_t(numBatch * strideB) * 2;
+  checkCuda(cudaMemcpy(deviceK, hostK.data(), bytes, cudaMemcpyHostToDevice),
+            "cudaMemcpy(k)");
+  checkCuda(cudaMemcpy(deviceV, hostV.data(), bytes, cudaMemcpyHostToDevice),
+            "cudaMemcpy(v)");
+  // Rows at or past each length are NaN (0xffff in f16 and bf16), as a
+  // paged pool's are: a kernel may read them (the tensor-core engine copies
+  // a split's first tile before the length is known) but no NaN may reach
+  // an output, where 0 x NaN in P V would.
+  for (int64_t b = 0; b < numBatch; ++b) {
+    const int64_t len = std::clamp<int64_t>(lengths[size_t(b)], 0, allocatedLen);
+    for (void *base : {deviceK, deviceV}) {
+      auto *bytes0 = static_cast<uint8_t *>(base);
+      if (kvLayout == KVLayout::HeadMajor) {
+        for (int64_t h = 0; h < hkv; ++h)
+          checkCuda(cudaMemset(bytes0 + size_t(b * strideB + h * strideH +
+                                               len * strideL) * 2,
+                               0xff, size_t((allocatedLen - len) * d) * 2),
+                    "cudaMemset(rows past the length)");
+      } else {
+        checkCuda(cudaMemset(bytes0 + size_t(b * strideB + len * strideL) * 2,
+                             0xff, size_t((allocatedLen - len) * strideL) * 2),
+                  "cudaMemset(rows past the length)");
+      }
+    }
+  }
 }
 
 /// Copies \p values to the device as i32 or i64.

@@ -106,6 +106,7 @@ public:
 private:
   void uploadPages();
   void uploadLens();
+  void uploadContiguous();
 
   const rt::EntrySpec &entry;
   int64_t numBatch, capacityUsed, allocatedLen;
