@@ -125,6 +125,7 @@ void mlir::fd::buildFDToGPUPipeline(OpPassManager &pm,
   gpu.mmaMinGroup = o.mmaMinGroup;
   gpu.mmaStages = o.mmaStages;
   gpu.mmaWarps = o.mmaWarps;
+  gpu.speculativeFirstTile = o.speculativeFirstTile;
   // Thread-block clusters, like griddepcontrol, exist from sm_90 on: older
   // chips get no split_cluster variant.
   gpu.clusterSplits = chipHasGridDependencyControl(o.chip) ? o.clusterSplits : 0;

@@ -76,6 +76,14 @@ def ConvertFDToGPU : Pass<"convert-fd-to-gpu", "ModuleOp"> {
            "for P V), so 8 warps halve the instructions a warp issues per "
            "tile and put two warps on each scheduler. Head dims below 128 "
            "keep 4 (the 256 threads would not copy whole query rows)">,
+    Option<"speculativeFirstTile", "speculative-first-tile", "bool",
+           /*default=*/"false",
+           "Tensor-core kernels on a contiguous cache copy each split's first "
+           "tile before the sequence length arrives (rows up to the cache's "
+           "capacity are read; V's rows past the length are zeroed in shared "
+           "memory before use), where they otherwise prefetch it into L2 and "
+           "copy it after the length. Off until measured on a GPU "
+           "(docs/perf.md, session 20)">,
     Option<"clusterSplits", "cluster-splits", "int64_t", /*default=*/"4",
            "Also build online softmax's `split_cluster` launch variant: a "
            "thread-block cluster of this many CTAs "

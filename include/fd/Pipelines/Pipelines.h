@@ -85,6 +85,11 @@ struct FDPipelineOptions : public PassPipelineOptions<FDPipelineOptions> {
       *this, "mma-warps",
       llvm::cl::desc("Warps per CTA of the tensor-core kernels (4 or 8)"),
       llvm::cl::init(kGPU.mmaWarps)};
+  PassOptions::Option<bool> speculativeFirstTile{
+      *this, "speculative-first-tile",
+      llvm::cl::desc("Tensor-core kernels copy a contiguous cache's first "
+                     "tile of each split before the length arrives"),
+      llvm::cl::init(kGPU.speculativeFirstTile)};
   PassOptions::Option<int64_t> clusterSplits{
       *this, "cluster-splits",
       llvm::cl::desc("CTAs per cluster of the split_cluster variant (0: not "

@@ -237,7 +237,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                                 scale, q, getKVCacheArgs(fn), lens, chunk,
                                 Mode::Online,
                                 /*phiLog2=*/Value(), /*combineBuffers=*/nullptr,
-                                cluster ? options.clusterSplits : 0);
+                                cluster ? options.clusterSplits : 0,
+                                options.speculativeFirstTile);
 
     // Combine the CTA's states, one query head at a time, then write the
     // split's partial state (or the output; with a cluster, the CTA's state
@@ -608,6 +609,7 @@ struct ConvertFDToGPU : mlir::fd::impl::ConvertFDToGPUBase<ConvertFDToGPU> {
     options.mmaMinGroup = mmaMinGroup;
     options.mmaStages = mmaStages;
     options.mmaWarps = mmaWarps;
+    options.speculativeFirstTile = speculativeFirstTile;
     options.clusterSplits = clusterSplits;
     RewritePatternSet patterns(&getContext());
     populateFDToGPUPatterns(patterns, options);

@@ -698,6 +698,49 @@ int64_t defaultMmaStages(int64_t headDim, bool unsplit) {
   return unsplit ? 3 : 4;
 }
 
+void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid, int64_t threads,
+                              const AttentionShape &shape,
+                              const KVCacheOperands &kv, Value batch,
+                              Value kvHead, Value first) {
+  if (kv.blockTable)
+    return; // the page is not known before the table is read
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  constexpr int64_t kLineBytes = 128;
+  const int64_t linesPerRow = shape.headDim * 2 / kLineBytes,
+                lines = kMmaTile * linesPerRow,
+                lineElems = kLineBytes / 2;
+  for (Value cache : {kv.key, kv.value}) {
+    KVContiguousRows rows = kvContiguousRows(e, cache, batch, kvHead);
+    Value base =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, cache);
+    for (int64_t l0 = 0; l0 < lines; l0 += threads) {
+      Value line = e.addi(tid, l0);
+      Value token = e.addi(first, e.divui(line, linesPerRow));
+      // Inside the cache's rows: reading past the length is harmless for a
+      // prefetch, past the allocation it is not.
+      Value ok = e.ult(token, rows.capacity);
+      if (lines - l0 < threads)
+        ok = e.andi(ok, e.ult(line, e.idx(lines)));
+      scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
+        Value elem = e.addi(e.addi(rows.first, e.muli(token, rows.tokenStride)),
+                            e.muli(e.remui(line, linesPerRow), lineElems));
+        Value addr = arith::IndexCastOp::create(
+            b, loc, b.getI64Type(), e.addi(base, e.muli(elem, 2)));
+        // Inline PTX: LLVM 22 selects llvm.nvvm.prefetch.L2 for sm_90 only,
+        // and prefetch.L2 (generic addressing) is PTX 2.0 on every chip.
+        LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{addr},
+                                  "prefetch.L2 [$0];", "l",
+                                  /*has_side_effects=*/true,
+                                  /*is_align_stack=*/false,
+                                  LLVM::tailcallkind::TailCallKind::None,
+                                  LLVM::AsmDialectAttr(), ArrayAttr());
+        scf::YieldOp::create(b, loc);
+      });
+    }
+  }
+}
+
 void emitMmaTokenLoop(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                       int64_t stages, const AttentionShape &shape,
                       double scale, Value q,

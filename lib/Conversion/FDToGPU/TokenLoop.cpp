@@ -277,7 +277,7 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers,
-                        int64_t clusterSplits) {
+                        int64_t clusterSplits, bool speculativeFirstTile) {
   OpBuilder &b = e.b;
   SplitWork w;
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
@@ -290,11 +290,18 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   // Only the load here: the clamp below is its first use, and an
   // instruction that uses it waits for it.
   Value rawLen = memref::LoadOp::create(b, e.loc, lens, w.batch);
-  // A split's first token is split x chunk whatever the length: the
-  // tensor-core engine copies that tile of a contiguous cache before the
-  // length arrives (MmaSplitWork.cpp).
-  if (engine == Engine::TensorCores && chunk)
-    w.firstToken = e.muli(w.split, chunk);
+  // A split's first token is split x chunk whatever the length (an empty
+  // split's is wasted, a tile): with speculativeFirstTile the tensor-core
+  // engine copies that tile of a contiguous cache before the length arrives
+  // (MmaSplitWork.cpp); otherwise its DRAM read starts now, into L2.
+  if (engine == Engine::TensorCores && chunk) {
+    Value first = e.muli(w.split, chunk);
+    if (speculativeFirstTile && !kv.blockTable)
+      w.firstToken = first;
+    else
+      emitMmaPrefetchFirstTile(e, lay.tid, lay.blockSize, shape, kv, w.batch,
+                               w.kvHead, first);
+  }
   int64_t group = shape.groupSize();
   for (int64_t i = 0; i < group; ++i)
     w.heads.push_back(e.addi(e.muli(w.kvHead, e.idx(group)), e.idx(i)));

@@ -157,7 +157,18 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
                         Value lens,
                         Value chunk, Mode mode, Value phiLog2,
                         const SharedBuffers *combineBuffers = nullptr,
-                        int64_t clusterSplits = 0);
+                        int64_t clusterSplits = 0,
+                        bool speculativeFirstTile = false);
+
+/// The tensor-core engine's first tile of K and V from token `first` of
+/// (batch, kvHead) into L2, rows past the cache's capacity left out, by
+/// `threads` threads: issued before the length's first use, so the tile's
+/// DRAM latency overlaps the length's instead of following it (a contiguous
+/// cache only; a paged one needs the table first).
+void emitMmaPrefetchFirstTile(KernelEmitter &e, Value tid, int64_t threads,
+                              const AttentionShape &shape,
+                              const KVCacheOperands &kv, Value batch,
+                              Value kvHead, Value first);
 
 /// Bytes of dynamic shared memory the tensor-core engine's combine of its
 /// `warps` warps uses from offset 0 (w.combine reads them): a kernel may

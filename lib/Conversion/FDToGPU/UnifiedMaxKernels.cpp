@@ -206,6 +206,7 @@ struct Params {
   /// kernel and the row fallback run on CUDA cores with blockSize threads).
   Engine engine;
   int64_t partialThreads, mmaStages;
+  bool speculativeFirstTile;
 };
 
 /// The row check of both variants: a row of positive length falls back when
@@ -240,7 +241,9 @@ void buildPartial(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
                               p.scale,
                               arg(binding::kQ), getKVCacheArgs(fn),
                               arg(binding::kLens),
-                              arg(symbol::kChunk), Mode::FixedMax, band.phi);
+                              arg(symbol::kChunk), Mode::FixedMax, band.phi,
+                              /*combineBuffers=*/nullptr, /*clusterSplits=*/0,
+                              p.speculativeFirstTile);
   Value split = w.split, batch = w.batch;
   int64_t group = p.shape.groupSize();
   const SmallVector<Value> &heads = w.heads;
@@ -376,7 +379,8 @@ void buildSingle(gpu::GPUFuncOp fn, OpBuilder &b, const Params &p) {
   SplitWork w =
       emitSplitWork(fn, e, lay, p.engine, p.mmaStages, p.shape, p.scale, q,
                     getKVCacheArgs(fn), lens,
-                    arg(symbol::kChunk), Mode::FixedMax, band.phi, &sb);
+                    arg(symbol::kChunk), Mode::FixedMax, band.phi, &sb,
+                    /*clusterSplits=*/0, p.speculativeFirstTile);
   Value kvHead = w.kvHead, batch = w.batch, len = w.len;
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   int64_t group = p.shape.groupSize();
@@ -578,7 +582,8 @@ UnifiedMaxToGPU::matchAndRewrite(OverflowFallbackOp op,
            options.unroll,
            engine,
            threadsFor(engine, options, shape),
-           options.mmaStages};
+           options.mmaStages,
+           options.speculativeFirstTile};
   Location loc = op.getLoc();
   gpu::GPUModuleOp module = getKernelModule(op, rewriter);
   StringRef entry = entryName(op);

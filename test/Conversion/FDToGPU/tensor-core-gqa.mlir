@@ -4,6 +4,7 @@
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-stages=3" | FileCheck %s --check-prefix=STAGES
 // RUN: fd-compile %s --no-ptxas -o %t.fdb --ptx-out=%t.ptx && FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="mma-warps=8" | FileCheck %s --check-prefix=WARPS8
+// RUN: fd-opt %s --fd-split-kv --convert-fd-to-gpu="speculative-first-tile=1" | FileCheck %s --check-prefix=SPEC
 // RUN: fd-compile %s --no-ptxas --options="mma-warps=8" -o %t8.fdb --ptx-out=%t8.ptx && FileCheck %s --check-prefix=PTX8 < %t8.ptx
 
 // GQA (group 4, D = 128, f16): the partial and unsplit kernels run on tensor
@@ -13,42 +14,71 @@
 // CHECK-LABEL: gpu.func @gqa4_partial_online
 // CHECK-SAME: fd.dynamic_smem = 135424
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// The length is loaded first; nothing waits for it before Q's copies and
-// the split's tile 0, which is copied from split x chunk with rows bounded
-// by the cache's capacity (the length's latency and the tile's overlap).
+// The length is loaded first (every K/V copy needs it); its first use
+// comes after the split's first tile of K, then of V, is prefetched into
+// L2 (one 128-byte line a thread, rows inside the cache's capacity) and
+// after Q's copies.
 // CHECK: %[[LEN:.*]] = memref.load %arg3[%block_id_z] : memref<?xi32>
 // CHECK-NOT: %[[LEN]]
+// CHECK: memref.extract_aligned_pointer_as_index %arg1
+// CHECK: scf.if
+// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
+// CHECK: memref.extract_aligned_pointer_as_index %arg2
+// CHECK: llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l"
 // The K and V copies' offsets start from their memrefs' strides.
+// CHECK-NOT: %[[LEN]]
 // CHECK: memref.extract_strided_metadata %arg1
 // CHECK: memref.extract_strided_metadata %arg2
 // Q's 16 rows (2 x 16 bytes per thread, rows past the group of 4 zero-filled)
-// by cp.async, in a group of their own.
+// by cp.async, in a group of their own issued before the K/V copies, which
+// wait for the sequence length.
 // CHECK-NOT: %[[LEN]]
 // CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
 // CHECK-NEXT: arith.addi
 // CHECK: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
 // CHECK-NEXT: nvgpu.device_async_create_group
-// Tile 0 (8 K and 8 V pieces of 16 bytes per thread), unconditionally; a
-// copy reads through a view at an element offset: one multiply by the
+// CHECK-NEXT: arith.index_cast %[[LEN]]
+// Prologue: tiles 0, 1 and 2 (8 K and 8 V pieces of 16 bytes per thread
+// each), each copied only if the split has it; an empty group takes the
+// place of a tile past the end, so the ring's waits count the same groups.
+// A copy reads through a view at an element offset: one multiply by the
 // token stride a tile, an add and a select a copy.
-// CHECK-NOT: %[[LEN]]
+// CHECK-COUNT-3: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
 // CHECK: memref.reinterpret_cast %arg1 to offset: [%[[AT:.*]]], sizes: [8], strides: [1] : memref<?x8x?x128xf16, strided<[?, ?, ?, 1], offset: ?>> to memref<8xf16, strided<[1], offset: ?>>
 // CHECK-NEXT: arith.select
 // CHECK-NEXT: nvgpu.device_async_copy %reinterpret_cast{{.*}}[%c0], %{{.*}}, 8, %{{.*}} {bypassL1}
 // CHECK-COUNT-7: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
 // CHECK-COUNT-8: memref.reinterpret_cast %arg2
 // CHECK: nvgpu.device_async_create_group
-// Then the length's first use, and tiles 1 and 2, each copied only if the
-// split has it; an empty group takes the place of a tile past the end, so
-// the ring's waits count the same groups.
-// CHECK-NEXT: arith.index_cast %[[LEN]]
-// CHECK-COUNT-2: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
-// CHECK-COUNT-16: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
-// CHECK: nvgpu.device_async_create_group
 // CHECK-NEXT: scf.yield
 // CHECK-NEXT: } else {
 // CHECK-NEXT: nvgpu.device_async_create_group{{ *$}}
 // CHECK-NEXT: scf.yield
+// speculative-first-tile: no prefetch; Q's copies, then tile 0 from split x
+// chunk with rows bounded by the cache's capacity, unconditionally, before
+// the length's first use; then tiles 1 and 2 as above.
+// SPEC-LABEL: gpu.func @gqa4_partial_online
+// SPEC: %[[LEN:.*]] = memref.load %arg3[%block_id_z] : memref<?xi32>
+// SPEC-NOT: prefetch.L2
+// SPEC-NOT: %[[LEN]]
+// SPEC: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
+// SPEC: nvgpu.device_async_copy %arg0{{.*}} to memref<16x136xf16
+// SPEC-NEXT: nvgpu.device_async_create_group
+// SPEC-NOT: %[[LEN]]
+// SPEC-NOT: scf.if
+// SPEC-COUNT-16: nvgpu.device_async_copy %reinterpret_cast{{.*}} {bypassL1}
+// SPEC-NEXT: nvgpu.device_async_create_group
+// SPEC-NEXT: arith.index_cast %[[LEN]]
+// SPEC-COUNT-2: scf.if %{{.*}} -> (!nvgpu.device.async.token) {
+// On the first step, before the barrier that publishes tile 0: zeros over
+// this thread's V rows at or past the split's end (8 of them).
+// SPEC: scf.for
+// SPEC: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// SPEC-NEXT: arith.cmpi eq
+// SPEC-NEXT: scf.if
+// SPEC-COUNT-8: vector.store %{{.*}} : memref<4x64x128xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// SPEC: gpu.barrier
+// SPEC-LABEL: gpu.func @gqa4_unsplit_online
 // Only Q's group waited for (3 K/V groups stay in flight), then its 8 A
 // fragments (k = 16 each).
 // CHECK-NEXT: }
@@ -57,12 +87,7 @@
 // CHECK-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x136xf16
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
-// On the first step, before the barrier that publishes tile 0: zeros over
-// this thread's V rows at or past the split's end (8 of them).
-// CHECK-NEXT: arith.cmpi eq
-// CHECK-NEXT: scf.if
-// CHECK-COUNT-8: vector.store %{{.*}} : memref<4x64x128xf16, #gpu.address_space<workgroup>>, vector<8xf16>
-// CHECK: gpu.barrier
+// CHECK-NEXT: gpu.barrier
 // S = Q K^T: K fragments by ldmatrix as stored, two n tiles per x4.
 // The ring column of each ldmatrix row address: chunk ^ (lane % 8).
 // CHECK: arith.xori
