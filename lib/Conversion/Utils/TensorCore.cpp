@@ -99,12 +99,17 @@ Value mlir::fd::emitMma(KernelEmitter &e, Value a, Value bFrag, Value c) {
 Value mlir::fd::emitMmaK8(KernelEmitter &e, Value a, Value x4, int64_t bRow,
                           Value c) {
   bool bf16 = cast<VectorType>(a.getType()).getElementType().isBF16();
-  if (bf16)
-    return nvvmMma(e, packRows(e, a, 2), {packRows(e, x4, 4)[bRow]}, c, 8,
-                   NVVM::MMATypes::bf16);
+  Value b = vector::ExtractOp::create(e.b, e.loc, x4, bRow);
+  if (bf16) {
+    Value bReg = vector::ExtractOp::create(
+        e.b, e.loc,
+        vector::BitCastOp::create(e.b, e.loc,
+                                  VectorType::get({1}, e.b.getI32Type()), b),
+        0);
+    return nvvmMma(e, packRows(e, a, 2), {bReg}, c, 8, NVVM::MMATypes::bf16);
+  }
   SmallVector<Value> aRows = {vector::ExtractOp::create(e.b, e.loc, a, 0),
                               vector::ExtractOp::create(e.b, e.loc, a, 1)};
-  Value b = vector::ExtractOp::create(e.b, e.loc, x4, bRow);
   return nvvmMma(e, aRows, {b}, c, 8, NVVM::MMATypes::f16);
 }
 
