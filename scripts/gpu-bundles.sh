@@ -12,6 +12,9 @@
 #   llama-umax.fdb  the example with unified max (two_kernel, single_launch)
 #   llama-cc.fdb the example with GQA on CUDA cores (mma-min-group=0), for
 #                fd-bench to compare with the tensor-core kernels
+#   spec/        speculative-first-tile=1 (off by default until a GPU has run
+#                it): the suite, its unified-max D = 128 entries and the
+#                example (llama-spec.fdb), for gpu-check.sh's spec step
 #   bench-gqa.fdb, bench-gqa-cc.fdb  fd-bench --cases gqa's entries (groups
 #                2, 4-8 over 8 KV heads, D 128 and 256), tensor / CUDA cores
 #   variants/    the example compiled with other block sizes / unrolls / CTAs
@@ -50,6 +53,15 @@ compile examples/llama_decode.mlir -o "$out/llama-umax.fdb" \
   --options="unified-max-phi=0 unified-max-threshold=60"
 compile examples/llama_decode.mlir -o "$out/llama-cc.fdb" \
   --options="mma-min-group=0"
+mkdir -p "$out/spec"
+spec="speculative-first-tile=1"
+compile "$out/suite.mlir" -o "$out/spec/suite.fdb" --options="$spec"
+python3 test/GPU/gen-suite-mlir.py --unified-max=0,60 _d128_ \
+  > "$out/spec/suite-umax.mlir"
+compile "$out/spec/suite-umax.mlir" -o "$out/spec/suite-umax.fdb" \
+  --options="$spec unified-max-phi=0 unified-max-threshold=60"
+compile examples/llama_decode.mlir -o "$out/spec/llama-spec.fdb" \
+  --options="$spec"
 python3 test/GPU/gen-suite-mlir.py --heads=16:8,32:8,40:8,48:8,56:8,64:8 \
   --dims=128,256 \
   > "$out/bench-gqa.mlir"

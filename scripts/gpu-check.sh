@@ -3,9 +3,10 @@
 # runtime's GPU test, the GPU suite on build-gpu/suite.fdb, compute-sanitizer
 # memcheck and racecheck on a subset, and fd-bench. Logs and JSON go to
 # $1 (default build-gpu/results). Bundles come from scripts/gpu-bundles.sh.
-# Steps: FD_STEPS="test sharded suite suite-umax suite-paged sanitize bench
-# bench-umax bench-paged peer-flashinfer gemm pdl tune" (default: all but
-# tune). sharded runs context-parallel decode on one GPU and, where the host
+# Steps: FD_STEPS="test sharded suite suite-umax suite-paged sanitize spec
+# bench bench-umax bench-paged peer-flashinfer gemm pdl tune" (default: all
+# but tune). spec checks and times the speculative-first-tile build
+# (build-gpu/spec/) against the default one. sharded runs context-parallel decode on one GPU and, where the host
 # has 2 or 4 GPUs, one process per GPU (test/Runtime/gpu/run-ranks.sh) and
 # fd-bench --sharded.
 # peer-flashinfer runs build-peers/flashinfer_decode (bench/peers/README.md)
@@ -13,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-build-gpu/results}
-steps=${FD_STEPS:-test sharded suite suite-umax suite-paged sanitize bench bench-umax bench-paged peer-flashinfer gemm pdl}
+steps=${FD_STEPS:-test sharded suite suite-umax suite-paged sanitize spec bench bench-umax bench-paged peer-flashinfer gemm pdl}
 mkdir -p "$results"
 commit=$(cat build-gpu/commit.txt 2>/dev/null || echo unknown)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.mem --format=csv,noheader \
@@ -76,6 +77,24 @@ if step sanitize; then
     $bin/fd-gpu-suite build-gpu/suite.fdb --quick --filter h32_8_d128_f16
   run memcheck-paged 600 "$cs" --tool memcheck --error-exitcode 1 \
     $bin/fd-gpu-suite build-gpu/suite-paged.fdb --quick --filter _d128_f16_p
+fi
+if step spec; then
+  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  run suite-spec 900 $bin/fd-gpu-suite build-gpu/spec/suite.fdb
+  run suite-umax-spec 600 $bin/fd-gpu-suite build-gpu/spec/suite-umax.fdb
+  run memcheck-spec 600 "$cs" --tool memcheck --error-exitcode 1 \
+    $bin/fd-gpu-suite build-gpu/spec/suite.fdb --quick --filter h32_8_d128
+  run racecheck-spec 600 "$cs" --tool racecheck --error-exitcode 1 \
+    $bin/fd-gpu-suite build-gpu/spec/suite.fdb --quick --filter h32_8_d128_f16
+  cases=""
+  for c in 1,32,8,512 1,32,8,1024 1,32,8,4096 1,32,8,32768 8,32,8,4096 \
+           32,32,8,4096 16,32,8,32768,128,f16,ragged; do
+    cases="$cases --case $c"
+  done
+  run bench-spec 600 $bin/fd-bench --bundle build-gpu/llama.fdb \
+    --bundle build-gpu/spec/llama-spec.fdb --no-ref --no-torch --runs 30 \
+    --variant-table none $cases --commit "$commit" \
+    --json "$results/bench-spec.json"
 fi
 step bench && run bench 900 $bin/fd-bench --bundle build-gpu/llama.fdb \
   --cases required --commit "$commit" --json "$results/bench.json"
