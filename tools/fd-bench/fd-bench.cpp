@@ -11,7 +11,8 @@
 //   every option with its default; fd::harness::CommandLine parses them)
 //
 // Several bundles (e.g. compiled with different block sizes) are timed side
-// by side; each is labelled by its file name. --ctas-per-sm re-plans each
+// by side; each is labelled by its file name (with its directory where two
+// share one: bundleLabels). --ctas-per-sm re-plans each
 // bundle's entries with other split targets (the auto policy's CTAs per SM)
 // without recompiling: how fd-bench finds a good default. A line per case is
 // printed as soon as it is measured. --floor-sweep (no bundle needed) times
@@ -241,6 +242,32 @@ std::string caseName(const Case &c) {
 std::string baseName(const std::string &path) {
   std::string name = path.substr(path.find_last_of('/') + 1);
   return name.substr(0, name.rfind('.'));
+}
+
+/// The labels of the bundles in results ("fd:<label>/<variant>"): the file
+/// name without its extension, or where two bundles share one (base/llama.fdb
+/// beside new/llama.fdb, the usual way to compare commits) the directory
+/// too, and a "#2", "#3" ... for what is still the same.
+std::vector<std::string> bundleLabels(const std::vector<std::string> &paths) {
+  std::vector<std::string> labels;
+  std::map<std::string, int> stems;
+  for (const std::string &p : paths)
+    ++stems[baseName(p)];
+  for (const std::string &p : paths) {
+    std::string label = baseName(p);
+    if (stems[label] > 1) {
+      size_t slash = p.find_last_of('/');
+      std::string dir = slash == std::string::npos ? "." : p.substr(0, slash);
+      std::string last = dir.substr(dir.find_last_of('/') + 1);
+      label = (last.empty() ? "/" : last) + "/" + label;
+    }
+    labels.push_back(label);
+  }
+  std::map<std::string, int> seen;
+  for (std::string &label : labels)
+    if (int n = ++seen[label]; n > 1)
+      label += "#" + std::to_string(n);
+  return labels;
 }
 
 /// The entry of \p exe that computes case \p c, or null.
@@ -519,6 +546,12 @@ int main(int argc, char **argv) {
   }
   if (bundlePaths.empty() && !floorSweep)
     return usage();
+  const std::vector<std::string> labels = bundleLabels(bundlePaths);
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] != baseName(bundlePaths[i]))
+      std::printf("fd-bench: bundle %s is labelled %s (its file name is "
+                  "another bundle's)\n",
+                  bundlePaths[i].c_str(), labels[i].c_str());
   std::vector<int64_t> shardedWorlds;
   if (!shardedList.empty()) {
     if (!parseList(shardedList, shardedWorlds) ||
@@ -593,7 +626,8 @@ int main(int argc, char **argv) {
   }
   checkCuda(cudaSetDevice((*context)->getOrdinal()), "cudaSetDevice");
   std::vector<LoadedBundle> bundles;
-  for (const std::string &path : bundlePaths) {
+  for (size_t i = 0; i < bundlePaths.size(); ++i) {
+    const std::string &path = bundlePaths[i];
     auto bundle = rt::Bundle::loadFile(path);
     if (!bundle) {
       std::printf("fd-bench: %s\n", bundle.getStatus().getMessage().c_str());
@@ -604,7 +638,7 @@ int main(int argc, char **argv) {
       std::printf("fd-bench: %s\n", exe.getStatus().getMessage().c_str());
       return 1;
     }
-    bundles.push_back({baseName(path), *exe});
+    bundles.push_back({labels[i], *exe});
   }
 
   cudaStream_t stream;
