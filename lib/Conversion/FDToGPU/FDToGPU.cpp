@@ -228,8 +228,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
       maxOut = getBoundArg(fn, binding::kPartialMax);
       sumOut = getBoundArg(fn, binding::kPartialSum);
     }
-    Layout lay = makeLayout(e, shape.headDim, threadsFor(engine, options, shape),
-                            options.unroll);
+    Layout lay = makeLayout(e, shape.headDim,
+                            threadsFor(engine, options, shape), options.unroll);
     int64_t stages = options.mmaStages != 0
                          ? options.mmaStages
                          : defaultMmaStages(shape.headDim, unsplit);
@@ -323,8 +323,8 @@ struct PartialAttentionToGPU : OpRewritePattern<PartialAttentionOp> {
                               e.loc, (fn.getName() + "_states").str(),
                               {group, d + 2}),
               d + 2};
-    const int64_t offset =
-        llvm::alignTo(mmaCombineBytes(d, threadsFor(engine, options, shape) / 32), 16);
+    const int64_t warps = threadsFor(engine, options, shape) / 32;
+    const int64_t offset = llvm::alignTo(mmaCombineBytes(d, warps), 16);
     const int64_t bytes = offset + group * (d + 2) * 4;
     auto size = fn->getAttrOfType<IntegerAttr>(::fdb::ir::kDynamicSmem);
     if (!size || size.getInt() < bytes)

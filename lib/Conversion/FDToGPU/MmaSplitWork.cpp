@@ -459,16 +459,19 @@ SmallVector<Value, 2> MmaTokenLoop::scores(Value slot, Value row0) {
                      ValueRange{aRow, e.addi(aCol, kd * 16)}, false, 4)
                      .getResult();
   };
+  // The K ldmatrix.x4 at ring column `col` of this warp's tokens.
+  auto keyX4 = [&](int64_t col) {
+    return nvgpu::LdMatrixOp::create(
+        b, loc, fragA, kRing,
+        ValueRange{slot, e.addi(row0, kRow),
+                   ringCol(rowPhase, e.addi(kCol, col))},
+        false, 4);
+  };
   if (tokensPerWarp == 16) {
     // Two n tiles of 8 tokens, one k step of 16 per x4.
     SmallVector<Value, 2> s = {e.zeros(accType), e.zeros(accType)};
     for (int64_t kd = 0; kd < d / 16; ++kd) {
-      Value a = queryA(kd);
-      Value kx4 = nvgpu::LdMatrixOp::create(
-          b, loc, fragA, kRing,
-          ValueRange{slot, e.addi(row0, kRow),
-                     ringCol(rowPhase, e.addi(kCol, kd * 16))},
-          false, 4);
+      Value a = queryA(kd), kx4 = keyX4(kd * 16);
       s[0] = emitMma(e, a, takeRowPair(e, kx4, 0), s[0]);
       s[1] = emitMma(e, a, takeRowPair(e, kx4, 2), s[1]);
     }
@@ -477,11 +480,7 @@ SmallVector<Value, 2> MmaTokenLoop::scores(Value slot, Value row0) {
   // One n tile of 8 tokens, two k steps of 16 per x4.
   Value s = e.zeros(accType);
   for (int64_t kd2 = 0; kd2 < d / 32; ++kd2) {
-    Value kx4 = nvgpu::LdMatrixOp::create(
-        b, loc, fragA, kRing,
-        ValueRange{slot, e.addi(row0, kRow),
-                   ringCol(rowPhase, e.addi(kCol, kd2 * 32))},
-        false, 4);
+    Value kx4 = keyX4(kd2 * 32);
     for (int64_t h = 0; h < 2; ++h)
       s = emitMma(e, queryA(2 * kd2 + h), takeRowPair(e, kx4, 2 * h), s);
   }

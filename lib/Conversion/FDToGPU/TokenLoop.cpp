@@ -283,12 +283,11 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   w.split = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::x);
   w.kvHead = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::y);
   w.batch = gpu::BlockIdOp::create(b, e.loc, gpu::Dimension::z);
-  // The length first: every K/V copy waits for it, and it was the largest
-  // stall of a one-tile step (ncu, docs/perf.md "Session 20": 15% of the
-  // warps' samples), issued only after the prefetch's address arithmetic
-  // and its kernel-parameter cache misses.
-  // Only the load here: the clamp below is its first use, and an
-  // instruction that uses it waits for it.
+  // The length's load first: every K/V copy waits for it, and it was the
+  // largest stall of a one-tile step (ncu, docs/perf.md "Session 20": 15% of
+  // the warps' samples), issued only after the prefetch's address
+  // arithmetic and its kernel-parameter cache misses. Only the load: its
+  // clamp (bounds, below) is its first use, and that instruction waits.
   Value rawLen = memref::LoadOp::create(b, e.loc, lens, w.batch);
   // A split's first token is split x chunk whatever the length (an empty
   // split's is wasted, a tile): with speculativeFirstTile the tensor-core
@@ -309,11 +308,7 @@ SplitWork emitSplitWork(gpu::GPUFuncOp fn, KernelEmitter &e, const Layout &lay,
   // speculative first copies, so that no instruction before them waits for
   // the length.
   auto bounds = [&] {
-    // A negative length is an empty sequence (KernelEmitter::length).
-    w.len = arith::MaxSIOp::create(
-        b, e.loc,
-        arith::IndexCastOp::create(b, e.loc, b.getIndexType(), rawLen),
-        e.idx(0));
+    w.len = e.clampLength(rawLen);
     computeSplitBounds(e, w, chunk, clusterSplits);
   };
   if (engine == Engine::TensorCores) {

@@ -138,8 +138,11 @@ struct KernelEmitter {
   }
   /// The length of sequence `batch`; a negative length is an empty one.
   Value length(Value lens, Value batch) {
-    Value l = memref::LoadOp::create(b, loc, lens, batch);
-    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), l);
+    return clampLength(memref::LoadOp::create(b, loc, lens, batch));
+  }
+  /// A length as loaded from `lens` as an index; a negative one is 0.
+  Value clampLength(Value loaded) {
+    Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), loaded);
     return arith::MaxSIOp::create(b, loc, li, idx(0));
   }
 };
